@@ -1,0 +1,126 @@
+//! The core's one error type, and the table that maps it to the wire.
+
+use alloc::string::{String, ToString};
+use core::fmt;
+
+use crate::store::StoreError;
+
+/// What went wrong, as a closed set. Each kind maps to exactly one Cognito exception name
+/// (`__type`) and HTTP status in [`ErrorKind::wire`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request body is not valid JSON, or a field has the wrong JSON type.
+    Serialization,
+    /// The `X-Amz-Target` names no operation Cognate knows.
+    UnknownOperation,
+    /// A field is missing, malformed or out of range.
+    InvalidParameter,
+    /// An admin request is unsigned, or signed with an unknown access key.
+    UnrecognizedClient,
+    /// An admin request's signature does not match.
+    InvalidSignature,
+    /// Wrong credentials, a bad or expired token, a disabled user, a forbidden flow.
+    NotAuthorized,
+    UserNotFound,
+    UserNotConfirmed,
+    UsernameExists,
+    AliasExists,
+    InvalidPassword,
+    CodeMismatch,
+    ExpiredCode,
+    TooManyFailedAttempts,
+    LimitExceeded,
+    ResourceNotFound,
+    PasswordResetRequired,
+    InvalidUserPoolConfiguration,
+    UnsupportedMediaType,
+    RequestTooLarge,
+    /// A bug or an unavailable dependency: 500, and the details go to the log, not the client.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The Cognito exception name and the HTTP status.
+    pub fn wire(self) -> (&'static str, u16) {
+        match self {
+            Self::Serialization => ("SerializationException", 400),
+            Self::UnknownOperation => ("UnknownOperationException", 400),
+            Self::InvalidParameter => ("InvalidParameterException", 400),
+            Self::UnrecognizedClient => ("UnrecognizedClientException", 400),
+            Self::InvalidSignature => ("InvalidSignatureException", 400),
+            Self::NotAuthorized => ("NotAuthorizedException", 400),
+            Self::UserNotFound => ("UserNotFoundException", 400),
+            Self::UserNotConfirmed => ("UserNotConfirmedException", 400),
+            Self::UsernameExists => ("UsernameExistsException", 400),
+            Self::AliasExists => ("AliasExistsException", 400),
+            Self::InvalidPassword => ("InvalidPasswordException", 400),
+            Self::CodeMismatch => ("CodeMismatchException", 400),
+            Self::ExpiredCode => ("ExpiredCodeException", 400),
+            Self::TooManyFailedAttempts => ("TooManyFailedAttemptsException", 400),
+            Self::LimitExceeded => ("LimitExceededException", 400),
+            Self::ResourceNotFound => ("ResourceNotFoundException", 400),
+            Self::PasswordResetRequired => ("PasswordResetRequiredException", 400),
+            Self::InvalidUserPoolConfiguration => ("InvalidUserPoolConfigurationException", 400),
+            Self::UnsupportedMediaType => ("SerializationException", 415),
+            Self::RequestTooLarge => ("RequestEntityTooLargeException", 413),
+            Self::Internal => ("InternalErrorException", 500),
+        }
+    }
+}
+
+/// An error with a message safe to show the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidParameter, message)
+    }
+    pub fn not_authorized(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotAuthorized, message)
+    }
+    pub fn resource_not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ResourceNotFound, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+    /// The one answer for both "no such user" and "wrong password".
+    pub fn bad_credentials() -> Self {
+        Self::not_authorized("Incorrect username or password.")
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.wire().0, self.message)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::TooLarge => Self::invalid_parameter("The request is too large to store."),
+            other => Self::internal(other.to_string()),
+        }
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    /// A stored record that does not decode is corruption or a bug, never the client's fault.
+    fn from(error: serde_json::Error) -> Self {
+        Self::internal(alloc::format!("stored record does not decode: {error}"))
+    }
+}

@@ -1,0 +1,59 @@
+//! # cognate-core
+//!
+//! Cognate's identity engine: Cognito-compatible user pools, sign-in and token issuance, written
+//! sans-IO. The engine never touches the network, the disk, the clock or the random source
+//! itself; an adapter (the `cognate` host server, the Cloudflare Worker, a test) hands it a
+//! [`Request`] and an [`Env`] of ports and gets a [`Response`] back.
+//!
+//! ```
+//! # #[cfg(feature = "std")] {
+//! use cognate_core::{Config, Request, Service, testing::TestEnv};
+//! let service = Service::new(Config::new("http://127.0.0.1:9229", "us-east-1"));
+//! let env = TestEnv::new();
+//! let response = futures_util::FutureExt::now_or_never(service.handle(
+//!     Request::new("GET", "/health"),
+//!     &env,
+//! ));
+//! assert_eq!(response.map(|r| r.status), Some(200));
+//! # }
+//! ```
+//!
+//! ## Security
+//! - Passwords are stored only as argon2id PHC strings; confirmation codes and refresh tokens
+//!   only as SHA-256 digests; secrets are compared in constant time.
+//! - Secret values ([`Secret`]) print `[redacted]` in `Debug` and are never logged.
+//! - Sign-in answers the same error, after comparable work, for an unknown user and a wrong
+//!   password.
+//! - Every invariant (unique usernames and aliases, single-use codes) rests on the store's
+//!   single-key conditional writes, never on read-then-write.
+#![no_std]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod api;
+pub mod auth;
+pub mod code;
+pub mod error;
+pub mod http;
+pub mod password;
+pub mod pool;
+pub mod ports;
+pub mod secret;
+pub mod service;
+pub mod sigv4;
+pub mod store;
+pub mod token;
+pub mod user;
+
+#[cfg(feature = "std")]
+pub mod testing;
+
+pub use error::Error;
+pub use http::{Request, Response};
+pub use ports::{BoxFuture, Clock, Env, Jws, MaybeSend, MaybeSync, PasswordHasher, Random, Sender};
+pub use secret::Secret;
+pub use service::{AdminKey, Config, Service};
+pub use store::{Expect, Page, Store, StoreError, Versioned};

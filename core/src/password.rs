@@ -1,0 +1,199 @@
+//! Passwords: the pool's policy and argon2id hashing (PHC strings).
+
+use alloc::format;
+use alloc::string::{String, ToString};
+
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::error::{Error, ErrorKind};
+use crate::ports::{BoxFuture, HashParams, PasswordCheck, PasswordHasher, boxed};
+
+/// Cognito's password policy.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PasswordPolicy {
+    pub minimum_length: u32,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_numbers: bool,
+    pub require_symbols: bool,
+    pub temporary_password_validity_days: u32,
+}
+
+impl Default for PasswordPolicy {
+    /// Cognito's default policy.
+    fn default() -> Self {
+        Self {
+            minimum_length: 8,
+            require_uppercase: true,
+            require_lowercase: true,
+            require_numbers: true,
+            require_symbols: true,
+            temporary_password_validity_days: 7,
+        }
+    }
+}
+
+/// The symbols Cognito counts as special characters.
+const SYMBOLS: &str = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ";
+
+impl PasswordPolicy {
+    /// Checks a password, answering Cognito's `InvalidPasswordException` messages.
+    pub fn check(&self, password: &str) -> Result<(), Error> {
+        let fail = |why: &str| {
+            Err(Error::new(
+                ErrorKind::InvalidPassword,
+                format!("Password did not conform with policy: {why}"),
+            ))
+        };
+        if (password.chars().count() as u64) < u64::from(self.minimum_length) {
+            return fail("Password not long enough");
+        }
+        if self.require_uppercase && !password.chars().any(|c| c.is_uppercase()) {
+            return fail("Password must have uppercase characters");
+        }
+        if self.require_lowercase && !password.chars().any(|c| c.is_lowercase()) {
+            return fail("Password must have lowercase characters");
+        }
+        if self.require_numbers && !password.chars().any(|c| c.is_ascii_digit()) {
+            return fail("Password must have numeric characters");
+        }
+        if self.require_symbols && !password.chars().any(|c| SYMBOLS.contains(c)) {
+            return fail("Password must have symbol characters");
+        }
+        Ok(())
+    }
+
+    /// Validates the policy itself (CreateUserPool / UpdateUserPool input).
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(6..=99).contains(&self.minimum_length) {
+            return Err(Error::invalid_parameter(
+                "PasswordPolicy.MinimumLength must be between 6 and 99.",
+            ));
+        }
+        if self.temporary_password_validity_days > 365 {
+            return Err(Error::invalid_parameter(
+                "PasswordPolicy.TemporaryPasswordValidityDays must be between 0 and 365.",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn argon2(params: HashParams) -> Result<Argon2<'static>, Error> {
+    let params = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
+        .map_err(|e| Error::invalid_parameter(format!("invalid argon2 parameters: {e}")))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes a password with argon2id, returning a PHC string. CPU-bound (tens of milliseconds with
+/// the OWASP parameters): servers run it off their request threads.
+pub fn hash_argon2id(password: &str, salt: [u8; 16], params: HashParams) -> Result<String, Error> {
+    let hasher = argon2(params)?;
+    hasher
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| Error::internal(format!("argon2: {e}")))
+}
+
+/// Verifies a password against a PHC string, and says whether it should be rehashed because
+/// it was hashed with other parameters than `params`. Constant-time in the password.
+pub fn verify_argon2id(password: &str, phc: &str, params: HashParams) -> Result<PasswordCheck, Error> {
+    let parsed =
+        PasswordHash::new(phc).map_err(|e| Error::internal(format!("stored hash: {e}")))?;
+    let hasher = argon2(params)?;
+    if hasher.verify_password(password.as_bytes(), &parsed).is_err() {
+        return Ok(PasswordCheck::Mismatch);
+    }
+    let current = Params::try_from(&parsed).ok();
+    let same = parsed.algorithm.as_str() == "argon2id"
+        && current.is_some_and(|p| {
+            p.m_cost() == params.memory_kib
+                && p.t_cost() == params.iterations
+                && p.p_cost() == params.parallelism
+        });
+    Ok(if same {
+        PasswordCheck::Match
+    } else {
+        PasswordCheck::MatchNeedsRehash
+    })
+}
+
+/// The reference [`PasswordHasher`]: argon2id computed inline on the calling thread. Fine for
+/// single-threaded runtimes; a server wraps [`hash_argon2id`]/[`verify_argon2id`] to run them on
+/// a blocking pool instead.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Argon2Hasher;
+
+impl PasswordHasher for Argon2Hasher {
+    fn hash<'a>(
+        &'a self,
+        password: &'a str,
+        salt: [u8; 16],
+        params: HashParams,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        boxed(async move { hash_argon2id(password, salt, params) })
+    }
+    fn verify<'a>(
+        &'a self,
+        password: &'a str,
+        phc: &'a str,
+        params: HashParams,
+    ) -> BoxFuture<'a, Result<PasswordCheck, Error>> {
+        boxed(async move { verify_argon2id(password, phc, params) })
+    }
+}
+
+/// Checks that a password is acceptable input at all (Cognito: 1..=256 characters, no control
+/// characters other than space).
+pub fn check_input(password: &str) -> Result<(), Error> {
+    let len = password.chars().count();
+    if len == 0 || len > 256 {
+        return Err(Error::invalid_parameter(
+            "1 validation error detected: Value at 'password' failed to satisfy constraint: Member must have length between 1 and 256",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAST: HashParams = HashParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    #[test]
+    fn policy_messages_follow_cognito() {
+        let policy = PasswordPolicy::default();
+        let err = |p: &str| policy.check(p).err().map(|e| e.message);
+        assert_eq!(err("Ab1!"), Some("Password did not conform with policy: Password not long enough".into()));
+        assert_eq!(err("abcdefg1!"), Some("Password did not conform with policy: Password must have uppercase characters".into()));
+        assert_eq!(err("ABCDEFG1!"), Some("Password did not conform with policy: Password must have lowercase characters".into()));
+        assert_eq!(err("Abcdefgh!"), Some("Password did not conform with policy: Password must have numeric characters".into()));
+        assert_eq!(err("Abcdefgh1"), Some("Password did not conform with policy: Password must have symbol characters".into()));
+        assert_eq!(err("Abcdefg1!"), None);
+    }
+
+    #[test]
+    fn hash_verifies_and_detects_parameter_change() {
+        let phc = hash_argon2id("Correct-horse1", [7; 16], FAST).unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert_eq!(verify_argon2id("Correct-horse1", &phc, FAST).unwrap(), PasswordCheck::Match);
+        assert_eq!(verify_argon2id("wrong", &phc, FAST).unwrap(), PasswordCheck::Mismatch);
+        let stronger = HashParams { memory_kib: 128, ..FAST };
+        assert_eq!(
+            verify_argon2id("Correct-horse1", &phc, stronger).unwrap(),
+            PasswordCheck::MatchNeedsRehash
+        );
+    }
+
+    #[test]
+    fn rejects_garbage_hash() {
+        assert!(verify_argon2id("x", "not-a-phc", FAST).is_err());
+    }
+}

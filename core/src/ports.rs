@@ -1,0 +1,197 @@
+//! The ports: everything the core needs from the outside world, as traits the adapters implement.
+//!
+//! Futures are boxed so the traits stay object-safe and usable from both a multi-threaded tokio
+//! server (feature `send`: futures and ports are `Send + Sync`) and single-threaded runtimes
+//! such as Cloudflare Workers or the Wasm guest, whose futures are `!Send`.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::future::Future;
+use core::pin::Pin;
+
+use crate::error::Error;
+use crate::secret::Secret;
+use crate::store::Store;
+
+#[cfg(feature = "send")]
+mod bounds {
+    /// `Send` when the `send` feature is on, nothing otherwise.
+    pub trait MaybeSend: Send {}
+    impl<T: Send + ?Sized> MaybeSend for T {}
+    /// `Sync` when the `send` feature is on, nothing otherwise.
+    pub trait MaybeSync: Sync {}
+    impl<T: Sync + ?Sized> MaybeSync for T {}
+    /// A boxed future, `Send` under the `send` feature.
+    pub type BoxFuture<'a, T> = core::pin::Pin<alloc::boxed::Box<dyn core::future::Future<Output = T> + Send + 'a>>;
+}
+#[cfg(not(feature = "send"))]
+mod bounds {
+    /// `Send` when the `send` feature is on, nothing otherwise.
+    pub trait MaybeSend {}
+    impl<T: ?Sized> MaybeSend for T {}
+    /// `Sync` when the `send` feature is on, nothing otherwise.
+    pub trait MaybeSync {}
+    impl<T: ?Sized> MaybeSync for T {}
+    /// A boxed future, `Send` under the `send` feature.
+    pub type BoxFuture<'a, T> = core::pin::Pin<alloc::boxed::Box<dyn core::future::Future<Output = T> + 'a>>;
+}
+pub use bounds::{BoxFuture, MaybeSend, MaybeSync};
+
+/// Boxes a future as a [`BoxFuture`].
+pub fn boxed<'a, T>(future: impl Future<Output = T> + MaybeSend + 'a) -> BoxFuture<'a, T> {
+    let pinned: Pin<Box<_>> = Box::pin(future);
+    pinned
+}
+
+/// Wall-clock time.
+pub trait Clock: MaybeSend + MaybeSync {
+    /// Milliseconds since the Unix epoch.
+    fn now_millis(&self) -> u64;
+}
+
+/// A cryptographically secure random source.
+pub trait Random: MaybeSend + MaybeSync {
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// How a message reaches a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Medium {
+    Email,
+    Sms,
+}
+
+/// A message for a user: a confirmation code, a verification code, a temporary password.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Message {
+    pub pool_id: String,
+    pub username: String,
+    pub medium: Medium,
+    /// The email address or phone number.
+    pub destination: String,
+    /// What the message is for, e.g. `SignUp`, `ResendCode`.
+    pub purpose: String,
+    pub subject: String,
+    pub body: String,
+    /// The code the message carries. Adapters that log messages must not log this field in
+    /// production; the host's development outbox keeps it so tests and demos can read it.
+    pub code: Secret,
+}
+
+/// Delivers email and SMS messages.
+pub trait Sender: MaybeSend + MaybeSync {
+    fn send<'a>(&'a self, message: Message) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// JWS signature algorithms the core issues tokens with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum JwsAlgorithm {
+    RS256,
+}
+
+impl JwsAlgorithm {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+        }
+    }
+}
+
+/// A freshly generated key pair.
+#[derive(Debug, Clone)]
+pub struct GeneratedKey {
+    /// The private key: standard base64 of its PKCS#8 DER encoding.
+    pub private_pkcs8_der: Secret,
+    /// RSA modulus, big-endian bytes.
+    pub modulus: Vec<u8>,
+    /// RSA public exponent, big-endian bytes.
+    pub exponent: Vec<u8>,
+}
+
+/// JWS signing and verification. The host uses a fast native library; the edge uses
+/// WebCrypto, which is several times faster than RSA compiled to Wasm.
+///
+/// Keys are passed in on every call; implementations may cache parsed keys by `kid`.
+pub trait Jws: MaybeSend + MaybeSync {
+    /// Generates a new key pair for `alg`.
+    fn generate<'a>(&'a self, alg: JwsAlgorithm) -> BoxFuture<'a, Result<GeneratedKey, Error>>;
+    /// Signs `input` (the JWS signing input `header.payload`) with the PKCS#8 private key.
+    /// `private_pkcs8_der` is standard base64 of the DER bytes.
+    fn sign<'a>(
+        &'a self,
+        alg: JwsAlgorithm,
+        kid: &'a str,
+        private_pkcs8_der: &'a Secret,
+        input: &'a [u8],
+    ) -> BoxFuture<'a, Result<Vec<u8>, Error>>;
+    /// Verifies `signature` over `input` with the RSA public key (`n`, `e`, big-endian bytes).
+    fn verify<'a>(
+        &'a self,
+        alg: JwsAlgorithm,
+        kid: &'a str,
+        modulus: &'a [u8],
+        exponent: &'a [u8],
+        input: &'a [u8],
+        signature: &'a [u8],
+    ) -> BoxFuture<'a, Result<bool, Error>>;
+}
+
+/// Argon2id parameters (memory in KiB, iterations, parallelism).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HashParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for HashParams {
+    /// OWASP's recommended minimum for argon2id.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+/// The outcome of a password verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Mismatch,
+    Match,
+    /// Correct, but hashed with other parameters than the current ones: rehash and store.
+    MatchNeedsRehash,
+}
+
+/// Password hashing (argon2id). A port so a server can run it off its request threads and a
+/// Wasm guest can call the host's native implementation.
+/// [`crate::password::Argon2Hasher`] is the reference implementation.
+pub trait PasswordHasher: MaybeSend + MaybeSync {
+    /// Hashes `password` with a fresh 16-byte `salt`, returning a PHC string.
+    fn hash<'a>(
+        &'a self,
+        password: &'a str,
+        salt: [u8; 16],
+        params: HashParams,
+    ) -> BoxFuture<'a, Result<String, Error>>;
+    /// Checks `password` against a PHC string; reports whether it should be rehashed with `params`.
+    fn verify<'a>(
+        &'a self,
+        password: &'a str,
+        phc: &'a str,
+        params: HashParams,
+    ) -> BoxFuture<'a, Result<PasswordCheck, Error>>;
+}
+
+/// Everything the core needs for one request.
+pub trait Env: MaybeSend + MaybeSync {
+    fn store(&self) -> &dyn Store;
+    fn clock(&self) -> &dyn Clock;
+    fn random(&self) -> &dyn Random;
+    fn sender(&self) -> &dyn Sender;
+    fn jws(&self) -> &dyn Jws;
+    fn passwords(&self) -> &dyn PasswordHasher;
+}
