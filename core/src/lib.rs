@@ -38,6 +38,7 @@ pub mod auth;
 pub mod code;
 pub mod error;
 pub mod http;
+pub mod ids;
 pub mod password;
 pub mod pool;
 pub mod ports;

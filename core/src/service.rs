@@ -90,17 +90,158 @@ impl Service {
 
     /// Handles one HTTP request. Never panics; every failure is a response.
     pub async fn handle(&self, request: Request, env: &dyn Env) -> Response {
-        let _ = env;
-        if request.path == "/health" {
-            return Response::json(200, "application/json", b"{\"status\":\"ok\"}".to_vec());
+        let response = self.route(&request, env).await;
+        with_cors(&request, response)
+    }
+
+    async fn route(&self, request: &Request, env: &dyn Env) -> Response {
+        let method = request.method.as_str();
+        if method == "OPTIONS" {
+            return Response::new(204).with_header("access-control-max-age", "86400");
         }
-        let _ = request;
-        Response::new(404)
+        let path = request.path.as_str();
+        if method == "POST" && (path == "/" || path.is_empty()) {
+            return crate::api::handle(&self.config, env, request).await;
+        }
+        if method == "GET" || method == "HEAD" {
+            if path == "/health" {
+                return Response::json(200, "application/json", b"{\"status\":\"ok\"}".to_vec());
+            }
+            if let Some(pool_id) = path
+                .strip_prefix('/')
+                .and_then(|p| p.strip_suffix("/.well-known/jwks.json"))
+            {
+                return self.jwks(env, pool_id).await;
+            }
+            if let Some(pool_id) = path
+                .strip_prefix('/')
+                .and_then(|p| p.strip_suffix("/.well-known/openid-configuration"))
+            {
+                return self.openid_configuration(env, pool_id).await;
+            }
+        }
+        let (status, kind) = if path == "/" {
+            (405, "MethodNotAllowed")
+        } else {
+            (404, "NotFound")
+        };
+        let body = serde_json::json!({"__type": kind, "message": "No route for this method and path."});
+        Response::json(status, "application/json", serde_json::to_vec(&body).unwrap_or_default())
+            .with_header("x-amzn-errortype", kind)
+    }
+
+    async fn jwks(&self, env: &dyn Env, pool_id: &str) -> Response {
+        let found = match crate::pool::load_pool(env, pool_id).await {
+            Ok(_) => crate::token::load_key_set(env, pool_id).await,
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(set) => Response::json(
+                200,
+                "application/json",
+                serde_json::to_vec(&crate::token::jwks(&set)).unwrap_or_default(),
+            )
+            // Verifiers cache keys; a short max-age keeps rotation quick.
+            .with_header("cache-control", "public, max-age=300"),
+            Err(e) => not_found_json(&e),
+        }
+    }
+
+    /// Minimal OIDC discovery; the OAuth2 endpoints it will list arrive with the hosted UI.
+    async fn openid_configuration(&self, env: &dyn Env, pool_id: &str) -> Response {
+        if let Err(e) = crate::pool::load_pool(env, pool_id).await {
+            return not_found_json(&e);
+        }
+        let issuer = alloc::format!("{}/{pool_id}", self.config.base_url);
+        let doc = serde_json::json!({
+            "issuer": issuer,
+            "jwks_uri": alloc::format!("{issuer}/.well-known/jwks.json"),
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code"],
+            "scopes_supported": ["openid", "email", "phone", "profile"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "email", "email_verified", "phone_number", "phone_number_verified", "cognito:username"],
+        });
+        Response::json(200, "application/json", serde_json::to_vec(&doc).unwrap_or_default())
     }
 
     /// Creates the pool and clients a [`PoolSpec`] declares, unless the pool exists already.
     pub async fn apply_pool_spec(&self, env: &dyn Env, spec: &PoolSpec) -> Result<AppliedPool, Error> {
-        let _ = (env, spec);
-        Err(Error::internal("not yet"))
+        let region = spec
+            .region
+            .clone()
+            .or_else(|| spec.id.as_deref().and_then(|id| id.split_once('_')).map(|(r, _)| r.to_string()))
+            .unwrap_or_else(|| self.config.default_region.clone());
+        let ctx = crate::api::Ctx {
+            config: &self.config,
+            env,
+            region: region.clone(),
+        };
+        if let Some(id) = &spec.id
+            && let Ok((existing, _)) = crate::pool::load_pool(env, id).await
+        {
+            let mut clients = Vec::new();
+            for c in &spec.clients {
+                if let Some(cid) = &c.id
+                    && let Ok((client, _)) = crate::pool::load_pool_client(env, id, cid).await
+                {
+                    clients.push((client.client_name, client.client_id, client.client_secret));
+                }
+            }
+            return Ok(AppliedPool {
+                pool_id: existing.id,
+                pool_name: existing.name,
+                clients,
+                created: false,
+            });
+        }
+        let create: crate::pool::CreatePool = crate::api::input(spec.create.clone())?;
+        let record = crate::pool::create_pool(env, &region, spec.id.as_deref(), create).await?;
+        let mut clients = Vec::new();
+        for c in &spec.clients {
+            let mut body = c.create.clone();
+            if let serde_json::Value::Object(map) = &mut body {
+                map.insert("UserPoolId".into(), serde_json::Value::String(record.id.clone()));
+            } else {
+                return Err(Error::invalid_parameter("a client spec's `create` must be a table"));
+            }
+            let client = crate::api::create_client(&ctx, body, c.id.as_deref()).await?;
+            clients.push((client.client_name, client.client_id, client.client_secret));
+        }
+        Ok(AppliedPool {
+            pool_id: record.id,
+            pool_name: record.name,
+            clients,
+            created: true,
+        })
     }
+}
+
+fn not_found_json(error: &Error) -> Response {
+    let body = serde_json::json!({"__type": "ResourceNotFoundException", "message": error.message});
+    Response::json(404, "application/json", serde_json::to_vec(&body).unwrap_or_default())
+        .with_header("x-amzn-errortype", "ResourceNotFoundException:")
+}
+
+/// Browsers call the API directly, so every response, errors included, allows any origin, and
+/// preflights are answered (DESIGN §4). Tokens travel in bodies, never cookies, so `*` is safe.
+fn with_cors(request: &Request, mut response: Response) -> Response {
+    response
+        .headers
+        .push(("access-control-allow-origin".to_string(), "*".to_string()));
+    response.headers.push((
+        "access-control-expose-headers".to_string(),
+        "x-amzn-requestid, x-amzn-errortype, x-amzn-errormessage, date".to_string(),
+    ));
+    if request.method == "OPTIONS" {
+        response.headers.push((
+            "access-control-allow-methods".to_string(),
+            "GET, POST, OPTIONS".to_string(),
+        ));
+        response.headers.push((
+            "access-control-allow-headers".to_string(),
+            "content-type, x-amz-target, x-amz-user-agent, cache-control, authorization, x-amz-date, x-amz-content-sha256, x-amz-security-token, amz-sdk-invocation-id, amz-sdk-request".to_string(),
+        ));
+    }
+    response
 }

@@ -1,2 +1,248 @@
-//! In-memory ports with a fixed clock and seeded randomness, for tests and examples.
-//! (Being written.)
+//! In-memory ports with a settable clock and seeded randomness, for tests and examples.
+//!
+//! `TestJws` is a test double: it "signs" with HMAC-SHA256 keyed by the private key bytes, so
+//! core tests run without an RSA implementation. Real adapters use real RSA (the host: ring).
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use hmac::{KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+use crate::password::Argon2Hasher;
+use crate::ports::{
+    BoxFuture, Clock, Env, GeneratedKey, HashParams, Jws, JwsAlgorithm, Message, PasswordCheck,
+    PasswordHasher, Random, Sender, boxed,
+};
+use crate::secret::Secret;
+use crate::store::{MemoryStore, Store};
+
+/// A clock that stands still until told to move.
+#[derive(Debug)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    pub fn new(now_millis: u64) -> Self {
+        Self(AtomicU64::new(now_millis))
+    }
+    pub fn advance(&self, millis: u64) {
+        self.0.fetch_add(millis, Ordering::SeqCst);
+    }
+    pub fn set(&self, now_millis: u64) {
+        self.0.store(now_millis, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_millis(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A deterministic random source (SHA-256 in counter mode over a seed). Never for production.
+#[derive(Debug)]
+pub struct SeededRandom {
+    seed: u64,
+    counter: AtomicU64,
+}
+
+impl SeededRandom {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            counter: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Random for SeededRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(32) {
+            let n = self.counter.fetch_add(1, Ordering::SeqCst);
+            let mut h = Sha256::new();
+            h.update(self.seed.to_le_bytes());
+            h.update(n.to_le_bytes());
+            let block = h.finalize();
+            for (dst, src) in chunk.iter_mut().zip(block.iter()) {
+                *dst = *src;
+            }
+        }
+    }
+}
+
+/// A sender that keeps every message in memory.
+#[derive(Debug, Default)]
+pub struct MemorySender {
+    pub messages: Mutex<Vec<Message>>,
+}
+
+impl MemorySender {
+    /// The code of the last message sent to `username`.
+    pub fn last_code(&self, username: &str) -> Option<String> {
+        let messages = self.messages.lock().ok()?;
+        messages
+            .iter()
+            .rev()
+            .find(|m| m.username == username)
+            .map(|m| String::from(m.code.expose()))
+    }
+    pub fn count(&self) -> usize {
+        self.messages.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+impl Sender for MemorySender {
+    fn send<'a>(&'a self, message: Message) -> BoxFuture<'a, Result<(), Error>> {
+        boxed(async move {
+            self.messages
+                .lock()
+                .map_err(|_| Error::internal("sender lock poisoned"))?
+                .push(message);
+            Ok(())
+        })
+    }
+}
+
+/// A JWS test double: HMAC-SHA256 keyed by the "private key". See the module docs.
+#[derive(Debug)]
+pub struct TestJws {
+    random: Arc<SeededRandom>,
+}
+
+fn test_mac(key: &[u8], input: &[u8]) -> Vec<u8> {
+    let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| <hmac::Hmac<Sha256> as KeyInit>::new(&Default::default()));
+    mac.update(input);
+    mac.finalize().into_bytes().to_vec()
+}
+
+impl Jws for TestJws {
+    fn generate<'a>(&'a self, _alg: JwsAlgorithm) -> BoxFuture<'a, Result<GeneratedKey, Error>> {
+        boxed(async move {
+            let mut key = [0u8; 32];
+            self.random.fill(&mut key);
+            // The "public key" is the key itself: a double, not cryptography.
+            Ok(GeneratedKey {
+                private_pkcs8_der: Secret::new(crate::token::b64(&key)),
+                modulus: key.to_vec(),
+                exponent: alloc::vec![1, 0, 1],
+            })
+        })
+    }
+    fn sign<'a>(
+        &'a self,
+        _alg: JwsAlgorithm,
+        _kid: &'a str,
+        private_pkcs8_der: &'a Secret,
+        input: &'a [u8],
+    ) -> BoxFuture<'a, Result<Vec<u8>, Error>> {
+        boxed(async move {
+            let key = crate::token::b64_decode(private_pkcs8_der.expose())
+                .ok_or_else(|| Error::internal("bad test key"))?;
+            Ok(test_mac(&key, input))
+        })
+    }
+    fn verify<'a>(
+        &'a self,
+        _alg: JwsAlgorithm,
+        _kid: &'a str,
+        modulus: &'a [u8],
+        _exponent: &'a [u8],
+        input: &'a [u8],
+        signature: &'a [u8],
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        boxed(async move {
+            use subtle::ConstantTimeEq;
+            Ok(test_mac(modulus, input).ct_eq(signature).into())
+        })
+    }
+}
+
+/// Argon2 with the parameters the pool asks for, but clamped to tiny costs so tests are fast.
+#[derive(Debug, Default)]
+pub struct FastHasher;
+
+fn fast(params: HashParams) -> HashParams {
+    HashParams {
+        memory_kib: params.memory_kib.min(256),
+        iterations: 1,
+        parallelism: 1,
+    }
+}
+
+impl PasswordHasher for FastHasher {
+    fn hash<'a>(
+        &'a self,
+        password: &'a str,
+        salt: [u8; 16],
+        params: HashParams,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Argon2Hasher.hash(password, salt, fast(params))
+    }
+    fn verify<'a>(
+        &'a self,
+        password: &'a str,
+        phc: &'a str,
+        params: HashParams,
+    ) -> BoxFuture<'a, Result<PasswordCheck, Error>> {
+        Argon2Hasher.verify(password, phc, fast(params))
+    }
+}
+
+/// Every port in memory: store, clock (starting 2026-01-01), seeded random, recording sender.
+#[derive(Debug)]
+pub struct TestEnv {
+    pub store: MemoryStore,
+    pub clock: ManualClock,
+    pub random: Arc<SeededRandom>,
+    pub sender: MemorySender,
+    pub jws: TestJws,
+    pub passwords: FastHasher,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        let random = Arc::new(SeededRandom::new(42));
+        Self {
+            store: MemoryStore::new(),
+            clock: ManualClock::new(1_767_225_600_000),
+            jws: TestJws {
+                random: random.clone(),
+            },
+            random,
+            sender: MemorySender::default(),
+            passwords: FastHasher,
+        }
+    }
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Env for TestEnv {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+    fn clock(&self) -> &dyn Clock {
+        &self.clock
+    }
+    fn random(&self) -> &dyn Random {
+        &*self.random
+    }
+    fn sender(&self) -> &dyn Sender {
+        &self.sender
+    }
+    fn jws(&self) -> &dyn Jws {
+        &self.jws
+    }
+    fn passwords(&self) -> &dyn PasswordHasher {
+        &self.passwords
+    }
+}

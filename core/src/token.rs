@@ -1,1 +1,234 @@
-//! token
+//! Tokens: the pool's signing keys, JWT issuance and verification, the JWKS, refresh tokens.
+//!
+//! ID and access tokens are RS256 JWS (RFC 7515) with Cognito's claims; the signature itself is
+//! the `Jws` port's job, so the edge signs with WebCrypto and the host with a native library.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use base64ct::{Base64, Base64UrlUnpadded, Encoding};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+use crate::ports::{Env, JwsAlgorithm};
+use crate::secret::Secret;
+use crate::store::{Expect, StoreError};
+
+pub fn b64url(bytes: &[u8]) -> String {
+    Base64UrlUnpadded::encode_string(bytes)
+}
+pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
+    Base64UrlUnpadded::decode_vec(text).ok()
+}
+pub fn b64(bytes: &[u8]) -> String {
+    Base64::encode_string(bytes)
+}
+pub fn b64_decode(text: &str) -> Option<Vec<u8>> {
+    Base64::decode_vec(text).ok()
+}
+
+/// SHA-256 as lower-case hex: how codes and refresh tokens are stored.
+pub fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    crate::ids::hex(&h.finalize())
+}
+
+/// One signing key of a pool.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: JwsAlgorithm,
+    /// Standard base64 of the PKCS#8 DER private key.
+    pub private_key: Secret,
+    /// RSA modulus, base64url (as in the JWK).
+    pub n: String,
+    /// RSA exponent, base64url.
+    pub e: String,
+    pub created_millis: u64,
+}
+
+/// A pool's key set. The first key signs; all verify (so keys can be rotated).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KeySet {
+    pub keys: Vec<SigningKey>,
+}
+
+fn keys_key(pool_id: &str) -> String {
+    alloc::format!("p/{pool_id}/keys")
+}
+
+/// Creates a pool's first key pair (with the pool).
+pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Error> {
+    let generated = env.jws().generate(JwsAlgorithm::RS256).await?;
+    let key = SigningKey {
+        kid: crate::ids::random_token(env.random(), 24),
+        alg: JwsAlgorithm::RS256,
+        private_key: generated.private_pkcs8_der,
+        n: b64url(&generated.modulus),
+        e: b64url(&generated.exponent),
+        created_millis: env.clock().now_millis(),
+    };
+    let set = KeySet { keys: alloc::vec![key] };
+    let bytes = serde_json::to_vec(&set)?;
+    match env.store().put(&keys_key(pool_id), &bytes, Expect::Absent).await {
+        Ok(_) => Ok(set),
+        // Another request created it first: use theirs.
+        Err(StoreError::Conflict) => load_key_set(env, pool_id).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn load_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Error> {
+    match env.store().get(&keys_key(pool_id)).await? {
+        Some(item) => Ok(serde_json::from_slice(&item.value)?),
+        None => Err(Error::resource_not_found(alloc::format!(
+            "User pool {pool_id} does not exist."
+        ))),
+    }
+}
+
+pub async fn delete_key_set(env: &dyn Env, pool_id: &str) -> Result<(), Error> {
+    env.store().delete(&keys_key(pool_id), Expect::Any).await?;
+    Ok(())
+}
+
+/// The JWKS document for a key set.
+pub fn jwks(set: &KeySet) -> Value {
+    let keys: Vec<Value> = set
+        .keys
+        .iter()
+        .map(|k| json!({"alg": k.alg.name(), "e": k.e, "kid": k.kid, "kty": "RSA", "n": k.n, "use": "sig"}))
+        .collect();
+    json!({ "keys": keys })
+}
+
+/// Signs `claims` as a compact JWS with the set's active key.
+pub async fn sign(env: &dyn Env, set: &KeySet, claims: &Map<String, Value>) -> Result<String, Error> {
+    let key = set
+        .keys
+        .first()
+        .ok_or_else(|| Error::internal("pool has no signing key"))?;
+    let header = json!({"kid": key.kid, "alg": key.alg.name()});
+    let mut input = b64url(&serde_json::to_vec(&header)?);
+    input.push('.');
+    input.push_str(&b64url(&serde_json::to_vec(claims)?));
+    let signature = env
+        .jws()
+        .sign(key.alg, &key.kid, &key.private_key, input.as_bytes())
+        .await?;
+    input.push('.');
+    input.push_str(&b64url(&signature));
+    Ok(input)
+}
+
+/// The parts of a compact JWS, decoded but not yet verified.
+#[derive(Debug)]
+pub struct UnverifiedJwt<'a> {
+    pub kid: String,
+    pub alg: String,
+    pub claims: Map<String, Value>,
+    signing_input: &'a str,
+    signature: Vec<u8>,
+}
+
+/// Splits and decodes a compact JWS. Any malformation is `None`.
+pub fn decode_unverified(token: &str) -> Option<UnverifiedJwt<'_>> {
+    if token.len() > 16 * 1024 {
+        return None;
+    }
+    let mut parts = token.split('.');
+    let (h, p, s) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let header: Map<String, Value> = serde_json::from_slice(&b64url_decode(h)?).ok()?;
+    let claims: Map<String, Value> = serde_json::from_slice(&b64url_decode(p)?).ok()?;
+    let signing_input = token.get(..h.len() + 1 + p.len())?;
+    Some(UnverifiedJwt {
+        kid: header.get("kid")?.as_str()?.to_string(),
+        alg: header.get("alg")?.as_str()?.to_string(),
+        claims,
+        signing_input,
+        signature: b64url_decode(s)?,
+    })
+}
+
+/// Verifies a JWT's signature against the pool's keys and its `iss`, `exp` and `token_use`.
+/// Every failure is the same `NotAuthorizedException`, as Cognito answers.
+pub async fn verify(
+    env: &dyn Env,
+    issuer_base: &str,
+    token: &str,
+    token_use: &str,
+) -> Result<(String, Map<String, Value>), Error> {
+    let invalid = || Error::not_authorized("Invalid Access Token");
+    let jwt = decode_unverified(token).ok_or_else(invalid)?;
+    let iss = jwt.claims.get("iss").and_then(Value::as_str).ok_or_else(invalid)?;
+    let pool_id = iss
+        .strip_prefix(issuer_base)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|id| crate::ids::is_pool_id(id))
+        .ok_or_else(invalid)?;
+    let set = load_key_set(env, pool_id).await.map_err(|_| invalid())?;
+    let key = set.keys.iter().find(|k| k.kid == jwt.kid).ok_or_else(invalid)?;
+    if jwt.alg != key.alg.name() {
+        return Err(invalid());
+    }
+    let n = b64url_decode(&key.n).ok_or_else(invalid)?;
+    let e = b64url_decode(&key.e).ok_or_else(invalid)?;
+    let ok = env
+        .jws()
+        .verify(key.alg, &key.kid, &n, &e, jwt.signing_input.as_bytes(), &jwt.signature)
+        .await?;
+    if !ok {
+        return Err(invalid());
+    }
+    if jwt.claims.get("token_use").and_then(Value::as_str) != Some(token_use) {
+        return Err(invalid());
+    }
+    let exp = jwt.claims.get("exp").and_then(Value::as_u64).ok_or_else(invalid)?;
+    if env.clock().now_millis() / 1000 >= exp {
+        return Err(Error::not_authorized("Access Token has expired"));
+    }
+    Ok((pool_id.to_string(), jwt.claims))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestEnv;
+    use crate::ports::Clock;
+    use futures_util::FutureExt;
+
+    #[test]
+    fn sign_and_verify_round_trip_and_reject_tampering() {
+        let env = TestEnv::new();
+        let set = create_key_set(&env, "us-east-1_abcdefghi").now_or_never().unwrap().unwrap();
+        let mut claims = Map::new();
+        claims.insert("iss".into(), json!("http://x/us-east-1_abcdefghi"));
+        claims.insert("token_use".into(), json!("access"));
+        claims.insert("exp".into(), json!(env.clock.now_millis() / 1000 + 60));
+        let token = sign(&env, &set, &claims).now_or_never().unwrap().unwrap();
+        let (pool, got) = verify(&env, "http://x", &token, "access").now_or_never().unwrap().unwrap();
+        assert_eq!(pool, "us-east-1_abcdefghi");
+        assert_eq!(got, claims);
+        assert!(verify(&env, "http://x", &token, "id").now_or_never().unwrap().is_err());
+        assert!(verify(&env, "http://other", &token, "access").now_or_never().unwrap().is_err());
+        let mut tampered = token.clone();
+        tampered.pop();
+        tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+        assert!(verify(&env, "http://x", &tampered, "access").now_or_never().unwrap().is_err());
+        env.clock.advance(61_000);
+        let err = verify(&env, "http://x", &token, "access").now_or_never().unwrap().unwrap_err();
+        assert_eq!(err.message, "Access Token has expired");
+        for garbage in ["", "a.b", "a.b.c.d", "....", "eyJ.eyJ.x"] {
+            assert!(verify(&env, "http://x", garbage, "access").now_or_never().unwrap().is_err());
+        }
+    }
+}

@@ -123,3 +123,62 @@ impl Store for MemoryStore {
         })
     }
 }
+
+// The contract suite lives behind the `contract` feature (it ships for other engines' tests);
+// `cargo test -p cognate-core --features contract` runs it here.
+#[cfg(all(test, feature = "contract"))]
+mod contract_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::MemoryStore;
+    use crate::store::contract;
+    use core::future::Future;
+    use core::task::{Context, Poll, Waker};
+
+    /// Polls to completion on this thread. The memory store never waits on anything, so its
+    /// futures are ready at once; the loop only guards against a future that yields.
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let mut future = core::pin::pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    macro_rules! contract_tests {
+        ($($check:ident),* $(,)?) => {$(
+            #[test]
+            fn $check() {
+                block_on(contract::$check(&MemoryStore::new()));
+            }
+        )*};
+    }
+
+    contract_tests!(
+        get_missing,
+        create_only,
+        compare_and_set,
+        versions_never_reused,
+        delete_semantics,
+        failed_writes_change_nothing,
+        racing_creates,
+        racing_compare_and_set,
+        racing_increments,
+        scan_order,
+        scan_prefix_isolation,
+        scan_limit_clamping,
+        scan_paging,
+        max_value,
+        long_keys,
+        empty_values,
+        binary_values,
+    );
+
+    #[test]
+    fn run_all_on_one_store() {
+        block_on(contract::run_all(&MemoryStore::new()));
+    }
+}

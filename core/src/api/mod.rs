@@ -1,0 +1,276 @@
+//! The Cognito user-pools wire layer: AWS JSON 1.1 over `POST /` with
+//! `X-Amz-Target: AWSCognitoIdentityProviderService.<Operation>`.
+//!
+//! This layer parses and validates the request, authorises administrative operations with
+//! SigV4, calls the domain modules, and maps every [`Error`] to Cognito's `__type` and status.
+
+mod pools;
+pub(crate) use pools::create_client;
+mod users;
+
+use alloc::format;
+use alloc::string::{String, ToString};
+
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind};
+use crate::http::{Request, Response};
+use crate::ports::Env;
+use crate::service::Config;
+
+/// The target prefix of the user-pools API.
+pub const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
+/// The content type AWS JSON 1.1 uses.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// The SigV4 service name of the user-pools API.
+pub const SIGNING_SERVICE: &str = "cognito-idp";
+
+/// Operations callable without a signature, as in Cognito (the SDKs send them unsigned).
+const PUBLIC_OPERATIONS: &[&str] = &[
+    "SignUp",
+    "ConfirmSignUp",
+    "ResendConfirmationCode",
+    "InitiateAuth",
+    "RespondToAuthChallenge",
+    "GetUser",
+    "ForgotPassword",
+    "ConfirmForgotPassword",
+    "ChangePassword",
+    "GlobalSignOut",
+    "RevokeToken",
+    "UpdateUserAttributes",
+    "DeleteUser",
+    "DeleteUserAttributes",
+    "GetUserAttributeVerificationCode",
+    "VerifyUserAttribute",
+    "GetTokensFromRefreshToken",
+    "AssociateSoftwareToken",
+    "VerifySoftwareToken",
+    "SetUserMFAPreference",
+    "ConfirmDevice",
+    "ForgetDevice",
+    "GetDevice",
+    "ListDevices",
+    "UpdateDeviceStatus",
+    "GetUserAuthFactors",
+    "StartWebAuthnRegistration",
+    "CompleteWebAuthnRegistration",
+    "ListWebAuthnCredentials",
+    "DeleteWebAuthnCredential",
+];
+
+/// What an operation handler gets.
+pub(crate) struct Ctx<'a> {
+    pub config: &'a Config,
+    pub env: &'a dyn Env,
+    pub region: String,
+}
+
+impl Ctx<'_> {
+    /// The issuer of a pool's tokens.
+    pub fn issuer(&self, pool_id: &str) -> String {
+        format!("{}/{pool_id}", self.config.base_url)
+    }
+}
+
+/// An error response in Cognito's shape.
+pub fn error_response(error: &Error) -> Response {
+    let (name, status) = error.kind.wire();
+    let body = serde_json::json!({"__type": name, "message": error.message});
+    Response::json(
+        status,
+        CONTENT_TYPE,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+    .with_header("x-amzn-errortype", &format!("{name}:"))
+    .with_header("x-amzn-errormessage", &error.message.replace(['\r', '\n'], " "))
+}
+
+fn content_type_ok(request: &Request) -> bool {
+    match request.header("content-type") {
+        // Some clients omit it; the body must still be JSON.
+        None => true,
+        Some(ct) => {
+            let mime = ct.split(';').next().unwrap_or_default().trim();
+            mime.eq_ignore_ascii_case(CONTENT_TYPE)
+                || mime.eq_ignore_ascii_case("application/json")
+                || mime.eq_ignore_ascii_case("application/x-amz-json-1.0")
+        }
+    }
+}
+
+/// Handles one JSON 1.1 call.
+pub async fn handle(config: &Config, env: &dyn Env, request: &Request) -> Response {
+    match call(config, env, request).await {
+        Ok(value) => Response::json(
+            200,
+            CONTENT_TYPE,
+            serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec()),
+        ),
+        Err(error) => error_response(&error),
+    }
+}
+
+async fn call(config: &Config, env: &dyn Env, request: &Request) -> Result<Value, Error> {
+    let target = request.header("x-amz-target").unwrap_or_default();
+    let operation = target.strip_prefix(TARGET_PREFIX).ok_or_else(|| {
+        Error::new(
+            ErrorKind::UnknownOperation,
+            if target.is_empty() {
+                "Missing X-Amz-Target header".to_string()
+            } else {
+                format!("Unknown target {}", target.chars().take(200).collect::<String>())
+            },
+        )
+    })?;
+    if !content_type_ok(request) {
+        return Err(Error::new(
+            ErrorKind::UnsupportedMediaType,
+            "Content-Type must be application/x-amz-json-1.1",
+        ));
+    }
+    let body: Value = if request.body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_slice(&request.body).map_err(|e| {
+            Error::new(ErrorKind::Serialization, format!("Request body is not valid JSON: {e}"))
+        })?
+    };
+    if !body.is_object() {
+        return Err(Error::new(ErrorKind::Serialization, "Request body must be a JSON object"));
+    }
+    let region = if PUBLIC_OPERATIONS.contains(&operation) {
+        crate::sigv4::credential_region(request).unwrap_or_else(|| config.default_region.clone())
+    } else {
+        if !is_known(operation) {
+            return Err(unknown(operation));
+        }
+        let signed = crate::sigv4::verify(
+            request,
+            SIGNING_SERVICE,
+            &config.admin_keys,
+            env.clock().now_millis(),
+        )?;
+        signed.region
+    };
+    let ctx = Ctx {
+        config,
+        env,
+        region,
+    };
+    dispatch(&ctx, operation, body).await
+}
+
+fn unknown(operation: &str) -> Error {
+    Error::new(
+        ErrorKind::UnknownOperation,
+        format!(
+            "Operation {} is not supported by this server",
+            operation.chars().take(100).collect::<String>()
+        ),
+    )
+}
+
+const ADMIN_OPERATIONS: &[&str] = &[
+    "CreateUserPool",
+    "DescribeUserPool",
+    "UpdateUserPool",
+    "ListUserPools",
+    "DeleteUserPool",
+    "CreateUserPoolClient",
+    "DescribeUserPoolClient",
+    "UpdateUserPoolClient",
+    "ListUserPoolClients",
+    "DeleteUserPoolClient",
+    "AdminConfirmSignUp",
+    "AdminGetUser",
+    "AdminInitiateAuth",
+];
+
+fn is_known(operation: &str) -> bool {
+    ADMIN_OPERATIONS.contains(&operation) || PUBLIC_OPERATIONS.contains(&operation)
+}
+
+/// Runs an operation on an already authorised call (also used for pools declared as code).
+pub(crate) async fn dispatch(ctx: &Ctx<'_>, operation: &str, body: Value) -> Result<Value, Error> {
+    match operation {
+        "CreateUserPool" => pools::create_user_pool(ctx, body).await,
+        "DescribeUserPool" => pools::describe_user_pool(ctx, body).await,
+        "UpdateUserPool" => pools::update_user_pool(ctx, body).await,
+        "ListUserPools" => pools::list_user_pools(ctx, body).await,
+        "DeleteUserPool" => pools::delete_user_pool(ctx, body).await,
+        "CreateUserPoolClient" => pools::create_user_pool_client(ctx, body).await,
+        "DescribeUserPoolClient" => pools::describe_user_pool_client(ctx, body).await,
+        "UpdateUserPoolClient" => pools::update_user_pool_client(ctx, body).await,
+        "ListUserPoolClients" => pools::list_user_pool_clients(ctx, body).await,
+        "DeleteUserPoolClient" => pools::delete_user_pool_client(ctx, body).await,
+        "SignUp" => users::sign_up(ctx, body).await,
+        "ConfirmSignUp" => users::confirm_sign_up(ctx, body).await,
+        "ResendConfirmationCode" => users::resend_confirmation_code(ctx, body).await,
+        "AdminConfirmSignUp" => users::admin_confirm_sign_up(ctx, body).await,
+        "GetUser" => users::get_user(ctx, body).await,
+        "AdminGetUser" => users::admin_get_user(ctx, body).await,
+        "InitiateAuth" => users::initiate_auth(ctx, body).await,
+        "AdminInitiateAuth" => users::admin_initiate_auth(ctx, body).await,
+        other => Err(unknown(other)),
+    }
+}
+
+/// Decodes an operation's input. A missing required member is `InvalidParameterException` with
+/// AWS's validation wording; a member of the wrong JSON type is a `SerializationException`.
+pub(crate) fn input<T: DeserializeOwned>(body: Value) -> Result<T, Error> {
+    serde_json::from_value(body).map_err(|e| {
+        let text = e.to_string();
+        if let Some(rest) = text.strip_prefix("missing field `") {
+            let field = rest.split('`').next().unwrap_or_default();
+            let mut chars = field.chars();
+            let camel: String = chars
+                .next()
+                .map(|c| c.to_lowercase().chain(chars).collect())
+                .unwrap_or_default();
+            Error::invalid_parameter(format!(
+                "1 validation error detected: Value null at '{camel}' failed to satisfy constraint: Member must not be null"
+            ))
+        } else {
+            Error::new(ErrorKind::Serialization, format!("Invalid request: {text}"))
+        }
+    })
+}
+
+/// Opaque pagination tokens: the store cursor, base64url-encoded, checked against its prefix.
+pub(crate) fn encode_token(cursor: &str) -> String {
+    crate::token::b64url(cursor.as_bytes())
+}
+
+pub(crate) fn decode_token(token: Option<&str>, prefix: &str) -> Result<Option<String>, Error> {
+    let Some(token) = token else { return Ok(None) };
+    let invalid = || Error::invalid_parameter("Invalid pagination token.");
+    let bytes = crate::token::b64url_decode(token).ok_or_else(invalid)?;
+    let cursor = String::from_utf8(bytes).map_err(|_| invalid())?;
+    if !cursor.starts_with(prefix) {
+        return Err(invalid());
+    }
+    Ok(Some(cursor))
+}
+
+/// Cognito's `AttributeType` list as a map (later entries win).
+pub(crate) fn attribute_map(
+    list: &[crate::api::users::AttributeType],
+) -> Result<alloc::collections::BTreeMap<String, String>, Error> {
+    let mut map = alloc::collections::BTreeMap::new();
+    for a in list {
+        if a.name.is_empty() || a.name.chars().count() > 32 + 7 {
+            return Err(Error::invalid_parameter(
+                "1 validation error detected: Value at 'userAttributes.member.name' failed to satisfy constraint: Member must have length less than or equal to 32",
+            ));
+        }
+        map.insert(a.name.clone(), a.value.clone().unwrap_or_default());
+    }
+    Ok(map)
+}
+
+
+#[cfg(test)]
+mod tests;

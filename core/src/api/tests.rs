@@ -1,0 +1,515 @@
+//! In-process scenarios on the memory store with a manual clock: the core's own ring of tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use futures_util::FutureExt;
+use serde_json::{Value, json};
+
+use super::{Ctx, dispatch};
+use crate::error::ErrorKind;
+use crate::http::Request;
+use crate::store::Store;
+use crate::service::{Config, Service};
+use crate::testing::TestEnv;
+
+struct World {
+    env: TestEnv,
+    config: Config,
+}
+
+impl World {
+    fn new() -> Self {
+        Self {
+            env: TestEnv::new(),
+            config: Config::new("http://cognate.test", "us-east-1"),
+        }
+    }
+    /// An operation, authorised (admin ops bypass SigV4 here; the wire tests cover it).
+    fn call(&self, op: &str, body: Value) -> Result<Value, crate::Error> {
+        let ctx = Ctx {
+            config: &self.config,
+            env: &self.env,
+            region: "us-east-1".to_string(),
+        };
+        dispatch(&ctx, op, body).now_or_never().expect("memory ports never pend")
+    }
+    fn ok(&self, op: &str, body: Value) -> Value {
+        self.call(op, body).unwrap_or_else(|e| panic!("{op}: {e}"))
+    }
+    fn err(&self, op: &str, body: Value) -> crate::Error {
+        match self.call(op, body) {
+            Ok(v) => panic!("{op} should fail, got {v}"),
+            Err(e) => e,
+        }
+    }
+    fn pool(&self, extra: Value) -> String {
+        let mut body = json!({"PoolName": "test", "AutoVerifiedAttributes": ["email"]});
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        self.ok("CreateUserPool", body)["UserPool"]["Id"].as_str().unwrap().to_string()
+    }
+    fn client(&self, pool: &str, extra: Value) -> String {
+        let mut body = json!({"UserPoolId": pool, "ClientName": "app",
+            "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH"]});
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        self.ok("CreateUserPoolClient", body)["UserPoolClient"]["ClientId"].as_str().unwrap().to_string()
+    }
+    fn sign_up(&self, client: &str, username: &str, email: &str) -> Value {
+        self.ok(
+            "SignUp",
+            json!({"ClientId": client, "Username": username, "Password": "Passw0rd!",
+                   "UserAttributes": [{"Name": "email", "Value": email}]}),
+        )
+    }
+    fn code_for(&self, username: &str) -> String {
+        self.env.sender.last_code(username).expect("a code was sent")
+    }
+    fn sign_in(&self, client: &str, username: &str, password: &str) -> Result<Value, crate::Error> {
+        self.call(
+            "InitiateAuth",
+            json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
+                   "AuthParameters": {"USERNAME": username, "PASSWORD": password}}),
+        )
+    }
+}
+
+fn claims(token: &str) -> serde_json::Map<String, Value> {
+    crate::token::decode_unverified(token).unwrap().claims
+}
+
+#[test]
+fn sign_up_confirm_sign_in_refresh_get_user() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    let out = w.sign_up(&client, "Alice", "alice@example.com");
+    assert_eq!(out["UserConfirmed"], json!(false));
+    assert_eq!(out["CodeDeliveryDetails"]["DeliveryMedium"], json!("EMAIL"));
+    assert_eq!(out["CodeDeliveryDetails"]["Destination"], json!("a***@e***"));
+    let sub = out["UserSub"].as_str().unwrap().to_string();
+
+    assert_eq!(w.sign_in(&client, "alice", "Passw0rd!").unwrap_err().kind, ErrorKind::UserNotConfirmed);
+    let code = w.code_for("Alice");
+    w.ok("ConfirmSignUp", json!({"ClientId": client, "Username": "alice", "ConfirmationCode": code}));
+
+    let auth = w.sign_in(&client, "ALICE", "Passw0rd!").unwrap();
+    let result = &auth["AuthenticationResult"];
+    assert_eq!(result["TokenType"], json!("Bearer"));
+    assert_eq!(result["ExpiresIn"], json!(3600));
+    let id = claims(result["IdToken"].as_str().unwrap());
+    assert_eq!(id["sub"], json!(sub));
+    assert_eq!(id["cognito:username"], json!("Alice"));
+    assert_eq!(id["email_verified"], json!(true));
+    assert_eq!(id["aud"], json!(client));
+    assert_eq!(id["iss"], json!(format!("http://cognate.test/{pool}")));
+    let access = claims(result["AccessToken"].as_str().unwrap());
+    assert_eq!(access["client_id"], json!(client));
+    assert_eq!(access["scope"], json!("aws.cognito.signin.user.admin"));
+    assert_eq!(access["origin_jti"], id["origin_jti"]);
+
+    w.env.clock.advance(60_000);
+    let refreshed = w.ok(
+        "InitiateAuth",
+        json!({"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH",
+               "AuthParameters": {"REFRESH_TOKEN": result["RefreshToken"]}}),
+    );
+    let r = &refreshed["AuthenticationResult"];
+    assert!(r.get("RefreshToken").is_none());
+    let new_access = claims(r["AccessToken"].as_str().unwrap());
+    assert_eq!(new_access["origin_jti"], access["origin_jti"]);
+    assert_eq!(new_access["auth_time"], access["auth_time"]);
+    assert!(new_access["iat"].as_u64() > access["iat"].as_u64());
+
+    let me = w.ok("GetUser", json!({"AccessToken": r["AccessToken"]}));
+    assert_eq!(me["Username"], json!("Alice"));
+    let attrs: Vec<(&str, &str)> = me["UserAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["Name"].as_str().unwrap(), a["Value"].as_str().unwrap()))
+        .collect();
+    assert_eq!(attrs[0], ("sub", sub.as_str()));
+    assert!(attrs.contains(&("email_verified", "true")));
+
+    let admin = w.ok("AdminGetUser", json!({"UserPoolId": pool, "Username": "alice"}));
+    assert_eq!(admin["UserStatus"], json!("CONFIRMED"));
+    assert_eq!(admin["Enabled"], json!(true));
+}
+
+#[test]
+fn wrong_password_and_unknown_user_look_the_same() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    w.sign_up(&client, "bob", "bob@example.com");
+    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "bob"}));
+    let wrong = w.sign_in(&client, "bob", "Wrong-passw0rd").unwrap_err();
+    let unknown = w.sign_in(&client, "nobody", "Wrong-passw0rd").unwrap_err();
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong.kind, ErrorKind::NotAuthorized);
+    assert_eq!(wrong.message, "Incorrect username or password.");
+}
+
+#[test]
+fn lockout_after_repeated_failures_then_expires() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    w.sign_up(&client, "carol", "carol@example.com");
+    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "carol"}));
+    for _ in 0..crate::auth::LOCKOUT_THRESHOLD {
+        w.sign_in(&client, "carol", "Wrong-passw0rd").unwrap_err();
+    }
+    let locked = w.sign_in(&client, "carol", "Passw0rd!").unwrap_err();
+    assert_eq!(locked.message, "Password attempts exceeded");
+    w.env.clock.advance(crate::auth::MAX_LOCKOUT_MILLIS);
+    assert!(w.sign_in(&client, "carol", "Passw0rd!").is_ok());
+}
+
+#[test]
+fn codes_are_single_use_expire_and_have_an_attempt_limit() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    w.sign_up(&client, "dave", "dave@example.com");
+    let first = w.code_for("dave");
+    // Resend replaces the code.
+    w.ok("ResendConfirmationCode", json!({"ClientId": client, "Username": "dave"}));
+    let second = w.code_for("dave");
+    if first != second {
+        let e = w.err("ConfirmSignUp", json!({"ClientId": client, "Username": "dave", "ConfirmationCode": first}));
+        assert_eq!(e.kind, ErrorKind::CodeMismatch);
+    }
+    // Expiry: 24 hours.
+    w.env.clock.advance(crate::code::SIGN_UP_CODE_TTL_MILLIS);
+    let e = w.err("ConfirmSignUp", json!({"ClientId": client, "Username": "dave", "ConfirmationCode": second}));
+    assert_eq!(e.kind, ErrorKind::ExpiredCode);
+    w.ok("ResendConfirmationCode", json!({"ClientId": client, "Username": "dave"}));
+    let third = w.code_for("dave");
+    // Attempt limit: after MAX_ATTEMPTS wrong guesses even the right code fails.
+    for _ in 0..crate::code::MAX_ATTEMPTS {
+        let e = w.err("ConfirmSignUp", json!({"ClientId": client, "Username": "dave", "ConfirmationCode": "000000-wrong"}));
+        assert_eq!(e.kind, ErrorKind::CodeMismatch);
+    }
+    let e = w.err("ConfirmSignUp", json!({"ClientId": client, "Username": "dave", "ConfirmationCode": third}));
+    assert_eq!(e.kind, ErrorKind::LimitExceeded);
+    // A fresh code works once.
+    w.ok("ResendConfirmationCode", json!({"ClientId": client, "Username": "dave"}));
+    let fourth = w.code_for("dave");
+    w.ok("ConfirmSignUp", json!({"ClientId": client, "Username": "dave", "ConfirmationCode": fourth}));
+    let e = w.err("ConfirmSignUp", json!({"ClientId": client, "Username": "dave", "ConfirmationCode": fourth}));
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
+    assert_eq!(e.message, "User cannot be confirmed. Current status is CONFIRMED");
+}
+
+#[test]
+fn usernames_are_unique_case_insensitively() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    w.sign_up(&client, "Erin", "erin@example.com");
+    let e = w.err("SignUp", json!({"ClientId": client, "Username": "erin", "Password": "Passw0rd!"}));
+    assert_eq!(e.kind, ErrorKind::UsernameExists);
+    // A case-sensitive pool keeps them apart.
+    let cs = w.pool(json!({"UsernameConfiguration": {"CaseSensitive": true}}));
+    let cs_client = w.client(&cs, json!({}));
+    w.sign_up(&cs_client, "Erin", "erin@example.com");
+    w.sign_up(&cs_client, "erin", "erin2@example.com");
+}
+
+#[test]
+fn email_as_username_is_unique_and_signs_in() {
+    let w = World::new();
+    let pool = w.pool(json!({"UsernameAttributes": ["email"]}));
+    let client = w.client(&pool, json!({}));
+    let out = w.ok("SignUp", json!({"ClientId": client, "Username": "Frank@Example.com", "Password": "Passw0rd!"}));
+    let sub = out["UserSub"].as_str().unwrap().to_string();
+    let e = w.err("SignUp", json!({"ClientId": client, "Username": "frank@example.com", "Password": "Passw0rd!"}));
+    assert_eq!(e.kind, ErrorKind::UsernameExists);
+    let e = w.err("SignUp", json!({"ClientId": client, "Username": "not-an-email", "Password": "Passw0rd!"}));
+    assert_eq!(e.kind, ErrorKind::InvalidParameter);
+    let code = w.code_for(&sub);
+    w.ok("ConfirmSignUp", json!({"ClientId": client, "Username": "frank@example.com", "ConfirmationCode": code}));
+    let auth = w.sign_in(&client, "FRANK@example.com", "Passw0rd!").unwrap();
+    let id = claims(auth["AuthenticationResult"]["IdToken"].as_str().unwrap());
+    assert_eq!(id["cognito:username"], json!(sub));
+    assert_eq!(id["email"], json!("Frank@Example.com"));
+}
+
+#[test]
+fn verified_email_alias_is_unique() {
+    let w = World::new();
+    let pool = w.pool(json!({"AliasAttributes": ["email"]}));
+    let client = w.client(&pool, json!({}));
+    w.sign_up(&client, "gina", "shared@example.com");
+    w.sign_up(&client, "hank", "shared@example.com");
+    let code = w.code_for("gina");
+    w.ok("ConfirmSignUp", json!({"ClientId": client, "Username": "gina", "ConfirmationCode": code}));
+    assert!(w.sign_in(&client, "shared@example.com", "Passw0rd!").is_ok());
+    let code = w.code_for("hank");
+    let e = w.err("ConfirmSignUp", json!({"ClientId": client, "Username": "hank", "ConfirmationCode": code}));
+    assert_eq!(e.kind, ErrorKind::AliasExists);
+    // With ForceAliasCreation the alias moves to hank.
+    w.ok("ConfirmSignUp", json!({"ClientId": client, "Username": "hank", "ConfirmationCode": code, "ForceAliasCreation": true}));
+    let auth = w.sign_in(&client, "shared@example.com", "Passw0rd!").unwrap();
+    let id = claims(auth["AuthenticationResult"]["IdToken"].as_str().unwrap());
+    assert_eq!(id["cognito:username"], json!("hank"));
+    let gina = w.ok("AdminGetUser", json!({"UserPoolId": pool, "Username": "gina"}));
+    assert!(gina["UserAttributes"].as_array().unwrap().contains(&json!({"Name": "email_verified", "Value": "false"})));
+}
+
+#[test]
+fn secret_hash_is_required_for_clients_with_a_secret() {
+    use hmac::{KeyInit, Mac};
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let created = w.ok("CreateUserPoolClient", json!({"UserPoolId": pool, "ClientName": "s", "GenerateSecret": true,
+        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}));
+    let client = created["UserPoolClient"]["ClientId"].as_str().unwrap().to_string();
+    let secret = created["UserPoolClient"]["ClientSecret"].as_str().unwrap().to_string();
+    let hash = |user: &str| {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(user.as_bytes());
+        mac.update(client.as_bytes());
+        crate::token::b64(&mac.finalize().into_bytes())
+    };
+    let e = w.err("SignUp", json!({"ClientId": client, "Username": "ivy", "Password": "Passw0rd!"}));
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
+    let e = w.err("SignUp", json!({"ClientId": client, "Username": "ivy", "Password": "Passw0rd!", "SecretHash": hash("other")}));
+    assert_eq!(e.message, format!("Unable to verify secret hash for client {client}"));
+    w.ok("SignUp", json!({"ClientId": client, "Username": "ivy", "Password": "Passw0rd!", "SecretHash": hash("ivy"),
+        "UserAttributes": [{"Name": "email", "Value": "ivy@example.com"}]}));
+    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "ivy"}));
+    let e = w.sign_in(&client, "ivy", "Passw0rd!").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
+    let auth = w.ok("InitiateAuth", json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
+        "AuthParameters": {"USERNAME": "ivy", "PASSWORD": "Passw0rd!", "SECRET_HASH": hash("ivy")}}));
+    let refresh = auth["AuthenticationResult"]["RefreshToken"].clone();
+    w.err("InitiateAuth", json!({"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": refresh}}));
+    w.ok("InitiateAuth", json!({"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH",
+        "AuthParameters": {"REFRESH_TOKEN": refresh, "SECRET_HASH": hash("ivy")}}));
+}
+
+#[test]
+fn refresh_tokens_are_bound_to_client_and_pool() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    let other_client = w.client(&pool, json!({}));
+    w.sign_up(&client, "jack", "jack@example.com");
+    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "jack"}));
+    let auth = w.sign_in(&client, "jack", "Passw0rd!").unwrap();
+    let refresh = auth["AuthenticationResult"]["RefreshToken"].clone();
+    let e = w.err("InitiateAuth", json!({"ClientId": other_client, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": refresh}}));
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
+    let pool2 = w.pool(json!({}));
+    let client2 = w.client(&pool2, json!({}));
+    let e = w.err("InitiateAuth", json!({"ClientId": client2, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": refresh}}));
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
+    // Expiry.
+    w.env.clock.advance(31 * 86_400 * 1000);
+    let e = w.err("InitiateAuth", json!({"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": refresh}}));
+    assert_eq!(e.message, "Refresh Token has expired");
+}
+
+#[test]
+fn pools_and_clients_round_trip_and_paginate() {
+    let w = World::new();
+    for i in 0..5 {
+        w.ok("CreateUserPool", json!({"PoolName": format!("p{i}")}));
+    }
+    let mut seen = Vec::new();
+    let mut token: Option<Value> = None;
+    loop {
+        let mut body = json!({"MaxResults": 2});
+        if let Some(t) = &token {
+            body["NextToken"] = t.clone();
+        }
+        let page = w.ok("ListUserPools", body);
+        for p in page["UserPools"].as_array().unwrap() {
+            seen.push(p["Name"].as_str().unwrap().to_string());
+        }
+        match page.get("NextToken") {
+            Some(t) => token = Some(t.clone()),
+            None => break,
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["p0", "p1", "p2", "p3", "p4"]);
+    let e = w.err("ListUserPools", json!({"MaxResults": 2, "NextToken": "garbage!"}));
+    assert_eq!(e.kind, ErrorKind::InvalidParameter);
+    let e = w.err("ListUserPools", json!({}));
+    assert_eq!(e.kind, ErrorKind::InvalidParameter);
+
+    let pool = w.pool(json!({"Policies": {"PasswordPolicy": {"MinimumLength": 12, "RequireUppercase": false,
+        "RequireLowercase": true, "RequireNumbers": false, "RequireSymbols": false, "TemporaryPasswordValidityDays": 3}}}));
+    let described = w.ok("DescribeUserPool", json!({"UserPoolId": pool}));
+    assert_eq!(described["UserPool"]["Policies"]["PasswordPolicy"]["MinimumLength"], json!(12));
+    assert!(described["UserPool"]["SchemaAttributes"].as_array().unwrap().iter().any(|a| a["Name"] == json!("email")));
+    w.ok("UpdateUserPool", json!({"UserPoolId": pool, "AutoVerifiedAttributes": []}));
+    let described = w.ok("DescribeUserPool", json!({"UserPoolId": pool}));
+    // Cognito semantics: omitted settings return to defaults.
+    assert_eq!(described["UserPool"]["Policies"]["PasswordPolicy"]["MinimumLength"], json!(8));
+
+    let client = w.client(&pool, json!({"AccessTokenValidity": 2, "TokenValidityUnits": {"AccessToken": "hours"}}));
+    let d = w.ok("DescribeUserPoolClient", json!({"UserPoolId": pool, "ClientId": client}));
+    assert_eq!(d["UserPoolClient"]["AccessTokenValidity"], json!(2));
+    assert_eq!(d["UserPoolClient"]["ClientId"].as_str().unwrap().len(), 26);
+    w.ok("UpdateUserPoolClient", json!({"UserPoolId": pool, "ClientId": client, "ClientName": "renamed"}));
+    let list = w.ok("ListUserPoolClients", json!({"UserPoolId": pool}));
+    assert_eq!(list["UserPoolClients"][0]["ClientName"], json!("renamed"));
+    w.ok("DeleteUserPoolClient", json!({"UserPoolId": pool, "ClientId": client}));
+    let e = w.err("DescribeUserPoolClient", json!({"UserPoolId": pool, "ClientId": client}));
+    assert_eq!(e.kind, ErrorKind::ResourceNotFound);
+
+    let client = w.client(&pool, json!({}));
+    w.sign_up(&client, "kim", "kim@example.com");
+    w.ok("DeleteUserPool", json!({"UserPoolId": pool}));
+    let e = w.err("DescribeUserPool", json!({"UserPoolId": pool}));
+    assert_eq!(e.kind, ErrorKind::ResourceNotFound);
+    // Nothing of the pool is left behind.
+    let left = w.env.store.scan(&format!("p/{pool}/"), None, 10).now_or_never().unwrap().unwrap();
+    assert!(left.items.is_empty());
+    let e = w.err("SignUp", json!({"ClientId": client, "Username": "x", "Password": "Passw0rd!"}));
+    assert_eq!(e.kind, ErrorKind::ResourceNotFound);
+}
+
+#[test]
+fn validation_errors_are_client_errors() {
+    let w = World::new();
+    let pool = w.pool(json!({"Schema": [{"Name": "tier", "AttributeDataType": "String", "Mutable": true}]}));
+    let client = w.client(&pool, json!({}));
+    let cases = [
+        ("SignUp", json!({"ClientId": client, "Username": "x".repeat(200), "Password": "Passw0rd!"}), ErrorKind::InvalidParameter),
+        ("SignUp", json!({"ClientId": client, "Username": "a b", "Password": "Passw0rd!"}), ErrorKind::InvalidParameter),
+        ("SignUp", json!({"ClientId": client, "Username": "ok", "Password": "short"}), ErrorKind::InvalidPassword),
+        ("SignUp", json!({"ClientId": client, "Username": "ok", "Password": "Passw0rd!", "UserAttributes": [{"Name": "custom:nope", "Value": "1"}]}), ErrorKind::InvalidParameter),
+        ("SignUp", json!({"ClientId": client, "Username": "ok", "Password": "Passw0rd!", "UserAttributes": [{"Name": "email", "Value": "not-an-email"}]}), ErrorKind::InvalidParameter),
+        ("SignUp", json!({"ClientId": client, "Username": "ok", "Password": "Passw0rd!", "UserAttributes": [{"Name": "email_verified", "Value": "true"}]}), ErrorKind::InvalidParameter),
+        ("SignUp", json!({"ClientId": "nosuchclient", "Username": "ok", "Password": "Passw0rd!"}), ErrorKind::ResourceNotFound),
+        ("SignUp", json!({"ClientId": client, "Password": "Passw0rd!"}), ErrorKind::InvalidParameter),
+        ("SignUp", json!({"ClientId": client, "Username": 5, "Password": "Passw0rd!"}), ErrorKind::Serialization),
+        ("InitiateAuth", json!({"ClientId": client, "AuthFlow": "NOPE"}), ErrorKind::InvalidParameter),
+        ("InitiateAuth", json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": {}}), ErrorKind::InvalidParameter),
+        ("GetUser", json!({"AccessToken": "garbage"}), ErrorKind::NotAuthorized),
+        ("CreateUserPool", json!({"PoolName": "bad/name"}), ErrorKind::InvalidParameter),
+        ("CreateUserPool", json!({"PoolName": "x", "AliasAttributes": ["email"], "UsernameAttributes": ["email"]}), ErrorKind::InvalidParameter),
+        ("CreateUserPoolClient", json!({"UserPoolId": pool, "ClientName": "c", "ExplicitAuthFlows": ["BOGUS"]}), ErrorKind::InvalidParameter),
+        ("CreateUserPoolClient", json!({"UserPoolId": pool, "ClientName": "c", "AccessTokenValidity": 100, "TokenValidityUnits": {"AccessToken": "days"}}), ErrorKind::InvalidParameter),
+        ("DescribeUserPool", json!({"UserPoolId": "../../etc"}), ErrorKind::ResourceNotFound),
+    ];
+    for (op, body, kind) in cases {
+        let e = w.err(op, body.clone());
+        assert_eq!(e.kind, kind, "{op} {body}: {e}");
+    }
+    // A custom attribute declared in the schema is accepted and lands in the ID token.
+    w.ok("SignUp", json!({"ClientId": client, "Username": "lee", "Password": "Passw0rd!",
+        "UserAttributes": [{"Name": "custom:tier", "Value": "gold"}, {"Name": "email", "Value": "lee@example.com"}]}));
+    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "lee"}));
+    let auth = w.sign_in(&client, "lee", "Passw0rd!").unwrap();
+    let id = claims(auth["AuthenticationResult"]["IdToken"].as_str().unwrap());
+    assert_eq!(id["custom:tier"], json!("gold"));
+}
+
+#[test]
+fn flows_must_be_enabled_on_the_client() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({"ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"]}));
+    let e = w.sign_in(&client, "x", "Passw0rd!").unwrap_err();
+    assert_eq!(e.message, "USER_PASSWORD_AUTH flow not enabled for this client");
+}
+
+#[test]
+fn password_rehashes_when_pool_parameters_change() {
+    let w = World::new();
+    let small = json!({"MemoryKiB": 64, "Iterations": 1, "Parallelism": 1});
+    let pool = w.pool(json!({"CognatePasswordHashing": small}));
+    let client = w.client(&pool, json!({}));
+    w.sign_up(&client, "max", "max@example.com");
+    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "max"}));
+    let stored = || {
+        let (p, _) = crate::pool::load_pool(&w.env, &pool).now_or_never().unwrap().unwrap();
+        let (u, _) = crate::user::load(&w.env, &p, "max").now_or_never().unwrap().unwrap().unwrap();
+        u.password_hash.unwrap()
+    };
+    assert!(stored().contains("m=64,"));
+    w.ok("UpdateUserPool", json!({"UserPoolId": pool, "AutoVerifiedAttributes": ["email"],
+        "CognatePasswordHashing": {"MemoryKiB": 128, "Iterations": 1, "Parallelism": 1}}));
+    w.sign_in(&client, "max", "Passw0rd!").unwrap();
+    assert!(stored().contains("m=128,"), "{}", stored());
+    assert!(w.sign_in(&client, "max", "Passw0rd!").is_ok());
+    assert!(w.sign_in(&client, "max", "Wrong-passw0rd").is_err());
+}
+
+#[test]
+fn wire_layer_maps_errors_and_answers_cors() {
+    let w = World::new();
+    let service = Service::new(w.config.clone());
+    let call = |req: Request| service.handle(req, &w.env).now_or_never().unwrap();
+    let base = || Request::new("POST", "/").with_header("content-type", "application/x-amz-json-1.1");
+    let body = |r: &crate::Response| -> Value { serde_json::from_slice(&r.body).unwrap() };
+
+    let r = call(base().with_header("x-amz-target", "AWSCognitoIdentityProviderService.SignUp").with_body(b"{not json".to_vec()));
+    assert_eq!(r.status, 400);
+    assert_eq!(body(&r)["__type"], json!("SerializationException"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("x-amzn-errortype"), Some("SerializationException:"));
+
+    let r = call(base().with_header("x-amz-target", "AWSCognitoIdentityProviderService.Bogus").with_body(b"{}".to_vec()));
+    assert_eq!(body(&r)["__type"], json!("UnknownOperationException"));
+    let r = call(base().with_body(b"{}".to_vec()));
+    assert_eq!(body(&r)["__type"], json!("UnknownOperationException"));
+    let r = call(Request::new("POST", "/").with_header("content-type", "text/plain")
+        .with_header("x-amz-target", "AWSCognitoIdentityProviderService.SignUp").with_body(b"{}".to_vec()));
+    assert!((400..500).contains(&r.status));
+    let r = call(base().with_header("x-amz-target", "AWSCognitoIdentityProviderService.SignUp").with_body(b"[1]".to_vec()));
+    assert_eq!(body(&r)["__type"], json!("SerializationException"));
+    // Admin operations need a signature.
+    let r = call(base().with_header("x-amz-target", "AWSCognitoIdentityProviderService.ListUserPools").with_body(b"{\"MaxResults\":1}".to_vec()));
+    assert_eq!(r.status, 400);
+    assert_eq!(body(&r)["__type"], json!("UnrecognizedClientException"));
+
+    let r = call(Request::new("OPTIONS", "/").with_header("origin", "http://app.test")
+        .with_header("access-control-request-headers", "content-type,x-amz-target"));
+    assert_eq!(r.status, 204);
+    assert!(r.header("access-control-allow-headers").unwrap().contains("x-amz-target"));
+    assert_eq!(call(Request::new("GET", "/nope")).status, 404);
+
+    let pool = w.pool(json!({}));
+    let r = call(Request::new("GET", &format!("/{pool}/.well-known/jwks.json")));
+    assert_eq!(r.status, 200);
+    let jwks = body(&r);
+    assert_eq!(jwks["keys"][0]["alg"], json!("RS256"));
+    assert_eq!(call(Request::new("GET", "/us-east-1_nosuchpo/.well-known/jwks.json")).status, 404);
+    let r = call(Request::new("GET", &format!("/{pool}/.well-known/openid-configuration")));
+    assert_eq!(body(&r)["issuer"], json!(format!("http://cognate.test/{pool}")));
+}
+
+#[test]
+fn pool_specs_apply_once() {
+    let w = World::new();
+    let service = Service::new(w.config.clone());
+    let spec = crate::service::PoolSpec {
+        id: Some("us-east-1_DemoPool1".into()),
+        region: None,
+        create: json!({"PoolName": "demo"}),
+        clients: alloc::vec![crate::service::ClientSpec {
+            id: Some("democlient0000000000000001".into()),
+            create: json!({"ClientName": "web"}),
+        }],
+    };
+    let first = service.apply_pool_spec(&w.env, &spec).now_or_never().unwrap().unwrap();
+    assert!(first.created);
+    assert_eq!(first.clients[0].1, "democlient0000000000000001");
+    let second = service.apply_pool_spec(&w.env, &spec).now_or_never().unwrap().unwrap();
+    assert!(!second.created);
+    assert_eq!(second.pool_id, "us-east-1_DemoPool1");
+    assert_eq!(second.clients.len(), 1);
+}

@@ -1,0 +1,535 @@
+//! Sign-up, confirmation, sign-in and profile operations.
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Ctx, attribute_map, input};
+use crate::auth::{self, SignInOutcome};
+use crate::code::{self, CodeCheck, CodePurpose};
+use crate::error::{Error, ErrorKind};
+use crate::pool::{self, AppClient, PoolRecord};
+use crate::ports::{Medium, Message};
+use crate::store::{Expect, StoreError};
+use crate::user::{self, UserRecord, UserStatus};
+
+/// Cognito's `AttributeType`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AttributeType {
+    pub name: String,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// Loads the client and its pool for a public operation.
+async fn client_and_pool(ctx: &Ctx<'_>, client_id: &str) -> Result<(AppClient, PoolRecord), Error> {
+    let (client, _) = pool::load_client(ctx.env, client_id).await?;
+    let (pool, _) = pool::load_pool(ctx.env, &client.user_pool_id).await?;
+    Ok((client, pool))
+}
+
+fn template_text(pool: &PoolRecord, medium: Medium) -> (String, String) {
+    let template = pool.settings.verification_message_template.as_ref();
+    let field = |name: &str| {
+        template
+            .and_then(|t| t.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    match medium {
+        Medium::Email => (
+            field("EmailSubject")
+                .or_else(|| pool.settings.email_verification_subject.clone())
+                .unwrap_or_else(|| "Your verification code".to_string()),
+            field("EmailMessage")
+                .or_else(|| pool.settings.email_verification_message.clone())
+                .unwrap_or_else(|| "Your verification code is {####}.".to_string()),
+        ),
+        Medium::Sms => (
+            String::new(),
+            field("SmsMessage")
+                .or_else(|| pool.settings.sms_verification_message.clone())
+                .unwrap_or_else(|| "Your verification code is {####}.".to_string()),
+        ),
+    }
+}
+
+/// Which attribute a confirmation code goes to: an auto-verified email, else phone number.
+fn delivery_attribute(pool: &PoolRecord, user: &UserRecord) -> Option<(&'static str, Medium, String)> {
+    [("email", Medium::Email), ("phone_number", Medium::Sms)]
+        .into_iter()
+        .find_map(|(attr, medium)| {
+            (pool.auto_verifies(attr))
+                .then(|| user.attribute(attr).map(|v| (attr, medium, v.to_string())))
+                .flatten()
+        })
+}
+
+/// Issues a sign-up code on `user` (not yet saved) and returns what to deliver.
+fn issue_sign_up_code(
+    ctx: &Ctx<'_>,
+    pool: &PoolRecord,
+    user: &mut UserRecord,
+) -> Option<(Message, Value)> {
+    let (attribute, medium, destination) = delivery_attribute(pool, user)?;
+    let (secret, pending) = code::issue(
+        ctx.env.random(),
+        CodePurpose::SignUp,
+        Some(attribute.to_string()),
+        ctx.env.clock().now_millis(),
+        code::SIGN_UP_CODE_TTL_MILLIS,
+    );
+    user.pending_code = Some(pending);
+    let (subject, body) = template_text(pool, medium);
+    let details = json!({
+        "Destination": user::mask_destination(&destination),
+        "DeliveryMedium": match medium { Medium::Email => "EMAIL", Medium::Sms => "SMS" },
+        "AttributeName": attribute,
+    });
+    let message = Message {
+        pool_id: pool.id.clone(),
+        username: user.username.clone(),
+        medium,
+        destination,
+        purpose: "SignUp".to_string(),
+        subject,
+        body: body.replace("{####}", secret.expose()),
+        code: secret,
+    };
+    Some((message, details))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SignUp {
+    client_id: String,
+    #[serde(default)]
+    secret_hash: Option<String>,
+    username: String,
+    password: String,
+    #[serde(default)]
+    user_attributes: Vec<AttributeType>,
+}
+
+pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
+    let req: SignUp = input(body)?;
+    let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
+    pool::check_secret_hash(&client, req.secret_hash.as_deref(), &[&req.username])?;
+    user::check_username(&req.username)?;
+    crate::password::check_input(&req.password)?;
+    let mut attributes = attribute_map(&req.user_attributes)?;
+    let sub = crate::ids::uuid_v4(ctx.env.random());
+    // Pools whose usernames are emails or phone numbers: the typed name is that attribute, and
+    // the internal username is the sub.
+    let (username, unique_alias) = if pool.username_attributes.is_empty() {
+        (req.username.clone(), None)
+    } else {
+        let attr = if user::looks_like_email(&req.username)
+            && pool.username_attributes.iter().any(|a| a == "email")
+        {
+            "email"
+        } else if user::looks_like_phone(&req.username)
+            && pool.username_attributes.iter().any(|a| a == "phone_number")
+        {
+            "phone_number"
+        } else {
+            return Err(Error::invalid_parameter(
+                "Username should be either an email or a phone number.",
+            ));
+        };
+        if let Some(given) = attributes.get(attr)
+            && given != &req.username
+        {
+            return Err(Error::invalid_parameter(format!(
+                "The {attr} attribute must match the username."
+            )));
+        }
+        attributes.insert(attr.to_string(), req.username.clone());
+        (sub.clone(), Some(attr))
+    };
+    user::validate_attributes(&pool, &attributes, false)?;
+    pool.password_policy().check(&req.password)?;
+    let username_key = pool.normalize_username(&username);
+    if unique_alias.is_none() && user::load(ctx.env, &pool, &username).await?.is_some() {
+        return Err(username_exists());
+    }
+    let mut salt = [0u8; 16];
+    ctx.env.random().fill(&mut salt);
+    let hash = ctx
+        .env
+        .passwords()
+        .hash(&req.password, salt, pool.hash_params())
+        .await?;
+    let now = ctx.env.clock().now_millis();
+    let mut record = UserRecord {
+        username,
+        sub: sub.clone(),
+        attributes,
+        status: UserStatus::Unconfirmed,
+        enabled: true,
+        password_hash: Some(hash),
+        created_millis: now,
+        modified_millis: now,
+        pending_code: None,
+        failed_sign_ins: 0,
+        locked_until_millis: 0,
+        tokens_valid_after_millis: 0,
+    };
+    let delivery = issue_sign_up_code(ctx, &pool, &mut record);
+    // Reserve the unique alias before the user exists, so two sign-ups cannot share it.
+    if let Some(attr) = unique_alias {
+        let value = record.attribute(attr).unwrap_or_default().to_string();
+        let exists = || {
+            Error::new(
+                ErrorKind::UsernameExists,
+                format!("An account with the given {attr} already exists."),
+            )
+        };
+        user::reserve_alias(ctx.env, &pool, attr, &value, &username_key, false, &exists).await?;
+    }
+    match user::save(ctx.env, &pool, &record, Expect::Absent).await {
+        Ok(_) => {}
+        Err(StoreError::Conflict) => return Err(username_exists()),
+        Err(e) => return Err(e.into()),
+    }
+    let mut out = json!({ "UserConfirmed": false, "UserSub": sub });
+    if let Some((message, details)) = delivery {
+        ctx.env.sender().send(message).await?;
+        out["CodeDeliveryDetails"] = details;
+    }
+    Ok(out)
+}
+
+fn username_exists() -> Error {
+    Error::new(ErrorKind::UsernameExists, "User already exists")
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ConfirmSignUp {
+    client_id: String,
+    #[serde(default)]
+    secret_hash: Option<String>,
+    username: String,
+    confirmation_code: String,
+    #[serde(default)]
+    force_alias_creation: bool,
+}
+
+pub(super) async fn confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
+    let req: ConfirmSignUp = input(body)?;
+    let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
+    code::check_input(&req.confirmation_code)?;
+    let not_found = || Error::new(ErrorKind::UserNotFound, "Username/client id combination not found.");
+    let (found, _) = user::resolve(ctx.env, &pool, &req.username).await?.ok_or_else(not_found)?;
+    pool::check_secret_hash(&client, req.secret_hash.as_deref(), &[&req.username, &found.username])?;
+    // Compare-and-set loop: a code is consumed exactly once, and wrong guesses are counted
+    // exactly, even when requests race.
+    for _ in 0..8 {
+        let (mut record, version) = user::load(ctx.env, &pool, &found.username)
+            .await?
+            .ok_or_else(not_found)?;
+        if record.status != UserStatus::Unconfirmed {
+            return Err(Error::not_authorized(format!(
+                "User cannot be confirmed. Current status is {}",
+                record.status.as_str()
+            )));
+        }
+        let pending = record.pending_code.clone().ok_or_else(code::mismatch)?;
+        let now = ctx.env.clock().now_millis();
+        match code::check(&pending, CodePurpose::SignUp, &req.confirmation_code, now)? {
+            CodeCheck::Wrong => {
+                let mut failed = pending;
+                failed.failed_attempts += 1;
+                record.pending_code = Some(failed);
+                match user::save(ctx.env, &pool, &record, Expect::Version(version)).await {
+                    Ok(_) => return Err(code::mismatch()),
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            CodeCheck::Correct => {
+                record.status = UserStatus::Confirmed;
+                record.pending_code = None;
+                record.modified_millis = now;
+                if let Some(attr) = &pending.attribute {
+                    record.attributes.insert(format!("{attr}_verified"), "true".to_string());
+                }
+                let moved = claim_aliases(ctx, &pool, &record, req.force_alias_creation).await?;
+                match user::save(ctx.env, &pool, &record, Expect::Version(version)).await {
+                    Ok(_) => {
+                        unverify_previous_holders(ctx, &pool, moved).await?;
+                        return Ok(json!({}));
+                    }
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    Err(Error::new(ErrorKind::LimitExceeded, "Too many concurrent requests for this user; try again."))
+}
+
+/// Reserves the aliases (AliasAttributes) a confirmed user now holds. Returns the users an
+/// alias was taken from (with ForceAliasCreation).
+async fn claim_aliases(
+    ctx: &Ctx<'_>,
+    pool: &PoolRecord,
+    record: &UserRecord,
+    force: bool,
+) -> Result<Vec<(String, String)>, Error> {
+    let mut moved = Vec::new();
+    let key = pool.normalize_username(&record.username);
+    for attr in &pool.alias_attributes {
+        let eligible = attr == "preferred_username" || record.is_verified(attr);
+        let Some(value) = record.attribute(attr).filter(|_| eligible) else {
+            continue;
+        };
+        let exists = || Error::new(ErrorKind::AliasExists, "An account with the given email already exists.");
+        let exists_attr = || {
+            if attr == "email" {
+                exists()
+            } else {
+                Error::new(
+                    ErrorKind::AliasExists,
+                    format!("An account with the given {attr} already exists."),
+                )
+            }
+        };
+        if let Some(previous) =
+            user::reserve_alias(ctx.env, pool, attr, value, &key, force, &exists_attr).await?
+        {
+            moved.push((previous, attr.clone()));
+        }
+    }
+    Ok(moved)
+}
+
+/// With ForceAliasCreation the alias moved: the previous holder's attribute is no longer
+/// verified (so it no longer signs in with it), as in Cognito.
+async fn unverify_previous_holders(
+    ctx: &Ctx<'_>,
+    pool: &PoolRecord,
+    moved: Vec<(String, String)>,
+) -> Result<(), Error> {
+    for (username_key, attr) in moved {
+        for _ in 0..8 {
+            let Some((mut other, version)) = user::load(ctx.env, pool, &username_key).await? else {
+                break;
+            };
+            other.attributes.insert(format!("{attr}_verified"), "false".to_string());
+            match user::save(ctx.env, pool, &other, Expect::Version(version)).await {
+                Ok(_) => break,
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Resend {
+    client_id: String,
+    #[serde(default)]
+    secret_hash: Option<String>,
+    username: String,
+}
+
+pub(super) async fn resend_confirmation_code(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
+    let req: Resend = input(body)?;
+    let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
+    let not_found = || Error::new(ErrorKind::UserNotFound, "Username/client id combination not found.");
+    let (found, _) = user::resolve(ctx.env, &pool, &req.username).await?.ok_or_else(not_found)?;
+    pool::check_secret_hash(&client, req.secret_hash.as_deref(), &[&req.username, &found.username])?;
+    for _ in 0..8 {
+        let (mut record, version) = user::load(ctx.env, &pool, &found.username)
+            .await?
+            .ok_or_else(not_found)?;
+        if record.status != UserStatus::Unconfirmed {
+            return Err(Error::invalid_parameter("User is already confirmed."));
+        }
+        let Some((message, details)) = issue_sign_up_code(ctx, &pool, &mut record) else {
+            return Err(Error::invalid_parameter(
+                "Cannot resend codes. Auto verification not turned on.",
+            ));
+        };
+        match user::save(ctx.env, &pool, &record, Expect::Version(version)).await {
+            Ok(_) => {
+                ctx.env.sender().send(message).await?;
+                return Ok(json!({ "CodeDeliveryDetails": details }));
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::new(ErrorKind::LimitExceeded, "Too many concurrent requests for this user; try again."))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AdminUser {
+    user_pool_id: String,
+    username: String,
+}
+
+pub(super) async fn admin_confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
+    let req: AdminUser = input(body)?;
+    let (pool, _) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
+    let (found, _) = user::resolve_existing(ctx.env, &pool, &req.username).await?;
+    for _ in 0..8 {
+        let (mut record, version) = user::resolve_existing(ctx.env, &pool, &found.username).await?;
+        if record.status != UserStatus::Unconfirmed {
+            return Err(Error::not_authorized(format!(
+                "User cannot be confirmed. Current status is {}",
+                record.status.as_str()
+            )));
+        }
+        record.status = UserStatus::Confirmed;
+        record.pending_code = None;
+        record.modified_millis = ctx.env.clock().now_millis();
+        let moved = claim_aliases(ctx, &pool, &record, false).await?;
+        match user::save(ctx.env, &pool, &record, Expect::Version(version)).await {
+            Ok(_) => {
+                unverify_previous_holders(ctx, &pool, moved).await?;
+                return Ok(json!({}));
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::new(ErrorKind::LimitExceeded, "Too many concurrent requests for this user; try again."))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AccessTokenInput {
+    access_token: String,
+}
+
+pub(super) async fn get_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
+    let req: AccessTokenInput = input(body)?;
+    let (_, record, _, _) =
+        auth::authorize_access_token(ctx.env, &ctx.config.base_url, &req.access_token).await?;
+    Ok(json!({
+        "Username": record.username,
+        "UserAttributes": record.wire_attributes(),
+        "MFAOptions": [],
+        "UserMFASettingList": [],
+    }))
+}
+
+pub(super) async fn admin_get_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
+    let req: AdminUser = input(body)?;
+    let (pool, _) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
+    let (record, _) = user::resolve_existing(ctx.env, &pool, &req.username).await?;
+    let mut out = record.to_admin_wire();
+    out["MFAOptions"] = json!([]);
+    out["UserMFASettingList"] = json!([]);
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InitiateAuth {
+    #[serde(default)]
+    user_pool_id: Option<String>,
+    client_id: String,
+    auth_flow: String,
+    #[serde(default)]
+    auth_parameters: BTreeMap<String, String>,
+}
+
+pub(super) async fn initiate_auth(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
+    let req: InitiateAuth = input(body)?;
+    let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
+    run_auth_flow(ctx, &pool, &client, &req, false).await
+}
+
+pub(super) async fn admin_initiate_auth(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
+    let req: InitiateAuth = input(body)?;
+    let pool_id = req.user_pool_id.clone().ok_or_else(|| {
+        Error::invalid_parameter(
+            "1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null",
+        )
+    })?;
+    let (pool, _) = pool::load_pool(ctx.env, &pool_id).await?;
+    let (client, _) = pool::load_pool_client(ctx.env, &pool_id, &req.client_id).await?;
+    run_auth_flow(ctx, &pool, &client, &req, true).await
+}
+
+fn param<'a>(req: &'a InitiateAuth, name: &str) -> Result<&'a str, Error> {
+    req.auth_parameters
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::invalid_parameter(format!("Missing required parameter {name}")))
+}
+
+async fn run_auth_flow(
+    ctx: &Ctx<'_>,
+    pool: &PoolRecord,
+    client: &AppClient,
+    req: &InitiateAuth,
+    admin: bool,
+) -> Result<Value, Error> {
+    let issuer = ctx.issuer(&pool.id);
+    let secret_hash = req.auth_parameters.get("SECRET_HASH").map(String::as_str);
+    let flow = req.auth_flow.as_str();
+    let password_flow = match (admin, flow) {
+        (false, "USER_PASSWORD_AUTH") => Some(("ALLOW_USER_PASSWORD_AUTH", "USER_PASSWORD_AUTH")),
+        (true, "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH") => {
+            Some(("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"))
+        }
+        _ => None,
+    };
+    if let Some((allow, legacy)) = password_flow {
+        if !client.allows(allow, Some(legacy)) {
+            return Err(Error::invalid_parameter(format!("{flow} flow not enabled for this client")));
+        }
+        let username = param(req, "USERNAME")?;
+        let password = param(req, "PASSWORD")?;
+        let SignInOutcome::Tokens(tokens) =
+            auth::password_sign_in(ctx.env, &issuer, pool, client, username, password, secret_hash).await?;
+        return Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": tokens }));
+    }
+    match flow {
+        "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
+            if !client.allows("ALLOW_REFRESH_TOKEN_AUTH", None)
+                && client
+                    .settings
+                    .explicit_auth_flows
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|f| f.starts_with("ALLOW_"))
+            {
+                return Err(Error::invalid_parameter(
+                    "REFRESH_TOKEN_AUTH flow not enabled for this client",
+                ));
+            }
+            let token = param(req, "REFRESH_TOKEN")?;
+            let tokens = auth::refresh(ctx.env, &issuer, pool, client, token, secret_hash).await?;
+            Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": tokens }))
+        }
+        "USER_PASSWORD_AUTH" | "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => Err(
+            Error::invalid_parameter(format!(
+                "{flow} is not a valid flow for {}",
+                if admin { "AdminInitiateAuth" } else { "InitiateAuth" }
+            )),
+        ),
+        "USER_SRP_AUTH" | "CUSTOM_AUTH" | "USER_AUTH" => Err(Error::invalid_parameter(format!(
+            "The {flow} flow is not supported by this server yet; use USER_PASSWORD_AUTH."
+        ))),
+        other => Err(Error::invalid_parameter(format!(
+            "1 validation error detected: Value '{}' at 'authFlow' failed to satisfy constraint: Member must satisfy enum value set: [USER_SRP_AUTH, REFRESH_TOKEN_AUTH, REFRESH_TOKEN, CUSTOM_AUTH, ADMIN_NO_SRP_AUTH, USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH, USER_AUTH]",
+            other.chars().take(64).collect::<String>()
+        ))),
+    }
+}

@@ -1,0 +1,122 @@
+//! Identifiers in Cognito's forms, drawn from the `Random` port.
+
+use alloc::string::String;
+
+use crate::ports::Random;
+
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// `len` characters drawn uniformly from `alphabet` (rejection sampling: no modulo bias).
+pub fn random_string(random: &dyn Random, alphabet: &[u8], len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    // The largest multiple of the alphabet size that fits in a byte.
+    let n = alphabet.len().clamp(1, 256);
+    let limit = 256 - (256 % n);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        random.fill(&mut buf);
+        for &b in &buf {
+            if usize::from(b) < limit
+                && let Some(&c) = alphabet.get(usize::from(b) % n)
+            {
+                out.push(char::from(c));
+                if out.len() == len {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A user pool id: `<region>_<9 alphanumerics>`.
+pub fn pool_id(random: &dyn Random, region: &str) -> String {
+    alloc::format!("{region}_{}", random_string(random, ALNUM, 9))
+}
+
+/// An app client id: 26 lower-case alphanumerics.
+pub fn client_id(random: &dyn Random) -> String {
+    random_string(random, LOWER_ALNUM, 26)
+}
+
+/// An app client secret: 51 lower-case alphanumerics (Cognito's length).
+pub fn client_secret(random: &dyn Random) -> String {
+    random_string(random, LOWER_ALNUM, 51)
+}
+
+/// A random UUID v4, for `sub`, `jti`, `event_id`.
+pub fn uuid_v4(random: &dyn Random) -> String {
+    let mut b = [0u8; 16];
+    random.fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex = hex(&b);
+    alloc::format!(
+        "{}-{}-{}-{}-{}",
+        hex.get(0..8).unwrap_or_default(),
+        hex.get(8..12).unwrap_or_default(),
+        hex.get(12..16).unwrap_or_default(),
+        hex.get(16..20).unwrap_or_default(),
+        hex.get(20..32).unwrap_or_default()
+    )
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        out.push(char::from_digit(u32::from(b & 0x0f), 16).unwrap_or('0'));
+    }
+    out
+}
+
+/// Random bytes as unpadded base64url (opaque tokens).
+pub fn random_token(random: &dyn Random, bytes: usize) -> String {
+    let mut buf = alloc::vec![0u8; bytes];
+    random.fill(&mut buf);
+    crate::token::b64url(&buf)
+}
+
+/// Whether `id` has the form of a pool id.
+pub fn is_pool_id(id: &str) -> bool {
+    match id.split_once('_') {
+        Some((region, suffix)) => {
+            !region.is_empty()
+                && region.len() <= 32
+                && region.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+                && (1..=32).contains(&suffix.len())
+                && suffix.bytes().all(|c| c.is_ascii_alphanumeric())
+        }
+        None => false,
+    }
+}
+
+/// Whether `id` has the form of a client id (Cognito: `[\w+]+`, up to 128).
+pub fn is_client_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'+')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::SeededRandom;
+
+    #[test]
+    fn ids_have_cognito_forms() {
+        let r = SeededRandom::new(1);
+        let pool = pool_id(&r, "eu-west-1");
+        assert!(pool.starts_with("eu-west-1_"));
+        assert_eq!(pool.len(), "eu-west-1_".len() + 9);
+        assert!(is_pool_id(&pool));
+        let client = client_id(&r);
+        assert_eq!(client.len(), 26);
+        assert!(is_client_id(&client));
+        let sub = uuid_v4(&r);
+        assert_eq!(sub.len(), 36);
+        assert_eq!(sub.as_bytes()[14], b'4');
+        assert!(!is_pool_id("nounderscore"));
+        assert!(!is_pool_id("us-east-1_bad/slash"));
+    }
+}
