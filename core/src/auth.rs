@@ -140,13 +140,28 @@ pub async fn issue_tokens(
     let id = token::sign(
         env,
         &keys,
-        &id_claims(issuer, pool, client, user, session, now, crate::ids::uuid_v4(env.random())),
+        &id_claims(
+            issuer,
+            pool,
+            client,
+            user,
+            session,
+            now,
+            crate::ids::uuid_v4(env.random()),
+        ),
     )
     .await?;
     let access = token::sign(
         env,
         &keys,
-        &access_claims(issuer, client, user, session, now, crate::ids::uuid_v4(env.random())),
+        &access_claims(
+            issuer,
+            client,
+            user,
+            session,
+            now,
+            crate::ids::uuid_v4(env.random()),
+        ),
     )
     .await?;
     let refresh_token = if with_refresh {
@@ -162,7 +177,11 @@ pub async fn issue_tokens(
             expires_millis: now_millis.saturating_add(client.refresh_token_seconds() * 1000),
         };
         env.store()
-            .put(&refresh_key(&pool.id, &secret), &serde_json::to_vec(&record)?, Expect::Absent)
+            .put(
+                &refresh_key(&pool.id, &secret),
+                &serde_json::to_vec(&record)?,
+                Expect::Absent,
+            )
             .await?;
         Some(secret)
     } else {
@@ -200,7 +219,10 @@ pub async fn password_sign_in(
     let found = user::resolve(env, pool, login).await?;
     let Some((mut user, mut version)) = found else {
         // Same work as a real check; the result does not matter.
-        let _ = env.passwords().verify(password, &pool.dummy_password_hash, params).await;
+        let _ = env
+            .passwords()
+            .verify(password, &pool.dummy_password_hash, params)
+            .await;
         crate::pool::check_secret_hash(client, secret_hash, &[login])?;
         return Err(not_found_error(client));
     };
@@ -210,7 +232,10 @@ pub async fn password_sign_in(
         return Err(Error::not_authorized("Password attempts exceeded"));
     }
     let Some(hash) = user.password_hash.clone() else {
-        let _ = env.passwords().verify(password, &pool.dummy_password_hash, params).await;
+        let _ = env
+            .passwords()
+            .verify(password, &pool.dummy_password_hash, params)
+            .await;
         return Err(Error::bad_credentials());
     };
     let check = env.passwords().verify(password, &hash, params).await?;
@@ -223,7 +248,10 @@ pub async fn password_sign_in(
     }
     match user.status {
         UserStatus::Unconfirmed => {
-            return Err(Error::new(ErrorKind::UserNotConfirmed, "User is not confirmed."));
+            return Err(Error::new(
+                ErrorKind::UserNotConfirmed,
+                "User is not confirmed.",
+            ));
         }
         UserStatus::ResetRequired => {
             return Err(Error::new(
@@ -355,8 +383,14 @@ pub async fn authorize_access_token(
     let (pool, _) = crate::pool::load_pool(env, &pool_id)
         .await
         .map_err(|_| Error::not_authorized("Invalid Access Token"))?;
-    let username = claims.get("username").and_then(Value::as_str).unwrap_or_default();
-    let sub = claims.get("sub").and_then(Value::as_str).unwrap_or_default();
+    let username = claims
+        .get("username")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let (user, version) = user::load(env, &pool, username)
         .await?
         .filter(|(u, _)| u.sub == sub)
@@ -370,4 +404,3 @@ pub async fn authorize_access_token(
     }
     Ok((pool, user, version, claims))
 }
-

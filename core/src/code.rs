@@ -70,7 +70,12 @@ pub enum CodeCheck {
 
 /// Checks `given` against a pending code. Expired codes and codes out of attempts are refused
 /// before comparing.
-pub fn check(pending: &PendingCode, purpose: CodePurpose, given: &str, now_millis: u64) -> Result<CodeCheck, Error> {
+pub fn check(
+    pending: &PendingCode,
+    purpose: CodePurpose,
+    given: &str,
+    now_millis: u64,
+) -> Result<CodeCheck, Error> {
     if pending.purpose != purpose {
         return Err(mismatch());
     }
@@ -111,7 +116,6 @@ pub fn check_input(code: &str) -> Result<(), Error> {
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,10 +128,26 @@ mod tests {
         assert_eq!(code.expose().len(), 6);
         assert!(code.expose().bytes().all(|b| b.is_ascii_digit()));
         assert!(!pending.digest.contains(code.expose()));
-        assert_eq!(check(&pending, CodePurpose::SignUp, code.expose(), 1000).unwrap(), CodeCheck::Correct);
-        assert_eq!(check(&pending, CodePurpose::SignUp, "000000x", 1000).unwrap(), CodeCheck::Wrong);
-        assert_eq!(check(&pending, CodePurpose::SignUp, code.expose(), 1500).unwrap_err().kind, ErrorKind::ExpiredCode);
+        assert_eq!(
+            check(&pending, CodePurpose::SignUp, code.expose(), 1000).unwrap(),
+            CodeCheck::Correct
+        );
+        assert_eq!(
+            check(&pending, CodePurpose::SignUp, "000000x", 1000).unwrap(),
+            CodeCheck::Wrong
+        );
+        assert_eq!(
+            check(&pending, CodePurpose::SignUp, code.expose(), 1500)
+                .unwrap_err()
+                .kind,
+            ErrorKind::ExpiredCode
+        );
         pending.failed_attempts = MAX_ATTEMPTS;
-        assert_eq!(check(&pending, CodePurpose::SignUp, code.expose(), 1000).unwrap_err().kind, ErrorKind::LimitExceeded);
+        assert_eq!(
+            check(&pending, CodePurpose::SignUp, code.expose(), 1000)
+                .unwrap_err()
+                .kind,
+            ErrorKind::LimitExceeded
+        );
     }
 }

@@ -85,7 +85,9 @@ pub fn is_pool_id(id: &str) -> bool {
         Some((region, suffix)) => {
             !region.is_empty()
                 && region.len() <= 32
-                && region.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+                && region
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
                 && (1..=32).contains(&suffix.len())
                 && suffix.bytes().all(|c| c.is_ascii_alphanumeric())
         }
@@ -95,7 +97,10 @@ pub fn is_pool_id(id: &str) -> bool {
 
 /// Whether `id` has the form of a client id (Cognito: `[\w+]+`, up to 128).
 pub fn is_client_id(id: &str) -> bool {
-    (1..=128).contains(&id.len()) && id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'+')
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'+')
 }
 
 #[cfg(test)]

@@ -27,7 +27,10 @@
 //! - Every invariant (unique usernames and aliases, single-use codes) rests on the store's
 //!   single-key conditional writes, never on read-then-write.
 #![no_std]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 extern crate alloc;
 #[cfg(feature = "std")]

@@ -82,8 +82,13 @@ impl PasswordPolicy {
 }
 
 fn argon2(params: HashParams) -> Result<Argon2<'static>, Error> {
-    let params = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
-        .map_err(|e| Error::invalid_parameter(format!("invalid argon2 parameters: {e}")))?;
+    let params = Params::new(
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        None,
+    )
+    .map_err(|e| Error::invalid_parameter(format!("invalid argon2 parameters: {e}")))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -99,11 +104,18 @@ pub fn hash_argon2id(password: &str, salt: [u8; 16], params: HashParams) -> Resu
 
 /// Verifies a password against a PHC string, and says whether it should be rehashed because
 /// it was hashed with other parameters than `params`. Constant-time in the password.
-pub fn verify_argon2id(password: &str, phc: &str, params: HashParams) -> Result<PasswordCheck, Error> {
+pub fn verify_argon2id(
+    password: &str,
+    phc: &str,
+    params: HashParams,
+) -> Result<PasswordCheck, Error> {
     let parsed =
         PasswordHash::new(phc).map_err(|e| Error::internal(format!("stored hash: {e}")))?;
     let hasher = argon2(params)?;
-    if hasher.verify_password(password.as_bytes(), &parsed).is_err() {
+    if hasher
+        .verify_password(password.as_bytes(), &parsed)
+        .is_err()
+    {
         return Ok(PasswordCheck::Mismatch);
     }
     let current = Params::try_from(&parsed).ok();
@@ -171,11 +183,37 @@ mod tests {
     fn policy_messages_follow_cognito() {
         let policy = PasswordPolicy::default();
         let err = |p: &str| policy.check(p).err().map(|e| e.message);
-        assert_eq!(err("Ab1!"), Some("Password did not conform with policy: Password not long enough".into()));
-        assert_eq!(err("abcdefg1!"), Some("Password did not conform with policy: Password must have uppercase characters".into()));
-        assert_eq!(err("ABCDEFG1!"), Some("Password did not conform with policy: Password must have lowercase characters".into()));
-        assert_eq!(err("Abcdefgh!"), Some("Password did not conform with policy: Password must have numeric characters".into()));
-        assert_eq!(err("Abcdefgh1"), Some("Password did not conform with policy: Password must have symbol characters".into()));
+        assert_eq!(
+            err("Ab1!"),
+            Some("Password did not conform with policy: Password not long enough".into())
+        );
+        assert_eq!(
+            err("abcdefg1!"),
+            Some(
+                "Password did not conform with policy: Password must have uppercase characters"
+                    .into()
+            )
+        );
+        assert_eq!(
+            err("ABCDEFG1!"),
+            Some(
+                "Password did not conform with policy: Password must have lowercase characters"
+                    .into()
+            )
+        );
+        assert_eq!(
+            err("Abcdefgh!"),
+            Some(
+                "Password did not conform with policy: Password must have numeric characters"
+                    .into()
+            )
+        );
+        assert_eq!(
+            err("Abcdefgh1"),
+            Some(
+                "Password did not conform with policy: Password must have symbol characters".into()
+            )
+        );
         assert_eq!(err("Abcdefg1!"), None);
     }
 
@@ -183,9 +221,18 @@ mod tests {
     fn hash_verifies_and_detects_parameter_change() {
         let phc = hash_argon2id("Correct-horse1", [7; 16], FAST).unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
-        assert_eq!(verify_argon2id("Correct-horse1", &phc, FAST).unwrap(), PasswordCheck::Match);
-        assert_eq!(verify_argon2id("wrong", &phc, FAST).unwrap(), PasswordCheck::Mismatch);
-        let stronger = HashParams { memory_kib: 128, ..FAST };
+        assert_eq!(
+            verify_argon2id("Correct-horse1", &phc, FAST).unwrap(),
+            PasswordCheck::Match
+        );
+        assert_eq!(
+            verify_argon2id("wrong", &phc, FAST).unwrap(),
+            PasswordCheck::Mismatch
+        );
+        let stronger = HashParams {
+            memory_kib: 128,
+            ..FAST
+        };
         assert_eq!(
             verify_argon2id("Correct-horse1", &phc, stronger).unwrap(),
             PasswordCheck::MatchNeedsRehash

@@ -126,7 +126,7 @@ fn default_schema() -> Vec<SchemaAttribute> {
             required: *name == "sub",
             string_attribute_constraints: (*ty == "String").then(|| StringConstraints {
                 min_length: Some(if *name == "sub" { "1" } else { "0" }.to_string()),
-                max_length: Some(if *name == "sub" { "2048" } else { "2048" }.to_string()),
+                max_length: Some("2048".to_string()),
             }),
             number_attribute_constraints: (*ty == "Number").then(|| NumberConstraints {
                 min_value: Some("0".to_string()),
@@ -325,7 +325,10 @@ impl PoolRecord {
         self.schema.iter().find(|a| a.name == name)
     }
     pub fn auto_verifies(&self, attribute: &str) -> bool {
-        self.settings.auto_verified_attributes.iter().any(|a| a == attribute)
+        self.settings
+            .auto_verified_attributes
+            .iter()
+            .any(|a| a == attribute)
     }
 
     /// Cognito's `UserPoolType`, as DescribeUserPool returns it.
@@ -336,13 +339,19 @@ impl PoolRecord {
             map.insert("Name".into(), Value::String(self.name.clone()));
             map.insert("Arn".into(), Value::String(self.arn()));
             map.insert("CreationDate".into(), epoch_seconds(self.created_millis));
-            map.insert("LastModifiedDate".into(), epoch_seconds(self.modified_millis));
+            map.insert(
+                "LastModifiedDate".into(),
+                epoch_seconds(self.modified_millis),
+            );
             map.insert(
                 "SchemaAttributes".into(),
                 serde_json::to_value(&self.schema).unwrap_or(Value::Null),
             );
             if !self.alias_attributes.is_empty() {
-                map.insert("AliasAttributes".into(), serde_json::json!(self.alias_attributes));
+                map.insert(
+                    "AliasAttributes".into(),
+                    serde_json::json!(self.alias_attributes),
+                );
             }
             if !self.username_attributes.is_empty() {
                 map.insert(
@@ -354,7 +363,12 @@ impl PoolRecord {
                 "UsernameConfiguration".into(),
                 serde_json::to_value(&self.username_configuration).unwrap_or(Value::Null),
             );
-            map.insert("LambdaConfig".into(), map.get("LambdaConfig").cloned().unwrap_or(serde_json::json!({})));
+            map.insert(
+                "LambdaConfig".into(),
+                map.get("LambdaConfig")
+                    .cloned()
+                    .unwrap_or(serde_json::json!({})),
+            );
         }
         v
     }
@@ -496,7 +510,11 @@ pub async fn create_pool(
     let schema = build_schema(&input.schema)?;
     let id = match fixed_id {
         Some(id) if crate::ids::is_pool_id(id) => id.to_string(),
-        Some(id) => return Err(Error::invalid_parameter(format!("Invalid user pool id {id}."))),
+        Some(id) => {
+            return Err(Error::invalid_parameter(format!(
+                "Invalid user pool id {id}."
+            )));
+        }
         None => crate::ids::pool_id(env.random(), region),
     };
     let now = env.clock().now_millis();
@@ -521,7 +539,11 @@ pub async fn create_pool(
     // Keys first: a pool record is never visible without its keys.
     crate::token::create_key_set(env, &id).await?;
     let bytes = serde_json::to_vec(&record)?;
-    match env.store().put(&pool_key(&id), &bytes, Expect::Absent).await {
+    match env
+        .store()
+        .put(&pool_key(&id), &bytes, Expect::Absent)
+        .await
+    {
         Ok(_) => Ok(record),
         Err(crate::store::StoreError::Conflict) => Err(Error::invalid_parameter(format!(
             "User pool {id} already exists."
@@ -536,7 +558,11 @@ pub async fn load_pool(env: &dyn Env, pool_id: &str) -> Result<(PoolRecord, u64)
     if !crate::ids::is_pool_id(pool_id) {
         return Err(missing());
     }
-    let item = env.store().get(&pool_key(pool_id)).await?.ok_or_else(missing)?;
+    let item = env
+        .store()
+        .get(&pool_key(pool_id))
+        .await?
+        .ok_or_else(missing)?;
     Ok((serde_json::from_slice(&item.value)?, item.version))
 }
 
@@ -607,11 +633,23 @@ pub struct ClientSettings {
     pub explicit_auth_flows: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supported_identity_providers: Option<Vec<String>>,
-    #[serde(default, rename = "CallbackURLs", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "CallbackURLs",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub callback_urls: Option<Vec<String>>,
-    #[serde(default, rename = "LogoutURLs", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "LogoutURLs",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub logout_urls: Option<Vec<String>>,
-    #[serde(default, rename = "DefaultRedirectURI", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "DefaultRedirectURI",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub default_redirect_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_o_auth_flows: Option<Vec<String>>,
@@ -658,7 +696,9 @@ fn unit_seconds(unit: &str) -> Option<u64> {
 impl ClientSettings {
     /// Fills Cognito's defaults and validates ranges and enums.
     pub fn normalize(&mut self) -> Result<(), Error> {
-        let units = self.token_validity_units.get_or_insert_with(TokenValidityUnits::default);
+        let units = self
+            .token_validity_units
+            .get_or_insert_with(TokenValidityUnits::default);
         for u in [&units.access_token, &units.id_token, &units.refresh_token] {
             if unit_seconds(u).is_none() {
                 return Err(Error::invalid_parameter(format!(
@@ -667,24 +707,49 @@ impl ClientSettings {
             }
         }
         let units = units.clone();
-        let access = *self.access_token_validity.get_or_insert(if units.access_token == "minutes" { 60 } else { default_in(3600, &units.access_token) });
-        let id = *self.id_token_validity.get_or_insert(if units.id_token == "minutes" { 60 } else { default_in(3600, &units.id_token) });
-        let refresh = *self.refresh_token_validity.get_or_insert(default_in(30 * 86_400, &units.refresh_token));
+        let access =
+            *self
+                .access_token_validity
+                .get_or_insert(if units.access_token == "minutes" {
+                    60
+                } else {
+                    default_in(3600, &units.access_token)
+                });
+        let id = *self
+            .id_token_validity
+            .get_or_insert(if units.id_token == "minutes" {
+                60
+            } else {
+                default_in(3600, &units.id_token)
+            });
+        let refresh = *self
+            .refresh_token_validity
+            .get_or_insert(default_in(30 * 86_400, &units.refresh_token));
         let secs = |v: u64, u: &str| v.saturating_mul(unit_seconds(u).unwrap_or(1));
         if !(300..=86_400).contains(&secs(access, &units.access_token)) {
-            return Err(Error::invalid_parameter("Access token validity must be between 5 minutes and 1 day."));
+            return Err(Error::invalid_parameter(
+                "Access token validity must be between 5 minutes and 1 day.",
+            ));
         }
         if !(300..=86_400).contains(&secs(id, &units.id_token)) {
-            return Err(Error::invalid_parameter("ID token validity must be between 5 minutes and 1 day."));
+            return Err(Error::invalid_parameter(
+                "ID token validity must be between 5 minutes and 1 day.",
+            ));
         }
         if !(3600..=315_360_000).contains(&secs(refresh, &units.refresh_token)) {
-            return Err(Error::invalid_parameter("Refresh token validity must be between 60 minutes and 10 years."));
+            return Err(Error::invalid_parameter(
+                "Refresh token validity must be between 60 minutes and 10 years.",
+            ));
         }
         let flows = self.explicit_auth_flows.get_or_insert_with(|| {
-            ["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
+            [
+                "ALLOW_USER_SRP_AUTH",
+                "ALLOW_CUSTOM_AUTH",
+                "ALLOW_REFRESH_TOKEN_AUTH",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
         });
         dedup(flows);
         for f in flows.iter() {
@@ -706,14 +771,20 @@ impl ClientSettings {
             .prevent_user_existence_errors
             .get_or_insert_with(|| "ENABLED".to_string());
         if !matches!(prevent.as_str(), "ENABLED" | "LEGACY") {
-            return Err(Error::invalid_parameter("PreventUserExistenceErrors must be ENABLED or LEGACY."));
+            return Err(Error::invalid_parameter(
+                "PreventUserExistenceErrors must be ENABLED or LEGACY.",
+            ));
         }
         self.enable_token_revocation.get_or_insert(true);
-        self.enable_propagate_additional_user_context_data.get_or_insert(false);
-        self.allowed_o_auth_flows_user_pool_client.get_or_insert(false);
+        self.enable_propagate_additional_user_context_data
+            .get_or_insert(false);
+        self.allowed_o_auth_flows_user_pool_client
+            .get_or_insert(false);
         let session = *self.auth_session_validity.get_or_insert(3);
         if !(3..=15).contains(&session) {
-            return Err(Error::invalid_parameter("AuthSessionValidity must be between 3 and 15 minutes."));
+            return Err(Error::invalid_parameter(
+                "AuthSessionValidity must be between 3 and 15 minutes.",
+            ));
         }
         Ok(())
     }
@@ -725,25 +796,45 @@ fn default_in(seconds: u64, unit: &str) -> u64 {
 
 impl AppClient {
     fn units(&self) -> TokenValidityUnits {
-        self.settings.token_validity_units.clone().unwrap_or_default()
+        self.settings
+            .token_validity_units
+            .clone()
+            .unwrap_or_default()
     }
     fn seconds(value: Option<u64>, unit: &str, fallback: u64) -> u64 {
-        value.map_or(fallback, |v| v.saturating_mul(unit_seconds(unit).unwrap_or(1)))
+        value.map_or(fallback, |v| {
+            v.saturating_mul(unit_seconds(unit).unwrap_or(1))
+        })
     }
     pub fn access_token_seconds(&self) -> u64 {
-        Self::seconds(self.settings.access_token_validity, &self.units().access_token, 3600)
+        Self::seconds(
+            self.settings.access_token_validity,
+            &self.units().access_token,
+            3600,
+        )
     }
     pub fn id_token_seconds(&self) -> u64 {
-        Self::seconds(self.settings.id_token_validity, &self.units().id_token, 3600)
+        Self::seconds(
+            self.settings.id_token_validity,
+            &self.units().id_token,
+            3600,
+        )
     }
     pub fn refresh_token_seconds(&self) -> u64 {
-        Self::seconds(self.settings.refresh_token_validity, &self.units().refresh_token, 30 * 86_400)
+        Self::seconds(
+            self.settings.refresh_token_validity,
+            &self.units().refresh_token,
+            30 * 86_400,
+        )
     }
     /// Whether the client allows an auth flow: the `ALLOW_` form or its legacy alias.
     pub fn allows(&self, allow: &str, legacy: Option<&str>) -> bool {
-        self.settings.explicit_auth_flows.as_deref().unwrap_or_default().iter().any(|f| {
-            f == allow || legacy.is_some_and(|l| f == l)
-        })
+        self.settings
+            .explicit_auth_flows
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(|f| f == allow || legacy.is_some_and(|l| f == l))
     }
     pub fn prevents_user_existence_errors(&self) -> bool {
         self.settings.prevent_user_existence_errors.as_deref() != Some("LEGACY")
@@ -770,11 +861,16 @@ pub fn validate_client_name(name: &str) -> Result<(), Error> {
 
 /// Loads an app client by id (public operations know only the client id).
 pub async fn load_client(env: &dyn Env, client_id: &str) -> Result<(AppClient, u64), Error> {
-    let missing = || Error::resource_not_found(format!("User pool client {client_id} does not exist."));
+    let missing =
+        || Error::resource_not_found(format!("User pool client {client_id} does not exist."));
     if !crate::ids::is_client_id(client_id) {
         return Err(missing());
     }
-    let item = env.store().get(&client_key(client_id)).await?.ok_or_else(missing)?;
+    let item = env
+        .store()
+        .get(&client_key(client_id))
+        .await?
+        .ok_or_else(missing)?;
     Ok((serde_json::from_slice(&item.value)?, item.version))
 }
 
@@ -812,7 +908,9 @@ pub fn check_secret_hash(
     };
     let given = crate::token::b64_decode(given).unwrap_or_default();
     for username in usernames {
-        let Ok(mut mac) = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.expose().as_bytes()) else {
+        let Ok(mut mac) =
+            <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.expose().as_bytes())
+        else {
             continue;
         };
         mac.update(username.as_bytes());

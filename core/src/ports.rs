@@ -23,7 +23,8 @@ mod bounds {
     pub trait MaybeSync: Sync {}
     impl<T: Sync + ?Sized> MaybeSync for T {}
     /// A boxed future, `Send` under the `send` feature.
-    pub type BoxFuture<'a, T> = core::pin::Pin<alloc::boxed::Box<dyn core::future::Future<Output = T> + Send + 'a>>;
+    pub type BoxFuture<'a, T> =
+        core::pin::Pin<alloc::boxed::Box<dyn core::future::Future<Output = T> + Send + 'a>>;
 }
 #[cfg(not(feature = "send"))]
 mod bounds {
@@ -34,7 +35,8 @@ mod bounds {
     pub trait MaybeSync {}
     impl<T: ?Sized> MaybeSync for T {}
     /// A boxed future, `Send` under the `send` feature.
-    pub type BoxFuture<'a, T> = core::pin::Pin<alloc::boxed::Box<dyn core::future::Future<Output = T> + 'a>>;
+    pub type BoxFuture<'a, T> =
+        core::pin::Pin<alloc::boxed::Box<dyn core::future::Future<Output = T> + 'a>>;
 }
 pub use bounds::{BoxFuture, MaybeSend, MaybeSync};
 

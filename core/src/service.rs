@@ -125,9 +125,14 @@ impl Service {
         } else {
             (404, "NotFound")
         };
-        let body = serde_json::json!({"__type": kind, "message": "No route for this method and path."});
-        Response::json(status, "application/json", serde_json::to_vec(&body).unwrap_or_default())
-            .with_header("x-amzn-errortype", kind)
+        let body =
+            serde_json::json!({"__type": kind, "message": "No route for this method and path."});
+        Response::json(
+            status,
+            "application/json",
+            serde_json::to_vec(&body).unwrap_or_default(),
+        )
+        .with_header("x-amzn-errortype", kind)
     }
 
     async fn jwks(&self, env: &dyn Env, pool_id: &str) -> Response {
@@ -162,15 +167,28 @@ impl Service {
             "scopes_supported": ["openid", "email", "phone", "profile"],
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "email", "email_verified", "phone_number", "phone_number_verified", "cognito:username"],
         });
-        Response::json(200, "application/json", serde_json::to_vec(&doc).unwrap_or_default())
+        Response::json(
+            200,
+            "application/json",
+            serde_json::to_vec(&doc).unwrap_or_default(),
+        )
     }
 
     /// Creates the pool and clients a [`PoolSpec`] declares, unless the pool exists already.
-    pub async fn apply_pool_spec(&self, env: &dyn Env, spec: &PoolSpec) -> Result<AppliedPool, Error> {
+    pub async fn apply_pool_spec(
+        &self,
+        env: &dyn Env,
+        spec: &PoolSpec,
+    ) -> Result<AppliedPool, Error> {
         let region = spec
             .region
             .clone()
-            .or_else(|| spec.id.as_deref().and_then(|id| id.split_once('_')).map(|(r, _)| r.to_string()))
+            .or_else(|| {
+                spec.id
+                    .as_deref()
+                    .and_then(|id| id.split_once('_'))
+                    .map(|(r, _)| r.to_string())
+            })
             .unwrap_or_else(|| self.config.default_region.clone());
         let ctx = crate::api::Ctx {
             config: &self.config,
@@ -201,9 +219,14 @@ impl Service {
         for c in &spec.clients {
             let mut body = c.create.clone();
             if let serde_json::Value::Object(map) = &mut body {
-                map.insert("UserPoolId".into(), serde_json::Value::String(record.id.clone()));
+                map.insert(
+                    "UserPoolId".into(),
+                    serde_json::Value::String(record.id.clone()),
+                );
             } else {
-                return Err(Error::invalid_parameter("a client spec's `create` must be a table"));
+                return Err(Error::invalid_parameter(
+                    "a client spec's `create` must be a table",
+                ));
             }
             let client = crate::api::create_client(&ctx, body, c.id.as_deref()).await?;
             clients.push((client.client_name, client.client_id, client.client_secret));
@@ -219,8 +242,12 @@ impl Service {
 
 fn not_found_json(error: &Error) -> Response {
     let body = serde_json::json!({"__type": "ResourceNotFoundException", "message": error.message});
-    Response::json(404, "application/json", serde_json::to_vec(&body).unwrap_or_default())
-        .with_header("x-amzn-errortype", "ResourceNotFoundException:")
+    Response::json(
+        404,
+        "application/json",
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+    .with_header("x-amzn-errortype", "ResourceNotFoundException:")
 }
 
 /// Browsers call the API directly, so every response, errors included, allows any origin, and

@@ -74,9 +74,15 @@ pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Erro
         e: b64url(&generated.exponent),
         created_millis: env.clock().now_millis(),
     };
-    let set = KeySet { keys: alloc::vec![key] };
+    let set = KeySet {
+        keys: alloc::vec![key],
+    };
     let bytes = serde_json::to_vec(&set)?;
-    match env.store().put(&keys_key(pool_id), &bytes, Expect::Absent).await {
+    match env
+        .store()
+        .put(&keys_key(pool_id), &bytes, Expect::Absent)
+        .await
+    {
         Ok(_) => Ok(set),
         // Another request created it first: use theirs.
         Err(StoreError::Conflict) => load_key_set(env, pool_id).await,
@@ -109,7 +115,11 @@ pub fn jwks(set: &KeySet) -> Value {
 }
 
 /// Signs `claims` as a compact JWS with the set's active key.
-pub async fn sign(env: &dyn Env, set: &KeySet, claims: &Map<String, Value>) -> Result<String, Error> {
+pub async fn sign(
+    env: &dyn Env,
+    set: &KeySet,
+    claims: &Map<String, Value>,
+) -> Result<String, Error> {
     let key = set
         .keys
         .first()
@@ -169,14 +179,22 @@ pub async fn verify(
 ) -> Result<(String, Map<String, Value>), Error> {
     let invalid = || Error::not_authorized("Invalid Access Token");
     let jwt = decode_unverified(token).ok_or_else(invalid)?;
-    let iss = jwt.claims.get("iss").and_then(Value::as_str).ok_or_else(invalid)?;
+    let iss = jwt
+        .claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .ok_or_else(invalid)?;
     let pool_id = iss
         .strip_prefix(issuer_base)
         .and_then(|rest| rest.strip_prefix('/'))
         .filter(|id| crate::ids::is_pool_id(id))
         .ok_or_else(invalid)?;
     let set = load_key_set(env, pool_id).await.map_err(|_| invalid())?;
-    let key = set.keys.iter().find(|k| k.kid == jwt.kid).ok_or_else(invalid)?;
+    let key = set
+        .keys
+        .iter()
+        .find(|k| k.kid == jwt.kid)
+        .ok_or_else(invalid)?;
     if jwt.alg != key.alg.name() {
         return Err(invalid());
     }
@@ -184,7 +202,14 @@ pub async fn verify(
     let e = b64url_decode(&key.e).ok_or_else(invalid)?;
     let ok = env
         .jws()
-        .verify(key.alg, &key.kid, &n, &e, jwt.signing_input.as_bytes(), &jwt.signature)
+        .verify(
+            key.alg,
+            &key.kid,
+            &n,
+            &e,
+            jwt.signing_input.as_bytes(),
+            &jwt.signature,
+        )
         .await?;
     if !ok {
         return Err(invalid());
@@ -192,7 +217,11 @@ pub async fn verify(
     if jwt.claims.get("token_use").and_then(Value::as_str) != Some(token_use) {
         return Err(invalid());
     }
-    let exp = jwt.claims.get("exp").and_then(Value::as_u64).ok_or_else(invalid)?;
+    let exp = jwt
+        .claims
+        .get("exp")
+        .and_then(Value::as_u64)
+        .ok_or_else(invalid)?;
     if env.clock().now_millis() / 1000 >= exp {
         return Err(Error::not_authorized("Access Token has expired"));
     }
@@ -202,33 +231,62 @@ pub async fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::TestEnv;
     use crate::ports::Clock;
+    use crate::testing::TestEnv;
     use futures_util::FutureExt;
 
     #[test]
     fn sign_and_verify_round_trip_and_reject_tampering() {
         let env = TestEnv::new();
-        let set = create_key_set(&env, "us-east-1_abcdefghi").now_or_never().unwrap().unwrap();
+        let set = create_key_set(&env, "us-east-1_abcdefghi")
+            .now_or_never()
+            .unwrap()
+            .unwrap();
         let mut claims = Map::new();
         claims.insert("iss".into(), json!("http://x/us-east-1_abcdefghi"));
         claims.insert("token_use".into(), json!("access"));
         claims.insert("exp".into(), json!(env.clock.now_millis() / 1000 + 60));
         let token = sign(&env, &set, &claims).now_or_never().unwrap().unwrap();
-        let (pool, got) = verify(&env, "http://x", &token, "access").now_or_never().unwrap().unwrap();
+        let (pool, got) = verify(&env, "http://x", &token, "access")
+            .now_or_never()
+            .unwrap()
+            .unwrap();
         assert_eq!(pool, "us-east-1_abcdefghi");
         assert_eq!(got, claims);
-        assert!(verify(&env, "http://x", &token, "id").now_or_never().unwrap().is_err());
-        assert!(verify(&env, "http://other", &token, "access").now_or_never().unwrap().is_err());
+        assert!(
+            verify(&env, "http://x", &token, "id")
+                .now_or_never()
+                .unwrap()
+                .is_err()
+        );
+        assert!(
+            verify(&env, "http://other", &token, "access")
+                .now_or_never()
+                .unwrap()
+                .is_err()
+        );
         let mut tampered = token.clone();
         tampered.pop();
         tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
-        assert!(verify(&env, "http://x", &tampered, "access").now_or_never().unwrap().is_err());
+        assert!(
+            verify(&env, "http://x", &tampered, "access")
+                .now_or_never()
+                .unwrap()
+                .is_err()
+        );
         env.clock.advance(61_000);
-        let err = verify(&env, "http://x", &token, "access").now_or_never().unwrap().unwrap_err();
+        let err = verify(&env, "http://x", &token, "access")
+            .now_or_never()
+            .unwrap()
+            .unwrap_err();
         assert_eq!(err.message, "Access Token has expired");
         for garbage in ["", "a.b", "a.b.c.d", "....", "eyJ.eyJ.x"] {
-            assert!(verify(&env, "http://x", garbage, "access").now_or_never().unwrap().is_err());
+            assert!(
+                verify(&env, "http://x", garbage, "access")
+                    .now_or_never()
+                    .unwrap()
+                    .is_err()
+            );
         }
     }
 }

@@ -125,7 +125,12 @@ struct AliasRecord {
 /// Checks a username's form (Cognito: `[\p{L}\p{M}\p{S}\p{N}\p{P}]+`, 1..=128).
 pub fn check_username(username: &str) -> Result<(), Error> {
     let len = username.chars().count();
-    if len == 0 || len > 128 || username.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if len == 0
+        || len > 128
+        || username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(Error::invalid_parameter(
             "1 validation error detected: Value at 'username' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+",
         ));
@@ -188,8 +193,16 @@ pub fn validate_attributes(
         }
         if let Some(c) = &schema.string_attribute_constraints {
             let len = value.chars().count() as u64;
-            let min = c.min_length.as_deref().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-            let max = c.max_length.as_deref().and_then(|v| v.parse::<u64>().ok()).unwrap_or(2048);
+            let min = c
+                .min_length
+                .as_deref()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            let max = c
+                .max_length
+                .as_deref()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(2048);
             if len < min || len > max {
                 return Err(Error::invalid_parameter(format!(
                     "Attributes did not conform to the schema: {name}: String must be between {min} and {max} characters"
@@ -252,7 +265,8 @@ fn holds_alias(pool: &PoolRecord, user: &UserRecord, attribute: &str, normalized
         return false;
     }
     // With AliasAttributes only verified emails and phone numbers sign in.
-    let needs_verification = pool.username_attributes.is_empty() && attribute != "preferred_username";
+    let needs_verification =
+        pool.username_attributes.is_empty() && attribute != "preferred_username";
     !needs_verification || user.is_verified(attribute)
 }
 
@@ -263,11 +277,19 @@ async fn load_alias(
     value: &str,
 ) -> Result<Option<(UserRecord, u64)>, Error> {
     let normalized = normalize_alias(pool, attribute, value);
-    let Some(item) = env.store().get(&alias_key(&pool.id, attribute, &normalized)).await? else {
+    let Some(item) = env
+        .store()
+        .get(&alias_key(&pool.id, attribute, &normalized))
+        .await?
+    else {
         return Ok(None);
     };
     let alias: AliasRecord = serde_json::from_slice(&item.value)?;
-    let Some(user) = env.store().get(&user_key(&pool.id, &alias.username)).await? else {
+    let Some(user) = env
+        .store()
+        .get(&user_key(&pool.id, &alias.username))
+        .await?
+    else {
         return Ok(None);
     };
     let record: UserRecord = serde_json::from_slice(&user.value)?;
@@ -357,7 +379,11 @@ pub async fn reserve_alias(
         if holder.username == username_key {
             return Ok(None);
         }
-        let live = match env.store().get(&user_key(&pool.id, &holder.username)).await? {
+        let live = match env
+            .store()
+            .get(&user_key(&pool.id, &holder.username))
+            .await?
+        {
             Some(u) => {
                 let user: UserRecord = serde_json::from_slice(&u.value)?;
                 holds_alias(pool, &user, attribute, &normalized)
@@ -371,7 +397,11 @@ pub async fn reserve_alias(
         if live && !force {
             return Err(exists_error());
         }
-        match env.store().put(&key, &record, Expect::Version(existing.version)).await {
+        match env
+            .store()
+            .put(&key, &record, Expect::Version(existing.version))
+            .await
+        {
             Ok(_) => return Ok(live.then_some(holder.username)),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
@@ -388,11 +418,19 @@ pub async fn release_alias(
     value: &str,
     username_key: &str,
 ) -> Result<(), Error> {
-    let key = alias_key(&pool.id, attribute, &normalize_alias(pool, attribute, value));
+    let key = alias_key(
+        &pool.id,
+        attribute,
+        &normalize_alias(pool, attribute, value),
+    );
     if let Some(existing) = env.store().get(&key).await? {
         let holder: AliasRecord = serde_json::from_slice(&existing.value)?;
         if holder.username == username_key {
-            match env.store().delete(&key, Expect::Version(existing.version)).await {
+            match env
+                .store()
+                .delete(&key, Expect::Version(existing.version))
+                .await
+            {
                 Ok(()) | Err(StoreError::Conflict) => {}
                 Err(e) => return Err(e.into()),
             }

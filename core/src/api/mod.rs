@@ -11,7 +11,6 @@ mod users;
 use alloc::format;
 use alloc::string::{String, ToString};
 
-
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -85,7 +84,10 @@ pub fn error_response(error: &Error) -> Response {
         serde_json::to_vec(&body).unwrap_or_default(),
     )
     .with_header("x-amzn-errortype", &format!("{name}:"))
-    .with_header("x-amzn-errormessage", &error.message.replace(['\r', '\n'], " "))
+    .with_header(
+        "x-amzn-errormessage",
+        &error.message.replace(['\r', '\n'], " "),
+    )
 }
 
 fn content_type_ok(request: &Request) -> bool {
@@ -121,7 +123,10 @@ async fn call(config: &Config, env: &dyn Env, request: &Request) -> Result<Value
             if target.is_empty() {
                 "Missing X-Amz-Target header".to_string()
             } else {
-                format!("Unknown target {}", target.chars().take(200).collect::<String>())
+                format!(
+                    "Unknown target {}",
+                    target.chars().take(200).collect::<String>()
+                )
             },
         )
     })?;
@@ -135,11 +140,17 @@ async fn call(config: &Config, env: &dyn Env, request: &Request) -> Result<Value
         Value::Object(Map::new())
     } else {
         serde_json::from_slice(&request.body).map_err(|e| {
-            Error::new(ErrorKind::Serialization, format!("Request body is not valid JSON: {e}"))
+            Error::new(
+                ErrorKind::Serialization,
+                format!("Request body is not valid JSON: {e}"),
+            )
         })?
     };
     if !body.is_object() {
-        return Err(Error::new(ErrorKind::Serialization, "Request body must be a JSON object"));
+        return Err(Error::new(
+            ErrorKind::Serialization,
+            "Request body must be a JSON object",
+        ));
     }
     let region = if PUBLIC_OPERATIONS.contains(&operation) {
         crate::sigv4::credential_region(request).unwrap_or_else(|| config.default_region.clone())
@@ -239,6 +250,13 @@ pub(crate) fn input<T: DeserializeOwned>(body: Value) -> Result<T, Error> {
     })
 }
 
+/// Sets a member of a JSON object (no-op on non-objects: outputs are always objects).
+pub(crate) fn set(target: &mut Value, key: &str, value: Value) {
+    if let Value::Object(map) = target {
+        map.insert(key.to_string(), value);
+    }
+}
+
 /// Opaque pagination tokens: the store cursor, base64url-encoded, checked against its prefix.
 pub(crate) fn encode_token(cursor: &str) -> String {
     crate::token::b64url(cursor.as_bytes())
@@ -270,7 +288,6 @@ pub(crate) fn attribute_map(
     }
     Ok(map)
 }
-
 
 #[cfg(test)]
 mod tests;

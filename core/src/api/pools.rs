@@ -125,7 +125,7 @@ pub(super) async fn list_user_pools(ctx: &Ctx<'_>, body: Value) -> Result<Value,
     }
     let mut out = json!({ "UserPools": pools });
     if let Some(next) = page.next {
-        out["NextToken"] = Value::String(encode_token(&next));
+        super::set(&mut out, "NextToken", Value::String(encode_token(&next)));
     }
     Ok(out)
 }
@@ -162,7 +162,10 @@ pub(super) async fn delete_user_pool(ctx: &Ctx<'_>, body: Value) -> Result<Value
         }
         for (key, _) in &page.items {
             if let Some(client_id) = key.strip_prefix(&clients_prefix) {
-                ctx.env.store().delete(&client_key(client_id), Expect::Any).await?;
+                ctx.env
+                    .store()
+                    .delete(&client_key(client_id), Expect::Any)
+                    .await?;
             }
             ctx.env.store().delete(key, Expect::Any).await?;
         }
@@ -183,7 +186,10 @@ struct CreateClient {
 
 /// Checks client attribute lists against the pool's schema.
 fn check_client_attributes(pool: &PoolRecord, settings: &ClientSettings) -> Result<(), Error> {
-    for list in [&settings.read_attributes, &settings.write_attributes].into_iter().flatten() {
+    for list in [&settings.read_attributes, &settings.write_attributes]
+        .into_iter()
+        .flatten()
+    {
         for name in list {
             if pool.schema_attribute(name).is_none() {
                 return Err(Error::invalid_parameter(format!(
@@ -234,10 +240,16 @@ pub(crate) async fn create_client(
     };
     ctx.env
         .store()
-        .put(&client_key(&client_id), &serde_json::to_vec(&client)?, Expect::Absent)
+        .put(
+            &client_key(&client_id),
+            &serde_json::to_vec(&client)?,
+            Expect::Absent,
+        )
         .await
         .map_err(|e| match e {
-            StoreError::Conflict => Error::invalid_parameter(format!("Client {client_id} already exists.")),
+            StoreError::Conflict => {
+                Error::invalid_parameter(format!("Client {client_id} already exists."))
+            }
             other => other.into(),
         })?;
     let index = ClientIndex {
@@ -306,7 +318,11 @@ pub(super) async fn update_user_pool_client(ctx: &Ctx<'_>, body: Value) -> Resul
         match ctx
             .env
             .store()
-            .put(&client_key(&client.client_id), &serde_json::to_vec(&client)?, Expect::Version(version))
+            .put(
+                &client_key(&client.client_id),
+                &serde_json::to_vec(&client)?,
+                Expect::Version(version),
+            )
             .await
         {
             Ok(_) => {
@@ -368,7 +384,7 @@ pub(super) async fn list_user_pool_clients(ctx: &Ctx<'_>, body: Value) -> Result
     }
     let mut out = json!({ "UserPoolClients": clients });
     if let Some(next) = page.next {
-        out["NextToken"] = Value::String(encode_token(&next));
+        super::set(&mut out, "NextToken", Value::String(encode_token(&next)));
     }
     Ok(out)
 }
@@ -394,8 +410,10 @@ pub(super) async fn delete_user_pool_client(ctx: &Ctx<'_>, body: Value) -> Resul
     }
     ctx.env
         .store()
-        .delete(&pool_client_index_key(&r.user_pool_id, &r.client_id), Expect::Any)
+        .delete(
+            &pool_client_index_key(&r.user_pool_id, &r.client_id),
+            Expect::Any,
+        )
         .await?;
     Ok(json!({}))
 }
-

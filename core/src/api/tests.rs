@@ -1,5 +1,10 @@
 //! In-process scenarios on the memory store with a manual clock: the core's own ring of tests.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -11,8 +16,8 @@ use serde_json::{Value, json};
 use super::{Ctx, dispatch};
 use crate::error::ErrorKind;
 use crate::http::Request;
-use crate::store::Store;
 use crate::service::{Config, Service};
+use crate::store::Store;
 use crate::testing::TestEnv;
 
 struct World {
@@ -34,7 +39,9 @@ impl World {
             env: &self.env,
             region: "us-east-1".to_string(),
         };
-        dispatch(&ctx, op, body).now_or_never().expect("memory ports never pend")
+        dispatch(&ctx, op, body)
+            .now_or_never()
+            .expect("memory ports never pend")
     }
     fn ok(&self, op: &str, body: Value) -> Value {
         self.call(op, body).unwrap_or_else(|e| panic!("{op}: {e}"))
@@ -50,7 +57,10 @@ impl World {
         if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
             b.extend(e);
         }
-        self.ok("CreateUserPool", body)["UserPool"]["Id"].as_str().unwrap().to_string()
+        self.ok("CreateUserPool", body)["UserPool"]["Id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
     fn client(&self, pool: &str, extra: Value) -> String {
         let mut body = json!({"UserPoolId": pool, "ClientName": "app",
@@ -58,7 +68,10 @@ impl World {
         if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
             b.extend(e);
         }
-        self.ok("CreateUserPoolClient", body)["UserPoolClient"]["ClientId"].as_str().unwrap().to_string()
+        self.ok("CreateUserPoolClient", body)["UserPoolClient"]["ClientId"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
     fn sign_up(&self, client: &str, username: &str, email: &str) -> Value {
         self.ok(
@@ -68,7 +81,10 @@ impl World {
         )
     }
     fn code_for(&self, username: &str) -> String {
-        self.env.sender.last_code(username).expect("a code was sent")
+        self.env
+            .sender
+            .last_code(username)
+            .expect("a code was sent")
     }
     fn sign_in(&self, client: &str, username: &str, password: &str) -> Result<Value, crate::Error> {
         self.call(
@@ -91,12 +107,21 @@ fn sign_up_confirm_sign_in_refresh_get_user() {
     let out = w.sign_up(&client, "Alice", "alice@example.com");
     assert_eq!(out["UserConfirmed"], json!(false));
     assert_eq!(out["CodeDeliveryDetails"]["DeliveryMedium"], json!("EMAIL"));
-    assert_eq!(out["CodeDeliveryDetails"]["Destination"], json!("a***@e***"));
+    assert_eq!(
+        out["CodeDeliveryDetails"]["Destination"],
+        json!("a***@e***")
+    );
     let sub = out["UserSub"].as_str().unwrap().to_string();
 
-    assert_eq!(w.sign_in(&client, "alice", "Passw0rd!").unwrap_err().kind, ErrorKind::UserNotConfirmed);
+    assert_eq!(
+        w.sign_in(&client, "alice", "Passw0rd!").unwrap_err().kind,
+        ErrorKind::UserNotConfirmed
+    );
     let code = w.code_for("Alice");
-    w.ok("ConfirmSignUp", json!({"ClientId": client, "Username": "alice", "ConfirmationCode": code}));
+    w.ok(
+        "ConfirmSignUp",
+        json!({"ClientId": client, "Username": "alice", "ConfirmationCode": code}),
+    );
 
     let auth = w.sign_in(&client, "ALICE", "Passw0rd!").unwrap();
     let result = &auth["AuthenticationResult"];
@@ -137,7 +162,10 @@ fn sign_up_confirm_sign_in_refresh_get_user() {
     assert_eq!(attrs[0], ("sub", sub.as_str()));
     assert!(attrs.contains(&("email_verified", "true")));
 
-    let admin = w.ok("AdminGetUser", json!({"UserPoolId": pool, "Username": "alice"}));
+    let admin = w.ok(
+        "AdminGetUser",
+        json!({"UserPoolId": pool, "Username": "alice"}),
+    );
     assert_eq!(admin["UserStatus"], json!("CONFIRMED"));
     assert_eq!(admin["Enabled"], json!(true));
 }
@@ -148,7 +176,10 @@ fn wrong_password_and_unknown_user_look_the_same() {
     let pool = w.pool(json!({}));
     let client = w.client(&pool, json!({}));
     w.sign_up(&client, "bob", "bob@example.com");
-    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "bob"}));
+    w.ok(
+        "AdminConfirmSignUp",
+        json!({"UserPoolId": pool, "Username": "bob"}),
+    );
     let wrong = w.sign_in(&client, "bob", "Wrong-passw0rd").unwrap_err();
     let unknown = w.sign_in(&client, "nobody", "Wrong-passw0rd").unwrap_err();
     assert_eq!(wrong, unknown);
@@ -162,7 +193,10 @@ fn lockout_after_repeated_failures_then_expires() {
     let pool = w.pool(json!({}));
     let client = w.client(&pool, json!({}));
     w.sign_up(&client, "carol", "carol@example.com");
-    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "carol"}));
+    w.ok(
+        "AdminConfirmSignUp",
+        json!({"UserPoolId": pool, "Username": "carol"}),
+    );
     for _ in 0..crate::auth::LOCKOUT_THRESHOLD {
         w.sign_in(&client, "carol", "Wrong-passw0rd").unwrap_err();
     }
@@ -180,32 +214,62 @@ fn codes_are_single_use_expire_and_have_an_attempt_limit() {
     w.sign_up(&client, "dave", "dave@example.com");
     let first = w.code_for("dave");
     // Resend replaces the code.
-    w.ok("ResendConfirmationCode", json!({"ClientId": client, "Username": "dave"}));
+    w.ok(
+        "ResendConfirmationCode",
+        json!({"ClientId": client, "Username": "dave"}),
+    );
     let second = w.code_for("dave");
     if first != second {
-        let e = w.err("ConfirmSignUp", json!({"ClientId": client, "Username": "dave", "ConfirmationCode": first}));
+        let e = w.err(
+            "ConfirmSignUp",
+            json!({"ClientId": client, "Username": "dave", "ConfirmationCode": first}),
+        );
         assert_eq!(e.kind, ErrorKind::CodeMismatch);
     }
     // Expiry: 24 hours.
     w.env.clock.advance(crate::code::SIGN_UP_CODE_TTL_MILLIS);
-    let e = w.err("ConfirmSignUp", json!({"ClientId": client, "Username": "dave", "ConfirmationCode": second}));
+    let e = w.err(
+        "ConfirmSignUp",
+        json!({"ClientId": client, "Username": "dave", "ConfirmationCode": second}),
+    );
     assert_eq!(e.kind, ErrorKind::ExpiredCode);
-    w.ok("ResendConfirmationCode", json!({"ClientId": client, "Username": "dave"}));
+    w.ok(
+        "ResendConfirmationCode",
+        json!({"ClientId": client, "Username": "dave"}),
+    );
     let third = w.code_for("dave");
     // Attempt limit: after MAX_ATTEMPTS wrong guesses even the right code fails.
     for _ in 0..crate::code::MAX_ATTEMPTS {
-        let e = w.err("ConfirmSignUp", json!({"ClientId": client, "Username": "dave", "ConfirmationCode": "000000-wrong"}));
+        let e = w.err(
+            "ConfirmSignUp",
+            json!({"ClientId": client, "Username": "dave", "ConfirmationCode": "000000-wrong"}),
+        );
         assert_eq!(e.kind, ErrorKind::CodeMismatch);
     }
-    let e = w.err("ConfirmSignUp", json!({"ClientId": client, "Username": "dave", "ConfirmationCode": third}));
+    let e = w.err(
+        "ConfirmSignUp",
+        json!({"ClientId": client, "Username": "dave", "ConfirmationCode": third}),
+    );
     assert_eq!(e.kind, ErrorKind::LimitExceeded);
     // A fresh code works once.
-    w.ok("ResendConfirmationCode", json!({"ClientId": client, "Username": "dave"}));
+    w.ok(
+        "ResendConfirmationCode",
+        json!({"ClientId": client, "Username": "dave"}),
+    );
     let fourth = w.code_for("dave");
-    w.ok("ConfirmSignUp", json!({"ClientId": client, "Username": "dave", "ConfirmationCode": fourth}));
-    let e = w.err("ConfirmSignUp", json!({"ClientId": client, "Username": "dave", "ConfirmationCode": fourth}));
+    w.ok(
+        "ConfirmSignUp",
+        json!({"ClientId": client, "Username": "dave", "ConfirmationCode": fourth}),
+    );
+    let e = w.err(
+        "ConfirmSignUp",
+        json!({"ClientId": client, "Username": "dave", "ConfirmationCode": fourth}),
+    );
     assert_eq!(e.kind, ErrorKind::NotAuthorized);
-    assert_eq!(e.message, "User cannot be confirmed. Current status is CONFIRMED");
+    assert_eq!(
+        e.message,
+        "User cannot be confirmed. Current status is CONFIRMED"
+    );
 }
 
 #[test]
@@ -214,7 +278,10 @@ fn usernames_are_unique_case_insensitively() {
     let pool = w.pool(json!({}));
     let client = w.client(&pool, json!({}));
     w.sign_up(&client, "Erin", "erin@example.com");
-    let e = w.err("SignUp", json!({"ClientId": client, "Username": "erin", "Password": "Passw0rd!"}));
+    let e = w.err(
+        "SignUp",
+        json!({"ClientId": client, "Username": "erin", "Password": "Passw0rd!"}),
+    );
     assert_eq!(e.kind, ErrorKind::UsernameExists);
     // A case-sensitive pool keeps them apart.
     let cs = w.pool(json!({"UsernameConfiguration": {"CaseSensitive": true}}));
@@ -228,15 +295,29 @@ fn email_as_username_is_unique_and_signs_in() {
     let w = World::new();
     let pool = w.pool(json!({"UsernameAttributes": ["email"]}));
     let client = w.client(&pool, json!({}));
-    let out = w.ok("SignUp", json!({"ClientId": client, "Username": "Frank@Example.com", "Password": "Passw0rd!"}));
+    let out = w.ok(
+        "SignUp",
+        json!({"ClientId": client, "Username": "Frank@Example.com", "Password": "Passw0rd!"}),
+    );
     let sub = out["UserSub"].as_str().unwrap().to_string();
-    let e = w.err("SignUp", json!({"ClientId": client, "Username": "frank@example.com", "Password": "Passw0rd!"}));
+    let e = w.err(
+        "SignUp",
+        json!({"ClientId": client, "Username": "frank@example.com", "Password": "Passw0rd!"}),
+    );
     assert_eq!(e.kind, ErrorKind::UsernameExists);
-    let e = w.err("SignUp", json!({"ClientId": client, "Username": "not-an-email", "Password": "Passw0rd!"}));
+    let e = w.err(
+        "SignUp",
+        json!({"ClientId": client, "Username": "not-an-email", "Password": "Passw0rd!"}),
+    );
     assert_eq!(e.kind, ErrorKind::InvalidParameter);
     let code = w.code_for(&sub);
-    w.ok("ConfirmSignUp", json!({"ClientId": client, "Username": "frank@example.com", "ConfirmationCode": code}));
-    let auth = w.sign_in(&client, "FRANK@example.com", "Passw0rd!").unwrap();
+    w.ok(
+        "ConfirmSignUp",
+        json!({"ClientId": client, "Username": "frank@example.com", "ConfirmationCode": code}),
+    );
+    let auth = w
+        .sign_in(&client, "FRANK@example.com", "Passw0rd!")
+        .unwrap();
     let id = claims(auth["AuthenticationResult"]["IdToken"].as_str().unwrap());
     assert_eq!(id["cognito:username"], json!(sub));
     assert_eq!(id["email"], json!("Frank@Example.com"));
@@ -250,18 +331,37 @@ fn verified_email_alias_is_unique() {
     w.sign_up(&client, "gina", "shared@example.com");
     w.sign_up(&client, "hank", "shared@example.com");
     let code = w.code_for("gina");
-    w.ok("ConfirmSignUp", json!({"ClientId": client, "Username": "gina", "ConfirmationCode": code}));
-    assert!(w.sign_in(&client, "shared@example.com", "Passw0rd!").is_ok());
+    w.ok(
+        "ConfirmSignUp",
+        json!({"ClientId": client, "Username": "gina", "ConfirmationCode": code}),
+    );
+    assert!(
+        w.sign_in(&client, "shared@example.com", "Passw0rd!")
+            .is_ok()
+    );
     let code = w.code_for("hank");
-    let e = w.err("ConfirmSignUp", json!({"ClientId": client, "Username": "hank", "ConfirmationCode": code}));
+    let e = w.err(
+        "ConfirmSignUp",
+        json!({"ClientId": client, "Username": "hank", "ConfirmationCode": code}),
+    );
     assert_eq!(e.kind, ErrorKind::AliasExists);
     // With ForceAliasCreation the alias moves to hank.
     w.ok("ConfirmSignUp", json!({"ClientId": client, "Username": "hank", "ConfirmationCode": code, "ForceAliasCreation": true}));
-    let auth = w.sign_in(&client, "shared@example.com", "Passw0rd!").unwrap();
+    let auth = w
+        .sign_in(&client, "shared@example.com", "Passw0rd!")
+        .unwrap();
     let id = claims(auth["AuthenticationResult"]["IdToken"].as_str().unwrap());
     assert_eq!(id["cognito:username"], json!("hank"));
-    let gina = w.ok("AdminGetUser", json!({"UserPoolId": pool, "Username": "gina"}));
-    assert!(gina["UserAttributes"].as_array().unwrap().contains(&json!({"Name": "email_verified", "Value": "false"})));
+    let gina = w.ok(
+        "AdminGetUser",
+        json!({"UserPoolId": pool, "Username": "gina"}),
+    );
+    assert!(
+        gina["UserAttributes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"Name": "email_verified", "Value": "false"}))
+    );
 }
 
 #[test]
@@ -269,31 +369,52 @@ fn secret_hash_is_required_for_clients_with_a_secret() {
     use hmac::{KeyInit, Mac};
     let w = World::new();
     let pool = w.pool(json!({}));
-    let created = w.ok("CreateUserPoolClient", json!({"UserPoolId": pool, "ClientName": "s", "GenerateSecret": true,
-        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}));
-    let client = created["UserPoolClient"]["ClientId"].as_str().unwrap().to_string();
-    let secret = created["UserPoolClient"]["ClientSecret"].as_str().unwrap().to_string();
+    let created = w.ok(
+        "CreateUserPoolClient",
+        json!({"UserPoolId": pool, "ClientName": "s", "GenerateSecret": true,
+        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}),
+    );
+    let client = created["UserPoolClient"]["ClientId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret = created["UserPoolClient"]["ClientSecret"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let hash = |user: &str| {
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(user.as_bytes());
         mac.update(client.as_bytes());
         crate::token::b64(&mac.finalize().into_bytes())
     };
-    let e = w.err("SignUp", json!({"ClientId": client, "Username": "ivy", "Password": "Passw0rd!"}));
+    let e = w.err(
+        "SignUp",
+        json!({"ClientId": client, "Username": "ivy", "Password": "Passw0rd!"}),
+    );
     assert_eq!(e.kind, ErrorKind::NotAuthorized);
     let e = w.err("SignUp", json!({"ClientId": client, "Username": "ivy", "Password": "Passw0rd!", "SecretHash": hash("other")}));
-    assert_eq!(e.message, format!("Unable to verify secret hash for client {client}"));
+    assert_eq!(
+        e.message,
+        format!("Unable to verify secret hash for client {client}")
+    );
     w.ok("SignUp", json!({"ClientId": client, "Username": "ivy", "Password": "Passw0rd!", "SecretHash": hash("ivy"),
         "UserAttributes": [{"Name": "email", "Value": "ivy@example.com"}]}));
-    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "ivy"}));
+    w.ok(
+        "AdminConfirmSignUp",
+        json!({"UserPoolId": pool, "Username": "ivy"}),
+    );
     let e = w.sign_in(&client, "ivy", "Passw0rd!").unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotAuthorized);
     let auth = w.ok("InitiateAuth", json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
         "AuthParameters": {"USERNAME": "ivy", "PASSWORD": "Passw0rd!", "SECRET_HASH": hash("ivy")}}));
     let refresh = auth["AuthenticationResult"]["RefreshToken"].clone();
     w.err("InitiateAuth", json!({"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": refresh}}));
-    w.ok("InitiateAuth", json!({"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH",
-        "AuthParameters": {"REFRESH_TOKEN": refresh, "SECRET_HASH": hash("ivy")}}));
+    w.ok(
+        "InitiateAuth",
+        json!({"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH",
+        "AuthParameters": {"REFRESH_TOKEN": refresh, "SECRET_HASH": hash("ivy")}}),
+    );
 }
 
 #[test]
@@ -303,7 +424,10 @@ fn refresh_tokens_are_bound_to_client_and_pool() {
     let client = w.client(&pool, json!({}));
     let other_client = w.client(&pool, json!({}));
     w.sign_up(&client, "jack", "jack@example.com");
-    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "jack"}));
+    w.ok(
+        "AdminConfirmSignUp",
+        json!({"UserPoolId": pool, "Username": "jack"}),
+    );
     let auth = w.sign_in(&client, "jack", "Passw0rd!").unwrap();
     let refresh = auth["AuthenticationResult"]["RefreshToken"].clone();
     let e = w.err("InitiateAuth", json!({"ClientId": other_client, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": refresh}}));
@@ -342,7 +466,10 @@ fn pools_and_clients_round_trip_and_paginate() {
     }
     seen.sort();
     assert_eq!(seen, ["p0", "p1", "p2", "p3", "p4"]);
-    let e = w.err("ListUserPools", json!({"MaxResults": 2, "NextToken": "garbage!"}));
+    let e = w.err(
+        "ListUserPools",
+        json!({"MaxResults": 2, "NextToken": "garbage!"}),
+    );
     assert_eq!(e.kind, ErrorKind::InvalidParameter);
     let e = w.err("ListUserPools", json!({}));
     assert_eq!(e.kind, ErrorKind::InvalidParameter);
@@ -350,22 +477,52 @@ fn pools_and_clients_round_trip_and_paginate() {
     let pool = w.pool(json!({"Policies": {"PasswordPolicy": {"MinimumLength": 12, "RequireUppercase": false,
         "RequireLowercase": true, "RequireNumbers": false, "RequireSymbols": false, "TemporaryPasswordValidityDays": 3}}}));
     let described = w.ok("DescribeUserPool", json!({"UserPoolId": pool}));
-    assert_eq!(described["UserPool"]["Policies"]["PasswordPolicy"]["MinimumLength"], json!(12));
-    assert!(described["UserPool"]["SchemaAttributes"].as_array().unwrap().iter().any(|a| a["Name"] == json!("email")));
-    w.ok("UpdateUserPool", json!({"UserPoolId": pool, "AutoVerifiedAttributes": []}));
+    assert_eq!(
+        described["UserPool"]["Policies"]["PasswordPolicy"]["MinimumLength"],
+        json!(12)
+    );
+    assert!(
+        described["UserPool"]["SchemaAttributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["Name"] == json!("email"))
+    );
+    w.ok(
+        "UpdateUserPool",
+        json!({"UserPoolId": pool, "AutoVerifiedAttributes": []}),
+    );
     let described = w.ok("DescribeUserPool", json!({"UserPoolId": pool}));
     // Cognito semantics: omitted settings return to defaults.
-    assert_eq!(described["UserPool"]["Policies"]["PasswordPolicy"]["MinimumLength"], json!(8));
+    assert_eq!(
+        described["UserPool"]["Policies"]["PasswordPolicy"]["MinimumLength"],
+        json!(8)
+    );
 
-    let client = w.client(&pool, json!({"AccessTokenValidity": 2, "TokenValidityUnits": {"AccessToken": "hours"}}));
-    let d = w.ok("DescribeUserPoolClient", json!({"UserPoolId": pool, "ClientId": client}));
+    let client = w.client(
+        &pool,
+        json!({"AccessTokenValidity": 2, "TokenValidityUnits": {"AccessToken": "hours"}}),
+    );
+    let d = w.ok(
+        "DescribeUserPoolClient",
+        json!({"UserPoolId": pool, "ClientId": client}),
+    );
     assert_eq!(d["UserPoolClient"]["AccessTokenValidity"], json!(2));
     assert_eq!(d["UserPoolClient"]["ClientId"].as_str().unwrap().len(), 26);
-    w.ok("UpdateUserPoolClient", json!({"UserPoolId": pool, "ClientId": client, "ClientName": "renamed"}));
+    w.ok(
+        "UpdateUserPoolClient",
+        json!({"UserPoolId": pool, "ClientId": client, "ClientName": "renamed"}),
+    );
     let list = w.ok("ListUserPoolClients", json!({"UserPoolId": pool}));
     assert_eq!(list["UserPoolClients"][0]["ClientName"], json!("renamed"));
-    w.ok("DeleteUserPoolClient", json!({"UserPoolId": pool, "ClientId": client}));
-    let e = w.err("DescribeUserPoolClient", json!({"UserPoolId": pool, "ClientId": client}));
+    w.ok(
+        "DeleteUserPoolClient",
+        json!({"UserPoolId": pool, "ClientId": client}),
+    );
+    let e = w.err(
+        "DescribeUserPoolClient",
+        json!({"UserPoolId": pool, "ClientId": client}),
+    );
     assert_eq!(e.kind, ErrorKind::ResourceNotFound);
 
     let client = w.client(&pool, json!({}));
@@ -374,35 +531,114 @@ fn pools_and_clients_round_trip_and_paginate() {
     let e = w.err("DescribeUserPool", json!({"UserPoolId": pool}));
     assert_eq!(e.kind, ErrorKind::ResourceNotFound);
     // Nothing of the pool is left behind.
-    let left = w.env.store.scan(&format!("p/{pool}/"), None, 10).now_or_never().unwrap().unwrap();
+    let left = w
+        .env
+        .store
+        .scan(&format!("p/{pool}/"), None, 10)
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     assert!(left.items.is_empty());
-    let e = w.err("SignUp", json!({"ClientId": client, "Username": "x", "Password": "Passw0rd!"}));
+    let e = w.err(
+        "SignUp",
+        json!({"ClientId": client, "Username": "x", "Password": "Passw0rd!"}),
+    );
     assert_eq!(e.kind, ErrorKind::ResourceNotFound);
 }
 
 #[test]
 fn validation_errors_are_client_errors() {
     let w = World::new();
-    let pool = w.pool(json!({"Schema": [{"Name": "tier", "AttributeDataType": "String", "Mutable": true}]}));
+    let pool = w.pool(
+        json!({"Schema": [{"Name": "tier", "AttributeDataType": "String", "Mutable": true}]}),
+    );
     let client = w.client(&pool, json!({}));
     let cases = [
-        ("SignUp", json!({"ClientId": client, "Username": "x".repeat(200), "Password": "Passw0rd!"}), ErrorKind::InvalidParameter),
-        ("SignUp", json!({"ClientId": client, "Username": "a b", "Password": "Passw0rd!"}), ErrorKind::InvalidParameter),
-        ("SignUp", json!({"ClientId": client, "Username": "ok", "Password": "short"}), ErrorKind::InvalidPassword),
-        ("SignUp", json!({"ClientId": client, "Username": "ok", "Password": "Passw0rd!", "UserAttributes": [{"Name": "custom:nope", "Value": "1"}]}), ErrorKind::InvalidParameter),
-        ("SignUp", json!({"ClientId": client, "Username": "ok", "Password": "Passw0rd!", "UserAttributes": [{"Name": "email", "Value": "not-an-email"}]}), ErrorKind::InvalidParameter),
-        ("SignUp", json!({"ClientId": client, "Username": "ok", "Password": "Passw0rd!", "UserAttributes": [{"Name": "email_verified", "Value": "true"}]}), ErrorKind::InvalidParameter),
-        ("SignUp", json!({"ClientId": "nosuchclient", "Username": "ok", "Password": "Passw0rd!"}), ErrorKind::ResourceNotFound),
-        ("SignUp", json!({"ClientId": client, "Password": "Passw0rd!"}), ErrorKind::InvalidParameter),
-        ("SignUp", json!({"ClientId": client, "Username": 5, "Password": "Passw0rd!"}), ErrorKind::Serialization),
-        ("InitiateAuth", json!({"ClientId": client, "AuthFlow": "NOPE"}), ErrorKind::InvalidParameter),
-        ("InitiateAuth", json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": {}}), ErrorKind::InvalidParameter),
-        ("GetUser", json!({"AccessToken": "garbage"}), ErrorKind::NotAuthorized),
-        ("CreateUserPool", json!({"PoolName": "bad/name"}), ErrorKind::InvalidParameter),
-        ("CreateUserPool", json!({"PoolName": "x", "AliasAttributes": ["email"], "UsernameAttributes": ["email"]}), ErrorKind::InvalidParameter),
-        ("CreateUserPoolClient", json!({"UserPoolId": pool, "ClientName": "c", "ExplicitAuthFlows": ["BOGUS"]}), ErrorKind::InvalidParameter),
-        ("CreateUserPoolClient", json!({"UserPoolId": pool, "ClientName": "c", "AccessTokenValidity": 100, "TokenValidityUnits": {"AccessToken": "days"}}), ErrorKind::InvalidParameter),
-        ("DescribeUserPool", json!({"UserPoolId": "../../etc"}), ErrorKind::ResourceNotFound),
+        (
+            "SignUp",
+            json!({"ClientId": client, "Username": "x".repeat(200), "Password": "Passw0rd!"}),
+            ErrorKind::InvalidParameter,
+        ),
+        (
+            "SignUp",
+            json!({"ClientId": client, "Username": "a b", "Password": "Passw0rd!"}),
+            ErrorKind::InvalidParameter,
+        ),
+        (
+            "SignUp",
+            json!({"ClientId": client, "Username": "ok", "Password": "short"}),
+            ErrorKind::InvalidPassword,
+        ),
+        (
+            "SignUp",
+            json!({"ClientId": client, "Username": "ok", "Password": "Passw0rd!", "UserAttributes": [{"Name": "custom:nope", "Value": "1"}]}),
+            ErrorKind::InvalidParameter,
+        ),
+        (
+            "SignUp",
+            json!({"ClientId": client, "Username": "ok", "Password": "Passw0rd!", "UserAttributes": [{"Name": "email", "Value": "not-an-email"}]}),
+            ErrorKind::InvalidParameter,
+        ),
+        (
+            "SignUp",
+            json!({"ClientId": client, "Username": "ok", "Password": "Passw0rd!", "UserAttributes": [{"Name": "email_verified", "Value": "true"}]}),
+            ErrorKind::InvalidParameter,
+        ),
+        (
+            "SignUp",
+            json!({"ClientId": "nosuchclient", "Username": "ok", "Password": "Passw0rd!"}),
+            ErrorKind::ResourceNotFound,
+        ),
+        (
+            "SignUp",
+            json!({"ClientId": client, "Password": "Passw0rd!"}),
+            ErrorKind::InvalidParameter,
+        ),
+        (
+            "SignUp",
+            json!({"ClientId": client, "Username": 5, "Password": "Passw0rd!"}),
+            ErrorKind::Serialization,
+        ),
+        (
+            "InitiateAuth",
+            json!({"ClientId": client, "AuthFlow": "NOPE"}),
+            ErrorKind::InvalidParameter,
+        ),
+        (
+            "InitiateAuth",
+            json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": {}}),
+            ErrorKind::InvalidParameter,
+        ),
+        (
+            "GetUser",
+            json!({"AccessToken": "garbage"}),
+            ErrorKind::NotAuthorized,
+        ),
+        (
+            "CreateUserPool",
+            json!({"PoolName": "bad/name"}),
+            ErrorKind::InvalidParameter,
+        ),
+        (
+            "CreateUserPool",
+            json!({"PoolName": "x", "AliasAttributes": ["email"], "UsernameAttributes": ["email"]}),
+            ErrorKind::InvalidParameter,
+        ),
+        (
+            "CreateUserPoolClient",
+            json!({"UserPoolId": pool, "ClientName": "c", "ExplicitAuthFlows": ["BOGUS"]}),
+            ErrorKind::InvalidParameter,
+        ),
+        (
+            "CreateUserPoolClient",
+            json!({"UserPoolId": pool, "ClientName": "c", "AccessTokenValidity": 100, "TokenValidityUnits": {"AccessToken": "days"}}),
+            ErrorKind::InvalidParameter,
+        ),
+        (
+            "DescribeUserPool",
+            json!({"UserPoolId": "../../etc"}),
+            ErrorKind::ResourceNotFound,
+        ),
     ];
     for (op, body, kind) in cases {
         let e = w.err(op, body.clone());
@@ -411,7 +647,10 @@ fn validation_errors_are_client_errors() {
     // A custom attribute declared in the schema is accepted and lands in the ID token.
     w.ok("SignUp", json!({"ClientId": client, "Username": "lee", "Password": "Passw0rd!",
         "UserAttributes": [{"Name": "custom:tier", "Value": "gold"}, {"Name": "email", "Value": "lee@example.com"}]}));
-    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "lee"}));
+    w.ok(
+        "AdminConfirmSignUp",
+        json!({"UserPoolId": pool, "Username": "lee"}),
+    );
     let auth = w.sign_in(&client, "lee", "Passw0rd!").unwrap();
     let id = claims(auth["AuthenticationResult"]["IdToken"].as_str().unwrap());
     assert_eq!(id["custom:tier"], json!("gold"));
@@ -421,9 +660,15 @@ fn validation_errors_are_client_errors() {
 fn flows_must_be_enabled_on_the_client() {
     let w = World::new();
     let pool = w.pool(json!({}));
-    let client = w.client(&pool, json!({"ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"]}));
+    let client = w.client(
+        &pool,
+        json!({"ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"]}),
+    );
     let e = w.sign_in(&client, "x", "Passw0rd!").unwrap_err();
-    assert_eq!(e.message, "USER_PASSWORD_AUTH flow not enabled for this client");
+    assert_eq!(
+        e.message,
+        "USER_PASSWORD_AUTH flow not enabled for this client"
+    );
 }
 
 #[test]
@@ -433,15 +678,28 @@ fn password_rehashes_when_pool_parameters_change() {
     let pool = w.pool(json!({"CognatePasswordHashing": small}));
     let client = w.client(&pool, json!({}));
     w.sign_up(&client, "max", "max@example.com");
-    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "max"}));
+    w.ok(
+        "AdminConfirmSignUp",
+        json!({"UserPoolId": pool, "Username": "max"}),
+    );
     let stored = || {
-        let (p, _) = crate::pool::load_pool(&w.env, &pool).now_or_never().unwrap().unwrap();
-        let (u, _) = crate::user::load(&w.env, &p, "max").now_or_never().unwrap().unwrap().unwrap();
+        let (p, _) = crate::pool::load_pool(&w.env, &pool)
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        let (u, _) = crate::user::load(&w.env, &p, "max")
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .unwrap();
         u.password_hash.unwrap()
     };
     assert!(stored().contains("m=64,"));
-    w.ok("UpdateUserPool", json!({"UserPoolId": pool, "AutoVerifiedAttributes": ["email"],
-        "CognatePasswordHashing": {"MemoryKiB": 128, "Iterations": 1, "Parallelism": 1}}));
+    w.ok(
+        "UpdateUserPool",
+        json!({"UserPoolId": pool, "AutoVerifiedAttributes": ["email"],
+        "CognatePasswordHashing": {"MemoryKiB": 128, "Iterations": 1, "Parallelism": 1}}),
+    );
     w.sign_in(&client, "max", "Passw0rd!").unwrap();
     assert!(stored().contains("m=128,"), "{}", stored());
     assert!(w.sign_in(&client, "max", "Passw0rd!").is_ok());
@@ -453,43 +711,96 @@ fn wire_layer_maps_errors_and_answers_cors() {
     let w = World::new();
     let service = Service::new(w.config.clone());
     let call = |req: Request| service.handle(req, &w.env).now_or_never().unwrap();
-    let base = || Request::new("POST", "/").with_header("content-type", "application/x-amz-json-1.1");
+    let base =
+        || Request::new("POST", "/").with_header("content-type", "application/x-amz-json-1.1");
     let body = |r: &crate::Response| -> Value { serde_json::from_slice(&r.body).unwrap() };
 
-    let r = call(base().with_header("x-amz-target", "AWSCognitoIdentityProviderService.SignUp").with_body(b"{not json".to_vec()));
+    let r = call(
+        base()
+            .with_header("x-amz-target", "AWSCognitoIdentityProviderService.SignUp")
+            .with_body(b"{not json".to_vec()),
+    );
     assert_eq!(r.status, 400);
     assert_eq!(body(&r)["__type"], json!("SerializationException"));
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
-    assert_eq!(r.header("x-amzn-errortype"), Some("SerializationException:"));
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("SerializationException:")
+    );
 
-    let r = call(base().with_header("x-amz-target", "AWSCognitoIdentityProviderService.Bogus").with_body(b"{}".to_vec()));
+    let r = call(
+        base()
+            .with_header("x-amz-target", "AWSCognitoIdentityProviderService.Bogus")
+            .with_body(b"{}".to_vec()),
+    );
     assert_eq!(body(&r)["__type"], json!("UnknownOperationException"));
     let r = call(base().with_body(b"{}".to_vec()));
     assert_eq!(body(&r)["__type"], json!("UnknownOperationException"));
-    let r = call(Request::new("POST", "/").with_header("content-type", "text/plain")
-        .with_header("x-amz-target", "AWSCognitoIdentityProviderService.SignUp").with_body(b"{}".to_vec()));
+    let r = call(
+        Request::new("POST", "/")
+            .with_header("content-type", "text/plain")
+            .with_header("x-amz-target", "AWSCognitoIdentityProviderService.SignUp")
+            .with_body(b"{}".to_vec()),
+    );
     assert!((400..500).contains(&r.status));
-    let r = call(base().with_header("x-amz-target", "AWSCognitoIdentityProviderService.SignUp").with_body(b"[1]".to_vec()));
+    let r = call(
+        base()
+            .with_header("x-amz-target", "AWSCognitoIdentityProviderService.SignUp")
+            .with_body(b"[1]".to_vec()),
+    );
     assert_eq!(body(&r)["__type"], json!("SerializationException"));
     // Admin operations need a signature.
-    let r = call(base().with_header("x-amz-target", "AWSCognitoIdentityProviderService.ListUserPools").with_body(b"{\"MaxResults\":1}".to_vec()));
+    let r = call(
+        base()
+            .with_header(
+                "x-amz-target",
+                "AWSCognitoIdentityProviderService.ListUserPools",
+            )
+            .with_body(b"{\"MaxResults\":1}".to_vec()),
+    );
     assert_eq!(r.status, 400);
     assert_eq!(body(&r)["__type"], json!("UnrecognizedClientException"));
 
-    let r = call(Request::new("OPTIONS", "/").with_header("origin", "http://app.test")
-        .with_header("access-control-request-headers", "content-type,x-amz-target"));
+    let r = call(
+        Request::new("OPTIONS", "/")
+            .with_header("origin", "http://app.test")
+            .with_header(
+                "access-control-request-headers",
+                "content-type,x-amz-target",
+            ),
+    );
     assert_eq!(r.status, 204);
-    assert!(r.header("access-control-allow-headers").unwrap().contains("x-amz-target"));
+    assert!(
+        r.header("access-control-allow-headers")
+            .unwrap()
+            .contains("x-amz-target")
+    );
     assert_eq!(call(Request::new("GET", "/nope")).status, 404);
 
     let pool = w.pool(json!({}));
-    let r = call(Request::new("GET", &format!("/{pool}/.well-known/jwks.json")));
+    let r = call(Request::new(
+        "GET",
+        &format!("/{pool}/.well-known/jwks.json"),
+    ));
     assert_eq!(r.status, 200);
     let jwks = body(&r);
     assert_eq!(jwks["keys"][0]["alg"], json!("RS256"));
-    assert_eq!(call(Request::new("GET", "/us-east-1_nosuchpo/.well-known/jwks.json")).status, 404);
-    let r = call(Request::new("GET", &format!("/{pool}/.well-known/openid-configuration")));
-    assert_eq!(body(&r)["issuer"], json!(format!("http://cognate.test/{pool}")));
+    assert_eq!(
+        call(Request::new(
+            "GET",
+            "/us-east-1_nosuchpo/.well-known/jwks.json"
+        ))
+        .status,
+        404
+    );
+    let r = call(Request::new(
+        "GET",
+        &format!("/{pool}/.well-known/openid-configuration"),
+    ));
+    assert_eq!(
+        body(&r)["issuer"],
+        json!(format!("http://cognate.test/{pool}"))
+    );
 }
 
 #[test]
@@ -505,10 +816,18 @@ fn pool_specs_apply_once() {
             create: json!({"ClientName": "web"}),
         }],
     };
-    let first = service.apply_pool_spec(&w.env, &spec).now_or_never().unwrap().unwrap();
+    let first = service
+        .apply_pool_spec(&w.env, &spec)
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     assert!(first.created);
     assert_eq!(first.clients[0].1, "democlient0000000000000001");
-    let second = service.apply_pool_spec(&w.env, &spec).now_or_never().unwrap().unwrap();
+    let second = service
+        .apply_pool_spec(&w.env, &spec)
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     assert!(!second.created);
     assert_eq!(second.pool_id, "us-east-1_DemoPool1");
     assert_eq!(second.clients.len(), 1);

@@ -60,7 +60,10 @@ fn template_text(pool: &PoolRecord, medium: Medium) -> (String, String) {
 }
 
 /// Which attribute a confirmation code goes to: an auto-verified email, else phone number.
-fn delivery_attribute(pool: &PoolRecord, user: &UserRecord) -> Option<(&'static str, Medium, String)> {
+fn delivery_attribute(
+    pool: &PoolRecord,
+    user: &UserRecord,
+) -> Option<(&'static str, Medium, String)> {
     [("email", Medium::Email), ("phone_number", Medium::Sms)]
         .into_iter()
         .find_map(|(attr, medium)| {
@@ -200,7 +203,7 @@ pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> 
     let mut out = json!({ "UserConfirmed": false, "UserSub": sub });
     if let Some((message, details)) = delivery {
         ctx.env.sender().send(message).await?;
-        out["CodeDeliveryDetails"] = details;
+        super::set(&mut out, "CodeDeliveryDetails", details);
     }
     Ok(out)
 }
@@ -225,9 +228,20 @@ pub(super) async fn confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value,
     let req: ConfirmSignUp = input(body)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
     code::check_input(&req.confirmation_code)?;
-    let not_found = || Error::new(ErrorKind::UserNotFound, "Username/client id combination not found.");
-    let (found, _) = user::resolve(ctx.env, &pool, &req.username).await?.ok_or_else(not_found)?;
-    pool::check_secret_hash(&client, req.secret_hash.as_deref(), &[&req.username, &found.username])?;
+    let not_found = || {
+        Error::new(
+            ErrorKind::UserNotFound,
+            "Username/client id combination not found.",
+        )
+    };
+    let (found, _) = user::resolve(ctx.env, &pool, &req.username)
+        .await?
+        .ok_or_else(not_found)?;
+    pool::check_secret_hash(
+        &client,
+        req.secret_hash.as_deref(),
+        &[&req.username, &found.username],
+    )?;
     // Compare-and-set loop: a code is consumed exactly once, and wrong guesses are counted
     // exactly, even when requests race.
     for _ in 0..8 {
@@ -258,7 +272,9 @@ pub(super) async fn confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value,
                 record.pending_code = None;
                 record.modified_millis = now;
                 if let Some(attr) = &pending.attribute {
-                    record.attributes.insert(format!("{attr}_verified"), "true".to_string());
+                    record
+                        .attributes
+                        .insert(format!("{attr}_verified"), "true".to_string());
                 }
                 let moved = claim_aliases(ctx, &pool, &record, req.force_alias_creation).await?;
                 match user::save(ctx.env, &pool, &record, Expect::Version(version)).await {
@@ -272,7 +288,10 @@ pub(super) async fn confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value,
             }
         }
     }
-    Err(Error::new(ErrorKind::LimitExceeded, "Too many concurrent requests for this user; try again."))
+    Err(Error::new(
+        ErrorKind::LimitExceeded,
+        "Too many concurrent requests for this user; try again.",
+    ))
 }
 
 /// Reserves the aliases (AliasAttributes) a confirmed user now holds. Returns the users an
@@ -290,7 +309,12 @@ async fn claim_aliases(
         let Some(value) = record.attribute(attr).filter(|_| eligible) else {
             continue;
         };
-        let exists = || Error::new(ErrorKind::AliasExists, "An account with the given email already exists.");
+        let exists = || {
+            Error::new(
+                ErrorKind::AliasExists,
+                "An account with the given email already exists.",
+            )
+        };
         let exists_attr = || {
             if attr == "email" {
                 exists()
@@ -322,7 +346,9 @@ async fn unverify_previous_holders(
             let Some((mut other, version)) = user::load(ctx.env, pool, &username_key).await? else {
                 break;
             };
-            other.attributes.insert(format!("{attr}_verified"), "false".to_string());
+            other
+                .attributes
+                .insert(format!("{attr}_verified"), "false".to_string());
             match user::save(ctx.env, pool, &other, Expect::Version(version)).await {
                 Ok(_) => break,
                 Err(StoreError::Conflict) => continue,
@@ -345,9 +371,20 @@ struct Resend {
 pub(super) async fn resend_confirmation_code(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: Resend = input(body)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
-    let not_found = || Error::new(ErrorKind::UserNotFound, "Username/client id combination not found.");
-    let (found, _) = user::resolve(ctx.env, &pool, &req.username).await?.ok_or_else(not_found)?;
-    pool::check_secret_hash(&client, req.secret_hash.as_deref(), &[&req.username, &found.username])?;
+    let not_found = || {
+        Error::new(
+            ErrorKind::UserNotFound,
+            "Username/client id combination not found.",
+        )
+    };
+    let (found, _) = user::resolve(ctx.env, &pool, &req.username)
+        .await?
+        .ok_or_else(not_found)?;
+    pool::check_secret_hash(
+        &client,
+        req.secret_hash.as_deref(),
+        &[&req.username, &found.username],
+    )?;
     for _ in 0..8 {
         let (mut record, version) = user::load(ctx.env, &pool, &found.username)
             .await?
@@ -369,7 +406,10 @@ pub(super) async fn resend_confirmation_code(ctx: &Ctx<'_>, body: Value) -> Resu
             Err(e) => return Err(e.into()),
         }
     }
-    Err(Error::new(ErrorKind::LimitExceeded, "Too many concurrent requests for this user; try again."))
+    Err(Error::new(
+        ErrorKind::LimitExceeded,
+        "Too many concurrent requests for this user; try again.",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -404,7 +444,10 @@ pub(super) async fn admin_confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<
             Err(e) => return Err(e.into()),
         }
     }
-    Err(Error::new(ErrorKind::LimitExceeded, "Too many concurrent requests for this user; try again."))
+    Err(Error::new(
+        ErrorKind::LimitExceeded,
+        "Too many concurrent requests for this user; try again.",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -430,8 +473,8 @@ pub(super) async fn admin_get_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, 
     let (pool, _) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
     let (record, _) = user::resolve_existing(ctx.env, &pool, &req.username).await?;
     let mut out = record.to_admin_wire();
-    out["MFAOptions"] = json!([]);
-    out["UserMFASettingList"] = json!([]);
+    super::set(&mut out, "MFAOptions", json!([]));
+    super::set(&mut out, "UserMFASettingList", json!([]));
     Ok(out)
 }
 
@@ -491,12 +534,22 @@ async fn run_auth_flow(
     };
     if let Some((allow, legacy)) = password_flow {
         if !client.allows(allow, Some(legacy)) {
-            return Err(Error::invalid_parameter(format!("{flow} flow not enabled for this client")));
+            return Err(Error::invalid_parameter(format!(
+                "{flow} flow not enabled for this client"
+            )));
         }
         let username = param(req, "USERNAME")?;
         let password = param(req, "PASSWORD")?;
-        let SignInOutcome::Tokens(tokens) =
-            auth::password_sign_in(ctx.env, &issuer, pool, client, username, password, secret_hash).await?;
+        let SignInOutcome::Tokens(tokens) = auth::password_sign_in(
+            ctx.env,
+            &issuer,
+            pool,
+            client,
+            username,
+            password,
+            secret_hash,
+        )
+        .await?;
         return Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": tokens }));
     }
     match flow {
@@ -518,12 +571,16 @@ async fn run_auth_flow(
             let tokens = auth::refresh(ctx.env, &issuer, pool, client, token, secret_hash).await?;
             Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": tokens }))
         }
-        "USER_PASSWORD_AUTH" | "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => Err(
-            Error::invalid_parameter(format!(
+        "USER_PASSWORD_AUTH" | "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
+            Err(Error::invalid_parameter(format!(
                 "{flow} is not a valid flow for {}",
-                if admin { "AdminInitiateAuth" } else { "InitiateAuth" }
-            )),
-        ),
+                if admin {
+                    "AdminInitiateAuth"
+                } else {
+                    "InitiateAuth"
+                }
+            )))
+        }
         "USER_SRP_AUTH" | "CUSTOM_AUTH" | "USER_AUTH" => Err(Error::invalid_parameter(format!(
             "The {flow} flow is not supported by this server yet; use USER_PASSWORD_AUTH."
         ))),

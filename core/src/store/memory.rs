@@ -6,7 +6,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use std::sync::Mutex;
 
-use super::{Expect, Page, Store, StoreError, Versioned, check_limits, MAX_SCAN_LIMIT};
+use super::{Expect, MAX_SCAN_LIMIT, Page, Store, StoreError, Versioned, check_limits};
 use crate::ports::{BoxFuture, boxed};
 
 /// An in-memory [`Store`].
