@@ -358,7 +358,7 @@ pub async fn reserve_alias(
     value: &str,
     username_key: &str,
     force: bool,
-    exists_error: &dyn Fn() -> Error,
+    exists_error: Error,
 ) -> Result<Option<String>, Error> {
     let normalized = normalize_alias(pool, attribute, value);
     let key = alias_key(&pool.id, attribute, &normalized);
@@ -395,7 +395,7 @@ pub async fn reserve_alias(
             None => false,
         };
         if live && !force {
-            return Err(exists_error());
+            return Err(exists_error);
         }
         match env
             .store()

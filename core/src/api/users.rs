@@ -193,7 +193,7 @@ pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> 
                 format!("An account with the given {attr} already exists."),
             )
         };
-        user::reserve_alias(ctx.env, &pool, attr, &value, &username_key, false, &exists).await?;
+        user::reserve_alias(ctx.env, &pool, attr, &value, &username_key, false, exists()).await?;
     }
     match user::save(ctx.env, &pool, &record, Expect::Absent).await {
         Ok(_) => {}
@@ -326,7 +326,7 @@ async fn claim_aliases(
             }
         };
         if let Some(previous) =
-            user::reserve_alias(ctx.env, pool, attr, value, &key, force, &exists_attr).await?
+            user::reserve_alias(ctx.env, pool, attr, value, &key, force, exists_attr()).await?
         {
             moved.push((previous, attr.clone()));
         }
