@@ -45,6 +45,7 @@ impl Config {
 /// A pool declared as code (config file, demo bootstrap): created at start-up unless a pool with
 /// its id exists. `create` is a Cognito `CreateUserPool` request body.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PoolSpec {
     /// A fixed pool id (`<region>_<9 alphanumerics>`); generated when absent.
     pub id: Option<String>,
@@ -56,6 +57,7 @@ pub struct PoolSpec {
 /// An app client declared as code. `create` is a `CreateUserPoolClient` request body (without
 /// `UserPoolId`).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ClientSpec {
     /// A fixed client id (26 lower-case alphanumerics); generated when absent.
     pub id: Option<String>,

@@ -1,1 +1,26 @@
-fn main() {}
+//! `cognate`: the self-hosted Cognate server. See `cognate serve --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use cognate_host::{Cli, Command, Settings};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cognate_host::init_logging();
+    let result = match cli.command {
+        Command::Serve(args) => match Settings::from_args(args) {
+            Ok(settings) => cognate_host::run(settings).await,
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("cognate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

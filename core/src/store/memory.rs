@@ -126,7 +126,7 @@ impl Store for MemoryStore {
 
 // The contract suite lives behind the `contract` feature (it ships for other engines' tests);
 // `cargo test -p cognate-core --features contract` runs it here.
-#[cfg(all(test, feature = "contract"))]
+#[cfg(test)]
 mod contract_tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

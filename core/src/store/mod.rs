@@ -6,7 +6,8 @@
 //! Durable Objects on the edge.
 //!
 //! # The contract
-//! - Keys are UTF-8 strings of at most [`MAX_KEY_LEN`] bytes; values are opaque bytes of at most
+//! - Keys are UTF-8 strings without NUL characters (PostgreSQL text cannot hold them) of at most
+//!   [`MAX_KEY_LEN`] bytes; values are opaque bytes of at most
 //!   [`MAX_VALUE_LEN`] bytes. Larger inputs fail with [`StoreError::TooLarge`] and write nothing.
 //! - Every successful write gives the key a new **version**: a non-zero `u64`, strictly greater
 //!   than any version that key had before, and never reused for that key, not even after the
@@ -33,7 +34,7 @@ use core::fmt;
 
 use crate::ports::{BoxFuture, MaybeSend, MaybeSync};
 
-#[cfg(feature = "contract")]
+#[cfg(any(test, feature = "contract"))]
 pub mod contract;
 #[cfg(feature = "std")]
 mod memory;

@@ -1,0 +1,301 @@
+//! Command line, config file and environment, resolved into one [`Settings`].
+//!
+//! Precedence, highest first: command-line flags, environment (`COGNATE_LISTEN`,
+//! `COGNATE_ADMIN_ACCESS_KEY_ID` + `COGNATE_ADMIN_SECRET_ACCESS_KEY`), the TOML config file,
+//! built-in defaults.
+//!
+//! ```toml
+//! listen = "127.0.0.1:9229"
+//! data = "./cognate-data"
+//! base_url = "https://auth.example.com"
+//! region = "eu-west-1"
+//! demo = false
+//!
+//! [[admin_keys]]
+//! access_key_id = "AKIAEXAMPLEEXAMPLE00"
+//! secret_access_key = "..."
+//!
+//! [[pools]]
+//! id = "eu-west-1_Example01"
+//! create = { PoolName = "main", AutoVerifiedAttributes = ["email"] }
+//! [[pools.clients]]
+//! id = "exampleclientid0000000000a"
+//! create = { ClientName = "web", ExplicitAuthFlows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"] }
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand};
+use cognate_core::Secret;
+use cognate_core::service::{AdminKey, PoolSpec};
+
+/// The default listen address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9229";
+pub const DEFAULT_DATA_DIR: &str = "./cognate-data";
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// `cognate`: a Cognito-compatible identity server.
+#[derive(Debug, Parser)]
+#[command(name = "cognate", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+/// `cognate serve` flags. Every one may also be set in the config file; flags win.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// TOML config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory: database, admin credentials, outbox [default: ./cognate-data].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:9229].
+    #[arg(long, value_name = "ADDR", env = "COGNATE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Public base URL, used as the token issuer prefix [default: http://<listen address>].
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Region for requests that name none [default: us-east-1].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Do not create or print the demo pool.
+    #[arg(long)]
+    pub no_demo: bool,
+}
+
+/// The config file's contents.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    #[serde(alias = "data_dir")]
+    pub data: Option<PathBuf>,
+    pub base_url: Option<String>,
+    pub region: Option<String>,
+    /// Create and print the demo pool (default true).
+    pub demo: Option<bool>,
+    #[serde(default)]
+    pub admin_keys: Vec<AdminKeyConfig>,
+    /// Pools declared as code, created at start unless they exist.
+    #[serde(default)]
+    pub pools: Vec<PoolSpec>,
+}
+
+/// An admin access key in the config file.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminKeyConfig {
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// `None`: `http://<bound address>`, known once the listener is bound.
+    pub base_url: Option<String>,
+    pub region: String,
+    /// Configured admin keys; when empty, the data directory's generated pair is used.
+    pub admin_keys: Vec<AdminKey>,
+    pub pools: Vec<PoolSpec>,
+    pub demo: bool,
+}
+
+impl Settings {
+    /// Resolves flags, the process environment and the config file the flags name.
+    pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        Self::resolve(args, file, |name| std::env::var(name).ok())
+    }
+
+    /// Resolves flags over `env` over the config file over defaults. (`COGNATE_LISTEN` is
+    /// already folded into `args.listen` by clap.)
+    pub fn resolve(
+        args: ServeArgs,
+        file: FileConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
+        let listen = match args.listen.or(file.listen) {
+            Some(listen) => listen,
+            None => DEFAULT_LISTEN.parse().context("default listen address")?,
+        };
+        let mut admin_keys: Vec<AdminKey> = file
+            .admin_keys
+            .into_iter()
+            .map(|k| AdminKey {
+                access_key_id: k.access_key_id,
+                secret_access_key: k.secret_access_key,
+            })
+            .collect();
+        match (
+            env("COGNATE_ADMIN_ACCESS_KEY_ID").filter(|v| !v.is_empty()),
+            env("COGNATE_ADMIN_SECRET_ACCESS_KEY").filter(|v| !v.is_empty()),
+        ) {
+            // The environment replaces the file's keys, as it would any other setting.
+            (Some(id), Some(secret)) => {
+                admin_keys = vec![AdminKey {
+                    access_key_id: id,
+                    secret_access_key: Secret::new(secret),
+                }];
+            }
+            (None, None) => {}
+            _ => bail!(
+                "set both COGNATE_ADMIN_ACCESS_KEY_ID and COGNATE_ADMIN_SECRET_ACCESS_KEY, or neither"
+            ),
+        }
+        for key in &admin_keys {
+            if key.access_key_id.is_empty() || key.secret_access_key.expose().is_empty() {
+                bail!("admin keys need a non-empty access_key_id and secret_access_key");
+            }
+        }
+        let base_url = args
+            .base_url
+            .or(file.base_url)
+            .map(|url| url.trim_end_matches('/').to_owned());
+        if let Some(url) = &base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("base URL must start with http:// or https://, got {url:?}");
+        }
+        Ok(Self {
+            data_dir: args
+                .data
+                .or(file.data)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            listen,
+            base_url,
+            region: args
+                .region
+                .or(file.region)
+                .unwrap_or_else(|| DEFAULT_REGION.to_owned()),
+            admin_keys,
+            pools: file.pools,
+            demo: !args.no_demo && file.demo.unwrap_or(true),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+
+    use super::*;
+
+    const FILE: &str = r#"
+        listen = "127.0.0.1:7000"
+        data = "/var/lib/cognate"
+        region = "eu-west-1"
+        demo = false
+
+        [[admin_keys]]
+        access_key_id = "AKIAFILEFILEFILEFILE"
+        secret_access_key = "file-secret"
+
+        [[pools]]
+        id = "eu-west-1_Example01"
+        create = { PoolName = "main", AutoVerifiedAttributes = ["email"] }
+        [[pools.clients]]
+        create = { ClientName = "web" }
+    "#;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults() {
+        let s = Settings::resolve(ServeArgs::default(), FileConfig::default(), no_env).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:9229");
+        assert_eq!(s.data_dir, PathBuf::from("./cognate-data"));
+        assert_eq!(s.region, "us-east-1");
+        assert!(s.base_url.is_none() && s.admin_keys.is_empty() && s.pools.is_empty() && s.demo);
+    }
+
+    #[test]
+    fn file_then_flags_win() {
+        let file: FileConfig = toml::from_str(FILE).unwrap();
+        let s = Settings::resolve(ServeArgs::default(), file, no_env).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(s.region, "eu-west-1");
+        assert!(!s.demo);
+        assert_eq!(s.admin_keys[0].access_key_id, "AKIAFILEFILEFILEFILE");
+        assert_eq!(s.pools.len(), 1);
+        assert_eq!(s.pools[0].id.as_deref(), Some("eu-west-1_Example01"));
+        assert_eq!(s.pools[0].create["PoolName"], "main");
+        assert_eq!(s.pools[0].clients[0].create["ClientName"], "web");
+
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:8000".parse().unwrap()),
+            region: Some("ap-south-1".into()),
+            base_url: Some("https://auth.example.com/".into()),
+            ..ServeArgs::default()
+        };
+        let env = |name: &str| match name {
+            "COGNATE_ADMIN_ACCESS_KEY_ID" => Some("AKIAENVENVENVENVENV0".to_owned()),
+            "COGNATE_ADMIN_SECRET_ACCESS_KEY" => Some("env-secret".to_owned()),
+            _ => None,
+        };
+        let s = Settings::resolve(args, toml::from_str(FILE).unwrap(), env).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8000");
+        assert_eq!(s.region, "ap-south-1");
+        assert_eq!(s.base_url.as_deref(), Some("https://auth.example.com"));
+        assert_eq!(s.admin_keys.len(), 1);
+        assert_eq!(s.admin_keys[0].access_key_id, "AKIAENVENVENVENVENV0");
+    }
+
+    #[test]
+    fn half_an_env_key_pair_is_an_error() {
+        let env = |name: &str| (name == "COGNATE_ADMIN_ACCESS_KEY_ID").then(|| "AKIA".to_owned());
+        assert!(Settings::resolve(ServeArgs::default(), FileConfig::default(), env).is_err());
+    }
+
+    #[test]
+    fn unknown_config_keys_are_errors() {
+        assert!(toml::from_str::<FileConfig>("listne = \"127.0.0.1:1\"").is_err());
+    }
+
+    #[test]
+    fn cli_parses() {
+        let cli = Cli::try_parse_from([
+            "cognate",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-demo",
+            "--data",
+            "/tmp/x",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command;
+        assert_eq!(args.listen.unwrap().port(), 0);
+        assert!(args.no_demo);
+    }
+}

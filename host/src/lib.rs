@@ -1,0 +1,60 @@
+//! # cognate-host
+//!
+//! The self-hosted Cognate server: the core's [`Service`](cognate_core::Service) behind an axum
+//! HTTP server, with a SQLite store and native ports (ring RS256, argon2id on a blocking pool, a
+//! file outbox for email and SMS). The `cognate` binary is a thin wrapper around [`run`];
+//! benchmarks and tests reuse the pieces.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use cognate_host::config::{ServeArgs, Settings};
+//! let settings = Settings::from_args(ServeArgs {
+//!     listen: Some("127.0.0.1:0".parse()?),
+//!     no_demo: true,
+//!     ..ServeArgs::default()
+//! })?;
+//! let server = cognate_host::server::prepare(settings).await?;
+//! println!("serving on {}", server.base_url);
+//! server.serve(cognate_host::server::shutdown_signal()).await
+//! # }
+//! ```
+//!
+//! ## Security
+//! - Listens on 127.0.0.1 by default; anything else should sit behind TLS.
+//! - The generated admin key is stored with mode 0600 in the data directory.
+//! - Request logs carry method, path, operation, status and latency, never bodies or query
+//!   strings; the outbox log line never carries the code or the message body.
+//! - `outbox.jsonl` holds live codes: it is a development mail gateway, not for production.
+
+pub mod config;
+pub mod credentials;
+pub mod demo;
+pub mod jws;
+pub mod ports;
+pub mod server;
+pub mod store_sqlite;
+
+pub use config::{Cli, Command, ServeArgs, Settings};
+pub use jws::NativeJws;
+pub use ports::{BlockingArgon2, HostEnv, OsRandom, OutboxSender, SystemClock};
+pub use server::{prepare, router, run};
+pub use store_sqlite::SqliteStore;
+
+/// Sets up logging: `COGNATE_LOG` filters (default `info`), `COGNATE_LOG_FORMAT=json` for JSON
+/// lines. Logs go to stderr; stdout carries only the start-up banner.
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("COGNATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, not in files and pipes.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let json = std::env::var("COGNATE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    // `try_init`: a second call (tests) keeps the first subscriber instead of panicking.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

@@ -1,0 +1,318 @@
+//! The host's implementations of the core's ports, and [`HostEnv`] that bundles them.
+
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cognate_core::ports::{BoxFuture, HashParams, Message, PasswordCheck, boxed};
+use cognate_core::{Clock, Env, Error, Jws, PasswordHasher, Random, Sender, Store};
+use tokio::sync::Semaphore;
+
+use crate::jws::NativeJws;
+
+/// Runs CPU-bound or blocking work on tokio's blocking pool; inline when there is no tokio
+/// runtime (a plain executor in a test or benchmark), where spawning would panic.
+pub(crate) async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle
+            .spawn_blocking(work)
+            .await
+            .map_err(|e| Error::internal(format!("blocking task failed: {e}")))?,
+        Err(_) => work(),
+    }
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_millis(&self) -> u64 {
+        // A clock before 1970 is a misconfigured machine; 0 keeps the server answering.
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0)
+    }
+}
+
+/// The operating system's CSPRNG.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandom;
+
+impl Random for OsRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        use rand::RngCore;
+        if let Err(e) = rand::rngs::OsRng.try_fill_bytes(buf) {
+            // The port cannot fail, and an identity server must never hand out predictable
+            // codes, tokens or keys: stop the process. (getrandom on Linux does not fail once
+            // the kernel's pool is initialised.)
+            tracing::error!(error = %e, "the operating system's random source failed; stopping");
+            std::process::abort();
+        }
+    }
+}
+
+/// argon2id on the blocking pool, at most one hash per CPU at a time: each hash takes ~19 MiB
+/// and tens of milliseconds, so unbounded concurrency would only trade latency for memory.
+#[derive(Debug)]
+pub struct BlockingArgon2 {
+    permits: Semaphore,
+}
+
+impl Default for BlockingArgon2 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BlockingArgon2 {
+    pub fn new() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self::with_concurrency(cpus)
+    }
+
+    pub fn with_concurrency(concurrent_hashes: usize) -> Self {
+        Self {
+            permits: Semaphore::new(concurrent_hashes.max(1)),
+        }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::internal("password hasher closed"))?;
+        run_blocking(work).await
+    }
+}
+
+impl PasswordHasher for BlockingArgon2 {
+    fn hash<'a>(
+        &'a self,
+        password: &'a str,
+        salt: [u8; 16],
+        params: HashParams,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        let password = password.to_owned();
+        boxed(self.run(move || cognate_core::password::hash_argon2id(&password, salt, params)))
+    }
+
+    fn verify<'a>(
+        &'a self,
+        password: &'a str,
+        phc: &'a str,
+        params: HashParams,
+    ) -> BoxFuture<'a, Result<PasswordCheck, Error>> {
+        let password = password.to_owned();
+        let phc = phc.to_owned();
+        boxed(self.run(move || cognate_core::password::verify_argon2id(&password, &phc, params)))
+    }
+}
+
+/// The development mail and SMS "gateway": every message is appended as one JSON line to
+/// `<data dir>/outbox.jsonl`, codes included, so tests and demos can read them. The log line
+/// names the recipient and purpose only, never the code or body.
+pub struct OutboxSender {
+    path: PathBuf,
+    file: Arc<Mutex<File>>,
+}
+
+impl fmt::Debug for OutboxSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutboxSender")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl OutboxSender {
+    /// The outbox file inside `data_dir`.
+    pub const FILE_NAME: &'static str = "outbox.jsonl";
+
+    /// Opens (creating) `<data_dir>/outbox.jsonl` for appending.
+    pub fn open(data_dir: &Path) -> std::io::Result<Self> {
+        let path = data_dir.join(Self::FILE_NAME);
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        {
+            // It holds live codes: readable by the operator only.
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let file = options.open(&path)?;
+        Ok(Self {
+            path,
+            file: Arc::new(Mutex::new(file)),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Sender for OutboxSender {
+    fn send<'a>(&'a self, message: Message) -> BoxFuture<'a, Result<(), Error>> {
+        boxed(async move {
+            let mut line = serde_json::to_vec(&message)
+                .map_err(|e| Error::internal(format!("outbox: cannot encode message: {e}")))?;
+            line.push(b'\n');
+            let file = Arc::clone(&self.file);
+            run_blocking(move || {
+                // One write of the whole line under the lock: lines never interleave.
+                let mut file = file
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                file.write_all(&line)
+                    .map_err(|e| Error::internal(format!("outbox: write failed: {e}")))
+            })
+            .await?;
+            tracing::info!(
+                pool_id = %message.pool_id,
+                username = %message.username,
+                medium = ?message.medium,
+                destination = %message.destination,
+                purpose = %message.purpose,
+                "message written to the outbox"
+            );
+            Ok(())
+        })
+    }
+}
+
+/// The ports one request uses, shared by all requests.
+#[derive(Clone)]
+pub struct HostEnv {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+    pub sender: Arc<dyn Sender>,
+    pub jws: Arc<dyn Jws>,
+    pub passwords: Arc<dyn PasswordHasher>,
+}
+
+impl fmt::Debug for HostEnv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostEnv").finish_non_exhaustive()
+    }
+}
+
+impl HostEnv {
+    /// The production ports around `store`, with the outbox in `data_dir`.
+    pub fn native(store: Arc<dyn Store>, data_dir: &Path) -> std::io::Result<Self> {
+        Ok(Self {
+            store,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+            sender: Arc::new(OutboxSender::open(data_dir)?),
+            jws: Arc::new(NativeJws::new()),
+            passwords: Arc::new(BlockingArgon2::new()),
+        })
+    }
+}
+
+impl Env for HostEnv {
+    fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+    fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+    fn random(&self) -> &dyn Random {
+        &*self.random
+    }
+    fn sender(&self) -> &dyn Sender {
+        &*self.sender
+    }
+    fn jws(&self) -> &dyn Jws {
+        &*self.jws
+    }
+    fn passwords(&self) -> &dyn PasswordHasher {
+        &*self.passwords
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+
+    use super::*;
+    use cognate_core::Secret;
+    use cognate_core::ports::Medium;
+
+    #[tokio::test]
+    async fn outbox_appends_one_json_line_per_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = OutboxSender::open(dir.path()).unwrap();
+        for code in ["123456", "654321"] {
+            outbox
+                .send(Message {
+                    pool_id: "us-east-1_abc".into(),
+                    username: "alice".into(),
+                    medium: Medium::Email,
+                    destination: "alice@example.com".into(),
+                    purpose: "SignUp".into(),
+                    subject: "Your code".into(),
+                    body: format!("Your code is {code}"),
+                    code: Secret::new(code),
+                })
+                .await
+                .unwrap();
+        }
+        let text = std::fs::read_to_string(outbox.path()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["code"], "123456");
+        assert_eq!(lines[1]["code"], "654321");
+        assert_eq!(lines[0]["medium"], "EMAIL");
+        assert_eq!(lines[0]["destination"], "alice@example.com");
+    }
+
+    #[tokio::test]
+    async fn argon2_runs_off_thread_and_verifies() {
+        let hasher = BlockingArgon2::with_concurrency(1);
+        let params = HashParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let phc = hasher.hash("Passw0rd!", [3; 16], params).await.unwrap();
+        assert_eq!(
+            hasher.verify("Passw0rd!", &phc, params).await.unwrap(),
+            PasswordCheck::Match
+        );
+        assert_eq!(
+            hasher.verify("nope", &phc, params).await.unwrap(),
+            PasswordCheck::Mismatch
+        );
+    }
+
+    #[test]
+    fn clock_and_random_work() {
+        assert!(SystemClock.now_millis() > 1_600_000_000_000);
+        let mut a = [0u8; 32];
+        let mut b = [0u8; 32];
+        OsRandom.fill(&mut a);
+        OsRandom.fill(&mut b);
+        assert_ne!(a, b);
+    }
+}

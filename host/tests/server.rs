@@ -1,0 +1,274 @@
+//! The real `cognate` binary: starts, answers `/health`, rejects oversized bodies with a JSON
+//! 413, stops cleanly on SIGTERM, and reuses its generated admin key after a restart.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    /// The banner's `Label: value` lines.
+    banner: HashMap<String, String>,
+    log: std::path::PathBuf,
+}
+
+impl Server {
+    /// Starts `cognate serve` on a free port with `data` as its data directory and waits for
+    /// the banner.
+    fn start(data: &Path, log_name: &str) -> Self {
+        let log = data.parent().unwrap().join(log_name);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cognate"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .env_remove("COGNATE_LISTEN")
+            .env_remove("COGNATE_ADMIN_ACCESS_KEY_ID")
+            .env_remove("COGNATE_ADMIN_SECRET_ACCESS_KEY")
+            .env("COGNATE_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        // Keeps reading after the banner so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut banner = HashMap::new();
+        let mut server = None;
+        while Instant::now() < deadline {
+            let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) else {
+                if let Some(status) = child.try_wait().unwrap() {
+                    panic!(
+                        "cognate exited early with {status}:\n{}",
+                        std::fs::read_to_string(&log).unwrap()
+                    );
+                }
+                if banner.contains_key("Admin secret access key") {
+                    break; // The banner is written at once: a pause after it means it is complete.
+                }
+                continue;
+            };
+            if let Some((label, value)) = line.split_once(": ") {
+                banner.insert(label.trim().to_owned(), value.trim().to_owned());
+            }
+            if let Some(addr) = banner.get("Listening on") {
+                server = Some(addr.parse().unwrap());
+            }
+        }
+        let Some(addr) = server else {
+            let _ = child.kill();
+            panic!(
+                "no banner within {START_TIMEOUT:?}:\n{}",
+                std::fs::read_to_string(&log).unwrap()
+            );
+        };
+        Self {
+            child,
+            addr,
+            banner,
+            log,
+        }
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// One HTTP/1.1 exchange on a fresh connection: (status, lower-cased headers, body).
+    fn request(&self, head: &str, body: &[u8]) -> (u16, HashMap<String, String>, Vec<u8>) {
+        self.try_request(head, body).unwrap()
+    }
+
+    fn try_request(
+        &self,
+        head: &str,
+        body: &[u8],
+    ) -> std::io::Result<(u16, HashMap<String, String>, Vec<u8>)> {
+        let bad =
+            |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+        let mut stream = TcpStream::connect(self.addr)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        stream.write_all(head.as_bytes())?;
+        for chunk in body.chunks(64 * 1024) {
+            stream.write_all(chunk)?;
+        }
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw)?;
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or_else(|| bad("incomplete response head"))?;
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad("bad status line"))?;
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        Ok((status, headers, raw[split + 4..].to_vec()))
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let health = self.try_request(
+                "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                b"",
+            );
+            if matches!(health, Ok((200, _, _))) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "/health never answered 200 ({health:?}):\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGTERM, then wait for the exit.
+    fn terminate(mut self) -> ExitStatus {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "cognate did not stop within 30 s of SIGTERM:\n{}",
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Only reached when a test fails before `terminate`: never leave a server behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn error_type(body: &[u8]) -> String {
+    let json: serde_json::Value = serde_json::from_slice(body).expect("a JSON error body");
+    json["__type"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn serves_limits_bodies_stops_on_sigterm_and_keeps_its_admin_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    let server = Server::start(&data, "first.log");
+    server.wait_healthy();
+    let endpoint = server.banner["Endpoint"].clone();
+    assert_eq!(endpoint, format!("http://{}", server.addr));
+    let key_id = server.banner["Admin access key id"].clone();
+    let secret = server.banner["Admin secret access key"].clone();
+    assert!(key_id.starts_with("AKIA") && key_id.len() == 20, "{key_id}");
+    assert_eq!(secret.len(), 40);
+    let demo_pool = server.banner.get("Demo user pool id").cloned();
+
+    // A 2 MiB body with a Content-Length: refused before it is read.
+    let big = vec![b'x'; 2 * 1024 * 1024];
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: AWSCognitoIdentityProviderService.SignUp\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        big.len()
+    );
+    let (status, headers, body) = server.request(&head, &big);
+    assert_eq!(status, 413);
+    assert_eq!(
+        headers.get("x-amzn-errortype").map(String::as_str),
+        Some("RequestEntityTooLargeException")
+    );
+    assert_eq!(error_type(&body), "RequestEntityTooLargeException");
+
+    // The same without a declared length (chunked): refused once the limit is passed.
+    let mut chunked = Vec::new();
+    for chunk in big.chunks(256 * 1024) {
+        chunked.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        chunked.extend_from_slice(chunk);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let head = "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.1\r\n\
+                Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    let (status, headers, body) = server.request(head, &chunked);
+    assert_eq!(status, 413);
+    assert!(headers.contains_key("x-amzn-errortype"));
+    assert_eq!(error_type(&body), "RequestEntityTooLargeException");
+
+    // Bodies are never logged; requests are.
+    let logs = server.logs();
+    assert!(
+        logs.contains("/health"),
+        "one log line per request:\n{logs}"
+    );
+    assert!(!logs.contains("xxxxxxxx"), "a body reached the log");
+
+    let status = server.terminate();
+    assert!(
+        status.success(),
+        "cognate exited with {status} after SIGTERM"
+    );
+
+    // The generated key is saved with mode 0600 and reused after a restart.
+    let credentials = data.join("admin-credentials.toml");
+    let text = std::fs::read_to_string(&credentials).unwrap();
+    assert!(text.contains(&key_id) && text.contains(&secret));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&credentials)
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+
+    let again = Server::start(&data, "second.log");
+    again.wait_healthy();
+    assert_eq!(again.banner["Admin access key id"], key_id);
+    assert_eq!(again.banner["Admin secret access key"], secret);
+    // The demo pool (when the core could create it) is the same pool, not a new one.
+    assert_eq!(again.banner.get("Demo user pool id"), demo_pool.as_ref());
+    let status = again.terminate();
+    assert!(status.success());
+}

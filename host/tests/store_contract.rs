@@ -1,0 +1,127 @@
+//! The storage contract suite against [`SqliteStore`], one test per check, each on a fresh
+//! database in a temporary directory; plus restart durability.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use cognate_core::store::contract;
+use cognate_core::{Expect, Store};
+use cognate_host::SqliteStore;
+
+fn fresh() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("cognate.db")).unwrap();
+    (dir, store)
+}
+
+macro_rules! contract_tests {
+    ($($check:ident),* $(,)?) => {$(
+        // Multi-threaded, so the racing checks really race on the blocking pool.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $check() {
+            let (_dir, store) = fresh();
+            contract::$check(&store).await;
+        }
+    )*};
+}
+
+contract_tests!(
+    get_missing,
+    create_only,
+    compare_and_set,
+    versions_never_reused,
+    delete_semantics,
+    failed_writes_change_nothing,
+    racing_creates,
+    racing_compare_and_set,
+    racing_increments,
+    scan_order,
+    scan_prefix_isolation,
+    scan_limit_clamping,
+    scan_paging,
+    max_value,
+    long_keys,
+    empty_values,
+    binary_values,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_all_on_one_database() {
+    let (_dir, store) = fresh();
+    contract::run_all(&store).await;
+}
+
+/// Data and the version counter survive closing and reopening the file: a version issued
+/// before the restart is never issued again, even for a key deleted before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_and_versions_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cognate.db");
+    let (kept_version, deleted_version, last_before) = {
+        let store = SqliteStore::open(&path).unwrap();
+        let kept = store
+            .put("restart/kept", b"kept value", Expect::Absent)
+            .await
+            .unwrap();
+        let gone = store
+            .put("restart/gone", b"gone", Expect::Absent)
+            .await
+            .unwrap();
+        let gone = store
+            .put("restart/gone", b"gone 2", Expect::Version(gone))
+            .await
+            .unwrap();
+        store
+            .delete("restart/gone", Expect::Version(gone))
+            .await
+            .unwrap();
+        let last = store.last_version().await.unwrap();
+        assert_eq!(last, gone);
+        (kept, gone, last)
+    };
+
+    let store = SqliteStore::open(&path).unwrap();
+    let kept = store.get("restart/kept").await.unwrap().unwrap();
+    assert_eq!(kept.value, b"kept value");
+    assert_eq!(kept.version, kept_version);
+    assert!(store.get("restart/gone").await.unwrap().is_none());
+    assert_eq!(store.last_version().await.unwrap(), last_before);
+
+    // A CAS against the pre-restart version still works...
+    let v = store
+        .put("restart/kept", b"updated", Expect::Version(kept_version))
+        .await
+        .unwrap();
+    assert!(
+        v > last_before,
+        "the counter went backwards after a restart: {v} <= {last_before}"
+    );
+    // ...and the deleted key's old version is never issued again.
+    let reborn = store
+        .put("restart/gone", b"reborn", Expect::Absent)
+        .await
+        .unwrap();
+    assert!(reborn > deleted_version);
+    assert!(
+        store
+            .put("restart/gone", b"aba", Expect::Version(deleted_version))
+            .await
+            .is_err()
+    );
+}
+
+/// Two handles on one file (two processes, or a restart racing the old one) still agree:
+/// create-only writes through either are exclusive and visible to the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_handles_on_one_file_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cognate.db");
+    let a = SqliteStore::open(&path).unwrap();
+    let b = SqliteStore::open(&path).unwrap();
+    let va = a.put("shared/k", b"from a", Expect::Absent).await.unwrap();
+    assert!(b.put("shared/k", b"from b", Expect::Absent).await.is_err());
+    assert_eq!(b.get("shared/k").await.unwrap().unwrap().version, va);
+    let vb = b
+        .put("shared/other", b"from b", Expect::Absent)
+        .await
+        .unwrap();
+    assert!(vb > va, "the counter is shared through the file");
+}

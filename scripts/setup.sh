@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what building and testing Cognate needs. Idempotent: safe to run on every CI run.
+set -euo pipefail
+
+# RUSTUP_AUTO_INSTALL=0 on our machines: targets and components are added explicitly.
+if command -v rustup >/dev/null 2>&1; then
+  installed_targets="$(rustup target list --installed)"
+  for target in wasm32-unknown-unknown; do
+    grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
+  done
+  installed_components="$(rustup component list --installed 2>/dev/null || true)"
+  for component in clippy rustfmt; do
+    grep -q "^$component" <<<"$installed_components" || rustup component add "$component"
+  done
+else
+  echo "setup: rustup not found; install Rust (https://rustup.rs) first" >&2
+  exit 1
+fi

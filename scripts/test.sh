@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite: what README.md tells a newcomer to run, and what CI (.ci/run) runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# One target dir for the whole run: every artifact is built once.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+# The core must stay no_std: check the exact build the edge and the Wasm host use.
+cargo clippy -p cognate-core --no-default-features --target wasm32-unknown-unknown --locked -- -D warnings
+
+step "core for wasm32-unknown-unknown (no_std)"
+cargo build -p cognate-core --no-default-features --target wasm32-unknown-unknown --locked
+
+step "build the server the end-to-end scenarios start"
+cargo build -p cognate-host --bin cognate --locked
+
+step "tests: unit, storage contract (memory, SQLite), end-to-end scenarios"
+cargo test --workspace --locked
