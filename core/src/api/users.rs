@@ -226,6 +226,7 @@ struct ConfirmSignUp {
 
 pub(super) async fn confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: ConfirmSignUp = input(body)?;
+    user::check_username(&req.username)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
     code::check_input(&req.confirmation_code)?;
     let not_found = || {
@@ -370,6 +371,7 @@ struct Resend {
 
 pub(super) async fn resend_confirmation_code(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: Resend = input(body)?;
+    user::check_username(&req.username)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
     let not_found = || {
         Error::new(
@@ -421,6 +423,7 @@ struct AdminUser {
 
 pub(super) async fn admin_confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: AdminUser = input(body)?;
+    user::check_username(&req.username)?;
     let (pool, _) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
     let (found, _) = user::resolve_existing(ctx.env, &pool, &req.username).await?;
     for _ in 0..8 {
@@ -470,6 +473,7 @@ pub(super) async fn get_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error>
 
 pub(super) async fn admin_get_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: AdminUser = input(body)?;
+    user::check_username(&req.username)?;
     let (pool, _) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
     let (record, _) = user::resolve_existing(ctx.env, &pool, &req.username).await?;
     let mut out = record.to_admin_wire();
