@@ -137,34 +137,24 @@ pub async fn issue_tokens(
     let keys: KeySet = token::load_key_set(env, &pool.id).await?;
     let now_millis = env.clock().now_millis();
     let now = now_millis / 1000;
-    let id = token::sign(
-        env,
-        &keys,
-        &id_claims(
-            issuer,
-            pool,
-            client,
-            user,
-            session,
-            now,
-            crate::ids::uuid_v4(env.random()),
-        ),
-    )
-    .await?;
-    let access = token::sign(
-        env,
-        &keys,
-        &access_claims(
-            issuer,
-            client,
-            user,
-            session,
-            now,
-            crate::ids::uuid_v4(env.random()),
-        ),
-    )
-    .await?;
-    let refresh_token = if with_refresh {
+    let id_claims = id_claims(
+        issuer,
+        pool,
+        client,
+        user,
+        session,
+        now,
+        crate::ids::uuid_v4(env.random()),
+    );
+    let access_claims = access_claims(
+        issuer,
+        client,
+        user,
+        session,
+        now,
+        crate::ids::uuid_v4(env.random()),
+    );
+    let refresh = if with_refresh {
         let secret = crate::ids::random_token(env.random(), 48);
         let record = RefreshRecord {
             username_key: pool.normalize_username(&user.username),
@@ -176,17 +166,35 @@ pub async fn issue_tokens(
             issued_millis: now_millis,
             expires_millis: now_millis.saturating_add(client.refresh_token_seconds() * 1000),
         };
-        env.store()
-            .put(
-                &refresh_key(&pool.id, &secret),
-                &serde_json::to_vec(&record)?,
-                Expect::Absent,
-            )
-            .await?;
-        Some(secret)
+        Some((
+            refresh_key(&pool.id, &secret),
+            serde_json::to_vec(&record)?,
+            secret,
+        ))
     } else {
         None
     };
+    // The two signatures and the refresh-token write are independent: run them together, so an
+    // adapter whose ports work off-thread (the host) overlaps them.
+    let store_refresh = async {
+        match &refresh {
+            Some((key, bytes, _)) => env
+                .store()
+                .put(key, bytes, Expect::Absent)
+                .await
+                .map(|_| ()),
+            None => Ok(()),
+        }
+    };
+    let (id, access, stored) = futures_util::future::join3(
+        token::sign(env, &keys, &id_claims),
+        token::sign(env, &keys, &access_claims),
+        store_refresh,
+    )
+    .await;
+    let (id, access) = (id?, access?);
+    stored?;
+    let refresh_token = refresh.map(|(_, _, secret)| secret);
     Ok(AuthenticationResult {
         access_token: access,
         expires_in: client.access_token_seconds(),

@@ -6,7 +6,13 @@
 //! - `refresh_token_auth` and `get_user`: the token paths.
 //!
 //! Report ratios from one run: sign-ins/s ÷ raw verifies/s should be ≥ 0.9.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A benchmark that cannot set up should stop loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::sync::Arc;
 
@@ -30,7 +36,10 @@ impl Bench {
     fn call(&self, op: &str, body: Value) -> Value {
         let request = Request::new("POST", "/")
             .with_header("content-type", "application/x-amz-json-1.1")
-            .with_header("x-amz-target", &format!("AWSCognitoIdentityProviderService.{op}"))
+            .with_header(
+                "x-amz-target",
+                &format!("AWSCognitoIdentityProviderService.{op}"),
+            )
             .with_body(serde_json::to_vec(&body).unwrap());
         let response = self.rt.block_on(self.service.handle(request, &self.env));
         let out: Value = serde_json::from_slice(&response.body).unwrap();
@@ -99,6 +108,14 @@ fn hot_paths(c: &mut Criterion) {
     slow.sample_size(20);
     slow.bench_function("argon2id_verify", |b| {
         b.iter(|| verify_argon2id("Passw0rd!", &phc, params).unwrap())
+    });
+    slow.bench_function("argon2id_verify_via_port", |b| {
+        b.iter(|| {
+            bench
+                .rt
+                .block_on(bench.env.passwords.verify("Passw0rd!", &phc, params))
+                .unwrap()
+        })
     });
     slow.bench_function("password_sign_in", |b| b.iter(|| bench.sign_in()));
     slow.finish();

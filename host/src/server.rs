@@ -361,7 +361,7 @@ impl Prepared {
                  Demo app client id: {client}\n\
                  \n\
                  Try it with the AWS CLI:\n\
-                 \x20 export AWS_ACCESS_KEY_ID={id} AWS_SECRET_ACCESS_KEY={secret_var} AWS_REGION={region}\n\
+                 \x20 export AWS_ACCESS_KEY_ID={id} AWS_SECRET_ACCESS_KEY={secret_var} AWS_REGION={region} AWS_DEFAULT_REGION={region}\n\
                  \x20 aws cognito-idp list-user-pools --max-results 10 --endpoint-url {url}\n\
                  \x20 aws cognito-idp sign-up --client-id {client} --username alice --password 'Passw0rd!' --user-attributes Name=email,Value=alice@example.com --endpoint-url {url}\n\
                  \x20 # the confirmation code is in {outbox}\n\
@@ -372,7 +372,7 @@ impl Prepared {
         } else {
             out.push_str(&format!(
                 "\nTry it with the AWS CLI:\n\
-                 \x20 export AWS_ACCESS_KEY_ID={id} AWS_SECRET_ACCESS_KEY={secret_var} AWS_REGION={region}\n\
+                 \x20 export AWS_ACCESS_KEY_ID={id} AWS_SECRET_ACCESS_KEY={secret_var} AWS_REGION={region} AWS_DEFAULT_REGION={region}\n\
                  \x20 aws cognito-idp list-user-pools --max-results 10 --endpoint-url {url}\n"
             ));
         }
