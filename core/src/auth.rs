@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, ErrorKind};
+use crate::group::GroupRecord;
 use crate::pool::{AppClient, PoolRecord};
 use crate::ports::{Env, PasswordCheck};
 use crate::store::{Expect, StoreError};
 use crate::token::{self, KeySet};
-use crate::user::{self, UserRecord, UserStatus};
+use crate::user::{self, Step, UserRecord, UserStatus};
 
 /// Failed sign-ins tolerated before the account is temporarily locked.
 pub const LOCKOUT_THRESHOLD: u32 = 5;
@@ -41,10 +42,39 @@ pub struct RefreshRecord {
     pub auth_time: u64,
     pub issued_millis: u64,
     pub expires_millis: u64,
+    /// Set when rotation replaced this token; it then works only within the grace period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_millis: Option<u64>,
 }
 
-fn refresh_key(pool_id: &str, token: &str) -> String {
+/// A sign-in session: every refresh token rotated from one sign-in shares it (the family), and
+/// its `origin_jti` is in every token issued from it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FamilyRecord {
+    pub username_key: String,
+    pub client_id: String,
+    pub created_millis: u64,
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+pub(crate) fn refresh_key(pool_id: &str, token: &str) -> String {
     format!("p/{pool_id}/rt/{}", token::sha256_hex(&[token.as_bytes()]))
+}
+
+pub(crate) fn family_key(pool_id: &str, origin_jti: &str) -> String {
+    format!("p/{pool_id}/rf/{origin_jti}")
+}
+
+/// Which refresh token [`issue_tokens`] issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshIssue {
+    /// None (a refresh without rotation).
+    None,
+    /// The first of a new sign-in session (writes the family record).
+    NewSession,
+    /// A rotated successor in an existing family.
+    Rotated,
 }
 
 /// The session facts the tokens carry.
@@ -55,12 +85,14 @@ pub struct Session {
     pub auth_time: u64,
 }
 
+#[allow(clippy::too_many_arguments)] // the claims' sources, each used once
 fn id_claims(
     issuer: &str,
     pool: &PoolRecord,
     client: &AppClient,
     user: &UserRecord,
     session: &Session,
+    groups: &[GroupRecord],
     now: u64,
     jti: String,
 ) -> Map<String, Value> {
@@ -97,6 +129,7 @@ fn id_claims(
     c.insert("exp".into(), json!(now + client.id_token_seconds()));
     c.insert("iat".into(), json!(now));
     c.insert("jti".into(), json!(jti));
+    crate::group::claims(groups, true, &mut c);
     c
 }
 
@@ -105,6 +138,7 @@ fn access_claims(
     client: &AppClient,
     user: &UserRecord,
     session: &Session,
+    groups: &[GroupRecord],
     now: u64,
     jti: String,
 ) -> Map<String, Value> {
@@ -121,10 +155,11 @@ fn access_claims(
     c.insert("iat".into(), json!(now));
     c.insert("jti".into(), json!(jti));
     c.insert("username".into(), json!(user.username));
+    crate::group::claims(groups, false, &mut c);
     c
 }
 
-/// Issues ID and access tokens, and a refresh token when `with_refresh`.
+/// Issues ID and access tokens, and the refresh token `refresh` asks for.
 pub async fn issue_tokens(
     env: &dyn Env,
     issuer: &str,
@@ -132,9 +167,14 @@ pub async fn issue_tokens(
     client: &AppClient,
     user: &UserRecord,
     session: &Session,
-    with_refresh: bool,
+    refresh: RefreshIssue,
 ) -> Result<AuthenticationResult, Error> {
-    let keys: KeySet = token::load_key_set(env, &pool.id).await?;
+    let (keys, groups) = futures_util::future::join(
+        token::load_key_set(env, &pool.id),
+        crate::group::memberships(env, pool, user),
+    )
+    .await;
+    let (keys, groups): (KeySet, _) = (keys?, groups?);
     let now_millis = env.clock().now_millis();
     let now = now_millis / 1000;
     let id_claims = id_claims(
@@ -143,6 +183,7 @@ pub async fn issue_tokens(
         client,
         user,
         session,
+        &groups,
         now,
         crate::ids::uuid_v4(env.random()),
     );
@@ -151,13 +192,18 @@ pub async fn issue_tokens(
         client,
         user,
         session,
+        &groups,
         now,
         crate::ids::uuid_v4(env.random()),
     );
-    let refresh = if with_refresh {
+    let username_key = pool.normalize_username(&user.username);
+    let mut writes: alloc::vec::Vec<(String, alloc::vec::Vec<u8>)> = alloc::vec::Vec::new();
+    let refresh_token = if refresh == RefreshIssue::None {
+        None
+    } else {
         let secret = crate::ids::random_token(env.random(), 48);
         let record = RefreshRecord {
-            username_key: pool.normalize_username(&user.username),
+            username_key: username_key.clone(),
             sub: user.sub.clone(),
             client_id: client.client_id.clone(),
             origin_jti: session.origin_jti.clone(),
@@ -165,36 +211,38 @@ pub async fn issue_tokens(
             auth_time: session.auth_time,
             issued_millis: now_millis,
             expires_millis: now_millis.saturating_add(client.refresh_token_seconds() * 1000),
+            rotated_millis: None,
         };
-        Some((
-            refresh_key(&pool.id, &secret),
-            serde_json::to_vec(&record)?,
-            secret,
-        ))
-    } else {
-        None
-    };
-    // The two signatures and the refresh-token write are independent: run them together, so an
-    // adapter whose ports work off-thread (the host) overlaps them.
-    let store_refresh = async {
-        match &refresh {
-            Some((key, bytes, _)) => env
-                .store()
-                .put(key, bytes, Expect::Absent)
-                .await
-                .map(|_| ()),
-            None => Ok(()),
+        writes.push((refresh_key(&pool.id, &secret), serde_json::to_vec(&record)?));
+        if refresh == RefreshIssue::NewSession {
+            let family = FamilyRecord {
+                username_key,
+                client_id: client.client_id.clone(),
+                created_millis: now_millis,
+                revoked: false,
+            };
+            writes.push((
+                family_key(&pool.id, &session.origin_jti),
+                serde_json::to_vec(&family)?,
+            ));
         }
+        Some(secret)
     };
+    // The two signatures and the session writes are independent: run them together, so an
+    // adapter whose ports work off-thread (the host) overlaps them.
+    let store_writes = futures_util::future::try_join_all(
+        writes
+            .iter()
+            .map(|(key, bytes)| env.store().put(key, bytes, Expect::Absent)),
+    );
     let (id, access, stored) = futures_util::future::join3(
         token::sign(env, &keys, &id_claims),
         token::sign(env, &keys, &access_claims),
-        store_refresh,
+        store_writes,
     )
     .await;
     let (id, access) = (id?, access?);
     stored?;
-    let refresh_token = refresh.map(|(_, _, secret)| secret);
     Ok(AuthenticationResult {
         access_token: access,
         expires_in: client.access_token_seconds(),
@@ -208,11 +256,25 @@ pub async fn issue_tokens(
 #[derive(Debug)]
 pub enum SignInOutcome {
     Tokens(AuthenticationResult),
+    /// The user must answer a challenge first (`ChallengeName`, `Session`, `ChallengeParameters`).
+    Challenge {
+        name: &'static str,
+        session: String,
+        parameters: Map<String, Value>,
+    },
+}
+
+/// Where a sign-in came from, for auth events.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 /// Password sign-in (USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH). Unknown users and wrong
 /// passwords get the same error after the same work (a verification against the pool's dummy
 /// hash).
+#[allow(clippy::too_many_arguments)]
 pub async fn password_sign_in(
     env: &dyn Env,
     issuer: &str,
@@ -221,11 +283,12 @@ pub async fn password_sign_in(
     login: &str,
     password: &str,
     secret_hash: Option<&str>,
+    origin: &Origin,
 ) -> Result<SignInOutcome, Error> {
     crate::password::check_input(password)?;
     let params = pool.hash_params();
     let found = user::resolve(env, pool, login).await?;
-    let Some((mut user, mut version)) = found else {
+    let Some((user, _)) = found else {
         // Same work as a real check; the result does not matter.
         let _ = env
             .passwords()
@@ -237,6 +300,7 @@ pub async fn password_sign_in(
     crate::pool::check_secret_hash(client, secret_hash, &[login, &user.username])?;
     let now = env.clock().now_millis();
     if user.locked_until_millis > now {
+        crate::events::record(env, pool, &user, client, "SignIn", false, origin).await?;
         return Err(Error::not_authorized("Password attempts exceeded"));
     }
     let Some(hash) = user.password_hash.clone() else {
@@ -248,7 +312,8 @@ pub async fn password_sign_in(
     };
     let check = env.passwords().verify(password, &hash, params).await?;
     if check == PasswordCheck::Mismatch {
-        record_failure(env, pool, user, version, now).await?;
+        record_failure(env, pool, &user.username).await?;
+        crate::events::record(env, pool, &user, client, "SignIn", false, origin).await?;
         return Err(Error::bad_credentials());
     }
     if !user.enabled {
@@ -268,36 +333,124 @@ pub async fn password_sign_in(
             ));
         }
         UserStatus::ForceChangePassword => {
-            return Err(Error::not_authorized(
-                "The NEW_PASSWORD_REQUIRED challenge is not supported by this server yet.",
-            ));
+            if user
+                .temporary_password_expires_millis
+                .is_some_and(|expires| now >= expires)
+            {
+                return Err(Error::not_authorized(
+                    "Temporary password has expired and must be reset by an administrator.",
+                ));
+            }
+            clear_failures(env, pool, &user, check, password).await?;
+            return new_password_challenge(env, pool, client, &user).await;
         }
         UserStatus::Confirmed => {}
     }
-    // Rehash with the pool's current parameters, and clear the failure count; best effort:
-    // a concurrent update wins and the rehash happens next time.
-    if check == PasswordCheck::MatchNeedsRehash || user.failed_sign_ins > 0 {
-        if check == PasswordCheck::MatchNeedsRehash {
-            let mut salt = [0u8; 16];
-            env.random().fill(&mut salt);
-            user.password_hash = Some(env.passwords().hash(password, salt, params).await?);
-        }
-        user.failed_sign_ins = 0;
-        user.locked_until_millis = 0;
-        match user::save(env, pool, &user, Expect::Version(version)).await {
-            Ok(v) => version = v,
-            Err(StoreError::Conflict) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let _ = version;
+    clear_failures(env, pool, &user, check, password).await?;
     let session = Session {
         origin_jti: crate::ids::uuid_v4(env.random()),
         event_id: crate::ids::uuid_v4(env.random()),
         auth_time: now / 1000,
     };
-    let tokens = issue_tokens(env, issuer, pool, client, &user, &session, true).await?;
-    Ok(SignInOutcome::Tokens(tokens))
+    let (tokens, recorded) = futures_util::future::join(
+        issue_tokens(
+            env,
+            issuer,
+            pool,
+            client,
+            &user,
+            &session,
+            RefreshIssue::NewSession,
+        ),
+        crate::events::record(env, pool, &user, client, "SignIn", true, origin),
+    )
+    .await;
+    recorded?;
+    Ok(SignInOutcome::Tokens(tokens?))
+}
+
+/// After a correct password: rehash with the pool's current parameters and reset the failure
+/// count. Best effort: a concurrent update wins and the rehash happens next time.
+async fn clear_failures(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    user: &UserRecord,
+    check: PasswordCheck,
+    password: &str,
+) -> Result<(), Error> {
+    if check != PasswordCheck::MatchNeedsRehash && user.failed_sign_ins == 0 {
+        return Ok(());
+    }
+    let rehashed = if check == PasswordCheck::MatchNeedsRehash {
+        let mut salt = [0u8; 16];
+        env.random().fill(&mut salt);
+        Some(
+            env.passwords()
+                .hash(password, salt, pool.hash_params())
+                .await?,
+        )
+    } else {
+        None
+    };
+    let expected_hash = user.password_hash.clone();
+    let outcome = user::modify(env, pool, &user.username, |u| {
+        if u.password_hash != expected_hash {
+            return Ok(Step::Keep(()));
+        }
+        if let Some(h) = &rehashed {
+            u.password_hash = Some(h.clone());
+        }
+        u.failed_sign_ins = 0;
+        u.locked_until_millis = 0;
+        Ok(Step::Save(()))
+    })
+    .await;
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind == ErrorKind::TooManyRequests || e.kind == ErrorKind::UserNotFound => {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Starts the NEW_PASSWORD_REQUIRED challenge for a user with a temporary password.
+pub async fn new_password_challenge(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    client: &AppClient,
+    user: &UserRecord,
+) -> Result<SignInOutcome, Error> {
+    let session = crate::challenge::start(env, pool, client, user, "NEW_PASSWORD_REQUIRED").await?;
+    let mut attributes = Map::new();
+    for (name, value) in &user.attributes {
+        // Cognito leaves out attributes the user cannot write in the challenge.
+        if name.ends_with("_verified") {
+            continue;
+        }
+        attributes.insert(name.clone(), Value::String(value.clone()));
+    }
+    let required: alloc::vec::Vec<String> = pool
+        .schema
+        .iter()
+        .filter(|a| a.required && a.name != "sub" && user.attribute(&a.name).is_none())
+        .map(|a| format!("userAttributes.{}", a.name))
+        .collect();
+    let mut parameters = Map::new();
+    parameters.insert("USER_ID_FOR_SRP".into(), json!(user.username));
+    parameters.insert(
+        "requiredAttributes".into(),
+        json!(serde_json::to_string(&required)?),
+    );
+    parameters.insert(
+        "userAttributes".into(),
+        json!(serde_json::to_string(&attributes)?),
+    );
+    Ok(SignInOutcome::Challenge {
+        name: "NEW_PASSWORD_REQUIRED",
+        session,
+        parameters,
+    })
 }
 
 fn not_found_error(client: &AppClient) -> Error {
@@ -308,26 +461,52 @@ fn not_found_error(client: &AppClient) -> Error {
     }
 }
 
-async fn record_failure(
-    env: &dyn Env,
-    pool: &PoolRecord,
-    mut user: UserRecord,
-    version: u64,
-    now: u64,
-) -> Result<(), Error> {
-    user.failed_sign_ins = user.failed_sign_ins.saturating_add(1);
-    if user.failed_sign_ins >= LOCKOUT_THRESHOLD {
-        let exponent = (user.failed_sign_ins - LOCKOUT_THRESHOLD).min(20);
-        user.locked_until_millis = now + (1000u64 << exponent).min(MAX_LOCKOUT_MILLIS);
-    }
-    match user::save(env, pool, &user, Expect::Version(version)).await {
-        // A concurrent write means a concurrent attempt; the count is approximate by one.
-        Ok(_) | Err(StoreError::Conflict) => Ok(()),
-        Err(e) => Err(e.into()),
+/// Counts a failed sign-in with compare-and-set (so racing failures all count) and locks the
+/// account after [`LOCKOUT_THRESHOLD`] of them: 1 s, doubling up to [`MAX_LOCKOUT_MILLIS`].
+async fn record_failure(env: &dyn Env, pool: &PoolRecord, username: &str) -> Result<(), Error> {
+    let now = env.clock().now_millis();
+    let outcome = user::modify(env, pool, username, |u| {
+        u.failed_sign_ins = u.failed_sign_ins.saturating_add(1);
+        if u.failed_sign_ins >= LOCKOUT_THRESHOLD {
+            let exponent = (u.failed_sign_ins - LOCKOUT_THRESHOLD).min(20);
+            u.locked_until_millis = now + (1000u64 << exponent).min(MAX_LOCKOUT_MILLIS);
+        }
+        Ok(Step::Save(()))
+    })
+    .await;
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind == ErrorKind::UserNotFound => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
-/// REFRESH_TOKEN_AUTH: new ID and access tokens for a valid refresh token of this client.
+/// How a client rotates refresh tokens (Cognito's `RefreshTokenRotation`).
+fn rotation(client: &AppClient) -> Option<u64> {
+    let config = client.settings.refresh_token_rotation.as_ref()?;
+    if config.get("Feature").and_then(Value::as_str) != Some("ENABLED") {
+        return None;
+    }
+    Some(
+        config
+            .get("RetryGracePeriodSeconds")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+    )
+}
+
+/// Whether the client rotates refresh tokens.
+pub fn rotates_refresh_tokens(client: &AppClient) -> bool {
+    rotation(client).is_some()
+}
+
+/// A refresh: new ID and access tokens for a valid refresh token of this client, and, when the
+/// client rotates refresh tokens, a new refresh token that replaces the one presented.
+///
+/// Rotation is decided by a compare-and-set on the presented token's record: of two racing
+/// refreshes one wins; the other sees a token rotated moments ago, which passes only within the
+/// client's grace period. A rotated token presented after its grace period is a replay: the whole
+/// family (every token of that sign-in) is revoked.
 pub async fn refresh(
     env: &dyn Env,
     issuer: &str,
@@ -340,45 +519,179 @@ pub async fn refresh(
     if refresh_token.is_empty() || refresh_token.len() > 4096 {
         return Err(invalid());
     }
-    let item = env
+    let key = refresh_key(&pool.id, refresh_token);
+    for _ in 0..8 {
+        let item = env.store().get(&key).await?.ok_or_else(invalid)?;
+        let record: RefreshRecord = serde_json::from_slice(&item.value)?;
+        if record.client_id != client.client_id {
+            return Err(invalid());
+        }
+        let now = env.clock().now_millis();
+        if now >= record.expires_millis {
+            return Err(Error::not_authorized("Refresh Token has expired"));
+        }
+        let (family, user_item) = futures_util::future::join(
+            env.store().get(&family_key(&pool.id, &record.origin_jti)),
+            env.store()
+                .get(&user::user_key(&pool.id, &record.username_key)),
+        )
+        .await;
+        let family: FamilyRecord = serde_json::from_slice(&family?.ok_or_else(invalid)?.value)?;
+        let user: UserRecord = serde_json::from_slice(&user_item?.ok_or_else(invalid)?.value)?;
+        if family.revoked
+            || user.sub != record.sub
+            || user.tokens_valid_after_millis > family.created_millis
+            || user.session_revoked(&record.origin_jti)
+        {
+            return Err(Error::not_authorized("Refresh Token has been revoked"));
+        }
+        crate::pool::check_secret_hash(client, secret_hash, &[&user.username, &user.sub])?;
+        if !user.enabled {
+            return Err(Error::not_authorized("User is disabled."));
+        }
+        if user.status != UserStatus::Confirmed {
+            return Err(invalid());
+        }
+        let issue = match (rotation(client), record.rotated_millis) {
+            (None, _) => RefreshIssue::None,
+            (Some(grace), Some(rotated)) => {
+                if now > rotated.saturating_add(grace * 1000) {
+                    revoke_family(env, pool, &record, client).await?;
+                    return Err(Error::new(
+                        ErrorKind::RefreshTokenReuse,
+                        "Refresh token has been rotated and reused; every token of this session is revoked.",
+                    ));
+                }
+                RefreshIssue::Rotated
+            }
+            (Some(_), None) => {
+                let mut rotated = record.clone();
+                rotated.rotated_millis = Some(now);
+                match env
+                    .store()
+                    .put(
+                        &key,
+                        &serde_json::to_vec(&rotated)?,
+                        Expect::Version(item.version),
+                    )
+                    .await
+                {
+                    Ok(_) => RefreshIssue::Rotated,
+                    // Someone rotated it first: decide again on what they wrote.
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let session = Session {
+            origin_jti: record.origin_jti,
+            event_id: record.event_id,
+            auth_time: record.auth_time,
+        };
+        return issue_tokens(env, issuer, pool, client, &user, &session, issue).await;
+    }
+    Err(Error::new(
+        ErrorKind::TooManyRequests,
+        "Too many concurrent refreshes of this token; try again.",
+    ))
+}
+
+/// Revokes a sign-in session: its refresh tokens (through the family record) and its access
+/// tokens (through the user record's revoked-session list, so checks need no extra read).
+pub async fn revoke_family(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    record: &RefreshRecord,
+    client: &AppClient,
+) -> Result<(), Error> {
+    let key = family_key(&pool.id, &record.origin_jti);
+    for _ in 0..8 {
+        let Some(item) = env.store().get(&key).await? else {
+            break;
+        };
+        let mut family: FamilyRecord = serde_json::from_slice(&item.value)?;
+        if family.revoked {
+            break;
+        }
+        family.revoked = true;
+        match env
+            .store()
+            .put(
+                &key,
+                &serde_json::to_vec(&family)?,
+                Expect::Version(item.version),
+            )
+            .await
+        {
+            Ok(_) => break,
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let now = env.clock().now_millis();
+    let until = now.saturating_add(
+        client
+            .access_token_seconds()
+            .max(client.id_token_seconds())
+            .saturating_mul(1000),
+    );
+    let origin = record.origin_jti.clone();
+    let sub = record.sub.clone();
+    let outcome = user::modify(env, pool, &record.username_key, |u| {
+        if u.sub != sub || u.session_revoked(&origin) {
+            return Ok(Step::Keep(()));
+        }
+        u.revoke_session(&origin, until, now);
+        Ok(Step::Save(()))
+    })
+    .await;
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind == ErrorKind::UserNotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Looks up a refresh token's record (RevokeToken).
+pub async fn find_refresh(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    refresh_token: &str,
+) -> Result<Option<RefreshRecord>, Error> {
+    if refresh_token.is_empty() || refresh_token.len() > 4096 {
+        return Ok(None);
+    }
+    match env
         .store()
         .get(&refresh_key(&pool.id, refresh_token))
         .await?
-        .ok_or_else(invalid)?;
-    let record: RefreshRecord = serde_json::from_slice(&item.value)?;
-    if record.client_id != client.client_id {
-        return Err(invalid());
+    {
+        Some(item) => Ok(Some(serde_json::from_slice(&item.value)?)),
+        None => Ok(None),
     }
+}
+
+/// Signs a user out everywhere: every token issued before now stops working.
+pub async fn global_sign_out(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    username: &str,
+) -> Result<(), Error> {
     let now = env.clock().now_millis();
-    if now >= record.expires_millis {
-        return Err(Error::not_authorized("Refresh Token has expired"));
-    }
-    let user_item = env
-        .store()
-        .get(&user::user_key(&pool.id, &record.username_key))
-        .await?
-        .ok_or_else(invalid)?;
-    let user: UserRecord = serde_json::from_slice(&user_item.value)?;
-    if user.sub != record.sub || user.tokens_valid_after_millis > record.issued_millis {
-        return Err(Error::not_authorized("Refresh Token has been revoked"));
-    }
-    crate::pool::check_secret_hash(client, secret_hash, &[&user.username, &user.sub])?;
-    if !user.enabled {
-        return Err(Error::not_authorized("User is disabled."));
-    }
-    if user.status != UserStatus::Confirmed {
-        return Err(invalid());
-    }
-    let session = Session {
-        origin_jti: record.origin_jti,
-        event_id: record.event_id,
-        auth_time: record.auth_time,
-    };
-    issue_tokens(env, issuer, pool, client, &user, &session, false).await
+    user::modify(env, pool, username, |u| {
+        u.tokens_valid_after_millis = now;
+        u.revoked_sessions.clear();
+        Ok(Step::Save(()))
+    })
+    .await?;
+    Ok(())
 }
 
 /// Checks an access token and loads its user (GetUser and every token-authorised operation):
-/// one signature verification and O(1) store reads.
+/// one signature verification and O(1) store reads, whatever the number of tokens or
+/// revocations. A token is revoked when its session was revoked (RevokeToken: a list on the user
+/// record) or issued before a global sign-out (a time on the user record; only a token issued
+/// in the very second of the sign-out needs its session's start time, one more read).
 pub async fn authorize_access_token(
     env: &dyn Env,
     issuer_base: &str,
@@ -399,13 +712,36 @@ pub async fn authorize_access_token(
         .get("sub")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    let origin_jti = claims
+        .get("origin_jti")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let revoked = || Error::not_authorized("Access Token has been revoked");
     let (user, version) = user::load(env, &pool, username)
         .await?
         .filter(|(u, _)| u.sub == sub)
-        .ok_or_else(|| Error::not_authorized("Access Token has been revoked"))?;
-    let iat_millis = claims.get("iat").and_then(Value::as_u64).unwrap_or(0) * 1000;
-    if user.tokens_valid_after_millis > iat_millis {
-        return Err(Error::not_authorized("Access Token has been revoked"));
+        .ok_or_else(revoked)?;
+    if user.session_revoked(origin_jti) {
+        return Err(revoked());
+    }
+    let iat = claims.get("iat").and_then(Value::as_u64).unwrap_or(0);
+    let signed_out_second = user.tokens_valid_after_millis / 1000;
+    if user.tokens_valid_after_millis > 0 {
+        if iat < signed_out_second {
+            return Err(revoked());
+        }
+        if iat == signed_out_second {
+            let started = env
+                .store()
+                .get(&family_key(&pool.id, origin_jti))
+                .await?
+                .map(|item| serde_json::from_slice::<FamilyRecord>(&item.value))
+                .transpose()?
+                .map(|f| f.created_millis);
+            if started.is_none_or(|t| t < user.tokens_valid_after_millis) {
+                return Err(revoked());
+            }
+        }
     }
     if !user.enabled {
         return Err(Error::not_authorized("User is disabled."));

@@ -17,11 +17,36 @@ use crate::ports::Random;
 pub const MAX_ATTEMPTS: u32 = 5;
 /// How long a sign-up confirmation code lives.
 pub const SIGN_UP_CODE_TTL_MILLIS: u64 = 24 * 3600 * 1000;
+/// How long a password-reset code lives (Cognito: one hour).
+pub const FORGOT_PASSWORD_CODE_TTL_MILLIS: u64 = 3600 * 1000;
+/// How long an attribute verification code lives.
+pub const VERIFY_ATTRIBUTE_CODE_TTL_MILLIS: u64 = 24 * 3600 * 1000;
 
 /// What a code confirms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CodePurpose {
     SignUp,
+    ForgotPassword,
+    VerifyAttribute,
+}
+
+impl CodePurpose {
+    /// The slot a pending code of this purpose occupies on the user record: one per purpose,
+    /// and one per attribute for verification codes, so a new code replaces the old one.
+    pub fn slot(self, attribute: Option<&str>) -> String {
+        match self {
+            Self::SignUp => "sign_up".into(),
+            Self::ForgotPassword => "forgot_password".into(),
+            Self::VerifyAttribute => alloc::format!("verify:{}", attribute.unwrap_or_default()),
+        }
+    }
+    pub fn ttl_millis(self) -> u64 {
+        match self {
+            Self::SignUp => SIGN_UP_CODE_TTL_MILLIS,
+            Self::ForgotPassword => FORGOT_PASSWORD_CODE_TTL_MILLIS,
+            Self::VerifyAttribute => VERIFY_ATTRIBUTE_CODE_TTL_MILLIS,
+        }
+    }
 }
 
 /// A pending code as stored on the user record.

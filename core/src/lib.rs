@@ -38,8 +38,11 @@ extern crate std;
 
 pub mod api;
 pub mod auth;
+pub mod challenge;
 pub mod code;
 pub mod error;
+pub mod events;
+pub mod group;
 pub mod http;
 pub mod ids;
 pub mod password;

@@ -219,6 +219,23 @@ impl PasswordHasher for Argon2Hasher {
     }
 }
 
+/// A random temporary password that meets `policy` (AdminCreateUser without one): at least 12
+/// characters, with one of each character class the policy could require.
+pub fn generate_temporary(random: &dyn crate::ports::Random, policy: &PasswordPolicy) -> String {
+    const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const DIGITS: &[u8] = b"23456789";
+    const SYMBOLS: &[u8] = b"^$*.[]{}()?-!@#%&,><:;|_~";
+    let length = (policy.minimum_length as usize).max(12);
+    let mut out = String::with_capacity(length);
+    for class in [UPPER, LOWER, DIGITS, SYMBOLS] {
+        out.push_str(&crate::ids::random_string(random, class, 1));
+    }
+    let all: alloc::vec::Vec<u8> = [LOWER, UPPER, DIGITS].concat();
+    out.push_str(&crate::ids::random_string(random, &all, length - 4));
+    out
+}
+
 /// Checks that a password is acceptable input at all (Cognito: 1..=256 characters, no control
 /// characters other than space).
 pub fn check_input(password: &str) -> Result<(), Error> {

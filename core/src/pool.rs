@@ -446,31 +446,69 @@ pub fn build_schema(requested: &[SchemaAttribute]) -> Result<Vec<SchemaAttribute
             }
             continue;
         }
-        let name = attr.name.strip_prefix("custom:").unwrap_or(&attr.name);
-        if !name
-            .chars()
-            .all(|c| c.is_alphanumeric() || "_-:".contains(c))
-        {
-            return Err(Error::invalid_parameter(format!(
-                "Invalid custom attribute name {name}."
-            )));
-        }
         if attr.required {
             return Err(Error::invalid_parameter(
                 "Required custom attributes are not supported currently.",
             ));
         }
-        let full = format!("custom:{name}");
-        if schema.iter().any(|s| s.name == full) {
-            return Err(Error::invalid_parameter(format!(
-                "Existing attribute already has name {full}."
-            )));
-        }
-        let mut custom = attr.clone();
-        custom.name = full;
-        schema.push(custom);
+        add_custom_attribute(&mut schema, attr)?;
     }
     Ok(schema)
+}
+
+/// Maximum custom attributes per pool (Cognito's quota).
+pub const MAX_CUSTOM_ATTRIBUTES: usize = 50;
+
+/// Adds a custom attribute (`custom:` is prefixed when missing); names are never reused.
+pub fn add_custom_attribute(
+    schema: &mut Vec<SchemaAttribute>,
+    attr: &SchemaAttribute,
+) -> Result<(), Error> {
+    let name = attr.name.strip_prefix("custom:").unwrap_or(&attr.name);
+    if name.is_empty() || name.chars().count() > 20 {
+        return Err(Error::invalid_parameter(
+            "Custom attribute names must be 1 to 20 characters long.",
+        ));
+    }
+    if !matches!(
+        attr.attribute_data_type.as_str(),
+        "String" | "Number" | "DateTime" | "Boolean"
+    ) {
+        return Err(Error::invalid_parameter(format!(
+            "Invalid AttributeDataType {} for attribute {}.",
+            attr.attribute_data_type, attr.name
+        )));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || "_-:".contains(c))
+    {
+        return Err(Error::invalid_parameter(format!(
+            "Invalid custom attribute name {name}."
+        )));
+    }
+    let full = format!("custom:{name}");
+    if schema.iter().any(|s| s.name == full) {
+        return Err(Error::invalid_parameter(format!(
+            "Existing attribute already has name {full}."
+        )));
+    }
+    if schema
+        .iter()
+        .filter(|s| s.name.starts_with("custom:"))
+        .count()
+        >= MAX_CUSTOM_ATTRIBUTES
+    {
+        return Err(Error::new(
+            crate::error::ErrorKind::LimitExceeded,
+            "A user pool can have at most 50 custom attributes.",
+        ));
+    }
+    let mut custom = attr.clone();
+    custom.name = full;
+    custom.required = false;
+    schema.push(custom);
+    Ok(())
 }
 
 fn is_standard(name: &str) -> bool {

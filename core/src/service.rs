@@ -196,6 +196,7 @@ impl Service {
             config: &self.config,
             env,
             region: region.clone(),
+            origin: Default::default(),
         };
         if let Some(id) = &spec.id
             && let Ok((existing, _)) = crate::pool::load_pool(env, id).await

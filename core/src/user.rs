@@ -56,8 +56,24 @@ pub struct UserRecord {
     pub password_hash: Option<String>,
     pub created_millis: u64,
     pub modified_millis: u64,
-    #[serde(default)]
-    pub pending_code: Option<PendingCode>,
+    /// Outstanding one-time codes by slot ([`crate::code::CodeSlot`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub codes: BTreeMap<String, PendingCode>,
+    /// New values of attributes that keep their old value until verified
+    /// (`AttributesRequireVerificationBeforeUpdate`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending_attributes: BTreeMap<String, String>,
+    /// Group memberships: group name → the group's `uid` when the user joined (a re-created group
+    /// of the same name does not inherit members).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, String>,
+    /// When an administrator-set temporary password stops working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporary_password_expires_millis: Option<u64>,
+    /// Sessions revoked with RevokeToken, kept while their access tokens could still be valid,
+    /// so token checks need no extra store read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked_sessions: Vec<RevokedSession>,
     /// Consecutive failed sign-ins, for the lockout.
     #[serde(default)]
     pub failed_sign_ins: u32,
@@ -68,7 +84,71 @@ pub struct UserRecord {
     pub tokens_valid_after_millis: u64,
 }
 
+/// A revoked sign-in session (its `origin_jti`), remembered until its last access token expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedSession {
+    pub origin_jti: String,
+    pub until_millis: u64,
+}
+
+/// Revoked sessions remembered per user before the oldest are folded into a global sign-out
+/// (which is stricter, never laxer).
+pub const MAX_REVOKED_SESSIONS: usize = 64;
+
 impl UserRecord {
+    /// A new record with no codes, groups or history.
+    pub fn new(
+        username: String,
+        sub: String,
+        attributes: BTreeMap<String, String>,
+        status: UserStatus,
+        password_hash: Option<String>,
+        now_millis: u64,
+    ) -> Self {
+        Self {
+            username,
+            sub,
+            attributes,
+            status,
+            enabled: true,
+            password_hash,
+            created_millis: now_millis,
+            modified_millis: now_millis,
+            codes: BTreeMap::new(),
+            pending_attributes: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            temporary_password_expires_millis: None,
+            failed_sign_ins: 0,
+            locked_until_millis: 0,
+            tokens_valid_after_millis: 0,
+            revoked_sessions: Vec::new(),
+        }
+    }
+
+    /// Whether a session (by `origin_jti`) was revoked.
+    pub fn session_revoked(&self, origin_jti: &str) -> bool {
+        self.revoked_sessions
+            .iter()
+            .any(|s| s.origin_jti == origin_jti)
+    }
+
+    /// Records a revoked session; forgets entries whose tokens have all expired, and folds the
+    /// oldest into a global sign-out when too many remain.
+    pub fn revoke_session(&mut self, origin_jti: &str, until_millis: u64, now_millis: u64) {
+        self.revoked_sessions
+            .retain(|s| s.until_millis > now_millis);
+        if !self.session_revoked(origin_jti) {
+            self.revoked_sessions.push(RevokedSession {
+                origin_jti: origin_jti.to_string(),
+                until_millis,
+            });
+        }
+        if self.revoked_sessions.len() > MAX_REVOKED_SESSIONS {
+            self.tokens_valid_after_millis = now_millis;
+            self.revoked_sessions.clear();
+        }
+    }
+
     pub fn attribute(&self, name: &str) -> Option<&str> {
         if name == "sub" {
             return Some(&self.sub);
@@ -159,8 +239,19 @@ pub fn looks_like_phone(value: &str) -> bool {
         && value.bytes().skip(1).all(|b| b.is_ascii_digit())
 }
 
-/// Validates attributes a client writes (SignUp, AdminCreateUser, UpdateUserAttributes).
+/// Validates the attributes of a new user (SignUp, AdminCreateUser).
 pub fn validate_attributes(
+    pool: &PoolRecord,
+    attributes: &BTreeMap<String, String>,
+    admin: bool,
+) -> Result<(), Error> {
+    validate_values(pool, attributes, admin)?;
+    check_required(pool, attributes)
+}
+
+/// Validates attribute values a client writes: known to the schema, writable by this caller,
+/// of the right type and length.
+pub fn validate_values(
     pool: &PoolRecord,
     attributes: &BTreeMap<String, String>,
     admin: bool,
@@ -229,6 +320,14 @@ pub fn validate_attributes(
             return Err(Error::invalid_parameter("Invalid phone number format."));
         }
     }
+    Ok(())
+}
+
+/// Checks that every attribute the schema requires has a value.
+pub fn check_required(
+    pool: &PoolRecord,
+    attributes: &BTreeMap<String, String>,
+) -> Result<(), Error> {
     for schema in &pool.schema {
         if schema.required && schema.name != "sub" && !attributes.contains_key(&schema.name) {
             return Err(Error::invalid_parameter(format!(
@@ -439,16 +538,192 @@ pub async fn release_alias(
     Ok(())
 }
 
-/// Writes a user record with the given expectation.
+/// Attributes ListUsers can filter on through index keys (Cognito's searchable set), with the
+/// names the index uses for the two status filters.
+pub const INDEXED_ATTRIBUTES: &[&str] = &[
+    "email",
+    "phone_number",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "sub",
+    "cognito:user_status",
+    "status",
+];
+
+/// Index values longer than this are cut (at a character boundary); reads re-check the record.
+const INDEX_VALUE_MAX_BYTES: usize = 256;
+/// Separates the value from the username key; usernames never contain control characters.
+pub const INDEX_SEPARATOR: char = '\u{1}';
+
+/// The prefix of a ListUsers index for `attribute` and a value prefix.
+pub fn index_prefix(pool_id: &str, attribute: &str, value_prefix: &str) -> String {
+    format!(
+        "p/{pool_id}/i/{attribute}/{}",
+        truncate_at_char(value_prefix, INDEX_VALUE_MAX_BYTES)
+    )
+}
+
+fn truncate_at_char(value: &str, max: usize) -> &str {
+    if value.len() <= max {
+        return value;
+    }
+    let mut end = max;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    value.get(..end).unwrap_or_default()
+}
+
+/// The value a user has for an indexed attribute (the two statuses are derived).
+pub fn indexed_value(user: &UserRecord, attribute: &str) -> Option<String> {
+    match attribute {
+        "cognito:user_status" => Some(user.status.as_str().to_string()),
+        "status" => Some(if user.enabled { "Enabled" } else { "Disabled" }.to_string()),
+        other => user.attribute(other).map(str::to_string),
+    }
+}
+
+fn index_keys(pool: &PoolRecord, user: &UserRecord) -> Vec<String> {
+    let username_key = pool.normalize_username(&user.username);
+    INDEXED_ATTRIBUTES
+        .iter()
+        .filter_map(|attribute| {
+            indexed_value(user, attribute).map(|value| {
+                let mut key = index_prefix(&pool.id, attribute, &value);
+                key.push(INDEX_SEPARATOR);
+                key.push_str(&username_key);
+                key
+            })
+        })
+        .collect()
+}
+
+/// The username key an index entry points at.
+pub fn username_key_of_index_entry(key: &str) -> Option<&str> {
+    key.rsplit_once(INDEX_SEPARATOR).map(|(_, user)| user)
+}
+
+/// Writes a user record with the given expectation, keeping the ListUsers index in step.
+/// `previous` is the record as read (None for a create). Index entries for new values are written
+/// first and stale ones removed after, so an entry may dangle (readers re-check the record) but
+/// is never missing.
 pub async fn save(
     env: &dyn Env,
     pool: &PoolRecord,
+    previous: Option<&UserRecord>,
     user: &UserRecord,
     expect: Expect,
 ) -> Result<u64, StoreError> {
     let key = user_key(&pool.id, &pool.normalize_username(&user.username));
     let bytes = serde_json::to_vec(user).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    env.store().put(&key, &bytes, expect).await
+    let old_keys = previous.map(|p| index_keys(pool, p)).unwrap_or_default();
+    let new_keys = index_keys(pool, user);
+    let username_key = pool.normalize_username(&user.username);
+    for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
+        env.store()
+            .put(k, username_key.as_bytes(), Expect::Any)
+            .await?;
+    }
+    let version = env.store().put(&key, &bytes, expect).await?;
+    for k in old_keys.iter().filter(|k| !new_keys.contains(k)) {
+        // Best effort: a leftover entry is re-checked and skipped by readers.
+        let _ = env.store().delete(k, Expect::Any).await;
+    }
+    Ok(version)
+}
+
+/// What a [`modify`] step decided.
+#[derive(Debug)]
+pub enum Step<T> {
+    /// Save the changed record and return the value.
+    Save(T),
+    /// Save the changed record, then fail (e.g. a wrong code whose attempt must be counted).
+    SaveThenFail(Error),
+    /// Leave the record as it is and return the value.
+    Keep(T),
+}
+
+/// Reads, changes and writes a user with compare-and-set, retrying on concurrent writes. `change`
+/// may run more than once and must depend only on the record it is given.
+pub async fn modify<T>(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    username: &str,
+    mut change: impl FnMut(&mut UserRecord) -> Result<Step<T>, Error>,
+) -> Result<(UserRecord, T), Error> {
+    for _ in 0..16 {
+        let (before, version) = load(env, pool, username)
+            .await?
+            .ok_or_else(|| Error::new(ErrorKind::UserNotFound, "User does not exist."))?;
+        let mut after = before.clone();
+        let (value, failure) = match change(&mut after)? {
+            Step::Keep(value) => return Ok((after, value)),
+            Step::Save(value) => (Some(value), None),
+            Step::SaveThenFail(error) => (None, Some(error)),
+        };
+        after.modified_millis = env.clock().now_millis().max(after.modified_millis);
+        match save(env, pool, Some(&before), &after, Expect::Version(version)).await {
+            Ok(_) => {
+                if let Some(error) = failure {
+                    return Err(error);
+                }
+                if let Some(value) = value {
+                    return Ok((after, value));
+                }
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::new(
+        ErrorKind::TooManyRequests,
+        "Too many concurrent requests for this user; try again.",
+    ))
+}
+
+/// Deletes a user, then its index entries and alias reservations (a crash in between leaves
+/// only dangling entries, which readers ignore).
+pub async fn delete(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    user: &UserRecord,
+    version: u64,
+) -> Result<(), Error> {
+    let username_key = pool.normalize_username(&user.username);
+    match env
+        .store()
+        .delete(&user_key(&pool.id, &username_key), Expect::Version(version))
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => {
+            return Err(Error::new(
+                ErrorKind::TooManyRequests,
+                "The user changed while it was being deleted; try again.",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    for k in index_keys(pool, user) {
+        let _ = env.store().delete(&k, Expect::Any).await;
+    }
+    for attribute in ["email", "phone_number", "preferred_username"] {
+        if let Some(value) = user.attribute(attribute) {
+            release_alias(env, pool, attribute, value, &username_key).await?;
+        }
+    }
+    for group in user.groups.keys() {
+        let _ = env
+            .store()
+            .delete(
+                &crate::group::member_key(&pool.id, group, &username_key),
+                Expect::Any,
+            )
+            .await;
+    }
+    Ok(())
 }
 
 /// Masks a delivery destination as Cognito does (`a***@e***`, `+*******1234`).

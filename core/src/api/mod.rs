@@ -6,6 +6,8 @@
 
 mod pools;
 pub(crate) use pools::create_client;
+mod directory;
+mod manage;
 mod users;
 
 use alloc::format;
@@ -65,6 +67,8 @@ pub(crate) struct Ctx<'a> {
     pub config: &'a Config,
     pub env: &'a dyn Env,
     pub region: String,
+    /// Where the request came from (auth events).
+    pub origin: crate::auth::Origin,
 }
 
 impl Ctx<'_> {
@@ -170,6 +174,10 @@ async fn call(config: &Config, env: &dyn Env, request: &Request) -> Result<Value
         config,
         env,
         region,
+        origin: crate::auth::Origin {
+            ip_address: request.remote_addr.clone(),
+            user_agent: request.header("user-agent").map(str::to_string),
+        },
     };
     dispatch(&ctx, operation, body).await
 }
@@ -198,6 +206,28 @@ const ADMIN_OPERATIONS: &[&str] = &[
     "AdminConfirmSignUp",
     "AdminGetUser",
     "AdminInitiateAuth",
+    "AdminRespondToAuthChallenge",
+    "AdminCreateUser",
+    "AdminDeleteUser",
+    "AdminDisableUser",
+    "AdminEnableUser",
+    "AdminSetUserPassword",
+    "AdminResetUserPassword",
+    "AdminUpdateUserAttributes",
+    "AdminDeleteUserAttributes",
+    "AdminUserGlobalSignOut",
+    "AdminListUserAuthEvents",
+    "ListUsers",
+    "CreateGroup",
+    "GetGroup",
+    "UpdateGroup",
+    "DeleteGroup",
+    "ListGroups",
+    "AdminAddUserToGroup",
+    "AdminRemoveUserFromGroup",
+    "AdminListGroupsForUser",
+    "ListUsersInGroup",
+    "AddCustomAttributes",
 ];
 
 fn is_known(operation: &str) -> bool {
@@ -225,6 +255,42 @@ pub(crate) async fn dispatch(ctx: &Ctx<'_>, operation: &str, body: Value) -> Res
         "AdminGetUser" => users::admin_get_user(ctx, body).await,
         "InitiateAuth" => users::initiate_auth(ctx, body).await,
         "AdminInitiateAuth" => users::admin_initiate_auth(ctx, body).await,
+        "RespondToAuthChallenge" => manage::respond_to_auth_challenge(ctx, body, false).await,
+        "AdminRespondToAuthChallenge" => manage::respond_to_auth_challenge(ctx, body, true).await,
+        "AdminCreateUser" => manage::admin_create_user(ctx, body).await,
+        "AdminDeleteUser" => manage::admin_delete_user(ctx, body).await,
+        "AdminDisableUser" => manage::admin_set_enabled(ctx, body, false).await,
+        "AdminEnableUser" => manage::admin_set_enabled(ctx, body, true).await,
+        "AdminSetUserPassword" => manage::admin_set_user_password(ctx, body).await,
+        "AdminResetUserPassword" => manage::admin_reset_user_password(ctx, body).await,
+        "AdminUpdateUserAttributes" => manage::admin_update_user_attributes(ctx, body).await,
+        "AdminDeleteUserAttributes" => manage::admin_delete_user_attributes(ctx, body).await,
+        "AdminUserGlobalSignOut" => manage::admin_user_global_sign_out(ctx, body).await,
+        "AdminListUserAuthEvents" => manage::admin_list_user_auth_events(ctx, body).await,
+        "DeleteUser" => manage::delete_user(ctx, body).await,
+        "UpdateUserAttributes" => manage::update_user_attributes(ctx, body).await,
+        "DeleteUserAttributes" => manage::delete_user_attributes(ctx, body).await,
+        "GetUserAttributeVerificationCode" => {
+            manage::get_user_attribute_verification_code(ctx, body).await
+        }
+        "VerifyUserAttribute" => manage::verify_user_attribute(ctx, body).await,
+        "ChangePassword" => manage::change_password(ctx, body).await,
+        "ForgotPassword" => manage::forgot_password(ctx, body).await,
+        "ConfirmForgotPassword" => manage::confirm_forgot_password(ctx, body).await,
+        "GlobalSignOut" => manage::global_sign_out(ctx, body).await,
+        "RevokeToken" => manage::revoke_token(ctx, body).await,
+        "GetTokensFromRefreshToken" => manage::get_tokens_from_refresh_token(ctx, body).await,
+        "ListUsers" => directory::list_users(ctx, body).await,
+        "CreateGroup" => directory::create_group(ctx, body).await,
+        "GetGroup" => directory::get_group(ctx, body).await,
+        "UpdateGroup" => directory::update_group(ctx, body).await,
+        "DeleteGroup" => directory::delete_group(ctx, body).await,
+        "ListGroups" => directory::list_groups(ctx, body).await,
+        "AdminAddUserToGroup" => directory::admin_add_user_to_group(ctx, body).await,
+        "AdminRemoveUserFromGroup" => directory::admin_remove_user_from_group(ctx, body).await,
+        "AdminListGroupsForUser" => directory::admin_list_groups_for_user(ctx, body).await,
+        "ListUsersInGroup" => directory::list_users_in_group(ctx, body).await,
+        "AddCustomAttributes" => directory::add_custom_attributes(ctx, body).await,
         other => Err(unknown(other)),
     }
 }

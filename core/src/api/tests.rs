@@ -38,6 +38,7 @@ impl World {
             config: &self.config,
             env: &self.env,
             region: "us-east-1".to_string(),
+            origin: Default::default(),
         };
         dispatch(&ctx, op, body)
             .now_or_never()

@@ -15,7 +15,7 @@ use crate::error::{Error, ErrorKind};
 use crate::pool::{self, AppClient, PoolRecord};
 use crate::ports::{Medium, Message};
 use crate::store::{Expect, StoreError};
-use crate::user::{self, UserRecord, UserStatus};
+use crate::user::{self, Step, UserRecord, UserStatus};
 
 /// Cognito's `AttributeType`.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,7 +33,7 @@ async fn client_and_pool(ctx: &Ctx<'_>, client_id: &str) -> Result<(AppClient, P
     Ok((client, pool))
 }
 
-fn template_text(pool: &PoolRecord, medium: Medium) -> (String, String) {
+pub(super) fn template_text(pool: &PoolRecord, medium: Medium) -> (String, String) {
     let template = pool.settings.verification_message_template.as_ref();
     let field = |name: &str| {
         template
@@ -87,7 +87,7 @@ fn issue_sign_up_code(
         ctx.env.clock().now_millis(),
         code::SIGN_UP_CODE_TTL_MILLIS,
     );
-    user.pending_code = Some(pending);
+    user.codes.insert(CodePurpose::SignUp.slot(None), pending);
     let (subject, body) = template_text(pool, medium);
     let details = json!({
         "Destination": user::mask_destination(&destination),
@@ -169,20 +169,14 @@ pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> 
         .hash(&req.password, salt, pool.hash_params())
         .await?;
     let now = ctx.env.clock().now_millis();
-    let mut record = UserRecord {
+    let mut record = UserRecord::new(
         username,
-        sub: sub.clone(),
+        sub.clone(),
         attributes,
-        status: UserStatus::Unconfirmed,
-        enabled: true,
-        password_hash: Some(hash),
-        created_millis: now,
-        modified_millis: now,
-        pending_code: None,
-        failed_sign_ins: 0,
-        locked_until_millis: 0,
-        tokens_valid_after_millis: 0,
-    };
+        UserStatus::Unconfirmed,
+        Some(hash),
+        now,
+    );
     let delivery = issue_sign_up_code(ctx, &pool, &mut record);
     // Reserve the unique alias before the user exists, so two sign-ups cannot share it.
     if let Some(attr) = unique_alias {
@@ -195,7 +189,7 @@ pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> 
         };
         user::reserve_alias(ctx.env, &pool, attr, &value, &username_key, false, exists()).await?;
     }
-    match user::save(ctx.env, &pool, &record, Expect::Absent).await {
+    match user::save(ctx.env, &pool, None, &record, Expect::Absent).await {
         Ok(_) => {}
         Err(StoreError::Conflict) => return Err(username_exists()),
         Err(e) => return Err(e.into()),
@@ -243,56 +237,67 @@ pub(super) async fn confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value,
         req.secret_hash.as_deref(),
         &[&req.username, &found.username],
     )?;
-    // Compare-and-set loop: a code is consumed exactly once, and wrong guesses are counted
-    // exactly, even when requests race.
-    for _ in 0..8 {
-        let (mut record, version) = user::load(ctx.env, &pool, &found.username)
-            .await?
-            .ok_or_else(not_found)?;
+    // Compare-and-set: a code is consumed exactly once, and wrong guesses are counted exactly,
+    // even when requests race.
+    let now = ctx.env.clock().now_millis();
+    let slot = CodePurpose::SignUp.slot(None);
+    // A correct code claims the user's aliases first: if another user holds one, nothing is
+    // confirmed and the code stays valid (AliasExistsException, or ForceAliasCreation).
+    let mut moved = Vec::new();
+    if let Some(pending) = found.codes.get(&slot)
+        && found.status == UserStatus::Unconfirmed
+        && code::check(pending, CodePurpose::SignUp, &req.confirmation_code, now)?
+            == CodeCheck::Correct
+    {
+        let mut preview = found.clone();
+        if let Some(attr) = &pending.attribute {
+            preview
+                .attributes
+                .insert(format!("{attr}_verified"), "true".to_string());
+        }
+        moved = claim_aliases(ctx, &pool, &preview, req.force_alias_creation).await?;
+    }
+    user::modify(ctx.env, &pool, &found.username, |record| {
         if record.status != UserStatus::Unconfirmed {
             return Err(Error::not_authorized(format!(
                 "User cannot be confirmed. Current status is {}",
                 record.status.as_str()
             )));
         }
-        let pending = record.pending_code.clone().ok_or_else(code::mismatch)?;
-        let now = ctx.env.clock().now_millis();
+        let pending = record
+            .codes
+            .get(&slot)
+            .cloned()
+            .ok_or_else(code::mismatch)?;
         match code::check(&pending, CodePurpose::SignUp, &req.confirmation_code, now)? {
             CodeCheck::Wrong => {
-                let mut failed = pending;
-                failed.failed_attempts += 1;
-                record.pending_code = Some(failed);
-                match user::save(ctx.env, &pool, &record, Expect::Version(version)).await {
-                    Ok(_) => return Err(code::mismatch()),
-                    Err(StoreError::Conflict) => continue,
-                    Err(e) => return Err(e.into()),
+                if let Some(p) = record.codes.get_mut(&slot) {
+                    p.failed_attempts += 1;
                 }
+                Ok(Step::SaveThenFail(code::mismatch()))
             }
             CodeCheck::Correct => {
                 record.status = UserStatus::Confirmed;
-                record.pending_code = None;
-                record.modified_millis = now;
+                record.codes.remove(&slot);
                 if let Some(attr) = &pending.attribute {
                     record
                         .attributes
                         .insert(format!("{attr}_verified"), "true".to_string());
                 }
-                let moved = claim_aliases(ctx, &pool, &record, req.force_alias_creation).await?;
-                match user::save(ctx.env, &pool, &record, Expect::Version(version)).await {
-                    Ok(_) => {
-                        unverify_previous_holders(ctx, &pool, moved).await?;
-                        return Ok(json!({}));
-                    }
-                    Err(StoreError::Conflict) => continue,
-                    Err(e) => return Err(e.into()),
-                }
+                Ok(Step::Save(()))
             }
         }
-    }
-    Err(Error::new(
-        ErrorKind::LimitExceeded,
-        "Too many concurrent requests for this user; try again.",
-    ))
+    })
+    .await
+    .map_err(|e| {
+        if e.kind == ErrorKind::UserNotFound {
+            not_found()
+        } else {
+            e
+        }
+    })?;
+    unverify_previous_holders(ctx, &pool, moved).await?;
+    Ok(json!({}))
 }
 
 /// Reserves the aliases (AliasAttributes) a confirmed user now holds. Returns the users an
@@ -343,18 +348,17 @@ async fn unverify_previous_holders(
     moved: Vec<(String, String)>,
 ) -> Result<(), Error> {
     for (username_key, attr) in moved {
-        for _ in 0..8 {
-            let Some((mut other, version)) = user::load(ctx.env, pool, &username_key).await? else {
-                break;
-            };
+        let outcome = user::modify(ctx.env, pool, &username_key, |other| {
             other
                 .attributes
                 .insert(format!("{attr}_verified"), "false".to_string());
-            match user::save(ctx.env, pool, &other, Expect::Version(version)).await {
-                Ok(_) => break,
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
+            Ok(Step::Save(()))
+        })
+        .await;
+        match outcome {
+            Ok(_) => {}
+            Err(e) if e.kind == ErrorKind::UserNotFound => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(())
@@ -379,46 +383,61 @@ pub(super) async fn resend_confirmation_code(ctx: &Ctx<'_>, body: Value) -> Resu
             "Username/client id combination not found.",
         )
     };
-    let (found, _) = user::resolve(ctx.env, &pool, &req.username)
-        .await?
-        .ok_or_else(not_found)?;
+    let Some((found, _)) = user::resolve(ctx.env, &pool, &req.username).await? else {
+        pool::check_secret_hash(&client, req.secret_hash.as_deref(), &[&req.username])?;
+        if client.prevents_user_existence_errors() {
+            return Ok(json!({ "CodeDeliveryDetails": decoy_delivery(&pool, &req.username) }));
+        }
+        return Err(not_found());
+    };
     pool::check_secret_hash(
         &client,
         req.secret_hash.as_deref(),
         &[&req.username, &found.username],
     )?;
-    for _ in 0..8 {
-        let (mut record, version) = user::load(ctx.env, &pool, &found.username)
-            .await?
-            .ok_or_else(not_found)?;
+    let mut outgoing = None;
+    user::modify(ctx.env, &pool, &found.username, |record| {
         if record.status != UserStatus::Unconfirmed {
             return Err(Error::invalid_parameter("User is already confirmed."));
         }
-        let Some((message, details)) = issue_sign_up_code(ctx, &pool, &mut record) else {
+        let Some(delivery) = issue_sign_up_code(ctx, &pool, record) else {
             return Err(Error::invalid_parameter(
                 "Cannot resend codes. Auto verification not turned on.",
             ));
         };
-        match user::save(ctx.env, &pool, &record, Expect::Version(version)).await {
-            Ok(_) => {
-                ctx.env.sender().send(message).await?;
-                return Ok(json!({ "CodeDeliveryDetails": details }));
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Error::new(
-        ErrorKind::LimitExceeded,
-        "Too many concurrent requests for this user; try again.",
-    ))
+        outgoing = Some(delivery);
+        Ok(Step::Save(()))
+    })
+    .await?;
+    let (message, details) = outgoing.ok_or_else(|| Error::internal("no code issued"))?;
+    ctx.env.sender().send(message).await?;
+    Ok(json!({ "CodeDeliveryDetails": details }))
+}
+
+/// What PreventUserExistenceErrors answers for an unknown user: a plausible delivery, so the
+/// response does not tell whether the user exists.
+pub(super) fn decoy_delivery(pool: &PoolRecord, name: &str) -> Value {
+    let (medium, attribute, destination) = if user::looks_like_phone(name) {
+        ("SMS", "phone_number", user::mask_destination(name))
+    } else if user::looks_like_email(name) {
+        ("EMAIL", "email", user::mask_destination(name))
+    } else if pool.auto_verifies("phone_number") && !pool.auto_verifies("email") {
+        ("SMS", "phone_number", "+*******0000".to_string())
+    } else {
+        (
+            "EMAIL",
+            "email",
+            format!("{}***@e***", name.chars().next().unwrap_or('u')),
+        )
+    };
+    json!({"Destination": destination, "DeliveryMedium": medium, "AttributeName": attribute})
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct AdminUser {
-    user_pool_id: String,
-    username: String,
+pub(super) struct AdminUser {
+    pub user_pool_id: String,
+    pub username: String,
 }
 
 pub(super) async fn admin_confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
@@ -426,8 +445,13 @@ pub(super) async fn admin_confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<
     user::check_username(&req.username)?;
     let (pool, _) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
     let (found, _) = user::resolve_existing(ctx.env, &pool, &req.username).await?;
-    for _ in 0..8 {
-        let (mut record, version) = user::resolve_existing(ctx.env, &pool, &found.username).await?;
+    // Aliases first: a taken alias leaves the user unconfirmed.
+    let moved = if found.status == UserStatus::Unconfirmed {
+        claim_aliases(ctx, &pool, &found, false).await?
+    } else {
+        Vec::new()
+    };
+    user::modify(ctx.env, &pool, &found.username, |record| {
         if record.status != UserStatus::Unconfirmed {
             return Err(Error::not_authorized(format!(
                 "User cannot be confirmed. Current status is {}",
@@ -435,22 +459,12 @@ pub(super) async fn admin_confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<
             )));
         }
         record.status = UserStatus::Confirmed;
-        record.pending_code = None;
-        record.modified_millis = ctx.env.clock().now_millis();
-        let moved = claim_aliases(ctx, &pool, &record, false).await?;
-        match user::save(ctx.env, &pool, &record, Expect::Version(version)).await {
-            Ok(_) => {
-                unverify_previous_holders(ctx, &pool, moved).await?;
-                return Ok(json!({}));
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Error::new(
-        ErrorKind::LimitExceeded,
-        "Too many concurrent requests for this user; try again.",
-    ))
+        record.codes.remove(&CodePurpose::SignUp.slot(None));
+        Ok(Step::Save(()))
+    })
+    .await?;
+    unverify_previous_holders(ctx, &pool, moved).await?;
+    Ok(json!({}))
 }
 
 #[derive(Deserialize)]
@@ -544,7 +558,7 @@ async fn run_auth_flow(
         }
         let username = param(req, "USERNAME")?;
         let password = param(req, "PASSWORD")?;
-        let SignInOutcome::Tokens(tokens) = auth::password_sign_in(
+        let outcome = auth::password_sign_in(
             ctx.env,
             &issuer,
             pool,
@@ -552,9 +566,10 @@ async fn run_auth_flow(
             username,
             password,
             secret_hash,
+            &ctx.origin,
         )
         .await?;
-        return Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": tokens }));
+        return Ok(outcome_json(outcome));
     }
     match flow {
         "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
@@ -573,7 +588,7 @@ async fn run_auth_flow(
             }
             let token = param(req, "REFRESH_TOKEN")?;
             let tokens = auth::refresh(ctx.env, &issuer, pool, client, token, secret_hash).await?;
-            Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": tokens }))
+            Ok(outcome_json(SignInOutcome::Tokens(tokens)))
         }
         "USER_PASSWORD_AUTH" | "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
             Err(Error::invalid_parameter(format!(
@@ -592,5 +607,23 @@ async fn run_auth_flow(
             "1 validation error detected: Value '{}' at 'authFlow' failed to satisfy constraint: Member must satisfy enum value set: [USER_SRP_AUTH, REFRESH_TOKEN_AUTH, REFRESH_TOKEN, CUSTOM_AUTH, ADMIN_NO_SRP_AUTH, USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH, USER_AUTH]",
             other.chars().take(64).collect::<String>()
         ))),
+    }
+}
+
+/// The InitiateAuth / RespondToAuthChallenge response for a sign-in outcome.
+pub(super) fn outcome_json(outcome: SignInOutcome) -> Value {
+    match outcome {
+        SignInOutcome::Tokens(tokens) => {
+            json!({ "ChallengeParameters": {}, "AuthenticationResult": tokens })
+        }
+        SignInOutcome::Challenge {
+            name,
+            session,
+            parameters,
+        } => json!({
+            "ChallengeName": name,
+            "Session": session,
+            "ChallengeParameters": parameters,
+        }),
     }
 }
