@@ -540,7 +540,8 @@ pub async fn refresh(
         let user: UserRecord = serde_json::from_slice(&user_item?.ok_or_else(invalid)?.value)?;
         if family.revoked
             || user.sub != record.sub
-            || user.tokens_valid_after_millis > family.created_millis
+            || user.tokens_valid_after_millis >= family.created_millis
+                && user.tokens_valid_after_millis > 0
             || user.session_revoked(&record.origin_jti)
         {
             return Err(Error::not_authorized("Refresh Token has been revoked"));
@@ -738,7 +739,8 @@ pub async fn authorize_access_token(
                 .map(|item| serde_json::from_slice::<FamilyRecord>(&item.value))
                 .transpose()?
                 .map(|f| f.created_millis);
-            if started.is_none_or(|t| t < user.tokens_valid_after_millis) {
+            // Same millisecond: the session cannot be told apart from one begun before.
+            if started.is_none_or(|t| t <= user.tokens_valid_after_millis) {
                 return Err(revoked());
             }
         }

@@ -9,16 +9,30 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use crate::error::{Error, ErrorKind};
 use crate::ports::{BoxFuture, HashParams, PasswordCheck, PasswordHasher, boxed};
 
-/// Cognito's password policy.
+/// Cognito's password policy. In a request, omitted requirements are off and omitted numbers
+/// take Cognito's defaults (8 characters, 7 days), as Cognito reads a partial policy.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PasswordPolicy {
+    #[serde(default = "default_minimum_length")]
     pub minimum_length: u32,
+    #[serde(default)]
     pub require_uppercase: bool,
+    #[serde(default)]
     pub require_lowercase: bool,
+    #[serde(default)]
     pub require_numbers: bool,
+    #[serde(default)]
     pub require_symbols: bool,
+    #[serde(default = "default_temporary_days")]
     pub temporary_password_validity_days: u32,
+}
+
+fn default_minimum_length() -> u32 {
+    8
+}
+fn default_temporary_days() -> u32 {
+    7
 }
 
 impl Default for PasswordPolicy {

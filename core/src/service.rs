@@ -176,6 +176,23 @@ impl Service {
         )
     }
 
+    /// Runs an operation as the operator, without a signature: for trusted in-process callers
+    /// (embedding, bootstrap, benchmarks). `body` is the operation's JSON input.
+    pub async fn call_trusted(
+        &self,
+        env: &dyn Env,
+        operation: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        let ctx = crate::api::Ctx {
+            config: &self.config,
+            env,
+            region: self.config.default_region.clone(),
+            origin: Default::default(),
+        };
+        crate::api::dispatch(&ctx, operation, body).await
+    }
+
     /// Creates the pool and clients a [`PoolSpec`] declares, unless the pool exists already.
     pub async fn apply_pool_spec(
         &self,

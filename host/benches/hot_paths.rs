@@ -3,7 +3,11 @@
 //!
 //! - `argon2id_verify`: the raw cost a password sign-in cannot avoid (same parameters);
 //! - `password_sign_in`: InitiateAuth USER_PASSWORD_AUTH, end to end through `Service::handle`;
-//! - `refresh_token_auth` and `get_user`: the token paths.
+//! - `refresh_token_auth` and `get_user`: the token paths; `get_user_revoked_63` is GetUser for
+//!   a user with 63 revoked sessions on record (the revocation check's cost);
+//! - `list_users_prefix_page/<pool size>`: one 60-user page of `email ^= "user"` on pools of
+//!   1 000 and 100 000 users (set `COGNATE_BENCH_POOL_SIZES=1000,10000` to change): the time
+//!   per page must not grow with the pool.
 //!
 //! Report ratios from one run: sign-ins/s ÷ raw verifies/s should be ≥ 0.9.
 // A benchmark that cannot set up should stop loudly.
@@ -136,8 +140,89 @@ fn hot_paths(c: &mut Criterion) {
     fast.bench_function("get_user", |b| {
         b.iter(|| bench.call("GetUser", json!({"AccessToken": access})))
     });
+    // The same user with 63 revoked sessions on record.
+    let mut sessions: Vec<Value> = (0..64)
+        .map(|_| bench.sign_in()["AuthenticationResult"].clone())
+        .collect();
+    let live = sessions.pop().unwrap();
+    for s in &sessions {
+        bench.call(
+            "RevokeToken",
+            json!({"ClientId": bench.client_id, "Token": s["RefreshToken"]}),
+        );
+    }
+    fast.bench_function("get_user_revoked_63", |b| {
+        b.iter(|| bench.call("GetUser", json!({"AccessToken": live["AccessToken"]})))
+    });
     fast.finish();
 }
 
-criterion_group!(benches, hot_paths);
+/// ListUsers pages on growing pools, loaded straight into the store (hashing 100 000 passwords
+/// would take an hour and measures nothing here).
+fn directory(c: &mut Criterion) {
+    let sizes: Vec<usize> = std::env::var("COGNATE_BENCH_POOL_SIZES")
+        .unwrap_or_else(|_| "1000,100000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_for_bulk_load(dir.path().join("directory.db")).unwrap();
+    let env = HostEnv::native(Arc::new(store), dir.path()).unwrap();
+    let service = Service::new(Config::new("http://bench.local", "us-east-1"));
+    let created = rt
+        .block_on(service.call_trusted(
+            &env,
+            "CreateUserPool",
+            json!({"PoolName": "directory", "AutoVerifiedAttributes": ["email"]}),
+        ))
+        .unwrap();
+    let pool_id = created["UserPool"]["Id"].as_str().unwrap().to_string();
+    let (pool, _) = rt
+        .block_on(cognate_core::pool::load_pool(&env, &pool_id))
+        .unwrap();
+    let phc = hash_argon2id("Passw0rd!", [7; 16], HashParams::default()).unwrap();
+    let mut group = c.benchmark_group("directory");
+    let mut loaded = 0usize;
+    for size in sizes {
+        rt.block_on(async {
+            for i in loaded..size {
+                let mut attributes = std::collections::BTreeMap::new();
+                attributes.insert("email".to_string(), format!("user{i:06}@example.com"));
+                attributes.insert("email_verified".to_string(), "true".to_string());
+                let record = cognate_core::user::UserRecord::new(
+                    format!("user{i:06}"),
+                    format!("00000000-0000-4000-8000-{i:012}"),
+                    attributes,
+                    cognate_core::user::UserStatus::Confirmed,
+                    Some(phc.clone()),
+                    1_767_225_600_000,
+                );
+                cognate_core::user::save(&env, &pool, None, &record, cognate_core::Expect::Absent)
+                    .await
+                    .unwrap();
+            }
+        });
+        loaded = size;
+        group.bench_function(format!("list_users_prefix_page/{size}"), |b| {
+            b.iter(|| {
+                let page = rt
+                    .block_on(service.call_trusted(
+                        &env,
+                        "ListUsers",
+                        json!({"UserPoolId": pool_id, "Filter": "email ^= \"user\"", "Limit": 60}),
+                    ))
+                    .unwrap();
+                assert_eq!(page["Users"].as_array().unwrap().len(), 60.min(size));
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, hot_paths, directory);
 criterion_main!(benches);

@@ -68,6 +68,16 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and its schema. Blocking: call it at
     /// start-up or from a blocking context.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, true)
+    }
+
+    /// Opens the database without an fsync per commit: for bulk loads (imports, benchmark
+    /// fixtures) only, since a power loss may undo the latest acknowledged writes.
+    pub fn open_for_bulk_load(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, false)
+    }
+
+    fn open_with(path: impl AsRef<Path>, durable: bool) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let writer = Connection::open_with_flags(
             &path,
@@ -90,7 +100,7 @@ impl SqliteStore {
         // commits, losing a confirmed sign-up or re-issuing a version number). It costs one WAL
         // fsync per commit, small next to a password hash.
         writer
-            .pragma_update(None, "synchronous", "FULL")
+            .pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })
             .map_err(unavailable)?;
         writer.execute_batch(SCHEMA).map_err(unavailable)?;
         Ok(Self {

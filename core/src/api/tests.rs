@@ -833,3 +833,375 @@ fn pool_specs_apply_once() {
     assert_eq!(second.pool_id, "us-east-1_DemoPool1");
     assert_eq!(second.clients.len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The directory (issue 3): time-dependent and store-level behaviour the wire tests cannot see.
+
+impl World {
+    /// A confirmed user; returns the sign-in result.
+    fn confirmed(&self, pool: &str, client: &str, username: &str) -> Value {
+        self.sign_up(client, username, &format!("{username}@example.com"));
+        self.ok(
+            "AdminConfirmSignUp",
+            json!({"UserPoolId": pool, "Username": username}),
+        );
+        self.sign_in(client, username, "Passw0rd!").unwrap()
+    }
+    fn get_user(&self, access: &Value) -> Result<Value, crate::Error> {
+        self.call("GetUser", json!({"AccessToken": access}))
+    }
+    fn refresh(&self, client: &str, token: &Value) -> Result<Value, crate::Error> {
+        self.call(
+            "GetTokensFromRefreshToken",
+            json!({"ClientId": client, "RefreshToken": token}),
+        )
+    }
+}
+
+#[test]
+fn lockout_doubles_and_is_capped() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    w.confirmed(&pool, &client, "dora");
+    for _ in 0..crate::auth::LOCKOUT_THRESHOLD {
+        w.sign_in(&client, "dora", "Wrong-passw0rd").unwrap_err();
+    }
+    // First lock: 1 s.
+    assert_eq!(
+        w.sign_in(&client, "dora", "Passw0rd!").unwrap_err().message,
+        "Password attempts exceeded"
+    );
+    w.env.clock.advance(1_000);
+    // Another failure after the lock: 2 s now.
+    w.sign_in(&client, "dora", "Wrong-passw0rd").unwrap_err();
+    w.env.clock.advance(1_500);
+    assert_eq!(
+        w.sign_in(&client, "dora", "Passw0rd!").unwrap_err().message,
+        "Password attempts exceeded"
+    );
+    w.env.clock.advance(600);
+    assert!(w.sign_in(&client, "dora", "Passw0rd!").is_ok());
+    // Success resets the count: a single failure does not lock.
+    w.sign_in(&client, "dora", "Wrong-passw0rd").unwrap_err();
+    assert!(w.sign_in(&client, "dora", "Passw0rd!").is_ok());
+    // Many failures: the lock never exceeds the cap.
+    for _ in 0..40 {
+        let _ = w.sign_in(&client, "dora", "Wrong-passw0rd");
+        w.env.clock.advance(crate::auth::MAX_LOCKOUT_MILLIS);
+    }
+    w.sign_in(&client, "dora", "Wrong-passw0rd").unwrap_err();
+    w.env.clock.advance(crate::auth::MAX_LOCKOUT_MILLIS);
+    assert!(w.sign_in(&client, "dora", "Passw0rd!").is_ok());
+}
+
+#[test]
+fn temporary_passwords_expire_with_the_pool_policy() {
+    let w = World::new();
+    let pool = w.pool(json!({"Policies": {"PasswordPolicy": {"MinimumLength": 8, "TemporaryPasswordValidityDays": 2}}}));
+    let client = w.client(&pool, json!({}));
+    w.ok(
+        "AdminCreateUser",
+        json!({"UserPoolId": pool, "Username": "eve", "TemporaryPassword": "Temp-passw0rd",
+               "UserAttributes": [{"Name": "email", "Value": "eve@example.com"}], "MessageAction": "SUPPRESS"}),
+    );
+    let challenge = w.sign_in(&client, "eve", "Temp-passw0rd").unwrap();
+    assert_eq!(challenge["ChallengeName"], json!("NEW_PASSWORD_REQUIRED"));
+    w.env.clock.advance(2 * 86_400_000);
+    let e = w.sign_in(&client, "eve", "Temp-passw0rd").unwrap_err();
+    assert_eq!(
+        e.message,
+        "Temporary password has expired and must be reset by an administrator."
+    );
+    // The challenge session expires too (3 minutes by default).
+    let e = w.err(
+        "RespondToAuthChallenge",
+        json!({"ClientId": client, "ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": challenge["Session"],
+               "ChallengeResponses": {"USERNAME": "eve", "NEW_PASSWORD": "New-passw0rd"}}),
+    );
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
+    // An administrator resets it; a fresh challenge completes once.
+    w.ok(
+        "AdminSetUserPassword",
+        json!({"UserPoolId": pool, "Username": "eve", "Password": "Temp-passw0rd2", "Permanent": false}),
+    );
+    let challenge = w.sign_in(&client, "eve", "Temp-passw0rd2").unwrap();
+    let answer = json!({"ClientId": client, "ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": challenge["Session"],
+        "ChallengeResponses": {"USERNAME": "eve", "NEW_PASSWORD": "New-passw0rd"}});
+    let tokens = w.ok("RespondToAuthChallenge", answer.clone());
+    assert!(tokens["AuthenticationResult"]["IdToken"].is_string());
+    assert_eq!(
+        w.err("RespondToAuthChallenge", answer).kind,
+        ErrorKind::NotAuthorized
+    );
+    assert!(w.sign_in(&client, "eve", "New-passw0rd").is_ok());
+}
+
+#[test]
+fn rotated_refresh_tokens_have_a_grace_period_then_replay_revokes_the_family() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(
+        &pool,
+        json!({"RefreshTokenRotation": {"Feature": "ENABLED", "RetryGracePeriodSeconds": 10}}),
+    );
+    let first = w.confirmed(&pool, &client, "finn")["AuthenticationResult"].clone();
+    let r1 = first["RefreshToken"].clone();
+    let second = w.refresh(&client, &r1).unwrap()["AuthenticationResult"].clone();
+    let r2 = second["RefreshToken"].clone();
+    assert!(r2.is_string() && r2 != r1);
+    // Within the grace period the old token still works (a retry after a lost response).
+    w.env.clock.advance(5_000);
+    assert!(w.refresh(&client, &r1).is_ok());
+    // After it, a replay is theft: the whole family goes.
+    w.env.clock.advance(6_000);
+    assert_eq!(
+        w.refresh(&client, &r1).unwrap_err().kind,
+        ErrorKind::RefreshTokenReuse
+    );
+    assert_eq!(
+        w.refresh(&client, &r2).unwrap_err().message,
+        "Refresh Token has been revoked"
+    );
+    assert_eq!(
+        w.get_user(&second["AccessToken"]).unwrap_err().message,
+        "Access Token has been revoked"
+    );
+    // A new sign-in is a new family.
+    let fresh = w.sign_in(&client, "finn", "Passw0rd!").unwrap()["AuthenticationResult"].clone();
+    assert!(w.get_user(&fresh["AccessToken"]).is_ok());
+    assert!(w.refresh(&client, &fresh["RefreshToken"]).is_ok());
+}
+
+#[test]
+fn without_rotation_refresh_returns_no_refresh_token() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    let first = w.confirmed(&pool, &client, "gus")["AuthenticationResult"].clone();
+    let out = w.refresh(&client, &first["RefreshToken"]).unwrap();
+    assert!(out["AuthenticationResult"]["RefreshToken"].is_null());
+    assert!(out["AuthenticationResult"]["AccessToken"].is_string());
+}
+
+#[test]
+fn global_sign_out_revokes_earlier_tokens_only_even_within_the_same_second() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    w.env.clock.set(1_767_225_600_000);
+    let before = w.confirmed(&pool, &client, "hana")["AuthenticationResult"].clone();
+    w.env.clock.advance(1);
+    w.ok(
+        "GlobalSignOut",
+        json!({"AccessToken": before["AccessToken"]}),
+    );
+    w.env.clock.advance(1);
+    // The new session starts in the sign-out's very second (iat cannot tell them apart).
+    let after = w.sign_in(&client, "hana", "Passw0rd!").unwrap()["AuthenticationResult"].clone();
+    assert_eq!(
+        w.get_user(&before["AccessToken"]).unwrap_err().message,
+        "Access Token has been revoked"
+    );
+    assert_eq!(
+        w.call(
+            "InitiateAuth",
+            json!({"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": before["RefreshToken"]}})
+        )
+        .unwrap_err()
+        .message,
+        "Refresh Token has been revoked"
+    );
+    assert!(w.get_user(&after["AccessToken"]).is_ok());
+    w.env.clock.advance(2_000);
+    assert!(w.get_user(&after["AccessToken"]).is_ok());
+    assert!(w.refresh(&client, &after["RefreshToken"]).is_ok());
+}
+
+#[test]
+fn revoked_sessions_are_forgotten_once_their_tokens_expire() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    let a = w.confirmed(&pool, &client, "ivan")["AuthenticationResult"].clone();
+    let b = w.sign_in(&client, "ivan", "Passw0rd!").unwrap()["AuthenticationResult"].clone();
+    w.ok(
+        "RevokeToken",
+        json!({"ClientId": client, "Token": a["RefreshToken"]}),
+    );
+    assert!(w.get_user(&a["AccessToken"]).is_err());
+    assert!(w.get_user(&b["AccessToken"]).is_ok());
+    let stored = |w: &World| -> crate::user::UserRecord {
+        let (pool_record, _) = crate::pool::load_pool(&w.env, &pool)
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        crate::user::load(&w.env, &pool_record, "ivan")
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .0
+    };
+    assert_eq!(stored(&w).revoked_sessions.len(), 1);
+    // A day later every token of the first session has expired; the next revocation prunes it.
+    w.env.clock.advance(86_400_000 + 1);
+    let c = w.sign_in(&client, "ivan", "Passw0rd!").unwrap()["AuthenticationResult"].clone();
+    w.ok(
+        "RevokeToken",
+        json!({"ClientId": client, "Token": c["RefreshToken"]}),
+    );
+    let record = stored(&w);
+    assert_eq!(record.revoked_sessions.len(), 1);
+    assert!(w.get_user(&c["AccessToken"]).is_err());
+    // Revoking an access token is refused; an unknown refresh token is not an error (RFC 7009).
+    assert_eq!(
+        w.err(
+            "RevokeToken",
+            json!({"ClientId": client, "Token": c["AccessToken"]})
+        )
+        .kind,
+        ErrorKind::UnsupportedTokenType
+    );
+    w.ok(
+        "RevokeToken",
+        json!({"ClientId": client, "Token": "not-a-token"}),
+    );
+}
+
+#[test]
+fn list_users_skips_stale_index_entries_and_pages_through_them() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    for i in 0..5 {
+        w.confirmed(&pool, &client, &format!("user{i}"));
+    }
+    // user1 changes their email: the old value must stop matching.
+    w.ok(
+        "AdminUpdateUserAttributes",
+        json!({"UserPoolId": pool, "Username": "user1",
+               "UserAttributes": [{"Name": "email", "Value": "moved@example.org"}, {"Name": "email_verified", "Value": "true"}]}),
+    );
+    let found = w.ok(
+        "ListUsers",
+        json!({"UserPoolId": pool, "Filter": "email = \"user1@example.com\""}),
+    );
+    assert_eq!(found["Users"], json!([]));
+    let found = w.ok(
+        "ListUsers",
+        json!({"UserPoolId": pool, "Filter": "email ^= \"moved\""}),
+    );
+    assert_eq!(found["Users"][0]["Username"], json!("user1"));
+    // A dangling entry (as a crash between writes leaves) is skipped, and paging still
+    // visits every real match exactly once.
+    let key = alloc::format!(
+        "{}{}{}",
+        crate::user::index_prefix(&pool, "email", "user9@example.com"),
+        crate::user::INDEX_SEPARATOR,
+        "user9"
+    );
+    w.env
+        .store
+        .put(&key, b"user9", crate::store::Expect::Any)
+        .now_or_never()
+        .unwrap()
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut token: Option<Value> = None;
+    loop {
+        let mut body = json!({"UserPoolId": pool, "Filter": "email ^= \"user\"", "Limit": 2});
+        if let Some(t) = &token {
+            body["PaginationToken"] = t.clone();
+        }
+        let page = w.ok("ListUsers", body);
+        for u in page["Users"].as_array().unwrap() {
+            seen.push(u["Username"].as_str().unwrap().to_string());
+        }
+        match page.get("PaginationToken") {
+            Some(t) => token = Some(t.clone()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["user0", "user2", "user3", "user4"]);
+    // Statuses are indexed too.
+    w.ok(
+        "AdminDisableUser",
+        json!({"UserPoolId": pool, "Username": "user3"}),
+    );
+    let disabled = w.ok(
+        "ListUsers",
+        json!({"UserPoolId": pool, "Filter": "status = \"Disabled\""}),
+    );
+    assert_eq!(disabled["Users"].as_array().unwrap().len(), 1);
+    assert_eq!(disabled["Users"][0]["Username"], json!("user3"));
+    let confirmed = w.ok(
+        "ListUsers",
+        json!({"UserPoolId": pool, "Filter": "cognito:user_status = \"confirmed\""}),
+    );
+    assert_eq!(confirmed["Users"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn groups_order_token_claims_by_precedence() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    w.confirmed(&pool, &client, "jude");
+    for (name, precedence, role) in [
+        ("readers", 10, Some("arn:aws:iam::123456789012:role/Reader")),
+        ("admins", 1, Some("arn:aws:iam::123456789012:role/Admin")),
+        ("plain", 5, None),
+    ] {
+        let mut body = json!({"UserPoolId": pool, "GroupName": name, "Precedence": precedence});
+        if let Some(r) = role {
+            body["RoleArn"] = json!(r);
+        }
+        w.ok("CreateGroup", body);
+        w.ok(
+            "AdminAddUserToGroup",
+            json!({"UserPoolId": pool, "Username": "jude", "GroupName": name}),
+        );
+    }
+    let tokens = w.sign_in(&client, "jude", "Passw0rd!").unwrap()["AuthenticationResult"].clone();
+    let id = claims(tokens["IdToken"].as_str().unwrap());
+    let access = claims(tokens["AccessToken"].as_str().unwrap());
+    assert_eq!(id["cognito:groups"], json!(["admins", "plain", "readers"]));
+    assert_eq!(
+        access["cognito:groups"],
+        json!(["admins", "plain", "readers"])
+    );
+    assert_eq!(
+        id["cognito:preferred_role"],
+        json!("arn:aws:iam::123456789012:role/Admin")
+    );
+    assert_eq!(
+        id["cognito:roles"],
+        json!([
+            "arn:aws:iam::123456789012:role/Admin",
+            "arn:aws:iam::123456789012:role/Reader"
+        ])
+    );
+    assert!(access.get("cognito:roles").is_none());
+    // A deleted and re-created group does not inherit the old members.
+    w.ok(
+        "DeleteGroup",
+        json!({"UserPoolId": pool, "GroupName": "admins"}),
+    );
+    w.ok(
+        "CreateGroup",
+        json!({"UserPoolId": pool, "GroupName": "admins", "Precedence": 0}),
+    );
+    let tokens = w.sign_in(&client, "jude", "Passw0rd!").unwrap()["AuthenticationResult"].clone();
+    let id = claims(tokens["IdToken"].as_str().unwrap());
+    assert_eq!(id["cognito:groups"], json!(["plain", "readers"]));
+    assert_eq!(
+        id["cognito:preferred_role"],
+        json!("arn:aws:iam::123456789012:role/Reader")
+    );
+    let members = w.ok(
+        "ListUsersInGroup",
+        json!({"UserPoolId": pool, "GroupName": "admins"}),
+    );
+    assert_eq!(members["Users"], json!([]));
+}
