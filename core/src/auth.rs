@@ -556,7 +556,9 @@ pub async fn refresh(
         let issue = match (rotation(client), record.rotated_millis) {
             (None, _) => RefreshIssue::None,
             (Some(grace), Some(rotated)) => {
-                if now > rotated.saturating_add(grace * 1000) {
+                // Valid for `grace` seconds after the rotation, and not at all with no grace
+                // period: a refresh in the rotation's own millisecond is a replay too.
+                if now >= rotated.saturating_add(grace * 1000) {
                     revoke_family(env, pool, &record, client).await?;
                     return Err(Error::new(
                         ErrorKind::RefreshTokenReuse,

@@ -35,6 +35,8 @@ pub enum ErrorKind {
     /// A rotated refresh token was replayed after its grace period; its family is revoked.
     RefreshTokenReuse,
     UnsupportedTokenType,
+    /// RevokeToken's refusal of a client (Cognito's `UnauthorizedException`).
+    Unauthorized,
     UnsupportedOperation,
     UnsupportedUserState,
     ResourceNotFound,
@@ -69,6 +71,7 @@ impl ErrorKind {
             Self::GroupExists => ("GroupExistsException", 400),
             Self::RefreshTokenReuse => ("RefreshTokenReuseException", 400),
             Self::UnsupportedTokenType => ("UnsupportedTokenTypeException", 400),
+            Self::Unauthorized => ("UnauthorizedException", 400),
             Self::UnsupportedOperation => ("UnsupportedOperationException", 400),
             Self::UnsupportedUserState => ("UnsupportedUserStateException", 400),
             Self::ResourceNotFound => ("ResourceNotFoundException", 400),

@@ -171,6 +171,23 @@ pub(super) async fn list_users(ctx: &Ctx<'_>, body: Value) -> Result<Value, Erro
             }
         }
     }
+    // An exact username is one key: read it, rather than scan every username it prefixes.
+    if let Some(f) = filter
+        .as_ref()
+        .filter(|f| f.attribute == "username" && !f.prefix)
+    {
+        decode_token(
+            req.pagination_token.as_deref(),
+            &user::user_key(&pool.id, ""),
+        )?;
+        let users: Vec<Value> = match user::load(ctx.env, &pool, &f.value).await? {
+            Some((record, _)) if req.pagination_token.is_none() && f.matches(&pool, &record) => {
+                alloc::vec![list_wire(&record, req.attributes_to_get.as_deref())]
+            }
+            _ => Vec::new(),
+        };
+        return Ok(json!({ "Users": users }));
+    }
     let (prefix, records) = match &filter {
         Some(f) => f.scan_prefix(&pool),
         None => (user::user_key(&pool.id, ""), true),

@@ -300,7 +300,8 @@ pub(super) async fn admin_create_user(ctx: &Ctx<'_>, body: Value) -> Result<Valu
         attributes.insert(attr.to_string(), req.username.clone());
         (sub.clone(), Some(attr))
     };
-    user::validate_attributes(&pool, &attributes, true)?;
+    // Required attributes may be left to the user (NEW_PASSWORD_REQUIRED collects them).
+    user::validate_values(&pool, &attributes, true)?;
     for medium in &mediums {
         let attr = if medium == "EMAIL" {
             "email"
@@ -515,11 +516,18 @@ pub(super) async fn admin_set_enabled(
 ) -> Result<Value, Error> {
     let req: AdminUser = input(body)?;
     let (pool, found) = admin_target(ctx, &req.user_pool_id, &req.username).await?;
+    let now = ctx.env.clock().now_millis();
     user::modify(ctx.env, &pool, &found.username, |u| {
         if u.enabled == enabled {
             return Ok(Step::Keep(()));
         }
         u.enabled = enabled;
+        if !enabled {
+            // Cognito: disabling "revokes all access tokens for the user"; they stay revoked
+            // when the user is enabled again (as after a global sign-out).
+            u.tokens_valid_after_millis = now;
+            u.revoked_sessions.clear();
+        }
         Ok(Step::Save(()))
     })
     .await?;
@@ -1328,6 +1336,8 @@ async fn new_password_required(
         }
     }
     user::validate_values(pool, &updates, false)?;
+    // Refuse a missing required attribute before the session is used up, so it can be retried.
+    apply_updates(pool, &mut found.clone(), &updates, false)?;
     let hash = hash_new_password(ctx, pool, new_password).await?;
     crate::challenge::finish(ctx.env, pool, session_value, version).await?;
     let (record, targets) = user::modify(ctx.env, pool, &found.username, |u| {
@@ -1424,7 +1434,9 @@ struct RevokeToken {
 pub(super) async fn revoke_token(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: RevokeToken = input(body)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
-    check_client_secret(&client, req.client_secret.as_deref())?;
+    // RevokeToken's model has no NotAuthorizedException: a refused client is Unauthorized.
+    check_client_secret(&client, req.client_secret.as_deref())
+        .map_err(|e| Error::new(ErrorKind::Unauthorized, e.message))?;
     if client.settings.enable_token_revocation == Some(false) {
         return Err(Error::new(
             ErrorKind::UnsupportedOperation,
@@ -1442,7 +1454,8 @@ pub(super) async fn revoke_token(ctx: &Ctx<'_>, body: Value) -> Result<Value, Er
         return Ok(json!({}));
     };
     if record.client_id != client.client_id {
-        return Err(Error::not_authorized(
+        return Err(Error::new(
+            ErrorKind::Unauthorized,
             "The token was not issued to this client.",
         ));
     }

@@ -586,6 +586,13 @@ async fn run_auth_flow(
                     "REFRESH_TOKEN_AUTH flow not enabled for this client",
                 ));
             }
+            // Cognito: REFRESH_TOKEN_AUTH is not available on clients that rotate refresh
+            // tokens; they refresh with GetTokensFromRefreshToken.
+            if auth::rotates_refresh_tokens(client) {
+                return Err(Error::invalid_parameter(
+                    "REFRESH_TOKEN_AUTH flow not enabled for this client",
+                ));
+            }
             let token = param(req, "REFRESH_TOKEN")?;
             let tokens = auth::refresh(ctx.env, &issuer, pool, client, token, secret_hash).await?;
             Ok(outcome_json(SignInOutcome::Tokens(tokens)))

@@ -1,0 +1,823 @@
+//! What a signed-in user does to their own account: attributes and their verification, password
+//! changes and recovery, deleting the account, signing out everywhere, and the lockout after
+//! repeated wrong passwords.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use cognate_tests::cognito::error::ProvideErrorMetadata;
+use cognate_tests::cognito::types::{
+    AttributeDataType, AuthFlowType, DeliveryMediumType, PreventUserExistenceErrorTypes,
+    SchemaAttributeType, UserAttributeUpdateSettingsType, VerifiedAttributeType,
+};
+use cognate_tests::{
+    AppClient, PASSWORD, Target, attribute, attribute_value, ok, password_flows, service_error,
+    standard_pool, unique, unique_email,
+};
+
+const NEW_PASSWORD: &str = "Brand-New-Pass-42";
+const INCORRECT: &str = "Incorrect username or password.";
+
+/// A confirmed, signed-in user: (username, email, access token, refresh token).
+async fn signed_in(
+    target: &Target,
+    client: &AppClient,
+    prefix: &str,
+) -> (String, String, String, String) {
+    let username = unique(prefix);
+    let email = unique_email(prefix);
+    target
+        .sign_up_confirmed(client, &username, PASSWORD, &email)
+        .await;
+    let tokens = target.password_sign_in(client, &username, PASSWORD).await;
+    (
+        username,
+        email,
+        tokens.access_token().unwrap().to_owned(),
+        tokens.refresh_token().unwrap().to_owned(),
+    )
+}
+
+async fn own_attributes(target: &Target, access_token: &str) -> Vec<(String, String)> {
+    let user = ok(
+        target
+            .public_client()
+            .get_user()
+            .access_token(access_token)
+            .send()
+            .await,
+        "GetUser",
+    );
+    user.user_attributes()
+        .iter()
+        .map(|a| {
+            (
+                a.name().to_owned(),
+                a.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn value<'a>(attributes: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    attributes
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn changing_the_email_unverifies_it_and_sends_a_code_that_verifies_it() {
+    let target = Target::shared();
+    let client = target.standard_setup("update-email").await;
+    let pool_id = client.pool_id.clone();
+    let (username, _, access, _) = signed_in(target, &client, "mover").await;
+    let public = target.public_client();
+    let seen = target.codes(&pool_id, &username).await.len();
+
+    let new_email = unique_email("moved");
+    let updated = ok(
+        public
+            .update_user_attributes()
+            .access_token(&access)
+            .user_attributes(attribute("email", &new_email))
+            .user_attributes(attribute("given_name", "Mover"))
+            .send()
+            .await,
+        "UpdateUserAttributes",
+    );
+    let details = updated.code_delivery_details_list();
+    assert_eq!(details.len(), 1, "{details:?}");
+    assert_eq!(details[0].attribute_name(), Some("email"));
+    assert_eq!(
+        details[0].delivery_medium(),
+        Some(&DeliveryMediumType::Email)
+    );
+    assert_ne!(details[0].destination(), Some(new_email.as_str()), "masked");
+
+    let attributes = own_attributes(target, &access).await;
+    assert_eq!(value(&attributes, "email"), Some(new_email.as_str()));
+    assert_eq!(value(&attributes, "email_verified"), Some("false"));
+    assert_eq!(value(&attributes, "given_name"), Some("Mover"));
+
+    let code = target.code_after(&pool_id, &username, seen).await;
+    let message = target.messages(&pool_id, &username).await.pop().unwrap();
+    assert_eq!(message.purpose, "VerifyUserAttribute");
+    assert_eq!(message.destination, new_email);
+
+    // A wrong code, then the right one.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let err = service_error(
+        public
+            .verify_user_attribute()
+            .access_token(&access)
+            .attribute_name("email")
+            .code(wrong)
+            .send()
+            .await,
+        "VerifyUserAttribute with a wrong code",
+    );
+    assert!(err.is_code_mismatch_exception(), "{err:?}");
+    ok(
+        public
+            .verify_user_attribute()
+            .access_token(&access)
+            .attribute_name("email")
+            .code(&code)
+            .send()
+            .await,
+        "VerifyUserAttribute",
+    );
+    let attributes = own_attributes(target, &access).await;
+    assert_eq!(value(&attributes, "email"), Some(new_email.as_str()));
+    assert_eq!(value(&attributes, "email_verified"), Some("true"));
+
+    // A user cannot mark their own email verified.
+    let err = service_error(
+        public
+            .update_user_attributes()
+            .access_token(&access)
+            .user_attributes(attribute("email_verified", "true"))
+            .send()
+            .await,
+        "UpdateUserAttributes of email_verified",
+    );
+    assert!(err.is_invalid_parameter_exception(), "{err:?}");
+    // Nor write an attribute outside the schema.
+    let err = service_error(
+        public
+            .update_user_attributes()
+            .access_token(&access)
+            .user_attributes(attribute("custom:undeclared", "x"))
+            .send()
+            .await,
+        "UpdateUserAttributes of an undeclared attribute",
+    );
+    assert!(err.is_invalid_parameter_exception(), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_email_requiring_verification_before_update_keeps_the_old_value_until_verified() {
+    let target = Target::shared();
+    let pool_id = target
+        .create_pool("verify-before-update", |b| {
+            standard_pool(b).user_attribute_update_settings(
+                UserAttributeUpdateSettingsType::builder()
+                    .attributes_require_verification_before_update(VerifiedAttributeType::Email)
+                    .build(),
+            )
+        })
+        .await;
+    let client = target.create_password_client(&pool_id).await;
+    let (username, old_email, access, _) = signed_in(target, &client, "careful").await;
+    let public = target.public_client();
+    let seen = target.codes(&pool_id, &username).await.len();
+
+    let new_email = unique_email("careful-new");
+    let updated = ok(
+        public
+            .update_user_attributes()
+            .access_token(&access)
+            .user_attributes(attribute("email", &new_email))
+            .send()
+            .await,
+        "UpdateUserAttributes",
+    );
+    assert_eq!(updated.code_delivery_details_list().len(), 1);
+    target.code_after(&pool_id, &username, seen).await;
+    let message = target.messages(&pool_id, &username).await.pop().unwrap();
+    assert_eq!(
+        message.destination, new_email,
+        "the code goes to the new address"
+    );
+
+    // Until verified, the old verified address stays.
+    let attributes = own_attributes(target, &access).await;
+    assert_eq!(value(&attributes, "email"), Some(old_email.as_str()));
+    assert_eq!(value(&attributes, "email_verified"), Some("true"));
+    let admin_view = ok(
+        target
+            .admin_client()
+            .admin_get_user()
+            .user_pool_id(&pool_id)
+            .username(&username)
+            .send()
+            .await,
+        "AdminGetUser",
+    );
+    assert_eq!(
+        attribute_value(admin_view.user_attributes(), "email"),
+        Some(old_email.as_str())
+    );
+
+    // GetUserAttributeVerificationCode sends another code, to the new address; it works.
+    let requested = ok(
+        public
+            .get_user_attribute_verification_code()
+            .access_token(&access)
+            .attribute_name("email")
+            .send()
+            .await,
+        "GetUserAttributeVerificationCode",
+    );
+    let details = requested
+        .code_delivery_details()
+        .expect("CodeDeliveryDetails");
+    assert_eq!(details.attribute_name(), Some("email"));
+    let second = target.code_after(&pool_id, &username, seen + 1).await;
+    let message = target.messages(&pool_id, &username).await.pop().unwrap();
+    assert_eq!(message.destination, new_email);
+    assert_eq!(message.purpose, "VerifyUserAttribute");
+
+    ok(
+        public
+            .verify_user_attribute()
+            .access_token(&access)
+            .attribute_name("email")
+            .code(&second)
+            .send()
+            .await,
+        "VerifyUserAttribute",
+    );
+    let attributes = own_attributes(target, &access).await;
+    assert_eq!(value(&attributes, "email"), Some(new_email.as_str()));
+    assert_eq!(value(&attributes, "email_verified"), Some("true"));
+}
+
+#[tokio::test]
+async fn get_user_attribute_verification_code_verifies_an_unverified_email() {
+    let target = Target::shared();
+    let client = target.standard_setup("verify-code").await;
+    let pool_id = client.pool_id.clone();
+    let (username, email, access, _) = signed_in(target, &client, "verifier").await;
+    let admin = target.admin_client();
+    ok(
+        admin
+            .admin_update_user_attributes()
+            .user_pool_id(&pool_id)
+            .username(&username)
+            .user_attributes(attribute("email_verified", "false"))
+            .send()
+            .await,
+        "AdminUpdateUserAttributes email_verified=false",
+    );
+    let seen = target.codes(&pool_id, &username).await.len();
+    let public = target.public_client();
+    let requested = ok(
+        public
+            .get_user_attribute_verification_code()
+            .access_token(&access)
+            .attribute_name("email")
+            .send()
+            .await,
+        "GetUserAttributeVerificationCode",
+    );
+    assert_eq!(
+        requested
+            .code_delivery_details()
+            .and_then(|d| d.delivery_medium()),
+        Some(&DeliveryMediumType::Email)
+    );
+    let code = target.code_after(&pool_id, &username, seen).await;
+    assert_eq!(
+        target
+            .messages(&pool_id, &username)
+            .await
+            .pop()
+            .unwrap()
+            .destination,
+        email
+    );
+    ok(
+        public
+            .verify_user_attribute()
+            .access_token(&access)
+            .attribute_name("email")
+            .code(&code)
+            .send()
+            .await,
+        "VerifyUserAttribute",
+    );
+    assert_eq!(
+        value(&own_attributes(target, &access).await, "email_verified"),
+        Some("true")
+    );
+    // The code was used up.
+    let err = service_error(
+        public
+            .verify_user_attribute()
+            .access_token(&access)
+            .attribute_name("email")
+            .code(&code)
+            .send()
+            .await,
+        "VerifyUserAttribute with a used code",
+    );
+    assert!(
+        err.is_code_mismatch_exception() || err.is_expired_code_exception(),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn delete_user_attributes_removes_optional_attributes_only() {
+    let target = Target::shared();
+    let pool_id = target
+        .create_pool("delete-attrs", |b| {
+            standard_pool(b).schema(
+                SchemaAttributeType::builder()
+                    .name("email")
+                    .attribute_data_type(AttributeDataType::String)
+                    .required(true)
+                    .mutable(true)
+                    .build(),
+            )
+        })
+        .await;
+    let client = target.create_password_client(&pool_id).await;
+    let (_, email, access, _) = signed_in(target, &client, "pruner").await;
+    let public = target.public_client();
+    ok(
+        public
+            .update_user_attributes()
+            .access_token(&access)
+            .user_attributes(attribute("nickname", "nick"))
+            .user_attributes(attribute("custom:tier", "gold"))
+            .send()
+            .await,
+        "UpdateUserAttributes",
+    );
+    ok(
+        public
+            .delete_user_attributes()
+            .access_token(&access)
+            .user_attribute_names("nickname")
+            .user_attribute_names("custom:tier")
+            .send()
+            .await,
+        "DeleteUserAttributes",
+    );
+    let attributes = own_attributes(target, &access).await;
+    assert_eq!(value(&attributes, "nickname"), None);
+    assert_eq!(value(&attributes, "custom:tier"), None);
+
+    let err = service_error(
+        public
+            .delete_user_attributes()
+            .access_token(&access)
+            .user_attribute_names("email")
+            .send()
+            .await,
+        "DeleteUserAttributes of a required attribute",
+    );
+    assert!(err.is_invalid_parameter_exception(), "{err:?}");
+    assert_eq!(
+        value(&own_attributes(target, &access).await, "email"),
+        Some(email.as_str())
+    );
+}
+
+#[tokio::test]
+async fn change_password_checks_the_previous_password_and_the_policy() {
+    let target = Target::shared();
+    let client = target.standard_setup("change-password").await;
+    let (username, _, access, _) = signed_in(target, &client, "changer").await;
+    let public = target.public_client();
+
+    let err = service_error(
+        public
+            .change_password()
+            .access_token(&access)
+            .previous_password("Not-The-Password-1")
+            .proposed_password(NEW_PASSWORD)
+            .send()
+            .await,
+        "ChangePassword with a wrong previous password",
+    );
+    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let err = service_error(
+        public
+            .change_password()
+            .access_token(&access)
+            .previous_password(PASSWORD)
+            .proposed_password("nouppercase-1!")
+            .send()
+            .await,
+        "ChangePassword to a password breaking the policy",
+    );
+    assert!(err.is_invalid_password_exception(), "{err:?}");
+    let err = service_error(
+        public
+            .change_password()
+            .access_token("not-a-token")
+            .previous_password(PASSWORD)
+            .proposed_password(NEW_PASSWORD)
+            .send()
+            .await,
+        "ChangePassword with a bad access token",
+    );
+    assert!(err.is_not_authorized_exception(), "{err:?}");
+
+    ok(
+        public
+            .change_password()
+            .access_token(&access)
+            .previous_password(PASSWORD)
+            .proposed_password(NEW_PASSWORD)
+            .send()
+            .await,
+        "ChangePassword",
+    );
+    target
+        .password_sign_in(&client, &username, NEW_PASSWORD)
+        .await;
+    let err = service_error(
+        target
+            .password_auth(&client, &username, PASSWORD)
+            .send()
+            .await,
+        "InitiateAuth with the old password",
+    );
+    assert!(err.is_not_authorized_exception(), "{err:?}");
+    assert_eq!(err.message(), Some(INCORRECT));
+}
+
+#[tokio::test]
+async fn forgot_password_sends_a_code_that_sets_a_new_password() {
+    let target = Target::shared();
+    let client = target.standard_setup("forgot").await;
+    let pool_id = client.pool_id.clone();
+    let username = unique("forgetful");
+    let email = unique_email("forgetful");
+    target
+        .sign_up_confirmed(&client, &username, PASSWORD, &email)
+        .await;
+    let seen = target.codes(&pool_id, &username).await.len();
+    let public = target.public_client();
+
+    let sent = ok(
+        public
+            .forgot_password()
+            .client_id(&client.id)
+            .username(&username)
+            .send()
+            .await,
+        "ForgotPassword",
+    );
+    let details = sent.code_delivery_details().expect("CodeDeliveryDetails");
+    assert_eq!(details.delivery_medium(), Some(&DeliveryMediumType::Email));
+    assert_eq!(details.attribute_name(), Some("email"));
+    let code = target.code_after(&pool_id, &username, seen).await;
+    let message = target.messages(&pool_id, &username).await.pop().unwrap();
+    assert_eq!(message.purpose, "ForgotPassword");
+    assert_eq!(message.destination, email);
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let err = service_error(
+        public
+            .confirm_forgot_password()
+            .client_id(&client.id)
+            .username(&username)
+            .confirmation_code(wrong)
+            .password(NEW_PASSWORD)
+            .send()
+            .await,
+        "ConfirmForgotPassword with a wrong code",
+    );
+    assert!(err.is_code_mismatch_exception(), "{err:?}");
+    let err = service_error(
+        public
+            .confirm_forgot_password()
+            .client_id(&client.id)
+            .username(&username)
+            .confirmation_code(&code)
+            .password("weak")
+            .send()
+            .await,
+        "ConfirmForgotPassword with a weak password",
+    );
+    assert!(err.is_invalid_password_exception(), "{err:?}");
+    // The old password still works until the reset is confirmed.
+    target.password_sign_in(&client, &username, PASSWORD).await;
+
+    ok(
+        public
+            .confirm_forgot_password()
+            .client_id(&client.id)
+            .username(&username)
+            .confirmation_code(&code)
+            .password(NEW_PASSWORD)
+            .send()
+            .await,
+        "ConfirmForgotPassword",
+    );
+    target
+        .password_sign_in(&client, &username, NEW_PASSWORD)
+        .await;
+    let err = service_error(
+        target
+            .password_auth(&client, &username, PASSWORD)
+            .send()
+            .await,
+        "InitiateAuth with the old password",
+    );
+    assert!(err.is_not_authorized_exception(), "{err:?}");
+    // The code works once.
+    let err = service_error(
+        public
+            .confirm_forgot_password()
+            .client_id(&client.id)
+            .username(&username)
+            .confirmation_code(&code)
+            .password("Third-Password-3")
+            .send()
+            .await,
+        "ConfirmForgotPassword with a used code",
+    );
+    assert!(
+        err.is_code_mismatch_exception() || err.is_expired_code_exception(),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn forgot_password_for_an_unknown_user_depends_on_prevent_user_existence_errors() {
+    let target = Target::shared();
+    let pool_id = target.create_standard_pool("forgot-unknown").await;
+    let enabled = target.create_password_client(&pool_id).await;
+    let legacy = target
+        .create_client(&pool_id, |b| {
+            password_flows(b).prevent_user_existence_errors(PreventUserExistenceErrorTypes::Legacy)
+        })
+        .await;
+    let public = target.public_client();
+    let ghost = unique("ghost");
+
+    // ENABLED (the default for new clients): an answer shaped like success, nothing sent.
+    let answered = ok(
+        public
+            .forgot_password()
+            .client_id(&enabled.id)
+            .username(&ghost)
+            .send()
+            .await,
+        "ForgotPassword for an unknown user (ENABLED)",
+    );
+    let details = answered
+        .code_delivery_details()
+        .expect("CodeDeliveryDetails");
+    assert!(details.delivery_medium().is_some(), "{details:?}");
+    assert!(
+        details.destination().is_some_and(|d| !d.is_empty()),
+        "{details:?}"
+    );
+    assert!(target.messages(&pool_id, &ghost).await.is_empty());
+
+    // LEGACY: the user's absence is revealed.
+    let err = service_error(
+        public
+            .forgot_password()
+            .client_id(&legacy.id)
+            .username(&ghost)
+            .send()
+            .await,
+        "ForgotPassword for an unknown user (LEGACY)",
+    );
+    assert!(err.is_user_not_found_exception(), "{err:?}");
+
+    // And sign-in of an unknown user on the LEGACY client.
+    let err = service_error(
+        target.password_auth(&legacy, &ghost, PASSWORD).send().await,
+        "InitiateAuth of an unknown user (LEGACY)",
+    );
+    assert!(err.is_user_not_found_exception(), "{err:?}");
+}
+
+#[tokio::test]
+async fn delete_user_deletes_the_signed_in_user() {
+    let target = Target::shared();
+    let client = target.standard_setup("delete-self").await;
+    let pool_id = client.pool_id.clone();
+    let (username, _, access, refresh) = signed_in(target, &client, "leaver").await;
+    let public = target.public_client();
+
+    ok(
+        public.delete_user().access_token(&access).send().await,
+        "DeleteUser",
+    );
+    let err = service_error(
+        target
+            .admin_client()
+            .admin_get_user()
+            .user_pool_id(&pool_id)
+            .username(&username)
+            .send()
+            .await,
+        "AdminGetUser after DeleteUser",
+    );
+    assert!(err.is_user_not_found_exception(), "{err:?}");
+    let err = service_error(
+        public.get_user().access_token(&access).send().await,
+        "GetUser after DeleteUser",
+    );
+    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let err = service_error(
+        public
+            .initiate_auth()
+            .client_id(&client.id)
+            .auth_flow(AuthFlowType::RefreshTokenAuth)
+            .auth_parameters("REFRESH_TOKEN", &refresh)
+            .send()
+            .await,
+        "REFRESH_TOKEN_AUTH after DeleteUser",
+    );
+    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let err = service_error(
+        public.delete_user().access_token(&access).send().await,
+        "DeleteUser twice",
+    );
+    assert!(err.is_not_authorized_exception(), "{err:?}");
+}
+
+#[tokio::test]
+async fn global_sign_out_revokes_the_users_tokens() {
+    let target = Target::shared();
+    let client = target.standard_setup("global-signout").await;
+    let (username, _, access, refresh) = signed_in(target, &client, "everywhere").await;
+    let other = target.password_sign_in(&client, &username, PASSWORD).await;
+    let public = target.public_client();
+
+    ok(
+        public.global_sign_out().access_token(&access).send().await,
+        "GlobalSignOut",
+    );
+    for token in [access.as_str(), other.access_token().unwrap()] {
+        let err = service_error(
+            public.get_user().access_token(token).send().await,
+            "GetUser after GlobalSignOut",
+        );
+        assert!(err.is_not_authorized_exception(), "{err:?}");
+        assert_eq!(err.message(), Some("Access Token has been revoked"));
+    }
+    for token in [refresh.as_str(), other.refresh_token().unwrap()] {
+        let err = service_error(
+            public
+                .initiate_auth()
+                .client_id(&client.id)
+                .auth_flow(AuthFlowType::RefreshTokenAuth)
+                .auth_parameters("REFRESH_TOKEN", token)
+                .send()
+                .await,
+            "REFRESH_TOKEN_AUTH after GlobalSignOut",
+        );
+        assert!(err.is_not_authorized_exception(), "{err:?}");
+    }
+    // Token-authorised operations are refused too.
+    let err = service_error(
+        public
+            .update_user_attributes()
+            .access_token(&access)
+            .user_attributes(attribute("given_name", "x"))
+            .send()
+            .await,
+        "UpdateUserAttributes after GlobalSignOut",
+    );
+    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let err = service_error(
+        public.global_sign_out().access_token(&access).send().await,
+        "GlobalSignOut with a revoked token",
+    );
+    assert!(err.is_not_authorized_exception(), "{err:?}");
+
+    let fresh = target.password_sign_in(&client, &username, PASSWORD).await;
+    ok(
+        public
+            .get_user()
+            .access_token(fresh.access_token().unwrap())
+            .send()
+            .await,
+        "GetUser after signing in again",
+    );
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_the_account() {
+    let target = Target::shared();
+    let client = target.standard_setup("lockout").await;
+    let username = unique("locked");
+    target
+        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("l"))
+        .await;
+
+    for attempt in 1..=5 {
+        let err = service_error(
+            target
+                .password_auth(&client, &username, "Wrong-Password-1")
+                .send()
+                .await,
+            "InitiateAuth with a wrong password",
+        );
+        assert!(
+            err.is_not_authorized_exception(),
+            "attempt {attempt}: {err:?}"
+        );
+        assert_eq!(err.message(), Some(INCORRECT), "attempt {attempt}");
+    }
+    // The lockout starts right after the fifth failure: even the right password is refused.
+    let err = service_error(
+        target
+            .password_auth(&client, &username, PASSWORD)
+            .send()
+            .await,
+        "InitiateAuth after five failures",
+    );
+    assert!(err.is_not_authorized_exception(), "{err:?}");
+    assert_eq!(err.message(), Some("Password attempts exceeded"));
+
+    // Another user of the pool is not affected.
+    let other = unique("unlocked");
+    target
+        .sign_up_confirmed(&client, &other, PASSWORD, &unique_email("u"))
+        .await;
+    target.password_sign_in(&client, &other, PASSWORD).await;
+}
+
+#[tokio::test]
+async fn forgot_password_needs_a_verified_contact() {
+    let target = Target::shared();
+    let client = target.standard_setup("forgot-unverified").await;
+    let pool_id = client.pool_id.clone();
+    let username = unique("unverified");
+    target
+        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("u"))
+        .await;
+    ok(
+        target
+            .admin_client()
+            .admin_update_user_attributes()
+            .user_pool_id(&pool_id)
+            .username(&username)
+            .user_attributes(attribute("email_verified", "false"))
+            .send()
+            .await,
+        "AdminUpdateUserAttributes email_verified=false",
+    );
+    let seen = target.messages(&pool_id, &username).await.len();
+    let err = service_error(
+        target
+            .public_client()
+            .forgot_password()
+            .client_id(&client.id)
+            .username(&username)
+            .send()
+            .await,
+        "ForgotPassword without a verified contact",
+    );
+    assert!(err.is_invalid_parameter_exception(), "{err:?}");
+    assert_eq!(target.messages(&pool_id, &username).await.len(), seen);
+}
+
+#[tokio::test]
+async fn an_unverified_email_changes_at_once_even_when_verification_comes_first() {
+    let target = Target::shared();
+    let pool_id = target
+        .create_pool("verify-first-unverified", |b| {
+            standard_pool(b).user_attribute_update_settings(
+                UserAttributeUpdateSettingsType::builder()
+                    .attributes_require_verification_before_update(VerifiedAttributeType::Email)
+                    .build(),
+            )
+        })
+        .await;
+    let client = target.create_password_client(&pool_id).await;
+    let (username, _, access, _) = signed_in(target, &client, "loose").await;
+    ok(
+        target
+            .admin_client()
+            .admin_update_user_attributes()
+            .user_pool_id(&pool_id)
+            .username(&username)
+            .user_attributes(attribute("email_verified", "false"))
+            .send()
+            .await,
+        "AdminUpdateUserAttributes email_verified=false",
+    );
+    let new_email = unique_email("loose-new");
+    ok(
+        target
+            .public_client()
+            .update_user_attributes()
+            .access_token(&access)
+            .user_attributes(attribute("email", &new_email))
+            .send()
+            .await,
+        "UpdateUserAttributes",
+    );
+    let attributes = own_attributes(target, &access).await;
+    assert_eq!(value(&attributes, "email"), Some(new_email.as_str()));
+    assert_eq!(value(&attributes, "email_verified"), Some("false"));
+}
