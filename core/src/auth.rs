@@ -463,7 +463,7 @@ fn not_found_error(client: &AppClient) -> Error {
 
 /// Counts a failed sign-in with compare-and-set (so racing failures all count) and locks the
 /// account after [`LOCKOUT_THRESHOLD`] of them: 1 s, doubling up to [`MAX_LOCKOUT_MILLIS`].
-async fn record_failure(env: &dyn Env, pool: &PoolRecord, username: &str) -> Result<(), Error> {
+pub async fn record_failure(env: &dyn Env, pool: &PoolRecord, username: &str) -> Result<(), Error> {
     let now = env.clock().now_millis();
     let outcome = user::modify(env, pool, username, |u| {
         u.failed_sign_ins = u.failed_sign_ins.saturating_add(1);

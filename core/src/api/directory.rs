@@ -128,6 +128,64 @@ impl Filter {
     }
 }
 
+/// What the entries under a listing's prefix are.
+enum Entries<'a> {
+    /// User records (`p/<pool>/u/...`).
+    Records,
+    /// ListUsers index entries naming a user after the separator.
+    Index,
+    /// Group member entries: the username key follows the prefix.
+    Members { prefix: &'a str },
+}
+
+/// Collects up to `limit` users under `prefix` that pass `keep`, from `cursor` on. Entries are
+/// hints (they may dangle), so each is checked against the user record, and a page may take
+/// more than one scan. Returns the users and where the next page starts.
+async fn users_page(
+    ctx: &Ctx<'_>,
+    pool: &PoolRecord,
+    prefix: &str,
+    mut cursor: Option<String>,
+    limit: usize,
+    entries: Entries<'_>,
+    keep: impl Fn(&UserRecord) -> bool,
+) -> Result<(Vec<UserRecord>, Option<String>), Error> {
+    let mut users = Vec::new();
+    loop {
+        let page = ctx
+            .env
+            .store()
+            .scan(prefix, cursor.as_deref(), limit - users.len())
+            .await?;
+        for (key, item) in &page.items {
+            let username_key = match &entries {
+                Entries::Records => {
+                    let record: UserRecord = serde_json::from_slice(&item.value)?;
+                    if keep(&record) {
+                        users.push(record);
+                    }
+                    continue;
+                }
+                Entries::Index => user::username_key_of_index_entry(key),
+                Entries::Members { prefix } => key.strip_prefix(prefix),
+            };
+            let Some(username_key) = username_key else {
+                continue;
+            };
+            if let Some((record, _)) = user::load(ctx.env, pool, username_key).await?
+                && keep(&record)
+            {
+                users.push(record);
+            }
+        }
+        match page.next {
+            Some(next) if users.len() >= limit => return Ok((users, Some(next))),
+            Some(next) => cursor = Some(next),
+            None => return Ok((users, None)),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ListUsers {
@@ -192,37 +250,20 @@ pub(super) async fn list_users(ctx: &Ctx<'_>, body: Value) -> Result<Value, Erro
         Some(f) => f.scan_prefix(&pool),
         None => (user::user_key(&pool.id, ""), true),
     };
-    let mut cursor = decode_token(req.pagination_token.as_deref(), &prefix)?;
-    let mut users = Vec::new();
-    // Dangling index entries are skipped, so a page may take more than one scan.
-    let next = loop {
-        let page = ctx
-            .env
-            .store()
-            .scan(&prefix, cursor.as_deref(), limit - users.len())
-            .await?;
-        for (key, item) in &page.items {
-            let record: Option<UserRecord> = if records {
-                Some(serde_json::from_slice(&item.value)?)
-            } else {
-                match user::username_key_of_index_entry(key) {
-                    Some(username_key) => user::load(ctx.env, &pool, username_key)
-                        .await?
-                        .map(|(u, _)| u),
-                    None => None,
-                }
-            };
-            let Some(record) = record else { continue };
-            if filter.as_ref().is_none_or(|f| f.matches(&pool, &record)) {
-                users.push(list_wire(&record, req.attributes_to_get.as_deref()));
-            }
-        }
-        match page.next {
-            Some(next) if users.len() >= limit => break Some(next),
-            Some(next) => cursor = Some(next),
-            None => break None,
-        }
+    let cursor = decode_token(req.pagination_token.as_deref(), &prefix)?;
+    let entries = if records {
+        Entries::Records
+    } else {
+        Entries::Index
     };
+    let (found, next) = users_page(ctx, &pool, &prefix, cursor, limit, entries, |u| {
+        filter.as_ref().is_none_or(|f| f.matches(&pool, u))
+    })
+    .await?;
+    let users: Vec<Value> = found
+        .iter()
+        .map(|u| list_wire(u, req.attributes_to_get.as_deref()))
+        .collect();
     let mut out = json!({ "Users": users });
     if let Some(next) = next {
         super::set(&mut out, "PaginationToken", json!(encode_token(&next)));
@@ -560,30 +601,20 @@ pub(super) async fn list_users_in_group(ctx: &Ctx<'_>, body: Value) -> Result<Va
     let (pool, _) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
     let (group, _) = group::load(ctx.env, &pool.id, &req.group_name).await?;
     let prefix = group::members_prefix(&pool.id, &group.group_name);
-    let mut cursor = decode_token(req.next_token.as_deref(), &prefix)?;
-    let mut users = Vec::new();
-    let next = loop {
-        let page = ctx
-            .env
-            .store()
-            .scan(&prefix, cursor.as_deref(), limit - users.len())
-            .await?;
-        for (key, _) in &page.items {
-            let Some(username_key) = key.strip_prefix(&prefix) else {
-                continue;
-            };
-            if let Some((record, _)) = user::load(ctx.env, &pool, username_key).await?
-                && record.groups.get(&group.group_name) == Some(&group.uid)
-            {
-                users.push(list_wire(&record, None));
-            }
-        }
-        match page.next {
-            Some(next) if users.len() >= limit => break Some(next),
-            Some(next) => cursor = Some(next),
-            None => break None,
-        }
-    };
+    let cursor = decode_token(req.next_token.as_deref(), &prefix)?;
+    let (found, next) = users_page(
+        ctx,
+        &pool,
+        &prefix,
+        cursor,
+        limit,
+        Entries::Members {
+            prefix: prefix.as_str(),
+        },
+        |u| u.groups.get(&group.group_name) == Some(&group.uid),
+    )
+    .await?;
+    let users: Vec<Value> = found.iter().map(|u| list_wire(u, None)).collect();
     let mut out = json!({ "Users": users });
     if let Some(next) = next {
         super::set(&mut out, "NextToken", json!(encode_token(&next)));

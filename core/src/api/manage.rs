@@ -10,7 +10,10 @@ use alloc::vec::Vec;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::users::{AdminUser, AttributeType, decoy_delivery, outcome_json};
+use super::users::{
+    AdminUser, AttributeType, client_and_pool, decoy_delivery, outcome_json,
+    unverify_previous_holders,
+};
 use super::{Ctx, attribute_map, decode_token, encode_token, input};
 use crate::auth::{self, RefreshIssue, Session, SignInOutcome};
 use crate::code::{self, CodeCheck, CodePurpose};
@@ -357,7 +360,7 @@ pub(super) async fn admin_create_user(ctx: &Ctx<'_>, body: Value) -> Result<Valu
         }
         Err(e) => return Err(e.into()),
     }
-    unverify(ctx, &pool, moved).await?;
+    unverify_previous_holders(ctx, &pool, moved).await?;
     if req.message_action.is_none() {
         send_invitation(ctx, &pool, &record, &mediums, &password).await?;
     }
@@ -433,28 +436,6 @@ async fn release_old_aliases(
             || after.is_verified(attr);
         if !same || !still_eligible {
             user::release_alias(ctx.env, pool, attr, old, &key).await?;
-        }
-    }
-    Ok(())
-}
-
-async fn unverify(
-    ctx: &Ctx<'_>,
-    pool: &PoolRecord,
-    moved: Vec<(String, String)>,
-) -> Result<(), Error> {
-    for (username_key, attr) in moved {
-        let outcome = user::modify(ctx.env, pool, &username_key, |other| {
-            other
-                .attributes
-                .insert(format!("{attr}_verified"), "false".to_string());
-            Ok(Step::Save(()))
-        })
-        .await;
-        match outcome {
-            Ok(_) => {}
-            Err(e) if e.kind == ErrorKind::UserNotFound => {}
-            Err(e) => return Err(e),
         }
     }
     Ok(())
@@ -796,7 +777,7 @@ async fn update_attributes(
         Ok(Step::Save(apply_updates(pool, u, &updates, admin)?))
     })
     .await?;
-    unverify(ctx, pool, moved).await?;
+    unverify_previous_holders(ctx, pool, moved).await?;
     release_old_aliases(ctx, pool, &before, &after).await?;
     send_verifications(ctx, pool, &after.username, targets).await
 }
@@ -1007,7 +988,7 @@ pub(super) async fn verify_user_attribute(ctx: &Ctx<'_>, body: Value) -> Result<
     .await?;
     let moved = reserve_new_aliases(ctx, &pool, &after, Some(&before), false).await;
     match moved {
-        Ok(moved) => unverify(ctx, &pool, moved).await?,
+        Ok(moved) => unverify_previous_holders(ctx, &pool, moved).await?,
         // Another user holds this alias: the attribute is verified, but cannot sign in.
         Err(e) if e.kind == ErrorKind::AliasExists => {}
         Err(e) => return Err(e),
@@ -1083,15 +1064,7 @@ pub(super) async fn change_password(ctx: &Ctx<'_>, body: Value) -> Result<Value,
         .await?;
     if check == crate::ports::PasswordCheck::Mismatch {
         // Wrong previous passwords count toward the lockout, as failed sign-ins do.
-        user::modify(ctx.env, &pool, &record.username, |u| {
-            u.failed_sign_ins = u.failed_sign_ins.saturating_add(1);
-            if u.failed_sign_ins >= auth::LOCKOUT_THRESHOLD {
-                let exponent = (u.failed_sign_ins - auth::LOCKOUT_THRESHOLD).min(20);
-                u.locked_until_millis = now + (1000u64 << exponent).min(auth::MAX_LOCKOUT_MILLIS);
-            }
-            Ok(Step::Save(()))
-        })
-        .await?;
+        auth::record_failure(ctx.env, &pool, &record.username).await?;
         return Err(Error::bad_credentials());
     }
     let hash = hash_new_password(ctx, &pool, &req.proposed_password).await?;
@@ -1118,12 +1091,6 @@ struct ForgotPassword {
     #[serde(default)]
     secret_hash: Option<String>,
     username: String,
-}
-
-async fn client_and_pool(ctx: &Ctx<'_>, client_id: &str) -> Result<(AppClient, PoolRecord), Error> {
-    let (client, _) = pool::load_client(ctx.env, client_id).await?;
-    let (pool, _) = pool::load_pool(ctx.env, &client.user_pool_id).await?;
-    Ok((client, pool))
 }
 
 pub(super) async fn forgot_password(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {

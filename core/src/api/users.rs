@@ -27,7 +27,10 @@ pub(crate) struct AttributeType {
 }
 
 /// Loads the client and its pool for a public operation.
-async fn client_and_pool(ctx: &Ctx<'_>, client_id: &str) -> Result<(AppClient, PoolRecord), Error> {
+pub(super) async fn client_and_pool(
+    ctx: &Ctx<'_>,
+    client_id: &str,
+) -> Result<(AppClient, PoolRecord), Error> {
     let (client, _) = pool::load_client(ctx.env, client_id).await?;
     let (pool, _) = pool::load_pool(ctx.env, &client.user_pool_id).await?;
     Ok((client, pool))
@@ -342,7 +345,7 @@ async fn claim_aliases(
 
 /// With ForceAliasCreation the alias moved: the previous holder's attribute is no longer
 /// verified (so it no longer signs in with it), as in Cognito.
-async fn unverify_previous_holders(
+pub(super) async fn unverify_previous_holders(
     ctx: &Ctx<'_>,
     pool: &PoolRecord,
     moved: Vec<(String, String)>,
