@@ -54,6 +54,7 @@ use base64ct::{Base64, Base64UrlUnpadded, Encoding as _};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
+pub mod scenarios;
 
 /// The region every SDK client is configured for; pool ids start with `us-east-1_`.
 pub const REGION: &str = "us-east-1";

@@ -10,10 +10,21 @@
 )]
 
 use cognate_tests::cognito::error::ProvideErrorMetadata;
-use cognate_tests::cognito::operation::admin_create_user::AdminCreateUserOutput;
+use cognate_tests::cognito::operation::admin_create_user::{
+    AdminCreateUserError, AdminCreateUserOutput,
+};
 use cognate_tests::cognito::types::{
-    AttributeDataType, AuthFlowType, ChallengeNameType, DeliveryMediumType, EventResponseType,
-    MessageActionType, SchemaAttributeType, UserStatusType,
+    AuthFlowType, ChallengeNameType, DeliveryMediumType, EventResponseType, MessageActionType,
+    UserStatusType,
+};
+use cognate_tests::scenarios::{
+    Sent, TEMPORARY_PASSWORD, admin_auth_events, admin_create_quietly, admin_create_user,
+    admin_delete, admin_delete_attribute, admin_disable, admin_enable, admin_global_sign_out,
+    admin_groups_page, admin_reset_password, admin_set_password, admin_update_attributes,
+    admin_user, assert_access_token_refused, assert_access_token_revoked, assert_admin_attributes,
+    assert_refresh_refused, assert_sign_in_refused, assert_user_not_found, confirm_forgot_password,
+    confirmed_user, error_code, get_user, new_password_answer, password_client_in_pool,
+    string_attribute, user_status, verified_claims,
 };
 use cognate_tests::{
     AppClient, PASSWORD, Target, attribute, attribute_value, ok, service_error, standard_pool,
@@ -24,56 +35,45 @@ use serde_json::{Value, json};
 const NEW_PASSWORD: &str = "Brand-New-Pass-42";
 
 /// AdminCreateUser with an email, sending the invitation by email (MessageAction unset).
-async fn create_invited(target: &Target, pool_id: &str, username: &str, email: &str) {
+async fn create_invited(
+    target: &Target,
+    pool_id: &str,
+    username: &str,
+    email: &str,
+) -> AdminCreateUserOutput {
     ok(
-        target
-            .admin_client()
-            .admin_create_user()
-            .user_pool_id(pool_id)
-            .username(username)
-            .user_attributes(attribute("email", email))
-            .desired_delivery_mediums(DeliveryMediumType::Email)
-            .send()
-            .await,
+        admin_create_user(target, pool_id, username, |b| {
+            b.user_attributes(attribute("email", email))
+                .desired_delivery_mediums(DeliveryMediumType::Email)
+        })
+        .await,
         "AdminCreateUser",
-    );
+    )
 }
 
-/// AdminCreateUser with a given temporary password and no message.
+/// AdminCreateUser RESEND: the invitation again, by email, with a new temporary password.
+async fn resend_invitation(
+    target: &Target,
+    pool_id: &str,
+    username: &str,
+) -> Sent<AdminCreateUserOutput, AdminCreateUserError> {
+    admin_create_user(target, pool_id, username, |b| {
+        b.desired_delivery_mediums(DeliveryMediumType::Email)
+            .message_action(MessageActionType::Resend)
+    })
+    .await
+}
+
+/// AdminCreateUser with a given temporary password, a verified unique email and no message.
 async fn create_with_password(
     target: &Target,
     pool_id: &str,
     username: &str,
     temporary: &str,
 ) -> AdminCreateUserOutput {
-    ok(
-        target
-            .admin_client()
-            .admin_create_user()
-            .user_pool_id(pool_id)
-            .username(username)
-            .user_attributes(attribute("email", &unique_email("created")))
-            .user_attributes(attribute("email_verified", "true"))
-            .temporary_password(temporary)
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await,
-        "AdminCreateUser with TemporaryPassword",
-    )
-}
-
-async fn user_status(target: &Target, pool_id: &str, username: &str) -> UserStatusType {
-    let user = ok(
-        target
-            .admin_client()
-            .admin_get_user()
-            .user_pool_id(pool_id)
-            .username(username)
-            .send()
-            .await,
-        "AdminGetUser",
-    );
-    user.user_status().cloned().expect("UserStatus")
+    let email = unique_email("created");
+    let attributes = [("email", email.as_str()), ("email_verified", "true")];
+    admin_create_quietly(target, pool_id, username, temporary, &attributes).await
 }
 
 /// Signs in with a temporary password and answers NEW_PASSWORD_REQUIRED; returns the tokens.
@@ -94,15 +94,9 @@ async fn complete_new_password(
         auth.challenge_name(),
         Some(&ChallengeNameType::NewPasswordRequired)
     );
+    let session = auth.session().expect("Session");
     let answered = ok(
-        target
-            .public_client()
-            .respond_to_auth_challenge()
-            .client_id(&client.id)
-            .challenge_name(ChallengeNameType::NewPasswordRequired)
-            .session(auth.session().expect("Session"))
-            .challenge_responses("USERNAME", username)
-            .challenge_responses("NEW_PASSWORD", NEW_PASSWORD)
+        new_password_answer(target, client, session, username, NEW_PASSWORD)
             .send()
             .await,
         "RespondToAuthChallenge NEW_PASSWORD_REQUIRED",
@@ -121,18 +115,7 @@ async fn admin_create_user_sends_a_temporary_password_and_sign_in_asks_for_a_new
     let username = unique("invited");
     let email = unique_email("invited");
 
-    let created = ok(
-        target
-            .admin_client()
-            .admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attributes(attribute("email", &email))
-            .desired_delivery_mediums(DeliveryMediumType::Email)
-            .send()
-            .await,
-        "AdminCreateUser",
-    );
+    let created = create_invited(target, &pool_id, &username, &email).await;
     let user = created.user().expect("User");
     assert!(user.username().unwrap().eq_ignore_ascii_case(&username));
     assert_eq!(
@@ -177,15 +160,9 @@ async fn admin_create_user_sends_a_temporary_password_and_sign_in_asks_for_a_new
     assert_eq!(shown["email"], json!(email), "{shown}");
 
     // A bad session is refused.
+    let bad_session = "not-a-session-at-all-but-long-enough-to-look-like-one";
     let err = service_error(
-        target
-            .public_client()
-            .respond_to_auth_challenge()
-            .client_id(&client.id)
-            .challenge_name(ChallengeNameType::NewPasswordRequired)
-            .session("not-a-session-at-all-but-long-enough-to-look-like-one")
-            .challenge_responses("USERNAME", &username)
-            .challenge_responses("NEW_PASSWORD", NEW_PASSWORD)
+        new_password_answer(target, &client, bad_session, &username, NEW_PASSWORD)
             .send()
             .await,
         "RespondToAuthChallenge with a bad session",
@@ -194,14 +171,7 @@ async fn admin_create_user_sends_a_temporary_password_and_sign_in_asks_for_a_new
 
     // A new password breaking the policy is refused, and the session still works after.
     let err = service_error(
-        target
-            .public_client()
-            .respond_to_auth_challenge()
-            .client_id(&client.id)
-            .challenge_name(ChallengeNameType::NewPasswordRequired)
-            .session(&session)
-            .challenge_responses("USERNAME", &username)
-            .challenge_responses("NEW_PASSWORD", "weak")
+        new_password_answer(target, &client, &session, &username, "weak")
             .send()
             .await,
         "RespondToAuthChallenge with a weak password",
@@ -209,24 +179,13 @@ async fn admin_create_user_sends_a_temporary_password_and_sign_in_asks_for_a_new
     assert!(err.is_invalid_password_exception(), "{err:?}");
 
     let answered = ok(
-        target
-            .public_client()
-            .respond_to_auth_challenge()
-            .client_id(&client.id)
-            .challenge_name(ChallengeNameType::NewPasswordRequired)
-            .session(&session)
-            .challenge_responses("USERNAME", &username)
-            .challenge_responses("NEW_PASSWORD", NEW_PASSWORD)
+        new_password_answer(target, &client, &session, &username, NEW_PASSWORD)
             .send()
             .await,
         "RespondToAuthChallenge NEW_PASSWORD_REQUIRED",
     );
     let result = answered.authentication_result().expect("tokens");
-    let jwks = target.jwks(&pool_id).await;
-    jwks.verify_id_token(result.id_token().unwrap(), &client.id)
-        .expect("ID token verifies");
-    jwks.verify_access_token(result.access_token().unwrap(), &client.id)
-        .expect("access token verifies");
+    verified_claims(target, &client, result).await;
     assert!(result.refresh_token().is_some());
     assert_eq!(
         user_status(target, &pool_id, &username).await,
@@ -235,14 +194,7 @@ async fn admin_create_user_sends_a_temporary_password_and_sign_in_asks_for_a_new
 
     // The session is used up; the new password signs in directly, the temporary one no more.
     let err = service_error(
-        target
-            .public_client()
-            .respond_to_auth_challenge()
-            .client_id(&client.id)
-            .challenge_name(ChallengeNameType::NewPasswordRequired)
-            .session(&session)
-            .challenge_responses("USERNAME", &username)
-            .challenge_responses("NEW_PASSWORD", "Another-Pass-77")
+        new_password_answer(target, &client, &session, &username, "Another-Pass-77")
             .send()
             .await,
         "RespondToAuthChallenge with a used session",
@@ -251,14 +203,8 @@ async fn admin_create_user_sends_a_temporary_password_and_sign_in_asks_for_a_new
     target
         .password_sign_in(&client, &username, NEW_PASSWORD)
         .await;
-    let err = service_error(
-        target
-            .password_auth(&client, &username, &temporary)
-            .send()
-            .await,
-        "InitiateAuth with the old temporary password",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let what = "InitiateAuth with the old temporary password";
+    assert_sign_in_refused(target, &client, &username, &temporary, what).await;
 }
 
 #[tokio::test]
@@ -266,21 +212,17 @@ async fn admin_create_user_message_actions_and_duplicates() {
     let target = Target::shared();
     let client = target.standard_setup("message-action").await;
     let pool_id = client.pool_id.clone();
-    let admin = target.admin_client();
 
     // SUPPRESS: nothing is sent.
     let quiet = unique("quiet");
     let quiet_email = unique_email("quiet");
     ok(
-        admin
-            .admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(&quiet)
-            .user_attributes(attribute("email", &quiet_email))
-            .desired_delivery_mediums(DeliveryMediumType::Email)
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await,
+        admin_create_user(target, &pool_id, &quiet, |b| {
+            b.user_attributes(attribute("email", &quiet_email))
+                .desired_delivery_mediums(DeliveryMediumType::Email)
+                .message_action(MessageActionType::Suppress)
+        })
+        .await,
         "AdminCreateUser SUPPRESS",
     );
     assert!(target.messages(&pool_id, &quiet).await.is_empty());
@@ -291,14 +233,7 @@ async fn admin_create_user_message_actions_and_duplicates() {
     create_invited(target, &pool_id, &username, &unique_email("resend")).await;
     let first = target.latest_code(&pool_id, &username).await;
     let resent = ok(
-        admin
-            .admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .desired_delivery_mediums(DeliveryMediumType::Email)
-            .message_action(MessageActionType::Resend)
-            .send()
-            .await,
+        resend_invitation(target, &pool_id, &username).await,
         "AdminCreateUser RESEND",
     );
     assert_eq!(
@@ -307,64 +242,44 @@ async fn admin_create_user_message_actions_and_duplicates() {
     );
     let second = target.code_after(&pool_id, &username, 1).await;
     assert_ne!(first, second, "RESEND sends a new temporary password");
-    let err = service_error(
-        target
-            .password_auth(&client, &username, &first)
-            .send()
-            .await,
-        "InitiateAuth with the replaced temporary password",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let what = "InitiateAuth with the replaced temporary password";
+    assert_sign_in_refused(target, &client, &username, &first, what).await;
     complete_new_password(target, &client, &username, &second).await;
 
     // RESEND for an unknown user.
     let err = service_error(
-        admin
-            .admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(unique("ghost"))
-            .message_action(MessageActionType::Resend)
-            .send()
-            .await,
+        admin_create_user(target, &pool_id, &unique("ghost"), |b| {
+            b.message_action(MessageActionType::Resend)
+        })
+        .await,
         "AdminCreateUser RESEND of an unknown user",
     );
     assert!(err.is_user_not_found_exception(), "{err:?}");
 
     // A duplicate username.
     let err = service_error(
-        admin
-            .admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await,
+        admin_create_user(target, &pool_id, &username, |b| {
+            b.message_action(MessageActionType::Suppress)
+        })
+        .await,
         "AdminCreateUser of an existing username",
     );
     assert!(err.is_username_exists_exception(), "{err:?}");
 
     // A given temporary password that breaks the policy.
     let err = service_error(
-        admin
-            .admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(unique("weak"))
-            .temporary_password("weak")
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await,
+        admin_create_user(target, &pool_id, &unique("weak"), |b| {
+            b.temporary_password("weak")
+                .message_action(MessageActionType::Suppress)
+        })
+        .await,
         "AdminCreateUser with a weak temporary password",
     );
     assert!(err.is_invalid_password_exception(), "{err:?}");
 
     // An unknown pool.
     let err = service_error(
-        admin
-            .admin_create_user()
-            .user_pool_id("us-east-1_NoSuchPool")
-            .username(unique("nobody"))
-            .send()
-            .await,
+        admin_create_user(target, "us-east-1_NoSuchPool", &unique("nobody"), |b| b).await,
         "AdminCreateUser in an unknown pool",
     );
     assert!(err.is_resource_not_found_exception(), "{err:?}");
@@ -376,7 +291,7 @@ async fn a_given_temporary_password_works_once_and_admin_respond_to_auth_challen
     let client = target.standard_setup("admin-challenge").await;
     let pool_id = client.pool_id.clone();
     let username = unique("given");
-    let temporary = "Temporary-Pass-1";
+    let temporary = TEMPORARY_PASSWORD;
     let created = create_with_password(target, &pool_id, &username, temporary).await;
     assert_eq!(
         created.user().and_then(|u| u.user_status()),
@@ -415,10 +330,7 @@ async fn a_given_temporary_password_works_once_and_admin_respond_to_auth_challen
         "AdminRespondToAuthChallenge NEW_PASSWORD_REQUIRED",
     );
     let result = answered.authentication_result().expect("tokens");
-    let jwks = target.jwks(&pool_id).await;
-    let claims = jwks
-        .verify_id_token(result.id_token().unwrap(), &client.id)
-        .expect("ID token verifies");
+    let (claims, _) = verified_claims(target, &client, result).await;
     assert!(
         claims["cognito:username"]
             .as_str()
@@ -437,36 +349,17 @@ async fn a_given_temporary_password_works_once_and_admin_respond_to_auth_challen
 #[tokio::test]
 async fn new_password_required_collects_missing_required_attributes() {
     let target = Target::shared();
-    let pool_id = target
-        .create_pool("required-attrs", |b| {
-            standard_pool(b).schema(
-                SchemaAttributeType::builder()
-                    .name("given_name")
-                    .attribute_data_type(AttributeDataType::String)
-                    .required(true)
-                    .mutable(true)
-                    .build(),
-            )
-        })
-        .await;
-    let client = target.create_password_client(&pool_id).await;
+    let client = password_client_in_pool(target, "required-attrs", |b| {
+        standard_pool(b).schema(string_attribute("given_name", true, true))
+    })
+    .await;
+    let pool_id = client.pool_id.clone();
     let username = unique("needs-name");
-    let temporary = "Temporary-Pass-1";
+    let temporary = TEMPORARY_PASSWORD;
 
     // An administrator may leave a required attribute to the user (Cognito: "either you should
     // supply [it] in your call to AdminCreateUser or the user should supply [it]").
-    ok(
-        target
-            .admin_client()
-            .admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .temporary_password(temporary)
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await,
-        "AdminCreateUser without a required attribute",
-    );
+    admin_create_quietly(target, &pool_id, &username, temporary, &[]).await;
     let auth = ok(
         target
             .password_auth(&client, &username, temporary)
@@ -488,17 +381,9 @@ async fn new_password_required_collects_missing_required_attributes() {
     assert_eq!(required, vec!["userAttributes.given_name".to_owned()]);
 
     // Without it: refused, and the user still has to change the password.
+    let answer = || new_password_answer(target, &client, &session, &username, NEW_PASSWORD);
     let err = service_error(
-        target
-            .public_client()
-            .respond_to_auth_challenge()
-            .client_id(&client.id)
-            .challenge_name(ChallengeNameType::NewPasswordRequired)
-            .session(&session)
-            .challenge_responses("USERNAME", &username)
-            .challenge_responses("NEW_PASSWORD", NEW_PASSWORD)
-            .send()
-            .await,
+        answer().send().await,
         "RespondToAuthChallenge without the required attribute",
     );
     assert!(err.is_invalid_parameter_exception(), "{err:?}");
@@ -508,14 +393,7 @@ async fn new_password_required_collects_missing_required_attributes() {
     );
     // An attribute outside the schema is refused too.
     let err = service_error(
-        target
-            .public_client()
-            .respond_to_auth_challenge()
-            .client_id(&client.id)
-            .challenge_name(ChallengeNameType::NewPasswordRequired)
-            .session(&session)
-            .challenge_responses("USERNAME", &username)
-            .challenge_responses("NEW_PASSWORD", NEW_PASSWORD)
+        answer()
             .challenge_responses("userAttributes.given_name", "Ada")
             .challenge_responses("userAttributes.custom:undeclared", "x")
             .send()
@@ -526,24 +404,14 @@ async fn new_password_required_collects_missing_required_attributes() {
 
     // With it: tokens carrying it.
     let answered = ok(
-        target
-            .public_client()
-            .respond_to_auth_challenge()
-            .client_id(&client.id)
-            .challenge_name(ChallengeNameType::NewPasswordRequired)
-            .session(&session)
-            .challenge_responses("USERNAME", &username)
-            .challenge_responses("NEW_PASSWORD", NEW_PASSWORD)
+        answer()
             .challenge_responses("userAttributes.given_name", "Ada")
             .send()
             .await,
         "RespondToAuthChallenge with userAttributes.given_name",
     );
     let result = answered.authentication_result().expect("tokens");
-    let jwks = target.jwks(&pool_id).await;
-    let claims = jwks
-        .verify_id_token(result.id_token().unwrap(), &client.id)
-        .expect("ID token verifies");
+    let (claims, _) = verified_claims(target, &client, result).await;
     assert_eq!(claims["given_name"], json!("Ada"));
     assert_eq!(
         user_status(target, &pool_id, &username).await,
@@ -562,44 +430,22 @@ async fn admin_delete_user_removes_the_user_and_frees_the_username() {
         .sign_up_confirmed(&client, &username, PASSWORD, &email)
         .await;
     let tokens = target.password_sign_in(&client, &username, PASSWORD).await;
-    let admin = target.admin_client();
+    let access = tokens.access_token().unwrap();
 
     ok(
-        admin
-            .admin_delete_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
+        admin_delete(target, &pool_id, &username).await,
         "AdminDeleteUser",
     );
-    let err = service_error(
-        admin
-            .admin_get_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
+    assert_user_not_found(
+        target,
+        &pool_id,
+        &username,
         "AdminGetUser after AdminDeleteUser",
-    );
-    assert!(err.is_user_not_found_exception(), "{err:?}");
+    )
+    .await;
+    assert_access_token_refused(target, access, "GetUser of a deleted user").await;
     let err = service_error(
-        target
-            .public_client()
-            .get_user()
-            .access_token(tokens.access_token().unwrap())
-            .send()
-            .await,
-        "GetUser of a deleted user",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
-    let err = service_error(
-        admin
-            .admin_delete_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
+        admin_delete(target, &pool_id, &username).await,
         "AdminDeleteUser twice",
     );
     assert!(err.is_user_not_found_exception(), "{err:?}");
@@ -611,16 +457,8 @@ async fn admin_delete_user_removes_the_user_and_frees_the_username() {
     target
         .password_sign_in(&client, &username, "Second-Life-77")
         .await;
-    let err = service_error(
-        target
-            .public_client()
-            .get_user()
-            .access_token(tokens.access_token().unwrap())
-            .send()
-            .await,
-        "GetUser with the deleted user's token after the username is reused",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let what = "GetUser with the deleted user's token after the username is reused";
+    assert_access_token_refused(target, access, what).await;
 }
 
 #[tokio::test]
@@ -628,104 +466,40 @@ async fn a_disabled_user_cannot_sign_in_use_tokens_or_refresh_until_enabled() {
     let target = Target::shared();
     let client = target.standard_setup("disable").await;
     let pool_id = client.pool_id.clone();
-    let username = unique("disabled");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("d"))
-        .await;
+    let username = confirmed_user(target, &client, "disabled").await;
     let tokens = target.password_sign_in(&client, &username, PASSWORD).await;
-    let admin = target.admin_client();
-    let public = target.public_client();
+    let (access, refresh) = (
+        tokens.access_token().unwrap(),
+        tokens.refresh_token().unwrap(),
+    );
 
     ok(
-        admin
-            .admin_disable_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
+        admin_disable(target, &pool_id, &username).await,
         "AdminDisableUser",
     );
-    let user = ok(
-        admin
-            .admin_get_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
-        "AdminGetUser",
-    );
-    assert!(!user.enabled());
+    assert!(!admin_user(target, &pool_id, &username).await.enabled());
 
-    let err = service_error(
-        target
-            .password_auth(&client, &username, PASSWORD)
-            .send()
-            .await,
-        "InitiateAuth of a disabled user",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let what = "InitiateAuth of a disabled user";
+    let err = assert_sign_in_refused(target, &client, &username, PASSWORD, what).await;
     assert_eq!(err.message(), Some("User is disabled."));
-    let err = service_error(
-        public
-            .get_user()
-            .access_token(tokens.access_token().unwrap())
-            .send()
-            .await,
-        "GetUser of a disabled user",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
-    let err = service_error(
-        public
-            .initiate_auth()
-            .client_id(&client.id)
-            .auth_flow(AuthFlowType::RefreshTokenAuth)
-            .auth_parameters("REFRESH_TOKEN", tokens.refresh_token().unwrap())
-            .send()
-            .await,
-        "REFRESH_TOKEN_AUTH of a disabled user",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
+    assert_access_token_refused(target, access, "GetUser of a disabled user").await;
+    let what = "REFRESH_TOKEN_AUTH of a disabled user";
+    assert_refresh_refused(target, &client, refresh, what).await;
 
     ok(
-        admin
-            .admin_enable_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
+        admin_enable(target, &pool_id, &username).await,
         "AdminEnableUser",
     );
     // Enabled again: a new sign-in works; the tokens revoked by the disable stay revoked.
     let fresh = target.password_sign_in(&client, &username, PASSWORD).await;
     ok(
-        public
-            .get_user()
-            .access_token(fresh.access_token().unwrap())
-            .send()
-            .await,
+        get_user(target, fresh.access_token().unwrap()).await,
         "GetUser with a new token after AdminEnableUser",
     );
-    let err = service_error(
-        public
-            .get_user()
-            .access_token(tokens.access_token().unwrap())
-            .send()
-            .await,
-        "GetUser with a token from before AdminDisableUser",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
-    assert_eq!(err.message(), Some("Access Token has been revoked"));
-    let err = service_error(
-        public
-            .initiate_auth()
-            .client_id(&client.id)
-            .auth_flow(AuthFlowType::RefreshTokenAuth)
-            .auth_parameters("REFRESH_TOKEN", tokens.refresh_token().unwrap())
-            .send()
-            .await,
-        "REFRESH_TOKEN_AUTH with a token from before AdminDisableUser",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let what = "GetUser with a token from before AdminDisableUser";
+    assert_access_token_revoked(target, access, what).await;
+    let what = "REFRESH_TOKEN_AUTH with a token from before AdminDisableUser";
+    assert_refresh_refused(target, &client, refresh, what).await;
 }
 
 #[tokio::test]
@@ -733,20 +507,12 @@ async fn admin_set_user_password_permanent_or_temporary() {
     let target = Target::shared();
     let client = target.standard_setup("set-password").await;
     let pool_id = client.pool_id.clone();
-    let admin = target.admin_client();
 
     // Permanent on a FORCE_CHANGE_PASSWORD user: confirmed, signs in directly.
     let username = unique("perm");
-    create_with_password(target, &pool_id, &username, "Temporary-Pass-1").await;
+    create_with_password(target, &pool_id, &username, TEMPORARY_PASSWORD).await;
     ok(
-        admin
-            .admin_set_user_password()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .password("Permanent-Pass-9")
-            .permanent(true)
-            .send()
-            .await,
+        admin_set_password(target, &pool_id, &username, "Permanent-Pass-9", true).await,
         "AdminSetUserPassword permanent",
     );
     assert_eq!(
@@ -758,33 +524,17 @@ async fn admin_set_user_password_permanent_or_temporary() {
         .await;
 
     // Temporary on a confirmed user: FORCE_CHANGE_PASSWORD and the challenge.
-    let username = unique("temp");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("t"))
-        .await;
+    let username = confirmed_user(target, &client, "temp").await;
     ok(
-        admin
-            .admin_set_user_password()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .password("Temporary-Pass-2")
-            .permanent(false)
-            .send()
-            .await,
+        admin_set_password(target, &pool_id, &username, "Temporary-Pass-2", false).await,
         "AdminSetUserPassword temporary",
     );
     assert_eq!(
         user_status(target, &pool_id, &username).await,
         UserStatusType::ForceChangePassword
     );
-    let err = service_error(
-        target
-            .password_auth(&client, &username, PASSWORD)
-            .send()
-            .await,
-        "InitiateAuth with the old password",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let what = "InitiateAuth with the old password";
+    assert_sign_in_refused(target, &client, &username, PASSWORD, what).await;
     complete_new_password(target, &client, &username, "Temporary-Pass-2").await;
     target
         .password_sign_in(&client, &username, NEW_PASSWORD)
@@ -792,14 +542,7 @@ async fn admin_set_user_password_permanent_or_temporary() {
 
     // A password breaking the policy.
     let err = service_error(
-        admin
-            .admin_set_user_password()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .password("short")
-            .permanent(true)
-            .send()
-            .await,
+        admin_set_password(target, &pool_id, &username, "short", true).await,
         "AdminSetUserPassword with a weak password",
     );
     assert!(err.is_invalid_password_exception(), "{err:?}");
@@ -810,20 +553,11 @@ async fn admin_reset_user_password_requires_a_reset_completed_with_the_code() {
     let target = Target::shared();
     let client = target.standard_setup("reset").await;
     let pool_id = client.pool_id.clone();
-    let username = unique("reset");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("r"))
-        .await;
+    let username = confirmed_user(target, &client, "reset").await;
     let seen = target.codes(&pool_id, &username).await.len();
 
     ok(
-        target
-            .admin_client()
-            .admin_reset_user_password()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
+        admin_reset_password(target, &pool_id, &username).await,
         "AdminResetUserPassword",
     );
     assert_eq!(
@@ -843,15 +577,7 @@ async fn admin_reset_user_password_requires_a_reset_completed_with_the_code() {
     let last = target.messages(&pool_id, &username).await;
     assert_eq!(last.last().unwrap().purpose, "ForgotPassword");
     ok(
-        target
-            .public_client()
-            .confirm_forgot_password()
-            .client_id(&client.id)
-            .username(&username)
-            .confirmation_code(code)
-            .password(NEW_PASSWORD)
-            .send()
-            .await,
+        confirm_forgot_password(target, &client, &username, &code, NEW_PASSWORD).await,
         "ConfirmForgotPassword",
     );
     assert_eq!(
@@ -869,135 +595,62 @@ async fn admin_update_and_delete_user_attributes_respect_the_schema() {
     let pool_id = target
         .create_pool("admin-attrs", |b| {
             standard_pool(b)
-                .schema(
-                    SchemaAttributeType::builder()
-                        .name("employee")
-                        .attribute_data_type(AttributeDataType::String)
-                        .mutable(false)
-                        .build(),
-                )
-                .schema(
-                    SchemaAttributeType::builder()
-                        .name("name")
-                        .attribute_data_type(AttributeDataType::String)
-                        .required(true)
-                        .mutable(true)
-                        .build(),
-                )
+                .schema(string_attribute("employee", false, false))
+                .schema(string_attribute("name", true, true))
         })
         .await;
     let username = unique("attrs");
-    let admin = target.admin_client();
-    ok(
-        admin
-            .admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attributes(attribute("name", "Ada Lovelace"))
-            .user_attributes(attribute("email", &unique_email("attrs")))
-            .user_attributes(attribute("email_verified", "true"))
-            .user_attributes(attribute("custom:employee", "E-1"))
-            .temporary_password("Temporary-Pass-1")
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await,
-        "AdminCreateUser",
-    );
+    let email = unique_email("attrs");
+    let attributes = [
+        ("name", "Ada Lovelace"),
+        ("email", email.as_str()),
+        ("email_verified", "true"),
+        ("custom:employee", "E-1"),
+    ];
+    admin_create_quietly(target, &pool_id, &username, TEMPORARY_PASSWORD, &attributes).await;
 
     ok(
-        admin
-            .admin_update_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attributes(attribute("given_name", "Ada"))
-            .user_attributes(attribute("custom:tier", "gold"))
-            .send()
-            .await,
+        admin_update_attributes(
+            target,
+            &pool_id,
+            &username,
+            &[("given_name", "Ada"), ("custom:tier", "gold")],
+        )
+        .await,
         "AdminUpdateUserAttributes",
     );
-    let user = ok(
-        admin
-            .admin_get_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
-        "AdminGetUser",
-    );
-    assert_eq!(
-        attribute_value(user.user_attributes(), "given_name"),
-        Some("Ada")
-    );
-    assert_eq!(
-        attribute_value(user.user_attributes(), "custom:tier"),
-        Some("gold")
-    );
+    let expected = [("given_name", Some("Ada")), ("custom:tier", Some("gold"))];
+    assert_admin_attributes(target, &pool_id, &username, &expected).await;
 
     // An immutable custom attribute cannot change.
     let err = service_error(
-        admin
-            .admin_update_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attributes(attribute("custom:employee", "E-2"))
-            .send()
-            .await,
+        admin_update_attributes(target, &pool_id, &username, &[("custom:employee", "E-2")]).await,
         "AdminUpdateUserAttributes of an immutable attribute",
     );
     assert!(err.is_invalid_parameter_exception(), "{err:?}");
     // An attribute outside the schema.
     let err = service_error(
-        admin
-            .admin_update_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attributes(attribute("custom:undeclared", "x"))
-            .send()
-            .await,
+        admin_update_attributes(target, &pool_id, &username, &[("custom:undeclared", "x")]).await,
         "AdminUpdateUserAttributes of an undeclared attribute",
     );
     assert!(err.is_invalid_parameter_exception(), "{err:?}");
 
     // Delete: an optional attribute goes; a required one cannot.
     ok(
-        admin
-            .admin_delete_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attribute_names("given_name")
-            .send()
-            .await,
+        admin_delete_attribute(target, &pool_id, &username, "given_name").await,
         "AdminDeleteUserAttributes",
     );
     let err = service_error(
-        admin
-            .admin_delete_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attribute_names("name")
-            .send()
-            .await,
+        admin_delete_attribute(target, &pool_id, &username, "name").await,
         "AdminDeleteUserAttributes of a required attribute",
     );
     assert!(err.is_invalid_parameter_exception(), "{err:?}");
-    let user = ok(
-        admin
-            .admin_get_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
-        "AdminGetUser",
-    );
-    assert_eq!(attribute_value(user.user_attributes(), "given_name"), None);
-    assert_eq!(
-        attribute_value(user.user_attributes(), "name"),
-        Some("Ada Lovelace")
-    );
-    assert_eq!(
-        attribute_value(user.user_attributes(), "custom:employee"),
-        Some("E-1")
-    );
+    let expected = [
+        ("given_name", None),
+        ("name", Some("Ada Lovelace")),
+        ("custom:employee", Some("E-1")),
+    ];
+    assert_admin_attributes(target, &pool_id, &username, &expected).await;
 }
 
 #[tokio::test]
@@ -1005,55 +658,24 @@ async fn admin_user_global_sign_out_revokes_every_token() {
     let target = Target::shared();
     let client = target.standard_setup("admin-signout").await;
     let pool_id = client.pool_id.clone();
-    let username = unique("signout");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("s"))
-        .await;
+    let username = confirmed_user(target, &client, "signout").await;
     let first = target.password_sign_in(&client, &username, PASSWORD).await;
     let second = target.password_sign_in(&client, &username, PASSWORD).await;
-    let public = target.public_client();
 
     ok(
-        target
-            .admin_client()
-            .admin_user_global_sign_out()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
+        admin_global_sign_out(target, &pool_id, &username).await,
         "AdminUserGlobalSignOut",
     );
     for tokens in [&first, &second] {
-        let err = service_error(
-            public
-                .get_user()
-                .access_token(tokens.access_token().unwrap())
-                .send()
-                .await,
-            "GetUser after AdminUserGlobalSignOut",
-        );
-        assert!(err.is_not_authorized_exception(), "{err:?}");
-        assert_eq!(err.message(), Some("Access Token has been revoked"));
-        let err = service_error(
-            public
-                .initiate_auth()
-                .client_id(&client.id)
-                .auth_flow(AuthFlowType::RefreshTokenAuth)
-                .auth_parameters("REFRESH_TOKEN", tokens.refresh_token().unwrap())
-                .send()
-                .await,
-            "REFRESH_TOKEN_AUTH after AdminUserGlobalSignOut",
-        );
-        assert!(err.is_not_authorized_exception(), "{err:?}");
+        let what = "GetUser after AdminUserGlobalSignOut";
+        assert_access_token_revoked(target, tokens.access_token().unwrap(), what).await;
+        let what = "REFRESH_TOKEN_AUTH after AdminUserGlobalSignOut";
+        assert_refresh_refused(target, &client, tokens.refresh_token().unwrap(), what).await;
     }
     // A new sign-in works.
     let fresh = target.password_sign_in(&client, &username, PASSWORD).await;
     ok(
-        public
-            .get_user()
-            .access_token(fresh.access_token().unwrap())
-            .send()
-            .await,
+        get_user(target, fresh.access_token().unwrap()).await,
         "GetUser after signing in again",
     );
 }
@@ -1063,40 +685,20 @@ async fn admin_list_user_auth_events_lists_sign_ins_newest_first() {
     let target = Target::shared();
     let client = target.standard_setup("events").await;
     let pool_id = client.pool_id.clone();
-    let username = unique("events");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("e"))
-        .await;
+    let username = confirmed_user(target, &client, "events").await;
 
-    let admin = target.admin_client();
     let none = ok(
-        admin
-            .admin_list_user_auth_events()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
+        admin_auth_events(target, &pool_id, &username, None, None).await,
         "AdminListUserAuthEvents before any sign-in",
     );
     assert!(none.auth_events().is_empty(), "{none:?}");
 
     target.password_sign_in(&client, &username, PASSWORD).await;
-    let err = service_error(
-        target
-            .password_auth(&client, &username, "Wrong-Password-1")
-            .send()
-            .await,
-        "InitiateAuth with a wrong password",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let what = "InitiateAuth with a wrong password";
+    assert_sign_in_refused(target, &client, &username, "Wrong-Password-1", what).await;
 
     let listed = ok(
-        admin
-            .admin_list_user_auth_events()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
+        admin_auth_events(target, &pool_id, &username, None, None).await,
         "AdminListUserAuthEvents",
     );
     let events = listed.auth_events();
@@ -1113,27 +715,14 @@ async fn admin_list_user_auth_events_lists_sign_ins_newest_first() {
 
     // MaxResults pages through them.
     let page = ok(
-        admin
-            .admin_list_user_auth_events()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .max_results(1)
-            .send()
-            .await,
+        admin_auth_events(target, &pool_id, &username, Some(1), None).await,
         "AdminListUserAuthEvents MaxResults 1",
     );
     assert_eq!(page.auth_events().len(), 1);
     assert_eq!(page.auth_events()[0].event_id(), events[0].event_id());
     let next = page.next_token().expect("NextToken").to_owned();
     let page = ok(
-        admin
-            .admin_list_user_auth_events()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .max_results(1)
-            .next_token(next)
-            .send()
-            .await,
+        admin_auth_events(target, &pool_id, &username, Some(1), Some(next)).await,
         "AdminListUserAuthEvents second page",
     );
     assert_eq!(page.auth_events().len(), 1);
@@ -1146,113 +735,51 @@ async fn admin_operations_on_an_unknown_user_are_user_not_found() {
     let client = target.standard_setup("unknown-user").await;
     let pool_id = client.pool_id.as_str();
     let ghost = unique("ghost");
-    let admin = target.admin_client();
 
-    let mut codes: Vec<(&str, Option<String>)> = Vec::new();
-    let r = admin
-        .admin_delete_user()
-        .user_pool_id(pool_id)
-        .username(&ghost)
-        .send()
-        .await;
-    codes.push((
-        "AdminDeleteUser",
-        r.err().and_then(|e| e.code().map(str::to_owned)),
-    ));
-    let r = admin
-        .admin_disable_user()
-        .user_pool_id(pool_id)
-        .username(&ghost)
-        .send()
-        .await;
-    codes.push((
-        "AdminDisableUser",
-        r.err().and_then(|e| e.code().map(str::to_owned)),
-    ));
-    let r = admin
-        .admin_enable_user()
-        .user_pool_id(pool_id)
-        .username(&ghost)
-        .send()
-        .await;
-    codes.push((
-        "AdminEnableUser",
-        r.err().and_then(|e| e.code().map(str::to_owned)),
-    ));
-    let r = admin
-        .admin_set_user_password()
-        .user_pool_id(pool_id)
-        .username(&ghost)
-        .password(PASSWORD)
-        .permanent(true)
-        .send()
-        .await;
-    codes.push((
-        "AdminSetUserPassword",
-        r.err().and_then(|e| e.code().map(str::to_owned)),
-    ));
-    let r = admin
-        .admin_reset_user_password()
-        .user_pool_id(pool_id)
-        .username(&ghost)
-        .send()
-        .await;
-    codes.push((
-        "AdminResetUserPassword",
-        r.err().and_then(|e| e.code().map(str::to_owned)),
-    ));
-    let r = admin
-        .admin_update_user_attributes()
-        .user_pool_id(pool_id)
-        .username(&ghost)
-        .user_attributes(attribute("given_name", "x"))
-        .send()
-        .await;
-    codes.push((
-        "AdminUpdateUserAttributes",
-        r.err().and_then(|e| e.code().map(str::to_owned)),
-    ));
-    let r = admin
-        .admin_delete_user_attributes()
-        .user_pool_id(pool_id)
-        .username(&ghost)
-        .user_attribute_names("given_name")
-        .send()
-        .await;
-    codes.push((
-        "AdminDeleteUserAttributes",
-        r.err().and_then(|e| e.code().map(str::to_owned)),
-    ));
-    let r = admin
-        .admin_user_global_sign_out()
-        .user_pool_id(pool_id)
-        .username(&ghost)
-        .send()
-        .await;
-    codes.push((
-        "AdminUserGlobalSignOut",
-        r.err().and_then(|e| e.code().map(str::to_owned)),
-    ));
-    let r = admin
-        .admin_list_user_auth_events()
-        .user_pool_id(pool_id)
-        .username(&ghost)
-        .send()
-        .await;
-    codes.push((
-        "AdminListUserAuthEvents",
-        r.err().and_then(|e| e.code().map(str::to_owned)),
-    ));
-    let r = admin
-        .admin_list_groups_for_user()
-        .user_pool_id(pool_id)
-        .username(&ghost)
-        .send()
-        .await;
-    codes.push((
-        "AdminListGroupsForUser",
-        r.err().and_then(|e| e.code().map(str::to_owned)),
-    ));
+    let codes: Vec<(&str, Option<String>)> = vec![
+        (
+            "AdminDeleteUser",
+            error_code(admin_delete(target, pool_id, &ghost).await),
+        ),
+        (
+            "AdminDisableUser",
+            error_code(admin_disable(target, pool_id, &ghost).await),
+        ),
+        (
+            "AdminEnableUser",
+            error_code(admin_enable(target, pool_id, &ghost).await),
+        ),
+        (
+            "AdminSetUserPassword",
+            error_code(admin_set_password(target, pool_id, &ghost, PASSWORD, true).await),
+        ),
+        (
+            "AdminResetUserPassword",
+            error_code(admin_reset_password(target, pool_id, &ghost).await),
+        ),
+        (
+            "AdminUpdateUserAttributes",
+            error_code(
+                admin_update_attributes(target, pool_id, &ghost, &[("given_name", "x")]).await,
+            ),
+        ),
+        (
+            "AdminDeleteUserAttributes",
+            error_code(admin_delete_attribute(target, pool_id, &ghost, "given_name").await),
+        ),
+        (
+            "AdminUserGlobalSignOut",
+            error_code(admin_global_sign_out(target, pool_id, &ghost).await),
+        ),
+        (
+            "AdminListUserAuthEvents",
+            error_code(admin_auth_events(target, pool_id, &ghost, None, None).await),
+        ),
+        (
+            "AdminListGroupsForUser",
+            error_code(admin_groups_page(target, pool_id, &ghost, None, None).await),
+        ),
+    ];
     for (operation, code) in &codes {
         assert_eq!(
             code.as_deref(),
@@ -1267,10 +794,7 @@ async fn unsigned_user_management_requests_are_refused() {
     let target = Target::shared();
     let client = target.standard_setup("unsigned-manage").await;
     let pool_id = client.pool_id.clone();
-    let username = unique("victim");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("v"))
-        .await;
+    let username = confirmed_user(target, &client, "victim").await;
     let user = json!({"UserPoolId": pool_id, "Username": username});
     let requests = [
         (
@@ -1333,20 +857,9 @@ async fn unsigned_user_management_requests_are_refused() {
 async fn resend_to_a_confirmed_user_is_an_unsupported_state() {
     let target = Target::shared();
     let client = target.standard_setup("resend-confirmed").await;
-    let username = unique("settled");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("c"))
-        .await;
+    let username = confirmed_user(target, &client, "settled").await;
     let err = service_error(
-        target
-            .admin_client()
-            .admin_create_user()
-            .user_pool_id(&client.pool_id)
-            .username(&username)
-            .desired_delivery_mediums(DeliveryMediumType::Email)
-            .message_action(MessageActionType::Resend)
-            .send()
-            .await,
+        resend_invitation(target, &client.pool_id, &username).await,
         "AdminCreateUser RESEND to a confirmed user",
     );
     assert!(err.is_unsupported_user_state_exception(), "{err:?}");
@@ -1357,30 +870,13 @@ async fn resend_to_a_confirmed_user_is_an_unsupported_state() {
 async fn admin_set_user_password_lifts_a_lockout() {
     let target = Target::shared();
     let client = target.standard_setup("unlock").await;
-    let username = unique("unlock");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("u"))
-        .await;
+    let username = confirmed_user(target, &client, "unlock").await;
     for _ in 0..6 {
-        let err = service_error(
-            target
-                .password_auth(&client, &username, "Wrong-Password-1")
-                .send()
-                .await,
-            "InitiateAuth with a wrong password",
-        );
-        assert!(err.is_not_authorized_exception(), "{err:?}");
+        let what = "InitiateAuth with a wrong password";
+        assert_sign_in_refused(target, &client, &username, "Wrong-Password-1", what).await;
     }
     ok(
-        target
-            .admin_client()
-            .admin_set_user_password()
-            .user_pool_id(&client.pool_id)
-            .username(&username)
-            .password(NEW_PASSWORD)
-            .permanent(true)
-            .send()
-            .await,
+        admin_set_password(target, &client.pool_id, &username, NEW_PASSWORD, true).await,
         "AdminSetUserPassword",
     );
     target
@@ -1393,55 +889,30 @@ async fn an_admin_set_verified_email_needs_no_code() {
     let target = Target::shared();
     let client = target.standard_setup("admin-verified").await;
     let pool_id = client.pool_id.clone();
-    let username = unique("verified");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("v"))
-        .await;
+    let username = confirmed_user(target, &client, "verified").await;
     let before = target.messages(&pool_id, &username).await.len();
     let new_email = unique_email("v-new");
     ok(
-        target
-            .admin_client()
-            .admin_update_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attributes(attribute("email", &new_email))
-            .user_attributes(attribute("email_verified", "true"))
-            .send()
-            .await,
+        admin_update_attributes(
+            target,
+            &pool_id,
+            &username,
+            &[("email", &new_email), ("email_verified", "true")],
+        )
+        .await,
         "AdminUpdateUserAttributes email + email_verified",
     );
-    let user = ok(
-        target
-            .admin_client()
-            .admin_get_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
-        "AdminGetUser",
-    );
-    assert_eq!(
-        attribute_value(user.user_attributes(), "email"),
-        Some(new_email.as_str())
-    );
-    assert_eq!(
-        attribute_value(user.user_attributes(), "email_verified"),
-        Some("true")
-    );
+    let expected = [
+        ("email", Some(new_email.as_str())),
+        ("email_verified", Some("true")),
+    ];
+    assert_admin_attributes(target, &pool_id, &username, &expected).await;
     assert_eq!(target.messages(&pool_id, &username).await.len(), before);
 
     // Without email_verified, an administrator's change is unverified and a code is sent.
     let third = unique_email("v-third");
     ok(
-        target
-            .admin_client()
-            .admin_update_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attributes(attribute("email", &third))
-            .send()
-            .await,
+        admin_update_attributes(target, &pool_id, &username, &[("email", &third)]).await,
         "AdminUpdateUserAttributes email",
     );
     let code_message = target.messages(&pool_id, &third).await;
@@ -1461,15 +932,11 @@ async fn email_username_pools_create_users_by_email() {
     let client = target.create_password_client(&pool_id).await;
     let email = unique_email("by-email");
     let created = ok(
-        target
-            .admin_client()
-            .admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(&email)
-            .user_attributes(attribute("email_verified", "true"))
-            .desired_delivery_mediums(DeliveryMediumType::Email)
-            .send()
-            .await,
+        admin_create_user(target, &pool_id, &email, |b| {
+            b.user_attributes(attribute("email_verified", "true"))
+                .desired_delivery_mediums(DeliveryMediumType::Email)
+        })
+        .await,
         "AdminCreateUser by email",
     );
     let username = created.user().unwrap().username().unwrap().to_owned();
@@ -1484,34 +951,19 @@ async fn email_username_pools_create_users_by_email() {
 
     // The same email again.
     let err = service_error(
-        target
-            .admin_client()
-            .admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(&email)
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await,
+        admin_create_user(target, &pool_id, &email, |b| {
+            b.message_action(MessageActionType::Suppress)
+        })
+        .await,
         "AdminCreateUser of an existing email",
     );
     assert!(err.is_username_exists_exception(), "{err:?}");
     // Admin operations accept the email as the username.
     ok(
-        target
-            .admin_client()
-            .admin_disable_user()
-            .user_pool_id(&pool_id)
-            .username(&email)
-            .send()
-            .await,
+        admin_disable(target, &pool_id, &email).await,
         "AdminDisableUser by email",
     );
-    let err = service_error(
-        target
-            .password_auth(&client, &email, NEW_PASSWORD)
-            .send()
-            .await,
-        "InitiateAuth of the disabled user",
-    );
+    let what = "InitiateAuth of the disabled user";
+    let err = assert_sign_in_refused(target, &client, &email, NEW_PASSWORD, what).await;
     assert_eq!(err.message(), Some("User is disabled."));
 }

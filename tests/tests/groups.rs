@@ -11,103 +11,17 @@ use std::collections::BTreeSet;
 
 use cognate_tests::cognito::error::ProvideErrorMetadata;
 use cognate_tests::cognito::types::{AttributeDataType, SchemaAttributeType};
-use cognate_tests::{
-    AppClient, PASSWORD, Target, attribute, attribute_value, ok, service_error, unique,
-    unique_email,
+use cognate_tests::scenarios::{
+    TEMPORARY_PASSWORD, add_user_to_group, admin_create_quietly, admin_delete, admin_groups_page,
+    admin_update_attributes, all_pages, assert_admin_attributes, confirmed_user, create_group,
+    delete_group, groups_of, members, refresh_token_auth, remove_user_from_group, sign_in_claims,
+    usernames, verified_claims,
 };
-use serde_json::{Map, Value, json};
+use cognate_tests::{PASSWORD, Target, ok, service_error, unique};
+use serde_json::json;
 
 const ADMIN_ROLE: &str = "arn:aws:iam::123456789012:role/Admin";
 const EDITOR_ROLE: &str = "arn:aws:iam::123456789012:role/Editor";
-
-async fn create_group(
-    target: &Target,
-    pool_id: &str,
-    name: &str,
-    precedence: Option<i32>,
-    role: Option<&str>,
-) {
-    ok(
-        target
-            .admin_client()
-            .create_group()
-            .user_pool_id(pool_id)
-            .group_name(name)
-            .description(format!("the {name} group"))
-            .set_precedence(precedence)
-            .set_role_arn(role.map(str::to_owned))
-            .send()
-            .await,
-        "CreateGroup",
-    );
-}
-
-async fn add(target: &Target, pool_id: &str, username: &str, group: &str) {
-    ok(
-        target
-            .admin_client()
-            .admin_add_user_to_group()
-            .user_pool_id(pool_id)
-            .username(username)
-            .group_name(group)
-            .send()
-            .await,
-        "AdminAddUserToGroup",
-    );
-}
-
-async fn groups_of(target: &Target, pool_id: &str, username: &str) -> Vec<String> {
-    let output = ok(
-        target
-            .admin_client()
-            .admin_list_groups_for_user()
-            .user_pool_id(pool_id)
-            .username(username)
-            .send()
-            .await,
-        "AdminListGroupsForUser",
-    );
-    output
-        .groups()
-        .iter()
-        .map(|g| g.group_name().unwrap().to_owned())
-        .collect()
-}
-
-async fn members(target: &Target, pool_id: &str, group: &str) -> BTreeSet<String> {
-    let output = ok(
-        target
-            .admin_client()
-            .list_users_in_group()
-            .user_pool_id(pool_id)
-            .group_name(group)
-            .send()
-            .await,
-        "ListUsersInGroup",
-    );
-    output
-        .users()
-        .iter()
-        .map(|u| u.username().unwrap().to_lowercase())
-        .collect()
-}
-
-/// Signs in and returns the verified (ID, access) claims.
-async fn claims(
-    target: &Target,
-    client: &AppClient,
-    username: &str,
-) -> (Map<String, Value>, Map<String, Value>) {
-    let tokens = target.password_sign_in(client, username, PASSWORD).await;
-    let jwks = target.jwks(&client.pool_id).await;
-    let id = jwks
-        .verify_id_token(tokens.id_token().unwrap(), &client.id)
-        .expect("ID token verifies");
-    let access = jwks
-        .verify_access_token(tokens.access_token().unwrap(), &client.id)
-        .expect("access token verifies");
-    (id, access)
-}
 
 #[tokio::test]
 async fn group_crud_and_listing() {
@@ -198,34 +112,19 @@ async fn group_crud_and_listing() {
     for i in 0..4 {
         create_group(target, &pool_id, &format!("team-{i}"), None, None).await;
     }
-    let mut seen = Vec::new();
-    let mut token: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let output = ok(
-            admin
-                .list_groups()
-                .user_pool_id(&pool_id)
-                .limit(2)
-                .set_next_token(token.take())
-                .send()
-                .await,
-            "ListGroups",
-        );
-        pages += 1;
-        assert!(output.groups().len() <= 2);
-        seen.extend(
-            output
-                .groups()
-                .iter()
-                .map(|g| g.group_name().unwrap().to_owned()),
-        );
-        match output.next_token() {
-            Some(next) => token = Some(next.to_owned()),
-            None => break,
-        }
-        assert!(pages < 10, "ListGroups never ends");
-    }
+    let pool = pool_id.as_str();
+    let listed = all_pages("ListGroups", |token| async move {
+        let admin = target.admin_client();
+        let request = admin.list_groups().user_pool_id(pool).limit(2);
+        let output = ok(request.set_next_token(token).send().await, "ListGroups");
+        let names = output.groups().iter().map(|g| g.group_name().unwrap());
+        let next = output.next_token().map(str::to_owned);
+        (names.map(str::to_owned).collect::<Vec<_>>(), next)
+    })
+    .await;
+    assert!(listed.iter().all(|page| page.len() <= 2), "{listed:?}");
+    let pages = listed.len();
+    let seen: Vec<String> = listed.into_iter().flatten().collect();
     assert!(pages >= 3, "{pages} pages");
     let expected: BTreeSet<String> = ["admins", "team-0", "team-1", "team-2", "team-3"]
         .into_iter()
@@ -235,12 +134,7 @@ async fn group_crud_and_listing() {
     assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), expected);
 
     ok(
-        admin
-            .delete_group()
-            .user_pool_id(&pool_id)
-            .group_name("team-0")
-            .send()
-            .await,
+        delete_group(target, &pool_id, "team-0").await,
         "DeleteGroup",
     );
     let err = service_error(
@@ -254,12 +148,7 @@ async fn group_crud_and_listing() {
     );
     assert!(err.is_resource_not_found_exception(), "{err:?}");
     let err = service_error(
-        admin
-            .delete_group()
-            .user_pool_id(&pool_id)
-            .group_name("team-0")
-            .send()
-            .await,
+        delete_group(target, &pool_id, "team-0").await,
         "DeleteGroup twice",
     );
     assert!(err.is_resource_not_found_exception(), "{err:?}");
@@ -298,17 +187,17 @@ async fn members_join_and_leave_groups() {
     let bob = unique("bob");
     for name in [&ann, &bob] {
         target
-            .sign_up_confirmed(&client, name, PASSWORD, &unique_email("m"))
+            .sign_up_confirmed(&client, name, PASSWORD, &cognate_tests::unique_email("m"))
             .await;
     }
     create_group(target, &pool_id, "readers", Some(10), None).await;
     create_group(target, &pool_id, "writers", Some(5), None).await;
 
-    add(target, &pool_id, &ann, "readers").await;
-    add(target, &pool_id, &ann, "writers").await;
-    add(target, &pool_id, &bob, "readers").await;
+    add_user_to_group(target, &pool_id, &ann, "readers").await;
+    add_user_to_group(target, &pool_id, &ann, "writers").await;
+    add_user_to_group(target, &pool_id, &bob, "readers").await;
     // Adding twice is harmless.
-    add(target, &pool_id, &bob, "readers").await;
+    add_user_to_group(target, &pool_id, &bob, "readers").await;
 
     let mut ann_groups = groups_of(target, &pool_id, &ann).await;
     ann_groups.sort();
@@ -316,27 +205,13 @@ async fn members_join_and_leave_groups() {
     assert_eq!(groups_of(target, &pool_id, &bob).await, vec!["readers"]);
     // AdminListGroupsForUser pages.
     let first = ok(
-        target
-            .admin_client()
-            .admin_list_groups_for_user()
-            .user_pool_id(&pool_id)
-            .username(&ann)
-            .limit(1)
-            .send()
-            .await,
+        admin_groups_page(target, &pool_id, &ann, Some(1), None).await,
         "AdminListGroupsForUser Limit 1",
     );
     assert_eq!(first.groups().len(), 1);
+    let next = first.next_token().expect("NextToken").to_owned();
     let second = ok(
-        target
-            .admin_client()
-            .admin_list_groups_for_user()
-            .user_pool_id(&pool_id)
-            .username(&ann)
-            .limit(1)
-            .next_token(first.next_token().expect("NextToken"))
-            .send()
-            .await,
+        admin_groups_page(target, &pool_id, &ann, Some(1), Some(next)).await,
         "AdminListGroupsForUser second page",
     );
     assert_eq!(second.groups().len(), 1);
@@ -359,14 +234,7 @@ async fn members_join_and_leave_groups() {
     );
 
     ok(
-        target
-            .admin_client()
-            .admin_remove_user_from_group()
-            .user_pool_id(&pool_id)
-            .username(&ann)
-            .group_name("readers")
-            .send()
-            .await,
+        remove_user_from_group(target, &pool_id, &ann, "readers").await,
         "AdminRemoveUserFromGroup",
     );
     assert_eq!(groups_of(target, &pool_id, &ann).await, vec!["writers"]);
@@ -377,13 +245,7 @@ async fn members_join_and_leave_groups() {
 
     // A deleted user leaves every group.
     ok(
-        target
-            .admin_client()
-            .admin_delete_user()
-            .user_pool_id(&pool_id)
-            .username(&bob)
-            .send()
-            .await,
+        admin_delete(target, &pool_id, &bob).await,
         "AdminDeleteUser",
     );
     assert!(members(target, &pool_id, "readers").await.is_empty());
@@ -425,14 +287,7 @@ async fn members_join_and_leave_groups() {
     );
     assert!(err.is_resource_not_found_exception(), "{err:?}");
     let err = service_error(
-        target
-            .admin_client()
-            .admin_remove_user_from_group()
-            .user_pool_id(&pool_id)
-            .username(&ann)
-            .group_name("no-such-group")
-            .send()
-            .await,
+        remove_user_from_group(target, &pool_id, &ann, "no-such-group").await,
         "AdminRemoveUserFromGroup of a missing group",
     );
     assert!(err.is_resource_not_found_exception(), "{err:?}");
@@ -447,49 +302,25 @@ async fn list_users_in_group_pages_to_the_end() {
     let mut expected = BTreeSet::new();
     for _ in 0..5 {
         let name = unique("member");
-        ok(
-            target
-                .admin_client()
-                .admin_create_user()
-                .user_pool_id(&pool_id)
-                .username(&name)
-                .message_action(cognate_tests::cognito::types::MessageActionType::Suppress)
-                .temporary_password("Temporary-Pass-1")
-                .send()
-                .await,
-            "AdminCreateUser",
-        );
-        add(target, &pool_id, &name, "crowd").await;
+        admin_create_quietly(target, &pool_id, &name, TEMPORARY_PASSWORD, &[]).await;
+        add_user_to_group(target, &pool_id, &name, "crowd").await;
         expected.insert(name.to_lowercase());
     }
-    let mut seen = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..10 {
-        let output = ok(
-            target
-                .admin_client()
-                .list_users_in_group()
-                .user_pool_id(&pool_id)
-                .group_name("crowd")
-                .limit(2)
-                .set_next_token(token.take())
-                .send()
-                .await,
-            "ListUsersInGroup page",
-        );
-        assert!(output.users().len() <= 2);
-        seen.extend(
-            output
-                .users()
-                .iter()
-                .map(|u| u.username().unwrap().to_lowercase()),
-        );
-        match output.next_token() {
-            Some(next) => token = Some(next.to_owned()),
-            None => break,
-        }
-    }
-    assert!(token.is_none(), "never reached the end");
+    let pool = pool_id.as_str();
+    let listed = all_pages("ListUsersInGroup", |token| async move {
+        let admin = target.admin_client();
+        let request = admin.list_users_in_group().user_pool_id(pool);
+        let request = request.group_name("crowd").limit(2).set_next_token(token);
+        let output = ok(request.send().await, "ListUsersInGroup page");
+        let next = output.next_token().map(str::to_owned);
+        (
+            usernames(output.users()).into_iter().collect::<Vec<_>>(),
+            next,
+        )
+    })
+    .await;
+    assert!(listed.iter().all(|page| page.len() <= 2), "{listed:?}");
+    let seen: Vec<String> = listed.into_iter().flatten().collect();
     assert_eq!(seen.len(), expected.len(), "{seen:?}");
     assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), expected);
 }
@@ -499,13 +330,10 @@ async fn tokens_carry_groups_by_precedence_and_the_preferred_role() {
     let target = Target::shared();
     let client = target.standard_setup("groups-claims").await;
     let pool_id = client.pool_id.clone();
-    let username = unique("member");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("g"))
-        .await;
+    let username = confirmed_user(target, &client, "member").await;
 
     // No groups: no group claims.
-    let (id, access) = claims(target, &client, &username).await;
+    let (id, access) = sign_in_claims(target, &client, &username).await;
     assert!(id.get("cognito:groups").is_none(), "{id:?}");
     assert!(access.get("cognito:groups").is_none(), "{access:?}");
 
@@ -520,10 +348,10 @@ async fn tokens_carry_groups_by_precedence_and_the_preferred_role() {
     create_group(target, &pool_id, "alpha-readers", Some(30), None).await;
     create_group(target, &pool_id, "admins", Some(1), Some(ADMIN_ROLE)).await;
     for group in ["alpha-readers", "zeta-editors", "admins"] {
-        add(target, &pool_id, &username, group).await;
+        add_user_to_group(target, &pool_id, &username, group).await;
     }
 
-    let (id, access) = claims(target, &client, &username).await;
+    let (id, access) = sign_in_claims(target, &client, &username).await;
     let by_precedence = json!(["admins", "zeta-editors", "alpha-readers"]);
     assert_eq!(id.get("cognito:groups"), Some(&by_precedence), "{id:?}");
     assert_eq!(
@@ -545,38 +373,15 @@ async fn tokens_carry_groups_by_precedence_and_the_preferred_role() {
     // Refreshed tokens carry the current groups too.
     let tokens = target.password_sign_in(&client, &username, PASSWORD).await;
     ok(
-        target
-            .admin_client()
-            .admin_remove_user_from_group()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .group_name("alpha-readers")
-            .send()
-            .await,
+        remove_user_from_group(target, &pool_id, &username, "alpha-readers").await,
         "AdminRemoveUserFromGroup",
     );
     let refreshed = ok(
-        target
-            .public_client()
-            .initiate_auth()
-            .client_id(&client.id)
-            .auth_flow(cognate_tests::cognito::types::AuthFlowType::RefreshTokenAuth)
-            .auth_parameters("REFRESH_TOKEN", tokens.refresh_token().unwrap())
-            .send()
-            .await,
+        refresh_token_auth(target, &client, tokens.refresh_token().unwrap()).await,
         "REFRESH_TOKEN_AUTH",
     );
-    let jwks = target.jwks(&pool_id).await;
-    let id = jwks
-        .verify_id_token(
-            refreshed
-                .authentication_result()
-                .unwrap()
-                .id_token()
-                .unwrap(),
-            &client.id,
-        )
-        .unwrap();
+    let (id, _) =
+        verified_claims(target, &client, refreshed.authentication_result().unwrap()).await;
     assert_eq!(
         id.get("cognito:groups"),
         Some(&json!(["admins", "zeta-editors"])),
@@ -585,20 +390,14 @@ async fn tokens_carry_groups_by_precedence_and_the_preferred_role() {
 
     // A deleted group disappears from new tokens and from the user's groups.
     ok(
-        target
-            .admin_client()
-            .delete_group()
-            .user_pool_id(&pool_id)
-            .group_name("admins")
-            .send()
-            .await,
+        delete_group(target, &pool_id, "admins").await,
         "DeleteGroup",
     );
     assert_eq!(
         groups_of(target, &pool_id, &username).await,
         vec!["zeta-editors"]
     );
-    let (id, access) = claims(target, &client, &username).await;
+    let (id, access) = sign_in_claims(target, &client, &username).await;
     assert_eq!(
         id.get("cognito:groups"),
         Some(&json!(["zeta-editors"])),
@@ -615,11 +414,11 @@ async fn tokens_carry_groups_by_precedence_and_the_preferred_role() {
         vec!["zeta-editors"]
     );
     assert!(members(target, &pool_id, "admins").await.is_empty());
-    let (id, _) = claims(target, &client, &username).await;
+    let (id, _) = sign_in_claims(target, &client, &username).await;
     assert_eq!(id.get("cognito:groups"), Some(&json!(["zeta-editors"])));
 
     // Updating a group's precedence reorders the claims.
-    add(target, &pool_id, &username, "admins").await;
+    add_user_to_group(target, &pool_id, &username, "admins").await;
     ok(
         target
             .admin_client()
@@ -631,7 +430,7 @@ async fn tokens_carry_groups_by_precedence_and_the_preferred_role() {
             .await,
         "UpdateGroup",
     );
-    let (id, _) = claims(target, &client, &username).await;
+    let (id, _) = sign_in_claims(target, &client, &username).await;
     assert_eq!(
         id.get("cognito:groups"),
         Some(&json!(["zeta-editors", "admins"])),
@@ -646,27 +445,11 @@ async fn add_custom_attributes_extends_the_schema() {
     let pool_id = target.create_standard_pool("custom-attrs").await;
     let admin = target.admin_client();
     let username = unique("custom");
-    ok(
-        admin
-            .admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .temporary_password("Temporary-Pass-1")
-            .message_action(cognate_tests::cognito::types::MessageActionType::Suppress)
-            .send()
-            .await,
-        "AdminCreateUser",
-    );
+    admin_create_quietly(target, &pool_id, &username, TEMPORARY_PASSWORD, &[]).await;
 
     // Before: unknown to the schema.
     let err = service_error(
-        admin
-            .admin_update_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attributes(attribute("custom:department", "R&D"))
-            .send()
-            .await,
+        admin_update_attributes(target, &pool_id, &username, &[("custom:department", "R&D")]).await,
         "AdminUpdateUserAttributes of an undeclared attribute",
     );
     assert!(err.is_invalid_parameter_exception(), "{err:?}");
@@ -712,42 +495,29 @@ async fn add_custom_attributes_extends_the_schema() {
     assert!(schema.contains(&"custom:badge"), "{schema:?}");
 
     ok(
-        admin
-            .admin_update_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attributes(attribute("custom:department", "R&D"))
-            .user_attributes(attribute("custom:badge", "42"))
-            .send()
-            .await,
+        admin_update_attributes(
+            target,
+            &pool_id,
+            &username,
+            &[("custom:department", "R&D"), ("custom:badge", "42")],
+        )
+        .await,
         "AdminUpdateUserAttributes of the new attributes",
     );
-    let user = ok(
-        admin
-            .admin_get_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
-        "AdminGetUser",
-    );
-    assert_eq!(
-        attribute_value(user.user_attributes(), "custom:department"),
-        Some("R&D")
-    );
-    assert_eq!(
-        attribute_value(user.user_attributes(), "custom:badge"),
-        Some("42")
-    );
+    let expected = [
+        ("custom:department", Some("R&D")),
+        ("custom:badge", Some("42")),
+    ];
+    assert_admin_attributes(target, &pool_id, &username, &expected).await;
     // A Number attribute takes numbers only.
     let err = service_error(
-        admin
-            .admin_update_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attributes(attribute("custom:badge", "forty-two"))
-            .send()
-            .await,
+        admin_update_attributes(
+            target,
+            &pool_id,
+            &username,
+            &[("custom:badge", "forty-two")],
+        )
+        .await,
         "AdminUpdateUserAttributes of a Number with text",
     );
     assert!(err.is_invalid_parameter_exception(), "{err:?}");

@@ -10,44 +10,18 @@
 
 use std::collections::BTreeSet;
 
-use cognate_tests::cognito::types::{MessageActionType, UserType};
-use cognate_tests::{Target, attribute, attribute_value, ok, service_error, unique};
+use cognate_tests::cognito::types::UserType;
+use cognate_tests::scenarios::{
+    TEMPORARY_PASSWORD, admin_create_quietly, admin_delete, admin_disable, admin_set_password,
+    admin_update_attributes, all_pages, list_users, update_own_attributes, usernames,
+};
+use cognate_tests::{Target, attribute_value, ok, service_error, unique};
 
-/// Creates a confirmed-by-admin user (FORCE_CHANGE_PASSWORD) with these attributes.
-async fn create(target: &Target, pool_id: &str, username: &str, attributes: &[(&str, &str)]) {
-    let mut request = target
-        .admin_client()
-        .admin_create_user()
-        .user_pool_id(pool_id)
-        .username(username)
-        .temporary_password("Temporary-Pass-1")
-        .message_action(MessageActionType::Suppress);
-    for (name, value) in attributes {
-        request = request.user_attributes(attribute(name, value));
-    }
-    ok(request.send().await, "AdminCreateUser");
-}
-
+/// ListUsers with a filter, expecting one page.
 async fn list(target: &Target, pool_id: &str, filter: &str) -> Vec<UserType> {
-    let output = ok(
-        target
-            .admin_client()
-            .list_users()
-            .user_pool_id(pool_id)
-            .filter(filter)
-            .send()
-            .await,
-        &format!("ListUsers {filter}"),
-    );
+    let output = list_users(target, pool_id, Some(filter)).await;
     assert!(output.pagination_token().is_none(), "{filter}: {output:?}");
     output.users().to_vec()
-}
-
-fn names(users: &[UserType]) -> BTreeSet<String> {
-    users
-        .iter()
-        .map(|u| u.username().unwrap().to_lowercase())
-        .collect()
 }
 
 fn set(names: &[&str]) -> BTreeSet<String> {
@@ -65,10 +39,11 @@ async fn list_users_filters_on_every_searchable_attribute() {
     let ada_email = format!("ada.{tag}@example.com");
     let alan_email = format!("alan.{tag}@example.com");
     let grace_email = format!("grace.{tag}@example.org");
-    create(
+    admin_create_quietly(
         target,
         &pool_id,
         &ada,
+        TEMPORARY_PASSWORD,
         &[
             ("email", &ada_email),
             ("given_name", "Ada"),
@@ -79,10 +54,11 @@ async fn list_users_filters_on_every_searchable_attribute() {
         ],
     )
     .await;
-    create(
+    admin_create_quietly(
         target,
         &pool_id,
         &alan,
+        TEMPORARY_PASSWORD,
         &[
             ("email", &alan_email),
             ("given_name", "Alan"),
@@ -92,10 +68,11 @@ async fn list_users_filters_on_every_searchable_attribute() {
         ],
     )
     .await;
-    create(
+    admin_create_quietly(
         target,
         &pool_id,
         &grace,
+        TEMPORARY_PASSWORD,
         &[
             ("email", &grace_email),
             ("given_name", "Grace"),
@@ -106,16 +83,8 @@ async fn list_users_filters_on_every_searchable_attribute() {
     .await;
 
     // No filter: everyone.
-    let all = ok(
-        target
-            .admin_client()
-            .list_users()
-            .user_pool_id(&pool_id)
-            .send()
-            .await,
-        "ListUsers",
-    );
-    assert_eq!(names(all.users()), set(&[&ada, &alan, &grace]));
+    let all = list_users(target, &pool_id, None).await;
+    assert_eq!(usernames(all.users()), set(&[&ada, &alan, &grace]));
     let ada_sub = all
         .users()
         .iter()
@@ -157,45 +126,32 @@ async fn list_users_filters_on_every_searchable_attribute() {
     ];
     for (filter, expected) in &cases {
         let users = list(target, &pool_id, filter).await;
-        assert_eq!(&names(&users), expected, "{filter}");
+        assert_eq!(&usernames(&users), expected, "{filter}");
     }
 
     // Statuses follow the users.
-    let admin = target.admin_client();
     ok(
-        admin
-            .admin_disable_user()
-            .user_pool_id(&pool_id)
-            .username(&grace)
-            .send()
-            .await,
+        admin_disable(target, &pool_id, &grace).await,
         "AdminDisableUser",
     );
     ok(
-        admin
-            .admin_set_user_password()
-            .user_pool_id(&pool_id)
-            .username(&alan)
-            .password("Permanent-Pass-9")
-            .permanent(true)
-            .send()
-            .await,
+        admin_set_password(target, &pool_id, &alan, "Permanent-Pass-9", true).await,
         "AdminSetUserPassword",
     );
     assert_eq!(
-        names(&list(target, &pool_id, "status = \"Disabled\"").await),
+        usernames(&list(target, &pool_id, "status = \"Disabled\"").await),
         set(&[&grace])
     );
     assert_eq!(
-        names(&list(target, &pool_id, "status = \"Enabled\"").await),
+        usernames(&list(target, &pool_id, "status = \"Enabled\"").await),
         set(&[&ada, &alan])
     );
     assert_eq!(
-        names(&list(target, &pool_id, "cognito:user_status = \"CONFIRMED\"").await),
+        usernames(&list(target, &pool_id, "cognito:user_status = \"CONFIRMED\"").await),
         set(&[&alan])
     );
     assert_eq!(
-        names(
+        usernames(
             &list(
                 target,
                 &pool_id,
@@ -209,14 +165,13 @@ async fn list_users_filters_on_every_searchable_attribute() {
     // A changed attribute no longer matches its old value.
     let ada_new = format!("countess.{tag}@example.net");
     ok(
-        admin
-            .admin_update_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&ada)
-            .user_attributes(attribute("email", &ada_new))
-            .user_attributes(attribute("given_name", "Augusta"))
-            .send()
-            .await,
+        admin_update_attributes(
+            target,
+            &pool_id,
+            &ada,
+            &[("email", &ada_new), ("given_name", "Augusta")],
+        )
+        .await,
         "AdminUpdateUserAttributes",
     );
     assert!(
@@ -225,26 +180,21 @@ async fn list_users_filters_on_every_searchable_attribute() {
             .is_empty()
     );
     assert_eq!(
-        names(&list(target, &pool_id, &format!("email = \"{ada_new}\"")).await),
+        usernames(&list(target, &pool_id, &format!("email = \"{ada_new}\"")).await),
         set(&[&ada])
     );
     assert_eq!(
-        names(&list(target, &pool_id, "given_name ^= \"A\"").await),
+        usernames(&list(target, &pool_id, "given_name ^= \"A\"").await),
         set(&[&ada, &alan])
     );
     assert_eq!(
-        names(&list(target, &pool_id, "given_name = \"Ada\"").await),
+        usernames(&list(target, &pool_id, "given_name = \"Ada\"").await),
         set(&[])
     );
 
     // A deleted user is gone from every filter.
     ok(
-        admin
-            .admin_delete_user()
-            .user_pool_id(&pool_id)
-            .username(&alan)
-            .send()
-            .await,
+        admin_delete(target, &pool_id, &alan).await,
         "AdminDeleteUser",
     );
     assert!(
@@ -253,7 +203,7 @@ async fn list_users_filters_on_every_searchable_attribute() {
             .is_empty()
     );
     assert_eq!(
-        names(&list(target, &pool_id, "username ^= \"a\"").await),
+        usernames(&list(target, &pool_id, "username ^= \"a\"").await),
         set(&[&ada])
     );
 }
@@ -272,14 +222,9 @@ async fn a_self_service_email_change_moves_the_user_in_list_users() {
         .password_sign_in(&client, &username, cognate_tests::PASSWORD)
         .await;
     let new_email = cognate_tests::unique_email("new");
+    let access = tokens.access_token().unwrap();
     ok(
-        target
-            .public_client()
-            .update_user_attributes()
-            .access_token(tokens.access_token().unwrap())
-            .user_attributes(attribute("email", &new_email))
-            .send()
-            .await,
+        update_own_attributes(target, access, &[("email", &new_email)]).await,
         "UpdateUserAttributes",
     );
     assert!(
@@ -288,11 +233,11 @@ async fn a_self_service_email_change_moves_the_user_in_list_users() {
             .is_empty()
     );
     assert_eq!(
-        names(&list(target, &pool_id, &format!("email = \"{new_email}\"")).await),
+        usernames(&list(target, &pool_id, &format!("email = \"{new_email}\"")).await),
         set(&[&username])
     );
     assert_eq!(
-        names(&list(target, &pool_id, "cognito:user_status = \"CONFIRMED\"").await),
+        usernames(&list(target, &pool_id, "cognito:user_status = \"CONFIRMED\"").await),
         set(&[&username])
     );
 }
@@ -302,10 +247,11 @@ async fn list_users_returns_only_the_attributes_asked_for() {
     let target = Target::shared();
     let pool_id = target.create_standard_pool("list-attrs").await;
     let username = unique("attrs");
-    create(
+    admin_create_quietly(
         target,
         &pool_id,
         &username,
+        TEMPORARY_PASSWORD,
         &[
             ("email", &cognate_tests::unique_email("attrs")),
             ("given_name", "Ada"),
@@ -352,10 +298,11 @@ async fn list_users_pages_to_the_end() {
     let mut created = BTreeSet::new();
     for i in 0..7 {
         let username = format!("page{i}-{tag}");
-        create(
+        admin_create_quietly(
             target,
             &pool_id,
             &username,
+            TEMPORARY_PASSWORD,
             &[
                 ("email", &format!("page{i}.{tag}@example.com")),
                 ("family_name", "Pager"),
@@ -365,10 +312,11 @@ async fn list_users_pages_to_the_end() {
         created.insert(username.to_lowercase());
     }
     // An unrelated user that the filtered listing must skip.
-    create(
+    admin_create_quietly(
         target,
         &pool_id,
         &format!("other-{tag}"),
+        TEMPORARY_PASSWORD,
         &[("family_name", "Other")],
     )
     .await;
@@ -378,35 +326,25 @@ async fn list_users_pages_to_the_end() {
         Some("family_name = \"Pager\""),
         Some("email ^= \"page\""),
     ] {
-        let mut seen = Vec::new();
-        let mut sizes = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..10 {
+        let pool = pool_id.as_str();
+        let listed = all_pages("ListUsers", |token| async move {
+            let admin = target.admin_client();
+            let request = admin.list_users().user_pool_id(pool).limit(3);
+            let request = request.set_filter(filter.map(str::to_owned));
             let output = ok(
-                target
-                    .admin_client()
-                    .list_users()
-                    .user_pool_id(&pool_id)
-                    .limit(3)
-                    .set_filter(filter.map(str::to_owned))
-                    .set_pagination_token(token.take())
-                    .send()
-                    .await,
+                request.set_pagination_token(token).send().await,
                 "ListUsers page",
             );
-            sizes.push(output.users().len());
-            seen.extend(
-                output
-                    .users()
-                    .iter()
-                    .map(|u| u.username().unwrap().to_lowercase()),
-            );
-            match output.pagination_token() {
-                Some(next) => token = Some(next.to_owned()),
-                None => break,
-            }
-        }
-        assert!(token.is_none(), "{filter:?}: never reached the end");
+            let next = output.pagination_token().map(str::to_owned);
+            let names = output
+                .users()
+                .iter()
+                .map(|u| u.username().unwrap().to_lowercase());
+            (names.collect::<Vec<_>>(), next)
+        })
+        .await;
+        let sizes: Vec<usize> = listed.iter().map(Vec::len).collect();
+        let seen: Vec<String> = listed.into_iter().flatten().collect();
         let unique_seen: BTreeSet<String> = seen.iter().cloned().collect();
         assert_eq!(
             unique_seen.len(),
@@ -494,8 +432,8 @@ async fn an_exact_username_filter_finds_one_user_and_no_next_page() {
     let pool_id = target.create_standard_pool("list-exact").await;
     let sam = unique("sam");
     let longer = format!("{sam}2");
-    create(target, &pool_id, &sam, &[]).await;
-    create(target, &pool_id, &longer, &[]).await;
+    admin_create_quietly(target, &pool_id, &sam, TEMPORARY_PASSWORD, &[]).await;
+    admin_create_quietly(target, &pool_id, &longer, TEMPORARY_PASSWORD, &[]).await;
     let output = ok(
         target
             .admin_client()
@@ -507,10 +445,10 @@ async fn an_exact_username_filter_finds_one_user_and_no_next_page() {
             .await,
         "ListUsers exact username, Limit 1",
     );
-    assert_eq!(names(output.users()), set(&[&sam]));
+    assert_eq!(usernames(output.users()), set(&[&sam]));
     assert!(output.pagination_token().is_none(), "{output:?}");
     assert_eq!(
-        names(&list(target, &pool_id, &format!("username ^= \"{sam}\"")).await),
+        usernames(&list(target, &pool_id, &format!("username ^= \"{sam}\"")).await),
         set(&[&sam, &longer])
     );
     assert!(

@@ -10,13 +10,21 @@
 )]
 
 use cognate_tests::cognito::error::ProvideErrorMetadata;
+use cognate_tests::cognito::operation::create_user_pool::builders::CreateUserPoolFluentBuilder;
 use cognate_tests::cognito::types::{
-    AttributeDataType, AuthFlowType, DeliveryMediumType, PreventUserExistenceErrorTypes,
-    SchemaAttributeType, UserAttributeUpdateSettingsType, VerifiedAttributeType,
+    DeliveryMediumType, PreventUserExistenceErrorTypes, UserAttributeUpdateSettingsType,
+    VerifiedAttributeType,
+};
+use cognate_tests::scenarios::{
+    admin_attribute, admin_update_attributes, assert_access_token_refused,
+    assert_access_token_revoked, assert_refresh_refused, assert_sign_in_refused,
+    assert_user_not_found, change_password, confirm_forgot_password, confirmed_user,
+    forgot_password, get_user, password_client_in_pool, request_email_code, string_attribute,
+    update_own_attributes, verify_email, wrong_code,
 };
 use cognate_tests::{
-    AppClient, PASSWORD, Target, attribute, attribute_value, ok, password_flows, service_error,
-    standard_pool, unique, unique_email,
+    AppClient, PASSWORD, Target, ok, password_flows, service_error, standard_pool, unique,
+    unique_email,
 };
 
 const NEW_PASSWORD: &str = "Brand-New-Pass-42";
@@ -43,15 +51,7 @@ async fn signed_in(
 }
 
 async fn own_attributes(target: &Target, access_token: &str) -> Vec<(String, String)> {
-    let user = ok(
-        target
-            .public_client()
-            .get_user()
-            .access_token(access_token)
-            .send()
-            .await,
-        "GetUser",
-    );
+    let user = ok(get_user(target, access_token).await, "GetUser");
     user.user_attributes()
         .iter()
         .map(|a| {
@@ -61,6 +61,15 @@ async fn own_attributes(target: &Target, access_token: &str) -> Vec<(String, Str
             )
         })
         .collect()
+}
+
+/// The standard pool, where a new email takes effect only once verified.
+fn verify_email_before_update(builder: CreateUserPoolFluentBuilder) -> CreateUserPoolFluentBuilder {
+    standard_pool(builder).user_attribute_update_settings(
+        UserAttributeUpdateSettingsType::builder()
+            .attributes_require_verification_before_update(VerifiedAttributeType::Email)
+            .build(),
+    )
 }
 
 fn value<'a>(attributes: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -76,18 +85,16 @@ async fn changing_the_email_unverifies_it_and_sends_a_code_that_verifies_it() {
     let client = target.standard_setup("update-email").await;
     let pool_id = client.pool_id.clone();
     let (username, _, access, _) = signed_in(target, &client, "mover").await;
-    let public = target.public_client();
     let seen = target.codes(&pool_id, &username).await.len();
 
     let new_email = unique_email("moved");
     let updated = ok(
-        public
-            .update_user_attributes()
-            .access_token(&access)
-            .user_attributes(attribute("email", &new_email))
-            .user_attributes(attribute("given_name", "Mover"))
-            .send()
-            .await,
+        update_own_attributes(
+            target,
+            &access,
+            &[("email", &new_email), ("given_name", "Mover")],
+        )
+        .await,
         "UpdateUserAttributes",
     );
     let details = updated.code_delivery_details_list();
@@ -110,26 +117,14 @@ async fn changing_the_email_unverifies_it_and_sends_a_code_that_verifies_it() {
     assert_eq!(message.destination, new_email);
 
     // A wrong code, then the right one.
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code(&code);
     let err = service_error(
-        public
-            .verify_user_attribute()
-            .access_token(&access)
-            .attribute_name("email")
-            .code(wrong)
-            .send()
-            .await,
+        verify_email(target, &access, wrong).await,
         "VerifyUserAttribute with a wrong code",
     );
     assert!(err.is_code_mismatch_exception(), "{err:?}");
     ok(
-        public
-            .verify_user_attribute()
-            .access_token(&access)
-            .attribute_name("email")
-            .code(&code)
-            .send()
-            .await,
+        verify_email(target, &access, &code).await,
         "VerifyUserAttribute",
     );
     let attributes = own_attributes(target, &access).await;
@@ -138,23 +133,13 @@ async fn changing_the_email_unverifies_it_and_sends_a_code_that_verifies_it() {
 
     // A user cannot mark their own email verified.
     let err = service_error(
-        public
-            .update_user_attributes()
-            .access_token(&access)
-            .user_attributes(attribute("email_verified", "true"))
-            .send()
-            .await,
+        update_own_attributes(target, &access, &[("email_verified", "true")]).await,
         "UpdateUserAttributes of email_verified",
     );
     assert!(err.is_invalid_parameter_exception(), "{err:?}");
     // Nor write an attribute outside the schema.
     let err = service_error(
-        public
-            .update_user_attributes()
-            .access_token(&access)
-            .user_attributes(attribute("custom:undeclared", "x"))
-            .send()
-            .await,
+        update_own_attributes(target, &access, &[("custom:undeclared", "x")]).await,
         "UpdateUserAttributes of an undeclared attribute",
     );
     assert!(err.is_invalid_parameter_exception(), "{err:?}");
@@ -163,28 +148,15 @@ async fn changing_the_email_unverifies_it_and_sends_a_code_that_verifies_it() {
 #[tokio::test]
 async fn an_email_requiring_verification_before_update_keeps_the_old_value_until_verified() {
     let target = Target::shared();
-    let pool_id = target
-        .create_pool("verify-before-update", |b| {
-            standard_pool(b).user_attribute_update_settings(
-                UserAttributeUpdateSettingsType::builder()
-                    .attributes_require_verification_before_update(VerifiedAttributeType::Email)
-                    .build(),
-            )
-        })
-        .await;
-    let client = target.create_password_client(&pool_id).await;
+    let client =
+        password_client_in_pool(target, "verify-before-update", verify_email_before_update).await;
+    let pool_id = client.pool_id.clone();
     let (username, old_email, access, _) = signed_in(target, &client, "careful").await;
-    let public = target.public_client();
     let seen = target.codes(&pool_id, &username).await.len();
 
     let new_email = unique_email("careful-new");
     let updated = ok(
-        public
-            .update_user_attributes()
-            .access_token(&access)
-            .user_attributes(attribute("email", &new_email))
-            .send()
-            .await,
+        update_own_attributes(target, &access, &[("email", &new_email)]).await,
         "UpdateUserAttributes",
     );
     assert_eq!(updated.code_delivery_details_list().len(), 1);
@@ -199,29 +171,14 @@ async fn an_email_requiring_verification_before_update_keeps_the_old_value_until
     let attributes = own_attributes(target, &access).await;
     assert_eq!(value(&attributes, "email"), Some(old_email.as_str()));
     assert_eq!(value(&attributes, "email_verified"), Some("true"));
-    let admin_view = ok(
-        target
-            .admin_client()
-            .admin_get_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
-        "AdminGetUser",
-    );
     assert_eq!(
-        attribute_value(admin_view.user_attributes(), "email"),
-        Some(old_email.as_str())
+        admin_attribute(target, &pool_id, &username, "email").await,
+        Some(old_email)
     );
 
     // GetUserAttributeVerificationCode sends another code, to the new address; it works.
     let requested = ok(
-        public
-            .get_user_attribute_verification_code()
-            .access_token(&access)
-            .attribute_name("email")
-            .send()
-            .await,
+        request_email_code(target, &access).await,
         "GetUserAttributeVerificationCode",
     );
     let details = requested
@@ -234,13 +191,7 @@ async fn an_email_requiring_verification_before_update_keeps_the_old_value_until
     assert_eq!(message.purpose, "VerifyUserAttribute");
 
     ok(
-        public
-            .verify_user_attribute()
-            .access_token(&access)
-            .attribute_name("email")
-            .code(&second)
-            .send()
-            .await,
+        verify_email(target, &access, &second).await,
         "VerifyUserAttribute",
     );
     let attributes = own_attributes(target, &access).await;
@@ -254,26 +205,13 @@ async fn get_user_attribute_verification_code_verifies_an_unverified_email() {
     let client = target.standard_setup("verify-code").await;
     let pool_id = client.pool_id.clone();
     let (username, email, access, _) = signed_in(target, &client, "verifier").await;
-    let admin = target.admin_client();
     ok(
-        admin
-            .admin_update_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attributes(attribute("email_verified", "false"))
-            .send()
-            .await,
+        admin_update_attributes(target, &pool_id, &username, &[("email_verified", "false")]).await,
         "AdminUpdateUserAttributes email_verified=false",
     );
     let seen = target.codes(&pool_id, &username).await.len();
-    let public = target.public_client();
     let requested = ok(
-        public
-            .get_user_attribute_verification_code()
-            .access_token(&access)
-            .attribute_name("email")
-            .send()
-            .await,
+        request_email_code(target, &access).await,
         "GetUserAttributeVerificationCode",
     );
     assert_eq!(
@@ -293,13 +231,7 @@ async fn get_user_attribute_verification_code_verifies_an_unverified_email() {
         email
     );
     ok(
-        public
-            .verify_user_attribute()
-            .access_token(&access)
-            .attribute_name("email")
-            .code(&code)
-            .send()
-            .await,
+        verify_email(target, &access, &code).await,
         "VerifyUserAttribute",
     );
     assert_eq!(
@@ -308,13 +240,7 @@ async fn get_user_attribute_verification_code_verifies_an_unverified_email() {
     );
     // The code was used up.
     let err = service_error(
-        public
-            .verify_user_attribute()
-            .access_token(&access)
-            .attribute_name("email")
-            .code(&code)
-            .send()
-            .await,
+        verify_email(target, &access, &code).await,
         "VerifyUserAttribute with a used code",
     );
     assert!(
@@ -326,29 +252,19 @@ async fn get_user_attribute_verification_code_verifies_an_unverified_email() {
 #[tokio::test]
 async fn delete_user_attributes_removes_optional_attributes_only() {
     let target = Target::shared();
-    let pool_id = target
-        .create_pool("delete-attrs", |b| {
-            standard_pool(b).schema(
-                SchemaAttributeType::builder()
-                    .name("email")
-                    .attribute_data_type(AttributeDataType::String)
-                    .required(true)
-                    .mutable(true)
-                    .build(),
-            )
-        })
-        .await;
-    let client = target.create_password_client(&pool_id).await;
+    let client = password_client_in_pool(target, "delete-attrs", |b| {
+        standard_pool(b).schema(string_attribute("email", true, true))
+    })
+    .await;
     let (_, email, access, _) = signed_in(target, &client, "pruner").await;
     let public = target.public_client();
     ok(
-        public
-            .update_user_attributes()
-            .access_token(&access)
-            .user_attributes(attribute("nickname", "nick"))
-            .user_attributes(attribute("custom:tier", "gold"))
-            .send()
-            .await,
+        update_own_attributes(
+            target,
+            &access,
+            &[("nickname", "nick"), ("custom:tier", "gold")],
+        )
+        .await,
         "UpdateUserAttributes",
     );
     ok(
@@ -386,63 +302,32 @@ async fn change_password_checks_the_previous_password_and_the_policy() {
     let target = Target::shared();
     let client = target.standard_setup("change-password").await;
     let (username, _, access, _) = signed_in(target, &client, "changer").await;
-    let public = target.public_client();
 
     let err = service_error(
-        public
-            .change_password()
-            .access_token(&access)
-            .previous_password("Not-The-Password-1")
-            .proposed_password(NEW_PASSWORD)
-            .send()
-            .await,
+        change_password(target, &access, "Not-The-Password-1", NEW_PASSWORD).await,
         "ChangePassword with a wrong previous password",
     );
     assert!(err.is_not_authorized_exception(), "{err:?}");
     let err = service_error(
-        public
-            .change_password()
-            .access_token(&access)
-            .previous_password(PASSWORD)
-            .proposed_password("nouppercase-1!")
-            .send()
-            .await,
+        change_password(target, &access, PASSWORD, "nouppercase-1!").await,
         "ChangePassword to a password breaking the policy",
     );
     assert!(err.is_invalid_password_exception(), "{err:?}");
     let err = service_error(
-        public
-            .change_password()
-            .access_token("not-a-token")
-            .previous_password(PASSWORD)
-            .proposed_password(NEW_PASSWORD)
-            .send()
-            .await,
+        change_password(target, "not-a-token", PASSWORD, NEW_PASSWORD).await,
         "ChangePassword with a bad access token",
     );
     assert!(err.is_not_authorized_exception(), "{err:?}");
 
     ok(
-        public
-            .change_password()
-            .access_token(&access)
-            .previous_password(PASSWORD)
-            .proposed_password(NEW_PASSWORD)
-            .send()
-            .await,
+        change_password(target, &access, PASSWORD, NEW_PASSWORD).await,
         "ChangePassword",
     );
     target
         .password_sign_in(&client, &username, NEW_PASSWORD)
         .await;
-    let err = service_error(
-        target
-            .password_auth(&client, &username, PASSWORD)
-            .send()
-            .await,
-        "InitiateAuth with the old password",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let what = "InitiateAuth with the old password";
+    let err = assert_sign_in_refused(target, &client, &username, PASSWORD, what).await;
     assert_eq!(err.message(), Some(INCORRECT));
 }
 
@@ -457,15 +342,9 @@ async fn forgot_password_sends_a_code_that_sets_a_new_password() {
         .sign_up_confirmed(&client, &username, PASSWORD, &email)
         .await;
     let seen = target.codes(&pool_id, &username).await.len();
-    let public = target.public_client();
 
     let sent = ok(
-        public
-            .forgot_password()
-            .client_id(&client.id)
-            .username(&username)
-            .send()
-            .await,
+        forgot_password(target, &client.id, &username).await,
         "ForgotPassword",
     );
     let details = sent.code_delivery_details().expect("CodeDeliveryDetails");
@@ -476,28 +355,14 @@ async fn forgot_password_sends_a_code_that_sets_a_new_password() {
     assert_eq!(message.purpose, "ForgotPassword");
     assert_eq!(message.destination, email);
 
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code(&code);
     let err = service_error(
-        public
-            .confirm_forgot_password()
-            .client_id(&client.id)
-            .username(&username)
-            .confirmation_code(wrong)
-            .password(NEW_PASSWORD)
-            .send()
-            .await,
+        confirm_forgot_password(target, &client, &username, wrong, NEW_PASSWORD).await,
         "ConfirmForgotPassword with a wrong code",
     );
     assert!(err.is_code_mismatch_exception(), "{err:?}");
     let err = service_error(
-        public
-            .confirm_forgot_password()
-            .client_id(&client.id)
-            .username(&username)
-            .confirmation_code(&code)
-            .password("weak")
-            .send()
-            .await,
+        confirm_forgot_password(target, &client, &username, &code, "weak").await,
         "ConfirmForgotPassword with a weak password",
     );
     assert!(err.is_invalid_password_exception(), "{err:?}");
@@ -505,37 +370,17 @@ async fn forgot_password_sends_a_code_that_sets_a_new_password() {
     target.password_sign_in(&client, &username, PASSWORD).await;
 
     ok(
-        public
-            .confirm_forgot_password()
-            .client_id(&client.id)
-            .username(&username)
-            .confirmation_code(&code)
-            .password(NEW_PASSWORD)
-            .send()
-            .await,
+        confirm_forgot_password(target, &client, &username, &code, NEW_PASSWORD).await,
         "ConfirmForgotPassword",
     );
     target
         .password_sign_in(&client, &username, NEW_PASSWORD)
         .await;
-    let err = service_error(
-        target
-            .password_auth(&client, &username, PASSWORD)
-            .send()
-            .await,
-        "InitiateAuth with the old password",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let what = "InitiateAuth with the old password";
+    assert_sign_in_refused(target, &client, &username, PASSWORD, what).await;
     // The code works once.
     let err = service_error(
-        public
-            .confirm_forgot_password()
-            .client_id(&client.id)
-            .username(&username)
-            .confirmation_code(&code)
-            .password("Third-Password-3")
-            .send()
-            .await,
+        confirm_forgot_password(target, &client, &username, &code, "Third-Password-3").await,
         "ConfirmForgotPassword with a used code",
     );
     assert!(
@@ -554,17 +399,11 @@ async fn forgot_password_for_an_unknown_user_depends_on_prevent_user_existence_e
             password_flows(b).prevent_user_existence_errors(PreventUserExistenceErrorTypes::Legacy)
         })
         .await;
-    let public = target.public_client();
     let ghost = unique("ghost");
 
     // ENABLED (the default for new clients): an answer shaped like success, nothing sent.
     let answered = ok(
-        public
-            .forgot_password()
-            .client_id(&enabled.id)
-            .username(&ghost)
-            .send()
-            .await,
+        forgot_password(target, &enabled.id, &ghost).await,
         "ForgotPassword for an unknown user (ENABLED)",
     );
     let details = answered
@@ -579,12 +418,7 @@ async fn forgot_password_for_an_unknown_user_depends_on_prevent_user_existence_e
 
     // LEGACY: the user's absence is revealed.
     let err = service_error(
-        public
-            .forgot_password()
-            .client_id(&legacy.id)
-            .username(&ghost)
-            .send()
-            .await,
+        forgot_password(target, &legacy.id, &ghost).await,
         "ForgotPassword for an unknown user (LEGACY)",
     );
     assert!(err.is_user_not_found_exception(), "{err:?}");
@@ -609,33 +443,15 @@ async fn delete_user_deletes_the_signed_in_user() {
         public.delete_user().access_token(&access).send().await,
         "DeleteUser",
     );
-    let err = service_error(
-        target
-            .admin_client()
-            .admin_get_user()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .send()
-            .await,
-        "AdminGetUser after DeleteUser",
-    );
-    assert!(err.is_user_not_found_exception(), "{err:?}");
-    let err = service_error(
-        public.get_user().access_token(&access).send().await,
-        "GetUser after DeleteUser",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
-    let err = service_error(
-        public
-            .initiate_auth()
-            .client_id(&client.id)
-            .auth_flow(AuthFlowType::RefreshTokenAuth)
-            .auth_parameters("REFRESH_TOKEN", &refresh)
-            .send()
-            .await,
+    assert_user_not_found(target, &pool_id, &username, "AdminGetUser after DeleteUser").await;
+    assert_access_token_refused(target, &access, "GetUser after DeleteUser").await;
+    assert_refresh_refused(
+        target,
+        &client,
+        &refresh,
         "REFRESH_TOKEN_AUTH after DeleteUser",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
+    )
+    .await;
     let err = service_error(
         public.delete_user().access_token(&access).send().await,
         "DeleteUser twice",
@@ -656,34 +472,20 @@ async fn global_sign_out_revokes_the_users_tokens() {
         "GlobalSignOut",
     );
     for token in [access.as_str(), other.access_token().unwrap()] {
-        let err = service_error(
-            public.get_user().access_token(token).send().await,
-            "GetUser after GlobalSignOut",
-        );
-        assert!(err.is_not_authorized_exception(), "{err:?}");
-        assert_eq!(err.message(), Some("Access Token has been revoked"));
+        assert_access_token_revoked(target, token, "GetUser after GlobalSignOut").await;
     }
     for token in [refresh.as_str(), other.refresh_token().unwrap()] {
-        let err = service_error(
-            public
-                .initiate_auth()
-                .client_id(&client.id)
-                .auth_flow(AuthFlowType::RefreshTokenAuth)
-                .auth_parameters("REFRESH_TOKEN", token)
-                .send()
-                .await,
+        assert_refresh_refused(
+            target,
+            &client,
+            token,
             "REFRESH_TOKEN_AUTH after GlobalSignOut",
-        );
-        assert!(err.is_not_authorized_exception(), "{err:?}");
+        )
+        .await;
     }
     // Token-authorised operations are refused too.
     let err = service_error(
-        public
-            .update_user_attributes()
-            .access_token(&access)
-            .user_attributes(attribute("given_name", "x"))
-            .send()
-            .await,
+        update_own_attributes(target, &access, &[("given_name", "x")]).await,
         "UpdateUserAttributes after GlobalSignOut",
     );
     assert!(err.is_not_authorized_exception(), "{err:?}");
@@ -695,11 +497,7 @@ async fn global_sign_out_revokes_the_users_tokens() {
 
     let fresh = target.password_sign_in(&client, &username, PASSWORD).await;
     ok(
-        public
-            .get_user()
-            .access_token(fresh.access_token().unwrap())
-            .send()
-            .await,
+        get_user(target, fresh.access_token().unwrap()).await,
         "GetUser after signing in again",
     );
 }
@@ -708,23 +506,12 @@ async fn global_sign_out_revokes_the_users_tokens() {
 async fn five_wrong_passwords_lock_the_account() {
     let target = Target::shared();
     let client = target.standard_setup("lockout").await;
-    let username = unique("locked");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("l"))
-        .await;
+    let username = confirmed_user(target, &client, "locked").await;
+    let wrong = "Wrong-Password-1";
 
     for attempt in 1..=5 {
-        let err = service_error(
-            target
-                .password_auth(&client, &username, "Wrong-Password-1")
-                .send()
-                .await,
-            "InitiateAuth with a wrong password",
-        );
-        assert!(
-            err.is_not_authorized_exception(),
-            "attempt {attempt}: {err:?}"
-        );
+        let what = format!("InitiateAuth with a wrong password, attempt {attempt}");
+        let err = assert_sign_in_refused(target, &client, &username, wrong, &what).await;
         assert_eq!(err.message(), Some(INCORRECT), "attempt {attempt}");
     }
     // The fifth failure locks the account for a second, each later one for twice as long. This
@@ -734,14 +521,8 @@ async fn five_wrong_passwords_lock_the_account() {
     // test clock, that the right password is refused while locked and the lock's expiry.)
     let mut locked_at = None;
     for attempt in 6..=20 {
-        let err = service_error(
-            target
-                .password_auth(&client, &username, "Wrong-Password-1")
-                .send()
-                .await,
-            "InitiateAuth after five failures",
-        );
-        assert!(err.is_not_authorized_exception(), "{err:?}");
+        let what = "InitiateAuth after five failures";
+        let err = assert_sign_in_refused(target, &client, &username, wrong, what).await;
         if err.message() == Some("Password attempts exceeded") {
             locked_at = Some(attempt);
             break;
@@ -751,10 +532,7 @@ async fn five_wrong_passwords_lock_the_account() {
     assert!(locked_at.is_some(), "the account never locked");
 
     // Another user of the pool is not affected.
-    let other = unique("unlocked");
-    target
-        .sign_up_confirmed(&client, &other, PASSWORD, &unique_email("u"))
-        .await;
+    let other = confirmed_user(target, &client, "unlocked").await;
     target.password_sign_in(&client, &other, PASSWORD).await;
 }
 
@@ -763,30 +541,14 @@ async fn forgot_password_needs_a_verified_contact() {
     let target = Target::shared();
     let client = target.standard_setup("forgot-unverified").await;
     let pool_id = client.pool_id.clone();
-    let username = unique("unverified");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("u"))
-        .await;
+    let username = confirmed_user(target, &client, "unverified").await;
     ok(
-        target
-            .admin_client()
-            .admin_update_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attributes(attribute("email_verified", "false"))
-            .send()
-            .await,
+        admin_update_attributes(target, &pool_id, &username, &[("email_verified", "false")]).await,
         "AdminUpdateUserAttributes email_verified=false",
     );
     let seen = target.messages(&pool_id, &username).await.len();
     let err = service_error(
-        target
-            .public_client()
-            .forgot_password()
-            .client_id(&client.id)
-            .username(&username)
-            .send()
-            .await,
+        forgot_password(target, &client.id, &username).await,
         "ForgotPassword without a verified contact",
     );
     assert!(err.is_invalid_parameter_exception(), "{err:?}");
@@ -796,37 +558,21 @@ async fn forgot_password_needs_a_verified_contact() {
 #[tokio::test]
 async fn an_unverified_email_changes_at_once_even_when_verification_comes_first() {
     let target = Target::shared();
-    let pool_id = target
-        .create_pool("verify-first-unverified", |b| {
-            standard_pool(b).user_attribute_update_settings(
-                UserAttributeUpdateSettingsType::builder()
-                    .attributes_require_verification_before_update(VerifiedAttributeType::Email)
-                    .build(),
-            )
-        })
-        .await;
-    let client = target.create_password_client(&pool_id).await;
+    let client = password_client_in_pool(
+        target,
+        "verify-first-unverified",
+        verify_email_before_update,
+    )
+    .await;
+    let pool_id = client.pool_id.clone();
     let (username, _, access, _) = signed_in(target, &client, "loose").await;
     ok(
-        target
-            .admin_client()
-            .admin_update_user_attributes()
-            .user_pool_id(&pool_id)
-            .username(&username)
-            .user_attributes(attribute("email_verified", "false"))
-            .send()
-            .await,
+        admin_update_attributes(target, &pool_id, &username, &[("email_verified", "false")]).await,
         "AdminUpdateUserAttributes email_verified=false",
     );
     let new_email = unique_email("loose-new");
     ok(
-        target
-            .public_client()
-            .update_user_attributes()
-            .access_token(&access)
-            .user_attributes(attribute("email", &new_email))
-            .send()
-            .await,
+        update_own_attributes(target, &access, &[("email", &new_email)]).await,
         "UpdateUserAttributes",
     );
     let attributes = own_attributes(target, &access).await;

@@ -9,10 +9,13 @@
 )]
 
 use cognate_tests::cognito::error::ProvideErrorMetadata;
-use cognate_tests::cognito::types::{AuthFlowType, FeatureType, RefreshTokenRotationType};
-use cognate_tests::{
-    AppClient, PASSWORD, Target, ok, password_flows, service_error, unique, unique_email,
+use cognate_tests::cognito::types::{FeatureType, RefreshTokenRotationType};
+use cognate_tests::scenarios::{
+    assert_access_token_refused, assert_access_token_revoked, assert_refresh_refused,
+    confirmed_user, get_user, refresh_token_auth, refresh_tokens, refresh_tokens_with_secret,
+    revoke_token,
 };
+use cognate_tests::{AppClient, PASSWORD, Target, ok, password_flows, service_error};
 
 /// A standard pool, a rotating client (grace period `grace` seconds) and a signed-up user.
 async fn rotating_setup(target: &Target, prefix: &str, grace: i32) -> (AppClient, String) {
@@ -28,54 +31,21 @@ async fn rotating_setup(target: &Target, prefix: &str, grace: i32) -> (AppClient
             )
         })
         .await;
-    let username = unique("rotator");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("r"))
-        .await;
+    let username = confirmed_user(target, &client, "rotator").await;
     (client, username)
-}
-
-async fn refresh_tokens(
-    target: &Target,
-    client: &AppClient,
-    refresh_token: &str,
-) -> Result<
-    cognate_tests::cognito::operation::get_tokens_from_refresh_token::GetTokensFromRefreshTokenOutput,
-    cognate_tests::cognito::error::SdkError<
-        cognate_tests::cognito::operation::get_tokens_from_refresh_token::GetTokensFromRefreshTokenError,
-        cognate_tests::cognito::config::http::HttpResponse,
-    >,
->{
-    target
-        .public_client()
-        .get_tokens_from_refresh_token()
-        .client_id(&client.id)
-        .refresh_token(refresh_token)
-        .send()
-        .await
 }
 
 #[tokio::test]
 async fn revoke_token_ends_one_sign_in_session_and_no_other() {
     let target = Target::shared();
     let client = target.standard_setup("revoke").await;
-    let username = unique("revoker");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("r"))
-        .await;
+    let username = confirmed_user(target, &client, "revoker").await;
     let first = target.password_sign_in(&client, &username, PASSWORD).await;
     let second = target.password_sign_in(&client, &username, PASSWORD).await;
-    let public = target.public_client();
 
     // A refreshed access token of the first session, before revocation.
     let refreshed = ok(
-        public
-            .initiate_auth()
-            .client_id(&client.id)
-            .auth_flow(AuthFlowType::RefreshTokenAuth)
-            .auth_parameters("REFRESH_TOKEN", first.refresh_token().unwrap())
-            .send()
-            .await,
+        refresh_token_auth(target, &client, first.refresh_token().unwrap()).await,
         "REFRESH_TOKEN_AUTH",
     );
     let refreshed_access = refreshed
@@ -86,83 +56,40 @@ async fn revoke_token_ends_one_sign_in_session_and_no_other() {
         .to_owned();
 
     ok(
-        public
-            .revoke_token()
-            .client_id(&client.id)
-            .token(first.refresh_token().unwrap())
-            .send()
-            .await,
+        revoke_token(target, &client.id, first.refresh_token().unwrap()).await,
         "RevokeToken",
     );
-    let err = service_error(
-        public
-            .initiate_auth()
-            .client_id(&client.id)
-            .auth_flow(AuthFlowType::RefreshTokenAuth)
-            .auth_parameters("REFRESH_TOKEN", first.refresh_token().unwrap())
-            .send()
-            .await,
-        "REFRESH_TOKEN_AUTH with a revoked refresh token",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let what = "REFRESH_TOKEN_AUTH with a revoked refresh token";
+    assert_refresh_refused(target, &client, first.refresh_token().unwrap(), what).await;
     for token in [first.access_token().unwrap(), refreshed_access.as_str()] {
-        let err = service_error(
-            public.get_user().access_token(token).send().await,
-            "GetUser with an access token of the revoked session",
-        );
-        assert!(err.is_not_authorized_exception(), "{err:?}");
-        assert_eq!(err.message(), Some("Access Token has been revoked"));
+        let what = "GetUser with an access token of the revoked session";
+        assert_access_token_revoked(target, token, what).await;
     }
 
     // The second sign-in is untouched.
     ok(
-        public
-            .get_user()
-            .access_token(second.access_token().unwrap())
-            .send()
-            .await,
+        get_user(target, second.access_token().unwrap()).await,
         "GetUser of the other session",
     );
     ok(
-        public
-            .initiate_auth()
-            .client_id(&client.id)
-            .auth_flow(AuthFlowType::RefreshTokenAuth)
-            .auth_parameters("REFRESH_TOKEN", second.refresh_token().unwrap())
-            .send()
-            .await,
+        refresh_token_auth(target, &client, second.refresh_token().unwrap()).await,
         "REFRESH_TOKEN_AUTH of the other session",
     );
 
     // Revoking again, or an unknown token, is not an error; an access token cannot be revoked.
     ok(
-        public
-            .revoke_token()
-            .client_id(&client.id)
-            .token(first.refresh_token().unwrap())
-            .send()
-            .await,
+        revoke_token(target, &client.id, first.refresh_token().unwrap()).await,
         "RevokeToken twice",
     );
     let err = service_error(
-        public
-            .revoke_token()
-            .client_id(&client.id)
-            .token(second.access_token().unwrap())
-            .send()
-            .await,
+        revoke_token(target, &client.id, second.access_token().unwrap()).await,
         "RevokeToken of an access token",
     );
     assert!(err.is_unsupported_token_type_exception(), "{err:?}");
     // Another client of the pool cannot revoke this client's token.
     let other = target.create_password_client(&client.pool_id).await;
     let err = service_error(
-        public
-            .revoke_token()
-            .client_id(&other.id)
-            .token(second.refresh_token().unwrap())
-            .send()
-            .await,
+        revoke_token(target, &other.id, second.refresh_token().unwrap()).await,
         "RevokeToken through another client",
     );
     assert!(
@@ -170,11 +97,7 @@ async fn revoke_token_ends_one_sign_in_session_and_no_other() {
         "{err:?}"
     );
     ok(
-        public
-            .get_user()
-            .access_token(second.access_token().unwrap())
-            .send()
-            .await,
+        get_user(target, second.access_token().unwrap()).await,
         "GetUser of the other session after a refused revocation",
     );
 }
@@ -183,10 +106,7 @@ async fn revoke_token_ends_one_sign_in_session_and_no_other() {
 async fn get_tokens_from_refresh_token_without_rotation_keeps_the_refresh_token() {
     let target = Target::shared();
     let client = target.standard_setup("no-rotation").await;
-    let username = unique("steady");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("s"))
-        .await;
+    let username = confirmed_user(target, &client, "steady").await;
     let tokens = target.password_sign_in(&client, &username, PASSWORD).await;
     let refresh = tokens.refresh_token().unwrap();
     for _ in 0..2 {
@@ -256,16 +176,8 @@ async fn rotation_issues_a_new_refresh_token_and_a_replay_revokes_the_family() {
         "GetTokensFromRefreshToken after the family was revoked",
     );
     assert!(err.is_not_authorized_exception(), "{err:?}");
-    let err = service_error(
-        target
-            .public_client()
-            .get_user()
-            .access_token(tokens.access_token().unwrap())
-            .send()
-            .await,
-        "GetUser with an access token of the revoked family",
-    );
-    assert!(err.is_not_authorized_exception(), "{err:?}");
+    let what = "GetUser with an access token of the revoked family";
+    assert_access_token_refused(target, tokens.access_token().unwrap(), what).await;
 
     // Another sign-in is unaffected.
     let fresh = target.password_sign_in(&client, &username, PASSWORD).await;
@@ -327,10 +239,7 @@ async fn two_racing_refreshes_with_one_token_have_one_winner() {
 async fn rotation_can_be_enabled_on_an_existing_client() {
     let target = Target::shared();
     let client = target.standard_setup("rotation-update").await;
-    let username = unique("later");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("l"))
-        .await;
+    let username = confirmed_user(target, &client, "later").await;
     ok(
         target
             .admin_client()
@@ -380,14 +289,7 @@ async fn a_rotating_client_refreshes_only_with_get_tokens_from_refresh_token() {
     // Cognito: "You can't authenticate with REFRESH_TOKEN_AUTH in app clients with refresh
     // token rotation enabled."
     let err = service_error(
-        target
-            .public_client()
-            .initiate_auth()
-            .client_id(&client.id)
-            .auth_flow(AuthFlowType::RefreshTokenAuth)
-            .auth_parameters("REFRESH_TOKEN", refresh)
-            .send()
-            .await,
+        refresh_token_auth(target, &client, refresh).await,
         "REFRESH_TOKEN_AUTH on a rotating client",
     );
     assert!(err.is_invalid_parameter_exception(), "{err:?}");
@@ -447,10 +349,7 @@ async fn a_client_with_a_secret_must_send_it_to_refresh_and_revoke() {
         .create_client(&pool_id, |b| password_flows(b).generate_secret(true))
         .await;
     let secret = client.secret.clone().expect("a client secret");
-    let username = unique("secretive");
-    target
-        .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("s"))
-        .await;
+    let username = confirmed_user(target, &client, "secretive").await;
     let tokens = target.password_sign_in(&client, &username, PASSWORD).await;
     let refresh = tokens.refresh_token().unwrap();
     let public = target.public_client();
@@ -461,34 +360,23 @@ async fn a_client_with_a_secret_must_send_it_to_refresh_and_revoke() {
     );
     assert!(err.is_not_authorized_exception(), "{err:?}");
     let err = service_error(
-        public
-            .get_tokens_from_refresh_token()
-            .client_id(&client.id)
-            .client_secret("wrong-secret-wrong-secret-wrong-secret")
-            .refresh_token(refresh)
-            .send()
-            .await,
+        refresh_tokens_with_secret(
+            target,
+            &client,
+            Some("wrong-secret-wrong-secret-wrong-secret"),
+            refresh,
+        )
+        .await,
         "GetTokensFromRefreshToken with a wrong ClientSecret",
     );
     assert!(err.is_not_authorized_exception(), "{err:?}");
     ok(
-        public
-            .get_tokens_from_refresh_token()
-            .client_id(&client.id)
-            .client_secret(&secret)
-            .refresh_token(refresh)
-            .send()
-            .await,
+        refresh_tokens_with_secret(target, &client, Some(&secret), refresh).await,
         "GetTokensFromRefreshToken with ClientSecret",
     );
 
     let err = service_error(
-        public
-            .revoke_token()
-            .client_id(&client.id)
-            .token(refresh)
-            .send()
-            .await,
+        revoke_token(target, &client.id, refresh).await,
         "RevokeToken without ClientSecret",
     );
     assert!(err.is_unauthorized_exception(), "{err:?}");
@@ -503,13 +391,7 @@ async fn a_client_with_a_secret_must_send_it_to_refresh_and_revoke() {
         "RevokeToken with ClientSecret",
     );
     let err = service_error(
-        public
-            .get_tokens_from_refresh_token()
-            .client_id(&client.id)
-            .client_secret(&secret)
-            .refresh_token(refresh)
-            .send()
-            .await,
+        refresh_tokens_with_secret(target, &client, Some(&secret), refresh).await,
         "GetTokensFromRefreshToken after RevokeToken",
     );
     assert!(err.is_not_authorized_exception(), "{err:?}");
