@@ -113,11 +113,8 @@ impl Filter {
     /// The key prefix to scan, and whether entries are user records (else index entries).
     fn scan_prefix(&self, pool: &PoolRecord) -> (String, bool) {
         if self.attribute == "username" {
-            let mut p = user::user_key(&pool.id, &pool.normalize_username(&self.value));
-            if !self.prefix {
-                // Exact: only this key (user keys are unique; a longer name is another user).
-                p.push_str("");
-            }
+            // An exact username never gets here: ListUsers reads that one key directly.
+            let p = user::user_key(&pool.id, &pool.normalize_username(&self.value));
             return (p, true);
         }
         let mut p = user::index_prefix(&pool.id, &self.attribute, &self.fold(&self.value));
