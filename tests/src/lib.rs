@@ -6,7 +6,9 @@
 //! - `COGNATE_BASE_URL` set: an already-running server (the edge under a local Workers runtime,
 //!   or a host started by hand). Admin keys come from `COGNATE_ADMIN_ACCESS_KEY_ID` /
 //!   `COGNATE_ADMIN_SECRET_ACCESS_KEY`; codes from the JSON-lines file named by
-//!   `COGNATE_OUTBOX_FILE` if set. A harness that reads codes some other way builds its target
+//!   `COGNATE_OUTBOX_FILE` if set, else from the JSON lines served at `COGNATE_OUTBOX_URL`
+//!   (`?pool=<poolId>` appended; the edge's test route, sent `x-cognate-test-key:
+//!   $COGNATE_TEST_KEY`). A harness that reads codes some other way builds its target
 //!   with [`Target::remote`] and its own [`Outbox`].
 //! - otherwise: the `cognate` host binary (`COGNATE_BIN`, else `target/<profile>/cognate` next
 //!   to the test executable), started on a free loopback port with a fresh data directory.
@@ -122,7 +124,14 @@ impl Target {
                 };
                 let outbox: Box<dyn Outbox> = match std::env::var_os("COGNATE_OUTBOX_FILE") {
                     Some(path) => Box::new(JsonLinesOutbox::new(PathBuf::from(path))),
-                    None => Box::new(NoOutbox),
+                    // edge: the Worker's test-only outbox route.
+                    None => match std::env::var("COGNATE_OUTBOX_URL") {
+                        Ok(url) if !url.trim().is_empty() => Box::new(HttpOutbox::new(
+                            url.trim(),
+                            std::env::var("COGNATE_TEST_KEY").ok(),
+                        )),
+                        _ => Box::new(NoOutbox),
+                    },
                 };
                 Ok(Target::remote(base_url.trim(), admin, outbox))
             }
@@ -987,6 +996,71 @@ impl Outbox for JsonLinesOutbox {
     }
 }
 
+// -- edge: an outbox served over HTTP ----------------------------------------------------------
+
+/// An outbox served as JSON lines over HTTP (the edge Worker's test-only route
+/// `GET /__cognate/test/outbox?pool=<poolId>`), authenticated with `x-cognate-test-key`.
+#[derive(Clone)]
+pub struct HttpOutbox {
+    url: String,
+    test_key: Option<String>,
+}
+
+impl fmt::Debug for HttpOutbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpOutbox")
+            .field("url", &self.url)
+            .field("test_key", &self.test_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl HttpOutbox {
+    pub fn new(url: &str, test_key: Option<String>) -> Self {
+        Self {
+            url: url.to_owned(),
+            test_key,
+        }
+    }
+}
+
+impl Outbox for HttpOutbox {
+    fn messages<'a>(
+        &'a self,
+        pool_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<OutboxMessage>, String>> {
+        Box::pin(async move {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .map_err(|e| e.to_string())?;
+            let mut request = client.get(&self.url).query(&[("pool", pool_id)]);
+            if let Some(key) = &self.test_key {
+                request = request.header("x-cognate-test-key", key);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|e| format!("GET {}: {e}", self.url))?;
+            let status = response.status();
+            let text = response.text().await.map_err(|e| e.to_string())?;
+            if !status.is_success() {
+                return Err(format!("GET {}: HTTP {status}: {text}", self.url));
+            }
+            let mut messages = Vec::new();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let value: Value = serde_json::from_str(line)
+                    .map_err(|e| format!("{}: bad line ({e}): {line}", self.url))?;
+                let message = OutboxMessage::from_json(&value)?;
+                if message.pool_id == pool_id {
+                    messages.push(message);
+                }
+            }
+            Ok(messages)
+        })
+    }
+}
+
 /// A target whose messages cannot be read: scenarios that need a code fail saying so.
 #[derive(Debug, Clone, Copy)]
 pub struct NoOutbox;
@@ -998,8 +1072,8 @@ impl Outbox for NoOutbox {
     ) -> BoxFuture<'a, Result<Vec<OutboxMessage>, String>> {
         Box::pin(async {
             Err(
-                "this target has no readable outbox: set COGNATE_OUTBOX_FILE, or build the \
-                 target with Target::remote and an Outbox for it"
+                "this target has no readable outbox: set COGNATE_OUTBOX_FILE or \
+                 COGNATE_OUTBOX_URL, or build the target with Target::remote and an Outbox for it"
                     .to_owned(),
             )
         })

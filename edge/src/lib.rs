@@ -1,0 +1,184 @@
+//! # cognate-edge
+//!
+//! Cognate on Cloudflare Workers: the same core ([`cognate_core::Service`]) the host runs,
+//! compiled into the Worker's Wasm. This crate only adapts: it translates the runtime's
+//! requests to the core's and back, and provides the ports:
+//!
+//! | port | edge implementation |
+//! |---|---|
+//! | `Store` | SQLite-backed Durable Objects, 16 shards by key hash ([`store`]), pool records cached in Workers KV ([`cache`]) |
+//! | `Jws` | WebCrypto RS256 ([`platform::WebCryptoJws`]) |
+//! | `PasswordHasher` | argon2id compiled to Wasm ([`cognate_core::password::Argon2Hasher`]) |
+//! | `Random`, `Clock` | `crypto.getRandomValues`, `Date.now()` |
+//! | `Sender` | the development outbox or a log line ([`outbox`]) |
+//!
+//! Configuration comes from the Worker's bindings (see `edge/wrangler.toml`): the Durable
+//! Object namespace `STORE`, the KV namespace `CACHE`, and the variables or secrets
+//! `COGNATE_ADMIN_ACCESS_KEY_ID`, `COGNATE_ADMIN_SECRET_ACCESS_KEY` (SigV4 admin key),
+//! `COGNATE_SIGNING_KEY` (optional PKCS#8 RSA key new pools sign with), `COGNATE_BASE_URL`
+//! (issuer base; default: the request's origin), `COGNATE_REGION`, `COGNATE_CACHE_TTL`.
+//!
+//! ```no_run
+//! // The Worker's entry point is `fetch`, exported to the runtime by `#[event(fetch)]`;
+//! // everything it does is `cognate_edge::handle`:
+//! # async fn demo(req: worker::Request, env: worker::Env) -> worker::Result<worker::Response> {
+//! cognate_edge::handle(req, env).await
+//! # }
+//! ```
+//!
+//! ## Security
+//! - Signing keys, client secrets and admin keys never go to KV: signing keys live in the
+//!   Durable Objects (or a Worker secret), admin keys in Worker secrets.
+//! - KV only caches pool records and JWKS documents; users, codes, refresh tokens and
+//!   counters are always read from the Durable Objects, so stale KV cannot resurrect them.
+//! - The test-only routes under `/__cognate/test/` answer 404 unless the variable
+//!   `COGNATE_TEST_KEY` is set (only local development sets it) and the request carries it in
+//!   `x-cognate-test-key`.
+//! - Password hashing is OWASP-grade argon2id (m=19456 KiB, t=2): ~50-90 ms of CPU, above the
+//!   Workers Free plan's 10 ms; deploy on a paid plan with `limits.cpu_ms` raised.
+
+use cognate_core::password::Argon2Hasher;
+use cognate_core::ports::{BoxFuture, Message, boxed};
+use cognate_core::{
+    Clock, Config, Env, Error, Jws, PasswordHasher, Random, Sender, Service, Store,
+};
+use worker::send::SendFuture;
+
+pub mod cache;
+pub mod http;
+pub mod outbox;
+pub mod platform;
+pub mod store;
+pub mod testing;
+
+pub use store::StoreShard;
+
+use cache::CachedStore;
+use platform::{WebCryptoJws, WorkerClock, WorkerRandom};
+use store::DoStore;
+
+/// The Durable Object namespace binding of the store shards.
+pub const STORE_BINDING: &str = "STORE";
+/// The KV namespace binding of the read cache.
+pub const CACHE_BINDING: &str = "CACHE";
+
+/// Every port, for one request.
+pub struct EdgeEnv {
+    store: CachedStore<DoStore>,
+    clock: WorkerClock,
+    random: WorkerRandom,
+    jws: WebCryptoJws,
+    passwords: Argon2Hasher,
+    keep_outbox: bool,
+}
+
+impl core::fmt::Debug for EdgeEnv {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EdgeEnv")
+            .field("store", &self.store)
+            .field("keep_outbox", &self.keep_outbox)
+            .finish()
+    }
+}
+
+impl Env for EdgeEnv {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+    fn clock(&self) -> &dyn Clock {
+        &self.clock
+    }
+    fn random(&self) -> &dyn Random {
+        &self.random
+    }
+    fn sender(&self) -> &dyn Sender {
+        self
+    }
+    fn jws(&self) -> &dyn Jws {
+        &self.jws
+    }
+    fn passwords(&self) -> &dyn PasswordHasher {
+        &self.passwords
+    }
+}
+
+impl Sender for EdgeEnv {
+    fn send<'a>(&'a self, message: Message) -> BoxFuture<'a, Result<(), Error>> {
+        boxed(SendFuture::new(outbox::deliver(
+            &self.store,
+            &self.clock,
+            &self.random,
+            self.keep_outbox,
+            message,
+        )))
+    }
+}
+
+/// A variable or secret, if set and not empty.
+pub fn setting(env: &worker::Env, name: &str) -> Option<String> {
+    env.var(name)
+        .map(|v| v.to_string())
+        .or_else(|_| env.secret(name).map(|v| v.to_string()))
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The ports for one request, from the Worker's bindings.
+pub fn edge_env(env: &worker::Env) -> worker::Result<EdgeEnv> {
+    let namespace = env.durable_object(STORE_BINDING)?;
+    // KV is optional: without the binding every read goes to the Durable Objects.
+    let kv = env.kv(CACHE_BINDING).ok();
+    let ttl = setting(env, "COGNATE_CACHE_TTL")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(60);
+    Ok(EdgeEnv {
+        store: CachedStore::new(DoStore::new(namespace), kv, ttl),
+        clock: WorkerClock,
+        random: WorkerRandom,
+        jws: WebCryptoJws::new(setting(env, "COGNATE_SIGNING_KEY")),
+        passwords: Argon2Hasher,
+        keep_outbox: setting(env, "COGNATE_DEV_OUTBOX").is_some_and(|v| v == "true"),
+    })
+}
+
+/// The service configuration: base URL (the `COGNATE_BASE_URL` variable, else the request's
+/// origin), default region, admin key.
+pub fn service(env: &worker::Env, origin: &str) -> Service {
+    let base = setting(env, "COGNATE_BASE_URL").unwrap_or_else(|| origin.to_owned());
+    let region = setting(env, "COGNATE_REGION").unwrap_or_else(|| "us-east-1".to_owned());
+    let mut config = Config::new(&base, &region);
+    if let (Some(id), Some(secret)) = (
+        setting(env, "COGNATE_ADMIN_ACCESS_KEY_ID"),
+        setting(env, "COGNATE_ADMIN_SECRET_ACCESS_KEY"),
+    ) {
+        config = config.with_admin_key(&id, &secret);
+    }
+    Service::new(config)
+}
+
+/// Handles one request: test-only routes, the JWKS cache, then the core.
+pub async fn handle(req: worker::Request, env: worker::Env) -> worker::Result<worker::Response> {
+    let url = req.url()?;
+    let origin = url.origin().ascii_serialization();
+    if url.path().starts_with(testing::PREFIX) {
+        return testing::handle(req, &env, &origin).await;
+    }
+    let edge = edge_env(&env)?;
+    let service = service(&env, &origin);
+    let request = http::to_core(req).await?;
+    if let Some(pool_id) = http::jwks_pool(&request) {
+        return http::jwks_cached(&service, &edge, &env, request, &pool_id).await;
+    }
+    let response = service.handle(request, &edge).await;
+    http::from_core(response)
+}
+
+#[worker::event(fetch)]
+async fn fetch(
+    req: worker::Request,
+    env: worker::Env,
+    _ctx: worker::Context,
+) -> worker::Result<worker::Response> {
+    handle(req, env).await
+}

@@ -1,0 +1,254 @@
+//! Test-only routes under `/__cognate/test/`, for the end-to-end harness and local demos.
+//!
+//! They exist only when the variable `COGNATE_TEST_KEY` is set (the local development
+//! configuration sets it; a deployment must not) and answer 404 unless the request carries the
+//! same value in `x-cognate-test-key`:
+//!
+//! - `GET  outbox?pool=<poolId>`: the development outbox as JSON lines (the host's
+//!   `outbox.jsonl` format), for the harness's `COGNATE_OUTBOX_URL`.
+//! - `POST contract?check=<name>`: runs one check of the storage contract suite
+//!   (`cognate_core::store::contract`) against the Durable Object store, inside the runtime,
+//!   on fresh shards; `GET contract` lists the checks.
+//! - `POST cache-snapshot?prefix=<p>`: copies every store entry under `p` into KV exactly as
+//!   the read cache would hold it, to prove stale KV cannot bring data back.
+//! - `GET kv?key=<k>`: a raw KV entry (404 when absent).
+//! - `POST demo`: creates the demo pool (fixed ids) unless it exists; answers its ids.
+
+use cognate_core::service::{ClientSpec, PoolSpec};
+use cognate_core::store::{Store, StoreError, Versioned, contract};
+use serde_json::json;
+use subtle_compare::ct_eq;
+use worker::{Response, Result};
+
+use crate::{edge_env, setting};
+
+/// Where the test-only routes live.
+pub const PREFIX: &str = "/__cognate/test/";
+/// The header carrying the test key.
+pub const KEY_HEADER: &str = "x-cognate-test-key";
+
+/// The demo pool's fixed ids (a pool id is `<region>_<9 alphanumerics>`, a client id 26
+/// lower-case alphanumerics).
+pub const DEMO_POOL_ID: &str = "us-east-1_CognateDm";
+pub const DEMO_CLIENT_ID: &str = "cognatedemoapp000000000000";
+
+mod subtle_compare {
+    /// Constant-time equality of two strings (the length is not secret).
+    pub fn ct_eq(a: &str, b: &str) -> bool {
+        a.len() == b.len()
+            && a.bytes()
+                .zip(b.bytes())
+                .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+                == 0
+    }
+}
+
+fn not_found() -> Result<Response> {
+    Response::error("Not Found", 404)
+}
+
+fn query_param(url: &worker::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The checks of the storage contract suite, by name.
+pub const CHECKS: &[&str] = &[
+    "get_missing",
+    "create_only",
+    "compare_and_set",
+    "versions_never_reused",
+    "delete_semantics",
+    "failed_writes_change_nothing",
+    "racing_creates",
+    "racing_compare_and_set",
+    "racing_increments",
+    "scan_order",
+    "scan_prefix_isolation",
+    "scan_limit_clamping",
+    "scan_paging",
+    "max_value",
+    "long_keys",
+    "empty_values",
+    "binary_values",
+];
+
+async fn run_check(store: &dyn Store, name: &str) -> bool {
+    match name {
+        "get_missing" => contract::get_missing(store).await,
+        "create_only" => contract::create_only(store).await,
+        "compare_and_set" => contract::compare_and_set(store).await,
+        "versions_never_reused" => contract::versions_never_reused(store).await,
+        "delete_semantics" => contract::delete_semantics(store).await,
+        "failed_writes_change_nothing" => contract::failed_writes_change_nothing(store).await,
+        "racing_creates" => contract::racing_creates(store).await,
+        "racing_compare_and_set" => contract::racing_compare_and_set(store).await,
+        "racing_increments" => contract::racing_increments(store).await,
+        "scan_order" => contract::scan_order(store).await,
+        "scan_prefix_isolation" => contract::scan_prefix_isolation(store).await,
+        "scan_limit_clamping" => contract::scan_limit_clamping(store).await,
+        "scan_paging" => contract::scan_paging(store).await,
+        "max_value" => contract::max_value(store).await,
+        "long_keys" => contract::long_keys(store).await,
+        "empty_values" => contract::empty_values(store).await,
+        "binary_values" => contract::binary_values(store).await,
+        _ => return false,
+    }
+    true
+}
+
+/// Every entry under `prefix`, following the cursor.
+async fn scan_all(
+    store: &dyn Store,
+    prefix: &str,
+) -> core::result::Result<Vec<(String, Versioned)>, StoreError> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.scan(prefix, after.as_deref(), 1000).await?;
+        all.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+fn store_error(e: &StoreError) -> Result<Response> {
+    Response::error(format!("store: {e}"), 500)
+}
+
+/// Serves `/__cognate/test/...`.
+pub async fn handle(req: worker::Request, env: &worker::Env, origin: &str) -> Result<Response> {
+    let Some(expected) = setting(env, "COGNATE_TEST_KEY") else {
+        return not_found();
+    };
+    let given = req.headers().get(KEY_HEADER)?.unwrap_or_default();
+    if !ct_eq(&given, &expected) {
+        return not_found();
+    }
+    let url = req.url()?;
+    let route = url
+        .path()
+        .strip_prefix(PREFIX)
+        .unwrap_or_default()
+        .to_owned();
+    let method = req.method().to_string();
+    let edge = edge_env(env)?;
+    match (method.as_str(), route.as_str()) {
+        ("GET", "outbox") => {
+            let Some(pool) = query_param(&url, "pool") else {
+                return Response::error("pool= is required", 400);
+            };
+            let items =
+                match scan_all(edge.store.inner(), &crate::outbox::outbox_prefix(&pool)).await {
+                    Ok(items) => items,
+                    Err(e) => return store_error(&e),
+                };
+            let mut text = String::new();
+            for (_, item) in items {
+                text.push_str(&String::from_utf8_lossy(&item.value));
+                text.push('\n');
+            }
+            let mut response = Response::ok(text)?;
+            response
+                .headers_mut()
+                .set("content-type", "application/x-ndjson")?;
+            Ok(response)
+        }
+        ("GET", "contract") => Response::from_json(&json!({ "checks": CHECKS })),
+        ("POST", "contract") => {
+            let Some(check) = query_param(&url, "check").filter(|c| CHECKS.contains(&c.as_str()))
+            else {
+                return Response::error("check= must name a contract check", 400);
+            };
+            let mut nonce = [0u8; 8];
+            cognate_core::Random::fill(&edge.random, &mut nonce);
+            let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+            // Fresh shards for every run: the suite wants a store with nothing under
+            // `contract/`, and must see the real key-length limits.
+            let store = crate::store::DoStore::named(
+                env.durable_object(crate::STORE_BINDING)?,
+                &format!("contract-{nonce}"),
+            );
+            // A violated property panics inside the check (the runtime logs it and answers
+            // 500); reaching the end means the check held.
+            if run_check(&store, &check).await {
+                Response::from_json(&json!({ "check": check, "ok": true }))
+            } else {
+                Response::error("unknown check", 400)
+            }
+        }
+        ("POST", "cache-snapshot") => {
+            let Some(prefix) = query_param(&url, "prefix").filter(|p| !p.is_empty()) else {
+                return Response::error("prefix= is required", 400);
+            };
+            let items = match scan_all(edge.store.inner(), &prefix).await {
+                Ok(items) => items,
+                Err(e) => return store_error(&e),
+            };
+            let kv = env.kv(crate::CACHE_BINDING)?;
+            let mut keys = Vec::new();
+            for (key, item) in items {
+                let entry = json!({
+                    "v": <base64ct::Base64 as base64ct::Encoding>::encode_string(&item.value),
+                    "n": item.version,
+                });
+                kv.put(&crate::cache::cache_key(&key), entry.to_string())?
+                    .execute()
+                    .await?;
+                keys.push(key);
+            }
+            Response::from_json(&json!({ "copied": keys }))
+        }
+        ("GET", "kv") => {
+            let Some(key) = query_param(&url, "key") else {
+                return Response::error("key= is required", 400);
+            };
+            match env.kv(crate::CACHE_BINDING)?.get(&key).text().await? {
+                Some(text) => Response::ok(text),
+                None => not_found(),
+            }
+        }
+        ("POST", "demo") => {
+            let service = crate::service(env, origin);
+            let spec = demo_spec(service.config().default_region.as_str());
+            match service.apply_pool_spec(&edge, &spec).await {
+                Ok(applied) => Response::from_json(&json!({
+                    "pool_id": applied.pool_id,
+                    "client_id": applied.clients.first().map(|c| c.1.clone()),
+                    "created": applied.created,
+                })),
+                Err(e) => Response::error(format!("demo pool: {e}"), 500),
+            }
+        }
+        _ => not_found(),
+    }
+}
+
+/// The demo pool, as the host's: email auto-verified, one public client allowing password,
+/// SRP and refresh-token sign-in.
+pub fn demo_spec(region: &str) -> PoolSpec {
+    PoolSpec {
+        id: Some(DEMO_POOL_ID.to_owned()),
+        region: Some(region.to_owned()),
+        create: json!({
+            "PoolName": "cognate-demo",
+            "AutoVerifiedAttributes": ["email"],
+        }),
+        clients: vec![ClientSpec {
+            id: Some(DEMO_CLIENT_ID.to_owned()),
+            create: json!({
+                "ClientName": "demo-app",
+                "GenerateSecret": false,
+                "ExplicitAuthFlows": [
+                    "ALLOW_USER_PASSWORD_AUTH",
+                    "ALLOW_REFRESH_TOKEN_AUTH",
+                    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+                    "ALLOW_USER_SRP_AUTH",
+                ],
+            }),
+        }],
+    }
+}

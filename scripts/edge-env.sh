@@ -1,0 +1,59 @@
+# Sourced by the edge scripts: the cached tools, wrangler's no-telemetry environment, and
+# start_edge/stop_edge for a local Worker under `wrangler dev --local` on 127.0.0.1.
+# shellcheck shell=bash
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+eval "$("$root/scripts/setup-edge.sh" --env)"
+export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+export PATH="$(dirname "$NODE"):$PATH"
+
+# Local development settings: never set for a deployment.
+export COGNATE_TEST_KEY="${COGNATE_TEST_KEY:-cognate-local-test-key}"
+export COGNATE_ADMIN_ACCESS_KEY_ID="${COGNATE_ADMIN_ACCESS_KEY_ID:-AKIACOGNATETESTADMIN}"
+export COGNATE_ADMIN_SECRET_ACCESS_KEY="${COGNATE_ADMIN_SECRET_ACCESS_KEY:-cognate+test+secret+key+0123456789abcdefgh}"
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_edge PORT PERSIST_DIR LOG: starts the (already built) Worker; sets EDGE_PID. Waits until
+# GET /health answers.
+start_edge() {
+  local port="$1" persist="$2" log="$3" inspector
+  inspector="$(free_port)"
+  (
+    cd "$root/edge"
+    COGNATE_EDGE_PREBUILT=1 exec "$NODE" "$WRANGLER_JS" dev --local \
+      --ip 127.0.0.1 --port "$port" --inspector-ip 127.0.0.1 --inspector-port "$inspector" \
+      --persist-to "$persist" --show-interactive-dev-session=false --log-level "${EDGE_LOG_LEVEL:-log}" \
+      --var "COGNATE_TEST_KEY:$COGNATE_TEST_KEY" --var "COGNATE_DEV_OUTBOX:true" \
+      --var "COGNATE_ADMIN_ACCESS_KEY_ID:$COGNATE_ADMIN_ACCESS_KEY_ID" \
+      --var "COGNATE_ADMIN_SECRET_ACCESS_KEY:$COGNATE_ADMIN_SECRET_ACCESS_KEY"
+  ) >"$log" 2>&1 </dev/null &
+  EDGE_PID=$!
+  local deadline=$((SECONDS + 90))
+  until curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
+    if ! kill -0 "$EDGE_PID" 2>/dev/null; then
+      echo "wrangler dev exited before answering; its log:" >&2
+      cat "$log" >&2
+      return 1
+    fi
+    if [ "$SECONDS" -gt "$deadline" ]; then
+      echo "wrangler dev did not answer GET /health within 90 s; its log:" >&2
+      cat "$log" >&2
+      stop_edge
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# stop_edge: stops the Worker started by start_edge (its process group: wrangler and workerd).
+stop_edge() {
+  [ -n "${EDGE_PID:-}" ] || return 0
+  kill -TERM "$EDGE_PID" 2>/dev/null || true
+  local deadline=$((SECONDS + 15))
+  while kill -0 "$EDGE_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+  kill -KILL "$EDGE_PID" 2>/dev/null || true
+  wait "$EDGE_PID" 2>/dev/null || true
+  EDGE_PID=
+}
