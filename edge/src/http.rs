@@ -5,8 +5,36 @@ use worker::Headers;
 
 use crate::EdgeEnv;
 
-/// The core's request for a runtime request (whole body read).
-pub async fn to_core(mut req: worker::Request) -> worker::Result<Request> {
+/// The largest request body accepted, as on the host (Cognito's requests are small).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// An error the adapter answers itself, shaped like the core's (Cognito JSON 1.1) errors, with
+/// CORS like every response.
+pub fn adapter_error(status: u16, error_type: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "__type": error_type, "message": message }).to_string();
+    Response::json(status, "application/x-amz-json-1.1", body.into_bytes())
+        .with_header("x-amzn-errortype", error_type)
+        .with_header("access-control-allow-origin", "*")
+}
+
+fn too_large() -> Response {
+    adapter_error(
+        413,
+        "RequestEntityTooLargeException",
+        &format!("The request body exceeds {MAX_BODY_BYTES} bytes."),
+    )
+}
+
+/// The core's request for a runtime request (whole body read), or the answer to a request
+/// the adapter refuses itself (oversized or unreadable body).
+pub async fn to_core(mut req: worker::Request) -> worker::Result<Result<Request, Response>> {
+    let declared = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return Ok(Err(too_large()));
+    }
     let url = req.url()?;
     let method = req.method().to_string();
     let mut headers = Vec::new();
@@ -16,16 +44,28 @@ pub async fn to_core(mut req: worker::Request) -> worker::Result<Request> {
     let remote_addr = req.headers().get("cf-connecting-ip")?;
     let body = match method.as_str() {
         "GET" | "HEAD" | "OPTIONS" => Vec::new(),
-        _ => req.bytes().await?,
+        _ => match req.bytes().await {
+            Ok(body) => body,
+            Err(_) => {
+                return Ok(Err(adapter_error(
+                    400,
+                    "SerializationException",
+                    "Could not read the request body.",
+                )));
+            }
+        },
     };
-    Ok(Request {
+    if body.len() > MAX_BODY_BYTES {
+        return Ok(Err(too_large()));
+    }
+    Ok(Ok(Request {
         method,
         path: url.path().to_owned(),
         query: url.query().unwrap_or_default().to_owned(),
         headers,
         body,
         remote_addr,
-    })
+    }))
 }
 
 /// The runtime's response for a core response.

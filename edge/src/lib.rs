@@ -166,7 +166,10 @@ pub async fn handle(req: worker::Request, env: worker::Env) -> worker::Result<wo
     }
     let edge = edge_env(&env)?;
     let service = service(&env, &origin);
-    let request = http::to_core(req).await?;
+    let request = match http::to_core(req).await? {
+        Ok(request) => request,
+        Err(refused) => return http::from_core(refused),
+    };
     if let Some(pool_id) = http::jwks_pool(&request) {
         return http::jwks_cached(&service, &edge, &env, request, &pool_id).await;
     }
