@@ -1,0 +1,374 @@
+//! Properties of the edge deployment (the Worker under a local Workers runtime) that the
+//! portable scenarios cannot see: the storage contract suite run inside the runtime, KV cache
+//! staleness, state surviving a runtime restart. They need the Worker's test-only routes, so
+//! they run only when `COGNATE_TEST_KEY` is set next to `COGNATE_BASE_URL` (scripts/test-edge.sh
+//! sets both); against any other target they return at once, saying so.
+//!
+//! `fifty_concurrent_sign_ups_of_one_username_give_one_success` is portable and runs everywhere.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::Duration;
+
+use cognate_tests::cognito::error::ProvideErrorMetadata;
+use cognate_tests::scenarios;
+use cognate_tests::{PASSWORD, Target, attribute, ok, unique, unique_email};
+use serde_json::{Value, json};
+
+/// The Worker's test key and base URL, when the target is the edge.
+fn edge(target: &Target) -> Option<String> {
+    let key = std::env::var("COGNATE_TEST_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    if key.is_none() || std::env::var_os("COGNATE_BASE_URL").is_none() {
+        eprintln!("not an edge target (COGNATE_TEST_KEY and COGNATE_BASE_URL unset): skipped");
+        return None;
+    }
+    let _ = target;
+    key
+}
+
+async fn test_route(
+    target: &Target,
+    key: &str,
+    method: reqwest::Method,
+    route: &str,
+    query: &[(&str, &str)],
+) -> (u16, String) {
+    let url = format!("{}/__cognate/test/{route}", target.base_url());
+    let response = target
+        .http()
+        .request(method, &url)
+        .query(query)
+        .header("x-cognate-test-key", key)
+        .timeout(Duration::from_secs(300))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn the_storage_contract_holds_for_durable_objects_inside_the_runtime() {
+    let target = Target::shared();
+    let Some(key) = edge(target) else { return };
+    let (status, body) = test_route(target, &key, reqwest::Method::GET, "contract", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let list: Value = serde_json::from_str(&body).expect("JSON");
+    let checks: Vec<String> = list["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| c.as_str().expect("name").to_owned())
+        .collect();
+    assert!(checks.len() >= 17, "{checks:?}");
+    for check in checks {
+        let (status, body) = test_route(
+            target,
+            &key,
+            reqwest::Method::POST,
+            "contract",
+            &[("check", &check)],
+        )
+        .await;
+        assert_eq!(
+            status, 200,
+            "storage contract check {check} failed inside the Worker (see the runtime log): {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_test_routes_are_hidden_without_the_key() {
+    let target = Target::shared();
+    if edge(target).is_none() {
+        return;
+    }
+    for key in ["", "wrong-key"] {
+        let (status, _) = test_route(
+            target,
+            key,
+            reqwest::Method::GET,
+            "outbox",
+            &[("pool", "us-east-1_abcdefghi")],
+        )
+        .await;
+        assert_eq!(status, 404, "a test route answered with key {key:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_sign_ups_of_one_username_give_one_success() {
+    let target = Target::shared();
+    let client = target.standard_setup("fifty").await;
+    let username = unique("zoe");
+    let public = target.public_client();
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let public = public.clone();
+        let client_id = client.id.clone();
+        let username = username.clone();
+        tasks.push(tokio::spawn(async move {
+            public
+                .sign_up()
+                .client_id(client_id)
+                .username(username)
+                .password(format!("{PASSWORD}-{i}"))
+                .user_attributes(attribute("email", &unique_email("fifty")))
+                .send()
+                .await
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        match task.await.expect("sign-up task") {
+            Ok(_) => winners += 1,
+            Err(e) => assert_eq!(
+                e.code(),
+                Some("UsernameExistsException"),
+                "{}",
+                cognate_tests::describe(&e)
+            ),
+        }
+    }
+    assert_eq!(winners, 1, "exactly one of 50 concurrent SignUps succeeds");
+    // And the one user is whole: it confirms and signs in.
+    let code = target.latest_code(&client.pool_id, &username).await;
+    ok(
+        target
+            .public_client()
+            .confirm_sign_up()
+            .client_id(&client.id)
+            .username(&username)
+            .confirmation_code(code)
+            .send()
+            .await,
+        "ConfirmSignUp",
+    );
+    let listed = ok(
+        target
+            .admin_client()
+            .list_users()
+            .user_pool_id(&client.pool_id)
+            .send()
+            .await,
+        "ListUsers",
+    );
+    assert_eq!(listed.users().len(), 1, "one user in the pool");
+}
+
+/// Copies every store entry under `prefix` into KV exactly as the read cache would hold it.
+async fn snapshot_into_kv(target: &Target, key: &str, prefix: &str) -> Vec<String> {
+    let (status, body) = test_route(
+        target,
+        key,
+        reqwest::Method::POST,
+        "cache-snapshot",
+        &[("prefix", prefix)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let copied: Value = serde_json::from_str(&body).expect("JSON");
+    copied["copied"]
+        .as_array()
+        .expect("copied")
+        .iter()
+        .map(|k| k.as_str().expect("key").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn stale_kv_cannot_resurrect_a_deleted_user() {
+    let target = Target::shared();
+    let Some(key) = edge(target) else { return };
+    let client = target.standard_setup("stale-user").await;
+    let username = scenarios::confirmed_user(target, &client, "ghost").await;
+    let tokens = target.password_sign_in(&client, &username, PASSWORD).await;
+    let access = tokens.access_token().expect("access token").to_owned();
+    let refresh = tokens.refresh_token().expect("refresh token").to_owned();
+    // Every entry of the pool (user, aliases, sessions) and the pool record, as a cache
+    // that had seen them all would hold them.
+    let copied = snapshot_into_kv(target, &key, &format!("p/{}/", client.pool_id)).await;
+    assert!(copied.len() >= 2, "{copied:?}");
+    snapshot_into_kv(target, &key, &format!("pool/{}", client.pool_id)).await;
+
+    ok(
+        scenarios::admin_delete(target, &client.pool_id, &username).await,
+        "AdminDeleteUser",
+    );
+
+    scenarios::assert_user_not_found(target, &client.pool_id, &username, "after deletion").await;
+    scenarios::assert_access_token_refused(target, &access, "deleted user's access token").await;
+    scenarios::assert_refresh_refused(target, &client, &refresh, "deleted user's refresh token")
+        .await;
+    scenarios::assert_sign_in_refused(target, &client, &username, PASSWORD, "deleted user").await;
+    // The name is free again: a new user takes it, and it is a new user.
+    target
+        .sign_up(&client, &username, PASSWORD, &unique_email("reborn"))
+        .await;
+    let status = scenarios::user_status(target, &client.pool_id, &username).await;
+    assert_eq!(status.as_str(), "UNCONFIRMED");
+}
+
+#[tokio::test]
+async fn stale_kv_cannot_revive_a_revoked_token() {
+    let target = Target::shared();
+    let Some(key) = edge(target) else { return };
+    let client = target.standard_setup("stale-token").await;
+    let username = scenarios::confirmed_user(target, &client, "revoked").await;
+    let tokens = target.password_sign_in(&client, &username, PASSWORD).await;
+    let refresh = tokens.refresh_token().expect("refresh token").to_owned();
+    let other = target.password_sign_in(&client, &username, PASSWORD).await;
+    let other_access = other.access_token().expect("access token").to_owned();
+    snapshot_into_kv(target, &key, &format!("p/{}/", client.pool_id)).await;
+
+    ok(
+        scenarios::revoke_token(target, &client.id, &refresh).await,
+        "RevokeToken",
+    );
+    scenarios::assert_refresh_refused(target, &client, &refresh, "revoked refresh token").await;
+
+    ok(
+        scenarios::admin_global_sign_out(target, &client.pool_id, &username).await,
+        "AdminUserGlobalSignOut",
+    );
+    scenarios::assert_access_token_revoked(target, &other_access, "signed-out access token").await;
+}
+
+#[tokio::test]
+async fn pool_records_are_cached_in_kv_and_dropped_on_write() {
+    let target = Target::shared();
+    let Some(key) = edge(target) else { return };
+    let client = target.standard_setup("cached-pool").await;
+    // A public call reads the pool record, and so caches it.
+    target
+        .sign_up(&client, &unique("cache"), PASSWORD, &unique_email("cache"))
+        .await;
+    let cache_key = format!("cache/v1/pool/{}", client.pool_id);
+    let (status, body) = test_route(
+        target,
+        &key,
+        reqwest::Method::GET,
+        "kv",
+        &[("key", &cache_key)],
+    )
+    .await;
+    assert_eq!(status, 200, "the pool record is cached in KV: {body}");
+
+    ok(
+        target
+            .admin_client()
+            .update_user_pool()
+            .user_pool_id(&client.pool_id)
+            .user_pool_tags("edge", "cached")
+            .send()
+            .await,
+        "UpdateUserPool",
+    );
+    let (status, _) = test_route(
+        target,
+        &key,
+        reqwest::Method::GET,
+        "kv",
+        &[("key", &cache_key)],
+    )
+    .await;
+    assert_eq!(status, 404, "a write drops the cached pool record");
+
+    // JWKS documents are cached too, and only public keys go there.
+    let jwks = target.jwks(&client.pool_id).await;
+    assert!(!jwks.keys.keys.is_empty());
+    let (status, body) = test_route(
+        target,
+        &key,
+        reqwest::Method::GET,
+        "kv",
+        &[("key", &format!("jwks/v1/{}", client.pool_id))],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let cached: Value = serde_json::from_str(&body).expect("JSON");
+    for jwk in cached["keys"].as_array().expect("keys") {
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(jwk.get(private).is_none(), "private part {private} in KV");
+        }
+    }
+    // A client secret never lands in KV.
+    let secret_client = target
+        .create_client(&client.pool_id, |b| b.generate_secret(true))
+        .await;
+    let (status, _) = test_route(
+        target,
+        &key,
+        reqwest::Method::GET,
+        "kv",
+        &[("key", &format!("cache/v1/c/{}", secret_client.id))],
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+/// Phase one of the restart check (scripts/test-edge.sh): leaves a pool, a user and a refresh
+/// token, and writes where to find them to `COGNATE_EDGE_STATE_FILE`.
+#[tokio::test]
+async fn state_for_the_restart_check_is_written() {
+    let target = Target::shared();
+    if edge(target).is_none() {
+        return;
+    }
+    let Some(path) = std::env::var_os("COGNATE_EDGE_STATE_FILE") else {
+        eprintln!("COGNATE_EDGE_STATE_FILE unset: skipped");
+        return;
+    };
+    let client = target.standard_setup("restart").await;
+    let username = scenarios::confirmed_user(target, &client, "durable").await;
+    let tokens = target.password_sign_in(&client, &username, PASSWORD).await;
+    let state = json!({
+        "pool_id": client.pool_id,
+        "client_id": client.id,
+        "username": username,
+        "refresh_token": tokens.refresh_token().expect("refresh token"),
+    });
+    std::fs::write(path, state.to_string()).expect("write the state file");
+}
+
+/// Phase two, after the runtime restarted on the same `--persist-to` directory: everything
+/// phase one left is still there. Ignored unless run explicitly.
+#[tokio::test]
+#[ignore = "run by scripts/test-edge.sh after restarting the runtime"]
+async fn state_survives_a_runtime_restart() {
+    let target = Target::shared();
+    let path = std::env::var_os("COGNATE_EDGE_STATE_FILE").expect("COGNATE_EDGE_STATE_FILE");
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(path).expect("state file")).expect("JSON");
+    let client = cognate_tests::AppClient {
+        pool_id: state["pool_id"].as_str().expect("pool").to_owned(),
+        id: state["client_id"].as_str().expect("client").to_owned(),
+        secret: None,
+    };
+    let username = state["username"].as_str().expect("username");
+    let status = scenarios::user_status(target, &client.pool_id, username).await;
+    assert_eq!(status.as_str(), "CONFIRMED");
+    target.password_sign_in(&client, username, PASSWORD).await;
+    let refreshed = ok(
+        scenarios::refresh_token_auth(
+            target,
+            &client,
+            state["refresh_token"].as_str().expect("refresh token"),
+        )
+        .await,
+        "REFRESH_TOKEN_AUTH with a token from before the restart",
+    );
+    assert!(
+        refreshed
+            .authentication_result()
+            .and_then(|r| r.access_token())
+            .is_some()
+    );
+}
