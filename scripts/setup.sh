@@ -16,3 +16,6 @@ else
   echo "setup: rustup not found; install Rust (https://rustup.rs) first" >&2
   exit 1
 fi
+
+# -- edge (issue 5): wasm-bindgen-cli, Node 22 and wrangler, cached outside the clone ---------
+"$(dirname "$0")/setup-edge.sh"

@@ -28,3 +28,10 @@ cargo build -p cognate-host --bin cognate --locked
 
 step "tests: unit, storage contract (memory, SQLite), end-to-end scenarios"
 cargo test --workspace --locked
+
+# -- edge (issue 5): the Worker under a local Workers runtime ---------------------------------
+step "edge: clippy for the Worker's target"
+cargo clippy -p cognate-edge --target wasm32-unknown-unknown --locked -- -D warnings
+
+step "edge: the same scenarios against the Worker under wrangler dev --local"
+scripts/test-edge.sh

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The edge stage of the test suite (scripts/test.sh runs it): builds the Worker once, checks
+# the bundle budget, starts it under `wrangler dev --local` (workerd) on a free loopback port,
+# runs the SAME end-to-end scenarios as against the host plus the edge-only ones
+# (tests/tests/edge.rs), restarts the runtime on the same persisted state and checks it
+# survived, then stops it by PID.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
+step() { printf '\n==> edge: %s\n' "$*"; }
+
+step "tools (cached in ${COGNATE_CACHE:-~/.cache/cognate})"
+scripts/setup-edge.sh
+
+step "build the Worker (wasm32-unknown-unknown release, wasm-bindgen)"
+edge/build.sh
+# shellcheck source=scripts/edge-env.sh
+source scripts/edge-env.sh
+
+step "bundle budget: the gzipped upload stays under 1 MB"
+scratch="$(mktemp -d -t cognate-edge-XXXXXX)"
+trap 'stop_edge; rm -rf "$scratch"' EXIT
+dry_run="$(cd edge && COGNATE_EDGE_PREBUILT=1 "$NODE" "$WRANGLER_JS" deploy --dry-run --outdir "$scratch/dist" 2>&1)" || {
+  echo "$dry_run" >&2
+  exit 1
+}
+upload_line="$(grep -o 'Total Upload: .*' <<<"$dry_run" | head -1)"
+echo "$upload_line"
+gzip_kib="$(sed -E 's/.*gzip: ([0-9.]+) KiB.*/\1/' <<<"$upload_line")"
+python3 -c 'import sys; kib = float(sys.argv[1]); sys.exit(0 if kib < 1024 else 1)' "$gzip_kib" || {
+  echo "the gzipped Worker is $gzip_kib KiB, over the 1 MB budget" >&2
+  exit 1
+}
+
+step "start the Worker under wrangler dev --local"
+port="$(free_port)"
+persist="$scratch/state"
+start_edge "$port" "$persist" "$scratch/wrangler.log"
+echo "listening on 127.0.0.1:$port (wrangler PID $EDGE_PID)"
+export COGNATE_BASE_URL="http://127.0.0.1:$port"
+export COGNATE_OUTBOX_URL="$COGNATE_BASE_URL/__cognate/test/outbox"
+export COGNATE_EDGE_STATE_FILE="$scratch/restart-state.json"
+
+step "end-to-end scenarios against the Worker (the host's, plus tests/tests/edge.rs)"
+if ! cargo test -p cognate-tests --locked --no-fail-fast; then
+  echo "--- the runtime's log (last 200 lines) ---" >&2
+  tail -n 200 "$scratch/wrangler.log" >&2
+  exit 1
+fi
+
+step "restart the runtime on the same persisted state"
+stop_edge
+start_edge "$port" "$persist" "$scratch/wrangler-restarted.log"
+if ! cargo test -p cognate-tests --locked --test edge -- --ignored --exact state_survives_a_runtime_restart; then
+  tail -n 200 "$scratch/wrangler-restarted.log" >&2
+  exit 1
+fi
+stop_edge
+step "edge: all green"
