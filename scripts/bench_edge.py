@@ -1,0 +1,92 @@
+"""Latency of the hot paths of the edge Worker under the local Workers runtime (workerd).
+
+Sequential requests (one at a time, so latency is not queueing) of InitiateAuth
+USER_PASSWORD_AUTH, InitiateAuth REFRESH_TOKEN_AUTH and GetUser; reports p50/p90/p99 and the
+runtime's CPU time per request (workerd processes' user+system time over the run, divided by the
+request count: includes the runtime's own overhead). Usage: bench_edge.py BASE_URL TEST_KEY N PIDS...
+"""
+import json
+import os
+import statistics
+import sys
+import time
+import urllib.request
+
+base, test_key, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+pids = [int(p) for p in sys.argv[4:]]
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds():
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / TICK
+
+
+def call(op, body):
+    req = urllib.request.Request(
+        base + "/",
+        data=json.dumps(body).encode(),
+        headers={
+            "content-type": "application/x-amz-json-1.1",
+            "x-amz-target": f"AWSCognitoIdentityProviderService.{op}",
+        },
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        raise SystemExit(f"{op}: HTTP {e.code}: {e.read()[:300]!r}")
+
+
+def test_route(method, route):
+    req = urllib.request.Request(
+        f"{base}/__cognate/test/{route}", method=method, headers={"x-cognate-test-key": test_key}
+    )
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return r.read().decode()
+
+
+demo = json.loads(test_route("POST", "demo"))
+pool, client = demo["pool_id"], demo["client_id"]
+user = f"bench{int(time.time() * 1000)}"
+password = "Bench-Passw0rd!"
+call("SignUp", {"ClientId": client, "Username": user, "Password": password,
+                "UserAttributes": [{"Name": "email", "Value": f"{user}@example.com"}]})
+code = None
+for line in test_route("GET", f"outbox?pool={pool}").splitlines():
+    m = json.loads(line)
+    if m["username"] == user:
+        code = m["code"]
+call("ConfirmSignUp", {"ClientId": client, "Username": user, "ConfirmationCode": code})
+
+
+def measure(name, fn):
+    fn()  # warm: caches, imported keys, compiled code
+    times = []
+    cpu0 = cpu_seconds()
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    cpu = (cpu_seconds() - cpu0) / n * 1000
+    times.sort()
+    q = lambda p: times[min(len(times) - 1, int(p * len(times)))]
+    print(f"{name:<28} n={n:<4} p50 {statistics.median(times):7.2f} ms  p90 {q(0.9):7.2f} ms"
+          f"  p99 {q(0.99):7.2f} ms  runtime CPU/request {cpu:6.1f} ms")
+
+
+auth = {"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
+        "AuthParameters": {"USERNAME": user, "PASSWORD": password}}
+tokens = call("InitiateAuth", auth)["AuthenticationResult"]
+refresh = {"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH",
+           "AuthParameters": {"REFRESH_TOKEN": tokens["RefreshToken"]}}
+measure("InitiateAuth (password)", lambda: call("InitiateAuth", auth))
+measure("InitiateAuth (refresh)", lambda: call("InitiateAuth", refresh))
+measure("GetUser", lambda: call("GetUser", {"AccessToken": tokens["AccessToken"]}))
