@@ -87,6 +87,19 @@ auth = {"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
 tokens = call("InitiateAuth", auth)["AuthenticationResult"]
 refresh = {"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH",
            "AuthParameters": {"REFRESH_TOKEN": tokens["RefreshToken"]}}
+def health():
+    with urllib.request.urlopen(base + "/health", timeout=60) as r:
+        r.read()
+
+
+measure("GET /health (baseline)", health)
+
+cpu0 = cpu_seconds()
+t0 = time.perf_counter()
+test_route("POST", "argon2?n=20")
+argon_cpu = (cpu_seconds() - cpu0) / 20 * 1000
+argon_wall = (time.perf_counter() - t0) / 20 * 1000
+print(f"{'argon2id hash m=19456 t=2':<28} n=20   wall {argon_wall:7.2f} ms/hash     runtime CPU/hash {argon_cpu:6.1f} ms")
 measure("InitiateAuth (password)", lambda: call("InitiateAuth", auth))
 measure("InitiateAuth (refresh)", lambda: call("InitiateAuth", refresh))
 measure("GetUser", lambda: call("GetUser", {"AccessToken": tokens["AccessToken"]}))

@@ -12,6 +12,7 @@
 //! - `POST cache-snapshot?prefix=<p>`: copies every store entry under `p` into KV exactly as
 //!   the read cache would hold it, to prove stale KV cannot bring data back.
 //! - `GET kv?key=<k>`: a raw KV entry (404 when absent).
+//! - `POST argon2?n=<n>`: hashes `n` passwords with argon2id (benchmarks read the CPU time).
 //! - `POST demo`: creates the demo pool (fixed ids) unless it exists; answers its ids.
 
 use cognate_core::service::{ClientSpec, PoolSpec};
@@ -210,6 +211,24 @@ pub async fn handle(req: worker::Request, env: &worker::Env, origin: &str) -> Re
                 Some(text) => Response::ok(text),
                 None => not_found(),
             }
+        }
+        ("POST", "argon2") => {
+            // For the benchmark: `n` argon2id hashes at the default (OWASP) parameters, so the
+            // runtime's CPU time per hash can be read off the process.
+            let n = query_param(&url, "n")
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or(1)
+                .clamp(1, 50);
+            let params = cognate_core::ports::HashParams::default();
+            for i in 0..n {
+                let salt = [u8::try_from(i % 256).unwrap_or(0); 16];
+                if let Err(e) =
+                    cognate_core::password::hash_argon2id("benchmark-password", salt, params)
+                {
+                    return Response::error(format!("argon2: {e}"), 500);
+                }
+            }
+            Response::from_json(&json!({ "hashes": n }))
         }
         ("POST", "demo") => {
             let service = crate::service(env, origin);
