@@ -49,6 +49,9 @@ if ! cargo test -p cognate-tests --locked --no-fail-fast; then
   exit 1
 fi
 
+step "a Rust panic fails one request and the Worker recovers (alone: it resets the isolate)"
+cargo test -p cognate-tests --locked --test edge -- --ignored --exact a_rust_panic_fails_one_request_and_the_worker_recovers
+
 step "restart the runtime on the same persisted state"
 stop_edge
 start_edge "$port" "$persist" "$scratch/wrangler-restarted.log"

@@ -12,6 +12,7 @@
 //! - `POST cache-snapshot?prefix=<p>`: copies every store entry under `p` into KV exactly as
 //!   the read cache would hold it, to prove stale KV cannot bring data back.
 //! - `GET kv?key=<k>`: a raw KV entry (404 when absent).
+//! - `POST panic`: panics, to prove the isolate recovers (the next request gets a fresh instance).
 //! - `POST argon2?n=<n>`: hashes `n` passwords with argon2id (benchmarks read the CPU time).
 //! - `POST demo`: creates the demo pool (fixed ids) unless it exists; answers its ids.
 
@@ -210,6 +211,13 @@ pub async fn handle(req: worker::Request, env: &worker::Env, origin: &str) -> Re
             match env.kv(crate::CACHE_BINDING)?.get(&key).text().await? {
                 Some(text) => Response::ok(text),
                 None => not_found(),
+            }
+        }
+        ("POST", "panic") => {
+            // Proves the isolate recovers from a Rust panic (the shim resets the instance).
+            #[allow(clippy::panic)]
+            {
+                panic!("panic requested by the test route");
             }
         }
         ("POST", "argon2") => {

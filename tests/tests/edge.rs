@@ -372,3 +372,18 @@ async fn state_survives_a_runtime_restart() {
             .is_some()
     );
 }
+
+/// Ignored unless run explicitly, alone: the reset that follows a panic also fails whatever
+/// else the isolate was serving at that moment, so it must not race other scenarios.
+#[tokio::test]
+#[ignore = "run alone by scripts/test-edge.sh: a panic fails the isolate's in-flight requests"]
+async fn a_rust_panic_fails_one_request_and_the_worker_recovers() {
+    let target = Target::shared();
+    let Some(key) = edge(target) else { return };
+    let (status, _) = test_route(target, &key, reqwest::Method::POST, "panic", &[]).await;
+    assert_eq!(status, 500, "the panicking request fails");
+    // The next requests get a fresh Wasm instance: the Worker and its Durable Objects answer.
+    let client = target.standard_setup("after-panic").await;
+    let username = scenarios::confirmed_user(target, &client, "phoenix").await;
+    target.password_sign_in(&client, &username, PASSWORD).await;
+}
