@@ -47,18 +47,24 @@ const classProxyHooks = {
       instance: Reflect.construct(ctor, args, newTarget),
       instanceId: initState.instanceId,
     };
+    // The runtime reads the handler methods once, when it constructs the object, and keeps
+    // them: so the check for a reset instance happens at every call, not at property access.
+    const current = () => {
+      if (holder.instanceId !== initState.instanceId) {
+        holder.instance = Reflect.construct(ctor, args, newTarget);
+        holder.instanceId = initState.instanceId;
+      }
+      return holder.instance;
+    };
     return new Proxy(holder, {
       get(target, prop) {
-        if (target.instanceId !== initState.instanceId) {
-          target.instance = Reflect.construct(ctor, args, newTarget);
-          target.instanceId = initState.instanceId;
-        }
-        const original = Reflect.get(target.instance, prop);
+        const original = Reflect.get(current(), prop);
         if (typeof original !== "function") return original;
         return async function (...argArray) {
           checkReinitialize();
+          const instance = current();
           try {
-            return await original.apply(target.instance, argArray);
+            return await Reflect.get(instance, prop).apply(instance, argArray);
           } catch (e) {
             handleMaybeCritical(e);
             throw e;
