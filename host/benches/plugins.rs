@@ -132,7 +132,7 @@ impl SignIn {
         let spec = PoolSpec {
             id: None,
             region: None,
-            create: json!({"PoolName": name, "LambdaConfig": lambda}),
+            create: json!({"PoolName": name, "AutoVerifiedAttributes": ["email"], "LambdaConfig": lambda}),
             clients: vec![ClientSpec {
                 id: None,
                 create: json!({"ClientName": name,
@@ -145,16 +145,23 @@ impl SignIn {
             .unwrap();
         let pool_id = applied.pool_id.clone();
         let client_id = applied.clients[0].1.clone();
+        // Public calls only (admin calls need SigV4): sign up, confirm with the outbox's code.
         self.call(
-            "AdminCreateUser",
-            json!({"UserPoolId": pool_id, "Username": "bench", "MessageAction": "SUPPRESS",
-                   "TemporaryPassword": "Passw0rd!",
-                   "UserAttributes": [{"Name": "email", "Value": "bench@example.com"},
-                                      {"Name": "email_verified", "Value": "true"}]}),
+            "SignUp",
+            json!({"ClientId": client_id, "Username": "bench", "Password": "Passw0rd!",
+                   "UserAttributes": [{"Name": "email", "Value": "bench@example.com"}]}),
         );
+        let outbox = std::fs::read_to_string(self._dir.path().join("outbox.jsonl")).unwrap();
+        let code = outbox
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|m| m["pool_id"] == pool_id.as_str())
+            .last()
+            .unwrap()["code"]
+            .clone();
         self.call(
-            "AdminSetUserPassword",
-            json!({"UserPoolId": pool_id, "Username": "bench", "Password": "Passw0rd!", "Permanent": true}),
+            "ConfirmSignUp",
+            json!({"ClientId": client_id, "Username": "bench", "ConfirmationCode": code}),
         );
         client_id
     }
