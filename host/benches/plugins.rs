@@ -155,8 +155,7 @@ impl SignIn {
         let code = outbox
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
-            .filter(|m| m["pool_id"] == pool_id.as_str())
-            .last()
+            .rfind(|m| m["pool_id"] == pool_id.as_str())
             .unwrap()["code"]
             .clone();
         self.call(
