@@ -26,6 +26,14 @@ cargo build -p cognate-core --no-default-features --target wasm32-unknown-unknow
 step "build the server the end-to-end scenarios start"
 cargo build -p cognate-host --bin cognate --locked
 
+step "trigger plugins: the example plugins for wasm32-unknown-unknown (the scenarios load them)"
+# Into <target>/wasm32-unknown-unknown/plugin/, where tests/src/plugins.rs looks for them.
+cargo build --profile plugin --target wasm32-unknown-unknown --locked \
+  -p cognate-example-pre-sign-up -p cognate-example-pre-token-generation \
+  -p cognate-example-custom-auth -p cognate-example-user-migration \
+  -p cognate-example-custom-message -p cognate-example-custom-sender \
+  -p cognate-example-echo-event
+
 step "tests: unit, storage contract (memory, SQLite), end-to-end scenarios"
 cargo test --workspace --locked
 

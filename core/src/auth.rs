@@ -159,7 +159,8 @@ fn access_claims(
     c
 }
 
-/// Issues ID and access tokens, and the refresh token `refresh` asks for.
+/// Issues ID and access tokens, and the refresh token `refresh` asks for (a sign-in: the pre
+/// token generation trigger sees `TokenGeneration_Authentication`).
 pub async fn issue_tokens(
     env: &dyn Env,
     issuer: &str,
@@ -169,6 +170,32 @@ pub async fn issue_tokens(
     session: &Session,
     refresh: RefreshIssue,
 ) -> Result<AuthenticationResult, Error> {
+    issue_tokens_with(
+        env,
+        issuer,
+        pool,
+        client,
+        user,
+        session,
+        refresh,
+        crate::trigger::TokenSource::Authentication,
+    )
+    .await
+}
+
+/// [`issue_tokens`], naming why the tokens are issued (the pre token generation trigger's
+/// source).
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_tokens_with(
+    env: &dyn Env,
+    issuer: &str,
+    pool: &PoolRecord,
+    client: &AppClient,
+    user: &UserRecord,
+    session: &Session,
+    refresh: RefreshIssue,
+    source: crate::trigger::TokenSource,
+) -> Result<AuthenticationResult, Error> {
     let (keys, groups) = futures_util::future::join(
         token::load_key_set(env, &pool.id),
         crate::group::memberships(env, pool, user),
@@ -177,7 +204,7 @@ pub async fn issue_tokens(
     let (keys, groups): (KeySet, _) = (keys?, groups?);
     let now_millis = env.clock().now_millis();
     let now = now_millis / 1000;
-    let id_claims = id_claims(
+    let mut id_claims = id_claims(
         issuer,
         pool,
         client,
@@ -187,7 +214,7 @@ pub async fn issue_tokens(
         now,
         crate::ids::uuid_v4(env.random()),
     );
-    let access_claims = access_claims(
+    let mut access_claims = access_claims(
         issuer,
         client,
         user,
@@ -196,6 +223,17 @@ pub async fn issue_tokens(
         now,
         crate::ids::uuid_v4(env.random()),
     );
+    crate::trigger::apply_pre_token(
+        env,
+        pool,
+        client,
+        user,
+        &groups,
+        source,
+        &mut id_claims,
+        &mut access_claims,
+    )
+    .await?;
     let username_key = pool.normalize_username(&user.username);
     let mut writes: alloc::vec::Vec<(String, alloc::vec::Vec<u8>)> = alloc::vec::Vec::new();
     let refresh_token = if refresh == RefreshIssue::None {
@@ -288,6 +326,38 @@ pub async fn password_sign_in(
     crate::password::check_input(password)?;
     let params = pool.hash_params();
     let found = user::resolve(env, pool, login).await?;
+    let found = match found {
+        Some(found) => Some(found),
+        // Unknown here: a user migration plugin may know them (it checks the password).
+        None if crate::trigger::configured(pool, crate::trigger::TriggerKind::UserMigration)
+            .is_some() =>
+        {
+            crate::pool::check_secret_hash(client, secret_hash, &[login])?;
+            if let Some(migration) = crate::trigger::user_migration(
+                env,
+                pool,
+                "UserMigration_Authentication",
+                login,
+                &client.client_id,
+                Some(password),
+                Value::Object(Map::new()),
+            )
+            .await?
+            {
+                let user = crate::trigger::store_migrated_user(
+                    env,
+                    pool,
+                    login,
+                    Some(password),
+                    migration,
+                )
+                .await?;
+                return finish_sign_in(env, issuer, pool, client, user, origin).await;
+            }
+            None
+        }
+        None => None,
+    };
     let Some((user, _)) = found else {
         // Same work as a real check; the result does not matter.
         let _ = env
@@ -310,6 +380,14 @@ pub async fn password_sign_in(
             .await;
         return Err(Error::bad_credentials());
     };
+    crate::trigger::pre_authentication(
+        env,
+        pool,
+        &user,
+        &client.client_id,
+        Value::Object(Map::new()),
+    )
+    .await?;
     let check = env.passwords().verify(password, &hash, params).await?;
     if check == PasswordCheck::Mismatch {
         record_failure(env, pool, &user.username).await?;
@@ -347,6 +425,49 @@ pub async fn password_sign_in(
         UserStatus::Confirmed => {}
     }
     clear_failures(env, pool, &user, check, password).await?;
+    finish_sign_in(env, issuer, pool, client, user, origin).await
+}
+
+/// The end of a successful sign-in: the user's status decides, then the post authentication
+/// trigger, the tokens and the auth event.
+pub(crate) async fn finish_sign_in(
+    env: &dyn Env,
+    issuer: &str,
+    pool: &PoolRecord,
+    client: &AppClient,
+    user: UserRecord,
+    origin: &Origin,
+) -> Result<SignInOutcome, Error> {
+    if !user.enabled {
+        return Err(Error::not_authorized("User is disabled."));
+    }
+    match user.status {
+        UserStatus::Confirmed => {}
+        UserStatus::ResetRequired => {
+            return Err(Error::new(
+                ErrorKind::PasswordResetRequired,
+                "Password reset required for the user",
+            ));
+        }
+        UserStatus::Unconfirmed => {
+            return Err(Error::new(
+                ErrorKind::UserNotConfirmed,
+                "User is not confirmed.",
+            ));
+        }
+        UserStatus::ForceChangePassword => {
+            return new_password_challenge(env, pool, client, &user).await;
+        }
+    }
+    crate::trigger::post_authentication(
+        env,
+        pool,
+        &user,
+        &client.client_id,
+        Value::Object(Map::new()),
+    )
+    .await?;
+    let now = env.clock().now_millis();
     let session = Session {
         origin_jti: crate::ids::uuid_v4(env.random()),
         event_id: crate::ids::uuid_v4(env.random()),
@@ -591,7 +712,17 @@ pub async fn refresh(
             event_id: record.event_id,
             auth_time: record.auth_time,
         };
-        return issue_tokens(env, issuer, pool, client, &user, &session, issue).await;
+        return issue_tokens_with(
+            env,
+            issuer,
+            pool,
+            client,
+            &user,
+            &session,
+            issue,
+            crate::trigger::TokenSource::RefreshTokens,
+        )
+        .await;
     }
     Err(Error::new(
         ErrorKind::TooManyRequests,

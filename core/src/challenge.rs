@@ -21,6 +21,10 @@ pub struct ChallengeSession {
     pub client_id: String,
     pub challenge: String,
     pub expires_millis: u64,
+    /// Flow state that travels with the session (CUSTOM_AUTH: the challenge history and the
+    /// current challenge's private parameters, see `crate::trigger`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<serde_json::Value>,
 }
 
 fn session_key(pool_id: &str, session: &str) -> String {
@@ -42,6 +46,18 @@ pub async fn start(
     user: &UserRecord,
     challenge: &str,
 ) -> Result<String, Error> {
+    start_with_state(env, pool, client, user, challenge, None).await
+}
+
+/// [`start`], with flow state kept in the session.
+pub async fn start_with_state(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    client: &AppClient,
+    user: &UserRecord,
+    challenge: &str,
+    state: Option<serde_json::Value>,
+) -> Result<String, Error> {
     let session = crate::ids::random_token(env.random(), 96);
     let minutes = client
         .settings
@@ -54,6 +70,7 @@ pub async fn start(
         client_id: client.client_id.clone(),
         challenge: challenge.into(),
         expires_millis: env.clock().now_millis() + minutes * 60_000,
+        state,
     };
     env.store()
         .put(

@@ -46,6 +46,13 @@ pub enum ErrorKind {
     RequestTooLarge,
     /// A bug or an unavailable dependency: 500, and the details go to the log, not the client.
     Internal,
+    // Trigger plugins (`crate::trigger`).
+    /// The plugin answered with an error (`{"error": "..."}`): "<Trigger> failed with error <m>."
+    UserLambdaValidation,
+    /// The plugin could not run to an answer: not registered, trapped, timed out, out of memory.
+    UnexpectedLambda,
+    /// The plugin's answer is not a valid response for its trigger.
+    InvalidLambdaResponse,
 }
 
 impl ErrorKind {
@@ -80,6 +87,9 @@ impl ErrorKind {
             Self::UnsupportedMediaType => ("SerializationException", 415),
             Self::RequestTooLarge => ("RequestEntityTooLargeException", 413),
             Self::Internal => ("InternalErrorException", 500),
+            Self::UserLambdaValidation => ("UserLambdaValidationException", 400),
+            Self::UnexpectedLambda => ("UnexpectedLambdaException", 400),
+            Self::InvalidLambdaResponse => ("InvalidLambdaResponseException", 400),
         }
     }
 }

@@ -53,6 +53,7 @@ pub mod service;
 pub mod sigv4;
 pub mod store;
 pub mod token;
+pub mod trigger;
 pub mod user;
 
 #[cfg(feature = "std")]
@@ -61,6 +62,8 @@ pub mod testing;
 pub use error::Error;
 pub use http::{Request, Response};
 pub use ports::{BoxFuture, Clock, Env, Jws, MaybeSend, MaybeSync, PasswordHasher, Random, Sender};
+// Trigger plugins.
+pub use ports::{DeliveryRequest, InvocationError, Triggers};
 pub use secret::Secret;
 pub use service::{AdminKey, Config, Service};
 pub use store::{Expect, Page, Store, StoreError, Versioned};

@@ -266,6 +266,8 @@ impl PoolSettings {
         if let Some(h) = &self.cognate_password_hashing {
             h.validate()?;
         }
+        // Trigger plugins: every LambdaConfig field holds a plugin reference.
+        crate::trigger::validate_lambda_config(self.lambda_config.as_ref())?;
         Ok(())
     }
 }

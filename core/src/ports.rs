@@ -85,6 +85,22 @@ pub struct Message {
 /// Delivers email and SMS messages.
 pub trait Sender: MaybeSend + MaybeSync {
     fn send<'a>(&'a self, message: Message) -> BoxFuture<'a, Result<(), Error>>;
+    /// Performs a custom sender plugin's delivery request for `pool_id`. The adapter checks the
+    /// URL's host against its operator's allow-list (`crate::trigger::check_delivery`) and
+    /// applies a timeout. The default refuses: the adapter has no way to deliver.
+    fn deliver<'a>(
+        &'a self,
+        pool_id: &'a str,
+        request: DeliveryRequest,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = (pool_id, request);
+        boxed(async {
+            Err(Error::new(
+                crate::error::ErrorKind::UnexpectedLambda,
+                "This server cannot perform custom sender deliveries.",
+            ))
+        })
+    }
 }
 
 /// JWS signature algorithms the core issues tokens with.
@@ -196,4 +212,76 @@ pub trait Env: MaybeSend + MaybeSync {
     fn sender(&self) -> &dyn Sender;
     fn jws(&self) -> &dyn Jws;
     fn passwords(&self) -> &dyn PasswordHasher;
+    /// The trigger plugin runtime. Adapters without one keep the default, which knows no
+    /// plugin: a pool that names a trigger then fails that trigger's calls.
+    fn triggers(&self) -> &dyn Triggers {
+        &NoTriggers
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trigger plugins (see `crate::trigger` for the events, dispatch and error mapping)
+
+/// Why a plugin invocation produced no answer. The core maps each to Cognito's error
+/// (`crate::trigger::invocation_error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvocationError {
+    /// No plugin is registered under this reference.
+    NotFound,
+    /// The module lacks an export the contract requires (`memory`, `alloc`, `handle`), or one
+    /// has the wrong type.
+    MissingExport(String),
+    /// The plugin trapped (a Rust panic, `unreachable`, an out-of-bounds access...).
+    Trap(String),
+    /// The plugin ran past its CPU (fuel) or wall-clock (epoch) budget.
+    Timeout,
+    /// The plugin tried to grow its memory past the cap.
+    OutOfMemory,
+    /// The result pointer/length is out of bounds or otherwise not a readable answer.
+    BadOutput(String),
+    /// The answer is larger than the output cap.
+    OutputTooLarge,
+    /// The runtime could not run the plugin (no free instance slot, engine failure).
+    Unavailable(String),
+}
+
+/// Runs trigger plugins: `plugin` is a normalised reference (a registered name, or
+/// `sha256:<64 lower-case hex>`), `event` the Cognito trigger event as JSON. The answer is the
+/// plugin's output bytes, unparsed (the core validates them).
+///
+/// The host implements it with wasmtime; the edge with the JS WebAssembly API over modules
+/// bundled at deploy time. Both run the same contract (`plugins/README.md`): a fresh instance
+/// per call, a CPU and wall-clock budget, a memory cap and an output cap.
+pub trait Triggers: MaybeSend + MaybeSync {
+    fn invoke<'a>(
+        &'a self,
+        plugin: &'a str,
+        event: &'a [u8],
+    ) -> BoxFuture<'a, Result<Vec<u8>, InvocationError>>;
+}
+
+/// A runtime with no plugins.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTriggers;
+
+impl Triggers for NoTriggers {
+    fn invoke<'a>(
+        &'a self,
+        _plugin: &'a str,
+        _event: &'a [u8],
+    ) -> BoxFuture<'a, Result<Vec<u8>, InvocationError>> {
+        boxed(async { Err(InvocationError::NotFound) })
+    }
+}
+
+/// What a custom email or SMS sender plugin asks the runtime to send: one HTTP request, which the
+/// runtime performs only to an operator-allowed host (see `crate::trigger::check_delivery`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeliveryRequest {
+    pub method: String,
+    pub url: String,
+    #[serde(default)]
+    pub headers: alloc::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: String,
 }

@@ -202,6 +202,8 @@ pub struct TestEnv {
     pub sender: MemorySender,
     pub jws: TestJws,
     pub passwords: FastHasher,
+    /// Trigger plugins as Rust closures (see [`ScriptedTriggers`]).
+    pub triggers: ScriptedTriggers,
 }
 
 impl TestEnv {
@@ -216,6 +218,7 @@ impl TestEnv {
             random,
             sender: MemorySender::default(),
             passwords: FastHasher,
+            triggers: ScriptedTriggers::default(),
         }
     }
 }
@@ -244,5 +247,79 @@ impl Env for TestEnv {
     }
     fn passwords(&self) -> &dyn PasswordHasher {
         &self.passwords
+    }
+    fn triggers(&self) -> &dyn crate::ports::Triggers {
+        &self.triggers
+    }
+}
+
+/// A plugin as a Rust closure: the event in, the answer's bytes (or a failure) out.
+pub type ScriptedPlugin =
+    Arc<dyn Fn(&serde_json::Value) -> Result<Vec<u8>, crate::ports::InvocationError> + Send + Sync>;
+
+/// Trigger plugins for tests: closures registered by reference, and every event they saw.
+#[derive(Default)]
+pub struct ScriptedTriggers {
+    plugins: Mutex<alloc::collections::BTreeMap<String, ScriptedPlugin>>,
+    /// `(plugin reference, event)` of every call, oldest first.
+    pub events: Mutex<Vec<(String, serde_json::Value)>>,
+}
+
+impl core::fmt::Debug for ScriptedTriggers {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ScriptedTriggers").finish_non_exhaustive()
+    }
+}
+
+impl ScriptedTriggers {
+    /// Registers `plugin` under `reference`.
+    pub fn register(
+        &self,
+        reference: &str,
+        plugin: impl Fn(&serde_json::Value) -> Result<Vec<u8>, crate::ports::InvocationError>
+        + Send
+        + Sync
+        + 'static,
+    ) {
+        if let Ok(mut plugins) = self.plugins.lock() {
+            plugins.insert(reference.into(), Arc::new(plugin));
+        }
+    }
+    /// The events the plugin under `reference` saw.
+    pub fn events_of(&self, reference: &str) -> Vec<serde_json::Value> {
+        self.events
+            .lock()
+            .map(|e| {
+                e.iter()
+                    .filter(|(r, _)| r == reference)
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl crate::ports::Triggers for ScriptedTriggers {
+    fn invoke<'a>(
+        &'a self,
+        plugin: &'a str,
+        event: &'a [u8],
+    ) -> BoxFuture<'a, Result<Vec<u8>, crate::ports::InvocationError>> {
+        boxed(async move {
+            let event: serde_json::Value = serde_json::from_slice(event)
+                .map_err(|e| crate::ports::InvocationError::BadOutput(alloc::format!("{e}")))?;
+            if let Ok(mut events) = self.events.lock() {
+                events.push((plugin.into(), event.clone()));
+            }
+            let found = self
+                .plugins
+                .lock()
+                .ok()
+                .and_then(|p| p.get(plugin).cloned());
+            match found {
+                Some(f) => f(&event),
+                None => Err(crate::ports::InvocationError::NotFound),
+            }
+        })
     }
 }

@@ -21,6 +21,18 @@
 //! [[pools.clients]]
 //! id = "exampleclientid0000000000a"
 //! create = { ClientName = "web", ExplicitAuthFlows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"] }
+//!
+//! # Trigger plugins (all optional; these are the defaults)
+//! [plugins]
+//! fuel = 50000000          # CPU budget per call (wasmtime fuel, ~1 per instruction)
+//! timeout_ms = 5000        # wall-clock budget per call
+//! memory_mib = 64          # memory cap per instance
+//! output_kib = 1024        # cap on a plugin's answer
+//! max_instances = 64       # instances running at once
+//! delivery_hosts = []      # hosts custom sender plugins may deliver to ("*.example.com" ok)
+//! [[plugins.register]]     # registered at start, like `cognate plugins add NAME FILE`
+//! name = "pre-sign-up"
+//! path = "plugins/pre_sign_up.wasm"
 //! ```
 
 use std::net::SocketAddr;
@@ -48,6 +60,93 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Manage trigger plugins in a data directory (a running server picks changes up).
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+}
+
+/// `cognate plugins ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// Register (or replace) a plugin: a `.wasm` module or `.wat` text, under NAME.
+    Add {
+        /// The name a pool's LambdaConfig uses for it.
+        name: String,
+        /// The module file.
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// List registered plugins.
+    List {
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Remove a name, or a module and all its names (`sha256:<hex>`).
+    Remove {
+        reference: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+}
+
+/// The data directory a plugins command works on.
+#[derive(Debug, Clone, Args)]
+pub struct DataDirArg {
+    /// Data directory [default: ./cognate-data].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+impl DataDirArg {
+    pub fn dir(&self) -> PathBuf {
+        self.data
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+    }
+}
+
+/// The config file's `[plugins]` table.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsConfig {
+    pub fuel: Option<u64>,
+    pub timeout_ms: Option<u64>,
+    pub memory_mib: Option<usize>,
+    pub output_kib: Option<usize>,
+    pub max_instances: Option<u32>,
+    #[serde(default)]
+    pub delivery_hosts: Vec<String>,
+    #[serde(default)]
+    pub register: Vec<PluginFile>,
+}
+
+/// A plugin registered at start.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginFile {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+impl PluginsConfig {
+    /// The runtime limits, defaults filled in.
+    pub fn limits(&self) -> crate::plugins::PluginLimits {
+        let d = crate::plugins::PluginLimits::default();
+        crate::plugins::PluginLimits {
+            fuel: self.fuel.unwrap_or(d.fuel),
+            timeout: self
+                .timeout_ms
+                .map_or(d.timeout, std::time::Duration::from_millis),
+            memory_bytes: self
+                .memory_mib
+                .map_or(d.memory_bytes, |m| m.saturating_mul(1024 * 1024)),
+            output_bytes: self
+                .output_kib
+                .map_or(d.output_bytes, |k| k.saturating_mul(1024)),
+            max_instances: self.max_instances.unwrap_or(d.max_instances),
+        }
+    }
 }
 
 /// `cognate serve` flags. Every one may also be set in the config file; flags win.
@@ -71,6 +170,15 @@ pub struct ServeArgs {
     /// Do not create or print the demo pool.
     #[arg(long)]
     pub no_demo: bool,
+    /// Hosts custom sender plugins may deliver to, comma-separated (replaces the config file's
+    /// `[plugins] delivery_hosts`).
+    #[arg(
+        long,
+        value_name = "HOSTS",
+        value_delimiter = ',',
+        env = "COGNATE_PLUGIN_DELIVERY_HOSTS"
+    )]
+    pub plugin_delivery_hosts: Vec<String>,
 }
 
 /// The config file's contents.
@@ -89,6 +197,9 @@ pub struct FileConfig {
     /// Pools declared as code, created at start unless they exist.
     #[serde(default)]
     pub pools: Vec<PoolSpec>,
+    /// Trigger plugin runtime settings and plugins registered at start.
+    #[serde(default)]
+    pub plugins: PluginsConfig,
 }
 
 /// An admin access key in the config file.
@@ -119,6 +230,7 @@ pub struct Settings {
     pub admin_keys: Vec<AdminKey>,
     pub pools: Vec<PoolSpec>,
     pub demo: bool,
+    pub plugins: PluginsConfig,
 }
 
 impl Settings {
@@ -194,6 +306,13 @@ impl Settings {
             admin_keys,
             pools: file.pools,
             demo: !args.no_demo && file.demo.unwrap_or(true),
+            plugins: {
+                let mut plugins = file.plugins;
+                if !args.plugin_delivery_hosts.is_empty() {
+                    plugins.delivery_hosts = args.plugin_delivery_hosts;
+                }
+                plugins
+            },
         })
     }
 }
@@ -278,6 +397,24 @@ mod tests {
     }
 
     #[test]
+    fn plugins_table_parses() {
+        let file: FileConfig = toml::from_str(
+            "[plugins]\nfuel = 10\ndelivery_hosts = [\"a.example\"]\n[[plugins.register]]\nname = \"p\"\npath = \"p.wasm\"\n",
+        )
+        .unwrap();
+        let limits = file.plugins.limits();
+        assert_eq!(limits.fuel, 10);
+        assert_eq!(limits.memory_bytes, 64 * 1024 * 1024);
+        assert_eq!(file.plugins.register[0].name, "p");
+        let cli = Cli::try_parse_from(["cognate", "plugins", "add", "p", "p.wasm", "--data", "/d"])
+            .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Plugins(PluginsCommand::Add { .. })
+        ));
+    }
+
+    #[test]
     fn unknown_config_keys_are_errors() {
         assert!(toml::from_str::<FileConfig>("listne = \"127.0.0.1:1\"").is_err());
     }
@@ -294,7 +431,9 @@ mod tests {
             "/tmp/x",
         ])
         .unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
         assert_eq!(args.listen.unwrap().port(), 0);
         assert!(args.no_demo);
     }

@@ -30,12 +30,14 @@ pub mod config;
 pub mod credentials;
 pub mod demo;
 pub mod jws;
+pub mod plugins;
 pub mod ports;
 pub mod server;
 pub mod store_sqlite;
 
 pub use config::{Cli, Command, ServeArgs, Settings};
 pub use jws::NativeJws;
+pub use plugins::{PluginLimits, PluginRuntime};
 pub use ports::{BlockingArgon2, HostEnv, OsRandom, OutboxSender, SystemClock};
 pub use server::{prepare, router, run};
 pub use store_sqlite::SqliteStore;

@@ -14,6 +14,7 @@ async fn main() -> ExitCode {
             Ok(settings) => cognate_host::run(settings).await,
             Err(e) => Err(e),
         },
+        Command::Plugins(command) => cognate_host::plugins::cli(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

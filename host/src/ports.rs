@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use cognate_core::ports::{BoxFuture, HashParams, Message, PasswordCheck, boxed};
 use cognate_core::{Clock, Env, Error, Jws, PasswordHasher, Random, Sender, Store};
+use cognate_core::{DeliveryRequest, Triggers};
 use tokio::sync::Semaphore;
 
 use crate::jws::NativeJws;
@@ -140,6 +141,8 @@ thread_local! {
 pub struct OutboxSender {
     path: PathBuf,
     file: Arc<Mutex<File>>,
+    /// Hosts custom sender plugins may deliver to (`[plugins] delivery_hosts`).
+    delivery_hosts: Vec<String>,
 }
 
 impl fmt::Debug for OutboxSender {
@@ -169,7 +172,30 @@ impl OutboxSender {
         Ok(Self {
             path,
             file: Arc::new(Mutex::new(file)),
+            delivery_hosts: Vec::new(),
         })
+    }
+
+    /// Allows custom sender plugins' deliveries to these hosts (`*.example.com` for
+    /// subdomains).
+    pub fn with_delivery_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.delivery_hosts = hosts;
+        self
+    }
+
+    async fn append(&self, value: &serde_json::Value) -> Result<(), Error> {
+        let mut line = serde_json::to_vec(value)
+            .map_err(|e| Error::internal(format!("outbox: cannot encode: {e}")))?;
+        line.push(b'\n');
+        let file = Arc::clone(&self.file);
+        run_blocking(move || {
+            let mut file = file
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            file.write_all(&line)
+                .map_err(|e| Error::internal(format!("outbox: write failed: {e}")))
+        })
+        .await
     }
 
     pub fn path(&self) -> &Path {
@@ -204,6 +230,33 @@ impl Sender for OutboxSender {
             Ok(())
         })
     }
+
+    /// A custom sender plugin's delivery: checked against the allow-list, then written to the
+    /// outbox as a line with `delivery` (method, url, headers, body), `destination` = the URL and
+    /// `medium` = `HTTP`. The development outbox is the host's only gateway: a production
+    /// deployment puts a relay that performs these requests behind it.
+    fn deliver<'a>(
+        &'a self,
+        pool_id: &'a str,
+        request: DeliveryRequest,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        boxed(async move {
+            cognate_core::trigger::check_delivery(&request, &self.delivery_hosts)?;
+            let line = serde_json::json!({
+                "pool_id": pool_id,
+                "username": "",
+                "medium": "HTTP",
+                "destination": request.url,
+                "purpose": "Delivery",
+                "subject": request.method,
+                "body": request.body,
+                "delivery": request,
+            });
+            self.append(&line).await?;
+            tracing::info!(pool_id, url = %request.url, "custom sender delivery written to the outbox");
+            Ok(())
+        })
+    }
 }
 
 /// The ports one request uses, shared by all requests.
@@ -215,6 +268,10 @@ pub struct HostEnv {
     pub sender: Arc<dyn Sender>,
     pub jws: Arc<dyn Jws>,
     pub passwords: Arc<dyn PasswordHasher>,
+    /// Trigger plugins (the wasmtime runtime; none until the server sets it).
+    pub triggers: Arc<dyn Triggers>,
+    /// The same runtime, for plugin management (the admin API).
+    pub plugins: Option<Arc<crate::plugins::PluginRuntime>>,
 }
 
 impl fmt::Debug for HostEnv {
@@ -233,7 +290,16 @@ impl HostEnv {
             sender: Arc::new(OutboxSender::open(data_dir)?),
             jws: Arc::new(NativeJws::new()),
             passwords: Arc::new(BlockingArgon2::new()),
+            triggers: Arc::new(cognate_core::ports::NoTriggers),
+            plugins: None,
         })
+    }
+
+    /// Installs the plugin runtime as the trigger port and for the admin API.
+    pub fn with_plugins(mut self, runtime: Arc<crate::plugins::PluginRuntime>) -> Self {
+        self.triggers = runtime.clone();
+        self.plugins = Some(runtime);
+        self
     }
 }
 
@@ -255,6 +321,9 @@ impl Env for HostEnv {
     }
     fn passwords(&self) -> &dyn PasswordHasher {
         &*self.passwords
+    }
+    fn triggers(&self) -> &dyn Triggers {
+        &*self.triggers
     }
 }
 

@@ -137,7 +137,62 @@ async fn process(state: &AppState, request: axum::extract::Request) -> axum::res
         body,
         remote_addr,
     };
+    if let Some(operation) = plugin_operation(&core_request) {
+        return plugin_admin(state, &core_request, &operation);
+    }
     into_http(core_handle(&state.service, core_request, &state.env).await)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trigger plugin admin API (`X-Amz-Target: CognatePlugins.<Operation>`, SigV4 like every admin
+// call). The host's own: plugins are compiled here, and the edge bundles them at deploy time.
+
+fn plugin_operation(request: &Request) -> Option<String> {
+    if request.method != "POST" || !(request.path == "/" || request.path.is_empty()) {
+        return None;
+    }
+    request
+        .header("x-amz-target")
+        .and_then(|t| t.strip_prefix(crate::plugins::ADMIN_TARGET_PREFIX))
+        .map(str::to_owned)
+}
+
+fn plugin_admin(state: &AppState, request: &Request, operation: &str) -> axum::response::Response {
+    let error = |name: &'static str, message: &str| {
+        let status = if name == "InternalErrorException" {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        host_error(status, name, message)
+    };
+    if let Err(e) = cognate_core::sigv4::verify(
+        request,
+        cognate_core::api::SIGNING_SERVICE,
+        &state.service.config().admin_keys,
+        state.env.clock.now_millis(),
+    ) {
+        return error(e.kind.wire().0, &e.message);
+    }
+    let Some(runtime) = &state.env.plugins else {
+        return error(
+            "UnsupportedOperationException",
+            "This server has no plugin runtime.",
+        );
+    };
+    match crate::plugins::admin_call(runtime, operation, &request.body) {
+        Ok(value) => {
+            let mut response = axum::response::Response::new(Body::from(
+                serde_json::to_vec(&value).unwrap_or_default(),
+            ));
+            response.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-amz-json-1.1"),
+            );
+            response
+        }
+        Err((name, message)) => error(name, &message),
+    }
 }
 
 enum BodyError {
@@ -259,10 +314,18 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         .await
         .context("store start-up task failed")?
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
-    let env = Arc::new(
-        HostEnv::native(Arc::new(store), &data_dir)
-            .with_context(|| format!("cannot open the outbox in {}", data_dir.display()))?,
+    let mut env = HostEnv::native(Arc::new(store), &data_dir)
+        .with_context(|| format!("cannot open the outbox in {}", data_dir.display()))?;
+    // Trigger plugins: the wasmtime runtime over <data>/plugins, the config file's plugins
+    // registered, custom sender deliveries allowed to the configured hosts.
+    let runtime = start_plugins(&data_dir, &settings.plugins).await?;
+    env = env.with_plugins(runtime);
+    env.sender = Arc::new(
+        crate::ports::OutboxSender::open(&data_dir)
+            .with_context(|| format!("cannot open the outbox in {}", data_dir.display()))?
+            .with_delivery_hosts(settings.plugins.delivery_hosts.clone()),
     );
+    let env = Arc::new(env);
 
     let (admin_keys, admin_key_source) = if settings.admin_keys.is_empty() {
         let (key, created) = crate::credentials::load_or_create(&data_dir)?;
@@ -322,6 +385,30 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         demo,
         listener,
     })
+}
+
+/// Starts the plugin runtime (compiling modules off the async threads) and registers the
+/// config file's plugins.
+async fn start_plugins(
+    data_dir: &std::path::Path,
+    config: &crate::config::PluginsConfig,
+) -> anyhow::Result<Arc<crate::plugins::PluginRuntime>> {
+    let dir = data_dir.join(crate::plugins::PLUGIN_DIR);
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || {
+        let runtime = crate::plugins::PluginRuntime::new(Some(&dir), config.limits())?;
+        for plugin in &config.register {
+            let bytes = std::fs::read(&plugin.path)
+                .with_context(|| format!("cannot read plugin {}", plugin.path.display()))?;
+            let info = runtime
+                .register(Some(&plugin.name), &bytes)
+                .with_context(|| format!("cannot register plugin {}", plugin.name))?;
+            tracing::info!(name = %plugin.name, reference = %info.reference, "plugin registered from the config file");
+        }
+        Ok::<_, anyhow::Error>(Arc::new(runtime))
+    })
+    .await
+    .context("plugin start-up task failed")?
 }
 
 impl Prepared {

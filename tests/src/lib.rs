@@ -57,6 +57,8 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 pub mod scenarios;
+// Trigger plugins: example modules and their registration.
+pub mod plugins;
 
 /// The region every SDK client is configured for; pool ids start with `us-east-1_`.
 pub const REGION: &str = "us-east-1";
@@ -1168,6 +1170,8 @@ impl LocalServer {
             .arg("--data")
             .arg(&data_dir)
             .arg("--no-demo")
+            // Custom sender plugins' deliveries (the example posts to mail.example.com).
+            .env("COGNATE_PLUGIN_DELIVERY_HOSTS", "mail.example.com")
             .env("COGNATE_ADMIN_ACCESS_KEY_ID", TEST_ADMIN_ACCESS_KEY_ID)
             .env(
                 "COGNATE_ADMIN_SECRET_ACCESS_KEY",

@@ -145,6 +145,10 @@ struct AdminCreateUser {
     desired_delivery_mediums: Vec<String>,
     #[serde(default)]
     force_alias_creation: bool,
+    #[serde(default)]
+    validation_data: Vec<AttributeType>,
+    #[serde(default)]
+    client_metadata: BTreeMap<String, String>,
 }
 
 fn invite_template(pool: &PoolRecord, medium: Medium) -> (String, String) {
@@ -196,7 +200,15 @@ async fn send_invitation(
             body,
             crate::Secret::new(password),
         );
-        ctx.env.sender().send(m).await?;
+        crate::trigger::deliver(
+            ctx.env,
+            pool,
+            record,
+            m,
+            crate::trigger::MessageSource::AdminCreateUser,
+            None,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -318,6 +330,18 @@ pub(super) async fn admin_create_user(ctx: &Ctx<'_>, body: Value) -> Result<Valu
         }
     }
     let password = temporary_password(ctx, &pool, req.temporary_password.as_deref())?;
+    let decision = crate::trigger::pre_sign_up(
+        ctx.env,
+        &pool,
+        "PreSignUp_AdminCreateUser",
+        &username,
+        None,
+        &attributes,
+        crate::trigger::string_map(&attribute_map(&req.validation_data)?),
+        crate::trigger::string_map(&req.client_metadata),
+    )
+    .await?;
+    super::users::apply_auto_verify(&mut attributes, decision);
     let username_key = pool.normalize_username(&username);
     if unique_alias.is_none() && user::load(ctx.env, &pool, &username).await?.is_some() {
         return Err(Error::new(
@@ -630,10 +654,15 @@ pub(super) async fn admin_reset_user_password(ctx: &Ctx<'_>, body: Value) -> Res
     })
     .await?;
     if let Some((attr, dest, secret)) = outgoing {
-        ctx.env
-            .sender()
-            .send(reset_message(&pool, &record, attr, &dest, secret))
-            .await?;
+        crate::trigger::deliver(
+            ctx.env,
+            &pool,
+            &record,
+            reset_message(&pool, &record, attr, &dest, secret),
+            crate::trigger::MessageSource::ForgotPassword,
+            None,
+        )
+        .await?;
     }
     Ok(json!({}))
 }
@@ -728,6 +757,7 @@ async fn send_verifications(
     pool: &PoolRecord,
     username: &str,
     targets: Vec<(String, String)>,
+    source: crate::trigger::MessageSource,
 ) -> Result<Vec<Value>, Error> {
     let mut details = Vec::new();
     for (attr, destination) in targets {
@@ -739,19 +769,17 @@ async fn send_verifications(
         .await?;
         let secret = secret.ok_or_else(|| Error::internal("no code issued"))?;
         let (subject, body) = super::users::template_text(pool, medium_of(&attr));
-        ctx.env
-            .sender()
-            .send(message(
-                pool,
-                &record,
-                medium_of(&attr),
-                &destination,
-                "VerifyUserAttribute",
-                subject,
-                body,
-                secret,
-            ))
-            .await?;
+        let m = message(
+            pool,
+            &record,
+            medium_of(&attr),
+            &destination,
+            "VerifyUserAttribute",
+            subject,
+            body,
+            secret,
+        );
+        crate::trigger::deliver(ctx.env, pool, &record, m, source, None).await?;
         details.push(delivery_details(&attr, &destination));
     }
     Ok(details)
@@ -779,7 +807,14 @@ async fn update_attributes(
     .await?;
     unverify_previous_holders(ctx, pool, moved).await?;
     release_old_aliases(ctx, pool, &before, &after).await?;
-    send_verifications(ctx, pool, &after.username, targets).await
+    send_verifications(
+        ctx,
+        pool,
+        &after.username,
+        targets,
+        crate::trigger::MessageSource::UpdateUserAttribute,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -932,6 +967,7 @@ pub(super) async fn get_user_attribute_verification_code(
         &pool,
         &record.username,
         alloc::vec![(req.attribute_name.clone(), destination)],
+        crate::trigger::MessageSource::VerifyUserAttribute,
     )
     .await?;
     Ok(json!({ "CodeDeliveryDetails": details.pop().unwrap_or(Value::Null) }))
@@ -1091,13 +1127,44 @@ struct ForgotPassword {
     #[serde(default)]
     secret_hash: Option<String>,
     username: String,
+    #[serde(default)]
+    client_metadata: BTreeMap<String, String>,
 }
 
 pub(super) async fn forgot_password(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: ForgotPassword = input(body)?;
     user::check_username(&req.username)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
-    let Some((found, _)) = user::resolve(ctx.env, &pool, &req.username).await? else {
+    let mut found = user::resolve(ctx.env, &pool, &req.username)
+        .await?
+        .map(|(u, _)| u);
+    if found.is_none()
+        && crate::trigger::configured(&pool, crate::trigger::TriggerKind::UserMigration).is_some()
+    {
+        // Unknown here: a user migration plugin may know them; they arrive needing a reset.
+        pool::check_secret_hash(&client, req.secret_hash.as_deref(), &[&req.username])?;
+        if let Some(migration) = crate::trigger::user_migration(
+            ctx.env,
+            &pool,
+            "UserMigration_ForgotPassword",
+            &req.username,
+            &client.client_id,
+            None,
+            crate::trigger::string_map(&req.client_metadata),
+        )
+        .await?
+        {
+            let migration = crate::trigger::Migration {
+                final_status: UserStatus::ResetRequired,
+                ..migration
+            };
+            found = Some(
+                crate::trigger::store_migrated_user(ctx.env, &pool, &req.username, None, migration)
+                    .await?,
+            );
+        }
+    }
+    let Some(found) = found else {
         pool::check_secret_hash(&client, req.secret_hash.as_deref(), &[&req.username])?;
         if client.prevents_user_existence_errors() {
             return Ok(json!({ "CodeDeliveryDetails": decoy_delivery(&pool, &req.username) }));
@@ -1128,10 +1195,15 @@ pub(super) async fn forgot_password(ctx: &Ctx<'_>, body: Value) -> Result<Value,
     })
     .await?;
     let (attr, dest, secret) = outgoing.ok_or_else(|| Error::internal("no code issued"))?;
-    ctx.env
-        .sender()
-        .send(reset_message(&pool, &record, attr, &dest, secret))
-        .await?;
+    crate::trigger::deliver(
+        ctx.env,
+        &pool,
+        &record,
+        reset_message(&pool, &record, attr, &dest, secret),
+        crate::trigger::MessageSource::ForgotPassword,
+        Some(&client.client_id),
+    )
+    .await?;
     Ok(json!({ "CodeDeliveryDetails": delivery_details(attr, &dest) }))
 }
 
@@ -1144,6 +1216,8 @@ struct ConfirmForgotPassword {
     username: String,
     confirmation_code: String,
     password: String,
+    #[serde(default)]
+    client_metadata: BTreeMap<String, String>,
 }
 
 pub(super) async fn confirm_forgot_password(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
@@ -1168,7 +1242,7 @@ pub(super) async fn confirm_forgot_password(ctx: &Ctx<'_>, body: Value) -> Resul
     )?;
     let hash = hash_new_password(ctx, &pool, &req.password).await?;
     let now = ctx.env.clock().now_millis();
-    user::modify(ctx.env, &pool, &found.username, |u| {
+    let (confirmed, ()) = user::modify(ctx.env, &pool, &found.username, |u| {
         match take_code(
             u,
             CodePurpose::ForgotPassword,
@@ -1193,6 +1267,15 @@ pub(super) async fn confirm_forgot_password(ctx: &Ctx<'_>, body: Value) -> Resul
         }
     })
     .await?;
+    crate::trigger::post_confirmation(
+        ctx.env,
+        &pool,
+        "PostConfirmation_ConfirmForgotPassword",
+        &confirmed,
+        Some(&client.client_id),
+        crate::trigger::string_map(&req.client_metadata),
+    )
+    .await?;
     Ok(json!({}))
 }
 
@@ -1210,6 +1293,8 @@ struct RespondToAuthChallenge {
     session: Option<String>,
     #[serde(default)]
     challenge_responses: BTreeMap<String, String>,
+    #[serde(default)]
+    client_metadata: BTreeMap<String, String>,
 }
 
 pub(super) async fn respond_to_auth_challenge(
@@ -1232,13 +1317,29 @@ pub(super) async fn respond_to_auth_challenge(
     };
     match req.challenge_name.as_str() {
         "NEW_PASSWORD_REQUIRED" => new_password_required(ctx, &pool, &client, &req).await,
+        "CUSTOM_CHALLENGE" => {
+            let session = req.session.as_deref().ok_or_else(|| {
+                Error::invalid_parameter("Session is required for this challenge.")
+            })?;
+            let outcome = crate::trigger::custom_auth_respond(
+                ctx.env,
+                &ctx.issuer(&pool.id),
+                &pool,
+                &client,
+                session,
+                &req.challenge_responses,
+                crate::trigger::string_map(&req.client_metadata),
+                &ctx.origin,
+            )
+            .await?;
+            Ok(outcome_json(outcome))
+        }
         "SMS_MFA"
         | "SOFTWARE_TOKEN_MFA"
         | "EMAIL_OTP"
         | "SELECT_MFA_TYPE"
         | "MFA_SETUP"
         | "PASSWORD_VERIFIER"
-        | "CUSTOM_CHALLENGE"
         | "DEVICE_SRP_AUTH"
         | "DEVICE_PASSWORD_VERIFIER"
         | "ADMIN_NO_SRP_AUTH"
@@ -1318,7 +1419,14 @@ async fn new_password_required(
         Ok(Step::Save(targets))
     })
     .await?;
-    send_verifications(ctx, pool, &record.username, targets).await?;
+    send_verifications(
+        ctx,
+        pool,
+        &record.username,
+        targets,
+        crate::trigger::MessageSource::UpdateUserAttribute,
+    )
+    .await?;
     let now = ctx.env.clock().now_millis();
     let tokens_session = Session {
         origin_jti: crate::ids::uuid_v4(ctx.env.random()),
@@ -1326,7 +1434,7 @@ async fn new_password_required(
         auth_time: now / 1000,
     };
     let issuer = ctx.issuer(&pool.id);
-    let tokens = auth::issue_tokens(
+    let tokens = auth::issue_tokens_with(
         ctx.env,
         &issuer,
         pool,
@@ -1334,6 +1442,7 @@ async fn new_password_required(
         &record,
         &tokens_session,
         RefreshIssue::NewSession,
+        crate::trigger::TokenSource::NewPasswordChallenge,
     )
     .await?;
     crate::events::record(ctx.env, pool, &record, client, "SignIn", true, &ctx.origin).await?;

@@ -120,6 +120,10 @@ struct SignUp {
     password: String,
     #[serde(default)]
     user_attributes: Vec<AttributeType>,
+    #[serde(default)]
+    validation_data: Vec<AttributeType>,
+    #[serde(default)]
+    client_metadata: BTreeMap<String, String>,
 }
 
 pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
@@ -164,6 +168,19 @@ pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> 
     if unique_alias.is_none() && user::load(ctx.env, &pool, &username).await?.is_some() {
         return Err(username_exists());
     }
+    let metadata = crate::trigger::string_map(&req.client_metadata);
+    let decision = crate::trigger::pre_sign_up(
+        ctx.env,
+        &pool,
+        "PreSignUp_SignUp",
+        &username,
+        Some(&client.client_id),
+        &attributes,
+        crate::trigger::string_map(&attribute_map(&req.validation_data)?),
+        metadata.clone(),
+    )
+    .await?;
+    apply_auto_verify(&mut attributes, decision);
     let mut salt = [0u8; 16];
     ctx.env.random().fill(&mut salt);
     let hash = ctx
@@ -176,11 +193,19 @@ pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> 
         username,
         sub.clone(),
         attributes,
-        UserStatus::Unconfirmed,
+        if decision.auto_confirm_user {
+            UserStatus::Confirmed
+        } else {
+            UserStatus::Unconfirmed
+        },
         Some(hash),
         now,
     );
-    let delivery = issue_sign_up_code(ctx, &pool, &mut record);
+    let delivery = if decision.auto_confirm_user {
+        None
+    } else {
+        issue_sign_up_code(ctx, &pool, &mut record)
+    };
     // Reserve the unique alias before the user exists, so two sign-ups cannot share it.
     if let Some(attr) = unique_alias {
         let value = record.attribute(attr).unwrap_or_default().to_string();
@@ -192,17 +217,59 @@ pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> 
         };
         user::reserve_alias(ctx.env, &pool, attr, &value, &username_key, false, exists()).await?;
     }
+    // Auto-confirmed by the pre sign-up trigger: the user holds their aliases now.
+    let moved = if decision.auto_confirm_user {
+        claim_aliases(ctx, &pool, &record, false).await?
+    } else {
+        Vec::new()
+    };
     match user::save(ctx.env, &pool, None, &record, Expect::Absent).await {
         Ok(_) => {}
         Err(StoreError::Conflict) => return Err(username_exists()),
         Err(e) => return Err(e.into()),
     }
-    let mut out = json!({ "UserConfirmed": false, "UserSub": sub });
+    unverify_previous_holders(ctx, &pool, moved).await?;
+    let mut out = json!({ "UserConfirmed": decision.auto_confirm_user, "UserSub": sub });
     if let Some((message, details)) = delivery {
-        ctx.env.sender().send(message).await?;
+        crate::trigger::deliver(
+            ctx.env,
+            &pool,
+            &record,
+            message,
+            crate::trigger::MessageSource::SignUp,
+            Some(&client.client_id),
+        )
+        .await?;
         super::set(&mut out, "CodeDeliveryDetails", details);
     }
+    if decision.auto_confirm_user {
+        crate::trigger::post_confirmation(
+            ctx.env,
+            &pool,
+            "PostConfirmation_ConfirmSignUp",
+            &record,
+            Some(&client.client_id),
+            metadata,
+        )
+        .await?;
+    }
     Ok(out)
+}
+
+/// The pre sign-up trigger's `autoVerifyEmail` / `autoVerifyPhone`: the attribute, if given, is
+/// verified.
+pub(super) fn apply_auto_verify(
+    attributes: &mut BTreeMap<String, String>,
+    decision: crate::trigger::PreSignUp,
+) {
+    for (wanted, attr) in [
+        (decision.auto_verify_email, "email"),
+        (decision.auto_verify_phone, "phone_number"),
+    ] {
+        if wanted && attributes.contains_key(attr) {
+            attributes.insert(format!("{attr}_verified"), "true".to_string());
+        }
+    }
 }
 
 fn username_exists() -> Error {
@@ -219,6 +286,8 @@ struct ConfirmSignUp {
     confirmation_code: String,
     #[serde(default)]
     force_alias_creation: bool,
+    #[serde(default)]
+    client_metadata: BTreeMap<String, String>,
 }
 
 pub(super) async fn confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
@@ -260,7 +329,7 @@ pub(super) async fn confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value,
         }
         moved = claim_aliases(ctx, &pool, &preview, req.force_alias_creation).await?;
     }
-    user::modify(ctx.env, &pool, &found.username, |record| {
+    let (confirmed, ()) = user::modify(ctx.env, &pool, &found.username, |record| {
         if record.status != UserStatus::Unconfirmed {
             return Err(Error::not_authorized(format!(
                 "User cannot be confirmed. Current status is {}",
@@ -300,6 +369,15 @@ pub(super) async fn confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value,
         }
     })?;
     unverify_previous_holders(ctx, &pool, moved).await?;
+    crate::trigger::post_confirmation(
+        ctx.env,
+        &pool,
+        "PostConfirmation_ConfirmSignUp",
+        &confirmed,
+        Some(&client.client_id),
+        crate::trigger::string_map(&req.client_metadata),
+    )
+    .await?;
     Ok(json!({}))
 }
 
@@ -413,7 +491,15 @@ pub(super) async fn resend_confirmation_code(ctx: &Ctx<'_>, body: Value) -> Resu
     })
     .await?;
     let (message, details) = outgoing.ok_or_else(|| Error::internal("no code issued"))?;
-    ctx.env.sender().send(message).await?;
+    crate::trigger::deliver(
+        ctx.env,
+        &pool,
+        &found,
+        message,
+        crate::trigger::MessageSource::ResendCode,
+        Some(&client.client_id),
+    )
+    .await?;
     Ok(json!({ "CodeDeliveryDetails": details }))
 }
 
@@ -454,7 +540,7 @@ pub(super) async fn admin_confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<
     } else {
         Vec::new()
     };
-    user::modify(ctx.env, &pool, &found.username, |record| {
+    let (confirmed, ()) = user::modify(ctx.env, &pool, &found.username, |record| {
         if record.status != UserStatus::Unconfirmed {
             return Err(Error::not_authorized(format!(
                 "User cannot be confirmed. Current status is {}",
@@ -467,6 +553,15 @@ pub(super) async fn admin_confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<
     })
     .await?;
     unverify_previous_holders(ctx, &pool, moved).await?;
+    crate::trigger::post_confirmation(
+        ctx.env,
+        &pool,
+        "PostConfirmation_ConfirmSignUp",
+        &confirmed,
+        None,
+        json!({}),
+    )
+    .await?;
     Ok(json!({}))
 }
 
@@ -508,6 +603,8 @@ struct InitiateAuth {
     auth_flow: String,
     #[serde(default)]
     auth_parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    client_metadata: BTreeMap<String, String>,
 }
 
 pub(super) async fn initiate_auth(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
@@ -610,7 +707,27 @@ async fn run_auth_flow(
                 }
             )))
         }
-        "USER_SRP_AUTH" | "CUSTOM_AUTH" | "USER_AUTH" => Err(Error::invalid_parameter(format!(
+        "CUSTOM_AUTH" => {
+            if !client.allows("ALLOW_CUSTOM_AUTH", Some("CUSTOM_AUTH_FLOW_ONLY")) {
+                return Err(Error::invalid_parameter(
+                    "CUSTOM_AUTH flow not enabled for this client",
+                ));
+            }
+            let username = param(req, "USERNAME")?;
+            let outcome = crate::trigger::custom_auth_start(
+                ctx.env,
+                &issuer,
+                pool,
+                client,
+                username,
+                secret_hash,
+                crate::trigger::string_map(&req.client_metadata),
+                &ctx.origin,
+            )
+            .await?;
+            Ok(outcome_json(outcome))
+        }
+        "USER_SRP_AUTH" | "USER_AUTH" => Err(Error::invalid_parameter(format!(
             "The {flow} flow is not supported by this server yet; use USER_PASSWORD_AUTH."
         ))),
         other => Err(Error::invalid_parameter(format!(
