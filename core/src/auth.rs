@@ -28,7 +28,36 @@ pub struct AuthenticationResult {
     pub token_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
-    pub id_token: String,
+    /// Absent only for an OAuth 2.0 grant without the `openid` scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// What an OAuth 2.0 authorization adds to a user's tokens (hosted UI, `/oauth2/token`). The
+/// Cognito API's sign-ins use [`Grant::default`]: no nonce, scope `aws.cognito.signin.user.admin`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The granted scopes, space-separated; `None` outside OAuth 2.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The OIDC `nonce` the ID token echoes (authorization code grant only, never on refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+}
+
+impl Grant {
+    /// The `scope` claim of the access token.
+    pub fn access_scope(&self) -> &str {
+        self.scope
+            .as_deref()
+            .unwrap_or("aws.cognito.signin.user.admin")
+    }
+    /// Whether an ID token is issued: always outside OAuth, with `openid` inside.
+    pub fn issues_id_token(&self) -> bool {
+        self.scope
+            .as_deref()
+            .is_none_or(|s| s.split(' ').any(|x| x == "openid"))
+    }
 }
 
 /// A stored refresh token (under the SHA-256 of the token).
@@ -45,6 +74,9 @@ pub struct RefreshRecord {
     /// Set when rotation replaced this token; it then works only within the grace period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_millis: Option<u64>,
+    /// The OAuth 2.0 scopes of the sign-in (hosted UI); refreshed tokens keep them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// A sign-in session: every refresh token rotated from one sign-in shares it (the family), and
@@ -133,8 +165,10 @@ fn id_claims(
     c
 }
 
+#[allow(clippy::too_many_arguments)] // the claims' sources, each used once
 fn access_claims(
     issuer: &str,
+    grant: &Grant,
     client: &AppClient,
     user: &UserRecord,
     session: &Session,
@@ -149,7 +183,7 @@ fn access_claims(
     c.insert("origin_jti".into(), json!(session.origin_jti));
     c.insert("event_id".into(), json!(session.event_id));
     c.insert("token_use".into(), json!("access"));
-    c.insert("scope".into(), json!("aws.cognito.signin.user.admin"));
+    c.insert("scope".into(), json!(grant.access_scope()));
     c.insert("auth_time".into(), json!(session.auth_time));
     c.insert("exp".into(), json!(now + client.access_token_seconds()));
     c.insert("iat".into(), json!(now));
@@ -170,7 +204,7 @@ pub async fn issue_tokens(
     session: &Session,
     refresh: RefreshIssue,
 ) -> Result<AuthenticationResult, Error> {
-    issue_tokens_with(
+    issue_tokens_for(
         env,
         issuer,
         pool,
@@ -178,15 +212,17 @@ pub async fn issue_tokens(
         user,
         session,
         refresh,
+        &Grant::default(),
         crate::trigger::TokenSource::Authentication,
     )
     .await
 }
 
-/// [`issue_tokens`], naming why the tokens are issued (the pre token generation trigger's
-/// source).
+/// [`issue_tokens`] for an OAuth 2.0 grant (the access token carries the granted scopes, the ID
+/// token the `nonce` and `at_hash`, OIDC Core 3.1.3.6), naming why the tokens are issued (the pre
+/// token generation trigger's source).
 #[allow(clippy::too_many_arguments)]
-pub async fn issue_tokens_with(
+pub async fn issue_tokens_for(
     env: &dyn Env,
     issuer: &str,
     pool: &PoolRecord,
@@ -194,6 +230,7 @@ pub async fn issue_tokens_with(
     user: &UserRecord,
     session: &Session,
     refresh: RefreshIssue,
+    grant: &Grant,
     source: crate::trigger::TokenSource,
 ) -> Result<AuthenticationResult, Error> {
     let (keys, groups) = futures_util::future::join(
@@ -214,8 +251,12 @@ pub async fn issue_tokens_with(
         now,
         crate::ids::uuid_v4(env.random()),
     );
+    if let Some(nonce) = &grant.nonce {
+        id_claims.insert("nonce".into(), json!(nonce));
+    }
     let mut access_claims = access_claims(
         issuer,
+        grant,
         client,
         user,
         session,
@@ -250,6 +291,7 @@ pub async fn issue_tokens_with(
             issued_millis: now_millis,
             expires_millis: now_millis.saturating_add(client.refresh_token_seconds() * 1000),
             rotated_millis: None,
+            scope: grant.scope.clone(),
         };
         writes.push((refresh_key(&pool.id, &secret), serde_json::to_vec(&record)?));
         if refresh == RefreshIssue::NewSession {
@@ -273,14 +315,29 @@ pub async fn issue_tokens_with(
             .iter()
             .map(|(key, bytes)| env.store().put(key, bytes, Expect::Absent)),
     );
-    let (id, access, stored) = futures_util::future::join3(
-        token::sign(env, &keys, &id_claims),
-        token::sign(env, &keys, &access_claims),
-        store_writes,
-    )
-    .await;
-    let (id, access) = (id?, access?);
-    stored?;
+    let (id, access) = if grant.scope.is_none() {
+        let (id, access, stored) = futures_util::future::join3(
+            token::sign(env, &keys, &id_claims),
+            token::sign(env, &keys, &access_claims),
+            store_writes,
+        )
+        .await;
+        stored?;
+        (Some(id?), access?)
+    } else {
+        // OAuth 2.0: the ID token's `at_hash` covers the signed access token, so it comes second.
+        let (access, stored) =
+            futures_util::future::join(token::sign(env, &keys, &access_claims), store_writes).await;
+        stored?;
+        let access = access?;
+        let id = if grant.issues_id_token() {
+            id_claims.insert("at_hash".into(), json!(token::at_hash(&access)));
+            Some(token::sign(env, &keys, &id_claims).await?)
+        } else {
+            None
+        };
+        (id, access)
+    };
     Ok(AuthenticationResult {
         access_token: access,
         expires_in: client.access_token_seconds(),
@@ -309,6 +366,34 @@ pub struct Origin {
     pub user_agent: Option<String>,
 }
 
+/// How a client proves itself to password authentication.
+#[derive(Debug, Clone, Copy)]
+pub enum ClientProof<'a> {
+    /// The Cognito API: `SECRET_HASH` when the client has a secret.
+    SecretHash(Option<&'a str>),
+    /// The hosted UI: the server itself is the user agent's client; the OAuth 2.0 client
+    /// authenticates later, at the token endpoint.
+    HostedUi,
+}
+
+impl ClientProof<'_> {
+    fn check(self, client: &AppClient, usernames: &[&str]) -> Result<(), Error> {
+        match self {
+            Self::SecretHash(hash) => crate::pool::check_secret_hash(client, hash, usernames),
+            Self::HostedUi => Ok(()),
+        }
+    }
+}
+
+/// What a correct password led to, before any token is issued.
+#[derive(Debug)]
+pub enum Authenticated {
+    /// A confirmed, enabled user: issue tokens (or, on the hosted UI, a session).
+    User(UserRecord),
+    /// The user must answer a challenge first.
+    Challenge(SignInOutcome),
+}
+
 /// Password sign-in (USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH). Unknown users and wrong
 /// passwords get the same error after the same work (a verification against the pool's dummy
 /// hash).
@@ -323,6 +408,35 @@ pub async fn password_sign_in(
     secret_hash: Option<&str>,
     origin: &Origin,
 ) -> Result<SignInOutcome, Error> {
+    let user = match authenticate_password(
+        env,
+        pool,
+        client,
+        login,
+        password,
+        ClientProof::SecretHash(secret_hash),
+        origin,
+    )
+    .await?
+    {
+        Authenticated::User(user) => user,
+        Authenticated::Challenge(challenge) => return Ok(challenge),
+    };
+    start_session(env, issuer, pool, client, &user, origin).await
+}
+
+/// The password check shared by every sign-in (the Cognito API and the hosted UI): the one
+/// argon2id verification, lockout, user status and the NEW_PASSWORD_REQUIRED challenge. Records
+/// failed sign-ins; the caller records the successful one with what it issues.
+pub async fn authenticate_password(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    client: &AppClient,
+    login: &str,
+    password: &str,
+    proof: ClientProof<'_>,
+    origin: &Origin,
+) -> Result<Authenticated, Error> {
     crate::password::check_input(password)?;
     let params = pool.hash_params();
     let found = user::resolve(env, pool, login).await?;
@@ -332,7 +446,7 @@ pub async fn password_sign_in(
         None if crate::trigger::configured(pool, crate::trigger::TriggerKind::UserMigration)
             .is_some() =>
         {
-            crate::pool::check_secret_hash(client, secret_hash, &[login])?;
+            proof.check(client, &[login])?;
             if let Some(migration) = crate::trigger::user_migration(
                 env,
                 pool,
@@ -352,7 +466,7 @@ pub async fn password_sign_in(
                     migration,
                 )
                 .await?;
-                return finish_sign_in(env, issuer, pool, client, user, origin).await;
+                return admit(env, pool, client, user).await;
             }
             None
         }
@@ -364,10 +478,10 @@ pub async fn password_sign_in(
             .passwords()
             .verify(password, &pool.dummy_password_hash, params)
             .await;
-        crate::pool::check_secret_hash(client, secret_hash, &[login])?;
+        proof.check(client, &[login])?;
         return Err(not_found_error(client));
     };
-    crate::pool::check_secret_hash(client, secret_hash, &[login, &user.username])?;
+    proof.check(client, &[login, &user.username])?;
     let now = env.clock().now_millis();
     if user.locked_until_millis > now {
         crate::events::record(env, pool, &user, client, "SignIn", false, origin).await?;
@@ -420,24 +534,32 @@ pub async fn password_sign_in(
                 ));
             }
             clear_failures(env, pool, &user, check, password).await?;
-            return new_password_challenge(env, pool, client, &user).await;
+            return Ok(Authenticated::Challenge(
+                new_password_challenge(env, pool, client, &user).await?,
+            ));
         }
         UserStatus::Confirmed => {}
     }
     clear_failures(env, pool, &user, check, password).await?;
-    finish_sign_in(env, issuer, pool, client, user, origin).await
+    crate::trigger::post_authentication(
+        env,
+        pool,
+        &user,
+        &client.client_id,
+        Value::Object(Map::new()),
+    )
+    .await?;
+    Ok(Authenticated::User(user))
 }
 
-/// The end of a successful sign-in: the user's status decides, then the post authentication
-/// trigger, the tokens and the auth event.
-pub(crate) async fn finish_sign_in(
+/// The user's status decides what a sign-in that proved the user (a migrated user, a custom
+/// challenge answered) leads to; then the post authentication trigger.
+async fn admit(
     env: &dyn Env,
-    issuer: &str,
     pool: &PoolRecord,
     client: &AppClient,
     user: UserRecord,
-    origin: &Origin,
-) -> Result<SignInOutcome, Error> {
+) -> Result<Authenticated, Error> {
     if !user.enabled {
         return Err(Error::not_authorized("User is disabled."));
     }
@@ -456,7 +578,9 @@ pub(crate) async fn finish_sign_in(
             ));
         }
         UserStatus::ForceChangePassword => {
-            return new_password_challenge(env, pool, client, &user).await;
+            return Ok(Authenticated::Challenge(
+                new_password_challenge(env, pool, client, &user).await?,
+            ));
         }
     }
     crate::trigger::post_authentication(
@@ -467,6 +591,33 @@ pub(crate) async fn finish_sign_in(
         Value::Object(Map::new()),
     )
     .await?;
+    Ok(Authenticated::User(user))
+}
+
+/// The end of a sign-in that proved the user outside the password check (CUSTOM_AUTH).
+pub(crate) async fn finish_sign_in(
+    env: &dyn Env,
+    issuer: &str,
+    pool: &PoolRecord,
+    client: &AppClient,
+    user: UserRecord,
+    origin: &Origin,
+) -> Result<SignInOutcome, Error> {
+    match admit(env, pool, client, user).await? {
+        Authenticated::User(user) => start_session(env, issuer, pool, client, &user, origin).await,
+        Authenticated::Challenge(challenge) => Ok(challenge),
+    }
+}
+
+/// A new session for a signed-in user: its tokens and the successful auth event.
+async fn start_session(
+    env: &dyn Env,
+    issuer: &str,
+    pool: &PoolRecord,
+    client: &AppClient,
+    user: &UserRecord,
+    origin: &Origin,
+) -> Result<SignInOutcome, Error> {
     let now = env.clock().now_millis();
     let session = Session {
         origin_jti: crate::ids::uuid_v4(env.random()),
@@ -479,11 +630,11 @@ pub(crate) async fn finish_sign_in(
             issuer,
             pool,
             client,
-            &user,
+            user,
             &session,
             RefreshIssue::NewSession,
         ),
-        crate::events::record(env, pool, &user, client, "SignIn", true, origin),
+        crate::events::record(env, pool, user, client, "SignIn", true, origin),
     )
     .await;
     recorded?;
@@ -712,7 +863,11 @@ pub async fn refresh(
             event_id: record.event_id,
             auth_time: record.auth_time,
         };
-        return issue_tokens_with(
+        let grant = Grant {
+            scope: record.scope,
+            nonce: None,
+        };
+        return issue_tokens_for(
             env,
             issuer,
             pool,
@@ -720,6 +875,7 @@ pub async fn refresh(
             &user,
             &session,
             issue,
+            &grant,
             crate::trigger::TokenSource::RefreshTokens,
         )
         .await;
@@ -831,10 +987,38 @@ pub async fn authorize_access_token(
     issuer_base: &str,
     access_token: &str,
 ) -> Result<(PoolRecord, UserRecord, u64, Map<String, Value>), Error> {
+    authorize_access_token_scoped(
+        env,
+        issuer_base,
+        access_token,
+        Some("aws.cognito.signin.user.admin"),
+    )
+    .await
+}
+
+/// [`authorize_access_token`] requiring `scope` in the token's `scope` claim (`None`: any).
+/// The Cognito API's user operations need `aws.cognito.signin.user.admin`, which an OAuth 2.0
+/// token has only when the client was granted it.
+pub async fn authorize_access_token_scoped(
+    env: &dyn Env,
+    issuer_base: &str,
+    access_token: &str,
+    scope: Option<&str>,
+) -> Result<(PoolRecord, UserRecord, u64, Map<String, Value>), Error> {
     if access_token.is_empty() || access_token.len() > 16 * 1024 {
         return Err(Error::not_authorized("Invalid Access Token"));
     }
     let (pool_id, claims) = token::verify(env, issuer_base, access_token, "access").await?;
+    if let Some(required) = scope
+        && !claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.split(' ').any(|x| x == required))
+    {
+        return Err(Error::not_authorized(
+            "Access Token does not have required scopes",
+        ));
+    }
     let (pool, _) = crate::pool::load_pool(env, &pool_id)
         .await
         .map_err(|_| Error::not_authorized("Invalid Access Token"))?;

@@ -44,6 +44,8 @@ pub enum ErrorKind {
     InvalidUserPoolConfiguration,
     UnsupportedMediaType,
     RequestTooLarge,
+    /// An app client names a custom scope no resource server has (OAuth 2.0 / hosted UI).
+    ScopeDoesNotExist,
     /// A bug or an unavailable dependency: 500, and the details go to the log, not the client.
     Internal,
     // Trigger plugins (`crate::trigger`).
@@ -86,6 +88,7 @@ impl ErrorKind {
             Self::InvalidUserPoolConfiguration => ("InvalidUserPoolConfigurationException", 400),
             Self::UnsupportedMediaType => ("SerializationException", 415),
             Self::RequestTooLarge => ("RequestEntityTooLargeException", 413),
+            Self::ScopeDoesNotExist => ("ScopeDoesNotExistException", 400),
             Self::Internal => ("InternalErrorException", 500),
             Self::UserLambdaValidation => ("UserLambdaValidationException", 400),
             Self::UnexpectedLambda => ("UnexpectedLambdaException", 400),

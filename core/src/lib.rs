@@ -45,6 +45,8 @@ pub mod events;
 pub mod group;
 pub mod http;
 pub mod ids;
+// OAuth 2.0 / OpenID Connect and the hosted UI (issue 6).
+pub mod oidc;
 pub mod password;
 pub mod pool;
 pub mod ports;
@@ -54,6 +56,7 @@ pub mod sigv4;
 pub mod store;
 pub mod token;
 pub mod trigger;
+pub mod ui;
 pub mod user;
 
 #[cfg(feature = "std")]

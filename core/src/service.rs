@@ -23,6 +23,8 @@ pub struct Config {
     /// The region for requests whose SigV4 credential scope names none.
     pub default_region: String,
     pub admin_keys: Vec<AdminKey>,
+    /// How long a hosted-UI sign-in lasts (the session cookie), in seconds. Default 1 hour.
+    pub hosted_ui_session_seconds: u64,
 }
 
 impl Config {
@@ -31,6 +33,7 @@ impl Config {
             base_url: base_url.trim_end_matches('/').to_string(),
             default_region: default_region.to_string(),
             admin_keys: Vec::new(),
+            hosted_ui_session_seconds: 3600,
         }
     }
     pub fn with_admin_key(mut self, access_key_id: &str, secret_access_key: &str) -> Self {
@@ -105,6 +108,10 @@ impl Service {
         if method == "POST" && (path == "/" || path.is_empty()) {
             return crate::api::handle(&self.config, env, request).await;
         }
+        // OAuth 2.0 / OIDC endpoints and the hosted UI (issue 6).
+        if let Some(response) = crate::oidc::route(&self.config, env, request).await {
+            return response;
+        }
         if method == "GET" || method == "HEAD" {
             if path == "/health" {
                 return Response::json(200, "application/json", b"{\"status\":\"ok\"}".to_vec());
@@ -119,7 +126,7 @@ impl Service {
                 .strip_prefix('/')
                 .and_then(|p| p.strip_suffix("/.well-known/openid-configuration"))
             {
-                return self.openid_configuration(env, pool_id).await;
+                return crate::oidc::discovery::respond(&self.config, env, pool_id).await;
             }
         }
         let (status, kind) = if path == "/" {
@@ -152,28 +159,6 @@ impl Service {
             .with_header("cache-control", "public, max-age=300"),
             Err(e) => not_found_json(&e),
         }
-    }
-
-    /// Minimal OIDC discovery; the OAuth2 endpoints it will list arrive with the hosted UI.
-    async fn openid_configuration(&self, env: &dyn Env, pool_id: &str) -> Response {
-        if let Err(e) = crate::pool::load_pool(env, pool_id).await {
-            return not_found_json(&e);
-        }
-        let issuer = alloc::format!("{}/{pool_id}", self.config.base_url);
-        let doc = serde_json::json!({
-            "issuer": issuer,
-            "jwks_uri": alloc::format!("{issuer}/.well-known/jwks.json"),
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "response_types_supported": ["code"],
-            "scopes_supported": ["openid", "email", "phone", "profile"],
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "email", "email_verified", "phone_number", "phone_number_verified", "cognito:username"],
-        });
-        Response::json(
-            200,
-            "application/json",
-            serde_json::to_vec(&doc).unwrap_or_default(),
-        )
     }
 
     /// Runs an operation as the operator, without a signature: for trusted in-process callers

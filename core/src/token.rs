@@ -39,6 +39,13 @@ pub fn sha256_hex(parts: &[&[u8]]) -> String {
     crate::ids::hex(&h.finalize())
 }
 
+/// OIDC Core 3.1.3.6 `at_hash`: base64url of the left half of SHA-256 over the access token's
+/// ASCII bytes (the hash that goes with RS256).
+pub fn at_hash(access_token: &str) -> String {
+    let digest = Sha256::digest(access_token.as_bytes());
+    b64url(digest.get(..16).unwrap_or_default())
+}
+
 /// One signing key of a pool.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SigningKey {

@@ -1434,7 +1434,7 @@ async fn new_password_required(
         auth_time: now / 1000,
     };
     let issuer = ctx.issuer(&pool.id);
-    let tokens = auth::issue_tokens_with(
+    let tokens = auth::issue_tokens_for(
         ctx.env,
         &issuer,
         pool,
@@ -1442,6 +1442,7 @@ async fn new_password_required(
         &record,
         &tokens_session,
         RefreshIssue::NewSession,
+        &auth::Grant::default(),
         crate::trigger::TokenSource::NewPasswordChallenge,
     )
     .await?;

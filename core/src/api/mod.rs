@@ -231,7 +231,9 @@ const ADMIN_OPERATIONS: &[&str] = &[
 ];
 
 fn is_known(operation: &str) -> bool {
-    ADMIN_OPERATIONS.contains(&operation) || PUBLIC_OPERATIONS.contains(&operation)
+    ADMIN_OPERATIONS.contains(&operation)
+        || PUBLIC_OPERATIONS.contains(&operation)
+        || crate::oidc::admin::OPERATIONS.contains(&operation)
 }
 
 /// Runs an operation on an already authorised call (also used for pools declared as code).
@@ -291,6 +293,10 @@ pub(crate) async fn dispatch(ctx: &Ctx<'_>, operation: &str, body: Value) -> Res
         "AdminListGroupsForUser" => directory::admin_list_groups_for_user(ctx, body).await,
         "ListUsersInGroup" => directory::list_users_in_group(ctx, body).await,
         "AddCustomAttributes" => directory::add_custom_attributes(ctx, body).await,
+        // Resource servers, domains, UI customization (issue 6).
+        op if crate::oidc::admin::OPERATIONS.contains(&op) => {
+            crate::oidc::admin::dispatch(ctx, op, body).await
+        }
         other => Err(unknown(other)),
     }
 }

@@ -219,6 +219,13 @@ pub(crate) async fn create_client(
     let (pool_record, _) = pool::load_pool(ctx.env, &create.user_pool_id).await?;
     create.settings.normalize()?;
     check_client_attributes(&pool_record, &create.settings)?;
+    crate::oidc::client::check_settings(
+        ctx.env,
+        &pool_record,
+        &create.settings,
+        create.generate_secret,
+    )
+    .await?;
     let client_id = match fixed_id {
         Some(id) if crate::ids::is_client_id(id) => id.to_string(),
         Some(id) => return Err(Error::invalid_parameter(format!("Invalid client id {id}."))),
@@ -308,6 +315,13 @@ pub(super) async fn update_user_pool_client(ctx: &Ctx<'_>, body: Value) -> Resul
     for _ in 0..8 {
         let (mut client, version) =
             pool::load_pool_client(ctx.env, &update.user_pool_id, &update.client_id).await?;
+        crate::oidc::client::check_settings(
+            ctx.env,
+            &pool_record,
+            &update.settings,
+            client.client_secret.is_some(),
+        )
+        .await?;
         client.settings = update.settings.clone();
         if let Some(name) = &update.client_name {
             client.client_name = name.clone();

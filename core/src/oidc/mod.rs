@@ -1,0 +1,142 @@
+//! OAuth 2.0 (RFC 6749) and OpenID Connect Core 1.0: the authorization server Cognito's user
+//! pools are, at Cognito's paths.
+//!
+//! | path | what |
+//! |---|---|
+//! | `GET /<poolId>/.well-known/openid-configuration` | discovery ([`discovery`]) |
+//! | `GET /oauth2/authorize` | authorization code grant with PKCE ([`authorize`]) |
+//! | `POST /oauth2/token` | `authorization_code`, `refresh_token`, `client_credentials` ([`token`]) |
+//! | `GET/POST /oauth2/userInfo` | OIDC UserInfo (RFC 6750 bearer token) |
+//! | `POST /oauth2/revoke` | RFC 7009 refresh-token revocation |
+//! | `GET /logout` | ends the hosted-UI session |
+//!
+//! The hosted UI's pages (`/login`, `/signup`, ...) are in [`crate::ui`]; the Cognito API
+//! operations that configure all this (resource servers, domains, UI customization) are in
+//! [`admin`].
+//!
+//! ## Security
+//! - Authorization codes, hosted-UI sessions and refresh tokens are stored only under their
+//!   SHA-256 digest. A code lives 5 minutes, is bound to the client, the redirect URI, the PKCE
+//!   challenge, the nonce and the scopes, and is redeemed by a compare-and-set: of two
+//!   redemptions exactly one wins, and a reused code revokes every token issued from it.
+//! - PKCE `S256` is required for public clients; `plain` is refused.
+//! - `redirect_uri` is compared exactly with the client's `CallbackURLs`; until it has matched,
+//!   errors are shown as a page and never redirected anywhere.
+//! - Client secrets are compared in constant time; a failed client authentication is a 401
+//!   `invalid_client` with `WWW-Authenticate`.
+
+pub mod admin;
+pub mod authorize;
+pub mod client;
+pub mod discovery;
+pub mod endpoints;
+pub mod error;
+pub mod form;
+pub mod token;
+pub mod types;
+
+use alloc::string::String;
+
+use crate::http::{Request, Response};
+use crate::ports::Env;
+use crate::service::Config;
+
+pub use error::OAuthError;
+
+/// The paths this module and the hosted UI answer (after any domain prefix is removed).
+pub fn is_oauth_path(path: &str) -> bool {
+    matches!(
+        path,
+        "/oauth2/authorize"
+            | "/oauth2/token"
+            | "/oauth2/userInfo"
+            | "/oauth2/userinfo"
+            | "/oauth2/revoke"
+            | "/logout"
+    ) || crate::ui::is_ui_path(path)
+}
+
+/// Routes an OAuth 2.0 / OIDC / hosted-UI request; `None` when the path is not one of ours.
+pub async fn route(config: &Config, env: &dyn Env, request: &Request) -> Option<Response> {
+    let path = request.path.as_str();
+    // A domain's path prefix (`/<domain>/login`) pins the pool; see [`admin::domain_pool`].
+    let (path, pinned_pool) = match admin::split_domain_prefix(env, config, request).await {
+        Some((rest, pool)) => (rest, Some(pool)),
+        None if is_oauth_path(path) => (String::from(path), None),
+        None => return None,
+    };
+    let path_prefix = request
+        .path
+        .strip_suffix(path.as_str())
+        .unwrap_or_default()
+        .into();
+    let ctx = Ctx {
+        config,
+        env,
+        request,
+        pinned_pool,
+        path_prefix,
+    };
+    let method = request.method.as_str();
+    Some(match (method, path.as_str()) {
+        ("GET" | "HEAD", "/oauth2/authorize") => authorize::authorize(&ctx).await,
+        ("POST", "/oauth2/token") => token::token(&ctx).await,
+        ("GET" | "POST", "/oauth2/userInfo" | "/oauth2/userinfo") => {
+            endpoints::userinfo(&ctx).await
+        }
+        ("POST", "/oauth2/revoke") => endpoints::revoke(&ctx).await,
+        ("GET" | "HEAD", "/logout") => endpoints::logout(&ctx).await,
+        (_, p) if crate::ui::is_ui_path(p) => crate::ui::handle(&ctx, p).await,
+        _ => OAuthError::invalid_request("This endpoint does not accept this method.")
+            .with_status(405)
+            .into_json(),
+    })
+}
+
+/// What every OAuth handler gets.
+pub struct Ctx<'a> {
+    pub config: &'a Config,
+    pub env: &'a dyn Env,
+    pub request: &'a Request,
+    /// The pool a domain mapped this request to: clients of other pools are refused.
+    pub pinned_pool: Option<String>,
+    /// The domain's path prefix (`/<domain>`) the request came through, or empty: the hosted
+    /// UI's links and redirects keep it.
+    pub path_prefix: String,
+}
+
+impl core::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("path", &self.request.path)
+            .field("pinned_pool", &self.pinned_pool)
+            .finish()
+    }
+}
+
+impl Ctx<'_> {
+    pub fn issuer(&self, pool_id: &str) -> String {
+        alloc::format!("{}/{pool_id}", self.config.base_url)
+    }
+    /// The Cognito API context, for the hosted UI's calls into the existing operations.
+    pub(crate) fn api(&self) -> crate::api::Ctx<'_> {
+        crate::api::Ctx {
+            config: self.config,
+            env: self.env,
+            region: self.config.default_region.clone(),
+            origin: self.origin(),
+        }
+    }
+    pub fn origin(&self) -> crate::auth::Origin {
+        crate::auth::Origin {
+            ip_address: self.request.remote_addr.clone(),
+            user_agent: self
+                .request
+                .header("user-agent")
+                .map(alloc::string::ToString::to_string),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
