@@ -508,48 +508,26 @@ pub async fn authenticate_password(
         crate::events::record(env, pool, &user, client, "SignIn", false, origin).await?;
         return Err(Error::bad_credentials());
     }
-    if !user.enabled {
-        return Err(Error::not_authorized("User is disabled."));
-    }
-    match user.status {
-        UserStatus::Unconfirmed => {
-            return Err(Error::new(
-                ErrorKind::UserNotConfirmed,
-                "User is not confirmed.",
-            ));
-        }
-        UserStatus::ResetRequired => {
-            return Err(Error::new(
-                ErrorKind::PasswordResetRequired,
-                "Password reset required for the user",
-            ));
-        }
-        UserStatus::ForceChangePassword => {
-            if user
+    // A correct password. Statuses that can go on reset the failure count (an expired temporary
+    // password cannot); `admit` decides the rest.
+    if user.enabled
+        && matches!(
+            user.status,
+            UserStatus::Confirmed | UserStatus::ForceChangePassword
+        )
+    {
+        if user.status == UserStatus::ForceChangePassword
+            && user
                 .temporary_password_expires_millis
                 .is_some_and(|expires| now >= expires)
-            {
-                return Err(Error::not_authorized(
-                    "Temporary password has expired and must be reset by an administrator.",
-                ));
-            }
-            clear_failures(env, pool, &user, check, password).await?;
-            return Ok(Authenticated::Challenge(
-                new_password_challenge(env, pool, client, &user).await?,
+        {
+            return Err(Error::not_authorized(
+                "Temporary password has expired and must be reset by an administrator.",
             ));
         }
-        UserStatus::Confirmed => {}
+        clear_failures(env, pool, &user, check, password).await?;
     }
-    clear_failures(env, pool, &user, check, password).await?;
-    crate::trigger::post_authentication(
-        env,
-        pool,
-        &user,
-        &client.client_id,
-        Value::Object(Map::new()),
-    )
-    .await?;
-    Ok(Authenticated::User(user))
+    admit(env, pool, client, user).await
 }
 
 /// The user's status decides what a sign-in that proved the user (a migrated user, a custom
