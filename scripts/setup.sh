@@ -19,3 +19,6 @@ fi
 
 # -- edge (issue 5): wasm-bindgen-cli, Node 22 and wrangler, cached outside the clone ---------
 "$(dirname "$0")/setup-edge.sh"
+
+# -- browser tests (hosted UI, web SDK): Debian chromium + chromedriver, playwright-core --------
+"$(dirname "$0")/setup-browser.sh"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what the browser tests need, idempotently:
+#   - Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver), by apt
+#   - playwright-core from npm (it drives the system Chromium; it never downloads a browser),
+#     cached outside the clone in COGNATE_CACHE (default ~/.cache/cognate), keyed by version
+# `scripts/setup-browser.sh --env` prints CHROMIUM, CHROMEDRIVER and NODE_PATH as shell assignments.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE="${COGNATE_CACHE:-$HOME/.cache/cognate}"
+PLAYWRIGHT_VERSION=1.65.1
+NPM_ROOT="$CACHE/npm-playwright-core$PLAYWRIGHT_VERSION"
+
+if [ "${1:-}" = "--env" ]; then
+  echo "CHROMIUM=/usr/bin/chromium"
+  echo "CHROMEDRIVER=/usr/bin/chromedriver"
+  echo "NODE_PATH=$NPM_ROOT/node_modules"
+  exit 0
+fi
+
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  echo "setup-browser: installing Debian's chromium and chromium-driver" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    chromium chromium-driver >&2
+fi
+
+if [ ! -f "$NPM_ROOT/.complete" ]; then
+  echo "setup-browser: installing playwright-core@$PLAYWRIGHT_VERSION into $NPM_ROOT" >&2
+  rm -rf "$NPM_ROOT"
+  mkdir -p "$NPM_ROOT"
+  cat >"$NPM_ROOT/package.json" <<JSON
+{"name": "cognate-browser-tools", "private": true,
+ "dependencies": {"playwright-core": "$PLAYWRIGHT_VERSION"}}
+JSON
+  # playwright-core has no install script and never fetches browsers: we use /usr/bin/chromium.
+  (cd "$NPM_ROOT" && npm install --no-audit --no-fund --loglevel=error >&2)
+  touch "$NPM_ROOT/.complete"
+fi
