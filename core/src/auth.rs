@@ -408,7 +408,7 @@ pub async fn password_sign_in(
     secret_hash: Option<&str>,
     origin: &Origin,
 ) -> Result<SignInOutcome, Error> {
-    let user = match authenticate_password(
+    let authenticated = authenticate_password(
         env,
         pool,
         client,
@@ -417,12 +417,8 @@ pub async fn password_sign_in(
         ClientProof::SecretHash(secret_hash),
         origin,
     )
-    .await?
-    {
-        Authenticated::User(user) => user,
-        Authenticated::Challenge(challenge) => return Ok(challenge),
-    };
-    start_session(env, issuer, pool, client, &user, origin).await
+    .await?;
+    sign_in_outcome(env, issuer, pool, client, authenticated, origin).await
 }
 
 /// The password check shared by every sign-in (the Cognito API and the hosted UI): the one
@@ -532,7 +528,7 @@ pub async fn authenticate_password(
 
 /// The user's status decides what a sign-in that proved the user (a migrated user, a custom
 /// challenge answered) leads to; then the post authentication trigger.
-async fn admit(
+pub(crate) async fn admit(
     env: &dyn Env,
     pool: &PoolRecord,
     client: &AppClient,
@@ -572,16 +568,17 @@ async fn admit(
     Ok(Authenticated::User(user))
 }
 
-/// The end of a sign-in that proved the user outside the password check (CUSTOM_AUTH).
-pub(crate) async fn finish_sign_in(
+/// The Cognito API's answer to a proved user: a new session with tokens; a challenge passes
+/// through. (The hosted UI answers a proved user with a UI session and a code instead.)
+pub async fn sign_in_outcome(
     env: &dyn Env,
     issuer: &str,
     pool: &PoolRecord,
     client: &AppClient,
-    user: UserRecord,
+    authenticated: Authenticated,
     origin: &Origin,
 ) -> Result<SignInOutcome, Error> {
-    match admit(env, pool, client, user).await? {
+    match authenticated {
         Authenticated::User(user) => start_session(env, issuer, pool, client, &user, origin).await,
         Authenticated::Challenge(challenge) => Ok(challenge),
     }

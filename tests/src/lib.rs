@@ -56,6 +56,7 @@ use base64ct::{Base64, Base64UrlUnpadded, Encoding as _};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
+pub mod form_browser;
 pub mod scenarios;
 // Trigger plugins: example modules and their registration.
 pub mod plugins;

@@ -11,10 +11,9 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::BTreeMap;
-
 use cognate_tests::cognito::primitives::Blob;
 use cognate_tests::cognito::types::{OAuthFlowType, ResourceServerScopeType};
+use cognate_tests::form_browser::{Browser, Page, no_redirects, query_param};
 use cognate_tests::{
     AppClient, JwtParts, PASSWORD, Target, encode_json_part, ok, unique, unique_email,
 };
@@ -30,139 +29,6 @@ use serde_json::{Value, json};
 
 const CALLBACK: &str = "http://localhost:8976/callback";
 const SIGN_OUT: &str = "http://localhost:8976/signed-out";
-
-/// An HTTP client that never follows redirects: the relying party's (the library requires it)
-/// and the "browser" below, which follows them by hand to see each hop.
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-        .unwrap()
-}
-
-/// A browser, minus the rendering: follows redirects by hand, keeps cookies, submits forms.
-/// Cookies are `Secure`; like a browser on `localhost`/`127.0.0.1` (a secure context) it sends
-/// them over plain HTTP to the loopback target.
-struct Browser {
-    base: String,
-    http: reqwest::Client,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    body: String,
-}
-
-impl Browser {
-    fn new(target: &Target) -> Self {
-        Self {
-            base: target.base_url().to_owned(),
-            http: no_redirects(),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    fn absolute(&self, url: &str) -> String {
-        if url.starts_with('/') {
-            format!("{}{url}", self.base)
-        } else {
-            url.to_owned()
-        }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let request = if self.cookies.is_empty() {
-            request
-        } else {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            request.header("cookie", jar.join("; "))
-        };
-        let response = request.send().await.expect("request");
-        for cookie in response.headers().get_all("set-cookie") {
-            let text = cookie.to_str().unwrap();
-            assert!(
-                text.contains("HttpOnly") && text.contains("Secure") && text.contains("SameSite"),
-                "cookie without HttpOnly/Secure/SameSite: {text}"
-            );
-            let (k, v) = text.split(';').next().unwrap().split_once('=').unwrap();
-            if v.is_empty() {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_owned(), v.to_owned());
-            }
-        }
-        Page {
-            status: response.status().as_u16(),
-            location: response
-                .headers()
-                .get("location")
-                .map(|l| l.to_str().unwrap().to_owned()),
-            body: response.text().await.unwrap_or_default(),
-        }
-    }
-
-    async fn get(&mut self, url: &str) -> Page {
-        let url = self.absolute(url);
-        let request = self.http.get(url);
-        self.send(request).await
-    }
-
-    /// Submits the page's form with `fields` (plus its hidden fields).
-    async fn submit(&mut self, page: &Page, fields: &[(&str, &str)]) -> Page {
-        let action = attribute_after(&page.body, "<form", "action").expect("a form");
-        let mut form: Vec<(String, String)> = hidden_fields(&page.body);
-        for (k, v) in fields {
-            form.retain(|(fk, _)| fk != k);
-            form.push(((*k).to_owned(), (*v).to_owned()));
-        }
-        let url = self.absolute(&action);
-        let request = self.http.post(url).form(&form);
-        self.send(request).await
-    }
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn attribute_after(html: &str, element: &str, attribute: &str) -> Option<String> {
-    let start = html.find(element)?;
-    let rest = &html[start..];
-    let needle = format!("{attribute}=\"");
-    let at = rest.find(&needle)? + needle.len();
-    let end = rest[at..].find('"')?;
-    Some(unescape(&rest[at..at + end]))
-}
-
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    html.split("<input type=\"hidden\"")
-        .skip(1)
-        .filter_map(|chunk| {
-            let name = attribute_after(chunk, "", "name")?;
-            let value = attribute_after(chunk, "", "value")?;
-            Some((name, value))
-        })
-        .collect()
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let parsed = openidconnect::url::Url::parse(url).ok()?;
-    parsed
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
 
 struct Setup {
     pool_id: String,
@@ -758,6 +624,20 @@ async fn domains_resource_servers_and_ui_customization_through_the_sdk() {
             .and_then(|d| d.user_pool_id()),
         Some(s.pool_id.as_str())
     );
+    // DescribeUserPool names the pool's domain, as Cognito's does.
+    let pool = ok(
+        admin
+            .describe_user_pool()
+            .user_pool_id(&s.pool_id)
+            .send()
+            .await,
+        "DescribeUserPool",
+    );
+    assert_eq!(
+        pool.user_pool().and_then(|p| p.domain()),
+        Some(domain.as_str())
+    );
+    assert_eq!(pool.user_pool().and_then(|p| p.custom_domain()), None);
     // The hosted UI under the domain's path prefix.
     let mut browser = Browser::new(target);
     let hop = browser

@@ -1321,14 +1321,22 @@ pub(super) async fn respond_to_auth_challenge(
             let session = req.session.as_deref().ok_or_else(|| {
                 Error::invalid_parameter("Session is required for this challenge.")
             })?;
-            let outcome = crate::trigger::custom_auth_respond(
+            let (authenticated, _) = crate::trigger::custom_auth_respond(
                 ctx.env,
-                &ctx.issuer(&pool.id),
                 &pool,
                 &client,
                 session,
                 &req.challenge_responses,
                 crate::trigger::string_map(&req.client_metadata),
+                &ctx.origin,
+            )
+            .await?;
+            let outcome = crate::auth::sign_in_outcome(
+                ctx.env,
+                &ctx.issuer(&pool.id),
+                &pool,
+                &client,
+                authenticated,
                 &ctx.origin,
             )
             .await?;

@@ -30,7 +30,17 @@ pub(super) async fn create_user_pool(ctx: &Ctx<'_>, body: Value) -> Result<Value
 pub(super) async fn describe_user_pool(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let PoolIdInput { user_pool_id } = input(body)?;
     let (record, _) = pool::load_pool(ctx.env, &user_pool_id).await?;
-    Ok(json!({ "UserPool": record.to_wire() }))
+    let mut wire = record.to_wire();
+    let (domain, custom_domain) = crate::oidc::admin::pool_domains(ctx.env, &user_pool_id).await?;
+    if let Value::Object(map) = &mut wire {
+        if let Some(d) = domain {
+            map.insert("Domain".into(), Value::String(d));
+        }
+        if let Some(d) = custom_domain {
+            map.insert("CustomDomain".into(), Value::String(d));
+        }
+    }
+    Ok(json!({ "UserPool": wire }))
 }
 
 #[derive(Deserialize)]

@@ -714,14 +714,22 @@ async fn run_auth_flow(
                 ));
             }
             let username = param(req, "USERNAME")?;
-            let outcome = crate::trigger::custom_auth_start(
+            let authenticated = crate::trigger::custom_auth_start(
                 ctx.env,
-                &issuer,
                 pool,
                 client,
                 username,
                 secret_hash,
                 crate::trigger::string_map(&req.client_metadata),
+                &ctx.origin,
+            )
+            .await?;
+            let outcome = crate::auth::sign_in_outcome(
+                ctx.env,
+                &issuer,
+                pool,
+                client,
+                authenticated,
                 &ctx.origin,
             )
             .await?;

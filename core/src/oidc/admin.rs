@@ -325,6 +325,23 @@ fn pool_domain_key(pool_id: &str, custom: bool) -> String {
     }
 }
 
+/// The pool's prefix domain and custom domain, if it has them (DescribeUserPool shows them).
+pub async fn pool_domains(
+    env: &dyn Env,
+    pool_id: &str,
+) -> Result<(Option<String>, Option<String>), Error> {
+    let read = |custom| async move {
+        Ok::<_, Error>(
+            env.store()
+                .get(&pool_domain_key(pool_id, custom))
+                .await?
+                .and_then(|entry| String::from_utf8(entry.value).ok()),
+        )
+    };
+    let (prefix, custom) = futures_util::future::join(read(false), read(true)).await;
+    Ok((prefix?, custom?))
+}
+
 /// A prefix: `^[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?$` (Cognito's rule).
 fn is_prefix_domain(d: &str) -> bool {
     (1..=63).contains(&d.len())

@@ -367,6 +367,31 @@ async fn client_credentials(
     claims.insert("version".into(), json!(2));
     claims.insert("jti".into(), json!(crate::ids::uuid_v4(ctx.env.random())));
     claims.insert("client_id".into(), json!(client.client_id));
+    // 4. A V3 pre token generation plugin may change the claims and scopes.
+    let client_metadata = match param(params, "aws_client_metadata")? {
+        None => json!({}),
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) if map.values().all(Value::is_string) => Value::Object(map),
+            _ => {
+                return Err(OAuthError::invalid_request(
+                    "aws_client_metadata must be a JSON object of strings.",
+                ));
+            }
+        },
+    };
+    crate::trigger::apply_pre_token_client_credentials(
+        ctx.env,
+        pool,
+        client,
+        client_metadata,
+        &mut claims,
+    )
+    .await
+    .map_err(|e| match e.kind {
+        ErrorKind::Internal => OAuthError::server_error("The server could not issue the token."),
+        // The plugin refused or failed: the request cannot succeed as sent.
+        _ => OAuthError::invalid_request(e.message),
+    })?;
     let access = crate::token::sign(ctx.env, &keys, &claims).await?;
     Ok(json!({
         "access_token": access,

@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use serde_json::{Map, Value, json};
 
 use super::{Invocation, TriggerKind, flag, run, user_attributes};
-use crate::auth::{Origin, SignInOutcome};
+use crate::auth::{Authenticated, Origin, SignInOutcome};
 use crate::error::{Error, ErrorKind};
 use crate::pool::{AppClient, PoolRecord};
 use crate::ports::Env;
@@ -38,14 +38,13 @@ fn not_configured() -> Error {
 #[allow(clippy::too_many_arguments)]
 pub async fn custom_auth_start(
     env: &dyn Env,
-    issuer: &str,
     pool: &PoolRecord,
     client: &AppClient,
     login: &str,
     secret_hash: Option<&str>,
     client_metadata: Value,
     origin: &Origin,
-) -> Result<SignInOutcome, Error> {
+) -> Result<Authenticated, Error> {
     if super::configured(pool, TriggerKind::DefineAuthChallenge).is_none() {
         return Err(not_configured());
     }
@@ -62,7 +61,6 @@ pub async fn custom_auth_start(
     super::pre_authentication(env, pool, &found, &client.client_id, json!({})).await?;
     decide(
         env,
-        issuer,
         pool,
         client,
         found,
@@ -90,18 +88,18 @@ fn check_user(user: &UserRecord) -> Result<(), Error> {
     }
 }
 
-/// RespondToAuthChallenge / AdminRespondToAuthChallenge with `CUSTOM_CHALLENGE`.
+/// RespondToAuthChallenge / AdminRespondToAuthChallenge with `CUSTOM_CHALLENGE`: the next step,
+/// and whether VerifyAuthChallengeResponse accepted this answer.
 #[allow(clippy::too_many_arguments)]
 pub async fn custom_auth_respond(
     env: &dyn Env,
-    issuer: &str,
     pool: &PoolRecord,
     client: &AppClient,
     session_value: &str,
     responses: &alloc::collections::BTreeMap<String, String>,
     client_metadata: Value,
     origin: &Origin,
-) -> Result<SignInOutcome, Error> {
+) -> Result<(Authenticated, bool), Error> {
     let username = responses
         .get("USERNAME")
         .ok_or_else(|| Error::invalid_parameter("Missing required parameter USERNAME"))?;
@@ -158,31 +156,21 @@ pub async fn custom_auth_respond(
         "challengeResult": correct,
         "challengeMetadata": metadata,
     }));
-    decide(
-        env,
-        issuer,
-        pool,
-        client,
-        found,
-        history,
-        client_metadata,
-        origin,
-    )
-    .await
+    let next = decide(env, pool, client, found, history, client_metadata, origin).await?;
+    Ok((next, correct))
 }
 
 /// DefineAuthChallenge over the history so far, then what it decided.
 #[allow(clippy::too_many_arguments)]
 async fn decide(
     env: &dyn Env,
-    issuer: &str,
     pool: &PoolRecord,
     client: &AppClient,
     user: UserRecord,
     history: Vec<Value>,
     client_metadata: Value,
     origin: &Origin,
-) -> Result<SignInOutcome, Error> {
+) -> Result<Authenticated, Error> {
     if history.len() > MAX_ROUNDS {
         return Err(Error::not_authorized("Incorrect username or password."));
     }
@@ -214,7 +202,7 @@ async fn decide(
         return Err(Error::not_authorized("Incorrect username or password."));
     }
     if flag(&decision, "issueTokens")? {
-        return crate::auth::finish_sign_in(env, issuer, pool, client, user, origin).await;
+        return crate::auth::admit(env, pool, client, user).await;
     }
     let name = decision
         .get("challengeName")
@@ -290,9 +278,9 @@ async fn decide(
             .await?;
     let mut parameters = public;
     parameters.insert("USERNAME".into(), json!(user.username));
-    Ok(SignInOutcome::Challenge {
+    Ok(Authenticated::Challenge(SignInOutcome::Challenge {
         name: CUSTOM_CHALLENGE,
         session,
         parameters,
-    })
+    }))
 }

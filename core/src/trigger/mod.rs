@@ -26,7 +26,10 @@ mod tokens;
 
 pub use auth_challenge::{custom_auth_respond, custom_auth_start};
 pub use message::{MessageSource, check_delivery, deliver, delivery_request};
-pub use tokens::{TokenSource, apply_answer as apply_pre_token_answer, apply_pre_token};
+pub use tokens::{
+    TokenSource, apply_answer as apply_pre_token_answer, apply_pre_token,
+    apply_pre_token_client_credentials,
+};
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -139,7 +142,11 @@ pub fn configured(pool: &PoolRecord, kind: TriggerKind) -> Option<(String, &'sta
     match kind {
         TriggerKind::PreTokenGeneration => {
             if let Some((reference, version)) = versioned("PreTokenGenerationConfig") {
-                let v = if version == "V1_0" { "1" } else { "2" };
+                let v = match version {
+                    "V1_0" => "1",
+                    "V3_0" => "3",
+                    _ => "2",
+                };
                 return Some((reference, v));
             }
             let arn = config.get("PreTokenGeneration")?.as_str()?;
@@ -178,7 +185,7 @@ pub fn validate_lambda_config(config: Option<&Value>) -> Result<(), Error> {
                     .and_then(Value::as_str)
                     .unwrap_or("");
                 let allowed: &[&str] = if field == "PreTokenGenerationConfig" {
-                    &["V1_0", "V2_0"]
+                    &["V1_0", "V2_0", "V3_0"]
                 } else {
                     &["V1_0"]
                 };

@@ -1,5 +1,6 @@
-//! Pre token generation, V1 (`claimsOverrideDetails`: ID token claims and groups) and V2
-//! (`claimsAndScopeOverrideDetails`: ID and access token claims, access token scopes, groups).
+//! Pre token generation, V1 (`claimsOverrideDetails`: ID token claims and groups), V2
+//! (`claimsAndScopeOverrideDetails`: ID and access token claims, access token scopes, groups) and
+//! V3 (V2's event, also sent for machine-to-machine `client_credentials` access tokens).
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -24,6 +25,8 @@ pub enum TokenSource {
     RefreshTokens,
     /// The hosted UI / OAuth2 authorization code flow.
     HostedAuth,
+    /// OAuth2 `client_credentials`: a machine's access token (V3 only).
+    ClientCredentials,
 }
 
 impl TokenSource {
@@ -33,6 +36,7 @@ impl TokenSource {
             Self::NewPasswordChallenge => "TokenGeneration_NewPasswordChallenge",
             Self::RefreshTokens => "TokenGeneration_RefreshTokens",
             Self::HostedAuth => "TokenGeneration_HostedAuth",
+            Self::ClientCredentials => "TokenGeneration_ClientCredentials",
         }
     }
 }
@@ -74,7 +78,8 @@ pub async fn apply_pre_token(
         },
         "clientMetadata": {},
     });
-    let v2 = version == "2";
+    // V3's event and answer are V2's; V3 also runs for machine tokens.
+    let v2 = version != "1";
     if v2 && let Value::Object(map) = &mut request {
         let scopes: Vec<&str> = access_claims
             .get("scope")
@@ -106,6 +111,63 @@ pub async fn apply_pre_token(
     )
     .await?;
     apply_answer(&answer, v2, id_claims, access_claims)
+}
+
+/// V3 for a `client_credentials` access token: the plugin sees the client and the scopes, and may
+/// change the access token's claims and scopes (there is no user, ID token or group).
+pub async fn apply_pre_token_client_credentials(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    client: &AppClient,
+    client_metadata: Value,
+    access_claims: &mut Map<String, Value>,
+) -> Result<(), Error> {
+    let Some((reference, "3")) = configured(pool, TriggerKind::PreTokenGeneration) else {
+        return Ok(());
+    };
+    let granted: Vec<&str> = access_claims
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let request = json!({
+        "userAttributes": {},
+        "groupConfiguration": {
+            "groupsToOverride": [],
+            "iamRolesToOverride": [],
+            "preferredRole": null,
+        },
+        "scopes": granted,
+        "clientMetadata": client_metadata,
+    });
+    let answer = run_plugin(
+        env,
+        pool,
+        &reference,
+        "3",
+        Invocation {
+            kind: TriggerKind::PreTokenGeneration,
+            source: TokenSource::ClientCredentials.trigger_source(),
+            // A machine has no user name; Cognito's event names the client.
+            user_name: &client.client_id,
+            client_id: Some(&client.client_id),
+            request,
+            response: json!({ "claimsAndScopeOverrideDetails": null }),
+        },
+    )
+    .await?;
+    let details = match answer.get("claimsAndScopeOverrideDetails") {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Object(d)) => d,
+        Some(_) => return Err(invalid("claimsAndScopeOverrideDetails must be an object")),
+    };
+    if let Some(access) = object(details, "accessTokenGeneration")? {
+        claims(access, access_claims, true)?;
+        scopes(access, access_claims)?;
+    }
+    Ok(())
 }
 
 /// Applies a pre token generation answer (pure: the unit tests drive it directly).

@@ -3,6 +3,7 @@
 //! | path | page |
 //! |---|---|
 //! | `/login` | sign in (and the NEW_PASSWORD_REQUIRED step, posted to `/newPassword`) |
+//! | `/customAuth` | sign in without a password: CUSTOM_AUTH through the pool's auth challenge plugins (each round posted to `/customChallenge`) |
 //! | `/signup` | sign up |
 //! | `/confirm` | confirm sign-up with the code |
 //! | `/forgotPassword` | request a reset code |
@@ -47,6 +48,8 @@ pub fn is_ui_path(path: &str) -> bool {
             | "/forgotPassword"
             | "/confirmForgotPassword"
             | "/newPassword"
+            | "/customAuth"
+            | "/customChallenge"
     )
 }
 
@@ -274,6 +277,7 @@ fn links(
                 "/signup" => "Need an account? Sign up",
                 "/forgotPassword" => "Forgot your password?",
                 "/confirm" => "Have a confirmation code? Confirm your account",
+                "/customAuth" => "Sign in without a password",
                 _ => "",
             };
             (format!("{}{w}?{}", ctx.path_prefix, request.query), text)
@@ -341,6 +345,9 @@ pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
             "/signup" => signup_page(ctx, &request, None, &Params::default(), 200).await,
             "/confirm" => confirm_page(ctx, &request, "", None, None, 200).await,
             "/forgotPassword" => forgot_page(ctx, &request, None, 200).await,
+            "/customAuth" if offers_custom_auth(&request) => {
+                custom_auth_page(ctx, &request, None, 200).await
+            }
             _ => login_page(ctx, &request, None, None, 200).await,
         };
     }
@@ -361,6 +368,12 @@ pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
     match path {
         "/login" => post_login(ctx, &request, &form).await,
         "/newPassword" => post_new_password(ctx, &request, &form).await,
+        "/customAuth" if offers_custom_auth(&request) => {
+            post_custom_auth(ctx, &request, &form).await
+        }
+        "/customChallenge" if offers_custom_auth(&request) => {
+            post_custom_challenge(ctx, &request, &form).await
+        }
         "/signup" => post_signup(ctx, &request, &form).await,
         "/confirm" => post_confirm(ctx, &request, &form).await,
         "/forgotPassword" => post_forgot(ctx, &request, &form).await,
@@ -401,7 +414,11 @@ async fn login_page(
         hidden: Vec::new(),
         notice,
         error,
-        links: links(ctx, request, &["/forgotPassword", "/signup"]),
+        links: if offers_custom_auth(request) {
+            links(ctx, request, &["/forgotPassword", "/signup", "/customAuth"])
+        } else {
+            links(ctx, request, &["/forgotPassword", "/signup"])
+        },
     };
     render(ctx, request, page, status).await
 }
@@ -457,34 +474,7 @@ async fn post_login(ctx: &Ctx<'_>, request: &AuthRequest, form: &Params) -> Resp
     )
     .await;
     match outcome {
-        Ok(Authenticated::User(user)) => signed_in(ctx, request, &user).await,
-        Ok(Authenticated::Challenge(SignInOutcome::Challenge {
-            name: "NEW_PASSWORD_REQUIRED",
-            session,
-            parameters,
-        })) => {
-            let username = parameters
-                .get("USER_ID_FOR_SRP")
-                .and_then(Value::as_str)
-                .unwrap_or(username)
-                .to_string();
-            let required: Vec<String> = parameters
-                .get("requiredAttributes")
-                .and_then(Value::as_str)
-                .and_then(|s| serde_json::from_str(s).ok())
-                .unwrap_or_default();
-            new_password_page(ctx, request, &username, &session, &required, None, 200).await
-        }
-        Ok(_) => {
-            login_page(
-                ctx,
-                request,
-                None,
-                Some("This account needs a sign-in step the hosted UI does not offer yet."),
-                400,
-            )
-            .await
-        }
+        Ok(authenticated) => next_step(ctx, request, username, authenticated, None).await,
         Err(e) if e.kind == ErrorKind::UserNotConfirmed => {
             confirm_page(
                 ctx,
@@ -497,6 +487,193 @@ async fn post_login(ctx: &Ctx<'_>, request: &AuthRequest, form: &Params) -> Resp
             .await
         }
         Err(e) => login_page(ctx, request, None, Some(&user_message(&e)), 400).await,
+    }
+}
+
+/// What follows a step of sign-in: the redirect with a code for a proved user, else the page of
+/// the challenge the user must answer.
+async fn next_step(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    username: &str,
+    authenticated: Authenticated,
+    error: Option<&str>,
+) -> Response {
+    let (name, session, parameters) = match authenticated {
+        Authenticated::User(user) => return signed_in(ctx, request, &user).await,
+        Authenticated::Challenge(SignInOutcome::Challenge {
+            name,
+            session,
+            parameters,
+        }) => (name, session, parameters),
+        Authenticated::Challenge(SignInOutcome::Tokens(_)) => {
+            return plain_error(500, "Something went wrong; please try again.");
+        }
+    };
+    // The challenge names the user by their username, which may differ from the alias typed in.
+    let username = parameters
+        .get("USERNAME")
+        .or_else(|| parameters.get("USER_ID_FOR_SRP"))
+        .and_then(Value::as_str)
+        .unwrap_or(username)
+        .to_string();
+    match name {
+        "NEW_PASSWORD_REQUIRED" => {
+            let required: Vec<String> = parameters
+                .get("requiredAttributes")
+                .and_then(Value::as_str)
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default();
+            new_password_page(ctx, request, &username, &session, &required, error, 200).await
+        }
+        "CUSTOM_CHALLENGE" => {
+            custom_challenge_page(ctx, request, &username, &session, &parameters, error).await
+        }
+        _ => {
+            login_page(
+                ctx,
+                request,
+                None,
+                Some("This account needs a sign-in step the hosted UI does not offer yet."),
+                400,
+            )
+            .await
+        }
+    }
+}
+
+/// Whether the sign-in page offers CUSTOM_AUTH: the pool runs auth challenge plugins and the
+/// client may use the flow.
+fn offers_custom_auth(request: &AuthRequest) -> bool {
+    crate::trigger::configured(
+        &request.pool,
+        crate::trigger::TriggerKind::DefineAuthChallenge,
+    )
+    .is_some()
+        && request
+            .client
+            .allows("ALLOW_CUSTOM_AUTH", Some("CUSTOM_AUTH_FLOW_ONLY"))
+}
+
+async fn custom_auth_page(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    error: Option<&str>,
+    status: u16,
+) -> Response {
+    let hint = request.login_hint.clone().unwrap_or_default();
+    let page = Page {
+        title: "Sign in without a password",
+        action: &format!("{}/customAuth", ctx.path_prefix),
+        button: "Continue",
+        fields: alloc::vec![
+            Field::new("username", username_label(request), "text", "username").value(&hint),
+        ],
+        hidden: Vec::new(),
+        notice: None,
+        error,
+        links: links(ctx, request, &["/login"]),
+    };
+    render(ctx, request, page, status).await
+}
+
+async fn post_custom_auth(ctx: &Ctx<'_>, request: &AuthRequest, form: &Params) -> Response {
+    let username = form.first("username").unwrap_or_default().trim();
+    if username.is_empty() {
+        let message = format!("Enter your {}.", username_label(request).to_lowercase());
+        return custom_auth_page(ctx, request, Some(&message), 400).await;
+    }
+    let outcome = crate::trigger::custom_auth_start(
+        ctx.env,
+        &request.pool,
+        &request.client,
+        username,
+        secret_hash(&request.client, username).as_deref(),
+        json!({}),
+        &ctx.origin(),
+    )
+    .await;
+    match outcome {
+        Ok(authenticated) => next_step(ctx, request, username, authenticated, None).await,
+        Err(e) if e.kind == ErrorKind::UserNotConfirmed => {
+            confirm_page(
+                ctx,
+                request,
+                username,
+                None,
+                Some("Your account is not confirmed yet. Enter the code we sent you."),
+                400,
+            )
+            .await
+        }
+        // Unknown users and refusals read alike: the page must not reveal who has an account.
+        Err(e) => custom_auth_page(ctx, request, Some(&user_message(&e)), 400).await,
+    }
+}
+
+/// A CUSTOM_CHALLENGE: the plugin's public challenge parameters, and one answer field.
+async fn custom_challenge_page(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    username: &str,
+    session: &str,
+    parameters: &serde_json::Map<String, Value>,
+    error: Option<&str>,
+) -> Response {
+    // Cognito leaves the parameters' meaning to the app; a hosted page shows the conventional
+    // human-readable ones.
+    let prompt = ["hint", "question", "prompt", "message"]
+        .iter()
+        .find_map(|k| parameters.get(*k).and_then(Value::as_str))
+        .unwrap_or("Answer the challenge to sign in.");
+    let page = Page {
+        title: "Verify it's you",
+        action: &format!("{}/customChallenge", ctx.path_prefix),
+        button: "Sign in",
+        fields: alloc::vec![Field::new("answer", "Answer", "text", "one-time-code")],
+        hidden: alloc::vec![("username", username), ("session", session)],
+        notice: Some(prompt),
+        error,
+        links: links(ctx, request, &["/login"]),
+    };
+    render(ctx, request, page, 200).await
+}
+
+async fn post_custom_challenge(ctx: &Ctx<'_>, request: &AuthRequest, form: &Params) -> Response {
+    let username = form.first("username").unwrap_or_default();
+    let session = form.first("session").unwrap_or_default();
+    let answer = form.first("answer").unwrap_or_default().trim();
+    let mut responses = alloc::collections::BTreeMap::new();
+    responses.insert("USERNAME".to_string(), username.to_string());
+    responses.insert("ANSWER".to_string(), answer.to_string());
+    if let Some(hash) = secret_hash(&request.client, username) {
+        responses.insert("SECRET_HASH".to_string(), hash);
+    }
+    let outcome = crate::trigger::custom_auth_respond(
+        ctx.env,
+        &request.pool,
+        &request.client,
+        session,
+        &responses,
+        json!({}),
+        &ctx.origin(),
+    )
+    .await;
+    match outcome {
+        Ok((authenticated, answer_correct)) => {
+            let error = (!answer_correct).then_some("That answer was not accepted. Try again.");
+            next_step(ctx, request, username, authenticated, error).await
+        }
+        Err(e) if e.kind == ErrorKind::NotAuthorized => {
+            custom_auth_page(
+                ctx,
+                request,
+                Some("Sign-in failed or the challenge expired. Start again."),
+                400,
+            )
+            .await
+        }
+        Err(e) => custom_auth_page(ctx, request, Some(&user_message(&e)), 400).await,
     }
 }
 
