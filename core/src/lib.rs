@@ -45,6 +45,7 @@ pub mod events;
 pub mod group;
 pub mod http;
 pub mod ids;
+pub mod janitor;
 // OAuth 2.0 / OpenID Connect and the hosted UI (issue 6).
 pub mod oidc;
 pub mod password;

@@ -29,6 +29,7 @@
 pub mod config;
 pub mod credentials;
 pub mod demo;
+pub mod janitor;
 pub mod jws;
 pub mod plugins;
 pub mod ports;

@@ -472,6 +472,7 @@ impl Prepared {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let janitor = crate::janitor::spawn(Arc::clone(&self.env));
         let app = router(self.service, self.env);
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
         let server = axum::serve(
@@ -487,6 +488,7 @@ impl Prepared {
             () = shutdown => {}
         }
         tracing::info!("shutting down: finishing in-flight requests");
+        janitor.abort();
         let _ = stop_tx.send(true);
         match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
             Ok(result) => result.context("server failed"),
