@@ -492,7 +492,7 @@ async fn authorization_errors_never_redirect_to_unregistered_uris_and_forms_need
 }
 
 #[tokio::test]
-async fn forged_tokens_are_refused_by_userinfo() {
+async fn forged_tokens_are_refused_by_every_endpoint_that_takes_a_token() {
     let target = Target::shared();
     let s = setup(target).await;
     // A genuine OAuth access token to start from.
@@ -581,9 +581,34 @@ async fn forged_tokens_are_refused_by_userinfo() {
         (hs_token, "HS256 with the public key"),
         (u.join(), "unknown kid"),
     ] {
-        let (status, www) = userinfo(token).await;
+        let (status, www) = userinfo(token.clone()).await;
         assert_eq!(status, 401, "{what}");
         assert!(www.unwrap().contains("invalid_token"), "{what}");
+        // The Cognito API's token-taking operations refuse it too.
+        let get_user = target
+            .public_client()
+            .get_user()
+            .access_token(&token)
+            .send()
+            .await;
+        let e = get_user.expect_err(what).into_service_error();
+        assert_eq!(
+            cognate_tests::cognito::error::ProvideErrorMetadata::code(&e),
+            Some("NotAuthorizedException"),
+            "GetUser, {what}"
+        );
+        let sign_out = target
+            .public_client()
+            .global_sign_out()
+            .access_token(&token)
+            .send()
+            .await;
+        let e = sign_out.expect_err(what).into_service_error();
+        assert_eq!(
+            cognate_tests::cognito::error::ProvideErrorMetadata::code(&e),
+            Some("NotAuthorizedException"),
+            "GlobalSignOut, {what}"
+        );
     }
     // No token: a bare challenge.
     let r = http
