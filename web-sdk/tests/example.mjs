@@ -5,8 +5,6 @@
 // is reported, never asserted.
 //   node example.mjs <helper origin> <host endpoint> <screenshot path>
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 
@@ -30,20 +28,22 @@ async function latestCode(who) {
   throw new Error(`no code for ${who}`);
 }
 
-const profile = mkdtempSync(join(tmpdir(), "cognate-chromium-"));
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   args: [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    `--user-data-dir=${profile}`,
   ],
 });
+const page = await browser.newPage();
 try {
-  const page = await browser.newPage();
   const problems = [];
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-  page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+  // Chromium logs every 4xx as "Failed to load resource" (the wrong password below, the
+  // missing favicon); other console errors are problems.
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push(`console: ${m.text()}`);
+  });
   const ready = () => page.waitForSelector("body[data-ready=true]");
 
   await page.goto(`${helper}/examples/index.html#endpoint=${endpoint}&pool=${POOL}&client=${CLIENT}`);
@@ -130,7 +130,11 @@ try {
     `next 20: median ${figures.median.toFixed(2)} ms, max ${figures.max.toFixed(2)} ms ` +
     `(median with network ${figures.totalMedian.toFixed(2)} ms)`,
   );
+} catch (error) {
+  console.error(`example page failed at ${page.url()}; #error: ${await page.textContent("#error").catch(() => "?")}`);
+  await page.screenshot({ path: screenshot.replace(/\.png$/, "-failure.png"), fullPage: true }).catch(() => {});
+  throw error;
 } finally {
+  // playwright made (and removes) a fresh profile directory for this browser.
   await browser.close();
-  rmSync(profile, { recursive: true, force: true });
 }
