@@ -89,7 +89,11 @@ const CHALLENGES: &[(&str, &str, &str)] = &[
         "CONFIRM_SIGN_IN_WITH_TOTP_CODE",
         "SOFTWARE_TOKEN_MFA_CODE",
     ),
-    ("EMAIL_OTP", "CONFIRM_SIGN_IN_WITH_EMAIL_CODE", "EMAIL_OTP_CODE"),
+    (
+        "EMAIL_OTP",
+        "CONFIRM_SIGN_IN_WITH_EMAIL_CODE",
+        "EMAIL_OTP_CODE",
+    ),
     (
         "SELECT_MFA_TYPE",
         "CONTINUE_SIGN_IN_WITH_MFA_SELECTION",
@@ -98,12 +102,17 @@ const CHALLENGES: &[(&str, &str, &str)] = &[
 ];
 
 fn challenge_entry(name: &str) -> Result<&'static (&'static str, &'static str, &'static str)> {
-    CHALLENGES.iter().find(|(n, _, _)| *n == name).ok_or_else(|| {
-        AuthError::new(
-            names::SIGN_IN_STATE,
-            format!("the server asked for the {name} challenge, which this SDK does not answer yet"),
-        )
-    })
+    CHALLENGES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .ok_or_else(|| {
+            AuthError::new(
+                names::SIGN_IN_STATE,
+                format!(
+                    "the server asked for the {name} challenge, which this SDK does not answer yet"
+                ),
+            )
+        })
 }
 
 /// `signIn`'s input.
@@ -260,14 +269,20 @@ fn attributes(map: BTreeMap<String, String>) -> Vec<AttributeType> {
 }
 
 fn unauthenticated() -> AuthError {
-    AuthError::new(names::UNAUTHENTICATED, "User needs to be authenticated to call this API.")
+    AuthError::new(
+        names::UNAUTHENTICATED,
+        "User needs to be authenticated to call this API.",
+    )
 }
 
 impl Auth {
     /// From `configure`'s argument.
     pub fn configure(config: &JsValue) -> Result<Rc<Self>> {
         let input: ConfigInput = js::from_value(config, "configure")?;
-        if input.endpoint.is_empty() || input.user_pool_id.is_empty() || input.user_pool_client_id.is_empty() {
+        if input.endpoint.is_empty()
+            || input.user_pool_id.is_empty()
+            || input.user_pool_client_id.is_empty()
+        {
             return Err(AuthError::new(
                 names::CONFIG,
                 "endpoint, userPoolId and userPoolClientId are required",
@@ -302,7 +317,11 @@ impl Auth {
     }
 
     /// One AWS JSON 1.1 call; errors carry Cognito's `__type` and message.
-    async fn call<Q: Serialize, R: DeserializeOwned>(&self, operation: &str, request: &Q) -> Result<R> {
+    async fn call<Q: Serialize, R: DeserializeOwned>(
+        &self,
+        operation: &str,
+        request: &Q,
+    ) -> Result<R> {
         let body = serde_json::to_string(request)
             .map_err(|e| AuthError::new(names::VALIDATION, e.to_string()))?;
         let target = wire::target(operation);
@@ -318,11 +337,16 @@ impl Auth {
         .await?;
         if response.status == 200 {
             return serde_json::from_str(&response.body).map_err(|e| {
-                AuthError::new(names::NETWORK, format!("{operation}: unexpected answer: {e}"))
+                AuthError::new(
+                    names::NETWORK,
+                    format!("{operation}: unexpected answer: {e}"),
+                )
             });
         }
         Err(match serde_json::from_str::<ErrorBody>(&response.body) {
-            Ok(error) if !error.kind.is_empty() => AuthError::new(error.name(), error.message.clone()),
+            Ok(error) if !error.kind.is_empty() => {
+                AuthError::new(error.name(), error.message.clone())
+            }
             _ => AuthError::new(
                 names::NETWORK,
                 format!("{operation}: HTTP {}", response.status),
@@ -471,7 +495,10 @@ impl Auth {
     pub async fn confirm_sign_in(&self, input: &JsValue) -> Result<JsValue> {
         let input: ConfirmSignInInput = js::from_value(input, "confirmSignIn")?;
         let pending = self.pending.borrow().clone().ok_or_else(|| {
-            AuthError::new(names::SIGN_IN_STATE, "there is no sign-in waiting for an answer")
+            AuthError::new(
+                names::SIGN_IN_STATE,
+                "there is no sign-in waiting for an answer",
+            )
         })?;
         let (_, _, answer_key) = challenge_entry(&pending.challenge)?;
         let mut responses = BTreeMap::new();
@@ -514,7 +541,10 @@ impl Auth {
             ));
         }
         let challenge = response.challenge_name.ok_or_else(|| {
-            AuthError::new(names::NETWORK, "the server answered neither tokens nor a challenge")
+            AuthError::new(
+                names::NETWORK,
+                "the server answered neither tokens nor a challenge",
+            )
         })?;
         let (_, step, _) = challenge_entry(&challenge)?;
         let parameters = response.challenge_parameters;
@@ -557,7 +587,9 @@ impl Auth {
                 next.insert("additionalInfo".into(), Value::Object(info));
             }
         }
-        Ok(js::to_value(&json!({"isSignedIn": false, "nextStep": next})))
+        Ok(js::to_value(
+            &json!({"isSignedIn": false, "nextStep": next}),
+        ))
     }
 
     // -- session --------------------------------------------------------------------------------
@@ -620,7 +652,10 @@ impl Auth {
                 ..
             }) => result,
             Ok(_) => {
-                return Err(AuthError::new(names::NETWORK, "the refresh answered no tokens"));
+                return Err(AuthError::new(
+                    names::NETWORK,
+                    "the refresh answered no tokens",
+                ));
             }
             Err(error) => {
                 // A revoked or expired refresh token ends the session.
@@ -657,7 +692,11 @@ impl Auth {
         );
         if let Some(id_token) = &tokens.id_token {
             let id = Jwt::decode(id_token)?;
-            js::set(&token_object, "idToken", &crate::JWT::new(id_token.clone(), &id).into());
+            js::set(
+                &token_object,
+                "idToken",
+                &crate::JWT::new(id_token.clone(), &id).into(),
+            );
         }
         js::set(&out, "tokens", &token_object);
         if let Some(sub) = access.claim_str("sub") {

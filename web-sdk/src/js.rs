@@ -170,12 +170,7 @@ pub async fn import_rs256_key(jwk: &JsValue) -> Result<web_sys::CryptoKey> {
 pub async fn verify_rs256(key: &web_sys::CryptoKey, signature: &[u8], data: &[u8]) -> Result<bool> {
     let promise = crypto()?
         .subtle()
-        .verify_with_str_and_u8_array_and_u8_array(
-            "RSASSA-PKCS1-v1_5",
-            key,
-            signature,
-            data,
-        )
+        .verify_with_str_and_u8_array_and_u8_array("RSASSA-PKCS1-v1_5", key, signature, data)
         .map_err(|e| from_js(names::TOKEN, e))?;
     let verdict = JsFuture::from(promise)
         .await

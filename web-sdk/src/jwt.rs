@@ -70,7 +70,10 @@ impl Jwt {
 
     /// `exp` in seconds since the epoch (0 when absent, so the token counts as expired).
     pub fn exp(&self) -> f64 {
-        self.claims.get("exp").and_then(Value::as_f64).unwrap_or(0.0)
+        self.claims
+            .get("exp")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0)
     }
 }
 

@@ -30,15 +30,13 @@ thread_local! {
 }
 
 fn current() -> Result<Rc<Auth>, JsValue> {
-    CURRENT
-        .with(|c| c.borrow().clone())
-        .ok_or_else(|| {
-            AuthError::new(
-                error::names::CONFIG,
-                "Auth UserPool not configured: call configure first.",
-            )
-            .into()
-        })
+    CURRENT.with(|c| c.borrow().clone()).ok_or_else(|| {
+        AuthError::new(
+            error::names::CONFIG,
+            "Auth UserPool not configured: call configure first.",
+        )
+        .into()
+    })
 }
 
 /// A JWT as Amplify presents it: `toString()` gives the compact token, `payload` its claims.
@@ -98,20 +96,54 @@ macro_rules! export {
 
 export!("signUp", sign_up, sign_up, input);
 export!("confirmSignUp", confirm_sign_up, confirm_sign_up, input);
-export!("resendSignUpCode", resend_sign_up_code, resend_sign_up_code, input);
+export!(
+    "resendSignUpCode",
+    resend_sign_up_code,
+    resend_sign_up_code,
+    input
+);
 export!("signIn", sign_in, sign_in, input);
 export!("confirmSignIn", confirm_sign_in, confirm_sign_in, input);
 export!("signOut", sign_out, sign_out, input);
 export!("getCurrentUser", get_current_user, get_current_user);
-export!("fetchAuthSession", fetch_auth_session, fetch_auth_session, input);
-export!("fetchUserAttributes", fetch_user_attributes, fetch_user_attributes);
-export!("updateUserAttributes", update_user_attributes, update_user_attributes, input);
-export!("confirmUserAttribute", confirm_user_attribute, confirm_user_attribute, input);
+export!(
+    "fetchAuthSession",
+    fetch_auth_session,
+    fetch_auth_session,
+    input
+);
+export!(
+    "fetchUserAttributes",
+    fetch_user_attributes,
+    fetch_user_attributes
+);
+export!(
+    "updateUserAttributes",
+    update_user_attributes,
+    update_user_attributes,
+    input
+);
+export!(
+    "confirmUserAttribute",
+    confirm_user_attribute,
+    confirm_user_attribute,
+    input
+);
 export!("resetPassword", reset_password, reset_password, input);
-export!("confirmResetPassword", confirm_reset_password, confirm_reset_password, input);
+export!(
+    "confirmResetPassword",
+    confirm_reset_password,
+    confirm_reset_password,
+    input
+);
 export!("updatePassword", update_password, update_password, input);
 export!("deleteUser", delete_user, delete_user);
-export!("signInWithRedirect", sign_in_with_redirect, sign_in_with_redirect, input);
+export!(
+    "signInWithRedirect",
+    sign_in_with_redirect,
+    sign_in_with_redirect,
+    input
+);
 
 /// `handleRedirect(url?)`: call on the page the hosted UI redirects back to.
 #[wasm_bindgen(js_name = handleRedirect)]

@@ -143,7 +143,9 @@ pub async fn start(auth: &Auth, _input: &JsValue) -> Result<JsValue> {
             let opened = opener
                 .call1(&JsValue::UNDEFINED, &url_value)
                 .map_err(|e| from_js(names::CONFIG, e))?;
-            js::settle(opened).await.map_err(|e| from_js(names::CONFIG, e))?;
+            js::settle(opened)
+                .await
+                .map_err(|e| from_js(names::CONFIG, e))?;
         }
         None => {
             let location = js::get(&js_sys::global(), "location");
@@ -189,13 +191,18 @@ pub async fn finish(auth: &Auth, url: Option<String>) -> Result<JsValue> {
     }
     if let Some(error) = error {
         let description = params.get("error_description").unwrap_or_default();
-        return Err(AuthError::new(names::OAUTH, format!("{error}: {description}")));
+        return Err(AuthError::new(
+            names::OAUTH,
+            format!("{error}: {description}"),
+        ));
     }
-    let pending = pending.ok_or_else(|| {
-        AuthError::new(names::OAUTH, "no sign-in was started from this tab")
-    })?;
+    let pending = pending
+        .ok_or_else(|| AuthError::new(names::OAUTH, "no sign-in was started from this tab"))?;
     if params.get("state").as_deref() != Some(pending.state.as_str()) {
-        return Err(AuthError::new(names::OAUTH, "state does not match the sign-in request"));
+        return Err(AuthError::new(
+            names::OAUTH,
+            "state does not match the sign-in request",
+        ));
     }
     let config = config(auth)?;
     let body = format!(
@@ -234,7 +241,9 @@ pub async fn finish(auth: &Auth, url: Option<String>) -> Result<JsValue> {
         &pending.nonce,
     )
     .await?;
-    Ok(js::to_value(&json!({"isSignedIn": true, "nextStep": {"signInStep": "DONE"}})))
+    Ok(js::to_value(
+        &json!({"isSignedIn": true, "nextStep": {"signInStep": "DONE"}}),
+    ))
 }
 
 /// Removes `code`, `state` and the other grant parameters from the address bar.

@@ -34,10 +34,15 @@ impl Backend {
             Some("memory") => Ok(Backend::Memory(RefCell::default())),
             Some(other) => Err(AuthError::new(
                 names::CONFIG,
-                format!("unknown storage {other:?}: use localStorage, sessionStorage, memory or an object"),
+                format!(
+                    "unknown storage {other:?}: use localStorage, sessionStorage, memory or an object"
+                ),
             )),
             None if option.is_object() => Ok(Backend::Custom(option.clone())),
-            None => Err(AuthError::new(names::CONFIG, "storage must be a name or an object")),
+            None => Err(AuthError::new(
+                names::CONFIG,
+                "storage must be a name or an object",
+            )),
         }
     }
 
@@ -53,7 +58,9 @@ impl Backend {
 
     pub async fn set(&self, key: &str, value: &str) -> Result<()> {
         match self {
-            Backend::Web(s) => s.set_item(key, value).map_err(|e| from_js(names::CONFIG, e)),
+            Backend::Web(s) => s
+                .set_item(key, value)
+                .map_err(|e| from_js(names::CONFIG, e)),
             Backend::Memory(m) => {
                 m.borrow_mut().insert(key.to_owned(), value.to_owned());
                 Ok(())
@@ -129,7 +136,9 @@ impl TokenStore {
     }
 
     pub async fn save(&self, tokens: &Tokens) -> Result<()> {
-        self.backend.set(&self.key(ACCESS), &tokens.access_token).await?;
+        self.backend
+            .set(&self.key(ACCESS), &tokens.access_token)
+            .await?;
         for (name, value) in [(ID, &tokens.id_token), (REFRESH, &tokens.refresh_token)] {
             match value {
                 Some(value) => self.backend.set(&self.key(name), value).await?,

@@ -45,7 +45,10 @@ const PASSWORD: &str = "Correct-Horse-9-Battery";
 
 fn unique(prefix: &str) -> String {
     let random = (js_sys::Math::random() * 1e12) as u64;
-    format!("{prefix}{}{random:x}", js_sys::Date::now() as u64 % 1_000_000)
+    format!(
+        "{prefix}{}{random:x}",
+        js_sys::Date::now() as u64 % 1_000_000
+    )
 }
 
 fn js(value: Value) -> JsValue {
@@ -293,8 +296,14 @@ async fn sign_up_confirm_sign_in_refresh_attributes_sign_out() {
     );
     assert_eq!(out["isSignUpComplete"], false);
     assert_eq!(out["nextStep"]["signUpStep"], "CONFIRM_SIGN_UP");
-    assert_eq!(out["nextStep"]["codeDeliveryDetails"]["deliveryMedium"], "EMAIL");
-    assert_eq!(out["nextStep"]["codeDeliveryDetails"]["attributeName"], "email");
+    assert_eq!(
+        out["nextStep"]["codeDeliveryDetails"]["deliveryMedium"],
+        "EMAIL"
+    );
+    assert_eq!(
+        out["nextStep"]["codeDeliveryDetails"]["attributeName"],
+        "email"
+    );
     assert!(out["userId"].as_str().is_some_and(|s| !s.is_empty()));
 
     // Typed errors carry Cognito's exception names.
@@ -319,10 +328,16 @@ async fn sign_up_confirm_sign_in_refresh_attributes_sign_out() {
     );
     assert_eq!(resent["deliveryMedium"], "EMAIL");
     let code = code_after(&username, 1).await;
-    let wrong = if first == "000000" || code == "000000" { "111111" } else { "000000" };
+    let wrong = if first == "000000" || code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     expect_error(
-        auth.confirm_sign_up(&js(json!({"username": username, "confirmationCode": wrong})))
-            .await,
+        auth.confirm_sign_up(&js(
+            json!({"username": username, "confirmationCode": wrong}),
+        ))
+        .await,
         "CodeMismatchException",
     )
     .await;
@@ -335,13 +350,18 @@ async fn sign_up_confirm_sign_in_refresh_attributes_sign_out() {
     assert_eq!(out["isSignUpComplete"], true);
 
     expect_error(
-        auth.sign_in(&js(json!({"username": username, "password": "Wrong-Password-1"})))
-            .await,
+        auth.sign_in(&js(
+            json!({"username": username, "password": "Wrong-Password-1"}),
+        ))
+        .await,
         "NotAuthorizedException",
     )
     .await;
     let out = sign_in(&auth, &username, PASSWORD).await;
-    assert_eq!(out, json!({"isSignedIn": true, "nextStep": {"signInStep": "DONE"}}));
+    assert_eq!(
+        out,
+        json!({"isSignedIn": true, "nextStep": {"signInStep": "DONE"}})
+    );
     let user = rust(&auth.get_current_user().await.unwrap());
     assert_eq!(user["username"], username.as_str());
 
@@ -384,9 +404,11 @@ async fn sign_up_confirm_sign_in_refresh_attributes_sign_out() {
         "CONFIRM_ATTRIBUTE_WITH_CODE"
     );
     let code = code_after(&username, seen).await;
-    auth.confirm_user_attribute(&js(json!({"userAttributeKey": "email", "confirmationCode": code})))
-        .await
-        .unwrap();
+    auth.confirm_user_attribute(&js(
+        json!({"userAttributeKey": "email", "confirmationCode": code}),
+    ))
+    .await
+    .unwrap();
     let attributes = rust(&auth.fetch_user_attributes().await.unwrap());
     assert_eq!(attributes["given_name"], "Ada");
     assert_eq!(attributes["email"], new_email.as_str());
@@ -394,24 +416,39 @@ async fn sign_up_confirm_sign_in_refresh_attributes_sign_out() {
     // Password change, sign-out, sign-in with the new password.
     let new_password = "Another-Horse-7-Battery";
     expect_error(
-        auth.update_password(&js(json!({"oldPassword": "Wrong-Password-1", "newPassword": new_password})))
-            .await,
+        auth.update_password(&js(
+            json!({"oldPassword": "Wrong-Password-1", "newPassword": new_password}),
+        ))
+        .await,
         "NotAuthorizedException",
     )
     .await;
-    auth.update_password(&js(json!({"oldPassword": PASSWORD, "newPassword": new_password})))
-        .await
-        .unwrap();
+    auth.update_password(&js(
+        json!({"oldPassword": PASSWORD, "newPassword": new_password}),
+    ))
+    .await
+    .unwrap();
     auth.sign_out(&JsValue::UNDEFINED).await.unwrap();
-    expect_error(auth.get_current_user().await, "UserUnAuthenticatedException").await;
-    expect_error(auth.fetch_user_attributes().await, "UserUnAuthenticatedException").await;
+    expect_error(
+        auth.get_current_user().await,
+        "UserUnAuthenticatedException",
+    )
+    .await;
+    expect_error(
+        auth.fetch_user_attributes().await,
+        "UserUnAuthenticatedException",
+    )
+    .await;
     let empty = rust(&auth.fetch_auth_session(&JsValue::UNDEFINED).await.unwrap());
     assert_eq!(empty, json!({}));
     sign_in(&auth, &username, new_password).await;
 
     // Global sign-out revokes the access token on the server too.
     let access = text(&get(
-        &get(&auth.fetch_auth_session(&JsValue::UNDEFINED).await.unwrap(), "tokens"),
+        &get(
+            &auth.fetch_auth_session(&JsValue::UNDEFINED).await.unwrap(),
+            "tokens",
+        ),
         "accessToken",
     ));
     let (status, _) = public_call("GetUser", json!({"AccessToken": access})).await;
@@ -441,7 +478,11 @@ async fn sign_up_confirm_sign_in_refresh_attributes_sign_out() {
     .unwrap();
     sign_in(&auth, &username, PASSWORD).await;
     auth.delete_user().await.unwrap();
-    expect_error(auth.get_current_user().await, "UserUnAuthenticatedException").await;
+    expect_error(
+        auth.get_current_user().await,
+        "UserUnAuthenticatedException",
+    )
+    .await;
     expect_error(
         auth.sign_in(&js(json!({"username": username, "password": PASSWORD})))
             .await,
@@ -462,14 +503,21 @@ async fn concurrent_fetch_auth_session_calls_cause_one_refresh() {
     let auth = Auth::configure(&cfg).unwrap();
     sign_in(&auth, &username, PASSWORD).await;
     let none = JsValue::UNDEFINED;
-    let sessions = futures_util::future::join_all((0..8).map(|_| auth.fetch_auth_session(&none)))
-        .await;
-    assert_eq!(count(&refreshes), 1, "eight concurrent callers, one refresh");
+    let sessions =
+        futures_util::future::join_all((0..8).map(|_| auth.fetch_auth_session(&none))).await;
+    assert_eq!(
+        count(&refreshes),
+        1,
+        "eight concurrent callers, one refresh"
+    );
     let access: Vec<String> = sessions
         .iter()
         .map(|s| text(&get(&get(s.as_ref().unwrap(), "tokens"), "accessToken")))
         .collect();
-    assert!(access.windows(2).all(|w| w[0] == w[1]), "all got the refreshed tokens");
+    assert!(
+        access.windows(2).all(|w| w[0] == w[1]),
+        "all got the refreshed tokens"
+    );
     // Later calls refresh again (the margin still says so), one at a time.
     auth.fetch_auth_session(&none).await.unwrap();
     assert_eq!(count(&refreshes), 2);
@@ -488,7 +536,8 @@ async fn concurrent_fetch_auth_session_calls_cause_one_refresh() {
 async fn new_password_required_challenge() {
     let auth = memory_auth();
     expect_error(
-        auth.confirm_sign_in(&js(json!({"challengeResponse": "x"}))).await,
+        auth.confirm_sign_in(&js(json!({"challengeResponse": "x"})))
+            .await,
         "SignInException",
     )
     .await;
@@ -511,10 +560,15 @@ async fn new_password_required_challenge() {
         "CONFIRM_SIGN_IN_WITH_NEW_PASSWORD_REQUIRED"
     );
     assert!(out["nextStep"]["missingAttributes"].is_array());
-    expect_error(auth.get_current_user().await, "UserUnAuthenticatedException").await;
+    expect_error(
+        auth.get_current_user().await,
+        "UserUnAuthenticatedException",
+    )
+    .await;
     // A password the policy refuses: the challenge stays open for another answer.
     expect_error(
-        auth.confirm_sign_in(&js(json!({"challengeResponse": "short"}))).await,
+        auth.confirm_sign_in(&js(json!({"challengeResponse": "short"})))
+            .await,
         "InvalidPasswordException",
     )
     .await;
@@ -524,8 +578,14 @@ async fn new_password_required_challenge() {
             .await
             .unwrap(),
     );
-    assert_eq!(out, json!({"isSignedIn": true, "nextStep": {"signInStep": "DONE"}}));
-    assert_eq!(rust(&auth.get_current_user().await.unwrap())["username"], username.as_str());
+    assert_eq!(
+        out,
+        json!({"isSignedIn": true, "nextStep": {"signInStep": "DONE"}})
+    );
+    assert_eq!(
+        rust(&auth.get_current_user().await.unwrap())["username"],
+        username.as_str()
+    );
     auth.sign_out(&JsValue::UNDEFINED).await.unwrap();
     sign_in(&auth, &username, PASSWORD).await;
 }
@@ -560,7 +620,11 @@ async fn custom_challenge() {
     );
     assert_eq!(out["nextStep"]["additionalInfo"]["round"], "0");
     // A wrong answer: the plugin asks again (round 1).
-    let wrong = if custom_auth_code(&username, 0) == "000000" { "111111" } else { "000000" };
+    let wrong = if custom_auth_code(&username, 0) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     let out = rust(
         &auth
             .confirm_sign_in(&js(json!({"challengeResponse": wrong})))
@@ -574,12 +638,17 @@ async fn custom_challenge() {
     assert_eq!(out["nextStep"]["additionalInfo"]["round"], "1");
     let out = rust(
         &auth
-            .confirm_sign_in(&js(json!({"challengeResponse": custom_auth_code(&username, 1)})))
+            .confirm_sign_in(&js(
+                json!({"challengeResponse": custom_auth_code(&username, 1)}),
+            ))
             .await
             .unwrap(),
     );
     assert_eq!(out["isSignedIn"], true);
-    assert_eq!(rust(&auth.get_current_user().await.unwrap())["username"], username.as_str());
+    assert_eq!(
+        rust(&auth.get_current_user().await.unwrap())["username"],
+        username.as_str()
+    );
 }
 
 fn web_storage(name: &str) -> web_sys::Storage {
@@ -607,7 +676,10 @@ async fn storage_adapters_keep_only_issued_tokens_under_the_client_id() {
 
     // localStorage (the default: no storage option) and sessionStorage persist across
     // instances, as across page loads.
-    for (name, option) in [("localStorage", JsValue::UNDEFINED), ("sessionStorage", "sessionStorage".into())] {
+    for (name, option) in [
+        ("localStorage", JsValue::UNDEFINED),
+        ("sessionStorage", "sessionStorage".into()),
+    ] {
         let storage = web_storage(name);
         storage.clear().unwrap();
         let auth = Auth::configure(&config(option.clone(), json!({}))).unwrap();
@@ -631,7 +703,11 @@ async fn storage_adapters_keep_only_issued_tokens_under_the_client_id() {
     let auth = memory_auth();
     sign_in(&auth, &username, PASSWORD).await;
     assert!(storage_keys(&local).is_empty() && storage_keys(&session).is_empty());
-    expect_error(memory_auth().get_current_user().await, "UserUnAuthenticatedException").await;
+    expect_error(
+        memory_auth().get_current_user().await,
+        "UserUnAuthenticatedException",
+    )
+    .await;
 
     // The app's own object, async like Amplify's KeyValueStorageInterface.
     let make = js_function(
@@ -682,7 +758,11 @@ async fn id_tokens_are_verified_before_anything_is_stored() {
     )
     .await;
     assert!(message.contains("iss"), "{message}");
-    expect_error(auth.get_current_user().await, "UserUnAuthenticatedException").await;
+    expect_error(
+        auth.get_current_user().await,
+        "UserUnAuthenticatedException",
+    )
+    .await;
 
     // A token whose payload was altered in transit: the signature no longer matches.
     let tamper = js_function(
@@ -702,7 +782,12 @@ async fn id_tokens_are_verified_before_anything_is_stored() {
          };",
     );
     let cfg = config("memory".into(), json!({}));
-    Reflect::set(&cfg, &"fetch".into(), &tamper.call0(&JsValue::UNDEFINED).unwrap()).unwrap();
+    Reflect::set(
+        &cfg,
+        &"fetch".into(),
+        &tamper.call0(&JsValue::UNDEFINED).unwrap(),
+    )
+    .unwrap();
     let auth = Auth::configure(&cfg).unwrap();
     let message = expect_error(
         auth.sign_in(&js(json!({"username": username, "password": PASSWORD})))
@@ -711,7 +796,11 @@ async fn id_tokens_are_verified_before_anything_is_stored() {
     )
     .await;
     assert!(message.contains("signature"), "{message}");
-    expect_error(auth.get_current_user().await, "UserUnAuthenticatedException").await;
+    expect_error(
+        auth.get_current_user().await,
+        "UserUnAuthenticatedException",
+    )
+    .await;
 
     // Untouched, the same sign-in passes.
     sign_in(&memory_auth(), &username, PASSWORD).await;

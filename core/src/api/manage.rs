@@ -81,7 +81,12 @@ fn medium_of(attribute: &str) -> Medium {
 fn delivery_details(attribute: &str, destination: &str) -> Value {
     let details = super::wire::CodeDeliveryDetails {
         destination: user::mask_destination(destination),
-        delivery_medium: if attribute == "phone_number" { "SMS" } else { "EMAIL" }.into(),
+        delivery_medium: if attribute == "phone_number" {
+            "SMS"
+        } else {
+            "EMAIL"
+        }
+        .into(),
         attribute_name: attribute.into(),
     };
     serde_json::to_value(details).unwrap_or_default()
