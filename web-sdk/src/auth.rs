@@ -14,8 +14,8 @@ use cognate_core::api::wire::{
     UpdateUserAttributesResponse, VerifyUserAttributeRequest,
 };
 use js_sys::{Function, Promise};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
@@ -26,24 +26,11 @@ use crate::jwt::{Expected, Jwt, KeyCache};
 use crate::oauth::{self, OAuthConfig};
 use crate::storage::{Backend, TokenStore, Tokens};
 
+/// Where every input keeps its trigger metadata.
+const METADATA: &[&str] = &["options", "clientMetadata"];
+
 /// Refresh this long before the access token expires, unless configured otherwise.
 const DEFAULT_REFRESH_MARGIN_SECS: f64 = 60.0;
-
-/// `configure`'s plain-data options (functions and objects are read separately).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConfigInput {
-    endpoint: String,
-    user_pool_id: String,
-    user_pool_client_id: String,
-    /// The `iss` of the pool's tokens; `<endpoint>/<userPoolId>` by default.
-    #[serde(default)]
-    issuer: Option<String>,
-    #[serde(default)]
-    token_refresh_margin_seconds: Option<f64>,
-    #[serde(default)]
-    oauth: Option<OAuthConfig>,
-}
 
 /// A configured client.
 #[derive(Debug)]
@@ -115,133 +102,6 @@ fn challenge_entry(name: &str) -> Result<&'static (&'static str, &'static str, &
         })
 }
 
-/// `signIn`'s input.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SignInInput {
-    username: String,
-    #[serde(default)]
-    password: Option<String>,
-    #[serde(default)]
-    options: SignInOptions,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SignInOptions {
-    /// `USER_PASSWORD_AUTH` (default), `CUSTOM_WITHOUT_SRP`, `CUSTOM_WITH_PASSWORD`
-    /// (`USER_SRP_AUTH` once the server supports it).
-    #[serde(default)]
-    auth_flow_type: Option<String>,
-    #[serde(default)]
-    client_metadata: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConfirmSignInInput {
-    challenge_response: String,
-    #[serde(default)]
-    options: ConfirmSignInOptions,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConfirmSignInOptions {
-    #[serde(default)]
-    user_attributes: BTreeMap<String, String>,
-    #[serde(default)]
-    client_metadata: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SignUpInput {
-    username: String,
-    password: String,
-    #[serde(default)]
-    options: SignUpOptions,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SignUpOptions {
-    #[serde(default)]
-    user_attributes: BTreeMap<String, String>,
-    #[serde(default)]
-    validation_data: BTreeMap<String, String>,
-    #[serde(default)]
-    client_metadata: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UsernameInput {
-    username: String,
-    #[serde(default)]
-    options: ClientMetadataOptions,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ClientMetadataOptions {
-    #[serde(default)]
-    client_metadata: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConfirmSignUpInput {
-    username: String,
-    confirmation_code: String,
-    #[serde(default)]
-    options: ClientMetadataOptions,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConfirmResetPasswordInput {
-    username: String,
-    confirmation_code: String,
-    new_password: String,
-    #[serde(default)]
-    options: ClientMetadataOptions,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UpdatePasswordInput {
-    old_password: String,
-    new_password: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UpdateUserAttributesInput {
-    user_attributes: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConfirmUserAttributeInput {
-    user_attribute_key: String,
-    confirmation_code: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SignOutInput {
-    #[serde(default)]
-    global: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct FetchAuthSessionInput {
-    #[serde(default)]
-    force_refresh: bool,
-}
-
 /// Amplify's `codeDeliveryDetails`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -278,36 +138,34 @@ fn unauthenticated() -> AuthError {
 impl Auth {
     /// From `configure`'s argument.
     pub fn configure(config: &JsValue) -> Result<Rc<Self>> {
-        let input: ConfigInput = js::from_value(config, "configure")?;
-        if input.endpoint.is_empty()
-            || input.user_pool_id.is_empty()
-            || input.user_pool_client_id.is_empty()
-        {
+        let input = js::Input::new(config, "configure")?;
+        let text = |name| input.string(&[name]).unwrap_or_default();
+        let (endpoint, user_pool_id, client_id) = (
+            text("endpoint"),
+            text("userPoolId"),
+            text("userPoolClientId"),
+        );
+        if endpoint.is_empty() || user_pool_id.is_empty() || client_id.is_empty() {
             return Err(AuthError::new(
                 names::CONFIG,
                 "endpoint, userPoolId and userPoolClientId are required",
             ));
         }
-        let endpoint = input.endpoint.trim_end_matches('/').to_owned();
+        let endpoint = endpoint.trim_end_matches('/').to_owned();
         let backend = Backend::from_option(&js::get(config, "storage"))?;
         let fetch = js::get(config, "fetch").dyn_into::<Function>().ok();
-        let mut oauth = input.oauth;
-        if let Some(o) = oauth.as_mut() {
-            o.url_opener = js::get(&js::get(config, "oauth"), "urlOpener")
-                .dyn_into::<Function>()
-                .ok();
-        }
+        let oauth = OAuthConfig::from_input(&input, &js::get(config, "oauth"))?;
         Ok(Rc::new(Self {
             issuer: input
-                .issuer
-                .unwrap_or_else(|| format!("{endpoint}/{}", input.user_pool_id)),
-            store: TokenStore::new(backend, &input.user_pool_client_id),
+                .string(&["issuer"])
+                .unwrap_or_else(|| format!("{endpoint}/{user_pool_id}")),
+            store: TokenStore::new(backend, &client_id),
             refresh_margin_secs: input
-                .token_refresh_margin_seconds
+                .number(&["tokenRefreshMarginSeconds"])
                 .unwrap_or(DEFAULT_REFRESH_MARGIN_SECS),
             endpoint,
-            pool_id: input.user_pool_id,
-            client_id: input.user_pool_client_id,
+            pool_id: user_pool_id,
+            client_id,
             oauth,
             fetch,
             keys: KeyCache::default(),
@@ -376,17 +234,17 @@ impl Auth {
     // -- sign-up --------------------------------------------------------------------------------
 
     pub async fn sign_up(&self, input: &JsValue) -> Result<JsValue> {
-        let input: SignUpInput = js::from_value(input, "signUp")?;
+        let input = js::Input::new(input, "signUp")?;
         let response: SignUpResponse = self
             .call(
                 "SignUp",
                 &SignUpRequest {
                     client_id: self.client_id.clone(),
-                    username: input.username,
-                    password: input.password,
-                    user_attributes: attributes(input.options.user_attributes),
-                    validation_data: attributes(input.options.validation_data),
-                    client_metadata: input.options.client_metadata,
+                    username: input.required("username")?,
+                    password: input.required("password")?,
+                    user_attributes: attributes(input.strings(&["options", "userAttributes"])),
+                    validation_data: attributes(input.strings(&["options", "validationData"])),
+                    client_metadata: input.strings(METADATA),
                     ..Default::default()
                 },
             )
@@ -407,15 +265,15 @@ impl Auth {
     }
 
     pub async fn confirm_sign_up(&self, input: &JsValue) -> Result<JsValue> {
-        let input: ConfirmSignUpInput = js::from_value(input, "confirmSignUp")?;
+        let input = js::Input::new(input, "confirmSignUp")?;
         let _: Value = self
             .call(
                 "ConfirmSignUp",
                 &ConfirmSignUpRequest {
                     client_id: self.client_id.clone(),
-                    username: input.username,
-                    confirmation_code: input.confirmation_code,
-                    client_metadata: input.options.client_metadata,
+                    username: input.required("username")?,
+                    confirmation_code: input.required("confirmationCode")?,
+                    client_metadata: input.strings(METADATA),
                     ..Default::default()
                 },
             )
@@ -426,13 +284,13 @@ impl Auth {
     }
 
     pub async fn resend_sign_up_code(&self, input: &JsValue) -> Result<JsValue> {
-        let input: UsernameInput = js::from_value(input, "resendSignUpCode")?;
+        let input = js::Input::new(input, "resendSignUpCode")?;
         let response: CodeDeliveryResponse = self
             .call(
                 "ResendConfirmationCode",
                 &ResendConfirmationCodeRequest {
                     client_id: self.client_id.clone(),
-                    username: input.username,
+                    username: input.required("username")?,
                     secret_hash: None,
                 },
             )
@@ -443,7 +301,8 @@ impl Auth {
     // -- sign-in --------------------------------------------------------------------------------
 
     pub async fn sign_in(&self, input: &JsValue) -> Result<JsValue> {
-        let input: SignInInput = js::from_value(input, "signIn")?;
+        let input = js::Input::new(input, "signIn")?;
+        let username = input.required("username")?;
         if self.store.load().await?.is_some() {
             return Err(AuthError::new(
                 "UserAlreadyAuthenticatedException",
@@ -451,15 +310,13 @@ impl Auth {
             ));
         }
         let flow = input
-            .options
-            .auth_flow_type
-            .as_deref()
-            .unwrap_or("USER_PASSWORD_AUTH");
+            .string(&["options", "authFlowType"])
+            .unwrap_or_else(|| "USER_PASSWORD_AUTH".to_owned());
         let mut parameters = BTreeMap::new();
-        parameters.insert("USERNAME".to_owned(), input.username.clone());
-        let wire_flow = match flow {
+        parameters.insert("USERNAME".to_owned(), username.clone());
+        let wire_flow = match flow.as_str() {
             "USER_PASSWORD_AUTH" | "CUSTOM_WITH_PASSWORD" => {
-                let password = input.password.clone().ok_or_else(|| {
+                let password = input.string(&["password"]).ok_or_else(|| {
                     AuthError::new(names::VALIDATION, "password is required for this flow")
                 })?;
                 parameters.insert("PASSWORD".to_owned(), password);
@@ -484,16 +341,16 @@ impl Auth {
                     client_id: self.client_id.clone(),
                     auth_flow: wire_flow.to_owned(),
                     auth_parameters: parameters,
-                    client_metadata: input.options.client_metadata,
+                    client_metadata: input.strings(METADATA),
                     user_pool_id: None,
                 },
             )
             .await?;
-        self.next_step(&input.username, response).await
+        self.next_step(&username, response).await
     }
 
     pub async fn confirm_sign_in(&self, input: &JsValue) -> Result<JsValue> {
-        let input: ConfirmSignInInput = js::from_value(input, "confirmSignIn")?;
+        let input = js::Input::new(input, "confirmSignIn")?;
         let pending = self.pending.borrow().clone().ok_or_else(|| {
             AuthError::new(
                 names::SIGN_IN_STATE,
@@ -503,8 +360,11 @@ impl Auth {
         let (_, _, answer_key) = challenge_entry(&pending.challenge)?;
         let mut responses = BTreeMap::new();
         responses.insert("USERNAME".to_owned(), pending.username.clone());
-        responses.insert((*answer_key).to_owned(), input.challenge_response);
-        for (name, value) in input.options.user_attributes {
+        responses.insert(
+            (*answer_key).to_owned(),
+            input.required("challengeResponse")?,
+        );
+        for (name, value) in input.strings(&["options", "userAttributes"]) {
             responses.insert(format!("userAttributes.{name}"), value);
         }
         let response: AuthResponse = self
@@ -515,7 +375,7 @@ impl Auth {
                     challenge_name: pending.challenge.clone(),
                     session: pending.session.clone(),
                     challenge_responses: responses,
-                    client_metadata: input.options.client_metadata,
+                    client_metadata: input.strings(METADATA),
                     user_pool_id: None,
                 },
             )
@@ -678,8 +538,8 @@ impl Auth {
     }
 
     pub async fn fetch_auth_session(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
-        let input: FetchAuthSessionInput = js::from_value(input, "fetchAuthSession")?;
-        let Some(tokens) = self.tokens(input.force_refresh).await? else {
+        let input = js::Input::new(input, "fetchAuthSession")?;
+        let Some(tokens) = self.tokens(input.flag(&["forceRefresh"])).await? else {
             return Ok(js::to_value(&json!({})));
         };
         let access = Jwt::decode(&tokens.access_token)?;
@@ -724,12 +584,12 @@ impl Auth {
     }
 
     pub async fn sign_out(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
-        let input: SignOutInput = js::from_value(input, "signOut")?;
+        let global = js::Input::new(input, "signOut")?.flag(&["global"]);
         let Some(tokens) = self.store.load().await? else {
             return Ok(JsValue::UNDEFINED);
         };
         self.pending.replace(None);
-        let outcome = if input.global {
+        let outcome = if global {
             self.call::<_, Value>(
                 "GlobalSignOut",
                 &AccessTokenRequest {
@@ -777,15 +637,16 @@ impl Auth {
     }
 
     pub async fn update_user_attributes(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
-        let input: UpdateUserAttributesInput = js::from_value(input, "updateUserAttributes")?;
+        let input = js::Input::new(input, "updateUserAttributes")?;
+        let wanted = input.strings(&["userAttributes"]);
         let access_token = self.access_token().await?;
-        let names_sent: Vec<String> = input.user_attributes.keys().cloned().collect();
+        let names_sent: Vec<String> = wanted.keys().cloned().collect();
         let response: UpdateUserAttributesResponse = self
             .call(
                 "UpdateUserAttributes",
                 &UpdateUserAttributesRequest {
                     access_token,
-                    user_attributes: attributes(input.user_attributes),
+                    user_attributes: attributes(wanted),
                 },
             )
             .await?;
@@ -812,15 +673,15 @@ impl Auth {
     }
 
     pub async fn confirm_user_attribute(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
-        let input: ConfirmUserAttributeInput = js::from_value(input, "confirmUserAttribute")?;
+        let input = js::Input::new(input, "confirmUserAttribute")?;
         let access_token = self.access_token().await?;
         let _: Value = self
             .call(
                 "VerifyUserAttribute",
                 &VerifyUserAttributeRequest {
                     access_token,
-                    attribute_name: input.user_attribute_key,
-                    code: input.confirmation_code,
+                    attribute_name: input.required("userAttributeKey")?,
+                    code: input.required("confirmationCode")?,
                 },
             )
             .await?;
@@ -828,14 +689,14 @@ impl Auth {
     }
 
     pub async fn reset_password(&self, input: &JsValue) -> Result<JsValue> {
-        let input: UsernameInput = js::from_value(input, "resetPassword")?;
+        let input = js::Input::new(input, "resetPassword")?;
         let response: CodeDeliveryResponse = self
             .call(
                 "ForgotPassword",
                 &ForgotPasswordRequest {
                     client_id: self.client_id.clone(),
-                    username: input.username,
-                    client_metadata: input.options.client_metadata,
+                    username: input.required("username")?,
+                    client_metadata: input.strings(METADATA),
                     secret_hash: None,
                 },
             )
@@ -850,16 +711,16 @@ impl Auth {
     }
 
     pub async fn confirm_reset_password(&self, input: &JsValue) -> Result<JsValue> {
-        let input: ConfirmResetPasswordInput = js::from_value(input, "confirmResetPassword")?;
+        let input = js::Input::new(input, "confirmResetPassword")?;
         let _: Value = self
             .call(
                 "ConfirmForgotPassword",
                 &ConfirmForgotPasswordRequest {
                     client_id: self.client_id.clone(),
-                    username: input.username,
-                    confirmation_code: input.confirmation_code,
-                    password: input.new_password,
-                    client_metadata: input.options.client_metadata,
+                    username: input.required("username")?,
+                    confirmation_code: input.required("confirmationCode")?,
+                    password: input.required("newPassword")?,
+                    client_metadata: input.strings(METADATA),
                     secret_hash: None,
                 },
             )
@@ -868,15 +729,15 @@ impl Auth {
     }
 
     pub async fn update_password(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
-        let input: UpdatePasswordInput = js::from_value(input, "updatePassword")?;
+        let input = js::Input::new(input, "updatePassword")?;
         let access_token = self.access_token().await?;
         let _: Value = self
             .call(
                 "ChangePassword",
                 &ChangePasswordRequest {
                     access_token,
-                    previous_password: Some(input.old_password),
-                    proposed_password: input.new_password,
+                    previous_password: Some(input.required("oldPassword")?),
+                    proposed_password: input.required("newPassword")?,
                 },
             )
             .await?;

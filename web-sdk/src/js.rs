@@ -2,24 +2,96 @@
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::error::{AuthError, Result, from_js, names};
 
-/// A JS value (plain data) as a Rust value, through `JSON.stringify`.
-pub fn from_value<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T> {
-    let text = if value.is_undefined() || value.is_null() {
-        "{}".to_owned()
-    } else {
-        js_sys::JSON::stringify(value)
-            .map_err(|e| from_js(names::VALIDATION, e))?
-            .as_string()
+/// A call's input object (plain data), read field by field. Inputs go through one generic JSON
+/// value rather than a derived deserializer per input type: that keeps the module small.
+#[derive(Debug)]
+pub struct Input {
+    value: serde_json::Value,
+    what: &'static str,
+}
+
+impl Input {
+    pub fn new(value: &JsValue, what: &'static str) -> Result<Self> {
+        let value = if value.is_undefined() || value.is_null() {
+            serde_json::Value::Null
+        } else {
+            let text = js_sys::JSON::stringify(value)
+                .map_err(|e| from_js(names::VALIDATION, e))?
+                .as_string()
+                .unwrap_or_default();
+            serde_json::from_str(&text)
+                .map_err(|e| AuthError::new(names::VALIDATION, format!("{what}: {e}")))?
+        };
+        Ok(Self { value, what })
+    }
+
+    fn at(&self, path: &[&str]) -> Option<&serde_json::Value> {
+        path.iter().try_fold(&self.value, |v, key| v.get(key))
+    }
+
+    /// A string member (`options.authFlowType`: `&["options", "authFlowType"]`).
+    pub fn string(&self, path: &[&str]) -> Option<String> {
+        self.at(path).and_then(|v| v.as_str()).map(str::to_owned)
+    }
+
+    /// A string member that must be there.
+    pub fn required(&self, name: &str) -> Result<String> {
+        self.string(&[name]).ok_or_else(|| {
+            AuthError::new(
+                names::VALIDATION,
+                format!("{}: {name} is required", self.what),
+            )
+        })
+    }
+
+    pub fn flag(&self, path: &[&str]) -> bool {
+        self.at(path).and_then(|v| v.as_bool()).unwrap_or(false)
+    }
+
+    pub fn number(&self, path: &[&str]) -> Option<f64> {
+        self.at(path).and_then(|v| v.as_f64())
+    }
+
+    /// An object of strings (attributes, client metadata); other values are written as JSON.
+    pub fn strings(&self, path: &[&str]) -> std::collections::BTreeMap<String, String> {
+        self.at(path)
+            .and_then(|v| v.as_object())
+            .map(|object| {
+                object
+                    .iter()
+                    .map(|(k, v)| match v.as_str() {
+                        Some(s) => (k.clone(), s.to_owned()),
+                        None => (k.clone(), v.to_string()),
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
-    };
-    serde_json::from_str(&text)
-        .map_err(|e| AuthError::new(names::VALIDATION, format!("{what}: {e}")))
+    }
+
+    /// A string, or the first of a list of strings (Amplify's `redirectSignIn`).
+    pub fn first_string(&self, path: &[&str]) -> Option<String> {
+        match self.at(path)? {
+            serde_json::Value::Array(list) => list.first()?.as_str().map(str::to_owned),
+            other => other.as_str().map(str::to_owned),
+        }
+    }
+
+    pub fn string_list(&self, path: &[&str]) -> Option<Vec<String>> {
+        self.at(path)?.as_array().map(|list| {
+            list.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+    }
+
+    pub fn has(&self, path: &[&str]) -> bool {
+        self.at(path).is_some_and(|v| !v.is_null())
+    }
 }
 
 /// A Rust value as a plain JS object, through `JSON.parse`.

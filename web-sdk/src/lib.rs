@@ -24,6 +24,9 @@ use wasm_bindgen::prelude::*;
 pub use auth::Auth;
 pub use error::AuthError;
 
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = include_str!("types.d.ts");
+
 thread_local! {
     /// The client `configure` set up (a page has one, as with Amplify).
     static CURRENT: RefCell<Option<Rc<Auth>>> = const { RefCell::new(None) };
@@ -73,80 +76,60 @@ impl JWT {
 /// `configure({ endpoint, userPoolId, userPoolClientId, storage?, oauth?, fetch?, issuer?,
 /// tokenRefreshMarginSeconds? })`.
 #[wasm_bindgen]
-pub fn configure(config: JsValue) -> Result<(), JsValue> {
+pub fn configure(
+    #[wasm_bindgen(unchecked_param_type = "AuthConfig")] config: JsValue,
+) -> Result<(), JsValue> {
     let auth = Auth::configure(&config)?;
     CURRENT.with(|c| c.replace(Some(auth)));
     Ok(())
 }
 
 macro_rules! export {
-    ($js:literal, $name:ident, $method:ident, input) => {
-        #[wasm_bindgen(js_name = $js)]
-        pub async fn $name(input: JsValue) -> Result<JsValue, JsValue> {
+    ($js:literal, $name:ident, $method:ident, input: $input:literal => $output:literal) => {
+        #[wasm_bindgen(js_name = $js, unchecked_return_type = $output)]
+        pub async fn $name(
+            #[wasm_bindgen(unchecked_param_type = $input)] input: JsValue,
+        ) -> Result<JsValue, JsValue> {
             Ok(current()?.$method(&input).await?)
         }
     };
-    ($js:literal, $name:ident, $method:ident) => {
-        #[wasm_bindgen(js_name = $js)]
+    ($js:literal, $name:ident, $method:ident, optional: $input:literal => $output:literal) => {
+        #[wasm_bindgen(js_name = $js, unchecked_return_type = $output)]
+        pub async fn $name(
+            #[wasm_bindgen(unchecked_param_type = $input)] input: Option<JsValue>,
+        ) -> Result<JsValue, JsValue> {
+            Ok(current()?
+                .$method(&input.unwrap_or(JsValue::UNDEFINED))
+                .await?)
+        }
+    };
+    ($js:literal, $name:ident, $method:ident, => $output:literal) => {
+        #[wasm_bindgen(js_name = $js, unchecked_return_type = $output)]
         pub async fn $name() -> Result<JsValue, JsValue> {
             Ok(current()?.$method().await?)
         }
     };
 }
 
-export!("signUp", sign_up, sign_up, input);
-export!("confirmSignUp", confirm_sign_up, confirm_sign_up, input);
-export!(
-    "resendSignUpCode",
-    resend_sign_up_code,
-    resend_sign_up_code,
-    input
-);
-export!("signIn", sign_in, sign_in, input);
-export!("confirmSignIn", confirm_sign_in, confirm_sign_in, input);
-export!("signOut", sign_out, sign_out, input);
-export!("getCurrentUser", get_current_user, get_current_user);
-export!(
-    "fetchAuthSession",
-    fetch_auth_session,
-    fetch_auth_session,
-    input
-);
-export!(
-    "fetchUserAttributes",
-    fetch_user_attributes,
-    fetch_user_attributes
-);
-export!(
-    "updateUserAttributes",
-    update_user_attributes,
-    update_user_attributes,
-    input
-);
-export!(
-    "confirmUserAttribute",
-    confirm_user_attribute,
-    confirm_user_attribute,
-    input
-);
-export!("resetPassword", reset_password, reset_password, input);
-export!(
-    "confirmResetPassword",
-    confirm_reset_password,
-    confirm_reset_password,
-    input
-);
-export!("updatePassword", update_password, update_password, input);
-export!("deleteUser", delete_user, delete_user);
-export!(
-    "signInWithRedirect",
-    sign_in_with_redirect,
-    sign_in_with_redirect,
-    input
-);
+export!("signUp", sign_up, sign_up, input: "SignUpInput" => "SignUpOutput");
+export!("confirmSignUp", confirm_sign_up, confirm_sign_up, input: "ConfirmSignUpInput" => "SignUpOutput");
+export!("resendSignUpCode", resend_sign_up_code, resend_sign_up_code, input: "UsernameInput" => "CodeDeliveryDetails");
+export!("signIn", sign_in, sign_in, input: "SignInInput" => "SignInOutput");
+export!("confirmSignIn", confirm_sign_in, confirm_sign_in, input: "ConfirmSignInInput" => "SignInOutput");
+export!("signOut", sign_out, sign_out, optional: "SignOutInput | void" => "undefined");
+export!("getCurrentUser", get_current_user, get_current_user, => "AuthUser");
+export!("fetchAuthSession", fetch_auth_session, fetch_auth_session, optional: "FetchAuthSessionInput | void" => "AuthSession");
+export!("fetchUserAttributes", fetch_user_attributes, fetch_user_attributes, => "UserAttributes");
+export!("updateUserAttributes", update_user_attributes, update_user_attributes, input: "UpdateUserAttributesInput" => "UpdateUserAttributesOutput");
+export!("confirmUserAttribute", confirm_user_attribute, confirm_user_attribute, input: "ConfirmUserAttributeInput" => "undefined");
+export!("resetPassword", reset_password, reset_password, input: "UsernameInput" => "ResetPasswordOutput");
+export!("confirmResetPassword", confirm_reset_password, confirm_reset_password, input: "ConfirmResetPasswordInput" => "undefined");
+export!("updatePassword", update_password, update_password, input: "UpdatePasswordInput" => "undefined");
+export!("deleteUser", delete_user, delete_user, => "undefined");
+export!("signInWithRedirect", sign_in_with_redirect, sign_in_with_redirect, optional: "object | void" => "undefined");
 
 /// `handleRedirect(url?)`: call on the page the hosted UI redirects back to.
-#[wasm_bindgen(js_name = handleRedirect)]
+#[wasm_bindgen(js_name = handleRedirect, unchecked_return_type = "{ isSignedIn: boolean; nextStep?: SignInNextStep }")]
 pub async fn handle_redirect(url: Option<String>) -> Result<JsValue, JsValue> {
     Ok(current()?.handle_redirect(url).await?)
 }

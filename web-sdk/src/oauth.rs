@@ -16,40 +16,35 @@ use crate::js;
 use crate::storage::Tokens;
 
 /// `configure`'s `oauth` member.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct OAuthConfig {
     /// The URL the hosted UI sends the browser back to (one of the client's callback URLs).
     /// Amplify takes a list; the first entry is used.
-    #[serde(deserialize_with = "one_or_many")]
     pub redirect_sign_in: String,
-    #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
     /// Where `/oauth2/authorize` and `/oauth2/token` live; the endpoint by default.
-    #[serde(default)]
     pub domain: Option<String>,
     /// Opens the authorize URL; `location.assign` by default.
-    #[serde(skip)]
     pub url_opener: Option<Function>,
 }
 
-fn default_scopes() -> Vec<String> {
-    vec!["openid".into(), "email".into(), "profile".into()]
-}
-
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => Ok(s),
-        OneOrMany::Many(v) => v
-            .into_iter()
-            .next()
-            .ok_or_else(|| serde::de::Error::custom("redirectSignIn is empty")),
+impl OAuthConfig {
+    /// From `configure`'s input; `None` without an `oauth` member.
+    pub fn from_input(input: &js::Input, oauth: &JsValue) -> Result<Option<Self>> {
+        if !input.has(&["oauth"]) {
+            return Ok(None);
+        }
+        let redirect_sign_in = input
+            .first_string(&["oauth", "redirectSignIn"])
+            .ok_or_else(|| AuthError::new(names::CONFIG, "oauth.redirectSignIn is required"))?;
+        Ok(Some(Self {
+            redirect_sign_in,
+            scopes: input
+                .string_list(&["oauth", "scopes"])
+                .unwrap_or_else(|| vec!["openid".into(), "email".into(), "profile".into()]),
+            domain: input.string(&["oauth", "domain"]),
+            url_opener: js::get(oauth, "urlOpener").dyn_into::<Function>().ok(),
+        }))
     }
 }
 
