@@ -655,10 +655,12 @@ fn web_storage(name: &str) -> web_sys::Storage {
     get(&js_sys::global(), name).unchecked_into()
 }
 
+/// The client's keys in `storage`, but the hosted-UI test's pending sign-in (`.oauth`, its own
+/// sessionStorage entry; the tests run concurrently in one page).
 fn storage_keys(storage: &web_sys::Storage) -> Vec<String> {
     (0..storage.length().unwrap())
         .filter_map(|i| storage.key(i).unwrap())
-        .filter(|k| k.starts_with(&format!("cognate.{CLIENT_ID}.")))
+        .filter(|k| k.starts_with(&format!("cognate.{CLIENT_ID}.")) && !k.ends_with(".oauth"))
         .collect()
 }
 
@@ -681,7 +683,9 @@ async fn storage_adapters_keep_only_issued_tokens_under_the_client_id() {
         ("sessionStorage", "sessionStorage".into()),
     ] {
         let storage = web_storage(name);
-        storage.clear().unwrap();
+        for key in storage_keys(&storage) {
+            storage.remove_item(&key).unwrap();
+        }
         let auth = Auth::configure(&config(option.clone(), json!({}))).unwrap();
         sign_in(&auth, &username, PASSWORD).await;
         let mut keys = storage_keys(&storage);
@@ -804,4 +808,105 @@ async fn id_tokens_are_verified_before_anything_is_stored() {
 
     // Untouched, the same sign-in passes.
     sign_in(&memory_auth(), &username, PASSWORD).await;
+}
+
+#[wasm_bindgen_test]
+async fn sign_in_with_redirect_sends_pkce_state_and_nonce_and_checks_state_on_return() {
+    use base64ct::{Base64UrlUnpadded, Encoding as _};
+    let redirect = format!("{HELPER}/examples/index.html");
+    // Capture the authorize URL instead of navigating away from the test page.
+    let make = js_function(
+        "",
+        "const opened = []; return [(url) => { opened.push(url); }, opened];",
+    );
+    let pair: Array = make.call0(&JsValue::UNDEFINED).unwrap().unchecked_into();
+    let cfg = config(
+        "memory".into(),
+        json!({"oauth": {"redirectSignIn": [redirect], "scopes": ["openid", "email"]}}),
+    );
+    Reflect::set(&get(&cfg, "oauth"), &"urlOpener".into(), &pair.get(0)).unwrap();
+    let auth = Auth::configure(&cfg).unwrap();
+    let session = web_storage("sessionStorage");
+    let pending_key = format!("cognate.{CLIENT_ID}.oauth");
+
+    // Not a redirect: nothing happens.
+    let out = rust(&auth.handle_redirect(Some(redirect.clone())).await.unwrap());
+    assert_eq!(out, json!({"isSignedIn": false}));
+
+    auth.sign_in_with_redirect(&JsValue::UNDEFINED)
+        .await
+        .unwrap();
+    let opened: Array = pair.get(1).unchecked_into();
+    assert_eq!(opened.length(), 1);
+    let url = web_sys::Url::new(&opened.get(0).as_string().unwrap()).unwrap();
+    assert_eq!(url.origin(), ENDPOINT);
+    assert_eq!(url.pathname(), "/oauth2/authorize");
+    let query = url.search_params();
+    assert_eq!(query.get("response_type").as_deref(), Some("code"));
+    assert_eq!(query.get("client_id").as_deref(), Some(CLIENT_ID));
+    assert_eq!(query.get("redirect_uri"), Some(redirect.clone()));
+    assert_eq!(query.get("scope").as_deref(), Some("openid email"));
+    assert_eq!(query.get("code_challenge_method").as_deref(), Some("S256"));
+    // The challenge is SHA-256 of the verifier kept for the return trip (checked here with
+    // RustCrypto, the SDK used WebCrypto).
+    let pending: Value =
+        serde_json::from_str(&session.get_item(&pending_key).unwrap().unwrap()).unwrap();
+    let verifier = pending["verifier"].as_str().unwrap();
+    assert!(verifier.len() >= 43, "RFC 7636: 43 to 128 characters");
+    assert_eq!(
+        query.get("code_challenge").unwrap(),
+        Base64UrlUnpadded::encode_string(&Sha256::digest(verifier.as_bytes()))
+    );
+    assert_eq!(query.get("state").as_deref(), pending["state"].as_str());
+    assert_eq!(query.get("nonce").as_deref(), pending["nonce"].as_str());
+
+    // A return whose state is not ours is refused, and the pending sign-in is spent.
+    let message = expect_error(
+        auth.handle_redirect(Some(format!("{redirect}?code=abc&state=forged")))
+            .await,
+        "OAuthSignInException",
+    )
+    .await;
+    assert!(message.contains("state"), "{message}");
+    assert!(session.get_item(&pending_key).unwrap().is_none());
+    // The genuine state, replayed after that, finds nothing pending.
+    let state = pending["state"].as_str().unwrap();
+    expect_error(
+        auth.handle_redirect(Some(format!("{redirect}?code=abc&state={state}")))
+            .await,
+        "OAuthSignInException",
+    )
+    .await;
+
+    // The right state with a code the server never issued: the token endpoint refuses it.
+    auth.sign_in_with_redirect(&JsValue::UNDEFINED)
+        .await
+        .unwrap();
+    let pending: Value =
+        serde_json::from_str(&session.get_item(&pending_key).unwrap().unwrap()).unwrap();
+    let state = pending["state"].as_str().unwrap();
+    let message = expect_error(
+        auth.handle_redirect(Some(format!(
+            "{redirect}?code=not-a-real-code&state={state}"
+        )))
+        .await,
+        "OAuthSignInException",
+    )
+    .await;
+    assert!(message.starts_with("invalid_grant"), "{message}");
+    // An error from the hosted UI is surfaced with its description.
+    let message = expect_error(
+        auth.handle_redirect(Some(format!(
+            "{redirect}?error=access_denied&error_description=User+cancelled"
+        )))
+        .await,
+        "OAuthSignInException",
+    )
+    .await;
+    assert!(message.contains("access_denied"), "{message}");
+    expect_error(
+        auth.get_current_user().await,
+        "UserUnAuthenticatedException",
+    )
+    .await;
 }
