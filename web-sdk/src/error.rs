@@ -55,14 +55,26 @@ impl From<AuthError> for JsValue {
     }
 }
 
-/// A JavaScript exception (from `fetch`, WebCrypto, a custom storage) as an [`AuthError`].
+/// A JavaScript exception (from `fetch`, WebCrypto, a custom storage, or one of ours passed
+/// through a promise) as an [`AuthError`]: a specific error name is kept, a generic one becomes
+/// `name`.
 pub fn from_js(name: &str, value: JsValue) -> AuthError {
-    let message = value
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| value.as_string())
-        .unwrap_or_else(|| "unknown JavaScript error".to_owned());
-    AuthError::new(name, message)
+    match value.dyn_ref::<js_sys::Error>() {
+        Some(error) => {
+            let own: String = error.name().into();
+            let generic = matches!(own.as_str(), "Error" | "TypeError" | "DOMException" | "");
+            AuthError::new(
+                if generic { name } else { &own },
+                String::from(error.message()),
+            )
+        }
+        None => AuthError::new(
+            name,
+            value
+                .as_string()
+                .unwrap_or_else(|| "unknown JavaScript error".to_owned()),
+        ),
+    }
 }
 
 use wasm_bindgen::JsCast as _;

@@ -522,6 +522,22 @@ async fn concurrent_fetch_auth_session_calls_cause_one_refresh() {
     auth.fetch_auth_session(&none).await.unwrap();
     assert_eq!(count(&refreshes), 2);
 
+    // Revoked on the server (global sign-out elsewhere): every waiting caller gets the refresh's
+    // NotAuthorizedException, and the session is over.
+    let (status, _) = public_call("GlobalSignOut", json!({"AccessToken": access[0]})).await;
+    assert_eq!(status, 200);
+    let failed =
+        futures_util::future::join_all((0..3).map(|_| auth.fetch_auth_session(&none))).await;
+    assert_eq!(count(&refreshes), 3);
+    for outcome in failed {
+        expect_error(outcome, "NotAuthorizedException").await;
+    }
+    expect_error(
+        auth.get_current_user().await,
+        "UserUnAuthenticatedException",
+    )
+    .await;
+
     // With the default margin, fresh tokens are used as they are.
     let (fetch, refreshes) = counting_fetch("GetTokensFromRefreshToken");
     let cfg = config("memory".into(), json!({}));
