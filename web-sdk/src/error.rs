@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast as _, JsValue};
 
 /// An error with Cognito's exception name (or the SDK's own, for client-side failures).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +77,5 @@ pub fn from_js(name: &str, value: JsValue) -> AuthError {
     }
 }
 
-use wasm_bindgen::JsCast as _;
 
 pub type Result<T> = std::result::Result<T, AuthError>;
