@@ -77,5 +77,4 @@ pub fn from_js(name: &str, value: JsValue) -> AuthError {
     }
 }
 
-
 pub type Result<T> = std::result::Result<T, AuthError>;
