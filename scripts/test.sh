@@ -34,6 +34,13 @@ cargo build --profile plugin --target wasm32-unknown-unknown --locked \
   -p cognate-example-custom-message -p cognate-example-custom-sender \
   -p cognate-example-echo-event
 
+# -- web-sdk (issue 7): the browser SDK -------------------------------------------------------
+step "web-sdk: clippy for wasm32 (library and browser tests)"
+cargo clippy -p cognate-web --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+
+step "web-sdk: package build (150 KB gzipped budget), browser tests in headless Chromium, example page"
+web-sdk/test.sh
+
 step "tests: unit, storage contract (memory, SQLite), end-to-end scenarios"
 cargo test --workspace --locked
 

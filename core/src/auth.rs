@@ -19,19 +19,8 @@ pub const LOCKOUT_THRESHOLD: u32 = 5;
 /// The longest lockout.
 pub const MAX_LOCKOUT_MILLIS: u64 = 15 * 60 * 1000;
 
-/// Cognito's `AuthenticationResultType`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AuthenticationResult {
-    pub access_token: String,
-    pub expires_in: u64,
-    pub token_type: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-    /// Absent only for an OAuth 2.0 grant without the `openid` scope.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
-}
+/// Cognito's `AuthenticationResultType` (its wire shape is shared with clients).
+pub use crate::api::wire::AuthenticationResult;
 
 /// What an OAuth 2.0 authorization adds to a user's tokens (hosted UI, `/oauth2/token`). The
 /// Cognito API's sign-ins use [`Grant::default`]: no nonce, scope `aws.cognito.signin.user.admin`.
@@ -341,7 +330,7 @@ pub async fn issue_tokens_for(
     Ok(AuthenticationResult {
         access_token: access,
         expires_in: client.access_token_seconds(),
-        token_type: "Bearer",
+        token_type: "Bearer".into(),
         refresh_token,
         id_token: id,
     })

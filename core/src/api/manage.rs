@@ -14,6 +14,12 @@ use super::users::{
     AdminUser, AttributeType, client_and_pool, decoy_delivery, outcome_json,
     unverify_previous_holders,
 };
+use super::wire::{
+    AccessTokenRequest, ChangePasswordRequest, ConfirmForgotPasswordRequest,
+    DeleteUserAttributesRequest, ForgotPasswordRequest, GetTokensFromRefreshTokenRequest,
+    GetUserAttributeVerificationCodeRequest, RespondToAuthChallengeRequest, RevokeTokenRequest,
+    UpdateUserAttributesRequest, VerifyUserAttributeRequest,
+};
 use super::{Ctx, attribute_map, decode_token, encode_token, input};
 use crate::auth::{self, RefreshIssue, Session, SignInOutcome};
 use crate::code::{self, CodeCheck, CodePurpose};
@@ -73,11 +79,17 @@ fn medium_of(attribute: &str) -> Medium {
 }
 
 fn delivery_details(attribute: &str, destination: &str) -> Value {
-    json!({
-        "Destination": user::mask_destination(destination),
-        "DeliveryMedium": if attribute == "phone_number" { "SMS" } else { "EMAIL" },
-        "AttributeName": attribute,
-    })
+    let details = super::wire::CodeDeliveryDetails {
+        destination: user::mask_destination(destination),
+        delivery_medium: if attribute == "phone_number" {
+            "SMS"
+        } else {
+            "EMAIL"
+        }
+        .into(),
+        attribute_name: attribute.into(),
+    };
+    serde_json::to_value(details).unwrap_or_default()
 }
 
 /// Puts a fresh code of `purpose` for `attribute` on the record; returns the plain code.
@@ -835,15 +847,8 @@ pub(super) async fn admin_update_user_attributes(
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct UpdateUserAttributes {
-    access_token: String,
-    user_attributes: Vec<AttributeType>,
-}
-
 pub(super) async fn update_user_attributes(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: UpdateUserAttributes = input(body)?;
+    let req: UpdateUserAttributesRequest = input(body)?;
     let (pool, record, _, _) =
         auth::authorize_access_token(ctx.env, &ctx.config.base_url, &req.access_token).await?;
     let details =
@@ -912,26 +917,12 @@ pub(super) async fn admin_delete_user_attributes(
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct DeleteUserAttributes {
-    access_token: String,
-    user_attribute_names: Vec<String>,
-}
-
 pub(super) async fn delete_user_attributes(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: DeleteUserAttributes = input(body)?;
+    let req: DeleteUserAttributesRequest = input(body)?;
     let (pool, record, _, _) =
         auth::authorize_access_token(ctx.env, &ctx.config.base_url, &req.access_token).await?;
     delete_attributes_of(ctx, &pool, &record.username, &req.user_attribute_names).await?;
     Ok(json!({}))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct AttributeVerificationCode {
-    access_token: String,
-    attribute_name: String,
 }
 
 fn check_contact_attribute(name: &str) -> Result<(), Error> {
@@ -949,7 +940,7 @@ pub(super) async fn get_user_attribute_verification_code(
     ctx: &Ctx<'_>,
     body: Value,
 ) -> Result<Value, Error> {
-    let req: AttributeVerificationCode = input(body)?;
+    let req: GetUserAttributeVerificationCodeRequest = input(body)?;
     check_contact_attribute(&req.attribute_name)?;
     let (pool, record, _, _) =
         auth::authorize_access_token(ctx.env, &ctx.config.base_url, &req.access_token).await?;
@@ -973,16 +964,8 @@ pub(super) async fn get_user_attribute_verification_code(
     Ok(json!({ "CodeDeliveryDetails": details.pop().unwrap_or(Value::Null) }))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct VerifyUserAttribute {
-    access_token: String,
-    attribute_name: String,
-    code: String,
-}
-
 pub(super) async fn verify_user_attribute(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: VerifyUserAttribute = input(body)?;
+    let req: VerifyUserAttributeRequest = input(body)?;
     check_contact_attribute(&req.attribute_name)?;
     code::check_input(&req.code)?;
     let (pool, before, _, _) =
@@ -1036,14 +1019,8 @@ pub(super) async fn verify_user_attribute(ctx: &Ctx<'_>, body: Value) -> Result<
 // ---------------------------------------------------------------------------------------------
 // Self-service account operations
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct AccessTokenOnly {
-    access_token: String,
-}
-
 pub(super) async fn delete_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: AccessTokenOnly = input(body)?;
+    let req: AccessTokenRequest = input(body)?;
     let (pool, record, _, _) =
         auth::authorize_access_token(ctx.env, &ctx.config.base_url, &req.access_token).await?;
     delete_user_record(ctx, &pool, &record.username).await?;
@@ -1051,7 +1028,7 @@ pub(super) async fn delete_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, Err
 }
 
 pub(super) async fn global_sign_out(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: AccessTokenOnly = input(body)?;
+    let req: AccessTokenRequest = input(body)?;
     let (pool, record, _, _) =
         auth::authorize_access_token(ctx.env, &ctx.config.base_url, &req.access_token).await?;
     auth::global_sign_out(ctx.env, &pool, &record.username).await?;
@@ -1065,17 +1042,8 @@ pub(super) async fn admin_user_global_sign_out(ctx: &Ctx<'_>, body: Value) -> Re
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ChangePassword {
-    access_token: String,
-    #[serde(default)]
-    previous_password: Option<String>,
-    proposed_password: String,
-}
-
 pub(super) async fn change_password(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: ChangePassword = input(body)?;
+    let req: ChangePasswordRequest = input(body)?;
     let (pool, record, _, _) =
         auth::authorize_access_token(ctx.env, &ctx.config.base_url, &req.access_token).await?;
     let previous = req.previous_password.as_deref().ok_or_else(|| {
@@ -1120,19 +1088,8 @@ pub(super) async fn change_password(ctx: &Ctx<'_>, body: Value) -> Result<Value,
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ForgotPassword {
-    client_id: String,
-    #[serde(default)]
-    secret_hash: Option<String>,
-    username: String,
-    #[serde(default)]
-    client_metadata: BTreeMap<String, String>,
-}
-
 pub(super) async fn forgot_password(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: ForgotPassword = input(body)?;
+    let req: ForgotPasswordRequest = input(body)?;
     user::check_username(&req.username)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
     let mut found = user::resolve(ctx.env, &pool, &req.username)
@@ -1207,21 +1164,8 @@ pub(super) async fn forgot_password(ctx: &Ctx<'_>, body: Value) -> Result<Value,
     Ok(json!({ "CodeDeliveryDetails": delivery_details(attr, &dest) }))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ConfirmForgotPassword {
-    client_id: String,
-    #[serde(default)]
-    secret_hash: Option<String>,
-    username: String,
-    confirmation_code: String,
-    password: String,
-    #[serde(default)]
-    client_metadata: BTreeMap<String, String>,
-}
-
 pub(super) async fn confirm_forgot_password(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: ConfirmForgotPassword = input(body)?;
+    let req: ConfirmForgotPasswordRequest = input(body)?;
     user::check_username(&req.username)?;
     code::check_input(&req.confirmation_code)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
@@ -1282,27 +1226,12 @@ pub(super) async fn confirm_forgot_password(ctx: &Ctx<'_>, body: Value) -> Resul
 // ---------------------------------------------------------------------------------------------
 // Challenges
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct RespondToAuthChallenge {
-    #[serde(default)]
-    user_pool_id: Option<String>,
-    client_id: String,
-    challenge_name: String,
-    #[serde(default)]
-    session: Option<String>,
-    #[serde(default)]
-    challenge_responses: BTreeMap<String, String>,
-    #[serde(default)]
-    client_metadata: BTreeMap<String, String>,
-}
-
 pub(super) async fn respond_to_auth_challenge(
     ctx: &Ctx<'_>,
     body: Value,
     admin: bool,
 ) -> Result<Value, Error> {
-    let req: RespondToAuthChallenge = input(body)?;
+    let req: RespondToAuthChallengeRequest = input(body)?;
     let (client, pool) = if admin {
         let pool_id = req.user_pool_id.clone().ok_or_else(|| {
             Error::invalid_parameter(
@@ -1370,7 +1299,7 @@ async fn new_password_required(
     ctx: &Ctx<'_>,
     pool: &PoolRecord,
     client: &AppClient,
-    req: &RespondToAuthChallenge,
+    req: &RespondToAuthChallengeRequest,
 ) -> Result<Value, Error> {
     let session_value = req
         .session
@@ -1461,15 +1390,6 @@ async fn new_password_required(
 // ---------------------------------------------------------------------------------------------
 // Refresh tokens: rotation and revocation
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct GetTokensFromRefreshToken {
-    refresh_token: String,
-    client_id: String,
-    #[serde(default)]
-    client_secret: Option<String>,
-}
-
 /// Checks a `ClientSecret` parameter (GetTokensFromRefreshToken, RevokeToken).
 fn check_client_secret(client: &AppClient, given: Option<&str>) -> Result<(), Error> {
     use subtle::ConstantTimeEq;
@@ -1495,7 +1415,7 @@ pub(super) async fn get_tokens_from_refresh_token(
     ctx: &Ctx<'_>,
     body: Value,
 ) -> Result<Value, Error> {
-    let req: GetTokensFromRefreshToken = input(body)?;
+    let req: GetTokensFromRefreshTokenRequest = input(body)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
     check_client_secret(&client, req.client_secret.as_deref())?;
     let issuer = ctx.issuer(&pool.id);
@@ -1507,17 +1427,8 @@ pub(super) async fn get_tokens_from_refresh_token(
     Ok(json!({ "AuthenticationResult": tokens }))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct RevokeToken {
-    token: String,
-    client_id: String,
-    #[serde(default)]
-    client_secret: Option<String>,
-}
-
 pub(super) async fn revoke_token(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: RevokeToken = input(body)?;
+    let req: RevokeTokenRequest = input(body)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
     // RevokeToken's model has no NotAuthorizedException: a refused client is Unauthorized.
     check_client_secret(&client, req.client_secret.as_deref())

@@ -9,6 +9,7 @@ pub(crate) use pools::create_client;
 mod directory;
 mod manage;
 mod users;
+pub mod wire;
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -81,7 +82,10 @@ impl Ctx<'_> {
 /// An error response in Cognito's shape.
 pub fn error_response(error: &Error) -> Response {
     let (name, status) = error.kind.wire();
-    let body = serde_json::json!({"__type": name, "message": error.message});
+    let body = wire::ErrorBody {
+        kind: name.to_string(),
+        message: error.message.clone(),
+    };
     Response::json(
         status,
         CONTENT_TYPE,
@@ -303,6 +307,12 @@ pub(crate) async fn dispatch(ctx: &Ctx<'_>, operation: &str, body: Value) -> Res
 
 /// Decodes an operation's input. A missing required member is `InvalidParameterException` with
 /// AWS's validation wording; a member of the wrong JSON type is a `SerializationException`.
+/// A typed response body as the JSON the handlers return.
+pub(crate) fn output<T: serde::Serialize>(value: &T) -> Result<Value, Error> {
+    serde_json::to_value(value)
+        .map_err(|e| Error::internal(format!("cannot encode the response: {e}")))
+}
+
 pub(crate) fn input<T: DeserializeOwned>(body: Value) -> Result<T, Error> {
     serde_json::from_value(body).map_err(|e| {
         let text = e.to_string();

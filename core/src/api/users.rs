@@ -8,6 +8,11 @@ use alloc::vec::Vec;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+pub(crate) use super::wire::AttributeType;
+use super::wire::{
+    AccessTokenRequest, ConfirmSignUpRequest, InitiateAuthRequest, ResendConfirmationCodeRequest,
+    SignUpRequest,
+};
 use super::{Ctx, attribute_map, input};
 use crate::auth::{self, SignInOutcome};
 use crate::code::{self, CodeCheck, CodePurpose};
@@ -16,15 +21,6 @@ use crate::pool::{self, AppClient, PoolRecord};
 use crate::ports::{Medium, Message};
 use crate::store::{Expect, StoreError};
 use crate::user::{self, Step, UserRecord, UserStatus};
-
-/// Cognito's `AttributeType`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct AttributeType {
-    pub name: String,
-    #[serde(default)]
-    pub value: Option<String>,
-}
 
 /// Loads the client and its pool for a public operation.
 pub(super) async fn client_and_pool(
@@ -110,24 +106,8 @@ fn issue_sign_up_code(
     Some((message, details))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct SignUp {
-    client_id: String,
-    #[serde(default)]
-    secret_hash: Option<String>,
-    username: String,
-    password: String,
-    #[serde(default)]
-    user_attributes: Vec<AttributeType>,
-    #[serde(default)]
-    validation_data: Vec<AttributeType>,
-    #[serde(default)]
-    client_metadata: BTreeMap<String, String>,
-}
-
 pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: SignUp = input(body)?;
+    let req: SignUpRequest = input(body)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
     pool::check_secret_hash(&client, req.secret_hash.as_deref(), &[&req.username])?;
     user::check_username(&req.username)?;
@@ -276,22 +256,8 @@ fn username_exists() -> Error {
     Error::new(ErrorKind::UsernameExists, "User already exists")
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ConfirmSignUp {
-    client_id: String,
-    #[serde(default)]
-    secret_hash: Option<String>,
-    username: String,
-    confirmation_code: String,
-    #[serde(default)]
-    force_alias_creation: bool,
-    #[serde(default)]
-    client_metadata: BTreeMap<String, String>,
-}
-
 pub(super) async fn confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: ConfirmSignUp = input(body)?;
+    let req: ConfirmSignUpRequest = input(body)?;
     user::check_username(&req.username)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
     code::check_input(&req.confirmation_code)?;
@@ -445,17 +411,8 @@ pub(super) async fn unverify_previous_holders(
     Ok(())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Resend {
-    client_id: String,
-    #[serde(default)]
-    secret_hash: Option<String>,
-    username: String,
-}
-
 pub(super) async fn resend_confirmation_code(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: Resend = input(body)?;
+    let req: ResendConfirmationCodeRequest = input(body)?;
     user::check_username(&req.username)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
     let not_found = || {
@@ -565,22 +522,24 @@ pub(super) async fn admin_confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct AccessTokenInput {
-    access_token: String,
-}
-
 pub(super) async fn get_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: AccessTokenInput = input(body)?;
+    let req: AccessTokenRequest = input(body)?;
     let (_, record, _, _) =
         auth::authorize_access_token(ctx.env, &ctx.config.base_url, &req.access_token).await?;
-    Ok(json!({
-        "Username": record.username,
-        "UserAttributes": record.wire_attributes(),
-        "MFAOptions": [],
-        "UserMFASettingList": [],
-    }))
+    let mut attributes = Vec::with_capacity(record.attributes.len() + 1);
+    attributes.push(AttributeType {
+        name: "sub".into(),
+        value: Some(record.sub.clone()),
+    });
+    attributes.extend(record.attributes.iter().map(|(name, value)| AttributeType {
+        name: name.clone(),
+        value: Some(value.clone()),
+    }));
+    super::output(&super::wire::GetUserResponse {
+        username: record.username,
+        user_attributes: attributes,
+        ..Default::default()
+    })
 }
 
 pub(super) async fn admin_get_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
@@ -594,27 +553,14 @@ pub(super) async fn admin_get_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, 
     Ok(out)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct InitiateAuth {
-    #[serde(default)]
-    user_pool_id: Option<String>,
-    client_id: String,
-    auth_flow: String,
-    #[serde(default)]
-    auth_parameters: BTreeMap<String, String>,
-    #[serde(default)]
-    client_metadata: BTreeMap<String, String>,
-}
-
 pub(super) async fn initiate_auth(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: InitiateAuth = input(body)?;
+    let req: InitiateAuthRequest = input(body)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
     run_auth_flow(ctx, &pool, &client, &req, false).await
 }
 
 pub(super) async fn admin_initiate_auth(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
-    let req: InitiateAuth = input(body)?;
+    let req: InitiateAuthRequest = input(body)?;
     let pool_id = req.user_pool_id.clone().ok_or_else(|| {
         Error::invalid_parameter(
             "1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null",
@@ -625,7 +571,7 @@ pub(super) async fn admin_initiate_auth(ctx: &Ctx<'_>, body: Value) -> Result<Va
     run_auth_flow(ctx, &pool, &client, &req, true).await
 }
 
-fn param<'a>(req: &'a InitiateAuth, name: &str) -> Result<&'a str, Error> {
+fn param<'a>(req: &'a InitiateAuthRequest, name: &str) -> Result<&'a str, Error> {
     req.auth_parameters
         .get(name)
         .map(String::as_str)
@@ -637,7 +583,7 @@ async fn run_auth_flow(
     ctx: &Ctx<'_>,
     pool: &PoolRecord,
     client: &AppClient,
-    req: &InitiateAuth,
+    req: &InitiateAuthRequest,
     admin: bool,
 ) -> Result<Value, Error> {
     let issuer = ctx.issuer(&pool.id);
@@ -747,18 +693,21 @@ async fn run_auth_flow(
 
 /// The InitiateAuth / RespondToAuthChallenge response for a sign-in outcome.
 pub(super) fn outcome_json(outcome: SignInOutcome) -> Value {
-    match outcome {
-        SignInOutcome::Tokens(tokens) => {
-            json!({ "ChallengeParameters": {}, "AuthenticationResult": tokens })
-        }
+    let response = match outcome {
+        SignInOutcome::Tokens(tokens) => super::wire::AuthResponse {
+            authentication_result: Some(tokens),
+            ..Default::default()
+        },
         SignInOutcome::Challenge {
             name,
             session,
             parameters,
-        } => json!({
-            "ChallengeName": name,
-            "Session": session,
-            "ChallengeParameters": parameters,
-        }),
-    }
+        } => super::wire::AuthResponse {
+            challenge_name: Some(name.into()),
+            session: Some(session),
+            challenge_parameters: parameters,
+            authentication_result: None,
+        },
+    };
+    serde_json::to_value(response).unwrap_or_default()
 }

@@ -1,0 +1,775 @@
+//! One configured app client: the Cognito API calls, the sign-in state machine, the token
+//! store and the one-refresh-at-a-time rule. `lib.rs` exposes it to JavaScript.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use cognate_core::api::wire::{
+    self, AccessTokenRequest, AttributeType, AuthResponse, ChangePasswordRequest,
+    CodeDeliveryDetails, CodeDeliveryResponse, ConfirmForgotPasswordRequest, ConfirmSignUpRequest,
+    ErrorBody, ForgotPasswordRequest, GetTokensFromRefreshTokenRequest, GetUserResponse,
+    InitiateAuthRequest, ResendConfirmationCodeRequest, RespondToAuthChallengeRequest,
+    RevokeTokenRequest, SignUpRequest, SignUpResponse, UpdateUserAttributesRequest,
+    UpdateUserAttributesResponse, VerifyUserAttributeRequest,
+};
+use js_sys::{Function, Promise};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
+
+use crate::error::{AuthError, Result, from_js, names};
+use crate::js;
+use crate::jwt::{Expected, Jwt, KeyCache};
+use crate::oauth::{self, OAuthConfig};
+use crate::storage::{Backend, TokenStore, Tokens};
+
+/// Where every input keeps its trigger metadata.
+const METADATA: &[&str] = &["options", "clientMetadata"];
+
+/// Refresh this long before the access token expires, unless configured otherwise.
+const DEFAULT_REFRESH_MARGIN_SECS: f64 = 60.0;
+
+/// A configured client.
+#[derive(Debug)]
+pub struct Auth {
+    pub(crate) endpoint: String,
+    pub(crate) pool_id: String,
+    pub(crate) client_id: String,
+    pub(crate) issuer: String,
+    refresh_margin_secs: f64,
+    pub(crate) oauth: Option<OAuthConfig>,
+    pub(crate) fetch: Option<Function>,
+    store: TokenStore,
+    keys: KeyCache,
+    /// The refresh in flight, shared by every caller that needs fresh tokens meanwhile.
+    refreshing: RefCell<Option<Promise>>,
+    /// The challenge `confirmSignIn` answers.
+    pending: RefCell<Option<Pending>>,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    username: String,
+    challenge: String,
+    session: Option<String>,
+}
+
+/// How each challenge is presented (Amplify's `signInStep`) and answered (its response key).
+/// MFA and SRP challenges are listed so the server can start sending them without an SDK change.
+const CHALLENGES: &[(&str, &str, &str)] = &[
+    (
+        "NEW_PASSWORD_REQUIRED",
+        "CONFIRM_SIGN_IN_WITH_NEW_PASSWORD_REQUIRED",
+        "NEW_PASSWORD",
+    ),
+    (
+        "CUSTOM_CHALLENGE",
+        "CONFIRM_SIGN_IN_WITH_CUSTOM_CHALLENGE",
+        "ANSWER",
+    ),
+    ("SMS_MFA", "CONFIRM_SIGN_IN_WITH_SMS_CODE", "SMS_MFA_CODE"),
+    (
+        "SOFTWARE_TOKEN_MFA",
+        "CONFIRM_SIGN_IN_WITH_TOTP_CODE",
+        "SOFTWARE_TOKEN_MFA_CODE",
+    ),
+    (
+        "EMAIL_OTP",
+        "CONFIRM_SIGN_IN_WITH_EMAIL_CODE",
+        "EMAIL_OTP_CODE",
+    ),
+    (
+        "SELECT_MFA_TYPE",
+        "CONTINUE_SIGN_IN_WITH_MFA_SELECTION",
+        "ANSWER",
+    ),
+];
+
+fn challenge_entry(name: &str) -> Result<&'static (&'static str, &'static str, &'static str)> {
+    CHALLENGES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .ok_or_else(|| {
+            AuthError::new(
+                names::SIGN_IN_STATE,
+                format!(
+                    "the server asked for the {name} challenge, which this SDK does not answer yet"
+                ),
+            )
+        })
+}
+
+/// Amplify's `codeDeliveryDetails`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Delivery {
+    destination: String,
+    delivery_medium: String,
+    attribute_name: String,
+}
+
+fn delivery(details: Option<CodeDeliveryDetails>) -> Option<Delivery> {
+    details.map(|d| Delivery {
+        destination: d.destination,
+        delivery_medium: d.delivery_medium,
+        attribute_name: d.attribute_name,
+    })
+}
+
+fn attributes(map: BTreeMap<String, String>) -> Vec<AttributeType> {
+    map.into_iter()
+        .map(|(name, value)| AttributeType {
+            name,
+            value: Some(value),
+        })
+        .collect()
+}
+
+fn unauthenticated() -> AuthError {
+    AuthError::new(
+        names::UNAUTHENTICATED,
+        "User needs to be authenticated to call this API.",
+    )
+}
+
+impl Auth {
+    /// From `configure`'s argument.
+    pub fn configure(config: &JsValue) -> Result<Rc<Self>> {
+        let input = js::Input::new(config, "configure")?;
+        let text = |name| input.string(&[name]).unwrap_or_default();
+        let (endpoint, user_pool_id, client_id) = (
+            text("endpoint"),
+            text("userPoolId"),
+            text("userPoolClientId"),
+        );
+        if endpoint.is_empty() || user_pool_id.is_empty() || client_id.is_empty() {
+            return Err(AuthError::new(
+                names::CONFIG,
+                "endpoint, userPoolId and userPoolClientId are required",
+            ));
+        }
+        let endpoint = endpoint.trim_end_matches('/').to_owned();
+        let backend = Backend::from_option(&js::get(config, "storage"))?;
+        let fetch = js::get(config, "fetch").dyn_into::<Function>().ok();
+        let oauth = OAuthConfig::from_input(&input, &js::get(config, "oauth"))?;
+        Ok(Rc::new(Self {
+            issuer: input
+                .string(&["issuer"])
+                .unwrap_or_else(|| format!("{endpoint}/{user_pool_id}")),
+            store: TokenStore::new(backend, &client_id),
+            refresh_margin_secs: input
+                .number(&["tokenRefreshMarginSeconds"])
+                .unwrap_or(DEFAULT_REFRESH_MARGIN_SECS),
+            endpoint,
+            pool_id: user_pool_id,
+            client_id,
+            oauth,
+            fetch,
+            keys: KeyCache::default(),
+            refreshing: RefCell::new(None),
+            pending: RefCell::new(None),
+        }))
+    }
+
+    /// One AWS JSON 1.1 call; errors carry Cognito's `__type` and message.
+    async fn call<Q: Serialize, R: DeserializeOwned>(
+        &self,
+        operation: &str,
+        request: &Q,
+    ) -> Result<R> {
+        let body = serde_json::to_string(request)
+            .map_err(|e| AuthError::new(names::VALIDATION, e.to_string()))?;
+        let target = wire::target(operation);
+        let response = js::post(
+            self.fetch.as_ref(),
+            &format!("{}/", self.endpoint),
+            &[
+                ("content-type", cognate_core::api::CONTENT_TYPE),
+                ("x-amz-target", &target),
+            ],
+            &body,
+        )
+        .await?;
+        if response.status == 200 {
+            return serde_json::from_str(&response.body).map_err(|e| {
+                AuthError::new(
+                    names::NETWORK,
+                    format!("{operation}: unexpected answer: {e}"),
+                )
+            });
+        }
+        Err(match serde_json::from_str::<ErrorBody>(&response.body) {
+            Ok(error) if !error.kind.is_empty() => {
+                AuthError::new(error.name(), error.message.clone())
+            }
+            _ => AuthError::new(
+                names::NETWORK,
+                format!("{operation}: HTTP {}", response.status),
+            ),
+        })
+    }
+
+    pub(crate) fn jwks_url(&self) -> String {
+        format!("{}/{}/.well-known/jwks.json", self.endpoint, self.pool_id)
+    }
+
+    /// Verifies the ID token (if any) and stores what the server issued.
+    pub(crate) async fn accept_tokens(&self, tokens: Tokens, nonce: Option<&str>) -> Result<()> {
+        if let Some(id_token) = &tokens.id_token {
+            let expected = Expected {
+                issuer: &self.issuer,
+                client_id: &self.client_id,
+                nonce,
+            };
+            self.keys
+                .verify_id_token(self.fetch.as_ref(), &self.jwks_url(), id_token, &expected)
+                .await?;
+        }
+        self.store.save(&tokens).await
+    }
+
+    // -- sign-up --------------------------------------------------------------------------------
+
+    pub async fn sign_up(&self, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "signUp")?;
+        let response: SignUpResponse = self
+            .call(
+                "SignUp",
+                &SignUpRequest {
+                    client_id: self.client_id.clone(),
+                    username: input.required("username")?,
+                    password: input.required("password")?,
+                    user_attributes: attributes(input.strings(&["options", "userAttributes"])),
+                    validation_data: attributes(input.strings(&["options", "validationData"])),
+                    client_metadata: input.strings(METADATA),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let next = if response.user_confirmed {
+            json!({"signUpStep": "DONE"})
+        } else {
+            json!({
+                "signUpStep": "CONFIRM_SIGN_UP",
+                "codeDeliveryDetails": delivery(response.code_delivery_details),
+            })
+        };
+        Ok(js::to_value(&json!({
+            "isSignUpComplete": response.user_confirmed,
+            "userId": response.user_sub,
+            "nextStep": next,
+        })))
+    }
+
+    pub async fn confirm_sign_up(&self, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "confirmSignUp")?;
+        let _: Value = self
+            .call(
+                "ConfirmSignUp",
+                &ConfirmSignUpRequest {
+                    client_id: self.client_id.clone(),
+                    username: input.required("username")?,
+                    confirmation_code: input.required("confirmationCode")?,
+                    client_metadata: input.strings(METADATA),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        Ok(js::to_value(
+            &json!({"isSignUpComplete": true, "nextStep": {"signUpStep": "DONE"}}),
+        ))
+    }
+
+    pub async fn resend_sign_up_code(&self, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "resendSignUpCode")?;
+        let response: CodeDeliveryResponse = self
+            .call(
+                "ResendConfirmationCode",
+                &ResendConfirmationCodeRequest {
+                    client_id: self.client_id.clone(),
+                    username: input.required("username")?,
+                    secret_hash: None,
+                },
+            )
+            .await?;
+        Ok(js::to_value(&delivery(response.code_delivery_details)))
+    }
+
+    // -- sign-in --------------------------------------------------------------------------------
+
+    pub async fn sign_in(&self, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "signIn")?;
+        let username = input.required("username")?;
+        if self.store.load().await?.is_some() {
+            return Err(AuthError::new(
+                "UserAlreadyAuthenticatedException",
+                "There is already a signed in user.",
+            ));
+        }
+        let flow = input
+            .string(&["options", "authFlowType"])
+            .unwrap_or_else(|| "USER_PASSWORD_AUTH".to_owned());
+        let mut parameters = BTreeMap::new();
+        parameters.insert("USERNAME".to_owned(), username.clone());
+        let wire_flow = match flow.as_str() {
+            "USER_PASSWORD_AUTH" | "CUSTOM_WITH_PASSWORD" => {
+                let password = input.string(&["password"]).ok_or_else(|| {
+                    AuthError::new(names::VALIDATION, "password is required for this flow")
+                })?;
+                parameters.insert("PASSWORD".to_owned(), password);
+                if flow == "USER_PASSWORD_AUTH" {
+                    "USER_PASSWORD_AUTH"
+                } else {
+                    "CUSTOM_AUTH"
+                }
+            }
+            "CUSTOM_WITHOUT_SRP" => "CUSTOM_AUTH",
+            other => {
+                return Err(AuthError::new(
+                    names::VALIDATION,
+                    format!("authFlowType {other} is not supported yet"),
+                ));
+            }
+        };
+        let response: AuthResponse = self
+            .call(
+                "InitiateAuth",
+                &InitiateAuthRequest {
+                    client_id: self.client_id.clone(),
+                    auth_flow: wire_flow.to_owned(),
+                    auth_parameters: parameters,
+                    client_metadata: input.strings(METADATA),
+                    user_pool_id: None,
+                },
+            )
+            .await?;
+        self.next_step(&username, response).await
+    }
+
+    pub async fn confirm_sign_in(&self, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "confirmSignIn")?;
+        let pending = self.pending.borrow().clone().ok_or_else(|| {
+            AuthError::new(
+                names::SIGN_IN_STATE,
+                "there is no sign-in waiting for an answer",
+            )
+        })?;
+        let (_, _, answer_key) = challenge_entry(&pending.challenge)?;
+        let mut responses = BTreeMap::new();
+        responses.insert("USERNAME".to_owned(), pending.username.clone());
+        responses.insert(
+            (*answer_key).to_owned(),
+            input.required("challengeResponse")?,
+        );
+        for (name, value) in input.strings(&["options", "userAttributes"]) {
+            responses.insert(format!("userAttributes.{name}"), value);
+        }
+        let response: AuthResponse = self
+            .call(
+                "RespondToAuthChallenge",
+                &RespondToAuthChallengeRequest {
+                    client_id: self.client_id.clone(),
+                    challenge_name: pending.challenge.clone(),
+                    session: pending.session.clone(),
+                    challenge_responses: responses,
+                    client_metadata: input.strings(METADATA),
+                    user_pool_id: None,
+                },
+            )
+            .await?;
+        self.next_step(&pending.username, response).await
+    }
+
+    /// Tokens: signed in. A challenge: remembered for `confirmSignIn`, shown as `nextStep`.
+    async fn next_step(&self, username: &str, response: AuthResponse) -> Result<JsValue> {
+        if let Some(result) = response.authentication_result {
+            self.pending.replace(None);
+            self.accept_tokens(
+                Tokens {
+                    access_token: result.access_token,
+                    id_token: result.id_token,
+                    refresh_token: result.refresh_token,
+                },
+                None,
+            )
+            .await?;
+            return Ok(js::to_value(
+                &json!({"isSignedIn": true, "nextStep": {"signInStep": "DONE"}}),
+            ));
+        }
+        let challenge = response.challenge_name.ok_or_else(|| {
+            AuthError::new(
+                names::NETWORK,
+                "the server answered neither tokens nor a challenge",
+            )
+        })?;
+        let (_, step, _) = challenge_entry(&challenge)?;
+        let parameters = response.challenge_parameters;
+        // The server's name for the user (an alias may have been used to sign in).
+        let username = parameters
+            .get("USERNAME")
+            .or_else(|| parameters.get("USER_ID_FOR_SRP"))
+            .and_then(Value::as_str)
+            .unwrap_or(username)
+            .to_owned();
+        self.pending.replace(Some(Pending {
+            username,
+            challenge: challenge.clone(),
+            session: response.session,
+        }));
+        let mut next = Map::new();
+        next.insert("signInStep".into(), (*step).into());
+        match challenge.as_str() {
+            "NEW_PASSWORD_REQUIRED" => {
+                // `requiredAttributes` is a JSON string: ["userAttributes.given_name", ...].
+                let missing: Vec<String> = parameters
+                    .get("requiredAttributes")
+                    .and_then(Value::as_str)
+                    .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| a.trim_start_matches("userAttributes.").to_owned())
+                    .collect();
+                next.insert("missingAttributes".into(), json!(missing));
+            }
+            _ => {
+                let info: Map<String, Value> = parameters
+                    .into_iter()
+                    .filter(|(k, _)| k != "USERNAME" && k != "USER_ID_FOR_SRP")
+                    .map(|(k, v)| match v {
+                        Value::String(_) => (k, v),
+                        other => (k, Value::String(other.to_string())),
+                    })
+                    .collect();
+                next.insert("additionalInfo".into(), Value::Object(info));
+            }
+        }
+        Ok(js::to_value(
+            &json!({"isSignedIn": false, "nextStep": next}),
+        ))
+    }
+
+    // -- session --------------------------------------------------------------------------------
+
+    /// The stored tokens, refreshed first if the access token expires within the margin (or
+    /// `force`). Concurrent callers share one refresh.
+    pub async fn tokens(self: &Rc<Self>, force: bool) -> Result<Option<Tokens>> {
+        let Some(tokens) = self.store.load().await? else {
+            return Ok(None);
+        };
+        if !force && !self.expiring(&tokens) {
+            return Ok(Some(tokens));
+        }
+        let in_flight = self.refreshing.borrow().clone();
+        let promise = match in_flight {
+            Some(promise) => promise,
+            None => {
+                let this = Rc::clone(self);
+                let promise = future_to_promise(async move {
+                    let outcome = this.refresh(force).await;
+                    this.refreshing.replace(None);
+                    outcome.map(|()| JsValue::UNDEFINED).map_err(JsValue::from)
+                });
+                self.refreshing.replace(Some(promise.clone()));
+                promise
+            }
+        };
+        JsFuture::from(promise)
+            .await
+            .map_err(|e| from_js(names::NETWORK, e))?;
+        self.store.load().await
+    }
+
+    fn expiring(&self, tokens: &Tokens) -> bool {
+        let exp = Jwt::decode(&tokens.access_token).map_or(0.0, |jwt| jwt.exp());
+        exp - js::now_millis() / 1000.0 <= self.refresh_margin_secs
+    }
+
+    /// Exchanges the refresh token. Reads the tokens again first: a caller that looked before
+    /// another refresh finished must not spend the refresh token twice.
+    async fn refresh(&self, force: bool) -> Result<()> {
+        let tokens = self.store.load().await?.ok_or_else(unauthenticated)?;
+        if !force && !self.expiring(&tokens) {
+            return Ok(());
+        }
+        let refresh_token = tokens.refresh_token.clone().ok_or_else(unauthenticated)?;
+        let response: std::result::Result<AuthResponse, AuthError> = self
+            .call(
+                "GetTokensFromRefreshToken",
+                &GetTokensFromRefreshTokenRequest {
+                    refresh_token: refresh_token.clone(),
+                    client_id: self.client_id.clone(),
+                    client_secret: None,
+                },
+            )
+            .await;
+        let result = match response {
+            Ok(AuthResponse {
+                authentication_result: Some(result),
+                ..
+            }) => result,
+            Ok(_) => {
+                return Err(AuthError::new(
+                    names::NETWORK,
+                    "the refresh answered no tokens",
+                ));
+            }
+            Err(error) => {
+                // A revoked or expired refresh token ends the session.
+                if error.name == "NotAuthorizedException" {
+                    self.store.clear().await?;
+                }
+                return Err(error);
+            }
+        };
+        self.accept_tokens(
+            Tokens {
+                access_token: result.access_token,
+                id_token: result.id_token.or(tokens.id_token),
+                // Without rotation the server sends no new refresh token: keep the old one.
+                refresh_token: result.refresh_token.or(Some(refresh_token)),
+            },
+            None,
+        )
+        .await
+    }
+
+    pub async fn fetch_auth_session(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "fetchAuthSession")?;
+        let Some(tokens) = self.tokens(input.flag(&["forceRefresh"])).await? else {
+            return Ok(js::to_value(&json!({})));
+        };
+        let access = Jwt::decode(&tokens.access_token)?;
+        let out = js_sys::Object::new();
+        let token_object = js_sys::Object::new();
+        js::set(
+            &token_object,
+            "accessToken",
+            &crate::JWT::new(tokens.access_token.clone(), &access).into(),
+        );
+        if let Some(id_token) = &tokens.id_token {
+            let id = Jwt::decode(id_token)?;
+            js::set(
+                &token_object,
+                "idToken",
+                &crate::JWT::new(id_token.clone(), &id).into(),
+            );
+        }
+        js::set(&out, "tokens", &token_object);
+        if let Some(sub) = access.claim_str("sub") {
+            js::set(&out, "userSub", &sub.into());
+        }
+        Ok(out.into())
+    }
+
+    /// A valid access token, or `UserUnAuthenticatedException`.
+    async fn access_token(self: &Rc<Self>) -> Result<String> {
+        Ok(self
+            .tokens(false)
+            .await?
+            .ok_or_else(unauthenticated)?
+            .access_token)
+    }
+
+    pub async fn get_current_user(self: &Rc<Self>) -> Result<JsValue> {
+        let tokens = self.store.load().await?.ok_or_else(unauthenticated)?;
+        let access = Jwt::decode(&tokens.access_token)?;
+        Ok(js::to_value(&json!({
+            "username": access.claim_str("username"),
+            "userId": access.claim_str("sub"),
+        })))
+    }
+
+    pub async fn sign_out(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
+        let global = js::Input::new(input, "signOut")?.flag(&["global"]);
+        let Some(tokens) = self.store.load().await? else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        self.pending.replace(None);
+        let outcome = if global {
+            self.call::<_, Value>(
+                "GlobalSignOut",
+                &AccessTokenRequest {
+                    access_token: tokens.access_token.clone(),
+                },
+            )
+            .await
+            .map(drop)
+        } else if let Some(refresh_token) = tokens.refresh_token.clone() {
+            self.call::<_, Value>(
+                "RevokeToken",
+                &RevokeTokenRequest {
+                    token: refresh_token,
+                    client_id: self.client_id.clone(),
+                    client_secret: None,
+                },
+            )
+            .await
+            .map(drop)
+        } else {
+            Ok(())
+        };
+        // The local session ends even if the server could not be told (Amplify does the same);
+        // an expired session is already over on the server.
+        self.store.clear().await?;
+        match outcome {
+            Err(error) if error.name != "NotAuthorizedException" => Err(error),
+            _ => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    // -- the signed-in user ---------------------------------------------------------------------
+
+    pub async fn fetch_user_attributes(self: &Rc<Self>) -> Result<JsValue> {
+        let access_token = self.access_token().await?;
+        let response: GetUserResponse = self
+            .call("GetUser", &AccessTokenRequest { access_token })
+            .await?;
+        let map: BTreeMap<String, String> = response
+            .user_attributes
+            .into_iter()
+            .filter_map(|a| a.value.map(|v| (a.name, v)))
+            .collect();
+        Ok(js::to_value(&map))
+    }
+
+    pub async fn update_user_attributes(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "updateUserAttributes")?;
+        let wanted = input.strings(&["userAttributes"]);
+        let access_token = self.access_token().await?;
+        let names_sent: Vec<String> = wanted.keys().cloned().collect();
+        let response: UpdateUserAttributesResponse = self
+            .call(
+                "UpdateUserAttributes",
+                &UpdateUserAttributesRequest {
+                    access_token,
+                    user_attributes: attributes(wanted),
+                },
+            )
+            .await?;
+        let mut out = Map::new();
+        for name in names_sent {
+            let pending = response
+                .code_delivery_details_list
+                .iter()
+                .find(|d| d.attribute_name == name)
+                .cloned();
+            let value = match pending {
+                Some(details) => json!({
+                    "isUpdated": false,
+                    "nextStep": {
+                        "updateAttributeStep": "CONFIRM_ATTRIBUTE_WITH_CODE",
+                        "codeDeliveryDetails": delivery(Some(details)),
+                    },
+                }),
+                None => json!({"isUpdated": true, "nextStep": {"updateAttributeStep": "DONE"}}),
+            };
+            out.insert(name, value);
+        }
+        Ok(js::to_value(&out))
+    }
+
+    pub async fn confirm_user_attribute(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "confirmUserAttribute")?;
+        let access_token = self.access_token().await?;
+        let _: Value = self
+            .call(
+                "VerifyUserAttribute",
+                &VerifyUserAttributeRequest {
+                    access_token,
+                    attribute_name: input.required("userAttributeKey")?,
+                    code: input.required("confirmationCode")?,
+                },
+            )
+            .await?;
+        Ok(JsValue::UNDEFINED)
+    }
+
+    pub async fn reset_password(&self, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "resetPassword")?;
+        let response: CodeDeliveryResponse = self
+            .call(
+                "ForgotPassword",
+                &ForgotPasswordRequest {
+                    client_id: self.client_id.clone(),
+                    username: input.required("username")?,
+                    client_metadata: input.strings(METADATA),
+                    secret_hash: None,
+                },
+            )
+            .await?;
+        Ok(js::to_value(&json!({
+            "isPasswordReset": false,
+            "nextStep": {
+                "resetPasswordStep": "CONFIRM_RESET_PASSWORD_WITH_CODE",
+                "codeDeliveryDetails": delivery(response.code_delivery_details),
+            },
+        })))
+    }
+
+    pub async fn confirm_reset_password(&self, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "confirmResetPassword")?;
+        let _: Value = self
+            .call(
+                "ConfirmForgotPassword",
+                &ConfirmForgotPasswordRequest {
+                    client_id: self.client_id.clone(),
+                    username: input.required("username")?,
+                    confirmation_code: input.required("confirmationCode")?,
+                    password: input.required("newPassword")?,
+                    client_metadata: input.strings(METADATA),
+                    secret_hash: None,
+                },
+            )
+            .await?;
+        Ok(JsValue::UNDEFINED)
+    }
+
+    pub async fn update_password(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "updatePassword")?;
+        let access_token = self.access_token().await?;
+        let _: Value = self
+            .call(
+                "ChangePassword",
+                &ChangePasswordRequest {
+                    access_token,
+                    previous_password: Some(input.required("oldPassword")?),
+                    proposed_password: input.required("newPassword")?,
+                },
+            )
+            .await?;
+        Ok(JsValue::UNDEFINED)
+    }
+
+    pub async fn delete_user(self: &Rc<Self>) -> Result<JsValue> {
+        let access_token = self.access_token().await?;
+        let _: Value = self
+            .call("DeleteUser", &AccessTokenRequest { access_token })
+            .await?;
+        self.store.clear().await?;
+        Ok(JsValue::UNDEFINED)
+    }
+
+    // -- hosted UI ------------------------------------------------------------------------------
+
+    pub async fn sign_in_with_redirect(&self, input: &JsValue) -> Result<JsValue> {
+        if self.store.load().await?.is_some() {
+            return Err(AuthError::new(
+                "UserAlreadyAuthenticatedException",
+                "There is already a signed in user.",
+            ));
+        }
+        oauth::start(self, input).await
+    }
+
+    pub async fn handle_redirect(&self, url: Option<String>) -> Result<JsValue> {
+        oauth::finish(self, url).await
+    }
+
+    pub(crate) async fn store_tokens_from_oauth(&self, tokens: Tokens, nonce: &str) -> Result<()> {
+        self.accept_tokens(tokens, Some(nonce)).await
+    }
+}

@@ -1,0 +1,106 @@
+/** Rejections are `AuthError`s: `name` is Cognito's exception name (`NotAuthorizedException`,
+ * `UsernameExistsException`, ...) or the SDK's own (`UserUnAuthenticatedException`,
+ * `AuthUserPoolException`, `InvalidIdTokenException`, `SignInException`,
+ * `OAuthSignInException`, `NetworkError`); `message` is the server's message. */
+export interface AuthError extends Error { name: string; message: string; }
+
+/** Amplify's `KeyValueStorageInterface`: methods may return values or promises. */
+export interface KeyValueStorage {
+  getItem(key: string): string | null | Promise<string | null>;
+  setItem(key: string, value: string): void | Promise<void>;
+  removeItem(key: string): void | Promise<void>;
+}
+
+export interface OAuthConfig {
+  /** The page the hosted UI returns to (one of the client's callback URLs); a list uses its first entry. */
+  redirectSignIn: string | string[];
+  /** Default `["openid", "email", "profile"]`; add `aws.cognito.signin.user.admin` to call GetUser with hosted-UI tokens. */
+  scopes?: string[];
+  /** Where `/oauth2/authorize` and `/oauth2/token` are served; the endpoint by default. */
+  domain?: string;
+  /** Opens the authorize URL; `location.assign` by default. */
+  urlOpener?: (url: string) => void | Promise<void>;
+}
+
+export interface AuthConfig {
+  /** The Cognate host (or Cognito's regional endpoint), e.g. `http://127.0.0.1:9229`. */
+  endpoint: string;
+  userPoolId: string;
+  userPoolClientId: string;
+  /** Default `"localStorage"`. */
+  storage?: "localStorage" | "sessionStorage" | "memory" | KeyValueStorage;
+  oauth?: OAuthConfig;
+  /** Replaces the global `fetch`. */
+  fetch?: typeof fetch;
+  /** The tokens' `iss`; `<endpoint>/<userPoolId>` by default. */
+  issuer?: string;
+  /** Refresh when the access token expires within this many seconds (default 60). */
+  tokenRefreshMarginSeconds?: number;
+}
+
+export type ClientMetadata = Record<string, string>;
+export type UserAttributes = Record<string, string>;
+
+export interface CodeDeliveryDetails {
+  destination: string;
+  deliveryMedium: "EMAIL" | "SMS" | string;
+  attributeName: string;
+}
+
+export interface SignUpInput {
+  username: string;
+  password: string;
+  options?: { userAttributes?: UserAttributes; validationData?: Record<string, string>; clientMetadata?: ClientMetadata };
+}
+export interface ConfirmSignUpInput { username: string; confirmationCode: string; options?: { clientMetadata?: ClientMetadata } }
+export interface UsernameInput { username: string; options?: { clientMetadata?: ClientMetadata } }
+export interface SignUpOutput {
+  isSignUpComplete: boolean;
+  userId?: string;
+  nextStep: { signUpStep: "CONFIRM_SIGN_UP" | "DONE"; codeDeliveryDetails?: CodeDeliveryDetails };
+}
+
+export type SignInStep =
+  | "DONE"
+  | "CONFIRM_SIGN_IN_WITH_NEW_PASSWORD_REQUIRED"
+  | "CONFIRM_SIGN_IN_WITH_CUSTOM_CHALLENGE"
+  | "CONFIRM_SIGN_IN_WITH_SMS_CODE"
+  | "CONFIRM_SIGN_IN_WITH_TOTP_CODE"
+  | "CONFIRM_SIGN_IN_WITH_EMAIL_CODE"
+  | "CONTINUE_SIGN_IN_WITH_MFA_SELECTION";
+export interface SignInNextStep {
+  signInStep: SignInStep;
+  /** NEW_PASSWORD_REQUIRED: attributes to pass in `confirmSignIn`'s `options.userAttributes`. */
+  missingAttributes?: string[];
+  /** Other challenges: the challenge's public parameters. */
+  additionalInfo?: Record<string, string>;
+}
+export interface SignInInput {
+  username: string;
+  password?: string;
+  options?: { authFlowType?: "USER_PASSWORD_AUTH" | "CUSTOM_WITHOUT_SRP" | "CUSTOM_WITH_PASSWORD"; clientMetadata?: ClientMetadata };
+}
+export interface SignInOutput { isSignedIn: boolean; nextStep: SignInNextStep }
+export interface ConfirmSignInInput {
+  challengeResponse: string;
+  options?: { userAttributes?: UserAttributes; clientMetadata?: ClientMetadata };
+}
+export interface SignOutInput { global?: boolean }
+
+export interface AuthUser { username: string; userId: string }
+export interface FetchAuthSessionInput { forceRefresh?: boolean }
+export interface AuthSession { tokens?: { accessToken: JWT; idToken?: JWT }; userSub?: string }
+
+export interface UpdateUserAttributesInput { userAttributes: UserAttributes }
+export type UpdateUserAttributesOutput = Record<string, {
+  isUpdated: boolean;
+  nextStep: { updateAttributeStep: "CONFIRM_ATTRIBUTE_WITH_CODE" | "DONE"; codeDeliveryDetails?: CodeDeliveryDetails };
+}>;
+export interface ConfirmUserAttributeInput { userAttributeKey: string; confirmationCode: string }
+
+export interface ResetPasswordOutput {
+  isPasswordReset: boolean;
+  nextStep: { resetPasswordStep: "CONFIRM_RESET_PASSWORD_WITH_CODE" | "DONE"; codeDeliveryDetails?: CodeDeliveryDetails };
+}
+export interface ConfirmResetPasswordInput { username: string; confirmationCode: string; newPassword: string; options?: { clientMetadata?: ClientMetadata } }
+export interface UpdatePasswordInput { oldPassword: string; newPassword: string }
