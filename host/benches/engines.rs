@@ -51,11 +51,9 @@ fn api_request(op: &str, body: &Value) -> Request {
 
 impl Bench {
     fn call(&self, engine: &CoreEngine, op: &str, body: &Value) -> Value {
-        let response = self.rt.block_on(engine.handle(
-            &self.service,
-            api_request(op, body),
-            &self.env,
-        ));
+        let response =
+            self.rt
+                .block_on(engine.handle(&self.service, api_request(op, body), &self.env));
         let out: Value = serde_json::from_slice(&response.body).unwrap();
         assert_eq!(response.status, 200, "{op}: {out}");
         out
