@@ -130,6 +130,8 @@ fn artifact_size() {
     let output = dir.path().join("core.opt.wasm");
     std::fs::write(&input, raw).unwrap();
     match std::process::Command::new("wasm-opt")
+        // The features rustc emits for wasm32 (bulk memory, sign extension, ...).
+        .arg("--all-features")
         .arg("-O3")
         .arg(&input)
         .arg("-o")
