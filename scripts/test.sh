@@ -19,6 +19,8 @@ step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The core must stay no_std: check the exact build the edge and the Wasm host use.
 cargo clippy -p cognate-core --no-default-features --target wasm32-unknown-unknown --locked -- -D warnings
+# The core's Wasm guest (what `cognate serve --engine wasm` runs), for its real target.
+cargo clippy -p cognate-core-guest --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "core for wasm32-unknown-unknown (no_std)"
 cargo build -p cognate-core --no-default-features --target wasm32-unknown-unknown --locked
@@ -41,8 +43,12 @@ cargo clippy -p cognate-web --target wasm32-unknown-unknown --all-targets --lock
 step "web-sdk: package build (150 KB gzipped budget), browser tests in headless Chromium, example page"
 web-sdk/test.sh
 
-step "tests: unit, storage contract (memory, SQLite), end-to-end scenarios"
+step "tests: unit, storage contract (memory, SQLite), end-to-end scenarios (Wasm engine)"
 cargo test --workspace --locked
+
+step "tests: the end-to-end scenarios again on the native engine (the core linked into the host)"
+# Same binaries, no rebuild: the harness's servers pass COGNATE_ENGINE through.
+COGNATE_ENGINE=native cargo test -p cognate-tests --locked
 
 # -- edge (issue 5): the Worker under a local Workers runtime ---------------------------------
 step "edge: clippy for the Worker's target"

@@ -10,6 +10,8 @@
 //! base_url = "https://auth.example.com"
 //! region = "eu-west-1"
 //! demo = false
+//! engine = "wasm"           # or "native": how the core runs (see README, "Engines")
+//! cache_dir = "./cognate-data/cache"   # compiled Wasm core (default <data>/cache)
 //!
 //! [[admin_keys]]
 //! access_key_id = "AKIAEXAMPLEEXAMPLE00"
@@ -179,6 +181,12 @@ pub struct ServeArgs {
         env = "COGNATE_PLUGIN_DELIVERY_HOSTS"
     )]
     pub plugin_delivery_hosts: Vec<String>,
+    /// How the core runs: its Wasm build in wasmtime, or linked natively [default: wasm].
+    #[arg(long, value_enum, value_name = "ENGINE", env = "COGNATE_ENGINE")]
+    pub engine: Option<crate::engine::EngineKind>,
+    /// Where the compiled Wasm core is cached between starts [default: <data>/cache].
+    #[arg(long, value_name = "DIR", env = "COGNATE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// The config file's contents.
@@ -192,6 +200,9 @@ pub struct FileConfig {
     pub region: Option<String>,
     /// Create and print the demo pool (default true).
     pub demo: Option<bool>,
+    /// `wasm` (default) or `native`.
+    pub engine: Option<crate::engine::EngineKind>,
+    pub cache_dir: Option<PathBuf>,
     #[serde(default)]
     pub admin_keys: Vec<AdminKeyConfig>,
     /// Pools declared as code, created at start unless they exist.
@@ -231,6 +242,9 @@ pub struct Settings {
     pub pools: Vec<PoolSpec>,
     pub demo: bool,
     pub plugins: PluginsConfig,
+    pub engine: crate::engine::EngineKind,
+    /// The compiled Wasm core's cache.
+    pub cache_dir: PathBuf,
 }
 
 impl Settings {
@@ -292,11 +306,17 @@ impl Settings {
         {
             bail!("base URL must start with http:// or https://, got {url:?}");
         }
+        let data_dir = args
+            .data
+            .or(file.data)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         Ok(Self {
-            data_dir: args
-                .data
-                .or(file.data)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            engine: args.engine.or(file.engine).unwrap_or_default(),
+            cache_dir: args
+                .cache_dir
+                .or(file.cache_dir)
+                .unwrap_or_else(|| data_dir.join("cache")),
+            data_dir,
             listen,
             base_url,
             region: args

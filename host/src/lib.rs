@@ -2,7 +2,8 @@
 //!
 //! The self-hosted Cognate server: the core's [`Service`](cognate_core::Service) behind an axum
 //! HTTP server, with a SQLite store and native ports (ring RS256, argon2id on a blocking pool, a
-//! file outbox for email and SMS). The `cognate` binary is a thin wrapper around [`run`];
+//! file outbox for email and SMS). The core runs as its Wasm build inside wasmtime by default
+//! ([`engine`]), or linked natively (`--engine native`). The `cognate` binary is a thin wrapper around [`run`];
 //! benchmarks and tests reuse the pieces.
 //!
 //! ```no_run
@@ -29,6 +30,7 @@
 pub mod config;
 pub mod credentials;
 pub mod demo;
+pub mod engine;
 pub mod janitor;
 pub mod jws;
 pub mod plugins;
@@ -37,6 +39,7 @@ pub mod server;
 pub mod store_sqlite;
 
 pub use config::{Cli, Command, ServeArgs, Settings};
+pub use engine::{CoreEngine, EngineKind, WasmCore};
 pub use jws::NativeJws;
 pub use plugins::{PluginLimits, PluginRuntime};
 pub use ports::{BlockingArgon2, HostEnv, OsRandom, OutboxSender, SystemClock};

@@ -1,5 +1,6 @@
 //! The HTTP server: one fallback handler that turns every request into a core [`Request`],
-//! lets [`Service::handle`] answer it and turns the [`Response`] back. The core does all the
+//! lets the core answer it ([`CoreEngine`]: the core's Wasm build in wasmtime, or
+//! [`Service::handle`] linked natively) and turns the [`Response`] back. The core does all the
 //! routing; the host adds only body limits, timeouts, logging and shutdown.
 
 use std::future::Future;
@@ -19,6 +20,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Settings;
 use crate::demo::{self, DemoIds};
+use crate::engine::{CoreEngine, EngineKind};
 use crate::ports::HostEnv;
 use crate::store_sqlite::SqliteStore;
 
@@ -41,13 +43,17 @@ pub const DB_FILE_NAME: &str = "cognate.db";
 pub struct AppState {
     pub service: Arc<Service>,
     pub env: Arc<HostEnv>,
+    /// Runs the core: Wasm (default) or native.
+    pub engine: Arc<CoreEngine>,
 }
 
 /// The router: every method and path goes to the core.
-pub fn router(service: Arc<Service>, env: Arc<HostEnv>) -> axum::Router {
-    axum::Router::new()
-        .fallback(handle)
-        .with_state(AppState { service, env })
+pub fn router(service: Arc<Service>, env: Arc<HostEnv>, engine: Arc<CoreEngine>) -> axum::Router {
+    axum::Router::new().fallback(handle).with_state(AppState {
+        service,
+        env,
+        engine,
+    })
 }
 
 async fn handle(
@@ -140,7 +146,12 @@ async fn process(state: &AppState, request: axum::extract::Request) -> axum::res
     if let Some(operation) = plugin_operation(&core_request) {
         return plugin_admin(state, &core_request, &operation);
     }
-    into_http(core_handle(&state.service, core_request, &state.env).await)
+    into_http(
+        state
+            .engine
+            .handle(&state.service, core_request, &state.env)
+            .await,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,17 +209,6 @@ fn plugin_admin(state: &AppState, request: &Request, operation: &str) -> axum::r
 enum BodyError {
     TooLarge,
     Read(axum::Error),
-}
-
-/// The core's answer. Spelled out with a `Send` bound so that a core change that makes the
-/// request future `!Send` (which tokio's multi-threaded server cannot run) fails here, with this
-/// explanation, rather than as an opaque axum `Handler` error.
-fn core_handle<'a>(
-    service: &'a Service,
-    request: Request,
-    env: &'a HostEnv,
-) -> impl std::future::Future<Output = Response> + Send + 'a {
-    service.handle(request, env)
 }
 
 /// Reads the body up to [`MAX_BODY_BYTES`]; past that, drains the rest and reports `TooLarge`.
@@ -297,6 +297,7 @@ pub struct Prepared {
     pub data_dir: PathBuf,
     pub service: Arc<Service>,
     pub env: Arc<HostEnv>,
+    pub engine: Arc<CoreEngine>,
     pub admin_key: AdminKey,
     pub admin_key_source: AdminKeySource,
     pub demo: Option<DemoIds>,
@@ -353,6 +354,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
     let mut config = Config::new(&base_url, &settings.region);
     config.admin_keys = admin_keys;
     let service = Arc::new(Service::new(config));
+    let engine = start_engine(settings.engine, &service, &settings.cache_dir).await?;
 
     for spec in &settings.pools {
         match service.apply_pool_spec(&*env, spec).await {
@@ -380,11 +382,28 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
         data_dir,
         service,
         env,
+        engine,
         admin_key,
         admin_key_source,
         demo,
         listener,
     })
+}
+
+/// Compiles (or loads from the cache) the core for `kind`, off the async threads.
+async fn start_engine(
+    kind: EngineKind,
+    service: &Arc<Service>,
+    cache_dir: &std::path::Path,
+) -> anyhow::Result<Arc<CoreEngine>> {
+    let service = Arc::clone(service);
+    let cache_dir = cache_dir.to_path_buf();
+    let engine =
+        tokio::task::spawn_blocking(move || CoreEngine::new(kind, &service, Some(&cache_dir)))
+            .await
+            .context("engine start-up task failed")??;
+    tracing::info!(engine = kind.name(), "core engine ready");
+    Ok(Arc::new(engine))
 }
 
 /// Starts the plugin runtime (compiling modules off the async threads) and registers the
@@ -433,11 +452,13 @@ impl Prepared {
              Endpoint: {url}\n\
              Listening on: {addr}\n\
              Data directory: {data}\n\
+             Engine: {engine}\n\
              Region: {region}\n\
              Admin access key id: {id}\n\
              Admin secret access key: {secret}\n",
             addr = self.local_addr,
             data = self.data_dir.display(),
+            engine = self.engine.kind().name(),
         );
         if let Some(demo) = &self.demo {
             let pool = &demo.pool_id;
@@ -473,7 +494,7 @@ impl Prepared {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let janitor = crate::janitor::spawn(Arc::clone(&self.env));
-        let app = router(self.service, self.env);
+        let app = router(self.service, self.env, self.engine);
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
         let server = axum::serve(
             self.listener,

@@ -12,6 +12,8 @@
 //!   with [`Target::remote`] and its own [`Outbox`].
 //! - otherwise: the `cognate` host binary (`COGNATE_BIN`, else `target/<profile>/cognate` next
 //!   to the test executable), started on a free loopback port with a fresh data directory.
+//!   `COGNATE_ENGINE=native` (or `wasm`, the server's default) picks how that server runs the
+//!   core; CI runs every scenario on both.
 //!
 //! Each test binary shares one started server ([`Target::shared`]); scenarios create their own
 //! pools and users (names from [`unique`]), so they are independent of each other and of the
@@ -1173,6 +1175,14 @@ impl LocalServer {
             .arg("--no-demo")
             // Custom sender plugins' deliveries (the example posts to mail.example.com).
             .env("COGNATE_PLUGIN_DELIVERY_HOSTS", "mail.example.com")
+            // Every server shares one cache of the compiled Wasm core (compiling it takes
+            // seconds); `COGNATE_ENGINE` (wasm or native), if set, passes through to the server.
+            .env(
+                "COGNATE_CACHE_DIR",
+                std::env::var_os("COGNATE_CACHE_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| engine_cache_dir(binary)),
+            )
             .env("COGNATE_ADMIN_ACCESS_KEY_ID", TEST_ADMIN_ACCESS_KEY_ID)
             .env(
                 "COGNATE_ADMIN_SECRET_ACCESS_KEY",
@@ -1311,6 +1321,15 @@ pub fn host_binary() -> Result<PathBuf, String> {
             binary.display()
         ))
     }
+}
+
+/// The compiled Wasm core's cache for test servers: beside the host binary, so it lives as long
+/// as the build that made it.
+fn engine_cache_dir(binary: &Path) -> PathBuf {
+    binary
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("cognate-test-cache")
 }
 
 /// A loopback address with a port nothing listens on right now.

@@ -1,0 +1,32 @@
+//! # cognate-core-guest
+//!
+//! The core's Wasm guest build: what `cognate serve --engine wasm` runs inside wasmtime. Built
+//! for `wasm32-unknown-unknown` (the host's build script does it), it exports
+//!
+//! - `memory`;
+//! - `alloc(len: i32) -> i32` and `dealloc(ptr: i32, len: i32)`;
+//! - `handle(ptr: i32, len: i32) -> i64`: a request frame in (see [`abi`]), a response frame out,
+//!   packed as `(ptr << 32) | len`,
+//!
+//! and imports every port from the module `cognate` ([`abi::imports`]). Inside, the core's
+//! async [`Service::handle`](cognate_core::Service::handle) is driven by a minimal executor:
+//! every import completes before it returns (the host suspends the guest on a fiber while it
+//! awaits SQLite, argon2 or a plugin), so every future is ready on its first poll.
+//!
+//! On other targets the crate is only the [`abi`] module, which the host uses to encode and
+//! decode the same frames.
+//!
+//! ## Security
+//! - The guest holds no state between requests: the host gives every request a fresh instance.
+//! - Secrets (passwords, signing keys, codes) cross the boundary only as port arguments, in this
+//!   process's memory; nothing here logs them. A panic's message goes to the host log: the core
+//!   does not put secrets in panic messages (it has no panics on request paths at all).
+// no_std on wasm32 (the guest); natively the crate links std, which its cdylib target needs.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+pub mod abi;
+
+#[cfg(target_arch = "wasm32")]
+mod guest;

@@ -1,0 +1,215 @@
+//! The two engines side by side, in one run, over the same ports (SQLite in WAL mode, ring
+//! RS256, argon2id on the blocking pool), in-process (no HTTP): the core linked natively
+//! (`--engine native`) against the core's Wasm build in wasmtime (`--engine wasm`, a fresh
+//! instance per request).
+//!
+//! - `sign_in/{native,wasm}`: InitiateAuth USER_PASSWORD_AUTH (one argon2id verification);
+//! - `refresh_token_auth/{native,wasm}` and `get_user/{native,wasm}`: the token paths;
+//! - `health/{native,wasm}`: the smallest request: the engine's fixed cost per request;
+//! - `instantiate/wasm`: creating and dropping one instance (pooling allocator, copy-on-write
+//!   memory image).
+//!
+//! The core artifact's size is printed first (raw, and after `wasm-opt -O3` when `wasm-opt` is
+//! on the PATH). Goals (README, "Engines"): wasm within 10% of native on sign-in, within 25% on
+//! refresh and GetUser; report the ratios of one run.
+// A benchmark that cannot set up should stop loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+
+use cognate_core::service::{ClientSpec, PoolSpec};
+use cognate_core::{Config, Request, Service};
+use cognate_host::engine::{CoreEngine, EngineKind, WasmCore, WasmLimits};
+use cognate_host::{HostEnv, SqliteStore};
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::{Value, json};
+
+struct Bench {
+    rt: tokio::runtime::Runtime,
+    service: Service,
+    env: Arc<HostEnv>,
+    native: CoreEngine,
+    wasm: CoreEngine,
+    client_id: String,
+    _dir: tempfile::TempDir,
+}
+
+fn api_request(op: &str, body: &Value) -> Request {
+    Request::new("POST", "/")
+        .with_header("content-type", "application/x-amz-json-1.1")
+        .with_header(
+            "x-amz-target",
+            &format!("AWSCognitoIdentityProviderService.{op}"),
+        )
+        .with_body(serde_json::to_vec(body).unwrap())
+}
+
+impl Bench {
+    fn call(&self, engine: &CoreEngine, op: &str, body: &Value) -> Value {
+        let response =
+            self.rt
+                .block_on(engine.handle(&self.service, api_request(op, body), &self.env));
+        let out: Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(response.status, 200, "{op}: {out}");
+        out
+    }
+
+    fn new() -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("bench.db")).unwrap();
+        let env = Arc::new(HostEnv::native(Arc::new(store), dir.path()).unwrap());
+        let service = Service::new(Config::new("http://bench.local", "us-east-1"));
+        let spec = PoolSpec {
+            id: None,
+            region: None,
+            create: json!({"PoolName": "bench", "AutoVerifiedAttributes": ["email"]}),
+            clients: vec![ClientSpec {
+                id: None,
+                create: json!({"ClientName": "bench",
+                    "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}),
+            }],
+        };
+        let applied = rt.block_on(service.apply_pool_spec(&*env, &spec)).unwrap();
+        let client_id = applied.clients[0].1.clone();
+        let wasm = CoreEngine::new(EngineKind::Wasm, &service, None).unwrap();
+        let bench = Self {
+            rt,
+            service,
+            env,
+            native: CoreEngine::Native,
+            wasm,
+            client_id,
+            _dir: dir,
+        };
+        // The user is created through the Wasm engine: its writes must be what native reads.
+        bench.call(
+            &bench.wasm,
+            "SignUp",
+            &json!({"ClientId": bench.client_id, "Username": "bench", "Password": "Passw0rd!",
+                   "UserAttributes": [{"Name": "email", "Value": "bench@example.com"}]}),
+        );
+        let outbox = std::fs::read_to_string(bench._dir.path().join("outbox.jsonl")).unwrap();
+        let last: Value = serde_json::from_str(outbox.lines().last().unwrap()).unwrap();
+        bench.call(
+            &bench.wasm,
+            "ConfirmSignUp",
+            &json!({"ClientId": bench.client_id, "Username": "bench", "ConfirmationCode": last["code"]}),
+        );
+        bench
+    }
+
+    fn engines(&self) -> [(&'static str, &CoreEngine); 2] {
+        [("native", &self.native), ("wasm", &self.wasm)]
+    }
+
+    fn sign_in(&self, engine: &CoreEngine) -> Value {
+        self.call(
+            engine,
+            "InitiateAuth",
+            &json!({"ClientId": self.client_id, "AuthFlow": "USER_PASSWORD_AUTH",
+                   "AuthParameters": {"USERNAME": "bench", "PASSWORD": "Passw0rd!"}}),
+        )
+    }
+}
+
+fn artifact_size() {
+    let raw = cognate_host::engine::wasm::CORE_WASM;
+    eprintln!("core artifact: {} bytes (raw)", raw.len());
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("core.wasm");
+    let output = dir.path().join("core.opt.wasm");
+    std::fs::write(&input, raw).unwrap();
+    match std::process::Command::new("wasm-opt")
+        // The features rustc emits for wasm32 (bulk memory, sign extension, ...).
+        .arg("--all-features")
+        .arg("-O3")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .status()
+    {
+        Ok(status) if status.success() => eprintln!(
+            "core artifact: {} bytes after wasm-opt -O3",
+            std::fs::metadata(&output).unwrap().len()
+        ),
+        _ => eprintln!("core artifact: wasm-opt not found or failed; no optimised size"),
+    }
+}
+
+fn engines(c: &mut Criterion) {
+    artifact_size();
+    let bench = Bench::new();
+
+    let mut slow = c.benchmark_group("sign_in");
+    slow.sample_size(20);
+    for (name, engine) in bench.engines() {
+        slow.bench_function(name, |b| b.iter(|| bench.sign_in(engine)));
+    }
+    slow.finish();
+
+    let tokens = bench.sign_in(&bench.native);
+    let refresh = tokens["AuthenticationResult"]["RefreshToken"].clone();
+    let access = tokens["AuthenticationResult"]["AccessToken"].clone();
+    let mut group = c.benchmark_group("refresh_token_auth");
+    for (name, engine) in bench.engines() {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                bench.call(
+                    engine,
+                    "InitiateAuth",
+                    &json!({"ClientId": bench.client_id, "AuthFlow": "REFRESH_TOKEN_AUTH",
+                           "AuthParameters": {"REFRESH_TOKEN": refresh}}),
+                )
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("get_user");
+    for (name, engine) in bench.engines() {
+        group.bench_function(name, |b| {
+            b.iter(|| bench.call(engine, "GetUser", &json!({"AccessToken": access})))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("health");
+    for (name, engine) in bench.engines() {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let response = bench.rt.block_on(engine.handle(
+                    &bench.service,
+                    Request::new("GET", "/health"),
+                    &bench.env,
+                ));
+                assert_eq!(response.status, 200);
+            })
+        });
+    }
+    group.finish();
+
+    let core = WasmCore::new(bench.service.config(), None, WasmLimits::default()).unwrap();
+    let mut group = c.benchmark_group("instantiate");
+    group.bench_function("wasm", |b| {
+        b.iter(|| {
+            bench
+                .rt
+                .block_on(core.instantiate_once(Arc::clone(&bench.env)))
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, engines);
+criterion_main!(benches);

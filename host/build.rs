@@ -1,0 +1,99 @@
+//! Builds the core's Wasm guest (`guest/`, `cognate-core-guest`) for `wasm32-unknown-unknown`
+//! and tells the host where it is (`COGNATE_CORE_WASM`, embedded with `include_bytes!`).
+//!
+//! The guest is built by a nested `cargo build` with its OWN target directory
+//! (`<target>/guest`): the outer cargo holds the lock on its build directory while this script
+//! runs, so sharing it would deadlock. That directory is shared by every profile and by
+//! `cargo clippy`, so the guest is compiled once and then only when `core/` or `guest/` change.
+//!
+//! `COGNATE_GUEST_WASM=/path/to/cognate_core_guest.wasm` skips the nested build and embeds that
+//! file instead (a guest built elsewhere, e.g. by a CI step).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const GUEST_PACKAGE: &str = "cognate-core-guest";
+const GUEST_TARGET: &str = "wasm32-unknown-unknown";
+/// `[profile.guest]` in the workspace Cargo.toml.
+const GUEST_PROFILE: &str = "guest";
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=COGNATE_GUEST_WASM");
+    let wasm = match std::env::var_os("COGNATE_GUEST_WASM") {
+        Some(path) => PathBuf::from(path),
+        None => build_guest(),
+    };
+    if !wasm.is_file() {
+        fail(&format!(
+            "the guest module {} does not exist",
+            wasm.display()
+        ));
+    }
+    println!("cargo:rerun-if-changed={}", wasm.display());
+    println!("cargo:rustc-env=COGNATE_CORE_WASM={}", wasm.display());
+}
+
+fn build_guest() -> PathBuf {
+    let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir
+        .parent()
+        .unwrap_or_else(|| fail("host/ has no parent directory"))
+        .to_path_buf();
+    for watched in ["core/src", "core/Cargo.toml", "guest", "Cargo.lock"] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
+    }
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("Cargo.toml").display()
+    );
+    let target_dir = guest_target_dir(Path::new(&env("OUT_DIR")));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(&workspace)
+        .args(["build", "--locked", "-p", GUEST_PACKAGE])
+        .args(["--target", GUEST_TARGET, "--profile", GUEST_PROFILE])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // The outer build's flags are for the host's target, not wasm32; the clippy wrapper
+        // would only make the guest rebuild whenever clippy and build alternate.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("CARGO_TARGET_DIR");
+    let status = command
+        .status()
+        .unwrap_or_else(|e| fail(&format!("cannot run cargo for the guest: {e}")));
+    if !status.success() {
+        fail(&format!(
+            "building the core's Wasm guest failed ({status}); is the target installed? \
+             `rustup target add {GUEST_TARGET}` (scripts/setup.sh does it)"
+        ));
+    }
+    target_dir
+        .join(GUEST_TARGET)
+        .join(GUEST_PROFILE)
+        .join("cognate_core_guest.wasm")
+}
+
+/// `<target>/guest` from `OUT_DIR` = `<target>[/<triple>]/<profile>/build/<pkg>-<hash>/out`.
+fn guest_target_dir(out_dir: &Path) -> PathBuf {
+    out_dir
+        .ancestors()
+        .nth(4)
+        .map(|target| target.join("guest"))
+        .unwrap_or_else(|| out_dir.join("guest-target"))
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| fail(&format!("{name} is not set")))
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("cognate-host build script: {message}");
+    std::process::exit(1)
+}

@@ -1,0 +1,659 @@
+//! The Wasm engine: the core's guest build (`guest/`, embedded in this binary) in wasmtime.
+//!
+//! - Compiled once at start; wasmtime's compilation cache keeps the machine code in the cache
+//!   directory (keyed by the module's hash and the engine's settings), so a restart with the same
+//!   binary loads it instead of compiling.
+//! - Pre-instantiated ([`InstancePre`]: imports resolved once) on the pooling allocator with
+//!   copy-on-write memory images; every request gets a **fresh instance** in its own [`Store`],
+//!   so nothing from one request (keys, passwords, users) can leak into the next.
+//! - Store, signature, password, sender and trigger imports are async host functions: wasmtime
+//!   runs the guest on a fiber and suspends it while the host awaits SQLite, the argon2 pool or
+//!   a plugin, so no runtime thread blocks. argon2 and RSA run natively behind their ports.
+//! - Limits: a memory cap per instance, a bounded number of instances at once (more requests
+//!   wait for a slot), and an epoch deadline that makes a guest running for more than
+//!   [`YIELD_EVERY`] yield to the runtime, so a looping guest neither starves other requests nor
+//!   escapes the server's request timeout.
+//! - A guest that traps (a bug: a panic, an out-of-bounds access, the memory cap) fails its
+//!   request with a 500 `InternalErrorException` and an error log line; the instance is thrown
+//!   away and the next request gets a fresh one.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use cognate_core::{Config, Request, Response};
+use cognate_core_guest::abi::{self, Wire, imports};
+use tokio::sync::Semaphore;
+use wasmtime::{
+    Caller, Engine, InstanceAllocationStrategy, InstancePre, Linker, Memory, Module,
+    PoolingAllocationConfig, ResourceLimiter, Store,
+};
+
+use crate::ports::HostEnv;
+
+/// The core's guest module, built for wasm32-unknown-unknown by `host/build.rs`.
+pub static CORE_WASM: &[u8] = include_bytes!(env!("COGNATE_CORE_WASM"));
+
+/// Default memory cap per instance. A request needs a few MiB; a large ListUsers page a few more.
+pub const DEFAULT_MEMORY_BYTES: usize = 128 * 1024 * 1024;
+/// Default number of requests the guest serves at once (pooling allocator slots).
+pub const DEFAULT_MAX_INSTANCES: u32 = 128;
+/// How long a guest runs before it yields to the runtime (epoch granularity).
+pub const YIELD_EVERY: Duration = Duration::from_millis(10);
+/// The largest port argument or answer the host reads: above any request (1 MiB) or store
+/// value (400 KiB) with room for framing.
+const MAX_PORT_BYTES: usize = 8 * 1024 * 1024;
+/// The longest panic message kept for the log.
+const MAX_PANIC_MESSAGE: usize = 4096;
+
+/// The Wasm engine's limits.
+#[derive(Debug, Clone, Copy)]
+pub struct WasmLimits {
+    pub memory_bytes: usize,
+    pub max_instances: u32,
+}
+
+impl Default for WasmLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: DEFAULT_MEMORY_BYTES,
+            max_instances: DEFAULT_MAX_INSTANCES,
+        }
+    }
+}
+
+/// What one request's [`Store`] holds.
+struct RequestState {
+    env: Arc<HostEnv>,
+    /// The instance's memory, once instantiated.
+    memory: Option<Memory>,
+    /// The last port call's encoded answer, until the guest takes it.
+    result: Vec<u8>,
+    memory_cap: usize,
+    out_of_memory: bool,
+    panic_message: Option<String>,
+}
+
+impl ResourceLimiter for RequestState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_cap {
+            self.out_of_memory = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// The compiled core, ready to serve requests.
+pub struct WasmCore {
+    engine: Engine,
+    pre: InstancePre<RequestState>,
+    /// The service configuration, encoded once, copied into every request frame.
+    config_frame: Vec<u8>,
+    slots: Semaphore,
+    limits: WasmLimits,
+    sha256: String,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for WasmCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmCore")
+            .field("sha256", &self.sha256)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for WasmCore {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl WasmCore {
+    /// Compiles (or loads from `cache_dir`) the embedded core and pre-instantiates it.
+    pub fn new(
+        config: &Config,
+        cache_dir: Option<&std::path::Path>,
+        limits: WasmLimits,
+    ) -> anyhow::Result<Self> {
+        Self::from_module(CORE_WASM, config, cache_dir, limits)
+    }
+
+    /// As [`WasmCore::new`], for another build of the guest.
+    pub fn from_module(
+        wasm: &[u8],
+        config: &Config,
+        cache_dir: Option<&std::path::Path>,
+        limits: WasmLimits,
+    ) -> anyhow::Result<Self> {
+        let engine = engine(cache_dir, limits)?;
+        let sha256 = crate::plugins::sha256_hex(wasm);
+        let started = std::time::Instant::now();
+        let module =
+            Module::new(&engine, wasm).map_err(|e| anyhow::anyhow!("the core module: {e:?}"))?;
+        tracing::info!(
+            target: "cognate::engine",
+            sha256 = %sha256,
+            bytes = wasm.len(),
+            millis = started.elapsed().as_millis() as u64,
+            "Wasm core compiled (or loaded from the cache)"
+        );
+        let mut linker = Linker::new(&engine);
+        define_imports(&mut linker).map_err(|e| anyhow::anyhow!("core imports: {e:?}"))?;
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| anyhow::anyhow!("the core module's imports: {e:?}"))?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        {
+            let engine = engine.clone();
+            let stop = Arc::clone(&ticker_stop);
+            std::thread::Builder::new()
+                .name("cognate-core-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(YIELD_EVERY);
+                        engine.increment_epoch();
+                    }
+                })
+                .context("cannot start the Wasm core's epoch thread")?;
+        }
+        Ok(Self {
+            engine,
+            pre,
+            config_frame: abi::encode_config(config),
+            slots: Semaphore::new(usize::try_from(limits.max_instances.max(1)).unwrap_or(1)),
+            limits,
+            sha256,
+            ticker_stop,
+        })
+    }
+
+    /// The SHA-256 of the guest module (lower-case hex).
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Answers one request in a fresh instance. Never fails: a guest failure is logged and
+    /// answered with a 500 `InternalErrorException`.
+    pub async fn handle(&self, request: &Request, env: Arc<HostEnv>) -> Response {
+        let frame = abi::encode_request_frame(&self.config_frame, request);
+        self.answer(&frame, request, env).await
+    }
+
+    async fn answer(&self, frame: &[u8], request: &Request, env: Arc<HostEnv>) -> Response {
+        match self.run(frame, env).await {
+            Ok(response) => response,
+            Err(e) => {
+                // The error names the trap and the guest's panic message; never the request,
+                // which may carry passwords and tokens.
+                tracing::error!(
+                    target: "cognate::engine",
+                    method = %request.method,
+                    path = %request.path,
+                    error = %format!("{e:#}"),
+                    "the Wasm core failed this request"
+                );
+                internal_error()
+            }
+        }
+    }
+
+    /// Runs `frame` (a request frame, or anything else in tests) in a fresh instance.
+    async fn run(&self, frame: &[u8], env: Arc<HostEnv>) -> anyhow::Result<Response> {
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .context("the Wasm core is shut down")?;
+        let mut store = self.new_store(env);
+        let result = call_handle(&mut store, &self.pre, frame).await;
+        let state = store.data();
+        match result {
+            Ok(response) => Ok(response),
+            Err(e) => {
+                let mut error = anyhow::anyhow!("{e:?}");
+                if state.out_of_memory {
+                    error = error.context(format!(
+                        "the guest reached its memory cap of {} bytes",
+                        self.limits.memory_bytes
+                    ));
+                }
+                if let Some(message) = &state.panic_message {
+                    error = error.context(format!("the guest panicked: {message}"));
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn new_store(&self, env: Arc<HostEnv>) -> Store<RequestState> {
+        let mut store = Store::new(
+            &self.engine,
+            RequestState {
+                env,
+                memory: None,
+                result: Vec::new(),
+                memory_cap: self.limits.memory_bytes,
+                out_of_memory: false,
+                panic_message: None,
+            },
+        );
+        store.limiter(|state| state as &mut dyn ResourceLimiter);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        store
+    }
+
+    /// Creates and drops one instance: the per-request instantiation cost, for benchmarks.
+    pub async fn instantiate_once(&self, env: Arc<HostEnv>) -> anyhow::Result<()> {
+        let mut store = self.new_store(env);
+        self.pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        Ok(())
+    }
+}
+
+/// The engine for the core: async host functions, epoch interruption, pooling allocator.
+fn engine(cache_dir: Option<&std::path::Path>, limits: WasmLimits) -> anyhow::Result<Engine> {
+    let mut config = wasmtime::Config::new();
+    config.epoch_interruption(true);
+    config.max_wasm_stack(1024 * 1024);
+    config.async_stack_size(2 * 1024 * 1024);
+    let mut pooling = PoolingAllocationConfig::new();
+    pooling
+        .total_core_instances(limits.max_instances)
+        .total_memories(limits.max_instances)
+        .total_tables(limits.max_instances)
+        .total_stacks(limits.max_instances)
+        .max_memories_per_module(1)
+        .max_tables_per_module(1)
+        .table_elements(100_000)
+        .max_memory_size(limits.memory_bytes);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    if let Some(dir) = cache_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the cache directory {}", dir.display()))?;
+        let mut cache = wasmtime::CacheConfig::new();
+        cache.with_directory(dir);
+        let cache =
+            wasmtime::Cache::new(cache).map_err(|e| anyhow::anyhow!("compilation cache: {e}"))?;
+        config.cache(Some(cache));
+    }
+    Engine::new(&config).map_err(|e| anyhow::anyhow!("Wasm core engine: {e:?}"))
+}
+
+async fn call_handle(
+    store: &mut Store<RequestState>,
+    pre: &InstancePre<RequestState>,
+    frame: &[u8],
+) -> wasmtime::Result<Response> {
+    let instance = pre.instantiate_async(&mut *store).await?;
+    let memory = instance
+        .get_memory(&mut *store, "memory")
+        .ok_or_else(|| wasmtime::Error::msg("the core exports no memory"))?;
+    store.data_mut().memory = Some(memory);
+    let alloc = instance.get_typed_func::<i32, i32>(&mut *store, "alloc")?;
+    let handle = instance.get_typed_func::<(i32, i32), i64>(&mut *store, "handle")?;
+    let len = i32::try_from(frame.len()).map_err(|_| wasmtime::Error::msg("frame too large"))?;
+    let ptr = alloc.call_async(&mut *store, len).await?;
+    memory.write(&mut *store, wasm_usize(ptr), frame)?;
+    let packed = handle.call_async(&mut *store, (ptr, len)).await? as u64;
+    let out_ptr = usize::try_from(packed >> 32).unwrap_or(usize::MAX);
+    let out_len = usize::try_from(packed & 0xffff_ffff).unwrap_or(usize::MAX);
+    let out = memory
+        .data(&*store)
+        .get(out_ptr..out_ptr.saturating_add(out_len))
+        .ok_or_else(|| wasmtime::Error::msg("the response frame is outside memory"))?;
+    abi::decode_response_frame(out).map_err(|e| wasmtime::Error::msg(format!("response: {e}")))
+}
+
+/// A guest pointer or length (an `i32` holding a `u32`).
+fn wasm_usize(value: i32) -> usize {
+    value as u32 as usize
+}
+
+fn memory_of(caller: &Caller<'_, RequestState>) -> wasmtime::Result<Memory> {
+    caller
+        .data()
+        .memory
+        .ok_or_else(|| wasmtime::Error::msg("a port was called before the memory was known"))
+}
+
+/// The bytes at `(ptr, len)` in the guest's memory, up to [`MAX_PORT_BYTES`].
+fn guest_bytes<'a>(
+    caller: &'a Caller<'_, RequestState>,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<&'a [u8]> {
+    let memory = memory_of(caller)?;
+    let (start, len) = (wasm_usize(ptr), wasm_usize(len));
+    if len > MAX_PORT_BYTES {
+        return Err(wasmtime::Error::msg("port arguments too large"));
+    }
+    memory
+        .data(caller)
+        .get(start..start.saturating_add(len))
+        .ok_or_else(|| wasmtime::Error::msg("port arguments outside memory"))
+}
+
+fn read_args<A: Wire>(
+    caller: &Caller<'_, RequestState>,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<A> {
+    abi::decode(guest_bytes(caller, ptr, len)?)
+        .map_err(|e| wasmtime::Error::msg(format!("port arguments: {e}")))
+}
+
+/// Defines one port import: `(args ptr, args len) -> answer len`, an async host function that
+/// decodes the arguments, awaits `port` over the request's ports and keeps the encoded answer
+/// for `take_result`.
+fn define_port<A, R, F, Fut>(
+    linker: &mut Linker<RequestState>,
+    name: &str,
+    port: F,
+) -> wasmtime::Result<()>
+where
+    A: Wire + Send + 'static,
+    R: Wire + Send + 'static,
+    F: Fn(Arc<HostEnv>, A) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+{
+    linker.func_wrap_async(
+        imports::IMPORT_MODULE,
+        name,
+        move |mut caller: Caller<'_, RequestState>, (ptr, len): (i32, i32)| {
+            let call = read_args::<A>(&caller, ptr, len)
+                .map(|args| port(Arc::clone(&caller.data().env), args));
+            Box::new(async move {
+                let answer = call?.await;
+                let state = caller.data_mut();
+                state.result = abi::encode(&answer);
+                Ok(i64::try_from(state.result.len()).unwrap_or(i64::MAX))
+            })
+        },
+    )?;
+    Ok(())
+}
+
+fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
+    use imports::*;
+    linker.func_wrap(
+        IMPORT_MODULE,
+        NOW_MILLIS,
+        |caller: Caller<'_, RequestState>| -> i64 {
+            i64::try_from(caller.data().env.clock.now_millis()).unwrap_or(i64::MAX)
+        },
+    )?;
+    linker.func_wrap(
+        IMPORT_MODULE,
+        RANDOM_FILL,
+        |mut caller: Caller<'_, RequestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
+            let len = wasm_usize(len);
+            if len > MAX_PORT_BYTES {
+                return Err(wasmtime::Error::msg("random_fill too large"));
+            }
+            let mut buf = vec![0u8; len];
+            caller.data().env.random.fill(&mut buf);
+            memory_of(&caller)?.write(&mut caller, wasm_usize(ptr), &buf)?;
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        IMPORT_MODULE,
+        TAKE_RESULT,
+        |mut caller: Caller<'_, RequestState>, ptr: i32| -> wasmtime::Result<()> {
+            let result = std::mem::take(&mut caller.data_mut().result);
+            memory_of(&caller)?.write(&mut caller, wasm_usize(ptr), &result)?;
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        IMPORT_MODULE,
+        PANIC,
+        |mut caller: Caller<'_, RequestState>, ptr: i32, len: i32| {
+            let len = len.clamp(0, MAX_PANIC_MESSAGE as i32);
+            let message = guest_bytes(&caller, ptr, len)
+                .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+                .unwrap_or_else(|e| format!("(unreadable panic message: {e})"));
+            caller.data_mut().panic_message = Some(message);
+        },
+    )?;
+
+    define_port(linker, STORE_GET, |env, (key,): (String,)| async move {
+        env.store.get(&key).await
+    })?;
+    define_port(
+        linker,
+        STORE_PUT,
+        |env, (key, value, expect): (String, Vec<u8>, cognate_core::Expect)| async move {
+            env.store.put(&key, &value, expect).await
+        },
+    )?;
+    define_port(
+        linker,
+        STORE_DELETE,
+        |env, (key, expect): (String, cognate_core::Expect)| async move {
+            env.store.delete(&key, expect).await
+        },
+    )?;
+    define_port(
+        linker,
+        STORE_SCAN,
+        |env, (prefix, after, limit): (String, Option<String>, u64)| async move {
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            env.store.scan(&prefix, after.as_deref(), limit).await
+        },
+    )?;
+    define_port(
+        linker,
+        JWS_GENERATE,
+        |env, (alg,): (cognate_core::ports::JwsAlgorithm,)| async move { env.jws.generate(alg).await },
+    )?;
+    define_port(
+        linker,
+        JWS_SIGN,
+        |env,
+         (alg, kid, key, input): (
+            cognate_core::ports::JwsAlgorithm,
+            String,
+            cognate_core::Secret,
+            Vec<u8>,
+        )| async move { env.jws.sign(alg, &kid, &key, &input).await },
+    )?;
+    define_port(
+        linker,
+        JWS_VERIFY,
+        |env,
+         (alg, kid, modulus, exponent, input, signature): (
+            cognate_core::ports::JwsAlgorithm,
+            String,
+            Vec<u8>,
+            Vec<u8>,
+            Vec<u8>,
+            Vec<u8>,
+        )| async move {
+            env.jws
+                .verify(alg, &kid, &modulus, &exponent, &input, &signature)
+                .await
+        },
+    )?;
+    define_port(
+        linker,
+        PASSWORD_HASH,
+        |env, (password, salt, params): (String, [u8; 16], cognate_core::ports::HashParams)| async move {
+            env.passwords.hash(&password, salt, params).await
+        },
+    )?;
+    define_port(
+        linker,
+        PASSWORD_VERIFY,
+        |env, (password, phc, params): (String, String, cognate_core::ports::HashParams)| async move {
+            env.passwords.verify(&password, &phc, params).await
+        },
+    )?;
+    define_port(
+        linker,
+        SEND,
+        |env, (message,): (cognate_core::ports::Message,)| async move { env.sender.send(message).await },
+    )?;
+    define_port(
+        linker,
+        DELIVER,
+        |env, (pool_id, request): (String, cognate_core::DeliveryRequest)| async move {
+            env.sender.deliver(&pool_id, request).await
+        },
+    )?;
+    define_port(
+        linker,
+        TRIGGER_INVOKE,
+        |env, (plugin, event): (String, Vec<u8>)| async move {
+            env.triggers.invoke(&plugin, &event).await
+        },
+    )?;
+    Ok(())
+}
+
+/// The answer to a request the guest failed: Cognito's 500.
+fn internal_error() -> Response {
+    let body = serde_json::json!({
+        "__type": "InternalErrorException",
+        "message": "An internal error occurred.",
+    });
+    Response::json(
+        500,
+        "application/x-amz-json-1.1",
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+    .with_header("x-amzn-errortype", "InternalErrorException")
+    // Like every response, so a browser sees the error instead of a CORS failure.
+    .with_header("access-control-allow-origin", "*")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+
+    use super::*;
+    use cognate_core::store::MemoryStore;
+
+    fn env(dir: &std::path::Path) -> Arc<HostEnv> {
+        Arc::new(HostEnv::native(Arc::new(MemoryStore::new()), dir).unwrap())
+    }
+
+    fn core(limits: WasmLimits) -> WasmCore {
+        WasmCore::new(&Config::new("http://test.local", "us-east-1"), None, limits).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_wasm_core_answers_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let core = core(WasmLimits::default());
+        let health = core
+            .handle(&Request::new("GET", "/health"), env(dir.path()))
+            .await;
+        assert_eq!(health.status, 200);
+        assert_eq!(health.body, b"{\"status\":\"ok\"}");
+        assert_eq!(health.header("access-control-allow-origin"), Some("*"));
+        // A store read through the imports: no such pool.
+        let jwks = core
+            .handle(
+                &Request::new("GET", "/us-east-1_nothere00/.well-known/jwks.json"),
+                env(dir.path()),
+            )
+            .await;
+        assert_eq!(jwks.status, 404);
+        assert_eq!(
+            jwks.header("x-amzn-errortype"),
+            Some("ResourceNotFoundException:")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_trapping_guest_fails_its_request_with_a_500_and_the_next_request_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let core = core(WasmLimits::default());
+        // A malformed frame is a host bug the guest traps on (a panic, then `unreachable`).
+        let error = core
+            .run(b"not a request frame", env(dir.path()))
+            .await
+            .unwrap_err();
+        let text = format!("{error:#}");
+        assert!(text.contains("the guest panicked"), "{text}");
+        assert!(text.contains("unsupported frame version"), "{text}");
+        // Answered as Cognito's 500.
+        let answer = core
+            .answer(
+                b"not a request frame",
+                &Request::new("POST", "/"),
+                env(dir.path()),
+            )
+            .await;
+        assert_eq!(answer.status, 500);
+        assert_eq!(
+            answer.header("x-amzn-errortype"),
+            Some("InternalErrorException")
+        );
+        let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(body["__type"], "InternalErrorException");
+        // And the engine still serves.
+        let health = core
+            .handle(&Request::new("GET", "/health"), env(dir.path()))
+            .await;
+        assert_eq!(health.status, 200);
+    }
+
+    #[tokio::test]
+    async fn a_guest_over_its_memory_cap_fails_only_its_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let core = core(WasmLimits {
+            memory_bytes: 4 * 1024 * 1024,
+            max_instances: 2,
+        });
+        // The frame alone needs more memory than the cap allows: the guest's allocation fails.
+        let huge = Request::new("POST", "/").with_body(vec![b' '; 6 * 1024 * 1024]);
+        let answer = core.handle(&huge, env(dir.path())).await;
+        assert_eq!(answer.status, 500);
+        assert_eq!(
+            answer.header("x-amzn-errortype"),
+            Some("InternalErrorException")
+        );
+        let error = core
+            .run(
+                &abi::encode_request_frame(&core.config_frame, &huge),
+                env(dir.path()),
+            )
+            .await
+            .unwrap_err();
+        assert!(format!("{error:#}").contains("memory cap"), "{error:#}");
+        let health = core
+            .handle(&Request::new("GET", "/health"), env(dir.path()))
+            .await;
+        assert_eq!(health.status, 200);
+    }
+}
