@@ -16,7 +16,8 @@
 //! Configuration comes from the Worker's bindings (see `edge/wrangler.toml`): the Durable
 //! Object namespace `STORE`, the KV namespace `CACHE`, and the variables or secrets
 //! `COGNATE_ADMIN_ACCESS_KEY_ID`, `COGNATE_ADMIN_SECRET_ACCESS_KEY` (SigV4 admin key),
-//! `COGNATE_SIGNING_KEY` (optional PKCS#8 RSA key new pools sign with), `COGNATE_BASE_URL`
+//! `COGNATE_SIGNING_KEY` (optional PKCS#8 RSA key new pools sign with),
+//! `COGNATE_PLUGIN_DELIVERY_HOSTS` (hosts custom sender plugins may deliver to), `COGNATE_BASE_URL`
 //! (issuer base; default: the request's origin), `COGNATE_REGION`, `COGNATE_CACHE_TTL`.
 //!
 //! ```no_run
@@ -72,6 +73,8 @@ pub struct EdgeEnv {
     jws: WebCryptoJws,
     passwords: Argon2Hasher,
     keep_outbox: bool,
+    /// Hosts custom sender plugins may deliver to (`COGNATE_PLUGIN_DELIVERY_HOSTS`).
+    delivery_hosts: Vec<String>,
 }
 
 impl core::fmt::Debug for EdgeEnv {
@@ -127,6 +130,22 @@ impl Sender for EdgeEnv {
             message,
         )))
     }
+
+    fn deliver<'a>(
+        &'a self,
+        pool_id: &'a str,
+        request: cognate_core::ports::DeliveryRequest,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        boxed(SendFuture::new(outbox::deliver_request(
+            &self.store,
+            &self.clock,
+            &self.random,
+            self.keep_outbox,
+            &self.delivery_hosts,
+            pool_id,
+            request,
+        )))
+    }
 }
 
 /// A variable or secret, if set and not empty.
@@ -154,6 +173,15 @@ pub fn edge_env(env: &worker::Env) -> worker::Result<EdgeEnv> {
         jws: WebCryptoJws::new(setting(env, "COGNATE_SIGNING_KEY")),
         passwords: Argon2Hasher,
         keep_outbox: setting(env, "COGNATE_DEV_OUTBOX").is_some_and(|v| v == "true"),
+        delivery_hosts: setting(env, "COGNATE_PLUGIN_DELIVERY_HOSTS")
+            .map(|hosts| {
+                hosts
+                    .split(',')
+                    .map(|h| h.trim().to_owned())
+                    .filter(|h| !h.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
