@@ -275,6 +275,8 @@ struct Injected {
     grow_function: u32,
     cap_pages: u32,
     fuel: u32,
+    /// Whether the module has a memory (without one, nothing can grow).
+    has_memory: bool,
 }
 
 fn instrument(binary: &[u8], shape: &Shape, limits: &Limits) -> anyhow::Result<Vec<u8>> {
@@ -288,6 +290,7 @@ fn instrument(binary: &[u8], shape: &Shape, limits: &Limits) -> anyhow::Result<V
         grow_function: u32::try_from(shape.functions.len()).context("too many functions")?,
         cap_pages,
         fuel,
+        has_memory: shape.memories > 0,
     };
     let mut re = RoundtripReencoder;
     let mut module = wasm_encoder::Module::new();
@@ -471,6 +474,12 @@ fn add_exports(exports: &mut wasm_encoder::ExportSection, injected: &Injected) {
 fn grow_function(injected: &Injected) -> wasm_encoder::Function {
     use wasm_encoder::Instruction as I;
     let mut f = wasm_encoder::Function::new([]);
+    if !injected.has_memory {
+        // Never called: a module without a memory has no memory.grow.
+        f.instruction(&I::Unreachable);
+        f.instruction(&I::End);
+        return f;
+    }
     // if delta > cap - size: oom = 1; unreachable
     f.instruction(&I::LocalGet(0));
     f.instruction(&I::I32Const(
