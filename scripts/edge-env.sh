@@ -26,6 +26,7 @@ start_edge() {
       --ip 127.0.0.1 --port "$port" --inspector-ip 127.0.0.1 --inspector-port "$inspector" \
       --persist-to "$persist" --show-interactive-dev-session=false --log-level "${EDGE_LOG_LEVEL:-log}" \
       --var "COGNATE_TEST_KEY:$COGNATE_TEST_KEY" --var "COGNATE_DEV_OUTBOX:true" \
+      --var "COGNATE_PLUGIN_DELIVERY_HOSTS:${COGNATE_PLUGIN_DELIVERY_HOSTS:-mail.example.com}" \
       --var "COGNATE_ADMIN_ACCESS_KEY_ID:$COGNATE_ADMIN_ACCESS_KEY_ID" \
       --var "COGNATE_ADMIN_SECRET_ACCESS_KEY:$COGNATE_ADMIN_SECRET_ACCESS_KEY"
   ) >"$log" 2>&1 </dev/null &

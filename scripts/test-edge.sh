@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The edge stage of the test suite (scripts/test.sh runs it): builds the Worker once, checks
-# the bundle budget, starts it under `wrangler dev --local` (workerd) on a free loopback port,
-# runs the SAME end-to-end scenarios as against the host plus the edge-only ones
+# the bundle budget (of the production bundle: no test plugins), adds the test plugins (the
+# examples and the scenarios' WAT modules, prepared by cognate-plugin-bundle), starts it under
+# `wrangler dev --local` (workerd) on a free loopback port, runs the SAME end-to-end scenarios as against the host plus the edge-only ones
 # (tests/tests/edge.rs), restarts the runtime on the same persisted state and checks it
 # survived, then stops it by PID.
 set -euo pipefail
@@ -13,25 +14,44 @@ step() { printf '\n==> edge: %s\n' "$*"; }
 step "tools (cached in ${COGNATE_CACHE:-~/.cache/cognate})"
 scripts/setup-edge.sh
 
-step "build the Worker (wasm32-unknown-unknown release, wasm-bindgen)"
+step "build the Worker (wasm32-unknown-unknown, profile edge, wasm-bindgen, edge/plugins/)"
 edge/build.sh
 # shellcheck source=scripts/edge-env.sh
 source scripts/edge-env.sh
 
-step "bundle budget: the gzipped upload stays under 1 MB"
 scratch="$(mktemp -d -t cognate-edge-XXXXXX)"
 trap 'stop_edge; rm -rf "$scratch"' EXIT
-dry_run="$(cd edge && COGNATE_EDGE_PREBUILT=1 "$NODE" "$WRANGLER_JS" deploy --dry-run --outdir "$scratch/dist" 2>&1)" || {
-  echo "$dry_run" >&2
-  exit 1
+
+# upload_kib LABEL: the gzipped upload wrangler reports for the built Worker, in KiB.
+upload_kib() {
+  local dry_run upload_line
+  dry_run="$(cd edge && COGNATE_EDGE_PREBUILT=1 "$NODE" "$WRANGLER_JS" deploy --dry-run --outdir "$scratch/dist-$1" 2>&1)" || {
+    echo "$dry_run" >&2
+    return 1
+  }
+  upload_line="$(grep -o 'Total Upload: .*' <<<"$dry_run" | head -1)"
+  echo "$1: $upload_line" >&2
+  sed -E 's/.*gzip: ([0-9.]+) KiB.*/\1/' <<<"$upload_line"
 }
-upload_line="$(grep -o 'Total Upload: .*' <<<"$dry_run" | head -1)"
-echo "$upload_line"
-gzip_kib="$(sed -E 's/.*gzip: ([0-9.]+) KiB.*/\1/' <<<"$upload_line")"
+
+step "bundle budget: the gzipped upload (production bundle) stays under 1 MB"
+gzip_kib="$(upload_kib production)"
 python3 -c 'import sys; kib = float(sys.argv[1]); sys.exit(0 if kib < 1024 else 1)' "$gzip_kib" || {
   echo "the gzipped Worker is $gzip_kib KiB, over the 1 MB budget" >&2
   exit 1
 }
+
+step "test plugins: the examples and the scenarios' WAT modules, bundled with the Worker"
+cargo build --profile plugin --target wasm32-unknown-unknown --locked \
+  -p cognate-example-pre-sign-up -p cognate-example-pre-token-generation \
+  -p cognate-example-custom-auth -p cognate-example-user-migration \
+  -p cognate-example-custom-message -p cognate-example-custom-sender \
+  -p cognate-example-echo-event
+cargo run --quiet --locked -p cognate-tests --bin write-test-plugins -- "$scratch/test-plugins"
+COGNATE_EDGE_PLUGINS="$(echo "$CARGO_TARGET_DIR"/wasm32-unknown-unknown/plugin/cognate_example_*.wasm) $scratch/test-plugins" \
+  edge/build.sh --plugins-only
+# Reported, not enforced: test-only plugins are never deployed.
+upload_kib "with test plugins" >/dev/null
 
 step "start the Worker under wrangler dev --local"
 port="$(free_port)"
@@ -43,16 +63,7 @@ export COGNATE_OUTBOX_URL="$COGNATE_BASE_URL/__cognate/test/outbox"
 export COGNATE_EDGE_STATE_FILE="$scratch/restart-state.json"
 
 step "end-to-end scenarios against the Worker (the host's, plus tests/tests/edge.rs)"
-# Every scenario binary but the ones that register trigger plugins (triggers.rs,
-# oauth_triggers.rs): plugins on the edge (bundled at deploy time) are the open half of issue 4;
-# when they land, this list goes and the triggers run here too.
-scenario_tests=()
-for file in tests/tests/*.rs; do
-  name="$(basename "$file" .rs)"
-  case "$name" in triggers | oauth_triggers) continue ;; esac
-  scenario_tests+=(--test "$name")
-done
-if ! cargo test -p cognate-tests --locked --no-fail-fast --lib "${scenario_tests[@]}"; then
+if ! cargo test -p cognate-tests --locked --no-fail-fast --lib --tests; then
   echo "--- the runtime's log (last 200 lines) ---" >&2
   tail -n 200 "$scratch/wrangler.log" >&2
   exit 1

@@ -11,11 +11,13 @@
 //! | `PasswordHasher` | argon2id compiled to Wasm ([`cognate_core::password::Argon2Hasher`]) |
 //! | `Random`, `Clock` | `crypto.getRandomValues`, `Date.now()` |
 //! | `Sender` | the development outbox or a log line ([`outbox`]) |
+//! | `Triggers` | plugin modules bundled at deploy time, run through the JS WebAssembly API ([`plugins`]) |
 //!
 //! Configuration comes from the Worker's bindings (see `edge/wrangler.toml`): the Durable
 //! Object namespace `STORE`, the KV namespace `CACHE`, and the variables or secrets
 //! `COGNATE_ADMIN_ACCESS_KEY_ID`, `COGNATE_ADMIN_SECRET_ACCESS_KEY` (SigV4 admin key),
-//! `COGNATE_SIGNING_KEY` (optional PKCS#8 RSA key new pools sign with), `COGNATE_BASE_URL`
+//! `COGNATE_SIGNING_KEY` (optional PKCS#8 RSA key new pools sign with),
+//! `COGNATE_PLUGIN_DELIVERY_HOSTS` (hosts custom sender plugins may deliver to), `COGNATE_BASE_URL`
 //! (issuer base; default: the request's origin), `COGNATE_REGION`, `COGNATE_CACHE_TTL`.
 //!
 //! ```no_run
@@ -38,7 +40,7 @@
 //!   Workers Free plan's 10 ms; deploy on a paid plan with `limits.cpu_ms` raised.
 
 use cognate_core::password::Argon2Hasher;
-use cognate_core::ports::{BoxFuture, Message, boxed};
+use cognate_core::ports::{BoxFuture, InvocationError, Message, Triggers, boxed};
 use cognate_core::{
     Clock, Config, Env, Error, Jws, PasswordHasher, Random, Sender, Service, Store,
 };
@@ -48,6 +50,7 @@ pub mod cache;
 pub mod http;
 pub mod outbox;
 pub mod platform;
+pub mod plugins;
 pub mod store;
 pub mod testing;
 
@@ -70,6 +73,8 @@ pub struct EdgeEnv {
     jws: WebCryptoJws,
     passwords: Argon2Hasher,
     keep_outbox: bool,
+    /// Hosts custom sender plugins may deliver to (`COGNATE_PLUGIN_DELIVERY_HOSTS`).
+    delivery_hosts: Vec<String>,
 }
 
 impl core::fmt::Debug for EdgeEnv {
@@ -100,6 +105,19 @@ impl Env for EdgeEnv {
     fn passwords(&self) -> &dyn PasswordHasher {
         &self.passwords
     }
+    fn triggers(&self) -> &dyn Triggers {
+        self
+    }
+}
+
+impl Triggers for EdgeEnv {
+    fn invoke<'a>(
+        &'a self,
+        plugin: &'a str,
+        event: &'a [u8],
+    ) -> BoxFuture<'a, Result<Vec<u8>, InvocationError>> {
+        plugins::invoke(self.store.inner(), plugin, event)
+    }
 }
 
 impl Sender for EdgeEnv {
@@ -110,6 +128,22 @@ impl Sender for EdgeEnv {
             &self.random,
             self.keep_outbox,
             message,
+        )))
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        pool_id: &'a str,
+        request: cognate_core::ports::DeliveryRequest,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        boxed(SendFuture::new(outbox::deliver_request(
+            &self.store,
+            &self.clock,
+            &self.random,
+            self.keep_outbox,
+            &self.delivery_hosts,
+            pool_id,
+            request,
         )))
     }
 }
@@ -139,6 +173,15 @@ pub fn edge_env(env: &worker::Env) -> worker::Result<EdgeEnv> {
         jws: WebCryptoJws::new(setting(env, "COGNATE_SIGNING_KEY")),
         passwords: Argon2Hasher,
         keep_outbox: setting(env, "COGNATE_DEV_OUTBOX").is_some_and(|v| v == "true"),
+        delivery_hosts: setting(env, "COGNATE_PLUGIN_DELIVERY_HOSTS")
+            .map(|hosts| {
+                hosts
+                    .split(',')
+                    .map(|h| h.trim().to_owned())
+                    .filter(|h| !h.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -170,11 +213,59 @@ pub async fn handle(req: worker::Request, env: worker::Env) -> worker::Result<wo
         Ok(request) => request,
         Err(refused) => return http::from_core(refused),
     };
+    if let Some(operation) = plugin_operation(&request) {
+        return http::from_core(plugin_admin(&service, &edge, &request, &operation).await);
+    }
     if let Some(pool_id) = http::jwks_pool(&request) {
         return http::jwks_cached(&service, &edge, &env, request, &pool_id).await;
     }
     let response = service.handle(request, &edge).await;
     http::from_core(response)
+}
+
+/// `POST /` with `X-Amz-Target: CognatePlugins.<Operation>`: the plugin admin API.
+fn plugin_operation(request: &cognate_core::Request) -> Option<String> {
+    if request.method != "POST" || !(request.path == "/" || request.path.is_empty()) {
+        return None;
+    }
+    request
+        .header("x-amz-target")
+        .and_then(|t| t.strip_prefix(plugins::ADMIN_TARGET_PREFIX))
+        .map(str::to_owned)
+}
+
+/// The plugin admin API, SigV4-signed with an admin key like every administrative call.
+async fn plugin_admin(
+    service: &Service,
+    edge: &EdgeEnv,
+    request: &cognate_core::Request,
+    operation: &str,
+) -> cognate_core::Response {
+    if let Err(e) = cognate_core::sigv4::verify(
+        request,
+        cognate_core::api::SIGNING_SERVICE,
+        &service.config().admin_keys,
+        edge.clock.now_millis(),
+    ) {
+        let (name, status) = e.kind.wire();
+        return http::adapter_error(status, name, &e.message);
+    }
+    match plugins::admin_call(edge.store.inner(), operation, &request.body).await {
+        Ok(value) => cognate_core::Response::json(
+            200,
+            "application/x-amz-json-1.1",
+            value.to_string().into_bytes(),
+        )
+        .with_header("access-control-allow-origin", "*"),
+        Err((name, message)) => {
+            let status = if name == "InternalErrorException" {
+                500
+            } else {
+                400
+            };
+            http::adapter_error(status, name, &message)
+        }
+    }
 }
 
 #[worker::event(fetch)]

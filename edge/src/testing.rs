@@ -49,6 +49,21 @@ fn not_found() -> Result<Response> {
     Response::error("Not Found", 404)
 }
 
+/// The variant of an invocation failure (details differ between engines' trap messages).
+fn invocation_kind(error: &cognate_core::ports::InvocationError) -> &'static str {
+    use cognate_core::ports::InvocationError as E;
+    match error {
+        E::NotFound => "NotFound",
+        E::MissingExport(_) => "MissingExport",
+        E::Trap(_) => "Trap",
+        E::Timeout => "Timeout",
+        E::OutOfMemory => "OutOfMemory",
+        E::BadOutput(_) => "BadOutput",
+        E::OutputTooLarge => "OutputTooLarge",
+        E::Unavailable(_) => "Unavailable",
+    }
+}
+
 fn query_param(url: &worker::Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
@@ -181,6 +196,20 @@ pub async fn handle(req: worker::Request, env: &worker::Env, origin: &str) -> Re
             } else {
                 Response::error("unknown check", 400)
             }
+        }
+        ("POST", "plugin-invoke") => {
+            // Runs a plugin on the posted event exactly as a trigger would: the raw answer, or
+            // the failure's kind (the host/edge parity test compares both with wasmtime's).
+            let Some(plugin) = query_param(&url, "plugin") else {
+                return Response::error("plugin= is required", 400);
+            };
+            let mut req = req;
+            let event = req.bytes().await?;
+            let answer = match crate::plugins::invoke(edge.store.inner(), &plugin, &event).await {
+                Ok(output) => json!({ "output": String::from_utf8_lossy(&output) }),
+                Err(e) => json!({ "error": invocation_kind(&e) }),
+            };
+            Response::from_json(&answer)
         }
         ("POST", "cache-snapshot") => {
             let Some(prefix) = query_param(&url, "prefix").filter(|p| !p.is_empty()) else {

