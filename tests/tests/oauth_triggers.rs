@@ -60,6 +60,44 @@ async fn machine_client(target: &Target, pool_id: &str) -> AppClient {
         .await
 }
 
+/// A pool running the custom-auth example for all three auth challenge triggers.
+async fn custom_auth_pool(target: &Target, prefix: &str) -> String {
+    let plugin = target.register_example("custom-auth").await;
+    pool(
+        target,
+        prefix,
+        LambdaConfigType::builder()
+            .define_auth_challenge(&plugin)
+            .create_auth_challenge(&plugin)
+            .verify_auth_challenge_response(&plugin)
+            .build(),
+    )
+    .await
+}
+
+/// A confidential client allowed the code flow to [`CALLBACK`], with `flows` as its explicit
+/// auth flows.
+async fn code_flow_client(
+    target: &Target,
+    pool_id: &str,
+    flows: &[ExplicitAuthFlowsType],
+) -> AppClient {
+    target
+        .create_client(pool_id, |b| {
+            flows
+                .iter()
+                .fold(b.generate_secret(true), |b, flow| {
+                    b.explicit_auth_flows(flow.clone())
+                })
+                .allowed_o_auth_flows_user_pool_client(true)
+                .allowed_o_auth_flows(OAuthFlowType::Code)
+                .allowed_o_auth_scopes("openid")
+                .callback_urls(CALLBACK)
+                .supported_identity_providers("COGNITO")
+        })
+        .await
+}
+
 fn pre_token(version: PreTokenGenerationLambdaVersionType, reference: &str) -> LambdaConfigType {
     LambdaConfigType::builder()
         .pre_token_generation_config(
@@ -192,29 +230,16 @@ async fn pre_token_generation_v2_leaves_machine_tokens_alone() {
 #[tokio::test]
 async fn the_hosted_ui_signs_in_through_custom_auth_challenges() {
     let target = Target::shared();
-    let plugin = target.register_example("custom-auth").await;
-    let pool_id = pool(
+    let pool_id = custom_auth_pool(target, "uicustom").await;
+    let web = code_flow_client(
         target,
-        "uicustom",
-        LambdaConfigType::builder()
-            .define_auth_challenge(&plugin)
-            .create_auth_challenge(&plugin)
-            .verify_auth_challenge_response(&plugin)
-            .build(),
+        &pool_id,
+        &[
+            ExplicitAuthFlowsType::AllowCustomAuth,
+            ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+        ],
     )
     .await;
-    let web = target
-        .create_client(&pool_id, |b| {
-            b.generate_secret(true)
-                .explicit_auth_flows(ExplicitAuthFlowsType::AllowCustomAuth)
-                .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-                .allowed_o_auth_flows_user_pool_client(true)
-                .allowed_o_auth_flows(OAuthFlowType::Code)
-                .allowed_o_auth_scopes("openid")
-                .callback_urls(CALLBACK)
-                .supported_identity_providers("COGNITO")
-        })
-        .await;
     let username = unique("uica");
     admin_create_quietly(
         target,
@@ -322,29 +347,14 @@ async fn the_hosted_ui_signs_in_through_custom_auth_challenges() {
 #[tokio::test]
 async fn the_hosted_ui_offers_custom_auth_only_when_the_pool_and_client_allow_it() {
     let target = Target::shared();
-    let plugin = target.register_example("custom-auth").await;
-    let pool_id = pool(
+    let pool_id = custom_auth_pool(target, "uinocustom").await;
+    // The client may use the code flow but not CUSTOM_AUTH.
+    let web = code_flow_client(
         target,
-        "uinocustom",
-        LambdaConfigType::builder()
-            .define_auth_challenge(&plugin)
-            .create_auth_challenge(&plugin)
-            .verify_auth_challenge_response(&plugin)
-            .build(),
+        &pool_id,
+        &[ExplicitAuthFlowsType::AllowUserPasswordAuth],
     )
     .await;
-    // The client may use the code flow but not CUSTOM_AUTH.
-    let web = target
-        .create_client(&pool_id, |b| {
-            b.generate_secret(true)
-                .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-                .allowed_o_auth_flows_user_pool_client(true)
-                .allowed_o_auth_flows(OAuthFlowType::Code)
-                .allowed_o_auth_scopes("openid")
-                .callback_urls(CALLBACK)
-                .supported_identity_providers("COGNITO")
-        })
-        .await;
     let mut browser = Browser::new(target);
     let query = format!(
         "response_type=code&client_id={}&redirect_uri={CALLBACK}&scope=openid",

@@ -476,18 +476,23 @@ async fn post_login(ctx: &Ctx<'_>, request: &AuthRequest, form: &Params) -> Resp
     match outcome {
         Ok(authenticated) => next_step(ctx, request, username, authenticated, None).await,
         Err(e) if e.kind == ErrorKind::UserNotConfirmed => {
-            confirm_page(
-                ctx,
-                request,
-                username,
-                None,
-                Some("Your account is not confirmed yet. Enter the code we sent you."),
-                400,
-            )
-            .await
+            not_confirmed(ctx, request, username).await
         }
         Err(e) => login_page(ctx, request, None, Some(&user_message(&e)), 400).await,
     }
+}
+
+/// A sign-in by a user who has not confirmed the account yet: the confirm page.
+async fn not_confirmed(ctx: &Ctx<'_>, request: &AuthRequest, username: &str) -> Response {
+    confirm_page(
+        ctx,
+        request,
+        username,
+        None,
+        Some("Your account is not confirmed yet. Enter the code we sent you."),
+        400,
+    )
+    .await
 }
 
 /// What follows a step of sign-in: the redirect with a code for a proved user, else the page of
@@ -596,15 +601,7 @@ async fn post_custom_auth(ctx: &Ctx<'_>, request: &AuthRequest, form: &Params) -
     match outcome {
         Ok(authenticated) => next_step(ctx, request, username, authenticated, None).await,
         Err(e) if e.kind == ErrorKind::UserNotConfirmed => {
-            confirm_page(
-                ctx,
-                request,
-                username,
-                None,
-                Some("Your account is not confirmed yet. Enter the code we sent you."),
-                400,
-            )
-            .await
+            not_confirmed(ctx, request, username).await
         }
         // Unknown users and refusals read alike: the page must not reveal who has an account.
         Err(e) => custom_auth_page(ctx, request, Some(&user_message(&e)), 400).await,
