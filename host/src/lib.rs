@@ -31,6 +31,7 @@ pub mod config;
 pub mod credentials;
 pub mod demo;
 pub mod engine;
+pub mod epoch;
 pub mod janitor;
 pub mod jws;
 pub mod plugins;

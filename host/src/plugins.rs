@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -148,7 +148,8 @@ pub struct PluginRuntime {
     /// Millis (since `started`) of the last `names.json` check.
     last_check: AtomicU64,
     started: Instant,
-    ticker_stop: Arc<AtomicBool>,
+    /// Advances the engine's epoch while this lives.
+    _ticker: crate::epoch::EpochTicker,
     /// Serialises registry writes on disk.
     write_lock: Mutex<()>,
 }
@@ -159,12 +160,6 @@ impl fmt::Debug for PluginRuntime {
             .field("dir", &self.dir)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for PluginRuntime {
-    fn drop(&mut self) {
-        self.ticker_stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -233,20 +228,7 @@ impl PluginRuntime {
                 },
             )
             .map_err(|e| anyhow::anyhow!("plugin linker: {e}"))?;
-        let ticker_stop = Arc::new(AtomicBool::new(false));
-        {
-            let engine = engine.clone();
-            let stop = Arc::clone(&ticker_stop);
-            std::thread::Builder::new()
-                .name("cognate-plugin-epoch".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(EPOCH_TICK);
-                        engine.increment_epoch();
-                    }
-                })
-                .context("cannot start the plugin epoch thread")?;
-        }
+        let ticker = crate::epoch::EpochTicker::start(&engine, EPOCH_TICK, "cognate-plugin-epoch")?;
         let runtime = Self {
             engine,
             linker,
@@ -255,7 +237,7 @@ impl PluginRuntime {
             registry: RwLock::new(Registry::default()),
             last_check: AtomicU64::new(0),
             started: Instant::now(),
-            ticker_stop,
+            _ticker: ticker,
             write_lock: Mutex::new(()),
         };
         runtime.load_dir()?;

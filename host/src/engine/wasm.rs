@@ -19,7 +19,6 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -109,7 +108,8 @@ pub struct WasmCore {
     slots: Semaphore,
     limits: WasmLimits,
     sha256: String,
-    ticker_stop: Arc<AtomicBool>,
+    /// Advances the engine's epoch while this lives.
+    _ticker: crate::epoch::EpochTicker,
 }
 
 impl std::fmt::Debug for WasmCore {
@@ -118,12 +118,6 @@ impl std::fmt::Debug for WasmCore {
             .field("sha256", &self.sha256)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for WasmCore {
-    fn drop(&mut self) {
-        self.ticker_stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -161,20 +155,7 @@ impl WasmCore {
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| anyhow::anyhow!("the core module's imports: {e:?}"))?;
-        let ticker_stop = Arc::new(AtomicBool::new(false));
-        {
-            let engine = engine.clone();
-            let stop = Arc::clone(&ticker_stop);
-            std::thread::Builder::new()
-                .name("cognate-core-epoch".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(YIELD_EVERY);
-                        engine.increment_epoch();
-                    }
-                })
-                .context("cannot start the Wasm core's epoch thread")?;
-        }
+        let ticker = crate::epoch::EpochTicker::start(&engine, YIELD_EVERY, "cognate-core-epoch")?;
         Ok(Self {
             engine,
             pre,
@@ -182,7 +163,7 @@ impl WasmCore {
             slots: Semaphore::new(usize::try_from(limits.max_instances.max(1)).unwrap_or(1)),
             limits,
             sha256,
-            ticker_stop,
+            _ticker: ticker,
         })
     }
 
