@@ -28,6 +28,7 @@ use std::rc::Rc;
 
 use cognate_core::ports::{BoxFuture, InvocationError, boxed};
 use cognate_core::store::{Expect, Store};
+use cognate_core::trigger::admin::{self, PluginAdminCall};
 use js_sys::{Function, Object, Reflect, Uint8Array, WebAssembly};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -408,23 +409,9 @@ pub async fn admin_call(
     let bundle = Bundle::load();
     let invalid = |m: String| ("InvalidParameterException", m);
     let internal = |m: String| ("InternalErrorException", m);
-    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        serde_json::from_slice(body).map_err(|e| {
-            (
-                "SerializationException",
-                format!("Request body is not valid JSON: {e}"),
-            )
-        })?
-    };
-    let field = |name: &str| body.get(name).and_then(Value::as_str);
-    match operation {
-        "RegisterPlugin" => {
-            let name = field("Name");
-            let wasm = field("Wasm").ok_or_else(|| invalid("Wasm (base64) is required".into()))?;
-            let bytes = <base64ct::Base64 as base64ct::Encoding>::decode_vec(wasm)
-                .map_err(|_| invalid("Wasm must be standard base64".into()))?;
+    match admin::parse(operation, body)? {
+        PluginAdminCall::Register { name, wasm: bytes } => {
+            let name = name.as_deref();
             if let Some(name) = name
                 && !cognate_core::trigger::is_plugin_name(name)
             {
@@ -455,7 +442,7 @@ pub async fn admin_call(
             let names = all_names(&bundle, store).await.map_err(internal)?;
             Ok(info(&module, &names))
         }
-        "ListPlugins" => {
+        PluginAdminCall::List => {
             let names = all_names(&bundle, store).await.map_err(internal)?;
             let plugins: Vec<Value> = bundle
                 .hashes()
@@ -465,10 +452,8 @@ pub async fn admin_call(
                 .collect();
             Ok(json!({ "Plugins": plugins }))
         }
-        "DeletePlugin" => {
-            let reference = field("Reference")
-                .or_else(|| field("Name"))
-                .ok_or_else(|| invalid("Name or Reference is required".into()))?;
+        PluginAdminCall::Delete { reference } => {
+            let reference = reference.as_str();
             if reference.starts_with("sha256:") {
                 return Err(invalid(
                     "Modules are bundled with the Worker at deploy time: remove it from the \
@@ -491,18 +476,8 @@ pub async fn admin_call(
                          rename or remove the file and redeploy."
                     )))
                 }
-                None => Err((
-                    "ResourceNotFoundException",
-                    format!("No plugin {reference}."),
-                )),
+                None => Err(admin::not_found(reference)),
             }
         }
-        other => Err((
-            "UnknownOperationException",
-            format!(
-                "Unknown operation {}",
-                other.chars().take(64).collect::<String>()
-            ),
-        )),
     }
 }

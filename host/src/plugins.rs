@@ -726,50 +726,20 @@ pub fn admin_call(
     operation: &str,
     body: &[u8],
 ) -> Result<serde_json::Value, (&'static str, String)> {
-    use serde_json::{Value, json};
-    let invalid = |m: String| ("InvalidParameterException", m);
-    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        serde_json::from_slice(body).map_err(|e| {
-            (
-                "SerializationException",
-                format!("Request body is not valid JSON: {e}"),
-            )
-        })?
-    };
-    let field = |name: &str| body.get(name).and_then(Value::as_str);
-    match operation {
-        "RegisterPlugin" => {
-            let name = field("Name");
-            let wasm = field("Wasm").ok_or_else(|| invalid("Wasm (base64) is required".into()))?;
-            let bytes = <base64ct::Base64 as base64ct::Encoding>::decode_vec(wasm)
-                .map_err(|_| invalid("Wasm must be standard base64".into()))?;
+    use cognate_core::trigger::admin::{self, PluginAdminCall};
+    use serde_json::json;
+    match admin::parse(operation, body)? {
+        PluginAdminCall::Register { name, wasm } => {
             let info = runtime
-                .register(name, &bytes)
-                .map_err(|e| invalid(format!("{e:#}")))?;
+                .register(name.as_deref(), &wasm)
+                .map_err(|e| ("InvalidParameterException", format!("{e:#}")))?;
             Ok(serde_json::to_value(info).unwrap_or_default())
         }
-        "ListPlugins" => Ok(json!({ "Plugins": runtime.list() })),
-        "DeletePlugin" => {
-            let reference = field("Reference")
-                .or_else(|| field("Name"))
-                .ok_or_else(|| invalid("Name or Reference is required".into()))?;
-            match runtime.remove(reference) {
-                Ok(true) => Ok(json!({})),
-                Ok(false) => Err((
-                    "ResourceNotFoundException",
-                    format!("No plugin {reference}."),
-                )),
-                Err(e) => Err(("InternalErrorException", format!("{e:#}"))),
-            }
-        }
-        other => Err((
-            "UnknownOperationException",
-            format!(
-                "Unknown operation {}",
-                other.chars().take(64).collect::<String>()
-            ),
-        )),
+        PluginAdminCall::List => Ok(json!({ "Plugins": runtime.list() })),
+        PluginAdminCall::Delete { reference } => match runtime.remove(&reference) {
+            Ok(true) => Ok(json!({})),
+            Ok(false) => Err(admin::not_found(&reference)),
+            Err(e) => Err(("InternalErrorException", format!("{e:#}"))),
+        },
     }
 }

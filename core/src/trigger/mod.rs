@@ -20,6 +20,7 @@
 //!   `UnexpectedLambdaException`;
 //! - its answer is not JSON, too large, or not a valid response: `InvalidLambdaResponseException`.
 
+pub mod admin;
 mod auth_challenge;
 mod message;
 mod tokens;
