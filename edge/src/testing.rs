@@ -70,51 +70,6 @@ fn query_param(url: &worker::Url, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The checks of the storage contract suite, by name.
-pub const CHECKS: &[&str] = &[
-    "get_missing",
-    "create_only",
-    "compare_and_set",
-    "versions_never_reused",
-    "delete_semantics",
-    "failed_writes_change_nothing",
-    "racing_creates",
-    "racing_compare_and_set",
-    "racing_increments",
-    "scan_order",
-    "scan_prefix_isolation",
-    "scan_limit_clamping",
-    "scan_paging",
-    "max_value",
-    "long_keys",
-    "empty_values",
-    "binary_values",
-];
-
-async fn run_check(store: &dyn Store, name: &str) -> bool {
-    match name {
-        "get_missing" => contract::get_missing(store).await,
-        "create_only" => contract::create_only(store).await,
-        "compare_and_set" => contract::compare_and_set(store).await,
-        "versions_never_reused" => contract::versions_never_reused(store).await,
-        "delete_semantics" => contract::delete_semantics(store).await,
-        "failed_writes_change_nothing" => contract::failed_writes_change_nothing(store).await,
-        "racing_creates" => contract::racing_creates(store).await,
-        "racing_compare_and_set" => contract::racing_compare_and_set(store).await,
-        "racing_increments" => contract::racing_increments(store).await,
-        "scan_order" => contract::scan_order(store).await,
-        "scan_prefix_isolation" => contract::scan_prefix_isolation(store).await,
-        "scan_limit_clamping" => contract::scan_limit_clamping(store).await,
-        "scan_paging" => contract::scan_paging(store).await,
-        "max_value" => contract::max_value(store).await,
-        "long_keys" => contract::long_keys(store).await,
-        "empty_values" => contract::empty_values(store).await,
-        "binary_values" => contract::binary_values(store).await,
-        _ => return false,
-    }
-    true
-}
-
 /// Every entry under `prefix`, following the cursor.
 async fn scan_all(
     store: &dyn Store,
@@ -174,9 +129,10 @@ pub async fn handle(req: worker::Request, env: &worker::Env, origin: &str) -> Re
                 .set("content-type", "application/x-ndjson")?;
             Ok(response)
         }
-        ("GET", "contract") => Response::from_json(&json!({ "checks": CHECKS })),
+        ("GET", "contract") => Response::from_json(&json!({ "checks": contract::CHECKS })),
         ("POST", "contract") => {
-            let Some(check) = query_param(&url, "check").filter(|c| CHECKS.contains(&c.as_str()))
+            let Some(check) =
+                query_param(&url, "check").filter(|c| contract::CHECKS.contains(&c.as_str()))
             else {
                 return Response::error("check= must name a contract check", 400);
             };
@@ -191,7 +147,7 @@ pub async fn handle(req: worker::Request, env: &worker::Env, origin: &str) -> Re
             );
             // A violated property panics inside the check (the runtime logs it and answers
             // 500); reaching the end means the check held.
-            if run_check(&store, &check).await {
+            if contract::run_check(&store, &check).await {
                 Response::from_json(&json!({ "check": check, "ok": true }))
             } else {
                 Response::error("unknown check", 400)

@@ -14,9 +14,14 @@
 //! instance. A **response frame** is `[FRAME_VERSION][status u16][headers][body]`.
 //!
 //! A **port call** (a guest import, see [`imports`]) takes its arguments as one encoded tuple
-//! at `(ptr, len)` in guest memory and returns the length of its encoded answer (`Result` or
-//! plain value, per import), which the host holds until the guest copies it out with
-//! `take_result(ptr)` into a buffer of that length.
+//! at `(ptr, len)` in guest memory and starts the call on the host. When the answer is there at
+//! once, it returns the answer's length (`>= 0`); otherwise it returns `-id` and the call stays
+//! in flight while the guest polls its other futures: `call_poll(id)` returns the length once
+//! the answer is there (`-1` before), and `call_wait()` suspends the guest until at least one
+//! call in flight has its answer. The host holds a reported answer (`Result` or plain value,
+//! per import) until the guest copies it out with `take_result(ptr)` into a buffer of that
+//! length. So the core's concurrent futures (two signatures, racing writes) run concurrently on
+//! the host, as they do natively.
 //!
 //! Why not serde (JSON or postcard)? The core's port types do not derive `Serialize`, JSON would
 //! add a parse per call, and this format is a few lines per type with no dependency; a version
@@ -35,7 +40,7 @@ use cognate_core::service::AdminKey;
 use cognate_core::{Config, Expect, Page, Request, Response, Secret, StoreError, Versioned};
 
 /// The framing version. Bump it on any change to an encoding below.
-pub const FRAME_VERSION: u8 = 1;
+pub const FRAME_VERSION: u8 = 2;
 
 /// The guest's imports, all in the Wasm import module [`IMPORT_MODULE`].
 pub mod imports {
@@ -49,7 +54,11 @@ pub mod imports {
     pub const TAKE_RESULT: &str = "take_result";
     /// `(ptr, len)`: the guest's panic message, logged by the host before the trap.
     pub const PANIC: &str = "panic";
-    // Port calls: `(args ptr, args len) -> answer len`.
+    /// `(id: i64) -> i64`: the answer's length once the port call `id` has one, else `-1`.
+    pub const CALL_POLL: &str = "call_poll";
+    /// `()`: returns once at least one port call in flight has its answer (at once if one has).
+    pub const CALL_WAIT: &str = "call_wait";
+    // Port calls: `(args ptr, args len) -> answer len, or -id while in flight`.
     /// `(key: str) -> Result<Option<Versioned>, StoreError>`
     pub const STORE_GET: &str = "store_get";
     /// `(key: str, value: bytes, expect: Expect) -> Result<u64, StoreError>`
@@ -75,7 +84,7 @@ pub mod imports {
     pub const DELIVER: &str = "deliver";
     /// `(plugin: str, event: bytes) -> Result<bytes, InvocationError>`
     pub const TRIGGER_INVOKE: &str = "trigger_invoke";
-    /// Every import taking `(args ptr, args len) -> answer len`.
+    /// Every import taking `(args ptr, args len) -> answer len or -id`.
     pub const PORT_CALLS: [&str; 12] = [
         STORE_GET,
         STORE_PUT,

@@ -6,16 +6,18 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 use core::future::Future;
 use core::pin::pin;
-use core::task::{Context, Poll, Waker};
+use core::sync::atomic::{AtomicBool, Ordering};
+use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use cognate_core::error::Error;
 use cognate_core::ports::{
     BoxFuture, Clock, DeliveryRequest, Env, GeneratedKey, HashParams, InvocationError, Jws,
     JwsAlgorithm, Message, PasswordCheck, PasswordHasher, Random, Sender, Triggers, boxed,
 };
-use cognate_core::store::{Expect, Page, Store, StoreError, Versioned};
+use cognate_core::store::{Expect, Page, Store, StoreError, Versioned, contract};
 use cognate_core::{Secret, Service};
 
 use crate::abi::{self, Wire};
@@ -44,6 +46,8 @@ mod host {
         pub fn now_millis() -> i64;
         pub fn random_fill(ptr: *mut u8, len: usize);
         pub fn take_result(ptr: *mut u8);
+        pub fn call_poll(id: i64) -> i64;
+        pub fn call_wait();
         pub fn panic(ptr: *const u8, len: usize);
         pub fn store_get(ptr: *const u8, len: usize) -> i64;
         pub fn store_put(ptr: *const u8, len: usize) -> i64;
@@ -62,12 +66,23 @@ mod host {
 
 type PortCall = unsafe extern "C" fn(*const u8, usize) -> i64;
 
-/// One port call: the arguments encoded in, the answer copied out and decoded. The host
-/// answers every call (failures are values in `R`); a malformed answer is a bug, so a panic.
-fn call<A: Wire, R: Wire>(import: PortCall, args: A) -> R {
-    let args = abi::encode(&args);
-    // SAFETY: the host reads `args.len()` bytes at `args.as_ptr()`.
-    let len = unsafe { import(args.as_ptr(), args.len()) };
+/// One port call. The host starts it at once and answers on the spot when it can; otherwise the
+/// call stays in flight on the host while the core goes on with its other futures (the two
+/// signatures of a token response, racing writes), as the native core's futures do, and
+/// [`block_on`] waits on the host only when nothing else can progress. The host answers every
+/// call (failures are values in `R`); a malformed answer is a bug, so a panic.
+async fn call<A: Wire, R: Wire>(import: PortCall, args: A) -> R {
+    let started = {
+        let args = abi::encode(&args);
+        // SAFETY: the host reads `args.len()` bytes at `args.as_ptr()` before it returns.
+        unsafe { import(args.as_ptr(), args.len()) }
+    };
+    let len = match started {
+        0.. => started,
+        // Dropping an in-flight call (the core never does) leaves its answer unread on the
+        // host until the instance goes away.
+        _ => InFlight { id: -started }.await,
+    };
     let Ok(len) = usize::try_from(len) else {
         panic!("a port call failed on the host ({len})");
     };
@@ -82,6 +97,47 @@ fn call<A: Wire, R: Wire>(import: PortCall, args: A) -> R {
         Ok(value) => value,
         Err(e) => panic!("a port answer did not decode: {e}"),
     }
+}
+
+/// A port call the host is still working on: ready once `call_poll` reports its answer.
+struct InFlight {
+    id: i64,
+}
+
+impl Future for InFlight {
+    type Output = i64;
+
+    fn poll(self: core::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<i64> {
+        // SAFETY: no memory is passed.
+        let len = unsafe { host::call_poll(self.id) };
+        if len >= 0 {
+            return Poll::Ready(len);
+        }
+        WAITING.0.borrow_mut().push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// The wakers of in-flight calls, woken (all of them) whenever the host finishes a call.
+struct Waiting(RefCell<Vec<Waker>>);
+// SAFETY: the guest is single-threaded (wasm32-unknown-unknown without threads).
+unsafe impl Sync for Waiting {}
+static WAITING: Waiting = Waiting(RefCell::new(Vec::new()));
+
+/// Set when the root future's waker is woken (a future that yields without a port call).
+static WOKEN: AtomicBool = AtomicBool::new(false);
+
+fn root_waker() -> Waker {
+    const VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
+    fn clone(_: *const ()) -> RawWaker {
+        RawWaker::new(core::ptr::null(), &VTABLE)
+    }
+    fn wake(_: *const ()) {
+        WOKEN.store(true, Ordering::Relaxed);
+    }
+    fn drop(_: *const ()) {}
+    // SAFETY: the vtable's functions never touch the data pointer and are thread-agnostic.
+    unsafe { Waker::from_raw(RawWaker::new(core::ptr::null(), &VTABLE)) }
 }
 
 /// The ports, each a thin wrapper over its import.
@@ -104,7 +160,7 @@ impl Random for GuestEnv {
 
 impl Store for GuestEnv {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Versioned>, StoreError>> {
-        boxed(async move { call(host::store_get, (String::from(key),)) })
+        boxed(async move { call(host::store_get, (String::from(key),)).await })
     }
     fn put<'a>(
         &'a self,
@@ -112,10 +168,12 @@ impl Store for GuestEnv {
         value: &'a [u8],
         expect: Expect,
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
-        boxed(async move { call(host::store_put, (String::from(key), value.to_vec(), expect)) })
+        boxed(
+            async move { call(host::store_put, (String::from(key), value.to_vec(), expect)).await },
+        )
     }
     fn delete<'a>(&'a self, key: &'a str, expect: Expect) -> BoxFuture<'a, Result<(), StoreError>> {
-        boxed(async move { call(host::store_delete, (String::from(key), expect)) })
+        boxed(async move { call(host::store_delete, (String::from(key), expect)).await })
     }
     fn scan<'a>(
         &'a self,
@@ -129,13 +187,14 @@ impl Store for GuestEnv {
                 host::store_scan,
                 (String::from(prefix), after.map(String::from), limit),
             )
+            .await
         })
     }
 }
 
 impl Jws for GuestEnv {
     fn generate<'a>(&'a self, alg: JwsAlgorithm) -> BoxFuture<'a, Result<GeneratedKey, Error>> {
-        boxed(async move { call(host::jws_generate, (alg,)) })
+        boxed(async move { call(host::jws_generate, (alg,)).await })
     }
     fn sign<'a>(
         &'a self,
@@ -154,6 +213,7 @@ impl Jws for GuestEnv {
                     input.to_vec(),
                 ),
             )
+            .await
         })
     }
     fn verify<'a>(
@@ -177,6 +237,7 @@ impl Jws for GuestEnv {
                     signature.to_vec(),
                 ),
             )
+            .await
         })
     }
 }
@@ -188,7 +249,9 @@ impl PasswordHasher for GuestEnv {
         salt: [u8; 16],
         params: HashParams,
     ) -> BoxFuture<'a, Result<String, Error>> {
-        boxed(async move { call(host::password_hash, (String::from(password), salt, params)) })
+        boxed(
+            async move { call(host::password_hash, (String::from(password), salt, params)).await },
+        )
     }
     fn verify<'a>(
         &'a self,
@@ -201,20 +264,21 @@ impl PasswordHasher for GuestEnv {
                 host::password_verify,
                 (String::from(password), String::from(phc), params),
             )
+            .await
         })
     }
 }
 
 impl Sender for GuestEnv {
     fn send<'a>(&'a self, message: Message) -> BoxFuture<'a, Result<(), Error>> {
-        boxed(async move { call(host::send, (message,)) })
+        boxed(async move { call(host::send, (message,)).await })
     }
     fn deliver<'a>(
         &'a self,
         pool_id: &'a str,
         request: DeliveryRequest,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        boxed(async move { call(host::deliver, (String::from(pool_id), request)) })
+        boxed(async move { call(host::deliver, (String::from(pool_id), request)).await })
     }
 }
 
@@ -224,7 +288,9 @@ impl Triggers for GuestEnv {
         plugin: &'a str,
         event: &'a [u8],
     ) -> BoxFuture<'a, Result<Vec<u8>, InvocationError>> {
-        boxed(async move { call(host::trigger_invoke, (String::from(plugin), event.to_vec())) })
+        boxed(
+            async move { call(host::trigger_invoke, (String::from(plugin), event.to_vec())).await },
+        )
     }
 }
 
@@ -252,18 +318,30 @@ impl Env for GuestEnv {
     }
 }
 
-/// Runs a future whose every leaf completes synchronously. The core never spawns and no port
-/// here returns `Pending`, so the first poll finishes; a few more polls tolerate combinators
-/// that yield once. A future still pending after that would wait forever: a bug, so a trap.
+/// Runs the core's future to completion. It is polled until it is pending with only port calls
+/// in flight; then `call_wait` suspends this instance (the host awaits SQLite, argon2 or a
+/// plugin on its runtime) until at least one of them has an answer, and every waiting future is
+/// woken. A future pending with nothing in flight would wait forever: a bug, so a trap.
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    for _ in 0..64 {
+    let waker = root_waker();
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        WOKEN.store(false, Ordering::Relaxed);
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
             return output;
         }
+        if WOKEN.load(Ordering::Relaxed) {
+            continue;
+        }
+        let waiting = core::mem::take(&mut *WAITING.0.borrow_mut());
+        if waiting.is_empty() {
+            panic!("the core's future is pending with no port call in flight");
+        }
+        // SAFETY: no memory is passed.
+        unsafe { host::call_wait() };
+        waiting.into_iter().for_each(Waker::wake);
     }
-    panic!("the core's future is still pending: a port did not complete synchronously");
 }
 
 /// `alloc(len) -> ptr`: a buffer for the host to write the request frame into.
@@ -305,4 +383,21 @@ pub unsafe extern "C" fn handle(ptr: *const u8, len: usize) -> i64 {
     let answer = Box::leak(abi::encode_response_frame(&response).into_boxed_slice());
     let packed = ((answer.as_ptr() as usize as u64) << 32) | (answer.len() as u64 & 0xffff_ffff);
     packed as i64
+}
+
+/// `store_contract(ptr, len) -> i32`: runs the storage contract check (`contract::CHECKS`) named
+/// by the UTF-8 bytes at `(ptr, len)` against the host's store, through the same store imports
+/// `handle` uses. 1: the check passed; 0: there is no such check. A violation panics, so the
+/// host sees a trap whose panic message names the property. Only the host's tests call it.
+///
+/// # Safety
+/// `ptr` must point to `len` initialised bytes (a buffer from [`alloc`] the host filled).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn store_contract(ptr: *const u8, len: usize) -> i32 {
+    // SAFETY: per the contract above.
+    let name = unsafe { core::slice::from_raw_parts(ptr, len) };
+    let Ok(name) = core::str::from_utf8(name) else {
+        return 0;
+    };
+    i32::from(block_on(contract::run_check(&GuestEnv, name)))
 }

@@ -6,12 +6,18 @@
 //! - `memory`;
 //! - `alloc(len: i32) -> i32` and `dealloc(ptr: i32, len: i32)`;
 //! - `handle(ptr: i32, len: i32) -> i64`: a request frame in (see [`abi`]), a response frame out,
-//!   packed as `(ptr << 32) | len`,
+//!   packed as `(ptr << 32) | len`;
+//! - `store_contract(ptr: i32, len: i32) -> i32`: runs one check of the storage contract suite,
+//!   named by the bytes at `(ptr, len)`, against the host's store through the store imports
+//!   (the host's tests call it, so the suite covers this artifact's store path),
 //!
 //! and imports every port from the module `cognate` ([`abi::imports`]). Inside, the core's
-//! async [`Service::handle`](cognate_core::Service::handle) is driven by a minimal executor:
-//! every import completes before it returns (the host suspends the guest on a fiber while it
-//! awaits SQLite, argon2 or a plugin), so every future is ready on its first poll.
+//! async [`Service::handle`](cognate_core::Service::handle) is driven by a small executor. A
+//! port call starts on the host and, unless its answer is there at once, stays in flight while
+//! the core polls its other futures, so concurrent core code (the ID and access token
+//! signatures, racing writes) keeps several calls in flight, as natively. When nothing can
+//! progress, the guest calls `call_wait` and the host suspends it on a fiber until an answer
+//! arrives (SQLite, the argon2 pool, a plugin).
 //!
 //! On other targets the crate is only the [`abi`] module, which the host uses to encode and
 //! decode the same frames.

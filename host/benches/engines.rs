@@ -9,6 +9,9 @@
 //! - `instantiate/wasm`: creating and dropping one instance (pooling allocator, copy-on-write
 //!   memory image).
 //!
+//! `BENCH_STORE=memory` runs everything over the in-memory store instead of SQLite: the
+//! engines' own cost without SQLite's blocking-pool round trips.
+//!
 //! The core artifact's size is printed first (raw, and after `wasm-opt -O3` when `wasm-opt` is
 //! on the PATH). Goals (README, "Engines"): wasm within 10% of native on sign-in, within 25% on
 //! refresh and GetUser; report the ratios of one run.
@@ -66,8 +69,13 @@ impl Bench {
             .build()
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("bench.db")).unwrap();
-        let env = Arc::new(HostEnv::native(Arc::new(store), dir.path()).unwrap());
+        let store: Arc<dyn cognate_core::Store> =
+            if std::env::var("BENCH_STORE").as_deref() == Ok("memory") {
+                Arc::new(cognate_core::store::MemoryStore::new())
+            } else {
+                Arc::new(SqliteStore::open(dir.path().join("bench.db")).unwrap())
+            };
+        let env = Arc::new(HostEnv::native(store, dir.path()).unwrap());
         let service = Service::new(Config::new("http://bench.local", "us-east-1"));
         let spec = PoolSpec {
             id: None,

@@ -181,4 +181,19 @@ mod contract_tests {
     fn run_all_on_one_store() {
         block_on(contract::run_all(&MemoryStore::new()));
     }
+
+    /// Every name in `CHECKS` runs a check (on a fresh store each: a check runs once per
+    /// store), and an unknown name runs nothing.
+    #[test]
+    fn every_named_check_runs_and_unknown_names_do_not() {
+        for check in contract::CHECKS {
+            assert!(
+                block_on(contract::run_check(&MemoryStore::new(), check)),
+                "{check}"
+            );
+        }
+        let store = MemoryStore::new();
+        assert!(!block_on(contract::run_check(&store, "no_such_check")));
+        assert!(!block_on(contract::run_check(&store, "")));
+    }
 }

@@ -6,9 +6,13 @@
 //! - Pre-instantiated ([`InstancePre`]: imports resolved once) on the pooling allocator with
 //!   copy-on-write memory images; every request gets a **fresh instance** in its own [`Store`],
 //!   so nothing from one request (keys, passwords, users) can leak into the next.
-//! - Store, signature, password, sender and trigger imports are async host functions: wasmtime
-//!   runs the guest on a fiber and suspends it while the host awaits SQLite, the argon2 pool or
-//!   a plugin, so no runtime thread blocks. argon2 and RSA run natively behind their ports.
+//! - Store, signature, password, sender and trigger imports start their port call on the host
+//!   and return; a call that cannot answer at once stays in flight (a `FuturesUnordered` per
+//!   request) while the guest polls its other futures, so the core's concurrent futures keep
+//!   several calls in flight as they do natively (the two token signatures run in parallel).
+//!   When the guest can do nothing else it calls `call_wait`, an async host function: wasmtime
+//!   suspends the guest's fiber until an answer arrives, so no runtime thread blocks. argon2 and
+//!   RSA run natively behind their ports.
 //! - Limits: a memory cap per instance, a bounded number of instances at once (more requests
 //!   wait for a slot), and an epoch deadline that makes a guest running for more than
 //!   [`YIELD_EVERY`] yield to the runtime, so a looping guest neither starves other requests nor
@@ -17,13 +21,18 @@
 //!   request with a 500 `InternalErrorException` and an error log line; the instance is thrown
 //!   away and the next request gets a fresh one.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use cognate_core::ports::BoxFuture;
 use cognate_core::{Config, Request, Response};
 use cognate_core_guest::abi::{self, Wire, imports};
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::Semaphore;
 use wasmtime::{
     Caller, Engine, InstanceAllocationStrategy, InstancePre, Linker, Memory, Module,
@@ -44,6 +53,8 @@ pub const YIELD_EVERY: Duration = Duration::from_millis(10);
 /// The largest port argument or answer the host reads: above any request (1 MiB) or store
 /// value (400 KiB) with room for framing.
 const MAX_PORT_BYTES: usize = 8 * 1024 * 1024;
+/// The most port calls one request may have in flight (the core's widest `join` is a few dozen).
+const MAX_CALLS_IN_FLIGHT: usize = 4096;
 /// The longest panic message kept for the log.
 const MAX_PANIC_MESSAGE: usize = 4096;
 
@@ -73,6 +84,28 @@ struct RequestState {
     memory_cap: usize,
     out_of_memory: bool,
     panic_message: Option<String>,
+    /// Port calls in flight, each answering `(id, encoded answer)`.
+    in_flight: FuturesUnordered<BoxFuture<'static, (i64, Vec<u8>)>>,
+    /// Answers of finished calls the guest has not polled yet.
+    finished: HashMap<i64, Vec<u8>>,
+    /// The last call id handed out (ids start at 1).
+    last_call: i64,
+}
+
+impl RequestState {
+    /// Polls every call in flight once; moves the answers that are there to `finished`.
+    fn drive(&mut self, cx: &mut std::task::Context<'_>) {
+        while let Poll::Ready(Some((id, answer))) = self.in_flight.poll_next_unpin(cx) {
+            self.finished.insert(id, answer);
+        }
+    }
+
+    /// Makes the finished call `id`'s answer the one `take_result` copies out; its length.
+    fn report(&mut self, id: i64) -> Option<i64> {
+        let answer = self.finished.remove(&id)?;
+        self.result = answer;
+        Some(i64::try_from(self.result.len()).unwrap_or(i64::MAX))
+    }
 }
 
 impl ResourceLimiter for RequestState {
@@ -205,24 +238,9 @@ impl WasmCore {
             .await
             .context("the Wasm core is shut down")?;
         let mut store = self.new_store(env);
-        let result = call_handle(&mut store, &self.pre, frame).await;
-        let state = store.data();
-        match result {
-            Ok(response) => Ok(response),
-            Err(e) => {
-                let mut error = anyhow::anyhow!("{e:?}");
-                if state.out_of_memory {
-                    error = error.context(format!(
-                        "the guest reached its memory cap of {} bytes",
-                        self.limits.memory_bytes
-                    ));
-                }
-                if let Some(message) = &state.panic_message {
-                    error = error.context(format!("the guest panicked: {message}"));
-                }
-                Err(error)
-            }
-        }
+        call_handle(&mut store, &self.pre, frame)
+            .await
+            .map_err(|e| self.guest_failure(e, store.data()))
     }
 
     fn new_store(&self, env: Arc<HostEnv>) -> Store<RequestState> {
@@ -235,12 +253,49 @@ impl WasmCore {
                 memory_cap: self.limits.memory_bytes,
                 out_of_memory: false,
                 panic_message: None,
+                in_flight: FuturesUnordered::new(),
+                finished: HashMap::new(),
+                last_call: 0,
             },
         );
         store.limiter(|state| state as &mut dyn ResourceLimiter);
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
         store
+    }
+
+    /// Runs the storage contract check `check` (`cognate_core::store::contract::CHECKS`) inside
+    /// a fresh instance, against `env`'s store through the guest's store imports: the path every
+    /// request's reads and writes take. `Ok(false)`: the guest knows no such check; an error: the
+    /// check failed (the guest's panic message names the property) or the guest trapped.
+    pub async fn run_store_contract(&self, check: &str, env: Arc<HostEnv>) -> anyhow::Result<bool> {
+        let mut store = self.new_store(env);
+        let outcome = async {
+            let (instance, _, (ptr, len)) =
+                instantiate_with_input(&mut store, &self.pre, check.as_bytes()).await?;
+            let run = instance.get_typed_func::<(i32, i32), i32>(&mut store, "store_contract")?;
+            run.call_async(&mut store, (ptr, len)).await
+        }
+        .await;
+        match outcome {
+            Ok(passed) => Ok(passed == 1),
+            Err(e) => Err(self.guest_failure(e, store.data())),
+        }
+    }
+
+    /// A trap, with what the request's state knows about why.
+    fn guest_failure(&self, e: wasmtime::Error, state: &RequestState) -> anyhow::Error {
+        let mut error = anyhow::anyhow!("{e:?}");
+        if state.out_of_memory {
+            error = error.context(format!(
+                "the guest reached its memory cap of {} bytes",
+                self.limits.memory_bytes
+            ));
+        }
+        if let Some(message) = &state.panic_message {
+            error = error.context(format!("the guest panicked: {message}"));
+        }
+        error
     }
 
     /// Creates and drops one instance: the per-request instantiation cost, for benchmarks.
@@ -260,6 +315,10 @@ fn engine(cache_dir: Option<&std::path::Path>, limits: WasmLimits) -> anyhow::Re
     config.epoch_interruption(true);
     config.max_wasm_stack(1024 * 1024);
     config.async_stack_size(2 * 1024 * 1024);
+    // `COGNATE_WASM_PERFMAP=1`: write /tmp/perf-<pid>.map so `perf` names the guest's functions.
+    if std::env::var_os("COGNATE_WASM_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let mut pooling = PoolingAllocationConfig::new();
     pooling
         .total_core_instances(limits.max_instances)
@@ -283,21 +342,32 @@ fn engine(cache_dir: Option<&std::path::Path>, limits: WasmLimits) -> anyhow::Re
     Engine::new(&config).map_err(|e| anyhow::anyhow!("Wasm core engine: {e:?}"))
 }
 
-async fn call_handle(
+/// Instantiates the core in `store` and copies `input` into a buffer the guest allocated:
+/// the instance, its memory and the buffer's `(ptr, len)`.
+async fn instantiate_with_input(
     store: &mut Store<RequestState>,
     pre: &InstancePre<RequestState>,
-    frame: &[u8],
-) -> wasmtime::Result<Response> {
+    input: &[u8],
+) -> wasmtime::Result<(wasmtime::Instance, Memory, (i32, i32))> {
     let instance = pre.instantiate_async(&mut *store).await?;
     let memory = instance
         .get_memory(&mut *store, "memory")
         .ok_or_else(|| wasmtime::Error::msg("the core exports no memory"))?;
     store.data_mut().memory = Some(memory);
     let alloc = instance.get_typed_func::<i32, i32>(&mut *store, "alloc")?;
-    let handle = instance.get_typed_func::<(i32, i32), i64>(&mut *store, "handle")?;
-    let len = i32::try_from(frame.len()).map_err(|_| wasmtime::Error::msg("frame too large"))?;
+    let len = i32::try_from(input.len()).map_err(|_| wasmtime::Error::msg("input too large"))?;
     let ptr = alloc.call_async(&mut *store, len).await?;
-    memory.write(&mut *store, wasm_usize(ptr), frame)?;
+    memory.write(&mut *store, wasm_usize(ptr), input)?;
+    Ok((instance, memory, (ptr, len)))
+}
+
+async fn call_handle(
+    store: &mut Store<RequestState>,
+    pre: &InstancePre<RequestState>,
+    frame: &[u8],
+) -> wasmtime::Result<Response> {
+    let (instance, memory, (ptr, len)) = instantiate_with_input(store, pre, frame).await?;
+    let handle = instance.get_typed_func::<(i32, i32), i64>(&mut *store, "handle")?;
     let packed = handle.call_async(&mut *store, (ptr, len)).await? as u64;
     let out_ptr = usize::try_from(packed >> 32).unwrap_or(usize::MAX);
     let out_len = usize::try_from(packed & 0xffff_ffff).unwrap_or(usize::MAX);
@@ -346,9 +416,10 @@ fn read_args<A: Wire>(
         .map_err(|e| wasmtime::Error::msg(format!("port arguments: {e}")))
 }
 
-/// Defines one port import: `(args ptr, args len) -> answer len`, an async host function that
-/// decodes the arguments, awaits `port` over the request's ports and keeps the encoded answer
-/// for `take_result`.
+/// Defines one port import: `(args ptr, args len) -> answer len, or -id while in flight`. It
+/// decodes the arguments, starts `port` over the request's ports and polls everything in flight
+/// once (with the request task's waker): a call that can answer at once (a cached key, a write
+/// that found its row locked and failed fast) does, without a round through `call_wait`.
 fn define_port<A, R, F, Fut>(
     linker: &mut Linker<RequestState>,
     name: &str,
@@ -367,10 +438,22 @@ where
             let call = read_args::<A>(&caller, ptr, len)
                 .map(|args| port(Arc::clone(&caller.data().env), args));
             Box::new(async move {
-                let answer = call?.await;
+                let call = call?;
                 let state = caller.data_mut();
-                state.result = abi::encode(&answer);
-                Ok(i64::try_from(state.result.len()).unwrap_or(i64::MAX))
+                if state.in_flight.len() >= MAX_CALLS_IN_FLIGHT {
+                    return Err(wasmtime::Error::msg("too many port calls in flight"));
+                }
+                state.last_call += 1;
+                let id = state.last_call;
+                state
+                    .in_flight
+                    .push(Box::pin(async move { (id, abi::encode(&call.await)) }));
+                std::future::poll_fn(|cx| {
+                    state.drive(cx);
+                    Poll::Ready(())
+                })
+                .await;
+                Ok(state.report(id).unwrap_or(-id))
             })
         },
     )?;
@@ -418,6 +501,42 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
                 .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
                 .unwrap_or_else(|e| format!("(unreadable panic message: {e})"));
             caller.data_mut().panic_message = Some(message);
+        },
+    )?;
+
+    linker.func_wrap(
+        IMPORT_MODULE,
+        CALL_POLL,
+        |mut caller: Caller<'_, RequestState>, id: i64| -> wasmtime::Result<i64> {
+            let state = caller.data_mut();
+            if id < 1 || id > state.last_call {
+                return Err(wasmtime::Error::msg(format!("no port call {id}")));
+            }
+            Ok(state.report(id).unwrap_or(-1))
+        },
+    )?;
+    linker.func_wrap_async(
+        IMPORT_MODULE,
+        CALL_WAIT,
+        |mut caller: Caller<'_, RequestState>, (): ()| {
+            Box::new(async move {
+                let state = caller.data_mut();
+                if state.finished.is_empty() && state.in_flight.is_empty() {
+                    return Err(wasmtime::Error::msg(
+                        "the guest waits with no port call in flight",
+                    ));
+                }
+                std::future::poll_fn(|cx| {
+                    state.drive(cx);
+                    if state.finished.is_empty() {
+                        Poll::Pending
+                    } else {
+                        Poll::Ready(())
+                    }
+                })
+                .await;
+                Ok(())
+            })
         },
     )?;
 
