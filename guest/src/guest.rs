@@ -323,6 +323,8 @@ impl Env for GuestEnv {
 /// plugin on its runtime) until at least one of them has an answer, and every waiting future is
 /// woken. A future pending with nothing in flight would wait forever: a bug, so a trap.
 fn block_on<F: Future>(future: F) -> F::Output {
+    // A recycled instance: nothing from the last request's futures may be woken.
+    WAITING.0.borrow_mut().clear();
     let mut future = pin!(future);
     let waker = root_waker();
     let mut cx = Context::from_waker(&waker);
@@ -344,59 +346,55 @@ fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// `alloc(len) -> ptr`: a buffer for the host to write the request frame into.
-#[unsafe(no_mangle)]
-pub extern "C" fn alloc(len: usize) -> *mut u8 {
-    let mut buffer: Vec<u8> = Vec::with_capacity(len);
-    let ptr = buffer.as_mut_ptr();
-    core::mem::forget(buffer);
-    ptr
+/// The input the host has staged for an export (`handle`'s frame, `store_contract`'s check
+/// name): `len` bytes copied out with `take_result`, like a port call's answer.
+fn take_input(len: usize) -> Vec<u8> {
+    let mut input = Vec::with_capacity(len);
+    // SAFETY: the host writes exactly the `len` bytes it staged at the pointer, which has room
+    // for them; `set_len` then covers only initialised bytes.
+    unsafe {
+        host::take_result(input.as_mut_ptr());
+        input.set_len(len);
+    }
+    input
 }
 
-/// `dealloc(ptr, len)`: frees a buffer from [`alloc`] (or a response the host has read).
-///
-/// # Safety
-/// `ptr` and `len` must be exactly a buffer [`alloc`] or [`handle`] handed out, freed once.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn dealloc(ptr: *mut u8, len: usize) {
-    // SAFETY: per the contract above, this is the allocation of a `Vec<u8>` of capacity `len`.
-    drop(unsafe { Vec::from_raw_parts(ptr, 0, len) });
-}
+/// The last response, kept for the host to read until the next request on this instance.
+struct LastResponse(RefCell<Option<Box<[u8]>>>);
+// SAFETY: the guest is single-threaded (wasm32-unknown-unknown without threads).
+unsafe impl Sync for LastResponse {}
+static LAST_RESPONSE: LastResponse = LastResponse(RefCell::new(None));
 
-/// `handle(ptr, len) -> (response ptr << 32) | response len`: one request frame in, one
-/// response frame out. A malformed request frame is a host bug: a trap.
-///
-/// # Safety
-/// `ptr` must point to `len` initialised bytes (a buffer from [`alloc`] the host filled).
+/// `handle(len) -> (response ptr << 32) | response len`: one request frame in (`len` bytes the
+/// host staged, see [`take_input`]), one response frame out. The response stays valid until the
+/// next `handle` on this instance, which frees it, so an instance serves request after request
+/// without the host managing guest memory. A malformed request frame is a host bug: a trap.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn handle(ptr: *const u8, len: usize) -> i64 {
-    // SAFETY: per the contract above.
-    let frame = unsafe { core::slice::from_raw_parts(ptr, len) };
-    let (config, request) = match abi::decode_request_frame(frame) {
+pub extern "C" fn handle(len: usize) -> i64 {
+    drop(LAST_RESPONSE.0.borrow_mut().take());
+    let frame = take_input(len);
+    let (config, request) = match abi::decode_request_frame(&frame) {
         Ok(decoded) => decoded,
         Err(e) => panic!("{e}"),
     };
+    drop(frame);
     let service = Service::new(config);
     let response = block_on(service.handle(request, &GuestEnv));
-    // The frame's buffer is the host's to read; with a fresh instance per request it is never
-    // freed (the host may free it with `dealloc` if it recycles instances).
-    let answer = Box::leak(abi::encode_response_frame(&response).into_boxed_slice());
+    let answer = abi::encode_response_frame(&response).into_boxed_slice();
     let packed = ((answer.as_ptr() as usize as u64) << 32) | (answer.len() as u64 & 0xffff_ffff);
+    *LAST_RESPONSE.0.borrow_mut() = Some(answer);
     packed as i64
 }
 
-/// `store_contract(ptr, len) -> i32`: runs the storage contract check (`contract::CHECKS`) named
-/// by the UTF-8 bytes at `(ptr, len)` against the host's store, through the same store imports
-/// `handle` uses. 1: the check passed; 0: there is no such check. A violation panics, so the
-/// host sees a trap whose panic message names the property. Only the host's tests call it.
-///
-/// # Safety
-/// `ptr` must point to `len` initialised bytes (a buffer from [`alloc`] the host filled).
+/// `store_contract(len) -> i32`: runs the storage contract check (`contract::CHECKS`) whose name
+/// is the `len` bytes the host staged (see [`take_input`]) against the host's store, through the
+/// same store imports `handle` uses. 1: the check passed; 0: there is no such check. A violation
+/// panics, so the host sees a trap whose panic message names the property. Only the host's tests
+/// call it.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn store_contract(ptr: *const u8, len: usize) -> i32 {
-    // SAFETY: per the contract above.
-    let name = unsafe { core::slice::from_raw_parts(ptr, len) };
-    let Ok(name) = core::str::from_utf8(name) else {
+pub extern "C" fn store_contract(len: usize) -> i32 {
+    let name = take_input(len);
+    let Ok(name) = core::str::from_utf8(&name) else {
         return 0;
     };
     i32::from(block_on(contract::run_check(&GuestEnv, name)))

@@ -4,12 +4,12 @@
 //! for `wasm32-unknown-unknown` (the host's build script does it), it exports
 //!
 //! - `memory`;
-//! - `alloc(len: i32) -> i32` and `dealloc(ptr: i32, len: i32)`;
-//! - `handle(ptr: i32, len: i32) -> i64`: a request frame in (see [`abi`]), a response frame out,
-//!   packed as `(ptr << 32) | len`;
-//! - `store_contract(ptr: i32, len: i32) -> i32`: runs one check of the storage contract suite,
-//!   named by the bytes at `(ptr, len)`, against the host's store through the store imports
-//!   (the host's tests call it, so the suite covers this artifact's store path),
+//! - `handle(len: i32) -> i64`: a request frame in (see [`abi`]; the host stages its `len` bytes
+//!   and the guest copies them in with the `take_result` import), a response frame out, packed as
+//!   `(ptr << 32) | len` and valid until the next `handle`;
+//! - `store_contract(len: i32) -> i32`: runs one check of the storage contract suite, named by
+//!   the staged bytes, against the host's store through the store imports (the host's tests call
+//!   it, so the suite covers this artifact's store path),
 //!
 //! and imports every port from the module `cognate` ([`abi::imports`]). Inside, the core's
 //! async [`Service::handle`](cognate_core::Service::handle) is driven by a small executor. A
@@ -23,7 +23,10 @@
 //! decode the same frames.
 //!
 //! ## Security
-//! - The guest holds no state between requests: the host gives every request a fresh instance.
+//! - The guest holds no state between requests: an instance the host reuses frees the request
+//!   frame, the previous response and stale wakers itself; freed heap memory is not wiped
+//!   (the core is safe Rust and never reads memory it has not written). With
+//!   `--wasm-requests-per-instance 1` every request gets a fresh instance.
 //! - Secrets (passwords, signing keys, codes) cross the boundary only as port arguments, in this
 //!   process's memory; nothing here logs them. A panic's message goes to the host log: the core
 //!   does not put secrets in panic messages (it has no panics on request paths at all).

@@ -1,11 +1,11 @@
 //! The two engines side by side, in one run, over the same ports (SQLite in WAL mode, ring
 //! RS256, argon2id on the blocking pool), in-process (no HTTP): the core linked natively
-//! (`--engine native`) against the core's Wasm build in wasmtime (`--engine wasm`, a fresh
-//! instance per request).
+//! (`--engine native`) against the core's Wasm build in wasmtime (`--engine wasm`: `wasm` with
+//! the default 1000 requests per instance, `wasm_fresh` with a fresh instance per request).
 //!
-//! - `sign_in/{native,wasm}`: InitiateAuth USER_PASSWORD_AUTH (one argon2id verification);
-//! - `refresh_token_auth/{native,wasm}` and `get_user/{native,wasm}`: the token paths;
-//! - `health/{native,wasm}`: the smallest request: the engine's fixed cost per request;
+//! - `sign_in/*`: InitiateAuth USER_PASSWORD_AUTH (one argon2id verification);
+//! - `refresh_token_auth/*` and `get_user/*`: the token paths;
+//! - `health/*`: the smallest request: the engine's fixed cost per request;
 //! - `instantiate/wasm`: creating and dropping one instance (pooling allocator, copy-on-write
 //!   memory image).
 //!
@@ -38,6 +38,8 @@ struct Bench {
     env: Arc<HostEnv>,
     native: CoreEngine,
     wasm: CoreEngine,
+    /// The Wasm engine with a fresh instance for every request.
+    wasm_fresh: CoreEngine,
     client_id: String,
     _dir: tempfile::TempDir,
 }
@@ -89,13 +91,25 @@ impl Bench {
         };
         let applied = rt.block_on(service.apply_pool_spec(&*env, &spec)).unwrap();
         let client_id = applied.clients[0].1.clone();
-        let wasm = CoreEngine::new(EngineKind::Wasm, &service, None).unwrap();
+        let wasm =
+            CoreEngine::new(EngineKind::Wasm, &service, None, WasmLimits::default()).unwrap();
+        let wasm_fresh = CoreEngine::new(
+            EngineKind::Wasm,
+            &service,
+            None,
+            WasmLimits {
+                requests_per_instance: 1,
+                ..WasmLimits::default()
+            },
+        )
+        .unwrap();
         let bench = Self {
             rt,
             service,
             env,
             native: CoreEngine::Native,
             wasm,
+            wasm_fresh,
             client_id,
             _dir: dir,
         };
@@ -116,8 +130,12 @@ impl Bench {
         bench
     }
 
-    fn engines(&self) -> [(&'static str, &CoreEngine); 2] {
-        [("native", &self.native), ("wasm", &self.wasm)]
+    fn engines(&self) -> [(&'static str, &CoreEngine); 3] {
+        [
+            ("native", &self.native),
+            ("wasm", &self.wasm),
+            ("wasm_fresh", &self.wasm_fresh),
+        ]
     }
 
     fn sign_in(&self, engine: &CoreEngine) -> Value {

@@ -12,6 +12,7 @@
 //! demo = false
 //! engine = "wasm"           # or "native": how the core runs (see README, "Engines")
 //! cache_dir = "./cognate-data/cache"   # compiled Wasm core (default <data>/cache)
+//! wasm_requests_per_instance = 1000     # 1: a fresh Wasm instance for every request
 //!
 //! [[admin_keys]]
 //! access_key_id = "AKIAEXAMPLEEXAMPLE00"
@@ -187,6 +188,10 @@ pub struct ServeArgs {
     /// Where the compiled Wasm core is cached between starts [default: <data>/cache].
     #[arg(long, value_name = "DIR", env = "COGNATE_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Requests one Wasm core instance serves before a fresh one replaces it; 1 gives every
+    /// request a fresh instance [default: 1000].
+    #[arg(long, value_name = "N", env = "COGNATE_WASM_REQUESTS_PER_INSTANCE")]
+    pub wasm_requests_per_instance: Option<u32>,
 }
 
 /// The config file's contents.
@@ -203,6 +208,8 @@ pub struct FileConfig {
     /// `wasm` (default) or `native`.
     pub engine: Option<crate::engine::EngineKind>,
     pub cache_dir: Option<PathBuf>,
+    /// Requests one Wasm core instance serves (default 1000; 1: a fresh one per request).
+    pub wasm_requests_per_instance: Option<u32>,
     #[serde(default)]
     pub admin_keys: Vec<AdminKeyConfig>,
     /// Pools declared as code, created at start unless they exist.
@@ -245,6 +252,8 @@ pub struct Settings {
     pub engine: crate::engine::EngineKind,
     /// The compiled Wasm core's cache.
     pub cache_dir: PathBuf,
+    /// Requests one Wasm core instance serves before it is replaced (at least 1).
+    pub wasm_requests_per_instance: u32,
 }
 
 impl Settings {
@@ -310,8 +319,18 @@ impl Settings {
             .data
             .or(file.data)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let wasm_requests_per_instance = args
+            .wasm_requests_per_instance
+            .or(file.wasm_requests_per_instance)
+            .unwrap_or(crate::engine::wasm::DEFAULT_REQUESTS_PER_INSTANCE);
+        if wasm_requests_per_instance == 0 {
+            bail!(
+                "wasm_requests_per_instance must be at least 1 (1: a fresh instance per request)"
+            );
+        }
         Ok(Self {
             engine: args.engine.or(file.engine).unwrap_or_default(),
+            wasm_requests_per_instance,
             cache_dir: args
                 .cache_dir
                 .or(file.cache_dir)
@@ -432,6 +451,30 @@ mod tests {
             cli.command,
             Command::Plugins(PluginsCommand::Add { .. })
         ));
+    }
+
+    #[test]
+    fn wasm_requests_per_instance_defaults_file_then_flag_and_zero_is_refused() {
+        let s = Settings::resolve(ServeArgs::default(), FileConfig::default(), no_env).unwrap();
+        assert_eq!(
+            s.wasm_requests_per_instance,
+            crate::engine::wasm::DEFAULT_REQUESTS_PER_INSTANCE
+        );
+        let file = || toml::from_str::<FileConfig>("wasm_requests_per_instance = 1").unwrap();
+        let s = Settings::resolve(ServeArgs::default(), file(), no_env).unwrap();
+        assert_eq!(s.wasm_requests_per_instance, 1);
+        let args = ServeArgs {
+            wasm_requests_per_instance: Some(50),
+            ..ServeArgs::default()
+        };
+        let s = Settings::resolve(args, file(), no_env).unwrap();
+        assert_eq!(s.wasm_requests_per_instance, 50);
+        let zero = ServeArgs {
+            wasm_requests_per_instance: Some(0),
+            ..ServeArgs::default()
+        };
+        let error = Settings::resolve(zero, FileConfig::default(), no_env).unwrap_err();
+        assert!(error.to_string().contains("at least 1"), "{error}");
     }
 
     #[test]

@@ -354,7 +354,11 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
     let mut config = Config::new(&base_url, &settings.region);
     config.admin_keys = admin_keys;
     let service = Arc::new(Service::new(config));
-    let engine = start_engine(settings.engine, &service, &settings.cache_dir).await?;
+    let limits = crate::engine::WasmLimits {
+        requests_per_instance: settings.wasm_requests_per_instance,
+        ..crate::engine::WasmLimits::default()
+    };
+    let engine = start_engine(settings.engine, &service, &settings.cache_dir, limits).await?;
 
     for spec in &settings.pools {
         match service.apply_pool_spec(&*env, spec).await {
@@ -395,13 +399,15 @@ async fn start_engine(
     kind: EngineKind,
     service: &Arc<Service>,
     cache_dir: &std::path::Path,
+    limits: crate::engine::WasmLimits,
 ) -> anyhow::Result<Arc<CoreEngine>> {
     let service = Arc::clone(service);
     let cache_dir = cache_dir.to_path_buf();
-    let engine =
-        tokio::task::spawn_blocking(move || CoreEngine::new(kind, &service, Some(&cache_dir)))
-            .await
-            .context("engine start-up task failed")??;
+    let engine = tokio::task::spawn_blocking(move || {
+        CoreEngine::new(kind, &service, Some(&cache_dir), limits)
+    })
+    .await
+    .context("engine start-up task failed")??;
     tracing::info!(engine = kind.name(), "core engine ready");
     Ok(Arc::new(engine))
 }

@@ -18,7 +18,7 @@ pub use wasm::{WasmCore, WasmLimits};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
-    /// The core's Wasm build in wasmtime, a fresh instance per request.
+    /// The core's Wasm build in wasmtime.
     #[default]
     Wasm,
     /// The core linked into the host binary.
@@ -48,14 +48,11 @@ impl CoreEngine {
         kind: EngineKind,
         service: &Service,
         cache_dir: Option<&std::path::Path>,
+        limits: WasmLimits,
     ) -> anyhow::Result<Self> {
         Ok(match kind {
             EngineKind::Native => Self::Native,
-            EngineKind::Wasm => Self::Wasm(WasmCore::new(
-                service.config(),
-                cache_dir,
-                WasmLimits::default(),
-            )?),
+            EngineKind::Wasm => Self::Wasm(WasmCore::new(service.config(), cache_dir, limits)?),
         })
     }
 

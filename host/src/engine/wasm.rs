@@ -4,8 +4,11 @@
 //!   directory (keyed by the module's hash and the engine's settings), so a restart with the same
 //!   binary loads it instead of compiling.
 //! - Pre-instantiated ([`InstancePre`]: imports resolved once) on the pooling allocator with
-//!   copy-on-write memory images; every request gets a **fresh instance** in its own [`Store`],
-//!   so nothing from one request (keys, passwords, users) can leak into the next.
+//!   copy-on-write memory images. An instance serves up to
+//!   [`WasmLimits::requests_per_instance`] requests, one at a time, each in a [`Store`] state
+//!   reset for it; then, or when it trapped, was cancelled mid-request or grew past
+//!   [`RECYCLE_MEMORY_BYTES`], it is dropped and a fresh one takes its place. `1` gives every
+//!   request a fresh instance (README, "Engines", weighs the two).
 //! - Store, signature, password, sender and trigger imports start their port call on the host
 //!   and return; a call that cannot answer at once stays in flight (a `FuturesUnordered` per
 //!   request) while the guest polls its other futures, so the core's concurrent futures keep
@@ -36,7 +39,7 @@ use futures_util::stream::FuturesUnordered;
 use tokio::sync::Semaphore;
 use wasmtime::{
     Caller, Engine, InstanceAllocationStrategy, InstancePre, Linker, Memory, Module,
-    PoolingAllocationConfig, ResourceLimiter, Store,
+    PoolingAllocationConfig, ResourceLimiter, Store, TypedFunc,
 };
 
 use crate::ports::HostEnv;
@@ -48,11 +51,17 @@ pub static CORE_WASM: &[u8] = include_bytes!(env!("COGNATE_CORE_WASM"));
 pub const DEFAULT_MEMORY_BYTES: usize = 128 * 1024 * 1024;
 /// Default number of requests the guest serves at once (pooling allocator slots).
 pub const DEFAULT_MAX_INSTANCES: u32 = 128;
+/// Default number of requests one instance serves before a fresh one replaces it.
+pub const DEFAULT_REQUESTS_PER_INSTANCE: u32 = 1000;
 /// How long a guest runs before it yields to the runtime (epoch granularity).
 pub const YIELD_EVERY: Duration = Duration::from_millis(10);
 /// The largest port argument or answer the host reads: above any request (1 MiB) or store
 /// value (400 KiB) with room for framing.
 const MAX_PORT_BYTES: usize = 8 * 1024 * 1024;
+/// A recycled instance whose memory grew past this is thrown away instead of kept.
+const RECYCLE_MEMORY_BYTES: usize = 16 * 1024 * 1024;
+/// The most instances kept idle between requests.
+const MAX_IDLE_INSTANCES: usize = 32;
 /// The most port calls one request may have in flight (the core's widest `join` is a few dozen).
 const MAX_CALLS_IN_FLIGHT: usize = 4096;
 /// The longest panic message kept for the log.
@@ -63,6 +72,9 @@ const MAX_PANIC_MESSAGE: usize = 4096;
 pub struct WasmLimits {
     pub memory_bytes: usize,
     pub max_instances: u32,
+    /// How many requests one instance serves before it is thrown away; 1: a fresh instance for
+    /// every request.
+    pub requests_per_instance: u32,
 }
 
 impl Default for WasmLimits {
@@ -70,6 +82,7 @@ impl Default for WasmLimits {
         Self {
             memory_bytes: DEFAULT_MEMORY_BYTES,
             max_instances: DEFAULT_MAX_INSTANCES,
+            requests_per_instance: DEFAULT_REQUESTS_PER_INSTANCE,
         }
     }
 }
@@ -93,6 +106,15 @@ struct RequestState {
 }
 
 impl RequestState {
+    /// Ready for the next request on a recycled instance.
+    fn reset(&mut self, env: Arc<HostEnv>) {
+        self.env = env;
+        self.result.clear();
+        self.in_flight = FuturesUnordered::new();
+        self.finished.clear();
+        self.last_call = 0;
+    }
+
     /// Polls every call in flight once; moves the answers that are there to `finished`.
     fn drive(&mut self, cx: &mut std::task::Context<'_>) {
         while let Poll::Ready(Some((id, answer))) = self.in_flight.poll_next_unpin(cx) {
@@ -139,6 +161,8 @@ pub struct WasmCore {
     /// The service configuration, encoded once, copied into every request frame.
     config_frame: Vec<u8>,
     slots: Semaphore,
+    /// Instances between requests, when they serve more than one.
+    idle: std::sync::Mutex<Vec<Live>>,
     limits: WasmLimits,
     sha256: String,
     /// Advances the engine's epoch while this lives.
@@ -194,10 +218,19 @@ impl WasmCore {
             pre,
             config_frame: abi::encode_config(config),
             slots: Semaphore::new(usize::try_from(limits.max_instances.max(1)).unwrap_or(1)),
+            idle: std::sync::Mutex::new(Vec::new()),
             limits,
             sha256,
             _ticker: ticker,
         })
+    }
+
+    /// Instances kept between requests right now.
+    pub fn idle_instances(&self) -> usize {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 
     /// The SHA-256 of the guest module (lower-case hex).
@@ -205,7 +238,7 @@ impl WasmCore {
         &self.sha256
     }
 
-    /// Answers one request in a fresh instance. Never fails: a guest failure is logged and
+    /// Answers one request in an instance. Never fails: a guest failure is logged and
     /// answered with a 500 `InternalErrorException`.
     pub async fn handle(&self, request: &Request, env: Arc<HostEnv>) -> Response {
         let frame = abi::encode_request_frame(&self.config_frame, request);
@@ -230,17 +263,66 @@ impl WasmCore {
         }
     }
 
-    /// Runs `frame` (a request frame, or anything else in tests) in a fresh instance.
+    /// Runs `frame` (a request frame, or anything else in tests) in an idle instance or a fresh
+    /// one; keeps the instance for later when it may serve more.
     async fn run(&self, frame: &[u8], env: Arc<HostEnv>) -> anyhow::Result<Response> {
         let _slot = self
             .slots
             .acquire()
             .await
             .context("the Wasm core is shut down")?;
-        let mut store = self.new_store(env);
-        call_handle(&mut store, &self.pre, frame)
-            .await
-            .map_err(|e| self.guest_failure(e, store.data()))
+        let recycle = self.limits.requests_per_instance > 1;
+        let idle = if recycle {
+            self.idle
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .pop()
+        } else {
+            None
+        };
+        let mut live = match idle {
+            Some(mut live) => {
+                live.store.data_mut().reset(env);
+                live.store.set_epoch_deadline(1);
+                live
+            }
+            None => {
+                let mut store = self.new_store(env);
+                match Live::instantiate(&mut store, &self.pre).await {
+                    Ok(exports) => Live {
+                        store,
+                        exports,
+                        served: 0,
+                    },
+                    Err(e) => return Err(self.guest_failure(e, store.data())),
+                }
+            }
+        };
+        match live.serve(frame).await {
+            Ok(response) => {
+                live.served += 1;
+                if recycle && live.served < self.limits.requests_per_instance {
+                    self.give_back(live);
+                }
+                Ok(response)
+            }
+            Err(e) => Err(self.guest_failure(e, live.store.data())),
+        }
+    }
+
+    /// Keeps `live` for a later request unless its memory grew past [`RECYCLE_MEMORY_BYTES`] or
+    /// enough instances are idle already.
+    fn give_back(&self, live: Live) {
+        if live.exports.memory.data_size(&live.store) > RECYCLE_MEMORY_BYTES {
+            return;
+        }
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_INSTANCES {
+            idle.push(live);
+        }
     }
 
     fn new_store(&self, env: Arc<HostEnv>) -> Store<RequestState> {
@@ -271,10 +353,14 @@ impl WasmCore {
     pub async fn run_store_contract(&self, check: &str, env: Arc<HostEnv>) -> anyhow::Result<bool> {
         let mut store = self.new_store(env);
         let outcome = async {
-            let (instance, _, (ptr, len)) =
-                instantiate_with_input(&mut store, &self.pre, check.as_bytes()).await?;
-            let run = instance.get_typed_func::<(i32, i32), i32>(&mut store, "store_contract")?;
-            run.call_async(&mut store, (ptr, len)).await
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            let memory = instance
+                .get_memory(&mut store, "memory")
+                .ok_or_else(|| wasmtime::Error::msg("the core exports no memory"))?;
+            store.data_mut().memory = Some(memory);
+            let run = instance.get_typed_func::<i32, i32>(&mut store, "store_contract")?;
+            let len = stage_input(&mut store, check.as_bytes())?;
+            run.call_async(&mut store, len).await
         }
         .await;
         match outcome {
@@ -342,40 +428,58 @@ fn engine(cache_dir: Option<&std::path::Path>, limits: WasmLimits) -> anyhow::Re
     Engine::new(&config).map_err(|e| anyhow::anyhow!("Wasm core engine: {e:?}"))
 }
 
-/// Instantiates the core in `store` and copies `input` into a buffer the guest allocated:
-/// the instance, its memory and the buffer's `(ptr, len)`.
-async fn instantiate_with_input(
-    store: &mut Store<RequestState>,
-    pre: &InstancePre<RequestState>,
-    input: &[u8],
-) -> wasmtime::Result<(wasmtime::Instance, Memory, (i32, i32))> {
-    let instance = pre.instantiate_async(&mut *store).await?;
-    let memory = instance
-        .get_memory(&mut *store, "memory")
-        .ok_or_else(|| wasmtime::Error::msg("the core exports no memory"))?;
-    store.data_mut().memory = Some(memory);
-    let alloc = instance.get_typed_func::<i32, i32>(&mut *store, "alloc")?;
-    let len = i32::try_from(input.len()).map_err(|_| wasmtime::Error::msg("input too large"))?;
-    let ptr = alloc.call_async(&mut *store, len).await?;
-    memory.write(&mut *store, wasm_usize(ptr), input)?;
-    Ok((instance, memory, (ptr, len)))
+/// An instance with its store and the exports a request uses.
+struct Live {
+    store: Store<RequestState>,
+    exports: Exports,
+    /// Requests it has answered.
+    served: u32,
 }
 
-async fn call_handle(
-    store: &mut Store<RequestState>,
-    pre: &InstancePre<RequestState>,
-    frame: &[u8],
-) -> wasmtime::Result<Response> {
-    let (instance, memory, (ptr, len)) = instantiate_with_input(store, pre, frame).await?;
-    let handle = instance.get_typed_func::<(i32, i32), i64>(&mut *store, "handle")?;
-    let packed = handle.call_async(&mut *store, (ptr, len)).await? as u64;
-    let out_ptr = usize::try_from(packed >> 32).unwrap_or(usize::MAX);
-    let out_len = usize::try_from(packed & 0xffff_ffff).unwrap_or(usize::MAX);
-    let out = memory
-        .data(&*store)
-        .get(out_ptr..out_ptr.saturating_add(out_len))
-        .ok_or_else(|| wasmtime::Error::msg("the response frame is outside memory"))?;
-    abi::decode_response_frame(out).map_err(|e| wasmtime::Error::msg(format!("response: {e}")))
+#[derive(Clone)]
+struct Exports {
+    memory: Memory,
+    handle: TypedFunc<i32, i64>,
+}
+
+impl Live {
+    async fn instantiate(
+        store: &mut Store<RequestState>,
+        pre: &InstancePre<RequestState>,
+    ) -> wasmtime::Result<Exports> {
+        let instance = pre.instantiate_async(&mut *store).await?;
+        let memory = instance
+            .get_memory(&mut *store, "memory")
+            .ok_or_else(|| wasmtime::Error::msg("the core exports no memory"))?;
+        store.data_mut().memory = Some(memory);
+        Ok(Exports {
+            memory,
+            handle: instance.get_typed_func(&mut *store, "handle")?,
+        })
+    }
+
+    /// Answers one request frame. The guest frees the frame, and the response at its next
+    /// request, so the instance can serve request after request.
+    async fn serve(&mut self, frame: &[u8]) -> wasmtime::Result<Response> {
+        let Exports { memory, handle } = self.exports.clone();
+        let store = &mut self.store;
+        let len = stage_input(store, frame)?;
+        let packed = handle.call_async(&mut *store, len).await? as u64;
+        let out_ptr = usize::try_from(packed >> 32).unwrap_or(usize::MAX);
+        let out_len = usize::try_from(packed & 0xffff_ffff).unwrap_or(usize::MAX);
+        let out = memory
+            .data(&*store)
+            .get(out_ptr..out_ptr.saturating_add(out_len))
+            .ok_or_else(|| wasmtime::Error::msg("the response frame is outside memory"))?;
+        abi::decode_response_frame(out).map_err(|e| wasmtime::Error::msg(format!("response: {e}")))
+    }
+}
+
+/// Stages `input` for an export, which copies it in with `take_result`; its length.
+fn stage_input(store: &mut Store<RequestState>, input: &[u8]) -> wasmtime::Result<i32> {
+    let len = i32::try_from(input.len()).map_err(|_| wasmtime::Error::msg("input too large"))?;
+    store.data_mut().result = input.to_vec();
+    Ok(len)
 }
 
 /// A guest pointer or length (an `i32` holding a `u32`).
@@ -729,11 +833,73 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_instance_serves_its_share_of_requests_and_a_trap_throws_it_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let core = core(WasmLimits {
+            requests_per_instance: 3,
+            ..WasmLimits::default()
+        });
+        // Different requests in turn on the same instances: each gets its own answer.
+        for round in 0..7 {
+            if round % 2 == 0 {
+                let health = core
+                    .handle(&Request::new("GET", "/health"), env(dir.path()))
+                    .await;
+                assert_eq!(health.status, 200, "round {round}");
+                assert_eq!(health.body, b"{\"status\":\"ok\"}");
+            } else {
+                let jwks = core
+                    .handle(
+                        &Request::new("GET", "/us-east-1_nothere00/.well-known/jwks.json"),
+                        env(dir.path()),
+                    )
+                    .await;
+                assert_eq!(jwks.status, 404, "round {round}");
+            }
+        }
+        // Three instances served 3, 3 and 1 requests: only the last is kept.
+        assert_eq!(core.idle_instances(), 1);
+        // A trap on the kept instance throws it away...
+        let answer = core
+            .answer(
+                b"not a request frame",
+                &Request::new("POST", "/"),
+                env(dir.path()),
+            )
+            .await;
+        assert_eq!(answer.status, 500);
+        assert_eq!(core.idle_instances(), 0);
+        // ...and the next request gets a fresh one.
+        let health = core
+            .handle(&Request::new("GET", "/health"), env(dir.path()))
+            .await;
+        assert_eq!(health.status, 200);
+        assert_eq!(core.idle_instances(), 1);
+    }
+
+    #[tokio::test]
+    async fn with_one_request_per_instance_no_instance_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let core = core(WasmLimits {
+            requests_per_instance: 1,
+            ..WasmLimits::default()
+        });
+        for _ in 0..3 {
+            let health = core
+                .handle(&Request::new("GET", "/health"), env(dir.path()))
+                .await;
+            assert_eq!(health.status, 200);
+            assert_eq!(core.idle_instances(), 0);
+        }
+    }
+
+    #[tokio::test]
     async fn a_guest_over_its_memory_cap_fails_only_its_request() {
         let dir = tempfile::tempdir().unwrap();
         let core = core(WasmLimits {
             memory_bytes: 4 * 1024 * 1024,
             max_instances: 2,
+            requests_per_instance: 1,
         });
         // The frame alone needs more memory than the cap allows: the guest's allocation fails.
         let huge = Request::new("POST", "/").with_body(vec![b' '; 6 * 1024 * 1024]);
