@@ -405,6 +405,9 @@ fn engine(cache_dir: Option<&std::path::Path>, limits: WasmLimits) -> anyhow::Re
     if std::env::var_os("COGNATE_WASM_PERFMAP").is_some() {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
+    // One slot per request that may run at once is enough: a request takes an idle instance
+    // when there is one and creates one only when there is none, and it returns its instance
+    // before it frees its place, so running plus idle instances never exceed `max_instances`.
     let mut pooling = PoolingAllocationConfig::new();
     pooling
         .total_core_instances(limits.max_instances)
@@ -875,6 +878,34 @@ mod tests {
             .await;
         assert_eq!(health.status, 200);
         assert_eq!(core.idle_instances(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_share_the_instances_they_need() {
+        let dir = tempfile::tempdir().unwrap();
+        let core = core(WasmLimits {
+            max_instances: 2,
+            ..WasmLimits::default()
+        });
+        let env = env(dir.path());
+        let answers = futures_util::future::join_all((0..24).map(|i| {
+            let env = Arc::clone(&env);
+            let core = &core;
+            async move {
+                let path = if i % 2 == 0 {
+                    "/health"
+                } else {
+                    "/us-east-1_nothere00/.well-known/jwks.json"
+                };
+                (i, core.handle(&Request::new("GET", path), env).await.status)
+            }
+        }))
+        .await;
+        for (i, status) in answers {
+            assert_eq!(status, if i % 2 == 0 { 200 } else { 404 }, "request {i}");
+        }
+        // At most two ran at once, so at most two instances were ever made.
+        assert!((1..=2).contains(&core.idle_instances()));
     }
 
     #[tokio::test]
