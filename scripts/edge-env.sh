@@ -22,7 +22,7 @@ start_edge() {
   inspector="$(free_port)"
   (
     cd "$root/edge"
-    COGNATE_EDGE_PREBUILT=1 exec "$NODE" "$WRANGLER_JS" dev --local \
+    COGNATE_EDGE_PREBUILT=1 exec "$NODE" "$WRANGLER_JS" dev --local --test-scheduled \
       --ip 127.0.0.1 --port "$port" --inspector-ip 127.0.0.1 --inspector-port "$inspector" \
       --persist-to "$persist" --show-interactive-dev-session=false --log-level "${EDGE_LOG_LEVEL:-log}" \
       --var "COGNATE_TEST_KEY:$COGNATE_TEST_KEY" --var "COGNATE_DEV_OUTBOX:true" \

@@ -41,6 +41,17 @@ class Entrypoint extends WorkerEntrypoint {
       throw e;
     }
   }
+
+  // The Cron Trigger: the janitor (see `scheduled` in src/lib.rs).
+  async scheduled(controller) {
+    checkReinitialize();
+    try {
+      return await exports.scheduled.call(this, controller, this.env, this.ctx);
+    } catch (e) {
+      handleMaybeCritical(e);
+      throw e;
+    }
+  }
 }
 
 // Durable Object instances are long-lived: after a reset, the next call rebuilds the Rust

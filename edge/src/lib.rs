@@ -268,6 +268,37 @@ async fn plugin_admin(
     }
 }
 
+/// How long after its `expires_millis` the janitor removes a record: as on the host, so a late
+/// replay of an authorization code still meets its record.
+const JANITOR_GRACE_MILLIS: u64 = 60 * 60 * 1000;
+
+/// The Cron Trigger (`[triggers] crons` in wrangler.toml, every 10 minutes): removes expired
+/// authorization codes, hosted-UI and challenge sessions and refresh tokens
+/// (`cognate_core::janitor`), as the host's janitor does, so the Durable Objects do not grow
+/// forever.
+#[worker::event(scheduled)]
+async fn scheduled(
+    _event: worker::ScheduledEvent,
+    env: worker::Env,
+    _ctx: worker::ScheduleContext,
+) {
+    let edge = match edge_env(&env) {
+        Ok(edge) => edge,
+        Err(e) => {
+            worker::console_error!("janitor: no store: {e}");
+            return;
+        }
+    };
+    match cognate_core::janitor::sweep_all(&edge, JANITOR_GRACE_MILLIS).await {
+        Ok(report) => worker::console_log!(
+            "janitor: examined {} records, removed {}",
+            report.examined,
+            report.removed
+        ),
+        Err(e) => worker::console_error!("janitor: the sweep failed: {e}"),
+    }
+}
+
 #[worker::event(fetch)]
 async fn fetch(
     req: worker::Request,

@@ -189,6 +189,32 @@ pub async fn handle(req: worker::Request, env: &worker::Env, origin: &str) -> Re
             }
             Response::from_json(&json!({ "copied": keys }))
         }
+        ("PUT", "record") => {
+            // Writes a raw store record (the janitor test seeds expired records with it).
+            let Some(key) = query_param(&url, "key") else {
+                return Response::error("key= is required", 400);
+            };
+            let mut req = req;
+            let value = req.bytes().await?;
+            match edge
+                .store
+                .put(&key, &value, cognate_core::Expect::Any)
+                .await
+            {
+                Ok(version) => Response::from_json(&json!({ "version": version })),
+                Err(e) => Response::error(format!("store: {e}"), 500),
+            }
+        }
+        ("GET", "record") => {
+            let Some(key) = query_param(&url, "key") else {
+                return Response::error("key= is required", 400);
+            };
+            match edge.store.get(&key).await {
+                Ok(Some(item)) => Response::ok(String::from_utf8_lossy(&item.value).into_owned()),
+                Ok(None) => not_found(),
+                Err(e) => Response::error(format!("store: {e}"), 500),
+            }
+        }
         ("GET", "kv") => {
             let Some(key) = query_param(&url, "key") else {
                 return Response::error("key= is required", 400);

@@ -513,3 +513,79 @@ async fn the_same_plugin_gives_the_same_answer_on_the_host_and_the_edge() {
     }
     assert_eq!(compared, modules.len() * parity_events().len());
 }
+
+/// The Cron Trigger runs the janitor: an authorization code and a refresh token past their
+/// expiry and the grace hour are removed, a live code is kept. Triggered through wrangler's
+/// `/__scheduled` (scripts/edge-env.sh starts it with `--test-scheduled`), so the Worker's real
+/// `scheduled` export is what runs.
+#[tokio::test]
+async fn the_cron_trigger_sweeps_expired_records() {
+    let target = Target::shared();
+    let Some(key) = edge(target) else { return };
+    let client = target.standard_setup("janitor").await;
+    let pool = &client.pool_id;
+    let now_millis = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let two_hours_ago = now_millis - 2 * 3600 * 1000;
+    let records = [
+        (
+            format!("p/{pool}/oc/{}", unique("expired")),
+            two_hours_ago,
+            false,
+        ),
+        (
+            format!("p/{pool}/rt/{}", unique("expired")),
+            two_hours_ago,
+            false,
+        ),
+        (
+            format!("p/{pool}/oc/{}", unique("live")),
+            now_millis + 3600 * 1000,
+            true,
+        ),
+    ];
+    for (record, expires_millis, _) in &records {
+        let url = format!("{}/__cognate/test/record", target.base_url());
+        let response = target
+            .http()
+            .put(&url)
+            .query(&[("key", record.as_str())])
+            .header("x-cognate-test-key", &key)
+            .body(json!({ "expires_millis": expires_millis }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "seeding {record}");
+    }
+
+    let scheduled = target
+        .http()
+        .get(format!("{}/__scheduled", target.base_url()))
+        .query(&[("cron", "*/10 * * * *")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        scheduled.status().as_u16(),
+        200,
+        "wrangler ran the scheduled event"
+    );
+
+    for (record, _, kept) in &records {
+        let (status, body) = test_route(
+            target,
+            &key,
+            reqwest::Method::GET,
+            "record",
+            &[("key", record.as_str())],
+        )
+        .await;
+        let want = if *kept { 200 } else { 404 };
+        assert_eq!(status, want, "{record} after the sweep: {body}");
+    }
+}
