@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use cognate_core::Config;
 use cognate_core::ports::BoxFuture;
-use cognate_core::store::{Expect, Page, Store, StoreError, Versioned, contract};
+use cognate_core::store::{Expect, Page, Store, StoreError, Versioned};
 use cognate_host::engine::{WasmCore, WasmLimits};
 use cognate_host::{HostEnv, SqliteStore};
 
@@ -26,6 +26,11 @@ fn core() -> &'static WasmCore {
     })
 }
 
+/// A fresh SQLite database in `dir`.
+fn sqlite(dir: &std::path::Path) -> SqliteStore {
+    SqliteStore::open(dir.join("cognate.db")).unwrap()
+}
+
 fn env_over(store: Arc<dyn Store>, dir: &std::path::Path) -> Arc<HostEnv> {
     Arc::new(HostEnv::native(store, dir).unwrap())
 }
@@ -35,8 +40,7 @@ macro_rules! contract_tests {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $check() {
             let dir = tempfile::tempdir().unwrap();
-            let store = SqliteStore::open(dir.path().join("cognate.db")).unwrap();
-            let env = env_over(Arc::new(store), dir.path());
+            let env = env_over(Arc::new(sqlite(dir.path())), dir.path());
             let ran = core()
                 .run_store_contract(stringify!($check), env)
                 .await
@@ -46,56 +50,43 @@ macro_rules! contract_tests {
     )*};
 }
 
-contract_tests!(
-    get_missing,
-    create_only,
-    compare_and_set,
-    versions_never_reused,
-    delete_semantics,
-    failed_writes_change_nothing,
-    racing_creates,
-    racing_compare_and_set,
-    racing_increments,
-    scan_order,
-    scan_prefix_isolation,
-    scan_limit_clamping,
-    scan_paging,
-    max_value,
-    long_keys,
-    empty_values,
-    binary_values,
-);
-
-/// The list above is the whole suite: a check added to the core must be added here.
-#[test]
-fn every_check_of_the_suite_runs_here() {
-    let source = include_str!("store_contract_wasm.rs");
-    for check in contract::CHECKS {
-        assert!(
-            source.contains(&format!("    {check},\n")),
-            "{check} is not in contract_tests!"
-        );
-    }
-}
+cognate_core::contract_checks!(contract_tests);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_check_is_refused_not_passed() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("cognate.db")).unwrap();
     let ran = core()
-        .run_store_contract("no_such_check", env_over(Arc::new(store), dir.path()))
+        .run_store_contract(
+            "no_such_check",
+            env_over(Arc::new(sqlite(dir.path())), dir.path()),
+        )
         .await
         .unwrap();
     assert!(!ran);
 }
 
-/// A store that breaks the contract: create-only writes overwrite what is there.
+/// SQLite with its puts changed, to prove what the tests below need.
 #[derive(Debug)]
-struct OverwritingStore(SqliteStore);
+struct TwistedPuts {
+    inner: SqliteStore,
+    twist: Twist,
+}
 
-impl Store for OverwritingStore {
+#[derive(Debug)]
+enum Twist {
+    /// Breaks the contract: create-only writes overwrite what is there.
+    Overwrite,
+    /// The first two puts wait for each other (a rendezvous): they answer only when two port
+    /// calls are in flight on the host at the same time.
+    Rendezvous {
+        puts: AtomicUsize,
+        both_in_flight: tokio::sync::Barrier,
+    },
+}
+
+impl Store for TwistedPuts {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Versioned>, StoreError>> {
-        self.0.get(key)
+        self.inner.get(key)
     }
     fn put<'a>(
         &'a self,
@@ -103,14 +94,26 @@ impl Store for OverwritingStore {
         value: &'a [u8],
         expect: Expect,
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
-        let expect = match expect {
-            Expect::Absent => Expect::Any,
-            other => other,
-        };
-        self.0.put(key, value, expect)
+        Box::pin(async move {
+            match &self.twist {
+                Twist::Overwrite if expect == Expect::Absent => {
+                    return self.inner.put(key, value, Expect::Any).await;
+                }
+                Twist::Overwrite => {}
+                Twist::Rendezvous {
+                    puts,
+                    both_in_flight,
+                } => {
+                    if puts.fetch_add(1, Ordering::SeqCst) < 2 {
+                        both_in_flight.wait().await;
+                    }
+                }
+            }
+            self.inner.put(key, value, expect).await
+        })
     }
     fn delete<'a>(&'a self, key: &'a str, expect: Expect) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.0.delete(key, expect)
+        self.inner.delete(key, expect)
     }
     fn scan<'a>(
         &'a self,
@@ -118,7 +121,7 @@ impl Store for OverwritingStore {
         after: Option<&'a str>,
         limit: usize,
     ) -> BoxFuture<'a, Result<Page, StoreError>> {
-        self.0.scan(prefix, after, limit)
+        self.inner.scan(prefix, after, limit)
     }
 }
 
@@ -127,8 +130,11 @@ impl Store for OverwritingStore {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_breaks_the_contract_fails_the_check_inside_the_guest() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("cognate.db")).unwrap();
-    let env = env_over(Arc::new(OverwritingStore(store)), dir.path());
+    let store = TwistedPuts {
+        inner: sqlite(dir.path()),
+        twist: Twist::Overwrite,
+    };
+    let env = env_over(Arc::new(store), dir.path());
     let error = core()
         .run_store_contract("create_only", Arc::clone(&env))
         .await
@@ -151,45 +157,6 @@ async fn a_store_that_breaks_the_contract_fails_the_check_inside_the_guest() {
     assert_eq!(health.status, 200);
 }
 
-/// A store whose first two puts wait for each other (a rendezvous): it answers only when two
-/// port calls are in flight on the host at the same time.
-#[derive(Debug)]
-struct RendezvousStore {
-    inner: SqliteStore,
-    puts: AtomicUsize,
-    both_in_flight: tokio::sync::Barrier,
-}
-
-impl Store for RendezvousStore {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Versioned>, StoreError>> {
-        self.inner.get(key)
-    }
-    fn put<'a>(
-        &'a self,
-        key: &'a str,
-        value: &'a [u8],
-        expect: Expect,
-    ) -> BoxFuture<'a, Result<u64, StoreError>> {
-        Box::pin(async move {
-            if self.puts.fetch_add(1, Ordering::SeqCst) < 2 {
-                self.both_in_flight.wait().await;
-            }
-            self.inner.put(key, value, expect).await
-        })
-    }
-    fn delete<'a>(&'a self, key: &'a str, expect: Expect) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.inner.delete(key, expect)
-    }
-    fn scan<'a>(
-        &'a self,
-        prefix: &'a str,
-        after: Option<&'a str>,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<Page, StoreError>> {
-        self.inner.scan(prefix, after, limit)
-    }
-}
-
 /// The core's concurrent futures (here `racing_creates`' `join_all` of puts) keep their port
 /// calls in flight together on the host, as they do natively: with one call at a time, the
 /// first put would wait for the second forever. (The timeout only turns that hang into a
@@ -197,10 +164,12 @@ impl Store for RendezvousStore {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_core_futures_have_their_port_calls_in_flight_together() {
     let dir = tempfile::tempdir().unwrap();
-    let store = RendezvousStore {
-        inner: SqliteStore::open(dir.path().join("cognate.db")).unwrap(),
-        puts: AtomicUsize::new(0),
-        both_in_flight: tokio::sync::Barrier::new(2),
+    let store = TwistedPuts {
+        inner: sqlite(dir.path()),
+        twist: Twist::Rendezvous {
+            puts: AtomicUsize::new(0),
+            both_in_flight: tokio::sync::Barrier::new(2),
+        },
     };
     let env = env_over(Arc::new(store), dir.path());
     let ran = tokio::time::timeout(

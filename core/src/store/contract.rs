@@ -36,74 +36,58 @@ use super::{
     Expect, MAX_KEY_LEN, MAX_SCAN_LIMIT, MAX_VALUE_LEN, Page, Store, StoreError, Versioned,
 };
 
-/// Runs every check against `store`, in order. Panics on the first violation.
-pub async fn run_all(store: &dyn Store) {
-    get_missing(store).await;
-    create_only(store).await;
-    compare_and_set(store).await;
-    versions_never_reused(store).await;
-    delete_semantics(store).await;
-    failed_writes_change_nothing(store).await;
-    racing_creates(store).await;
-    racing_compare_and_set(store).await;
-    racing_increments(store).await;
-    scan_order(store).await;
-    scan_prefix_isolation(store).await;
-    scan_limit_clamping(store).await;
-    scan_paging(store).await;
-    max_value(store).await;
-    long_keys(store).await;
-    empty_values(store).await;
-    binary_values(store).await;
+/// Calls `$callback!(check, check, ...)` with the name of every check, in order: the one list of
+/// the suite's checks, from which [`run_all`], [`CHECKS`], [`run_check`] and every engine's
+/// one-test-per-check module are made (`cognate_core::contract_checks!(my_tests_macro);`).
+#[macro_export]
+macro_rules! contract_checks {
+    ($callback:ident) => {
+        $callback!(
+            get_missing,
+            create_only,
+            compare_and_set,
+            versions_never_reused,
+            delete_semantics,
+            failed_writes_change_nothing,
+            racing_creates,
+            racing_compare_and_set,
+            racing_increments,
+            scan_order,
+            scan_prefix_isolation,
+            scan_limit_clamping,
+            scan_paging,
+            max_value,
+            long_keys,
+            empty_values,
+            binary_values,
+        );
+    };
 }
 
-/// The name of every check, in [`run_all`]'s order: for runners that pick checks by name (the
-/// Worker's test route, the Wasm guest's `store_contract` export).
-pub const CHECKS: &[&str] = &[
-    "get_missing",
-    "create_only",
-    "compare_and_set",
-    "versions_never_reused",
-    "delete_semantics",
-    "failed_writes_change_nothing",
-    "racing_creates",
-    "racing_compare_and_set",
-    "racing_increments",
-    "scan_order",
-    "scan_prefix_isolation",
-    "scan_limit_clamping",
-    "scan_paging",
-    "max_value",
-    "long_keys",
-    "empty_values",
-    "binary_values",
-];
+macro_rules! suite {
+    ($($check:ident),* $(,)?) => {
+        /// Runs every check against `store`, in order. Panics on the first violation.
+        pub async fn run_all(store: &dyn Store) {
+            $($check(store).await;)*
+        }
 
-/// Runs the check named `name` (one of [`CHECKS`]) against `store`. `false` when there is no
-/// such check; panics on a violation like the checks themselves.
-pub async fn run_check(store: &dyn Store, name: &str) -> bool {
-    match name {
-        "get_missing" => get_missing(store).await,
-        "create_only" => create_only(store).await,
-        "compare_and_set" => compare_and_set(store).await,
-        "versions_never_reused" => versions_never_reused(store).await,
-        "delete_semantics" => delete_semantics(store).await,
-        "failed_writes_change_nothing" => failed_writes_change_nothing(store).await,
-        "racing_creates" => racing_creates(store).await,
-        "racing_compare_and_set" => racing_compare_and_set(store).await,
-        "racing_increments" => racing_increments(store).await,
-        "scan_order" => scan_order(store).await,
-        "scan_prefix_isolation" => scan_prefix_isolation(store).await,
-        "scan_limit_clamping" => scan_limit_clamping(store).await,
-        "scan_paging" => scan_paging(store).await,
-        "max_value" => max_value(store).await,
-        "long_keys" => long_keys(store).await,
-        "empty_values" => empty_values(store).await,
-        "binary_values" => binary_values(store).await,
-        _ => return false,
-    }
-    true
+        /// The name of every check, in [`run_all`]'s order: for runners that pick checks by
+        /// name (the Worker's test route, the Wasm guest's `store_contract` export).
+        pub const CHECKS: &[&str] = &[$(stringify!($check)),*];
+
+        /// Runs the check named `name` (one of [`CHECKS`]) against `store`. `false` when there
+        /// is no such check; panics on a violation like the checks themselves.
+        pub async fn run_check(store: &dyn Store, name: &str) -> bool {
+            match name {
+                $(stringify!($check) => $check(store).await,)*
+                _ => return false,
+            }
+            true
+        }
+    };
 }
+
+contract_checks!(suite);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: each names the operation in its panic message so a failure reads like a spec line.

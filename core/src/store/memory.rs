@@ -157,25 +157,7 @@ mod contract_tests {
         )*};
     }
 
-    contract_tests!(
-        get_missing,
-        create_only,
-        compare_and_set,
-        versions_never_reused,
-        delete_semantics,
-        failed_writes_change_nothing,
-        racing_creates,
-        racing_compare_and_set,
-        racing_increments,
-        scan_order,
-        scan_prefix_isolation,
-        scan_limit_clamping,
-        scan_paging,
-        max_value,
-        long_keys,
-        empty_values,
-        binary_values,
-    );
+    crate::contract_checks!(contract_tests);
 
     #[test]
     fn run_all_on_one_store() {

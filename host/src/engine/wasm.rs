@@ -110,7 +110,7 @@ impl RequestState {
     fn reset(&mut self, env: Arc<HostEnv>) {
         self.env = env;
         self.result.clear();
-        self.in_flight = FuturesUnordered::new();
+        self.in_flight.clear();
         self.finished.clear();
         self.last_call = 0;
     }
@@ -353,11 +353,7 @@ impl WasmCore {
     pub async fn run_store_contract(&self, check: &str, env: Arc<HostEnv>) -> anyhow::Result<bool> {
         let mut store = self.new_store(env);
         let outcome = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            let memory = instance
-                .get_memory(&mut store, "memory")
-                .ok_or_else(|| wasmtime::Error::msg("the core exports no memory"))?;
-            store.data_mut().memory = Some(memory);
+            let (instance, _) = instantiate(&mut store, &self.pre).await?;
             let run = instance.get_typed_func::<i32, i32>(&mut store, "store_contract")?;
             let len = stage_input(&mut store, check.as_bytes())?;
             run.call_async(&mut store, len).await
@@ -431,6 +427,19 @@ fn engine(cache_dir: Option<&std::path::Path>, limits: WasmLimits) -> anyhow::Re
     Engine::new(&config).map_err(|e| anyhow::anyhow!("Wasm core engine: {e:?}"))
 }
 
+/// A new instance of the core in `store`, with its memory made known to the ports.
+async fn instantiate(
+    store: &mut Store<RequestState>,
+    pre: &InstancePre<RequestState>,
+) -> wasmtime::Result<(wasmtime::Instance, Memory)> {
+    let instance = pre.instantiate_async(&mut *store).await?;
+    let memory = instance
+        .get_memory(&mut *store, "memory")
+        .ok_or_else(|| wasmtime::Error::msg("the core exports no memory"))?;
+    store.data_mut().memory = Some(memory);
+    Ok((instance, memory))
+}
+
 /// An instance with its store and the exports a request uses.
 struct Live {
     store: Store<RequestState>,
@@ -450,11 +459,7 @@ impl Live {
         store: &mut Store<RequestState>,
         pre: &InstancePre<RequestState>,
     ) -> wasmtime::Result<Exports> {
-        let instance = pre.instantiate_async(&mut *store).await?;
-        let memory = instance
-            .get_memory(&mut *store, "memory")
-            .ok_or_else(|| wasmtime::Error::msg("the core exports no memory"))?;
-        store.data_mut().memory = Some(memory);
+        let (instance, memory) = instantiate(store, pre).await?;
         Ok(Exports {
             memory,
             handle: instance.get_typed_func(&mut *store, "handle")?,
@@ -773,6 +778,21 @@ mod tests {
         Arc::new(HostEnv::native(Arc::new(MemoryStore::new()), dir).unwrap())
     }
 
+    const HEALTH: &str = "/health";
+    /// A store read through the imports that finds no such pool: 404.
+    const NO_SUCH_JWKS: &str = "/us-east-1_nothere00/.well-known/jwks.json";
+
+    async fn get(core: &WasmCore, dir: &std::path::Path, path: &str) -> Response {
+        core.handle(&Request::new("GET", path), env(dir)).await
+    }
+
+    fn serving(requests_per_instance: u32) -> WasmLimits {
+        WasmLimits {
+            requests_per_instance,
+            ..WasmLimits::default()
+        }
+    }
+
     fn core(limits: WasmLimits) -> WasmCore {
         WasmCore::new(&Config::new("http://test.local", "us-east-1"), None, limits).unwrap()
     }
@@ -781,19 +801,12 @@ mod tests {
     async fn the_wasm_core_answers_requests() {
         let dir = tempfile::tempdir().unwrap();
         let core = core(WasmLimits::default());
-        let health = core
-            .handle(&Request::new("GET", "/health"), env(dir.path()))
-            .await;
+        let health = get(&core, dir.path(), HEALTH).await;
         assert_eq!(health.status, 200);
         assert_eq!(health.body, b"{\"status\":\"ok\"}");
         assert_eq!(health.header("access-control-allow-origin"), Some("*"));
         // A store read through the imports: no such pool.
-        let jwks = core
-            .handle(
-                &Request::new("GET", "/us-east-1_nothere00/.well-known/jwks.json"),
-                env(dir.path()),
-            )
-            .await;
+        let jwks = get(&core, dir.path(), NO_SUCH_JWKS).await;
         assert_eq!(jwks.status, 404);
         assert_eq!(
             jwks.header("x-amzn-errortype"),
@@ -829,34 +842,22 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
         assert_eq!(body["__type"], "InternalErrorException");
         // And the engine still serves.
-        let health = core
-            .handle(&Request::new("GET", "/health"), env(dir.path()))
-            .await;
+        let health = get(&core, dir.path(), HEALTH).await;
         assert_eq!(health.status, 200);
     }
 
     #[tokio::test]
     async fn an_instance_serves_its_share_of_requests_and_a_trap_throws_it_away() {
         let dir = tempfile::tempdir().unwrap();
-        let core = core(WasmLimits {
-            requests_per_instance: 3,
-            ..WasmLimits::default()
-        });
+        let core = core(serving(3));
         // Different requests in turn on the same instances: each gets its own answer.
         for round in 0..7 {
             if round % 2 == 0 {
-                let health = core
-                    .handle(&Request::new("GET", "/health"), env(dir.path()))
-                    .await;
+                let health = get(&core, dir.path(), HEALTH).await;
                 assert_eq!(health.status, 200, "round {round}");
                 assert_eq!(health.body, b"{\"status\":\"ok\"}");
             } else {
-                let jwks = core
-                    .handle(
-                        &Request::new("GET", "/us-east-1_nothere00/.well-known/jwks.json"),
-                        env(dir.path()),
-                    )
-                    .await;
+                let jwks = get(&core, dir.path(), NO_SUCH_JWKS).await;
                 assert_eq!(jwks.status, 404, "round {round}");
             }
         }
@@ -873,9 +874,7 @@ mod tests {
         assert_eq!(answer.status, 500);
         assert_eq!(core.idle_instances(), 0);
         // ...and the next request gets a fresh one.
-        let health = core
-            .handle(&Request::new("GET", "/health"), env(dir.path()))
-            .await;
+        let health = get(&core, dir.path(), HEALTH).await;
         assert_eq!(health.status, 200);
         assert_eq!(core.idle_instances(), 1);
     }
@@ -892,11 +891,7 @@ mod tests {
             let env = Arc::clone(&env);
             let core = &core;
             async move {
-                let path = if i % 2 == 0 {
-                    "/health"
-                } else {
-                    "/us-east-1_nothere00/.well-known/jwks.json"
-                };
+                let path = if i % 2 == 0 { HEALTH } else { NO_SUCH_JWKS };
                 (i, core.handle(&Request::new("GET", path), env).await.status)
             }
         }))
@@ -911,14 +906,9 @@ mod tests {
     #[tokio::test]
     async fn with_one_request_per_instance_no_instance_is_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let core = core(WasmLimits {
-            requests_per_instance: 1,
-            ..WasmLimits::default()
-        });
+        let core = core(serving(1));
         for _ in 0..3 {
-            let health = core
-                .handle(&Request::new("GET", "/health"), env(dir.path()))
-                .await;
+            let health = get(&core, dir.path(), HEALTH).await;
             assert_eq!(health.status, 200);
             assert_eq!(core.idle_instances(), 0);
         }
@@ -948,9 +938,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(format!("{error:#}").contains("memory cap"), "{error:#}");
-        let health = core
-            .handle(&Request::new("GET", "/health"), env(dir.path()))
-            .await;
+        let health = get(&core, dir.path(), HEALTH).await;
         assert_eq!(health.status, 200);
     }
 }
