@@ -2,5 +2,5 @@
 # Builds and starts Cognate: the host server on its embedded SQLite store, with a demo pool.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup-run.sh
 exec cargo run --release --locked -p cognate-host --bin cognate -- serve "$@"

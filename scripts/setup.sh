@@ -1,24 +1,19 @@
 #!/usr/bin/env bash
 # Installs what building and testing Cognate needs. Idempotent: safe to run on every CI run.
+# (Running the host needs only scripts/setup-run.sh, which this calls first.)
 set -euo pipefail
+here="$(dirname "$0")"
 
-# RUSTUP_AUTO_INSTALL=0 on our machines: targets and components are added explicitly.
-if command -v rustup >/dev/null 2>&1; then
-  installed_targets="$(rustup target list --installed)"
-  for target in wasm32-unknown-unknown; do
-    grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
-  done
-  installed_components="$(rustup component list --installed 2>/dev/null || true)"
-  for component in clippy rustfmt; do
-    grep -q "^$component" <<<"$installed_components" || rustup component add "$component"
-  done
-else
-  echo "setup: rustup not found; install Rust (https://rustup.rs) first" >&2
-  exit 1
-fi
+"$here/setup-run.sh"
+
+# RUSTUP_AUTO_INSTALL=0 on our machines: components are added explicitly.
+installed_components="$(rustup component list --installed 2>/dev/null || true)"
+for component in clippy rustfmt; do
+  grep -q "^$component" <<<"$installed_components" || rustup component add "$component"
+done
 
 # -- edge (issue 5): wasm-bindgen-cli, Node 22 and wrangler, cached outside the clone ---------
-"$(dirname "$0")/setup-edge.sh"
+"$here/setup-edge.sh"
 
 # -- browser tests (hosted UI, web SDK): Debian chromium + chromedriver, playwright-core --------
-"$(dirname "$0")/setup-browser.sh"
+"$here/setup-browser.sh"

@@ -10,7 +10,7 @@
 #   COGNATE_OUTBOX_URL + COGNATE_TEST_KEY   the edge's test outbox route
 #   COGNATE_TARGET_NAME                a label for the logs (host-wasm, host-native, edge)
 #
-# `scripts/test-clients.sh` runs every suite; `scripts/test-clients.sh python` or `js` one.
+# `scripts/test-clients.sh` runs every suite; `scripts/test-clients.sh sweep`, `python` or `js` one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +23,7 @@ fi
 export COGNATE_TARGET_NAME="${COGNATE_TARGET_NAME:-$COGNATE_BASE_URL}"
 
 suites=("$@")
-[ "${#suites[@]}" -gt 0 ] || suites=(python js)
+[ "${#suites[@]}" -gt 0 ] || suites=(sweep python js)
 for suite in "${suites[@]}"; do
   printf '\n==> clients (%s): %s\n' "$COGNATE_TARGET_NAME" "$suite"
   "tests/clients/$suite/run.sh"

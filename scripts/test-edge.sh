@@ -69,6 +69,9 @@ if ! cargo test -p cognate-tests --locked --no-fail-fast --lib --tests; then
   exit 1
 fi
 
+step "the ecosystem's own clients against the Worker (scripts/test-clients.sh)"
+COGNATE_TARGET_NAME=edge scripts/test-clients.sh
+
 step "a Rust panic fails one request and the Worker recovers (alone: it resets the isolate)"
 cargo test -p cognate-tests --locked --test edge -- --ignored --exact a_rust_panic_fails_one_request_and_the_worker_recovers
 

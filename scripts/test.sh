@@ -50,6 +50,13 @@ step "tests: the end-to-end scenarios again on the native engine (the core linke
 # Same binaries, no rebuild: the harness's servers pass COGNATE_ENGINE through.
 COGNATE_ENGINE=native cargo test -p cognate-tests --locked
 
+# -- the ecosystem's own clients (issue 15) --------------------------------------------------
+step "clients: the model sweep, the AWS CLI (README), boto3 + pycognito, Authlib, amazon-cognito-identity-js, aws-jwt-verify, Amplify (Wasm engine)"
+COGNATE_ENGINE=wasm scripts/with-host.sh scripts/test-clients.sh
+
+step "clients: the same journeys on the native engine"
+COGNATE_ENGINE=native scripts/with-host.sh scripts/test-clients.sh
+
 # -- edge (issue 5): the Worker under a local Workers runtime ---------------------------------
 step "edge: clippy for the Worker's target"
 cargo clippy -p cognate-edge --target wasm32-unknown-unknown --locked -- -D warnings

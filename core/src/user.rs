@@ -242,7 +242,7 @@ pub fn looks_like_phone(value: &str) -> bool {
 /// Validates the attributes of a new user (SignUp, AdminCreateUser).
 pub fn validate_attributes(
     pool: &PoolRecord,
-    attributes: &BTreeMap<String, String>,
+    attributes: &mut BTreeMap<String, String>,
     admin: bool,
 ) -> Result<(), Error> {
     validate_values(pool, attributes, admin)?;
@@ -250,13 +250,14 @@ pub fn validate_attributes(
 }
 
 /// Validates attribute values a client writes: known to the schema, writable by this caller,
-/// of the right type and length.
+/// of the right type and length. Boolean values are case-insensitive, as in Cognito
+/// (`email_verified = "True"`), and are stored as `true`/`false`.
 pub fn validate_values(
     pool: &PoolRecord,
-    attributes: &BTreeMap<String, String>,
+    attributes: &mut BTreeMap<String, String>,
     admin: bool,
 ) -> Result<(), Error> {
-    for (name, value) in attributes {
+    for (name, value) in attributes.iter_mut() {
         let Some(schema) = pool.schema_attribute(name) else {
             return Err(Error::invalid_parameter(format!(
                 "Attributes did not conform to the schema: Type for attribute {{{name}}} could not be determined"
@@ -299,6 +300,11 @@ pub fn validate_values(
                     "Attributes did not conform to the schema: {name}: String must be between {min} and {max} characters"
                 )));
             }
+        }
+        if schema.attribute_data_type == "Boolean"
+            && (value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false"))
+        {
+            value.make_ascii_lowercase();
         }
         match schema.attribute_data_type.as_str() {
             "Boolean" if !matches!(value.as_str(), "true" | "false") => {
@@ -429,6 +435,43 @@ pub async fn resolve(
     }
     for attribute in alias_attributes_for(pool, name) {
         if let Some(found) = load_alias(env, pool, attribute, name).await? {
+            return Ok(Some(found));
+        }
+    }
+    if looks_like_sub(name) {
+        return load_by_sub(env, pool, name).await;
+    }
+    Ok(None)
+}
+
+/// Whether `name` has the shape of a `sub` (a UUID), which Cognito accepts wherever it
+/// documents "the username, an alias, or the sub" (the Admin* user operations, ConfirmSignUp,
+/// ForgotPassword, ...).
+fn looks_like_sub(name: &str) -> bool {
+    name.len() == 36
+        && name.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// The user whose `sub` is `sub`, through the ListUsers index (one short prefix scan).
+async fn load_by_sub(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    sub: &str,
+) -> Result<Option<(UserRecord, u64)>, Error> {
+    let mut prefix = index_prefix(&pool.id, "sub", sub);
+    prefix.push(INDEX_SEPARATOR);
+    // An entry may dangle (a deleted user); the record decides.
+    let page = env.store().scan(&prefix, None, 4).await?;
+    for (key, _) in &page.items {
+        let Some(username_key) = username_key_of_index_entry(key) else {
+            continue;
+        };
+        if let Some(found) = load(env, pool, username_key).await?
+            && found.0.sub == sub
+        {
             return Ok(Some(found));
         }
     }

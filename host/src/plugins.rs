@@ -197,7 +197,10 @@ impl PluginRuntime {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create plugin directory {}", dir.display()))?;
             let mut cache = wasmtime::CacheConfig::new();
-            cache.with_directory(dir.join("cache"));
+            // wasmtime's cache wants an absolute directory.
+            let cache_dir = std::path::absolute(dir.join("cache"))
+                .with_context(|| format!("plugin cache under {}", dir.display()))?;
+            cache.with_directory(cache_dir);
             let cache = wasmtime::Cache::new(cache)
                 .map_err(|e| anyhow::anyhow!("plugin compilation cache: {e}"))?;
             config.cache(Some(cache));

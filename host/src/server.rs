@@ -306,10 +306,20 @@ pub struct Prepared {
 
 /// Opens the data directory and store, binds the listener, applies the configured pools and
 /// the demo pool. Pool errors are logged, not fatal: the server starts anyway.
-pub async fn prepare(settings: Settings) -> anyhow::Result<Prepared> {
+pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+    // Relative paths (the default `./cognate-data`) are made absolute once, here: wasmtime's
+    // compilation cache refuses relative directories, and a later chdir must not move the store.
+    settings.data_dir = std::path::absolute(&settings.data_dir)
+        .with_context(|| format!("data directory {}", settings.data_dir.display()))?;
+    settings.cache_dir = std::path::absolute(&settings.cache_dir)
+        .with_context(|| format!("cache directory {}", settings.cache_dir.display()))?;
     let data_dir = settings.data_dir.clone();
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
     let db_path = data_dir.join(DB_FILE_NAME);
     let store = tokio::task::spawn_blocking(move || SqliteStore::open(db_path))
         .await

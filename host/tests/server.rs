@@ -30,10 +30,23 @@ impl Server {
     /// the banner.
     fn start(data: &Path, log_name: &str) -> Self {
         let log = data.parent().unwrap().join(log_name);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cognate"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
+        Self::start_in(data.parent().unwrap(), Some(data), log)
+    }
+
+    /// Starts `cognate serve` in the working directory `cwd`, with `--data` only when given
+    /// (else the default, `./cognate-data`, relative to `cwd`).
+    fn start_in(cwd: &Path, data: Option<&Path>, log: std::path::PathBuf) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cognate"));
+        command
+            .current_dir(cwd)
+            .args(["serve", "--listen", "127.0.0.1:0"]);
+        if let Some(data) = data {
+            command.arg("--data").arg(data);
+        }
+        let mut child = command
             .env_remove("COGNATE_LISTEN")
+            .env_remove("COGNATE_CACHE_DIR")
+            .env_remove("COGNATE_ENGINE")
             .env_remove("COGNATE_ADMIN_ACCESS_KEY_ID")
             .env_remove("COGNATE_ADMIN_SECRET_ACCESS_KEY")
             .env("COGNATE_LOG", "info")
@@ -184,6 +197,53 @@ impl Drop for Server {
 fn error_type(body: &[u8]) -> String {
     let json: serde_json::Value = serde_json::from_slice(body).expect("a JSON error body");
     json["__type"].as_str().unwrap_or_default().to_owned()
+}
+
+/// README's first command on a fresh machine: no flags, an empty working directory. The default
+/// data directory is relative (`./cognate-data`); everything under it (the store, the admin key,
+/// the compiled core's cache, the plugins' cache) must work from there, and again after a restart.
+#[test]
+fn starts_with_the_default_relative_data_dir_from_an_empty_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path().join("fresh");
+    std::fs::create_dir(&cwd).unwrap();
+    let server = Server::start_in(&cwd, None, dir.path().join("fresh.log"));
+    server.wait_healthy();
+    let data = cwd.join("cognate-data");
+    assert_eq!(
+        Path::new(&server.banner["Data directory"]),
+        data.canonicalize().unwrap(),
+        "the banner names the absolute data directory"
+    );
+    let pool = server.banner["Demo user pool id"].clone();
+    let client = server.banner["Demo app client id"].clone();
+    assert!(pool.starts_with("us-east-1_"), "{pool}");
+    // The demo pool's client signs a user up (a public call): the store and outbox work.
+    let body = format!(
+        r#"{{"ClientId":"{client}","Username":"first","Password":"Passw0rd!","UserAttributes":[{{"Name":"email","Value":"first@example.com"}}],"ValidationData":null}}"#
+    );
+    let (status, _, answer) = server.request(
+        &format!(
+            "POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+             Content-Type: application/x-amz-json-1.1\r\n\
+             X-Amz-Target: AWSCognitoIdentityProviderService.SignUp\r\n\
+             Content-Length: {}\r\n\r\n",
+            body.len()
+        ),
+        body.as_bytes(),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    for file in ["admin-credentials.toml", "outbox.jsonl"] {
+        assert!(data.join(file).is_file(), "{file} under {}", data.display());
+    }
+    assert!(data.join("cache").is_dir(), "the compiled core's cache");
+    assert_eq!(server.terminate().code(), Some(0));
+
+    // A restart from the same directory finds the same pool and key.
+    let again = Server::start_in(&cwd, None, dir.path().join("again.log"));
+    again.wait_healthy();
+    assert_eq!(again.banner["Demo user pool id"], pool);
+    assert_eq!(again.terminate().code(), Some(0));
 }
 
 #[test]

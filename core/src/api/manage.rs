@@ -328,18 +328,24 @@ pub(super) async fn admin_create_user(ctx: &Ctx<'_>, body: Value) -> Result<Valu
         (sub.clone(), Some(attr))
     };
     // Required attributes may be left to the user (NEW_PASSWORD_REQUIRED collects them).
-    user::validate_values(&pool, &attributes, true)?;
-    for medium in &mediums {
-        let attr = if medium == "EMAIL" {
-            "email"
-        } else {
-            "phone_number"
-        };
-        if req.message_action.is_none() && mediums.len() == 1 && !attributes.contains_key(attr) {
-            return Err(Error::invalid_parameter(format!(
-                "User has no attribute matching desired delivery mediums ({attr} is missing)."
-            )));
-        }
+    user::validate_values(&pool, &mut attributes, true)?;
+    // Without DesiredDeliveryMediums (SMS by default) the user is created even when it has no
+    // phone number: the invitation just goes nowhere. Only a medium asked for explicitly, that
+    // the user has no attribute for, is refused.
+    let asked = &req.desired_delivery_mediums;
+    if req.message_action.is_none()
+        && !asked.is_empty()
+        && !asked.iter().any(|medium| {
+            attributes.contains_key(if medium == "EMAIL" {
+                "email"
+            } else {
+                "phone_number"
+            })
+        })
+    {
+        return Err(Error::invalid_parameter(
+            "User has no attribute matching desired delivery mediums",
+        ));
     }
     let password = temporary_password(ctx, &pool, req.temporary_password.as_deref())?;
     let decision = crate::trigger::pre_sign_up(
@@ -804,8 +810,8 @@ async fn update_attributes(
     list: &[AttributeType],
     admin: bool,
 ) -> Result<Vec<Value>, Error> {
-    let updates = attribute_map(list)?;
-    user::validate_values(pool, &updates, admin)?;
+    let mut updates = attribute_map(list)?;
+    user::validate_values(pool, &mut updates, admin)?;
     let (before, _) = user::load(ctx.env, pool, username)
         .await?
         .ok_or_else(|| Error::new(ErrorKind::UserNotFound, "User does not exist."))?;
@@ -1172,6 +1178,10 @@ pub(super) async fn confirm_forgot_password(ctx: &Ctx<'_>, body: Value) -> Resul
     let Some((found, _)) = user::resolve(ctx.env, &pool, &req.username).await? else {
         pool::check_secret_hash(&client, req.secret_hash.as_deref(), &[&req.username])?;
         if client.prevents_user_existence_errors() {
+            // What a known user with a wrong code gets, after the same work: the new password
+            // is checked against the policy and hashed (a weak one is InvalidPasswordException
+            // for everyone, and the time taken does not tell either).
+            hash_new_password(ctx, &pool, &req.password).await?;
             return Err(code::mismatch());
         }
         return Err(Error::new(
@@ -1340,7 +1350,7 @@ async fn new_password_required(
             updates.insert(name.to_string(), value.clone());
         }
     }
-    user::validate_values(pool, &updates, false)?;
+    user::validate_values(pool, &mut updates, false)?;
     // Refuse a missing required attribute before the session is used up, so it can be retried.
     apply_updates(pool, &mut found.clone(), &updates, false)?;
     let hash = hash_new_password(ctx, pool, new_password).await?;

@@ -8,6 +8,9 @@ mod pools;
 pub(crate) use pools::create_client;
 mod directory;
 mod manage;
+mod model;
+#[rustfmt::skip]
+mod model_data;
 mod users;
 pub mod wire;
 
@@ -82,9 +85,12 @@ impl Ctx<'_> {
 /// An error response in Cognito's shape.
 pub fn error_response(error: &Error) -> Response {
     let (name, status) = error.kind.wire();
+    // A message may quote the caller's input; a huge one must not become a huge header (HTTP
+    // clients refuse header lines past 64 KiB) or a huge body.
+    let message: String = error.message.chars().take(MAX_ERROR_MESSAGE_CHARS).collect();
     let body = wire::ErrorBody {
         kind: name.to_string(),
-        message: error.message.clone(),
+        message: message.clone(),
     };
     Response::json(
         status,
@@ -92,11 +98,19 @@ pub fn error_response(error: &Error) -> Response {
         serde_json::to_vec(&body).unwrap_or_default(),
     )
     .with_header("x-amzn-errortype", &format!("{name}:"))
-    .with_header(
-        "x-amzn-errormessage",
-        &error.message.replace(['\r', '\n'], " "),
-    )
+    .with_header("x-amzn-errormessage", &header_safe(&message))
 }
+
+/// `text` as a header value: visible ASCII and spaces only (input quoted in a message may hold
+/// anything; a control character or a non-ASCII byte would make the header invalid).
+fn header_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' })
+        .collect()
+}
+
+/// Error messages are cut to this many characters (Cognito's own are a sentence or two).
+const MAX_ERROR_MESSAGE_CHARS: usize = 1024;
 
 fn content_type_ok(request: &Request) -> bool {
     match request.header("content-type") {
@@ -160,6 +174,7 @@ async fn call(config: &Config, env: &dyn Env, request: &Request) -> Result<Value
             "Request body must be a JSON object",
         ));
     }
+    let body = without_nulls(body);
     let region = if PUBLIC_OPERATIONS.contains(&operation) {
         crate::sigv4::credential_region(request).unwrap_or_else(|| config.default_region.clone())
     } else {
@@ -174,6 +189,9 @@ async fn call(config: &Config, env: &dyn Env, request: &Request) -> Result<Value
         )?;
         signed.region
     };
+    // After authentication, before the operation: types, required members, bounds and enums,
+    // as Cognito's own front end checks them.
+    model::check(operation, &body)?;
     let ctx = Ctx {
         config,
         env,
@@ -184,6 +202,23 @@ async fn call(config: &Config, env: &dyn Env, request: &Request) -> Result<Value
         },
     };
     dispatch(&ctx, operation, body).await
+}
+
+/// Cognito treats a member whose value is JSON `null` as absent, at every depth (the SDKs of
+/// several languages send `null` for unset optional members: amazon-cognito-identity-js sends
+/// `"ValidationData": null` on SignUp). Dropping them once here gives every operation that rule.
+/// `null` inside a list stays, and fails to decode as the element type it is not.
+pub(crate) fn without_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
 }
 
 fn unknown(operation: &str) -> Error {

@@ -1205,3 +1205,214 @@ fn groups_order_token_claims_by_precedence() {
     );
     assert_eq!(members["Users"], json!([]));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Drop-in compatibility with real clients (issue 15)
+
+#[test]
+fn null_members_are_absent_at_every_depth() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    let service = Service::new(w.config.clone());
+    let call = |target: &str, body: Value| {
+        let r = service
+            .handle(
+                Request::new("POST", "/")
+                    .with_header("content-type", "application/x-amz-json-1.1")
+                    .with_header("x-amz-target", &format!("AWSCognitoIdentityProviderService.{target}"))
+                    .with_body(serde_json::to_vec(&body).unwrap()),
+                &w.env,
+            )
+            .now_or_never()
+            .unwrap();
+        (r.status, serde_json::from_slice::<Value>(&r.body).unwrap())
+    };
+    // What amazon-cognito-identity-js sends on signUp.
+    let (status, out) = call(
+        "SignUp",
+        json!({"ClientId": client, "Username": "nora", "Password": "Passw0rd!",
+               "UserAttributes": [{"Name": "email", "Value": "nora@example.com"}],
+               "ValidationData": null, "ClientMetadata": null, "SecretHash": null,
+               "UserContextData": null, "AnalyticsMetadata": {"AnalyticsEndpointId": null}}),
+    );
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["UserConfirmed"], json!(false));
+    // A required member sent as null is missing, with AWS's validation wording.
+    let (status, out) = call(
+        "ConfirmSignUp",
+        json!({"ClientId": client, "Username": "nora", "ConfirmationCode": null}),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(out["__type"], json!("InvalidParameterException"), "{out}");
+    assert!(
+        out["message"]
+            .as_str()
+            .unwrap()
+            .contains("'confirmationCode' failed to satisfy constraint: Member must not be null"),
+        "{out}"
+    );
+    // null inside a list is not a member: it is a wrong type.
+    let (status, out) = call(
+        "SignUp",
+        json!({"ClientId": client, "Username": "nina", "Password": "Passw0rd!",
+               "UserAttributes": [null]}),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(out["__type"], json!("SerializationException"), "{out}");
+}
+
+#[test]
+fn admin_create_user_without_delivery_mediums_creates_the_user() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    // Only a username: the default medium (SMS) has no phone number to go to.
+    let out = w.ok(
+        "AdminCreateUser",
+        json!({"UserPoolId": pool, "Username": "bare"}),
+    );
+    assert_eq!(out["User"]["UserStatus"], json!("FORCE_CHANGE_PASSWORD"));
+    // Only an email, no DesiredDeliveryMediums: created too.
+    w.ok(
+        "AdminCreateUser",
+        json!({"UserPoolId": pool, "Username": "mailonly",
+               "UserAttributes": [{"Name": "email", "Value": "m@example.com"}]}),
+    );
+    w.ok("AdminGetUser", json!({"UserPoolId": pool, "Username": "mailonly"}));
+    // Asked explicitly for a medium the user has no attribute for: refused, nothing written.
+    let e = w.err(
+        "AdminCreateUser",
+        json!({"UserPoolId": pool, "Username": "nophone", "DesiredDeliveryMediums": ["SMS"],
+               "UserAttributes": [{"Name": "email", "Value": "n@example.com"}]}),
+    );
+    assert_eq!(e.kind, ErrorKind::InvalidParameter);
+    assert_eq!(
+        w.err("AdminGetUser", json!({"UserPoolId": pool, "Username": "nophone"}))
+            .kind,
+        ErrorKind::UserNotFound
+    );
+    // One of two asked mediums is enough.
+    w.ok(
+        "AdminCreateUser",
+        json!({"UserPoolId": pool, "Username": "either", "DesiredDeliveryMediums": ["SMS", "EMAIL"],
+               "UserAttributes": [{"Name": "email", "Value": "e@example.com"}]}),
+    );
+    assert!(w.env.sender.last_code("either").is_some());
+}
+
+#[test]
+fn boolean_attribute_values_are_case_insensitive_and_stored_lowercase() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    w.ok(
+        "AdminCreateUser",
+        json!({"UserPoolId": pool, "Username": "tess", "MessageAction": "SUPPRESS",
+               "UserAttributes": [{"Name": "email", "Value": "t@example.com"},
+                                  {"Name": "email_verified", "Value": "True"}]}),
+    );
+    let user = w.ok("AdminGetUser", json!({"UserPoolId": pool, "Username": "tess"}));
+    let verified = user["UserAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["Name"] == "email_verified")
+        .cloned()
+        .unwrap();
+    assert_eq!(verified["Value"], json!("true"));
+    w.ok(
+        "AdminUpdateUserAttributes",
+        json!({"UserPoolId": pool, "Username": "tess",
+               "UserAttributes": [{"Name": "email_verified", "Value": "FALSE"}]}),
+    );
+    let e = w.err(
+        "AdminUpdateUserAttributes",
+        json!({"UserPoolId": pool, "Username": "tess",
+               "UserAttributes": [{"Name": "email_verified", "Value": "yes"}]}),
+    );
+    assert_eq!(e.kind, ErrorKind::InvalidParameter);
+}
+
+#[test]
+fn admin_operations_take_the_sub_for_the_username() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    let sub = w.sign_up(&client, "ursula", "u@example.com")["UserSub"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user = w.ok("AdminGetUser", json!({"UserPoolId": pool, "Username": sub}));
+    assert_eq!(user["Username"], json!("ursula"));
+    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": sub}));
+    w.ok(
+        "CreateGroup",
+        json!({"UserPoolId": pool, "GroupName": "staff"}),
+    );
+    w.ok(
+        "AdminAddUserToGroup",
+        json!({"UserPoolId": pool, "Username": sub, "GroupName": "staff"}),
+    );
+    let groups = w.ok(
+        "AdminListGroupsForUser",
+        json!({"UserPoolId": pool, "Username": "ursula"}),
+    );
+    assert_eq!(groups["Groups"][0]["GroupName"], json!("staff"));
+    w.ok("AdminDisableUser", json!({"UserPoolId": pool, "Username": sub}));
+    w.ok("AdminDeleteUser", json!({"UserPoolId": pool, "Username": sub}));
+    // The deleted user's sub no longer resolves (its index entry may dangle; the record decides).
+    assert_eq!(
+        w.err("AdminGetUser", json!({"UserPoolId": pool, "Username": sub}))
+            .kind,
+        ErrorKind::UserNotFound
+    );
+    // A sub-shaped name of nobody.
+    assert_eq!(
+        w.err(
+            "AdminGetUser",
+            json!({"UserPoolId": pool, "Username": "00000000-0000-4000-8000-000000000000"})
+        )
+        .kind,
+        ErrorKind::UserNotFound
+    );
+}
+
+#[test]
+fn unknown_users_get_the_answer_of_a_known_user_with_a_wrong_secret() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    // PreventUserExistenceErrors is ENABLED by default.
+    let client = w.client(&pool, json!({}));
+    w.sign_up(&client, "kim", "kim@example.com");
+    let confirm = |user: &str| {
+        w.err(
+            "ConfirmSignUp",
+            json!({"ClientId": client, "Username": user, "ConfirmationCode": "000000"}),
+        )
+    };
+    let (known, unknown) = (confirm("kim"), confirm("nobody"));
+    assert_eq!(known.kind, ErrorKind::CodeMismatch);
+    assert_eq!((unknown.kind, &unknown.message), (known.kind, &known.message));
+
+    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "kim"}));
+    let reset = |user: &str, password: &str| {
+        w.err(
+            "ConfirmForgotPassword",
+            json!({"ClientId": client, "Username": user, "ConfirmationCode": "000000",
+                   "Password": password}),
+        )
+    };
+    let (known, unknown) = (reset("kim", "Passw0rd!2"), reset("nobody", "Passw0rd!2"));
+    assert_eq!((unknown.kind, &unknown.message), (known.kind, &known.message));
+    // A weak password is refused the same way for both.
+    let (known, unknown) = (reset("kim", "weak"), reset("nobody", "weak"));
+    assert_eq!(known.kind, ErrorKind::InvalidPassword);
+    assert_eq!((unknown.kind, &unknown.message), (known.kind, &known.message));
+
+    // LEGACY tells.
+    let legacy = w.client(&pool, json!({"PreventUserExistenceErrors": "LEGACY"}));
+    let e = w.err(
+        "ConfirmSignUp",
+        json!({"ClientId": legacy, "Username": "nobody", "ConfirmationCode": "000000"}),
+    );
+    assert_eq!(e.kind, ErrorKind::UserNotFound);
+}

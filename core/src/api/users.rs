@@ -142,7 +142,7 @@ pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> 
         attributes.insert(attr.to_string(), req.username.clone());
         (sub.clone(), Some(attr))
     };
-    user::validate_attributes(&pool, &attributes, false)?;
+    user::validate_attributes(&pool, &mut attributes, false)?;
     pool.password_policy().check(&req.password)?;
     let username_key = pool.normalize_username(&username);
     if unique_alias.is_none() && user::load(ctx.env, &pool, &username).await?.is_some() {
@@ -267,9 +267,15 @@ pub(super) async fn confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value,
             "Username/client id combination not found.",
         )
     };
-    let (found, _) = user::resolve(ctx.env, &pool, &req.username)
-        .await?
-        .ok_or_else(not_found)?;
+    let Some((found, _)) = user::resolve(ctx.env, &pool, &req.username).await? else {
+        pool::check_secret_hash(&client, req.secret_hash.as_deref(), &[&req.username])?;
+        // Under PreventUserExistenceErrors an unknown user gets what a known user with a wrong
+        // code gets, so the answer does not tell who has an account.
+        if client.prevents_user_existence_errors() {
+            return Err(code::mismatch());
+        }
+        return Err(not_found());
+    };
     pool::check_secret_hash(
         &client,
         req.secret_hash.as_deref(),

@@ -37,12 +37,18 @@ struct World {
     /// A machine-to-machine client with its secret.
     machine: (String, String),
     cookies: BTreeMap<String, String>,
+    /// Whether the base URL is https (cookies are then `Secure`).
+    https: bool,
 }
 
 impl World {
     fn new() -> Self {
+        Self::with_base("http://cognate.test")
+    }
+
+    fn with_base(base_url: &str) -> Self {
         let env = TestEnv::new();
-        let service = Service::new(Config::new("http://cognate.test", "us-east-1"));
+        let service = Service::new(Config::new(base_url, "us-east-1"));
         let call = |op: &str, body: Value| {
             service
                 .call_trusted(&env, op, body)
@@ -118,6 +124,7 @@ impl World {
             confidential,
             machine,
             cookies: BTreeMap::new(),
+            https: base_url.starts_with("https://"),
         }
     }
 
@@ -146,10 +153,10 @@ impl World {
             if name == "set-cookie" {
                 let pair = value.split(';').next().unwrap();
                 let (k, v) = pair.split_once('=').unwrap();
-                assert!(
-                    value.contains("HttpOnly") && value.contains("Secure"),
-                    "{value}"
-                );
+                assert!(value.contains("HttpOnly"), "{value}");
+                // Secure exactly when the base URL is https: over http non-browser clients
+                // drop Secure cookies and the sign-in form would fail its CSRF check.
+                assert_eq!(value.contains("; Secure"), self.https, "{value}");
                 assert!(value.contains("SameSite=Lax"), "{value}");
                 if v.is_empty() {
                     self.cookies.remove(k);
@@ -416,6 +423,22 @@ fn code_flow_with_pkce_userinfo_refresh_revoke_session_and_logout() {
     let cb = callback_params(none.header("location").unwrap());
     assert_eq!(cb.get("error"), Ok(Some("login_required")));
     assert_eq!(cb.get("state"), Ok(Some("xyz")));
+}
+
+#[test]
+fn cookies_are_secure_exactly_when_the_base_url_is_https() {
+    // `send` asserts every Set-Cookie's attributes against the base URL's scheme.
+    for base in ["https://cognate.test", "http://cognate.test"] {
+        let mut w = World::with_base(base);
+        let public = w.public.clone();
+        let cb = w.sign_in(&public, &[], PASSWORD);
+        assert!(cb.get("code").unwrap().is_some(), "{base}");
+        assert!(
+            w.cookies.keys().any(|k| k.starts_with("cognate-session-")),
+            "{base}: {:?}",
+            w.cookies
+        );
+    }
 }
 
 #[test]

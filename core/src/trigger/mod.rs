@@ -650,7 +650,7 @@ pub async fn store_migrated_user(
         attributes.insert(attr.to_string(), login.to_string());
         (sub.clone(), Some(attr))
     };
-    user::validate_values(pool, &attributes, true).map_err(|e| {
+    user::validate_values(pool, &mut attributes, true).map_err(|e| {
         Error::new(
             ErrorKind::InvalidLambdaResponse,
             format!("Invalid lambda response: {}", e.message),

@@ -3,7 +3,7 @@
 //! - Session: `cognate-session-<poolId>=<token>.<mac>`. The token is 32 random bytes; the store
 //!   holds only its SHA-256 digest (`p/<poolId>/hs/<digest>`) with the user and the sign-in
 //!   time; the MAC (HMAC-SHA256 under the pool's UI key) lets a forged cookie be refused without
-//!   a store read. `HttpOnly; Secure; SameSite=Lax; Path=/` and the configured lifetime. Lax,
+//!   a store read. `HttpOnly; SameSite=Lax; Path=/` (`Secure` when the base URL is https) and the configured lifetime. Lax,
 //!   not Strict: the relying party sends the browser to `/oauth2/authorize` with a top-level
 //!   GET from its own site, and that request must carry the session.
 //! - CSRF (double submit, signed): a random `cognate-csrf` cookie, and in every form the HMAC of
@@ -82,6 +82,13 @@ fn mac_b64(key: &[u8], purpose: &str, value: &str) -> String {
         .unwrap_or_default()
 }
 
+fn is_https(ctx: &Ctx<'_>) -> bool {
+    ctx.config
+        .base_url
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+}
+
 /// Verifies `given` (base64url) as the MAC of `value`, in constant time.
 fn mac_ok(key: &[u8], purpose: &str, value: &str, given: &str) -> bool {
     let Some(bytes) = crate::token::b64url_decode(given) else {
@@ -90,8 +97,15 @@ fn mac_ok(key: &[u8], purpose: &str, value: &str, given: &str) -> bool {
     mac(key, purpose, value).is_some_and(|m| m.verify_slice(&bytes).is_ok())
 }
 
-fn cookie_attributes(max_age: Option<u64>) -> String {
-    let mut attrs = String::from("; Path=/; HttpOnly; Secure; SameSite=Lax");
+/// `Secure` only when the public base URL is https: over plain http (a local run, a test) a
+/// `Secure` cookie is kept by browsers on loopback alone, and every other client (curl, Python
+/// requests, server-side OIDC libraries) drops it, so the sign-in form's CSRF check would fail.
+fn cookie_attributes(ctx: &Ctx<'_>, max_age: Option<u64>) -> String {
+    let mut attrs = String::from("; Path=/; HttpOnly");
+    if is_https(ctx) {
+        attrs.push_str("; Secure");
+    }
+    attrs.push_str("; SameSite=Lax");
     if let Some(age) = max_age {
         attrs.push_str(&format!("; Max-Age={age}"));
     }
@@ -117,7 +131,7 @@ pub async fn csrf(ctx: &Ctx<'_>, pool_id: &str) -> Result<Csrf, Error> {
         Some(v) => (v, None),
         None => {
             let v = crate::ids::random_token(ctx.env.random(), 32);
-            let cookie = format!("{CSRF_COOKIE}={v}{}", cookie_attributes(None));
+            let cookie = format!("{CSRF_COOKIE}={v}{}", cookie_attributes(ctx, None));
             (v, Some(cookie))
         }
     };
@@ -174,7 +188,7 @@ pub async fn start(ctx: &Ctx<'_>, pool: &PoolRecord, user: &UserRecord) -> Resul
     Ok(format!(
         "{}={token}.{signature}{}",
         session_cookie_name(&pool.id),
-        cookie_attributes(Some(lifetime))
+        cookie_attributes(ctx, Some(lifetime))
     ))
 }
 
@@ -221,7 +235,8 @@ pub async fn end(ctx: &Ctx<'_>, pool_id: &str) -> Vec<String> {
             .await;
     }
     alloc::vec![format!(
-        "{}=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0",
-        session_cookie_name(pool_id)
+        "{}={}",
+        session_cookie_name(pool_id),
+        cookie_attributes(ctx, Some(0))
     )]
 }

@@ -419,7 +419,11 @@ fn engine(cache_dir: Option<&std::path::Path>, limits: WasmLimits) -> anyhow::Re
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the cache directory {}", dir.display()))?;
         let mut cache = wasmtime::CacheConfig::new();
-        cache.with_directory(dir);
+        // wasmtime's cache wants an absolute directory.
+        cache.with_directory(
+            std::path::absolute(dir)
+                .with_context(|| format!("cache directory {}", dir.display()))?,
+        );
         let cache =
             wasmtime::Cache::new(cache).map_err(|e| anyhow::anyhow!("compilation cache: {e}"))?;
         config.cache(Some(cache));

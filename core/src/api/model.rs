@@ -1,0 +1,324 @@
+//! Every request checked against Cognito's own service model before its operation runs.
+//!
+//! The tables in `model_data.rs` are generated from botocore's model of the user-pools API (the
+//! one the AWS CLI and SDKs are built from) by `scripts/gen-cognito-model.py`. Checking in two
+//! steps mirrors Cognito's front end:
+//!
+//! 1. Types: a member of the wrong JSON type (a number for a string, a string for a list) is a
+//!    `SerializationException`, whatever member it is, including ones an operation ignores.
+//! 2. Constraints: required members, length and range bounds and enum values, all collected into
+//!    one `InvalidParameterException` worded as AWS words it: `2 validation errors detected: Value
+//!    'x' at 'userPoolId' failed to satisfy constraint: Member must ...; ...`. Secret values
+//!    (passwords, tokens: `sensitive` in the model) are never quoted.
+//!
+//! Unknown members are ignored, as Cognito ignores them. `pattern` constraints are not checked
+//! here (they would need a regex engine in the core); the operations check the formats they rely
+//! on themselves.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind};
+
+/// The kind of a shape, with what it contains (indices into `SHAPES`).
+#[derive(Debug)]
+pub(super) enum Kind {
+    String,
+    Enum(&'static [&'static str]),
+    Integer,
+    Boolean,
+    Blob,
+    Timestamp,
+    /// Any JSON value.
+    Document,
+    List(u16),
+    Map(u16, u16),
+    Structure(&'static [Member]),
+}
+
+/// A member of a structure.
+#[derive(Debug)]
+pub(super) struct Member {
+    pub name: &'static str,
+    pub shape: u16,
+    pub required: bool,
+}
+
+/// One shape of the model: its kind, its bounds (length for strings, lists and maps; value for
+/// numbers) and whether its values are secret.
+#[derive(Debug)]
+pub(super) struct Shape {
+    pub kind: Kind,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub sensitive: bool,
+}
+
+/// How many characters of a value a validation message quotes.
+const QUOTE_CHARS: usize = 256;
+/// Nesting deeper than this is refused (the model's own is at most a few levels).
+const MAX_DEPTH: usize = 16;
+
+/// Checks `body` (nulls already removed) against the model of `operation`. Operations the model
+/// does not know pass unchecked (the dispatcher answers them).
+pub(super) fn check(operation: &str, body: &Value) -> Result<(), Error> {
+    let Ok(found) = super::model_data::OPERATIONS.binary_search_by(|(name, _)| name.cmp(&operation))
+    else {
+        return Ok(());
+    };
+    let Some(&(_, shape)) = super::model_data::OPERATIONS.get(found) else {
+        return Ok(());
+    };
+    let mut violations = Vec::new();
+    value(shape, body, "", 0, &mut violations)?;
+    match violations.len() {
+        0 => Ok(()),
+        1 => Err(Error::invalid_parameter(format!(
+            "1 validation error detected: {}",
+            violations.concat()
+        ))),
+        n => Err(Error::invalid_parameter(format!(
+            "{n} validation errors detected: {}",
+            violations.join("; ")
+        ))),
+    }
+}
+
+fn shape(index: u16) -> Result<&'static Shape, Error> {
+    super::model_data::SHAPES
+        .get(usize::from(index))
+        .ok_or_else(|| Error::internal("service model: shape index out of range"))
+}
+
+fn type_error(path: &str, expected: &str) -> Error {
+    let at = if path.is_empty() { "the request" } else { path };
+    Error::new(
+        ErrorKind::Serialization,
+        format!("Expected {expected} at '{at}'"),
+    )
+}
+
+/// AWS names members in messages with a lower-case first letter (`userPoolId`).
+fn member_path(parent: &str, name: &str) -> String {
+    let mut chars = name.chars();
+    let first: String = chars.next().map(|c| c.to_lowercase().collect()).unwrap_or_default();
+    if parent.is_empty() {
+        format!("{first}{}", chars.as_str())
+    } else {
+        format!("{parent}.{first}{}", chars.as_str())
+    }
+}
+
+fn violation(shape: &Shape, shown: Option<&str>, path: &str, rule: String) -> String {
+    match shown {
+        Some(text) if !shape.sensitive => {
+            let quoted: String = text.chars().take(QUOTE_CHARS).collect();
+            format!("Value '{quoted}' at '{path}' failed to satisfy constraint: {rule}")
+        }
+        _ => format!("Value at '{path}' failed to satisfy constraint: {rule}"),
+    }
+}
+
+fn length_rules(shape: &Shape, length: usize, shown: Option<&str>, path: &str, out: &mut Vec<String>) {
+    let length = i64::try_from(length).unwrap_or(i64::MAX);
+    if let Some(min) = shape.min
+        && length < min
+    {
+        out.push(violation(
+            shape,
+            shown,
+            path,
+            format!("Member must have length greater than or equal to {min}"),
+        ));
+    }
+    if let Some(max) = shape.max
+        && length > max
+    {
+        out.push(violation(
+            shape,
+            shown,
+            path,
+            format!("Member must have length less than or equal to {max}"),
+        ));
+    }
+}
+
+fn value(
+    index: u16,
+    value: &Value,
+    path: &str,
+    depth: usize,
+    out: &mut Vec<String>,
+) -> Result<(), Error> {
+    if depth > MAX_DEPTH {
+        return Err(type_error(path, "less deeply nested input"));
+    }
+    let shape = shape(index)?;
+    match &shape.kind {
+        Kind::Document => {}
+        Kind::String | Kind::Blob => {
+            let text = value.as_str().ok_or_else(|| type_error(path, "a string"))?;
+            length_rules(shape, text.chars().count(), Some(text), path, out);
+        }
+        Kind::Enum(values) => {
+            let text = value.as_str().ok_or_else(|| type_error(path, "a string"))?;
+            if !values.contains(&text) {
+                out.push(violation(
+                    shape,
+                    Some(text),
+                    path,
+                    format!(
+                        "Member must satisfy enum value set: [{}]",
+                        values.join(", ")
+                    ),
+                ));
+            }
+        }
+        Kind::Integer | Kind::Timestamp => {
+            let number = value.as_f64().ok_or_else(|| type_error(path, "a number"))?;
+            let shown = format!("{value}");
+            if let Some(min) = shape.min
+                && number < min as f64
+            {
+                out.push(violation(
+                    shape,
+                    Some(&shown),
+                    path,
+                    format!("Member must have value greater than or equal to {min}"),
+                ));
+            }
+            if let Some(max) = shape.max
+                && number > max as f64
+            {
+                out.push(violation(
+                    shape,
+                    Some(&shown),
+                    path,
+                    format!("Member must have value less than or equal to {max}"),
+                ));
+            }
+        }
+        Kind::Boolean => {
+            value.as_bool().ok_or_else(|| type_error(path, "a boolean"))?;
+        }
+        Kind::List(member) => {
+            let items = value.as_array().ok_or_else(|| type_error(path, "a list"))?;
+            length_rules(shape, items.len(), None, path, out);
+            for (i, item) in items.iter().enumerate() {
+                let item_path = format!("{path}.{}.member", i + 1);
+                if item.is_null() {
+                    return Err(type_error(&item_path, "a value, not null,"));
+                }
+                self::value(*member, item, &item_path, depth + 1, out)?;
+            }
+        }
+        Kind::Map(key, member) => {
+            let entries = value.as_object().ok_or_else(|| type_error(path, "a map"))?;
+            length_rules(shape, entries.len(), None, path, out);
+            for (k, v) in entries {
+                self::value(*key, &Value::String(k.clone()), path, depth + 1, out)?;
+                self::value(*member, v, &format!("{path}.{k}"), depth + 1, out)?;
+            }
+        }
+        Kind::Structure(members) => {
+            let object = value
+                .as_object()
+                .ok_or_else(|| type_error(path, "an object"))?;
+            for member in *members {
+                let member_path = member_path(path, member.name);
+                match object.get(member.name) {
+                    Some(v) => self::value(member.shape, v, &member_path, depth + 1, out)?,
+                    None if member.required => out.push(format!(
+                        "Value null at '{member_path}' failed to satisfy constraint: Member must not be null"
+                    )),
+                    None => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use serde_json::json;
+
+    fn message(op: &str, body: Value) -> (ErrorKind, String) {
+        let e = check(op, &body).unwrap_err();
+        (e.kind, e.message)
+    }
+
+    #[test]
+    fn operations_are_sorted_for_binary_search() {
+        let names: Vec<&str> = super::super::model_data::OPERATIONS
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
+        assert!(names.contains(&"SignUp") && names.len() > 100);
+    }
+
+    #[test]
+    fn required_members_bounds_enums_and_secrets() {
+        assert!(check("SignUp", &json!({"ClientId": "abc", "Username": "u", "Password": "p"})).is_ok());
+        let (kind, text) = message("AdminCreateUser", json!({"UserAttributes": []}));
+        assert_eq!(kind, ErrorKind::InvalidParameter);
+        assert_eq!(
+            text,
+            "2 validation errors detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null; Value null at 'username' failed to satisfy constraint: Member must not be null"
+        );
+        let (_, text) = message(
+            "SignUp",
+            json!({"ClientId": "abc", "Username": "u", "Password": "x".repeat(300)}),
+        );
+        // The password is sensitive: never quoted.
+        assert_eq!(
+            text,
+            "1 validation error detected: Value at 'password' failed to satisfy constraint: Member must have length less than or equal to 256"
+        );
+        let (_, text) = message(
+            "InitiateAuth",
+            json!({"ClientId": "abc", "AuthFlow": "user_password_auth"}),
+        );
+        assert!(text.contains("Value 'user_password_auth' at 'authFlow' failed to satisfy constraint: Member must satisfy enum value set: ["), "{text}");
+        let (_, text) = message(
+            "ListUsers",
+            json!({"UserPoolId": "us-east-1_abc", "Limit": 61}),
+        );
+        assert!(text.contains("Value '61' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 60"), "{text}");
+        let (_, text) = message(
+            "SignUp",
+            json!({"ClientId": "abc", "Username": "u", "Password": "p",
+                   "UserAttributes": [{"Name": "email", "Value": "v".repeat(3000)}]}),
+        );
+        assert!(text.contains("at 'userAttributes.1.member.value' failed"), "{text}");
+    }
+
+    #[test]
+    fn wrong_types_anywhere_are_serialization_errors() {
+        for body in [
+            json!({"ClientId": 1, "Username": "u", "Password": "p"}),
+            json!({"ClientId": "a", "Username": "u", "Password": "p", "UserAttributes": "x"}),
+            json!({"ClientId": "a", "Username": "u", "Password": "p", "ValidationData": [1]}),
+            json!({"ClientId": "a", "Username": "u", "Password": "p", "ClientMetadata": {"k": 1}}),
+            json!({"ClientId": "a", "Username": "u", "Password": "p", "AnalyticsMetadata": "x"}),
+            json!({"ClientId": "a", "Username": "u", "Password": "p", "UserAttributes": [null]}),
+        ] {
+            assert_eq!(message("SignUp", body).0, ErrorKind::Serialization);
+        }
+        assert_eq!(
+            message("CreateUserPool", json!({"PoolName": "p", "MfaConfiguration": 1})).0,
+            ErrorKind::Serialization
+        );
+        // Unknown members are ignored; unknown operations are the dispatcher's business.
+        assert!(check("SignUp", &json!({"ClientId": "a", "Username": "u", "Password": "p", "Extra": 1})).is_ok());
+        assert!(check("NoSuchOperation", &json!({"x": 1})).is_ok());
+    }
+}

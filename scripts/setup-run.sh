@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs only what building and running the host needs (scripts/run.sh): the Rust target the
+# core's Wasm guest is built for. Idempotent. Everything the tests need is in scripts/setup.sh.
+set -euo pipefail
+
+if ! command -v rustup >/dev/null 2>&1; then
+  echo "setup: rustup not found; install Rust (https://rustup.rs) first" >&2
+  exit 1
+fi
+# RUSTUP_AUTO_INSTALL=0 on our machines: targets are added explicitly.
+installed_targets="$(rustup target list --installed)"
+for target in wasm32-unknown-unknown; do
+  grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
+done
