@@ -23,6 +23,16 @@ def main():
     model = botocore.session.get_session().get_service_model("cognito-idp")
     raw = model._service_description  # the JSON as published
     shapes = raw["shapes"]
+    # Cognate's one documented extension of the input shapes: where Cognito takes a Lambda
+    # function's ARN for a trigger, Cognate also takes a trigger plugin's name or
+    # `sha256:<hex>` (README, "Trigger plugins"), so those members lose ArnType's 20-character
+    # minimum.
+    shapes["CognatePluginRefType"] = {"type": "string", "min": 1, "max": 2048}
+    for holder in ("LambdaConfigType", "PreTokenGenerationVersionConfigType",
+                   "CustomSMSLambdaVersionConfigType", "CustomEmailLambdaVersionConfigType"):
+        for name, member in shapes[holder]["members"].items():
+            if member["shape"] == "ArnType" and name != "KMSKeyID":
+                member["shape"] = "CognatePluginRefType"
     order = []
     index = {}
 

@@ -67,8 +67,16 @@ impl Browser {
         for cookie in response.headers().get_all("set-cookie") {
             let text = cookie.to_str().unwrap();
             assert!(
-                text.contains("HttpOnly") && text.contains("Secure") && text.contains("SameSite"),
-                "cookie without HttpOnly/Secure/SameSite: {text}"
+                text.contains("HttpOnly") && text.contains("SameSite=Lax"),
+                "cookie without HttpOnly/SameSite: {text}"
+            );
+            // Secure exactly when the server is reached over https (a Secure cookie over http
+            // is dropped by every client but a browser on loopback).
+            assert_eq!(
+                text.contains("; Secure"),
+                self.base.starts_with("https://"),
+                "Secure does not match the scheme of {}: {text}",
+                self.base
             );
             let (k, v) = text.split(';').next().unwrap().split_once('=').unwrap();
             if v.is_empty() {

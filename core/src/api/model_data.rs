@@ -51,115 +51,115 @@ pub(super) static OPERATIONS: [(&str, u16); 153] = [
     ("CreateTerms", 132),
     ("CreateUserImportJob", 139),
     ("CreateUserPool", 142),
-    ("CreateUserPoolClient", 222),
-    ("CreateUserPoolDomain", 245),
-    ("CreateUserPoolReplica", 254),
-    ("DeleteCIMDPolicy", 255),
-    ("DeleteGroup", 257),
-    ("DeleteIdentityProvider", 258),
-    ("DeleteManagedLoginBranding", 259),
-    ("DeleteResourceServer", 261),
-    ("DeleteTerms", 262),
-    ("DeleteUser", 264),
-    ("DeleteUserAttributes", 265),
-    ("DeleteUserPool", 266),
-    ("DeleteUserPoolClient", 267),
-    ("DeleteUserPoolClientSecret", 268),
-    ("DeleteUserPoolDomain", 270),
-    ("DeleteUserPoolReplica", 271),
-    ("DeleteWebAuthnCredential", 272),
-    ("DescribeCIMDPolicy", 273),
-    ("DescribeIdentityProvider", 274),
-    ("DescribeManagedLoginBranding", 275),
-    ("DescribeManagedLoginBrandingByClient", 276),
-    ("DescribePointInTimeRecovery", 277),
-    ("DescribeResourceServer", 278),
-    ("DescribeRiskConfiguration", 279),
-    ("DescribeTerms", 280),
-    ("DescribeTermsByClient", 281),
-    ("DescribeUserImportJob", 282),
-    ("DescribeUserPool", 284),
-    ("DescribeUserPoolClient", 285),
-    ("DescribeUserPoolDomain", 286),
-    ("ForgetDevice", 287),
-    ("ForgotPassword", 288),
-    ("GetCSVHeader", 289),
-    ("GetClientToken", 290),
-    ("GetDerivedToken", 291),
-    ("GetDevice", 298),
-    ("GetGroup", 299),
-    ("GetIdentityProviderByIdentifier", 300),
-    ("GetLogDeliveryConfiguration", 301),
-    ("GetProvisionedLimit", 302),
-    ("GetSigningCertificate", 306),
-    ("GetTokensFromRefreshToken", 307),
-    ("GetUICustomization", 308),
-    ("GetUser", 309),
-    ("GetUserAttributeVerificationCode", 310),
-    ("GetUserAuthFactors", 311),
-    ("GetUserPoolClientSessionConfiguration", 312),
-    ("GetUserPoolMfaConfig", 313),
-    ("GetUserPoolSessionConfiguration", 314),
-    ("GlobalSignOut", 315),
-    ("InitiateAuth", 316),
-    ("InitiatePointInTimeRecovery", 317),
-    ("ListCIMDPolicies", 319),
-    ("ListClientMetadataURLs", 322),
-    ("ListDevices", 323),
-    ("ListGroups", 324),
-    ("ListIdentityProviders", 325),
-    ("ListPointInTimeRecoveries", 327),
-    ("ListResourceServers", 328),
-    ("ListTagsForResource", 330),
-    ("ListTerms", 331),
-    ("ListUserImportJobs", 333),
-    ("ListUserPoolClientSecrets", 334),
-    ("ListUserPoolClients", 335),
-    ("ListUserPoolReplicas", 338),
-    ("ListUserPools", 339),
-    ("ListUserSessions", 340),
-    ("ListUsers", 341),
-    ("ListUsersInGroup", 344),
-    ("ListWebAuthnCredentials", 345),
-    ("ResendConfirmationCode", 347),
-    ("RespondToAuthChallenge", 348),
-    ("RevokeToken", 349),
-    ("RevokeUserSession", 350),
-    ("SetLogDeliveryConfiguration", 351),
-    ("SetRiskConfiguration", 360),
-    ("SetUICustomization", 378),
-    ("SetUserMFAPreference", 381),
-    ("SetUserPoolClientSessionConfiguration", 382),
-    ("SetUserPoolMfaConfig", 385),
-    ("SetUserPoolSessionConfiguration", 395),
-    ("SetUserSettings", 399),
-    ("SignUp", 400),
-    ("StartPointInTimeRecovery", 401),
-    ("StartUserImportJob", 402),
-    ("StartWebAuthnRegistration", 403),
-    ("StopUserImportJob", 404),
-    ("TagResource", 405),
-    ("UntagResource", 406),
-    ("UpdateAuthEventFeedback", 408),
-    ("UpdateCIMDPolicy", 409),
-    ("UpdateClientMetadataURLState", 410),
-    ("UpdateDeviceStatus", 413),
-    ("UpdateGroup", 414),
-    ("UpdateIdentityProvider", 415),
-    ("UpdateManagedLoginBranding", 416),
-    ("UpdateProvisionedLimit", 417),
-    ("UpdateResourceServer", 419),
-    ("UpdateTerms", 420),
-    ("UpdateUserAttributes", 421),
-    ("UpdateUserPool", 422),
-    ("UpdateUserPoolClient", 423),
-    ("UpdateUserPoolDomain", 424),
-    ("UpdateUserPoolReplica", 425),
-    ("VerifySoftwareToken", 427),
-    ("VerifyUserAttribute", 429),
+    ("CreateUserPoolClient", 223),
+    ("CreateUserPoolDomain", 246),
+    ("CreateUserPoolReplica", 255),
+    ("DeleteCIMDPolicy", 256),
+    ("DeleteGroup", 258),
+    ("DeleteIdentityProvider", 259),
+    ("DeleteManagedLoginBranding", 260),
+    ("DeleteResourceServer", 262),
+    ("DeleteTerms", 263),
+    ("DeleteUser", 265),
+    ("DeleteUserAttributes", 266),
+    ("DeleteUserPool", 267),
+    ("DeleteUserPoolClient", 268),
+    ("DeleteUserPoolClientSecret", 269),
+    ("DeleteUserPoolDomain", 271),
+    ("DeleteUserPoolReplica", 272),
+    ("DeleteWebAuthnCredential", 273),
+    ("DescribeCIMDPolicy", 274),
+    ("DescribeIdentityProvider", 275),
+    ("DescribeManagedLoginBranding", 276),
+    ("DescribeManagedLoginBrandingByClient", 277),
+    ("DescribePointInTimeRecovery", 278),
+    ("DescribeResourceServer", 279),
+    ("DescribeRiskConfiguration", 280),
+    ("DescribeTerms", 281),
+    ("DescribeTermsByClient", 282),
+    ("DescribeUserImportJob", 283),
+    ("DescribeUserPool", 285),
+    ("DescribeUserPoolClient", 286),
+    ("DescribeUserPoolDomain", 287),
+    ("ForgetDevice", 288),
+    ("ForgotPassword", 289),
+    ("GetCSVHeader", 290),
+    ("GetClientToken", 291),
+    ("GetDerivedToken", 292),
+    ("GetDevice", 299),
+    ("GetGroup", 300),
+    ("GetIdentityProviderByIdentifier", 301),
+    ("GetLogDeliveryConfiguration", 302),
+    ("GetProvisionedLimit", 303),
+    ("GetSigningCertificate", 307),
+    ("GetTokensFromRefreshToken", 308),
+    ("GetUICustomization", 309),
+    ("GetUser", 310),
+    ("GetUserAttributeVerificationCode", 311),
+    ("GetUserAuthFactors", 312),
+    ("GetUserPoolClientSessionConfiguration", 313),
+    ("GetUserPoolMfaConfig", 314),
+    ("GetUserPoolSessionConfiguration", 315),
+    ("GlobalSignOut", 316),
+    ("InitiateAuth", 317),
+    ("InitiatePointInTimeRecovery", 318),
+    ("ListCIMDPolicies", 320),
+    ("ListClientMetadataURLs", 323),
+    ("ListDevices", 324),
+    ("ListGroups", 325),
+    ("ListIdentityProviders", 326),
+    ("ListPointInTimeRecoveries", 328),
+    ("ListResourceServers", 329),
+    ("ListTagsForResource", 331),
+    ("ListTerms", 332),
+    ("ListUserImportJobs", 334),
+    ("ListUserPoolClientSecrets", 335),
+    ("ListUserPoolClients", 336),
+    ("ListUserPoolReplicas", 339),
+    ("ListUserPools", 340),
+    ("ListUserSessions", 341),
+    ("ListUsers", 342),
+    ("ListUsersInGroup", 345),
+    ("ListWebAuthnCredentials", 346),
+    ("ResendConfirmationCode", 348),
+    ("RespondToAuthChallenge", 349),
+    ("RevokeToken", 350),
+    ("RevokeUserSession", 351),
+    ("SetLogDeliveryConfiguration", 352),
+    ("SetRiskConfiguration", 361),
+    ("SetUICustomization", 379),
+    ("SetUserMFAPreference", 382),
+    ("SetUserPoolClientSessionConfiguration", 383),
+    ("SetUserPoolMfaConfig", 386),
+    ("SetUserPoolSessionConfiguration", 396),
+    ("SetUserSettings", 400),
+    ("SignUp", 401),
+    ("StartPointInTimeRecovery", 402),
+    ("StartUserImportJob", 403),
+    ("StartWebAuthnRegistration", 404),
+    ("StopUserImportJob", 405),
+    ("TagResource", 406),
+    ("UntagResource", 407),
+    ("UpdateAuthEventFeedback", 409),
+    ("UpdateCIMDPolicy", 410),
+    ("UpdateClientMetadataURLState", 411),
+    ("UpdateDeviceStatus", 414),
+    ("UpdateGroup", 415),
+    ("UpdateIdentityProvider", 416),
+    ("UpdateManagedLoginBranding", 417),
+    ("UpdateProvisionedLimit", 418),
+    ("UpdateResourceServer", 420),
+    ("UpdateTerms", 421),
+    ("UpdateUserAttributes", 422),
+    ("UpdateUserPool", 423),
+    ("UpdateUserPoolClient", 424),
+    ("UpdateUserPoolDomain", 425),
+    ("UpdateUserPoolReplica", 426),
+    ("VerifySoftwareToken", 428),
+    ("VerifyUserAttribute", 430),
 ];
 
-pub(super) static SHAPES: [Shape; 430] = [
+pub(super) static SHAPES: [Shape; 431] = [
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "CustomAttributes", shape: 2, required: true }]), min: None, max: None, sensitive: false }, // AddCustomAttributesRequest
     Shape { kind: Kind::String, min: Some(1), max: Some(55), sensitive: false }, // UserPoolIdType
     Shape { kind: Kind::List(3), min: Some(1), max: Some(25), sensitive: false }, // CustomAttributesListType
@@ -302,7 +302,7 @@ pub(super) static SHAPES: [Shape; 430] = [
     Shape { kind: Kind::Structure(&[Member { name: "JobName", shape: 140, required: true }, Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "CloudWatchLogsRoleArn", shape: 104, required: true }, Member { name: "PasswordHashingAlgorithm", shape: 141, required: false }]), min: None, max: None, sensitive: false }, // CreateUserImportJobRequest
     Shape { kind: Kind::String, min: Some(1), max: Some(128), sensitive: false }, // UserImportJobNameType
     Shape { kind: Kind::Enum(&["BCRYPT", "SCRYPT", "ARGON2ID", "PBKDF2_SHA256"]), min: None, max: None, sensitive: false }, // PasswordHashingAlgorithmType
-    Shape { kind: Kind::Structure(&[Member { name: "PoolName", shape: 143, required: true }, Member { name: "Policies", shape: 144, required: false }, Member { name: "DeletionProtection", shape: 152, required: false }, Member { name: "LambdaConfig", shape: 153, required: false }, Member { name: "AutoVerifiedAttributes", shape: 162, required: false }, Member { name: "AliasAttributes", shape: 164, required: false }, Member { name: "UsernameAttributes", shape: 166, required: false }, Member { name: "SmsVerificationMessage", shape: 168, required: false }, Member { name: "EmailVerificationMessage", shape: 169, required: false }, Member { name: "EmailVerificationSubject", shape: 170, required: false }, Member { name: "VerificationMessageTemplate", shape: 171, required: false }, Member { name: "SmsAuthenticationMessage", shape: 168, required: false }, Member { name: "MfaConfiguration", shape: 175, required: false }, Member { name: "UserAttributeUpdateSettings", shape: 176, required: false }, Member { name: "DeviceConfiguration", shape: 178, required: false }, Member { name: "EmailConfiguration", shape: 179, required: false }, Member { name: "SmsConfiguration", shape: 183, required: false }, Member { name: "UserPoolTags", shape: 187, required: false }, Member { name: "AdminCreateUserConfig", shape: 190, required: false }, Member { name: "Schema", shape: 195, required: false }, Member { name: "UserPoolAddOns", shape: 196, required: false }, Member { name: "DcrConfiguration", shape: 200, required: false }, Member { name: "UsernameConfiguration", shape: 206, required: false }, Member { name: "AccountRecoverySetting", shape: 208, required: false }, Member { name: "UserPoolTier", shape: 213, required: false }, Member { name: "KeyConfiguration", shape: 214, required: false }, Member { name: "IssuerConfiguration", shape: 217, required: false }, Member { name: "AcrConfiguration", shape: 219, required: false }]), min: None, max: None, sensitive: false }, // CreateUserPoolRequest
+    Shape { kind: Kind::Structure(&[Member { name: "PoolName", shape: 143, required: true }, Member { name: "Policies", shape: 144, required: false }, Member { name: "DeletionProtection", shape: 152, required: false }, Member { name: "LambdaConfig", shape: 153, required: false }, Member { name: "AutoVerifiedAttributes", shape: 163, required: false }, Member { name: "AliasAttributes", shape: 165, required: false }, Member { name: "UsernameAttributes", shape: 167, required: false }, Member { name: "SmsVerificationMessage", shape: 169, required: false }, Member { name: "EmailVerificationMessage", shape: 170, required: false }, Member { name: "EmailVerificationSubject", shape: 171, required: false }, Member { name: "VerificationMessageTemplate", shape: 172, required: false }, Member { name: "SmsAuthenticationMessage", shape: 169, required: false }, Member { name: "MfaConfiguration", shape: 176, required: false }, Member { name: "UserAttributeUpdateSettings", shape: 177, required: false }, Member { name: "DeviceConfiguration", shape: 179, required: false }, Member { name: "EmailConfiguration", shape: 180, required: false }, Member { name: "SmsConfiguration", shape: 184, required: false }, Member { name: "UserPoolTags", shape: 188, required: false }, Member { name: "AdminCreateUserConfig", shape: 191, required: false }, Member { name: "Schema", shape: 196, required: false }, Member { name: "UserPoolAddOns", shape: 197, required: false }, Member { name: "DcrConfiguration", shape: 201, required: false }, Member { name: "UsernameConfiguration", shape: 207, required: false }, Member { name: "AccountRecoverySetting", shape: 209, required: false }, Member { name: "UserPoolTier", shape: 214, required: false }, Member { name: "KeyConfiguration", shape: 215, required: false }, Member { name: "IssuerConfiguration", shape: 218, required: false }, Member { name: "AcrConfiguration", shape: 220, required: false }]), min: None, max: None, sensitive: false }, // CreateUserPoolRequest
     Shape { kind: Kind::String, min: Some(1), max: Some(128), sensitive: false }, // UserPoolNameType
     Shape { kind: Kind::Structure(&[Member { name: "PasswordPolicy", shape: 145, required: false }, Member { name: "SignInPolicy", shape: 149, required: false }]), min: None, max: None, sensitive: false }, // UserPoolPolicyType
     Shape { kind: Kind::Structure(&[Member { name: "MinimumLength", shape: 146, required: false }, Member { name: "RequireUppercase", shape: 6, required: false }, Member { name: "RequireLowercase", shape: 6, required: false }, Member { name: "RequireNumbers", shape: 6, required: false }, Member { name: "RequireSymbols", shape: 6, required: false }, Member { name: "PasswordHistorySize", shape: 147, required: false }, Member { name: "TemporaryPasswordValidityDays", shape: 148, required: false }]), min: None, max: None, sensitive: false }, // PasswordPolicyType
@@ -313,148 +313,149 @@ pub(super) static SHAPES: [Shape; 430] = [
     Shape { kind: Kind::List(151), min: Some(1), max: Some(5), sensitive: false }, // AllowedFirstAuthFactorsListType
     Shape { kind: Kind::Enum(&["PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN", "SOFTWARE_TOKEN"]), min: None, max: None, sensitive: false }, // AuthFactorType
     Shape { kind: Kind::Enum(&["ACTIVE", "INACTIVE"]), min: None, max: None, sensitive: false }, // DeletionProtectionType
-    Shape { kind: Kind::Structure(&[Member { name: "PreSignUp", shape: 104, required: false }, Member { name: "CustomMessage", shape: 104, required: false }, Member { name: "PostConfirmation", shape: 104, required: false }, Member { name: "PreAuthentication", shape: 104, required: false }, Member { name: "PostAuthentication", shape: 104, required: false }, Member { name: "DefineAuthChallenge", shape: 104, required: false }, Member { name: "CreateAuthChallenge", shape: 104, required: false }, Member { name: "VerifyAuthChallengeResponse", shape: 104, required: false }, Member { name: "PreTokenGeneration", shape: 104, required: false }, Member { name: "UserMigration", shape: 104, required: false }, Member { name: "PreTokenGenerationConfig", shape: 154, required: false }, Member { name: "CustomSMSSender", shape: 156, required: false }, Member { name: "CustomEmailSender", shape: 158, required: false }, Member { name: "KMSKeyID", shape: 104, required: false }, Member { name: "InboundFederation", shape: 160, required: false }]), min: None, max: None, sensitive: false }, // LambdaConfigType
-    Shape { kind: Kind::Structure(&[Member { name: "LambdaVersion", shape: 155, required: true }, Member { name: "LambdaArn", shape: 104, required: true }]), min: None, max: None, sensitive: false }, // PreTokenGenerationVersionConfigType
+    Shape { kind: Kind::Structure(&[Member { name: "PreSignUp", shape: 154, required: false }, Member { name: "CustomMessage", shape: 154, required: false }, Member { name: "PostConfirmation", shape: 154, required: false }, Member { name: "PreAuthentication", shape: 154, required: false }, Member { name: "PostAuthentication", shape: 154, required: false }, Member { name: "DefineAuthChallenge", shape: 154, required: false }, Member { name: "CreateAuthChallenge", shape: 154, required: false }, Member { name: "VerifyAuthChallengeResponse", shape: 154, required: false }, Member { name: "PreTokenGeneration", shape: 154, required: false }, Member { name: "UserMigration", shape: 154, required: false }, Member { name: "PreTokenGenerationConfig", shape: 155, required: false }, Member { name: "CustomSMSSender", shape: 157, required: false }, Member { name: "CustomEmailSender", shape: 159, required: false }, Member { name: "KMSKeyID", shape: 104, required: false }, Member { name: "InboundFederation", shape: 161, required: false }]), min: None, max: None, sensitive: false }, // LambdaConfigType
+    Shape { kind: Kind::String, min: Some(1), max: Some(2048), sensitive: false }, // CognatePluginRefType
+    Shape { kind: Kind::Structure(&[Member { name: "LambdaVersion", shape: 156, required: true }, Member { name: "LambdaArn", shape: 154, required: true }]), min: None, max: None, sensitive: false }, // PreTokenGenerationVersionConfigType
     Shape { kind: Kind::Enum(&["V1_0", "V2_0", "V3_0"]), min: None, max: None, sensitive: false }, // PreTokenGenerationLambdaVersionType
-    Shape { kind: Kind::Structure(&[Member { name: "LambdaVersion", shape: 157, required: true }, Member { name: "LambdaArn", shape: 104, required: true }]), min: None, max: None, sensitive: false }, // CustomSMSLambdaVersionConfigType
+    Shape { kind: Kind::Structure(&[Member { name: "LambdaVersion", shape: 158, required: true }, Member { name: "LambdaArn", shape: 154, required: true }]), min: None, max: None, sensitive: false }, // CustomSMSLambdaVersionConfigType
     Shape { kind: Kind::Enum(&["V1_0"]), min: None, max: None, sensitive: false }, // CustomSMSSenderLambdaVersionType
-    Shape { kind: Kind::Structure(&[Member { name: "LambdaVersion", shape: 159, required: true }, Member { name: "LambdaArn", shape: 104, required: true }]), min: None, max: None, sensitive: false }, // CustomEmailLambdaVersionConfigType
+    Shape { kind: Kind::Structure(&[Member { name: "LambdaVersion", shape: 160, required: true }, Member { name: "LambdaArn", shape: 154, required: true }]), min: None, max: None, sensitive: false }, // CustomEmailLambdaVersionConfigType
     Shape { kind: Kind::Enum(&["V1_0"]), min: None, max: None, sensitive: false }, // CustomEmailSenderLambdaVersionType
-    Shape { kind: Kind::Structure(&[Member { name: "LambdaVersion", shape: 161, required: true }, Member { name: "LambdaArn", shape: 104, required: true }]), min: None, max: None, sensitive: false }, // InboundFederationLambdaType
+    Shape { kind: Kind::Structure(&[Member { name: "LambdaVersion", shape: 162, required: true }, Member { name: "LambdaArn", shape: 104, required: true }]), min: None, max: None, sensitive: false }, // InboundFederationLambdaType
     Shape { kind: Kind::Enum(&["V1_0"]), min: None, max: None, sensitive: false }, // InboundFederationLambdaVersionType
-    Shape { kind: Kind::List(163), min: None, max: None, sensitive: false }, // VerifiedAttributesListType
+    Shape { kind: Kind::List(164), min: None, max: None, sensitive: false }, // VerifiedAttributesListType
     Shape { kind: Kind::Enum(&["phone_number", "email"]), min: None, max: None, sensitive: false }, // VerifiedAttributeType
-    Shape { kind: Kind::List(165), min: None, max: None, sensitive: false }, // AliasAttributesListType
+    Shape { kind: Kind::List(166), min: None, max: None, sensitive: false }, // AliasAttributesListType
     Shape { kind: Kind::Enum(&["phone_number", "email", "preferred_username"]), min: None, max: None, sensitive: false }, // AliasAttributeType
-    Shape { kind: Kind::List(167), min: None, max: None, sensitive: false }, // UsernameAttributesListType
+    Shape { kind: Kind::List(168), min: None, max: None, sensitive: false }, // UsernameAttributesListType
     Shape { kind: Kind::Enum(&["phone_number", "email"]), min: None, max: None, sensitive: false }, // UsernameAttributeType
     Shape { kind: Kind::String, min: Some(6), max: Some(140), sensitive: false }, // SmsVerificationMessageType
     Shape { kind: Kind::String, min: Some(6), max: Some(20000), sensitive: false }, // EmailVerificationMessageType
     Shape { kind: Kind::String, min: Some(1), max: Some(140), sensitive: false }, // EmailVerificationSubjectType
-    Shape { kind: Kind::Structure(&[Member { name: "SmsMessage", shape: 168, required: false }, Member { name: "EmailMessage", shape: 169, required: false }, Member { name: "EmailSubject", shape: 170, required: false }, Member { name: "EmailMessageByLink", shape: 172, required: false }, Member { name: "EmailSubjectByLink", shape: 173, required: false }, Member { name: "DefaultEmailOption", shape: 174, required: false }]), min: None, max: None, sensitive: false }, // VerificationMessageTemplateType
+    Shape { kind: Kind::Structure(&[Member { name: "SmsMessage", shape: 169, required: false }, Member { name: "EmailMessage", shape: 170, required: false }, Member { name: "EmailSubject", shape: 171, required: false }, Member { name: "EmailMessageByLink", shape: 173, required: false }, Member { name: "EmailSubjectByLink", shape: 174, required: false }, Member { name: "DefaultEmailOption", shape: 175, required: false }]), min: None, max: None, sensitive: false }, // VerificationMessageTemplateType
     Shape { kind: Kind::String, min: Some(6), max: Some(20000), sensitive: false }, // EmailVerificationMessageByLinkType
     Shape { kind: Kind::String, min: Some(1), max: Some(140), sensitive: false }, // EmailVerificationSubjectByLinkType
     Shape { kind: Kind::Enum(&["CONFIRM_WITH_LINK", "CONFIRM_WITH_CODE"]), min: None, max: None, sensitive: false }, // DefaultEmailOptionType
     Shape { kind: Kind::Enum(&["OFF", "ON", "OPTIONAL"]), min: None, max: None, sensitive: false }, // UserPoolMfaType
-    Shape { kind: Kind::Structure(&[Member { name: "AttributesRequireVerificationBeforeUpdate", shape: 177, required: false }]), min: None, max: None, sensitive: false }, // UserAttributeUpdateSettingsType
-    Shape { kind: Kind::List(163), min: None, max: None, sensitive: false }, // AttributesRequireVerificationBeforeUpdateType
+    Shape { kind: Kind::Structure(&[Member { name: "AttributesRequireVerificationBeforeUpdate", shape: 178, required: false }]), min: None, max: None, sensitive: false }, // UserAttributeUpdateSettingsType
+    Shape { kind: Kind::List(164), min: None, max: None, sensitive: false }, // AttributesRequireVerificationBeforeUpdateType
     Shape { kind: Kind::Structure(&[Member { name: "ChallengeRequiredOnNewDevice", shape: 6, required: false }, Member { name: "DeviceOnlyRememberedOnUserPrompt", shape: 6, required: false }]), min: None, max: None, sensitive: false }, // DeviceConfigurationType
-    Shape { kind: Kind::Structure(&[Member { name: "SourceArn", shape: 104, required: false }, Member { name: "ReplyToEmailAddress", shape: 180, required: false }, Member { name: "EmailSendingAccount", shape: 181, required: false }, Member { name: "From", shape: 8, required: false }, Member { name: "ConfigurationSet", shape: 182, required: false }]), min: None, max: None, sensitive: false }, // EmailConfigurationType
+    Shape { kind: Kind::Structure(&[Member { name: "SourceArn", shape: 104, required: false }, Member { name: "ReplyToEmailAddress", shape: 181, required: false }, Member { name: "EmailSendingAccount", shape: 182, required: false }, Member { name: "From", shape: 8, required: false }, Member { name: "ConfigurationSet", shape: 183, required: false }]), min: None, max: None, sensitive: false }, // EmailConfigurationType
     Shape { kind: Kind::String, min: None, max: None, sensitive: false }, // EmailAddressType
     Shape { kind: Kind::Enum(&["COGNITO_DEFAULT", "DEVELOPER"]), min: None, max: None, sensitive: false }, // EmailSendingAccountType
     Shape { kind: Kind::String, min: Some(1), max: Some(64), sensitive: false }, // SESConfigurationSet
-    Shape { kind: Kind::Structure(&[Member { name: "SnsCallerArn", shape: 184, required: false }, Member { name: "ExternalId", shape: 8, required: false }, Member { name: "SnsRegion", shape: 185, required: false }, Member { name: "EumsSms", shape: 186, required: false }]), min: None, max: None, sensitive: false }, // SmsConfigurationType
+    Shape { kind: Kind::Structure(&[Member { name: "SnsCallerArn", shape: 185, required: false }, Member { name: "ExternalId", shape: 8, required: false }, Member { name: "SnsRegion", shape: 186, required: false }, Member { name: "EumsSms", shape: 187, required: false }]), min: None, max: None, sensitive: false }, // SmsConfigurationType
     Shape { kind: Kind::String, min: Some(0), max: Some(2048), sensitive: false }, // OptionalArnType
     Shape { kind: Kind::String, min: Some(5), max: Some(32), sensitive: false }, // RegionCodeType
-    Shape { kind: Kind::Structure(&[Member { name: "CallerArn", shape: 104, required: true }, Member { name: "ExternalId", shape: 8, required: false }, Member { name: "OriginationIdentity", shape: 8, required: false }, Member { name: "ConfigurationSetName", shape: 8, required: false }, Member { name: "InEntityId", shape: 8, required: false }, Member { name: "InTemplateId", shape: 8, required: false }, Member { name: "Region", shape: 185, required: false }]), min: None, max: None, sensitive: false }, // EumsSmsConfigurationType
-    Shape { kind: Kind::Map(188, 189), min: None, max: None, sensitive: false }, // UserPoolTagsType
+    Shape { kind: Kind::Structure(&[Member { name: "CallerArn", shape: 104, required: true }, Member { name: "ExternalId", shape: 8, required: false }, Member { name: "OriginationIdentity", shape: 8, required: false }, Member { name: "ConfigurationSetName", shape: 8, required: false }, Member { name: "InEntityId", shape: 8, required: false }, Member { name: "InTemplateId", shape: 8, required: false }, Member { name: "Region", shape: 186, required: false }]), min: None, max: None, sensitive: false }, // EumsSmsConfigurationType
+    Shape { kind: Kind::Map(189, 190), min: None, max: None, sensitive: false }, // UserPoolTagsType
     Shape { kind: Kind::String, min: Some(1), max: Some(128), sensitive: false }, // TagKeysType
     Shape { kind: Kind::String, min: Some(0), max: Some(256), sensitive: false }, // TagValueType
-    Shape { kind: Kind::Structure(&[Member { name: "AllowAdminCreateUserOnly", shape: 6, required: false }, Member { name: "UnusedAccountValidityDays", shape: 191, required: false }, Member { name: "InviteMessageTemplate", shape: 192, required: false }]), min: None, max: None, sensitive: false }, // AdminCreateUserConfigType
+    Shape { kind: Kind::Structure(&[Member { name: "AllowAdminCreateUserOnly", shape: 6, required: false }, Member { name: "UnusedAccountValidityDays", shape: 192, required: false }, Member { name: "InviteMessageTemplate", shape: 193, required: false }]), min: None, max: None, sensitive: false }, // AdminCreateUserConfigType
     Shape { kind: Kind::Integer, min: Some(0), max: Some(365), sensitive: false }, // AdminCreateUserUnusedAccountValidityDaysType
-    Shape { kind: Kind::Structure(&[Member { name: "SMSMessage", shape: 193, required: false }, Member { name: "EmailMessage", shape: 194, required: false }, Member { name: "EmailSubject", shape: 170, required: false }]), min: None, max: None, sensitive: false }, // MessageTemplateType
+    Shape { kind: Kind::Structure(&[Member { name: "SMSMessage", shape: 194, required: false }, Member { name: "EmailMessage", shape: 195, required: false }, Member { name: "EmailSubject", shape: 171, required: false }]), min: None, max: None, sensitive: false }, // MessageTemplateType
     Shape { kind: Kind::String, min: Some(6), max: Some(140), sensitive: false }, // SmsInviteMessageType
     Shape { kind: Kind::String, min: Some(6), max: Some(20000), sensitive: false }, // EmailInviteMessageType
     Shape { kind: Kind::List(3), min: Some(1), max: Some(50), sensitive: false }, // SchemaAttributesListType
-    Shape { kind: Kind::Structure(&[Member { name: "AdvancedSecurityMode", shape: 197, required: true }, Member { name: "AdvancedSecurityAdditionalFlows", shape: 198, required: false }]), min: None, max: None, sensitive: false }, // UserPoolAddOnsType
+    Shape { kind: Kind::Structure(&[Member { name: "AdvancedSecurityMode", shape: 198, required: true }, Member { name: "AdvancedSecurityAdditionalFlows", shape: 199, required: false }]), min: None, max: None, sensitive: false }, // UserPoolAddOnsType
     Shape { kind: Kind::Enum(&["OFF", "AUDIT", "ENFORCED"]), min: None, max: None, sensitive: false }, // AdvancedSecurityModeType
-    Shape { kind: Kind::Structure(&[Member { name: "CustomAuthMode", shape: 199, required: false }]), min: None, max: None, sensitive: false }, // AdvancedSecurityAdditionalFlowsType
+    Shape { kind: Kind::Structure(&[Member { name: "CustomAuthMode", shape: 200, required: false }]), min: None, max: None, sensitive: false }, // AdvancedSecurityAdditionalFlowsType
     Shape { kind: Kind::Enum(&["AUDIT", "ENFORCED"]), min: None, max: None, sensitive: false }, // AdvancedSecurityEnabledModeType
-    Shape { kind: Kind::Structure(&[Member { name: "EnableStatus", shape: 201, required: false }, Member { name: "OpenDcrEnabled", shape: 6, required: false }, Member { name: "AuthenticatedGrantTypes", shape: 202, required: false }, Member { name: "OpenDcrGrantTypes", shape: 202, required: false }, Member { name: "AllowedScopes", shape: 204, required: false }]), min: None, max: None, sensitive: false }, // DcrConfigurationType
+    Shape { kind: Kind::Structure(&[Member { name: "EnableStatus", shape: 202, required: false }, Member { name: "OpenDcrEnabled", shape: 6, required: false }, Member { name: "AuthenticatedGrantTypes", shape: 203, required: false }, Member { name: "OpenDcrGrantTypes", shape: 203, required: false }, Member { name: "AllowedScopes", shape: 205, required: false }]), min: None, max: None, sensitive: false }, // DcrConfigurationType
     Shape { kind: Kind::Enum(&["Enabled", "Disabled"]), min: None, max: None, sensitive: false }, // StatusType
-    Shape { kind: Kind::List(203), min: Some(0), max: Some(3), sensitive: false }, // OAuthFlowsType
+    Shape { kind: Kind::List(204), min: Some(0), max: Some(3), sensitive: false }, // OAuthFlowsType
     Shape { kind: Kind::Enum(&["code", "implicit", "client_credentials"]), min: None, max: None, sensitive: false }, // OAuthFlowType
-    Shape { kind: Kind::List(205), min: None, max: Some(50), sensitive: false }, // ScopeListType
+    Shape { kind: Kind::List(206), min: None, max: Some(50), sensitive: false }, // ScopeListType
     Shape { kind: Kind::String, min: Some(1), max: Some(256), sensitive: false }, // ScopeType
-    Shape { kind: Kind::Structure(&[Member { name: "CaseSensitive", shape: 207, required: true }]), min: None, max: None, sensitive: false }, // UsernameConfigurationType
+    Shape { kind: Kind::Structure(&[Member { name: "CaseSensitive", shape: 208, required: true }]), min: None, max: None, sensitive: false }, // UsernameConfigurationType
     Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false }, // WrappedBooleanType
-    Shape { kind: Kind::Structure(&[Member { name: "RecoveryMechanisms", shape: 209, required: false }]), min: None, max: None, sensitive: false }, // AccountRecoverySettingType
-    Shape { kind: Kind::List(210), min: Some(1), max: Some(2), sensitive: false }, // RecoveryMechanismsType
-    Shape { kind: Kind::Structure(&[Member { name: "Priority", shape: 211, required: true }, Member { name: "Name", shape: 212, required: true }]), min: None, max: None, sensitive: false }, // RecoveryOptionType
+    Shape { kind: Kind::Structure(&[Member { name: "RecoveryMechanisms", shape: 210, required: false }]), min: None, max: None, sensitive: false }, // AccountRecoverySettingType
+    Shape { kind: Kind::List(211), min: Some(1), max: Some(2), sensitive: false }, // RecoveryMechanismsType
+    Shape { kind: Kind::Structure(&[Member { name: "Priority", shape: 212, required: true }, Member { name: "Name", shape: 213, required: true }]), min: None, max: None, sensitive: false }, // RecoveryOptionType
     Shape { kind: Kind::Integer, min: Some(1), max: Some(2), sensitive: false }, // PriorityType
     Shape { kind: Kind::Enum(&["verified_email", "verified_phone_number", "admin_only"]), min: None, max: None, sensitive: false }, // RecoveryOptionNameType
     Shape { kind: Kind::Enum(&["LITE", "ESSENTIALS", "PLUS"]), min: None, max: None, sensitive: false }, // UserPoolTierType
-    Shape { kind: Kind::Structure(&[Member { name: "KeyType", shape: 215, required: false }, Member { name: "KmsKeyArn", shape: 216, required: false }]), min: None, max: None, sensitive: false }, // KeyConfigurationType
+    Shape { kind: Kind::Structure(&[Member { name: "KeyType", shape: 216, required: false }, Member { name: "KmsKeyArn", shape: 217, required: false }]), min: None, max: None, sensitive: false }, // KeyConfigurationType
     Shape { kind: Kind::Enum(&["AWS_OWNED_KEY", "CUSTOMER_MANAGED_KEY"]), min: None, max: None, sensitive: false }, // EncryptionKeyType
     Shape { kind: Kind::String, min: Some(20), max: Some(2048), sensitive: false }, // EncryptionKeyArnType
-    Shape { kind: Kind::Structure(&[Member { name: "Type", shape: 218, required: false }]), min: None, max: None, sensitive: false }, // IssuerConfigurationType
+    Shape { kind: Kind::Structure(&[Member { name: "Type", shape: 219, required: false }]), min: None, max: None, sensitive: false }, // IssuerConfigurationType
     Shape { kind: Kind::Enum(&["ORIGINAL", "UPDATED"]), min: None, max: None, sensitive: false }, // IssuerType
-    Shape { kind: Kind::Map(220, 221), min: Some(0), max: Some(4), sensitive: false }, // AcrConfigurationType
+    Shape { kind: Kind::Map(221, 222), min: Some(0), max: Some(4), sensitive: false }, // AcrConfigurationType
     Shape { kind: Kind::String, min: None, max: None, sensitive: false }, // AcrLevelKeyType
     Shape { kind: Kind::Structure(&[Member { name: "AcrValue", shape: 116, required: true }]), min: None, max: None, sensitive: false }, // AcrLevelConfigType
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientName", shape: 223, required: true }, Member { name: "GenerateSecret", shape: 224, required: false }, Member { name: "ClientSecret", shape: 12, required: false }, Member { name: "RefreshTokenValidity", shape: 225, required: false }, Member { name: "AccessTokenValidity", shape: 226, required: false }, Member { name: "IdTokenValidity", shape: 227, required: false }, Member { name: "TokenValidityUnits", shape: 228, required: false }, Member { name: "ReadAttributes", shape: 230, required: false }, Member { name: "WriteAttributes", shape: 230, required: false }, Member { name: "ExplicitAuthFlows", shape: 232, required: false }, Member { name: "SupportedIdentityProviders", shape: 234, required: false }, Member { name: "CallbackURLs", shape: 235, required: false }, Member { name: "LogoutURLs", shape: 237, required: false }, Member { name: "DefaultRedirectURI", shape: 236, required: false }, Member { name: "AllowedOAuthFlows", shape: 202, required: false }, Member { name: "AllowedOAuthScopes", shape: 204, required: false }, Member { name: "AllowedOAuthFlowsUserPoolClient", shape: 6, required: false }, Member { name: "AnalyticsConfiguration", shape: 238, required: false }, Member { name: "PreventUserExistenceErrors", shape: 240, required: false }, Member { name: "EnableTokenRevocation", shape: 207, required: false }, Member { name: "EnablePropagateAdditionalUserContextData", shape: 207, required: false }, Member { name: "AuthSessionValidity", shape: 241, required: false }, Member { name: "RefreshTokenRotation", shape: 242, required: false }, Member { name: "PublishSecretsInAWSSecretsManager", shape: 207, required: false }]), min: None, max: None, sensitive: false }, // CreateUserPoolClientRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientName", shape: 224, required: true }, Member { name: "GenerateSecret", shape: 225, required: false }, Member { name: "ClientSecret", shape: 12, required: false }, Member { name: "RefreshTokenValidity", shape: 226, required: false }, Member { name: "AccessTokenValidity", shape: 227, required: false }, Member { name: "IdTokenValidity", shape: 228, required: false }, Member { name: "TokenValidityUnits", shape: 229, required: false }, Member { name: "ReadAttributes", shape: 231, required: false }, Member { name: "WriteAttributes", shape: 231, required: false }, Member { name: "ExplicitAuthFlows", shape: 233, required: false }, Member { name: "SupportedIdentityProviders", shape: 235, required: false }, Member { name: "CallbackURLs", shape: 236, required: false }, Member { name: "LogoutURLs", shape: 238, required: false }, Member { name: "DefaultRedirectURI", shape: 237, required: false }, Member { name: "AllowedOAuthFlows", shape: 203, required: false }, Member { name: "AllowedOAuthScopes", shape: 205, required: false }, Member { name: "AllowedOAuthFlowsUserPoolClient", shape: 6, required: false }, Member { name: "AnalyticsConfiguration", shape: 239, required: false }, Member { name: "PreventUserExistenceErrors", shape: 241, required: false }, Member { name: "EnableTokenRevocation", shape: 208, required: false }, Member { name: "EnablePropagateAdditionalUserContextData", shape: 208, required: false }, Member { name: "AuthSessionValidity", shape: 242, required: false }, Member { name: "RefreshTokenRotation", shape: 243, required: false }, Member { name: "PublishSecretsInAWSSecretsManager", shape: 208, required: false }]), min: None, max: None, sensitive: false }, // CreateUserPoolClientRequest
     Shape { kind: Kind::String, min: Some(1), max: Some(128), sensitive: false }, // ClientNameType
     Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false }, // GenerateSecret
     Shape { kind: Kind::Integer, min: Some(0), max: Some(315360000), sensitive: false }, // RefreshTokenValidityType
     Shape { kind: Kind::Integer, min: Some(1), max: Some(86400), sensitive: false }, // AccessTokenValidityType
     Shape { kind: Kind::Integer, min: Some(1), max: Some(86400), sensitive: false }, // IdTokenValidityType
-    Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 229, required: false }, Member { name: "IdToken", shape: 229, required: false }, Member { name: "RefreshToken", shape: 229, required: false }]), min: None, max: None, sensitive: false }, // TokenValidityUnitsType
+    Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 230, required: false }, Member { name: "IdToken", shape: 230, required: false }, Member { name: "RefreshToken", shape: 230, required: false }]), min: None, max: None, sensitive: false }, // TokenValidityUnitsType
     Shape { kind: Kind::Enum(&["seconds", "minutes", "hours", "days"]), min: None, max: None, sensitive: false }, // TimeUnitsType
-    Shape { kind: Kind::List(231), min: None, max: None, sensitive: false }, // ClientPermissionListType
+    Shape { kind: Kind::List(232), min: None, max: None, sensitive: false }, // ClientPermissionListType
     Shape { kind: Kind::String, min: Some(1), max: Some(2048), sensitive: false }, // ClientPermissionType
-    Shape { kind: Kind::List(233), min: None, max: None, sensitive: false }, // ExplicitAuthFlowsListType
+    Shape { kind: Kind::List(234), min: None, max: None, sensitive: false }, // ExplicitAuthFlowsListType
     Shape { kind: Kind::Enum(&["ADMIN_NO_SRP_AUTH", "CUSTOM_AUTH_FLOW_ONLY", "USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_AUTH", "ALLOW_TOKEN_EXCHANGE_DELEGATION", "ALLOW_TOKEN_EXCHANGE_IMPERSONATION"]), min: None, max: None, sensitive: false }, // ExplicitAuthFlowsType
     Shape { kind: Kind::List(34), min: None, max: None, sensitive: false }, // SupportedIdentityProvidersListType
-    Shape { kind: Kind::List(236), min: Some(0), max: Some(100), sensitive: false }, // CallbackURLsListType
+    Shape { kind: Kind::List(237), min: Some(0), max: Some(100), sensitive: false }, // CallbackURLsListType
     Shape { kind: Kind::String, min: Some(1), max: Some(1024), sensitive: false }, // RedirectUrlType
-    Shape { kind: Kind::List(236), min: Some(0), max: Some(100), sensitive: false }, // LogoutURLsListType
-    Shape { kind: Kind::Structure(&[Member { name: "ApplicationId", shape: 239, required: false }, Member { name: "ApplicationArn", shape: 104, required: false }, Member { name: "RoleArn", shape: 104, required: false }, Member { name: "ExternalId", shape: 8, required: false }, Member { name: "UserDataShared", shape: 6, required: false }]), min: None, max: None, sensitive: false }, // AnalyticsConfigurationType
+    Shape { kind: Kind::List(237), min: Some(0), max: Some(100), sensitive: false }, // LogoutURLsListType
+    Shape { kind: Kind::Structure(&[Member { name: "ApplicationId", shape: 240, required: false }, Member { name: "ApplicationArn", shape: 104, required: false }, Member { name: "RoleArn", shape: 104, required: false }, Member { name: "ExternalId", shape: 8, required: false }, Member { name: "UserDataShared", shape: 6, required: false }]), min: None, max: None, sensitive: false }, // AnalyticsConfigurationType
     Shape { kind: Kind::String, min: None, max: None, sensitive: false }, // HexStringType
     Shape { kind: Kind::Enum(&["LEGACY", "ENABLED"]), min: None, max: None, sensitive: false }, // PreventUserExistenceErrorTypes
     Shape { kind: Kind::Integer, min: Some(3), max: Some(15), sensitive: false }, // AuthSessionValidityType
-    Shape { kind: Kind::Structure(&[Member { name: "Feature", shape: 243, required: true }, Member { name: "RetryGracePeriodSeconds", shape: 244, required: false }]), min: None, max: None, sensitive: false }, // RefreshTokenRotationType
+    Shape { kind: Kind::Structure(&[Member { name: "Feature", shape: 244, required: true }, Member { name: "RetryGracePeriodSeconds", shape: 245, required: false }]), min: None, max: None, sensitive: false }, // RefreshTokenRotationType
     Shape { kind: Kind::Enum(&["ENABLED", "DISABLED"]), min: None, max: None, sensitive: false }, // FeatureType
     Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false }, // RetryGracePeriodSecondsType
-    Shape { kind: Kind::Structure(&[Member { name: "Domain", shape: 246, required: true }, Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ManagedLoginVersion", shape: 247, required: false }, Member { name: "CustomDomainConfig", shape: 248, required: false }, Member { name: "Routing", shape: 250, required: false }]), min: None, max: None, sensitive: false }, // CreateUserPoolDomainRequest
+    Shape { kind: Kind::Structure(&[Member { name: "Domain", shape: 247, required: true }, Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ManagedLoginVersion", shape: 248, required: false }, Member { name: "CustomDomainConfig", shape: 249, required: false }, Member { name: "Routing", shape: 251, required: false }]), min: None, max: None, sensitive: false }, // CreateUserPoolDomainRequest
     Shape { kind: Kind::String, min: Some(1), max: Some(63), sensitive: false }, // DomainType
     Shape { kind: Kind::Integer, min: None, max: None, sensitive: false }, // WrappedIntegerType
-    Shape { kind: Kind::Structure(&[Member { name: "CertificateArn", shape: 104, required: true }, Member { name: "SecurityPolicy", shape: 249, required: false }]), min: None, max: None, sensitive: false }, // CustomDomainConfigType
+    Shape { kind: Kind::Structure(&[Member { name: "CertificateArn", shape: 104, required: true }, Member { name: "SecurityPolicy", shape: 250, required: false }]), min: None, max: None, sensitive: false }, // CustomDomainConfigType
     Shape { kind: Kind::Enum(&["TLS_V1", "TLS_V1_2_2021", "TLS_V1_3_2025"]), min: None, max: None, sensitive: false }, // SecurityPolicyType
-    Shape { kind: Kind::Structure(&[Member { name: "Failover", shape: 251, required: false }]), min: None, max: None, sensitive: false }, // RoutingType
-    Shape { kind: Kind::Structure(&[Member { name: "SecondaryRegion", shape: 252, required: true }, Member { name: "PrimaryRoute53HealthCheckId", shape: 253, required: true }]), min: None, max: None, sensitive: false }, // FailoverType
+    Shape { kind: Kind::Structure(&[Member { name: "Failover", shape: 252, required: false }]), min: None, max: None, sensitive: false }, // RoutingType
+    Shape { kind: Kind::Structure(&[Member { name: "SecondaryRegion", shape: 253, required: true }, Member { name: "PrimaryRoute53HealthCheckId", shape: 254, required: true }]), min: None, max: None, sensitive: false }, // FailoverType
     Shape { kind: Kind::String, min: Some(5), max: Some(32), sensitive: false }, // RegionNameType
     Shape { kind: Kind::String, min: None, max: Some(64), sensitive: false }, // HealthCheckIdType
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "RegionName", shape: 252, required: true }, Member { name: "UserPoolTags", shape: 187, required: false }]), min: None, max: None, sensitive: false }, // CreateUserPoolReplicaRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "CIMDPolicyId", shape: 256, required: true }]), min: None, max: None, sensitive: false }, // DeleteCIMDPolicyRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "RegionName", shape: 253, required: true }, Member { name: "UserPoolTags", shape: 188, required: false }]), min: None, max: None, sensitive: false }, // CreateUserPoolReplicaRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "CIMDPolicyId", shape: 257, required: true }]), min: None, max: None, sensitive: false }, // DeleteCIMDPolicyRequest
     Shape { kind: Kind::String, min: Some(1), max: Some(64), sensitive: false }, // CIMDPolicyIdType
     Shape { kind: Kind::Structure(&[Member { name: "GroupName", shape: 15, required: true }, Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // DeleteGroupRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ProviderName", shape: 34, required: true }]), min: None, max: None, sensitive: false }, // DeleteIdentityProviderRequest
-    Shape { kind: Kind::Structure(&[Member { name: "ManagedLoginBrandingId", shape: 260, required: true }, Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // DeleteManagedLoginBrandingRequest
+    Shape { kind: Kind::Structure(&[Member { name: "ManagedLoginBrandingId", shape: 261, required: true }, Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // DeleteManagedLoginBrandingRequest
     Shape { kind: Kind::String, min: None, max: None, sensitive: false }, // ManagedLoginBrandingIdType
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "Identifier", shape: 126, required: true }]), min: None, max: None, sensitive: false }, // DeleteResourceServerRequest
-    Shape { kind: Kind::Structure(&[Member { name: "TermsId", shape: 263, required: true }, Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // DeleteTermsRequest
+    Shape { kind: Kind::Structure(&[Member { name: "TermsId", shape: 264, required: true }, Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // DeleteTermsRequest
     Shape { kind: Kind::String, min: None, max: None, sensitive: false }, // TermsIdType
     Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: true }]), min: None, max: None, sensitive: false }, // DeleteUserRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserAttributeNames", shape: 31, required: true }, Member { name: "AccessToken", shape: 83, required: true }]), min: None, max: None, sensitive: false }, // DeleteUserAttributesRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // DeleteUserPoolRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: true }]), min: None, max: None, sensitive: false }, // DeleteUserPoolClientRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: true }, Member { name: "ClientSecretId", shape: 269, required: true }]), min: None, max: None, sensitive: false }, // DeleteUserPoolClientSecretRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: true }, Member { name: "ClientSecretId", shape: 270, required: true }]), min: None, max: None, sensitive: false }, // DeleteUserPoolClientSecretRequest
     Shape { kind: Kind::String, min: Some(1), max: Some(128), sensitive: false }, // ClientSecretIdType
-    Shape { kind: Kind::Structure(&[Member { name: "Domain", shape: 246, required: true }, Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // DeleteUserPoolDomainRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "RegionName", shape: 252, required: true }]), min: None, max: None, sensitive: false }, // DeleteUserPoolReplicaRequest
+    Shape { kind: Kind::Structure(&[Member { name: "Domain", shape: 247, required: true }, Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // DeleteUserPoolDomainRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "RegionName", shape: 253, required: true }]), min: None, max: None, sensitive: false }, // DeleteUserPoolReplicaRequest
     Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: true }, Member { name: "CredentialId", shape: 8, required: true }]), min: None, max: None, sensitive: false }, // DeleteWebAuthnCredentialRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "CIMDPolicyId", shape: 256, required: true }]), min: None, max: None, sensitive: false }, // DescribeCIMDPolicyRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "CIMDPolicyId", shape: 257, required: true }]), min: None, max: None, sensitive: false }, // DescribeCIMDPolicyRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ProviderName", shape: 34, required: true }]), min: None, max: None, sensitive: false }, // DescribeIdentityProviderRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ManagedLoginBrandingId", shape: 260, required: true }, Member { name: "ReturnMergedResources", shape: 6, required: false }]), min: None, max: None, sensitive: false }, // DescribeManagedLoginBrandingRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ManagedLoginBrandingId", shape: 261, required: true }, Member { name: "ReturnMergedResources", shape: 6, required: false }]), min: None, max: None, sensitive: false }, // DescribeManagedLoginBrandingRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: true }, Member { name: "ReturnMergedResources", shape: 6, required: false }]), min: None, max: None, sensitive: false }, // DescribeManagedLoginBrandingByClientRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "RestoreId", shape: 85, required: true }]), min: None, max: None, sensitive: false }, // DescribePointInTimeRecoveryRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "Identifier", shape: 126, required: true }]), min: None, max: None, sensitive: false }, // DescribeResourceServerRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: false }]), min: None, max: None, sensitive: false }, // DescribeRiskConfigurationRequest
-    Shape { kind: Kind::Structure(&[Member { name: "TermsId", shape: 263, required: true }, Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // DescribeTermsRequest
+    Shape { kind: Kind::Structure(&[Member { name: "TermsId", shape: 264, required: true }, Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // DescribeTermsRequest
     Shape { kind: Kind::Structure(&[Member { name: "ClientId", shape: 11, required: true }, Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "TermsName", shape: 133, required: true }]), min: None, max: None, sensitive: false }, // DescribeTermsByClientRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "JobId", shape: 283, required: true }]), min: None, max: None, sensitive: false }, // DescribeUserImportJobRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "JobId", shape: 284, required: true }]), min: None, max: None, sensitive: false }, // DescribeUserImportJobRequest
     Shape { kind: Kind::String, min: Some(1), max: Some(55), sensitive: false }, // UserImportJobIdType
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // DescribeUserPoolRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: true }]), min: None, max: None, sensitive: false }, // DescribeUserPoolClientRequest
-    Shape { kind: Kind::Structure(&[Member { name: "Domain", shape: 246, required: true }]), min: None, max: None, sensitive: false }, // DescribeUserPoolDomainRequest
+    Shape { kind: Kind::Structure(&[Member { name: "Domain", shape: 247, required: true }]), min: None, max: None, sensitive: false }, // DescribeUserPoolDomainRequest
     Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: false }, Member { name: "DeviceKey", shape: 38, required: true }]), min: None, max: None, sensitive: false }, // ForgetDeviceRequest
     Shape { kind: Kind::Structure(&[Member { name: "ClientId", shape: 11, required: true }, Member { name: "SecretHash", shape: 93, required: false }, Member { name: "UserContextData", shape: 95, required: false }, Member { name: "Username", shape: 14, required: true }, Member { name: "AnalyticsMetadata", shape: 45, required: false }, Member { name: "ClientMetadata", shape: 17, required: false }]), min: None, max: None, sensitive: false }, // ForgotPasswordRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // GetCSVHeaderRequest
-    Shape { kind: Kind::Structure(&[Member { name: "ClientId", shape: 11, required: true }, Member { name: "Secret", shape: 12, required: true }, Member { name: "Scopes", shape: 204, required: false }, Member { name: "ClientMetadata", shape: 17, required: false }]), min: None, max: None, sensitive: false }, // GetClientTokenRequest
-    Shape { kind: Kind::Structure(&[Member { name: "ClientId", shape: 11, required: true }, Member { name: "ClientSecret", shape: 12, required: false }, Member { name: "SubjectToken", shape: 292, required: true }, Member { name: "SubjectTokenType", shape: 293, required: true }, Member { name: "SubjectTokenProviderName", shape: 34, required: false }, Member { name: "ActorToken", shape: 292, required: false }, Member { name: "ActorTokenType", shape: 293, required: false }, Member { name: "ActorTokenProviderName", shape: 34, required: false }, Member { name: "Scopes", shape: 204, required: false }, Member { name: "Audiences", shape: 294, required: false }, Member { name: "Resources", shape: 296, required: false }, Member { name: "RequestedTokenType", shape: 297, required: false }]), min: None, max: None, sensitive: false }, // GetDerivedTokenRequest
+    Shape { kind: Kind::Structure(&[Member { name: "ClientId", shape: 11, required: true }, Member { name: "Secret", shape: 12, required: true }, Member { name: "Scopes", shape: 205, required: false }, Member { name: "ClientMetadata", shape: 17, required: false }]), min: None, max: None, sensitive: false }, // GetClientTokenRequest
+    Shape { kind: Kind::Structure(&[Member { name: "ClientId", shape: 11, required: true }, Member { name: "ClientSecret", shape: 12, required: false }, Member { name: "SubjectToken", shape: 293, required: true }, Member { name: "SubjectTokenType", shape: 294, required: true }, Member { name: "SubjectTokenProviderName", shape: 34, required: false }, Member { name: "ActorToken", shape: 293, required: false }, Member { name: "ActorTokenType", shape: 294, required: false }, Member { name: "ActorTokenProviderName", shape: 34, required: false }, Member { name: "Scopes", shape: 205, required: false }, Member { name: "Audiences", shape: 295, required: false }, Member { name: "Resources", shape: 297, required: false }, Member { name: "RequestedTokenType", shape: 298, required: false }]), min: None, max: None, sensitive: false }, // GetDerivedTokenRequest
     Shape { kind: Kind::String, min: Some(0), max: Some(131072), sensitive: true }, // GetDerivedTokenTokenModelType
     Shape { kind: Kind::Enum(&["ACCESS_TOKEN", "ID_TOKEN", "SAML2"]), min: None, max: None, sensitive: false }, // TokenTypeIdentifierType
-    Shape { kind: Kind::List(295), min: Some(0), max: Some(1), sensitive: false }, // AudienceListType
+    Shape { kind: Kind::List(296), min: Some(0), max: Some(1), sensitive: false }, // AudienceListType
     Shape { kind: Kind::String, min: Some(1), max: Some(256), sensitive: false }, // AudienceType
     Shape { kind: Kind::List(126), min: Some(0), max: Some(1), sensitive: false }, // ResourceListType
     Shape { kind: Kind::Enum(&["ACCESS_TOKEN", "ID_TOKEN"]), min: None, max: None, sensitive: false }, // IssuedTokenTypeIdentifierType
@@ -462,8 +463,8 @@ pub(super) static SHAPES: [Shape; 430] = [
     Shape { kind: Kind::Structure(&[Member { name: "GroupName", shape: 15, required: true }, Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // GetGroupRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "IdpIdentifier", shape: 113, required: true }]), min: None, max: None, sensitive: false }, // GetIdentityProviderByIdentifierRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // GetLogDeliveryConfigurationRequest
-    Shape { kind: Kind::Structure(&[Member { name: "LimitDefinition", shape: 303, required: true }]), min: None, max: None, sensitive: false }, // GetProvisionedLimitRequest
-    Shape { kind: Kind::Structure(&[Member { name: "LimitClass", shape: 304, required: true }, Member { name: "Attributes", shape: 305, required: true }]), min: None, max: None, sensitive: false }, // LimitDefinitionType
+    Shape { kind: Kind::Structure(&[Member { name: "LimitDefinition", shape: 304, required: true }]), min: None, max: None, sensitive: false }, // GetProvisionedLimitRequest
+    Shape { kind: Kind::Structure(&[Member { name: "LimitClass", shape: 305, required: true }, Member { name: "Attributes", shape: 306, required: true }]), min: None, max: None, sensitive: false }, // LimitDefinitionType
     Shape { kind: Kind::Enum(&["API_CATEGORY"]), min: None, max: None, sensitive: false }, // LimitClass
     Shape { kind: Kind::Map(8, 8), min: None, max: None, sensitive: false }, // StringToStringMapType
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // GetSigningCertificateRequest
@@ -477,117 +478,117 @@ pub(super) static SHAPES: [Shape; 430] = [
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }]), min: None, max: None, sensitive: false }, // GetUserPoolSessionConfigurationRequest
     Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: true }]), min: None, max: None, sensitive: false }, // GlobalSignOutRequest
     Shape { kind: Kind::Structure(&[Member { name: "AuthFlow", shape: 43, required: true }, Member { name: "AuthParameters", shape: 44, required: false }, Member { name: "ClientMetadata", shape: 17, required: false }, Member { name: "ClientId", shape: 11, required: true }, Member { name: "AnalyticsMetadata", shape: 45, required: false }, Member { name: "UserContextData", shape: 95, required: false }, Member { name: "Session", shape: 49, required: false }]), min: None, max: None, sensitive: false }, // InitiateAuthRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "RestoreTimestamp", shape: 318, required: true }]), min: None, max: None, sensitive: false }, // InitiatePointInTimeRecoveryRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "RestoreTimestamp", shape: 319, required: true }]), min: None, max: None, sensitive: false }, // InitiatePointInTimeRecoveryRequest
     Shape { kind: Kind::Timestamp, min: None, max: None, sensitive: false }, // DateType
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "NextToken", shape: 320, required: false }, Member { name: "MaxResults", shape: 321, required: false }]), min: None, max: None, sensitive: false }, // ListCIMDPoliciesRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "NextToken", shape: 321, required: false }, Member { name: "MaxResults", shape: 322, required: false }]), min: None, max: None, sensitive: false }, // ListCIMDPoliciesRequest
     Shape { kind: Kind::String, min: Some(1), max: None, sensitive: false }, // PaginationKeyType
     Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false }, // PoolQueryLimitType
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "CIMDPolicyId", shape: 256, required: true }, Member { name: "NextToken", shape: 320, required: false }, Member { name: "MaxResults", shape: 321, required: false }]), min: None, max: None, sensitive: false }, // ListClientMetadataURLsRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "CIMDPolicyId", shape: 257, required: true }, Member { name: "NextToken", shape: 321, required: false }, Member { name: "MaxResults", shape: 322, required: false }]), min: None, max: None, sensitive: false }, // ListClientMetadataURLsRequest
     Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: true }, Member { name: "Limit", shape: 52, required: false }, Member { name: "PaginationToken", shape: 53, required: false }]), min: None, max: None, sensitive: false }, // ListDevicesRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "Limit", shape: 52, required: false }, Member { name: "NextToken", shape: 55, required: false }]), min: None, max: None, sensitive: false }, // ListGroupsRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "MaxResults", shape: 326, required: false }, Member { name: "NextToken", shape: 320, required: false }]), min: None, max: None, sensitive: false }, // ListIdentityProvidersRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "MaxResults", shape: 327, required: false }, Member { name: "NextToken", shape: 321, required: false }]), min: None, max: None, sensitive: false }, // ListIdentityProvidersRequest
     Shape { kind: Kind::Integer, min: Some(0), max: Some(60), sensitive: false }, // ListProvidersLimitType
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "NextToken", shape: 320, required: false }, Member { name: "MaxResults", shape: 321, required: false }]), min: None, max: None, sensitive: false }, // ListPointInTimeRecoveriesRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "MaxResults", shape: 329, required: false }, Member { name: "NextToken", shape: 320, required: false }]), min: None, max: None, sensitive: false }, // ListResourceServersRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "NextToken", shape: 321, required: false }, Member { name: "MaxResults", shape: 322, required: false }]), min: None, max: None, sensitive: false }, // ListPointInTimeRecoveriesRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "MaxResults", shape: 330, required: false }, Member { name: "NextToken", shape: 321, required: false }]), min: None, max: None, sensitive: false }, // ListResourceServersRequest
     Shape { kind: Kind::Integer, min: Some(1), max: Some(50), sensitive: false }, // ListResourceServersLimitType
     Shape { kind: Kind::Structure(&[Member { name: "ResourceArn", shape: 104, required: true }]), min: None, max: None, sensitive: false }, // ListTagsForResourceRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "MaxResults", shape: 332, required: false }, Member { name: "NextToken", shape: 8, required: false }]), min: None, max: None, sensitive: false }, // ListTermsRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "MaxResults", shape: 333, required: false }, Member { name: "NextToken", shape: 8, required: false }]), min: None, max: None, sensitive: false }, // ListTermsRequest
     Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false }, // ListTermsRequestMaxResultsInteger
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "MaxResults", shape: 321, required: true }, Member { name: "PaginationToken", shape: 320, required: false }]), min: None, max: None, sensitive: false }, // ListUserImportJobsRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "MaxResults", shape: 322, required: true }, Member { name: "PaginationToken", shape: 321, required: false }]), min: None, max: None, sensitive: false }, // ListUserImportJobsRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: true }, Member { name: "NextToken", shape: 55, required: false }]), min: None, max: None, sensitive: false }, // ListUserPoolClientSecretsRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "MaxResults", shape: 336, required: false }, Member { name: "NextToken", shape: 55, required: false }, Member { name: "ClientType", shape: 337, required: false }]), min: None, max: None, sensitive: false }, // ListUserPoolClientsRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "MaxResults", shape: 337, required: false }, Member { name: "NextToken", shape: 55, required: false }, Member { name: "ClientType", shape: 338, required: false }]), min: None, max: None, sensitive: false }, // ListUserPoolClientsRequest
     Shape { kind: Kind::Integer, min: Some(1), max: Some(60), sensitive: false }, // QueryLimit
     Shape { kind: Kind::Enum(&["REGULAR", "DCR"]), min: None, max: None, sensitive: false }, // ClientTypeType
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "NextToken", shape: 320, required: false }]), min: None, max: None, sensitive: false }, // ListUserPoolReplicasRequest
-    Shape { kind: Kind::Structure(&[Member { name: "NextToken", shape: 320, required: false }, Member { name: "MaxResults", shape: 321, required: true }]), min: None, max: None, sensitive: false }, // ListUserPoolsRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "NextToken", shape: 321, required: false }]), min: None, max: None, sensitive: false }, // ListUserPoolReplicasRequest
+    Shape { kind: Kind::Structure(&[Member { name: "NextToken", shape: 321, required: false }, Member { name: "MaxResults", shape: 322, required: true }]), min: None, max: None, sensitive: false }, // ListUserPoolsRequest
     Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: true }, Member { name: "NextToken", shape: 55, required: false }]), min: None, max: None, sensitive: false }, // ListUserSessionsRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "AttributesToGet", shape: 342, required: false }, Member { name: "Limit", shape: 52, required: false }, Member { name: "PaginationToken", shape: 53, required: false }, Member { name: "Filter", shape: 343, required: false }]), min: None, max: None, sensitive: false }, // ListUsersRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "AttributesToGet", shape: 343, required: false }, Member { name: "Limit", shape: 52, required: false }, Member { name: "PaginationToken", shape: 53, required: false }, Member { name: "Filter", shape: 344, required: false }]), min: None, max: None, sensitive: false }, // ListUsersRequest
     Shape { kind: Kind::List(21), min: None, max: None, sensitive: false }, // SearchedAttributeNamesListType
     Shape { kind: Kind::String, min: None, max: Some(256), sensitive: false }, // UserFilterType
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "GroupName", shape: 15, required: true }, Member { name: "Limit", shape: 52, required: false }, Member { name: "NextToken", shape: 55, required: false }]), min: None, max: None, sensitive: false }, // ListUsersInGroupRequest
-    Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: true }, Member { name: "NextToken", shape: 55, required: false }, Member { name: "MaxResults", shape: 346, required: false }]), min: None, max: None, sensitive: false }, // ListWebAuthnCredentialsRequest
+    Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: true }, Member { name: "NextToken", shape: 55, required: false }, Member { name: "MaxResults", shape: 347, required: false }]), min: None, max: None, sensitive: false }, // ListWebAuthnCredentialsRequest
     Shape { kind: Kind::Integer, min: Some(0), max: Some(20), sensitive: false }, // WebAuthnCredentialsQueryLimitType
     Shape { kind: Kind::Structure(&[Member { name: "ClientId", shape: 11, required: true }, Member { name: "SecretHash", shape: 93, required: false }, Member { name: "UserContextData", shape: 95, required: false }, Member { name: "Username", shape: 14, required: true }, Member { name: "AnalyticsMetadata", shape: 45, required: false }, Member { name: "ClientMetadata", shape: 17, required: false }]), min: None, max: None, sensitive: false }, // ResendConfirmationCodeRequest
     Shape { kind: Kind::Structure(&[Member { name: "ClientId", shape: 11, required: true }, Member { name: "ChallengeName", shape: 61, required: true }, Member { name: "Session", shape: 49, required: false }, Member { name: "ChallengeResponses", shape: 62, required: false }, Member { name: "AnalyticsMetadata", shape: 45, required: false }, Member { name: "UserContextData", shape: 95, required: false }, Member { name: "ClientMetadata", shape: 17, required: false }]), min: None, max: None, sensitive: false }, // RespondToAuthChallengeRequest
     Shape { kind: Kind::Structure(&[Member { name: "Token", shape: 83, required: true }, Member { name: "ClientId", shape: 11, required: true }, Member { name: "ClientSecret", shape: 12, required: false }, Member { name: "RevokeAssociatedSessions", shape: 65, required: false }]), min: None, max: None, sensitive: false }, // RevokeTokenRequest
     Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: true }, Member { name: "SessionId", shape: 64, required: true }, Member { name: "RevokeAssociatedSessions", shape: 65, required: false }]), min: None, max: None, sensitive: false }, // RevokeUserSessionRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "LogConfigurations", shape: 352, required: true }]), min: None, max: None, sensitive: false }, // SetLogDeliveryConfigurationRequest
-    Shape { kind: Kind::List(353), min: Some(0), max: Some(2), sensitive: false }, // LogConfigurationListType
-    Shape { kind: Kind::Structure(&[Member { name: "LogLevel", shape: 354, required: true }, Member { name: "EventSource", shape: 355, required: true }, Member { name: "CloudWatchLogsConfiguration", shape: 356, required: false }, Member { name: "S3Configuration", shape: 357, required: false }, Member { name: "FirehoseConfiguration", shape: 359, required: false }]), min: None, max: None, sensitive: false }, // LogConfigurationType
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "LogConfigurations", shape: 353, required: true }]), min: None, max: None, sensitive: false }, // SetLogDeliveryConfigurationRequest
+    Shape { kind: Kind::List(354), min: Some(0), max: Some(2), sensitive: false }, // LogConfigurationListType
+    Shape { kind: Kind::Structure(&[Member { name: "LogLevel", shape: 355, required: true }, Member { name: "EventSource", shape: 356, required: true }, Member { name: "CloudWatchLogsConfiguration", shape: 357, required: false }, Member { name: "S3Configuration", shape: 358, required: false }, Member { name: "FirehoseConfiguration", shape: 360, required: false }]), min: None, max: None, sensitive: false }, // LogConfigurationType
     Shape { kind: Kind::Enum(&["ERROR", "INFO"]), min: None, max: None, sensitive: false }, // LogLevel
     Shape { kind: Kind::Enum(&["userNotification", "userAuthEvents"]), min: None, max: None, sensitive: false }, // EventSourceName
     Shape { kind: Kind::Structure(&[Member { name: "LogGroupArn", shape: 104, required: false }]), min: None, max: None, sensitive: false }, // CloudWatchLogsConfigurationType
-    Shape { kind: Kind::Structure(&[Member { name: "BucketArn", shape: 358, required: false }]), min: None, max: None, sensitive: false }, // S3ConfigurationType
+    Shape { kind: Kind::Structure(&[Member { name: "BucketArn", shape: 359, required: false }]), min: None, max: None, sensitive: false }, // S3ConfigurationType
     Shape { kind: Kind::String, min: Some(3), max: Some(1024), sensitive: false }, // S3ArnType
     Shape { kind: Kind::Structure(&[Member { name: "StreamArn", shape: 104, required: false }]), min: None, max: None, sensitive: false }, // FirehoseConfigurationType
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: false }, Member { name: "CompromisedCredentialsRiskConfiguration", shape: 361, required: false }, Member { name: "AccountTakeoverRiskConfiguration", shape: 366, required: false }, Member { name: "RiskExceptionConfiguration", shape: 375, required: false }]), min: None, max: None, sensitive: false }, // SetRiskConfigurationRequest
-    Shape { kind: Kind::Structure(&[Member { name: "EventFilter", shape: 362, required: false }, Member { name: "Actions", shape: 364, required: true }]), min: None, max: None, sensitive: false }, // CompromisedCredentialsRiskConfigurationType
-    Shape { kind: Kind::List(363), min: None, max: None, sensitive: false }, // EventFiltersType
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: false }, Member { name: "CompromisedCredentialsRiskConfiguration", shape: 362, required: false }, Member { name: "AccountTakeoverRiskConfiguration", shape: 367, required: false }, Member { name: "RiskExceptionConfiguration", shape: 376, required: false }]), min: None, max: None, sensitive: false }, // SetRiskConfigurationRequest
+    Shape { kind: Kind::Structure(&[Member { name: "EventFilter", shape: 363, required: false }, Member { name: "Actions", shape: 365, required: true }]), min: None, max: None, sensitive: false }, // CompromisedCredentialsRiskConfigurationType
+    Shape { kind: Kind::List(364), min: None, max: None, sensitive: false }, // EventFiltersType
     Shape { kind: Kind::Enum(&["SIGN_IN", "PASSWORD_CHANGE", "SIGN_UP"]), min: None, max: None, sensitive: false }, // EventFilterType
-    Shape { kind: Kind::Structure(&[Member { name: "EventAction", shape: 365, required: true }]), min: None, max: None, sensitive: false }, // CompromisedCredentialsActionsType
+    Shape { kind: Kind::Structure(&[Member { name: "EventAction", shape: 366, required: true }]), min: None, max: None, sensitive: false }, // CompromisedCredentialsActionsType
     Shape { kind: Kind::Enum(&["BLOCK", "NO_ACTION"]), min: None, max: None, sensitive: false }, // CompromisedCredentialsEventActionType
-    Shape { kind: Kind::Structure(&[Member { name: "NotifyConfiguration", shape: 367, required: false }, Member { name: "Actions", shape: 371, required: true }]), min: None, max: None, sensitive: false }, // AccountTakeoverRiskConfigurationType
-    Shape { kind: Kind::Structure(&[Member { name: "From", shape: 8, required: false }, Member { name: "ReplyTo", shape: 8, required: false }, Member { name: "SourceArn", shape: 104, required: true }, Member { name: "BlockEmail", shape: 368, required: false }, Member { name: "NoActionEmail", shape: 368, required: false }, Member { name: "MfaEmail", shape: 368, required: false }]), min: None, max: None, sensitive: false }, // NotifyConfigurationType
-    Shape { kind: Kind::Structure(&[Member { name: "Subject", shape: 369, required: true }, Member { name: "HtmlBody", shape: 370, required: false }, Member { name: "TextBody", shape: 370, required: false }]), min: None, max: None, sensitive: false }, // NotifyEmailType
+    Shape { kind: Kind::Structure(&[Member { name: "NotifyConfiguration", shape: 368, required: false }, Member { name: "Actions", shape: 372, required: true }]), min: None, max: None, sensitive: false }, // AccountTakeoverRiskConfigurationType
+    Shape { kind: Kind::Structure(&[Member { name: "From", shape: 8, required: false }, Member { name: "ReplyTo", shape: 8, required: false }, Member { name: "SourceArn", shape: 104, required: true }, Member { name: "BlockEmail", shape: 369, required: false }, Member { name: "NoActionEmail", shape: 369, required: false }, Member { name: "MfaEmail", shape: 369, required: false }]), min: None, max: None, sensitive: false }, // NotifyConfigurationType
+    Shape { kind: Kind::Structure(&[Member { name: "Subject", shape: 370, required: true }, Member { name: "HtmlBody", shape: 371, required: false }, Member { name: "TextBody", shape: 371, required: false }]), min: None, max: None, sensitive: false }, // NotifyEmailType
     Shape { kind: Kind::String, min: Some(1), max: Some(140), sensitive: false }, // EmailNotificationSubjectType
     Shape { kind: Kind::String, min: Some(6), max: Some(20000), sensitive: false }, // EmailNotificationBodyType
-    Shape { kind: Kind::Structure(&[Member { name: "LowAction", shape: 372, required: false }, Member { name: "MediumAction", shape: 372, required: false }, Member { name: "HighAction", shape: 372, required: false }]), min: None, max: None, sensitive: false }, // AccountTakeoverActionsType
-    Shape { kind: Kind::Structure(&[Member { name: "Notify", shape: 373, required: true }, Member { name: "EventAction", shape: 374, required: true }]), min: None, max: None, sensitive: false }, // AccountTakeoverActionType
+    Shape { kind: Kind::Structure(&[Member { name: "LowAction", shape: 373, required: false }, Member { name: "MediumAction", shape: 373, required: false }, Member { name: "HighAction", shape: 373, required: false }]), min: None, max: None, sensitive: false }, // AccountTakeoverActionsType
+    Shape { kind: Kind::Structure(&[Member { name: "Notify", shape: 374, required: true }, Member { name: "EventAction", shape: 375, required: true }]), min: None, max: None, sensitive: false }, // AccountTakeoverActionType
     Shape { kind: Kind::Boolean, min: None, max: None, sensitive: false }, // AccountTakeoverActionNotifyType
     Shape { kind: Kind::Enum(&["BLOCK", "MFA_IF_CONFIGURED", "MFA_REQUIRED", "NO_ACTION"]), min: None, max: None, sensitive: false }, // AccountTakeoverEventActionType
-    Shape { kind: Kind::Structure(&[Member { name: "BlockedIPRangeList", shape: 376, required: false }, Member { name: "SkippedIPRangeList", shape: 377, required: false }]), min: None, max: None, sensitive: false }, // RiskExceptionConfigurationType
+    Shape { kind: Kind::Structure(&[Member { name: "BlockedIPRangeList", shape: 377, required: false }, Member { name: "SkippedIPRangeList", shape: 378, required: false }]), min: None, max: None, sensitive: false }, // RiskExceptionConfigurationType
     Shape { kind: Kind::List(8), min: None, max: Some(200), sensitive: false }, // BlockedIPRangeListType
     Shape { kind: Kind::List(8), min: None, max: Some(200), sensitive: false }, // SkippedIPRangeListType
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: false }, Member { name: "CSS", shape: 379, required: false }, Member { name: "ImageFile", shape: 380, required: false }]), min: None, max: None, sensitive: false }, // SetUICustomizationRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: false }, Member { name: "CSS", shape: 380, required: false }, Member { name: "ImageFile", shape: 381, required: false }]), min: None, max: None, sensitive: false }, // SetUICustomizationRequest
     Shape { kind: Kind::String, min: Some(0), max: Some(131072), sensitive: false }, // CSSType
     Shape { kind: Kind::Blob, min: Some(0), max: Some(131072), sensitive: false }, // ImageFileType
     Shape { kind: Kind::Structure(&[Member { name: "SMSMfaSettings", shape: 67, required: false }, Member { name: "SoftwareTokenMfaSettings", shape: 68, required: false }, Member { name: "EmailMfaSettings", shape: 69, required: false }, Member { name: "WebAuthnMfaSettings", shape: 70, required: false }, Member { name: "AccessToken", shape: 83, required: true }]), min: None, max: None, sensitive: false }, // SetUserMFAPreferenceRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: true }, Member { name: "SSOSession", shape: 383, required: true }]), min: None, max: None, sensitive: false }, // SetUserPoolClientSessionConfigurationRequest
-    Shape { kind: Kind::Structure(&[Member { name: "MaxValidityMinutes", shape: 384, required: true }]), min: None, max: None, sensitive: false }, // ClientSSOSessionConfigType
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: true }, Member { name: "SSOSession", shape: 384, required: true }]), min: None, max: None, sensitive: false }, // SetUserPoolClientSessionConfigurationRequest
+    Shape { kind: Kind::Structure(&[Member { name: "MaxValidityMinutes", shape: 385, required: true }]), min: None, max: None, sensitive: false }, // ClientSSOSessionConfigType
     Shape { kind: Kind::Integer, min: Some(0), max: Some(129600), sensitive: false }, // SSOSessionMaxValidityMinutesType
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "SmsMfaConfiguration", shape: 386, required: false }, Member { name: "SoftwareTokenMfaConfiguration", shape: 387, required: false }, Member { name: "EmailMfaConfiguration", shape: 388, required: false }, Member { name: "MfaConfiguration", shape: 175, required: false }, Member { name: "WebAuthnConfiguration", shape: 391, required: false }]), min: None, max: None, sensitive: false }, // SetUserPoolMfaConfigRequest
-    Shape { kind: Kind::Structure(&[Member { name: "SmsAuthenticationMessage", shape: 168, required: false }, Member { name: "SmsConfiguration", shape: 183, required: false }]), min: None, max: None, sensitive: false }, // SmsMfaConfigType
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "SmsMfaConfiguration", shape: 387, required: false }, Member { name: "SoftwareTokenMfaConfiguration", shape: 388, required: false }, Member { name: "EmailMfaConfiguration", shape: 389, required: false }, Member { name: "MfaConfiguration", shape: 176, required: false }, Member { name: "WebAuthnConfiguration", shape: 392, required: false }]), min: None, max: None, sensitive: false }, // SetUserPoolMfaConfigRequest
+    Shape { kind: Kind::Structure(&[Member { name: "SmsAuthenticationMessage", shape: 169, required: false }, Member { name: "SmsConfiguration", shape: 184, required: false }]), min: None, max: None, sensitive: false }, // SmsMfaConfigType
     Shape { kind: Kind::Structure(&[Member { name: "Enabled", shape: 6, required: false }]), min: None, max: None, sensitive: false }, // SoftwareTokenMfaConfigType
-    Shape { kind: Kind::Structure(&[Member { name: "Message", shape: 389, required: false }, Member { name: "Subject", shape: 390, required: false }]), min: None, max: None, sensitive: false }, // EmailMfaConfigType
+    Shape { kind: Kind::Structure(&[Member { name: "Message", shape: 390, required: false }, Member { name: "Subject", shape: 391, required: false }]), min: None, max: None, sensitive: false }, // EmailMfaConfigType
     Shape { kind: Kind::String, min: Some(6), max: Some(20000), sensitive: false }, // EmailMfaMessageType
     Shape { kind: Kind::String, min: None, max: None, sensitive: false }, // EmailMfaSubjectType
-    Shape { kind: Kind::Structure(&[Member { name: "RelyingPartyId", shape: 392, required: false }, Member { name: "UserVerification", shape: 393, required: false }, Member { name: "FactorConfiguration", shape: 394, required: false }]), min: None, max: None, sensitive: false }, // WebAuthnConfigurationType
+    Shape { kind: Kind::Structure(&[Member { name: "RelyingPartyId", shape: 393, required: false }, Member { name: "UserVerification", shape: 394, required: false }, Member { name: "FactorConfiguration", shape: 395, required: false }]), min: None, max: None, sensitive: false }, // WebAuthnConfigurationType
     Shape { kind: Kind::String, min: Some(1), max: Some(127), sensitive: false }, // RelyingPartyIdType
     Shape { kind: Kind::Enum(&["required", "preferred"]), min: None, max: None, sensitive: false }, // UserVerificationType
     Shape { kind: Kind::Enum(&["SINGLE_FACTOR", "MULTI_FACTOR_WITH_USER_VERIFICATION"]), min: None, max: None, sensitive: false }, // WebAuthnFactorConfigurationType
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "UserSessionTracking", shape: 396, required: true }, Member { name: "TokenSession", shape: 397, required: true }]), min: None, max: None, sensitive: false }, // SetUserPoolSessionConfigurationRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "UserSessionTracking", shape: 397, required: true }, Member { name: "TokenSession", shape: 398, required: true }]), min: None, max: None, sensitive: false }, // SetUserPoolSessionConfigurationRequest
     Shape { kind: Kind::Enum(&["ENABLED", "DISABLED"]), min: None, max: None, sensitive: false }, // UserSessionTrackingType
-    Shape { kind: Kind::Structure(&[Member { name: "MaxPerUser", shape: 398, required: true }]), min: None, max: None, sensitive: false }, // UserPoolTokenSessionConfigType
+    Shape { kind: Kind::Structure(&[Member { name: "MaxPerUser", shape: 399, required: true }]), min: None, max: None, sensitive: false }, // UserPoolTokenSessionConfigType
     Shape { kind: Kind::Integer, min: Some(1), max: Some(100), sensitive: false }, // MaxSessionsPerUserType
     Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: true }, Member { name: "MFAOptions", shape: 73, required: true }]), min: None, max: None, sensitive: false }, // SetUserSettingsRequest
     Shape { kind: Kind::Structure(&[Member { name: "ClientId", shape: 11, required: true }, Member { name: "SecretHash", shape: 93, required: false }, Member { name: "Username", shape: 14, required: true }, Member { name: "Password", shape: 23, required: false }, Member { name: "UserAttributes", shape: 19, required: false }, Member { name: "ValidationData", shape: 19, required: false }, Member { name: "AnalyticsMetadata", shape: 45, required: false }, Member { name: "UserContextData", shape: 95, required: false }, Member { name: "ClientMetadata", shape: 17, required: false }]), min: None, max: None, sensitive: false }, // SignUpRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "RestoreId", shape: 85, required: true }]), min: None, max: None, sensitive: false }, // StartPointInTimeRecoveryRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "JobId", shape: 283, required: true }]), min: None, max: None, sensitive: false }, // StartUserImportJobRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "JobId", shape: 284, required: true }]), min: None, max: None, sensitive: false }, // StartUserImportJobRequest
     Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: true }]), min: None, max: None, sensitive: false }, // StartWebAuthnRegistrationRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "JobId", shape: 283, required: true }]), min: None, max: None, sensitive: false }, // StopUserImportJobRequest
-    Shape { kind: Kind::Structure(&[Member { name: "ResourceArn", shape: 104, required: true }, Member { name: "Tags", shape: 187, required: true }]), min: None, max: None, sensitive: false }, // TagResourceRequest
-    Shape { kind: Kind::Structure(&[Member { name: "ResourceArn", shape: 104, required: true }, Member { name: "TagKeys", shape: 407, required: true }]), min: None, max: None, sensitive: false }, // UntagResourceRequest
-    Shape { kind: Kind::List(188), min: None, max: None, sensitive: false }, // UserPoolTagsListType
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "JobId", shape: 284, required: true }]), min: None, max: None, sensitive: false }, // StopUserImportJobRequest
+    Shape { kind: Kind::Structure(&[Member { name: "ResourceArn", shape: 104, required: true }, Member { name: "Tags", shape: 188, required: true }]), min: None, max: None, sensitive: false }, // TagResourceRequest
+    Shape { kind: Kind::Structure(&[Member { name: "ResourceArn", shape: 104, required: true }, Member { name: "TagKeys", shape: 408, required: true }]), min: None, max: None, sensitive: false }, // UntagResourceRequest
+    Shape { kind: Kind::List(189), min: None, max: None, sensitive: false }, // UserPoolTagsListType
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "Username", shape: 14, required: true }, Member { name: "EventId", shape: 76, required: true }, Member { name: "FeedbackToken", shape: 83, required: true }, Member { name: "FeedbackValue", shape: 77, required: true }]), min: None, max: None, sensitive: false }, // UpdateAuthEventFeedbackRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "CIMDPolicyId", shape: 256, required: true }, Member { name: "ClientId", shape: 11, required: true }, Member { name: "PolicyName", shape: 98, required: false }, Member { name: "CacheDuration", shape: 99, required: false }, Member { name: "URLPatterns", shape: 100, required: true }]), min: None, max: None, sensitive: false }, // UpdateCIMDPolicyRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "CIMDPolicyId", shape: 256, required: true }, Member { name: "URL", shape: 411, required: true }, Member { name: "Action", shape: 412, required: true }]), min: None, max: None, sensitive: false }, // UpdateClientMetadataURLStateRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "CIMDPolicyId", shape: 257, required: true }, Member { name: "ClientId", shape: 11, required: true }, Member { name: "PolicyName", shape: 98, required: false }, Member { name: "CacheDuration", shape: 99, required: false }, Member { name: "URLPatterns", shape: 100, required: true }]), min: None, max: None, sensitive: false }, // UpdateCIMDPolicyRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "CIMDPolicyId", shape: 257, required: true }, Member { name: "URL", shape: 412, required: true }, Member { name: "Action", shape: 413, required: true }]), min: None, max: None, sensitive: false }, // UpdateClientMetadataURLStateRequest
     Shape { kind: Kind::String, min: Some(12), max: Some(256), sensitive: false }, // MetadataURLType
     Shape { kind: Kind::Enum(&["REFRESH", "INVALIDATE"]), min: None, max: None, sensitive: false }, // CIMDCacheActionType
     Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: true }, Member { name: "DeviceKey", shape: 38, required: true }, Member { name: "DeviceRememberedStatus", shape: 79, required: false }]), min: None, max: None, sensitive: false }, // UpdateDeviceStatusRequest
     Shape { kind: Kind::Structure(&[Member { name: "GroupName", shape: 15, required: true }, Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "Description", shape: 103, required: false }, Member { name: "RoleArn", shape: 104, required: false }, Member { name: "Precedence", shape: 105, required: false }]), min: None, max: None, sensitive: false }, // UpdateGroupRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ProviderName", shape: 34, required: true }, Member { name: "ProviderDetails", shape: 109, required: false }, Member { name: "AttributeMapping", shape: 110, required: false }, Member { name: "IdpIdentifiers", shape: 112, required: false }, Member { name: "AcrMapping", shape: 114, required: false }]), min: None, max: None, sensitive: false }, // UpdateIdentityProviderRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: false }, Member { name: "ManagedLoginBrandingId", shape: 260, required: false }, Member { name: "UseCognitoProvidedValues", shape: 6, required: false }, Member { name: "Settings", shape: 88, required: false }, Member { name: "Assets", shape: 118, required: false }]), min: None, max: None, sensitive: false }, // UpdateManagedLoginBrandingRequest
-    Shape { kind: Kind::Structure(&[Member { name: "LimitDefinition", shape: 303, required: true }, Member { name: "RequestedLimitValue", shape: 418, required: true }]), min: None, max: None, sensitive: false }, // UpdateProvisionedLimitRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: false }, Member { name: "ManagedLoginBrandingId", shape: 261, required: false }, Member { name: "UseCognitoProvidedValues", shape: 6, required: false }, Member { name: "Settings", shape: 88, required: false }, Member { name: "Assets", shape: 118, required: false }]), min: None, max: None, sensitive: false }, // UpdateManagedLoginBrandingRequest
+    Shape { kind: Kind::Structure(&[Member { name: "LimitDefinition", shape: 304, required: true }, Member { name: "RequestedLimitValue", shape: 419, required: true }]), min: None, max: None, sensitive: false }, // UpdateProvisionedLimitRequest
     Shape { kind: Kind::Integer, min: None, max: None, sensitive: false }, // IntegerType
     Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "Identifier", shape: 126, required: true }, Member { name: "Name", shape: 127, required: true }, Member { name: "Scopes", shape: 128, required: false }]), min: None, max: None, sensitive: false }, // UpdateResourceServerRequest
-    Shape { kind: Kind::Structure(&[Member { name: "TermsId", shape: 263, required: true }, Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "TermsName", shape: 133, required: false }, Member { name: "TermsSource", shape: 134, required: false }, Member { name: "Enforcement", shape: 135, required: false }, Member { name: "Links", shape: 136, required: false }]), min: None, max: None, sensitive: false }, // UpdateTermsRequest
+    Shape { kind: Kind::Structure(&[Member { name: "TermsId", shape: 264, required: true }, Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "TermsName", shape: 133, required: false }, Member { name: "TermsSource", shape: 134, required: false }, Member { name: "Enforcement", shape: 135, required: false }, Member { name: "Links", shape: 136, required: false }]), min: None, max: None, sensitive: false }, // UpdateTermsRequest
     Shape { kind: Kind::Structure(&[Member { name: "UserAttributes", shape: 19, required: true }, Member { name: "AccessToken", shape: 83, required: true }, Member { name: "ClientMetadata", shape: 17, required: false }]), min: None, max: None, sensitive: false }, // UpdateUserAttributesRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "Policies", shape: 144, required: false }, Member { name: "DeletionProtection", shape: 152, required: false }, Member { name: "LambdaConfig", shape: 153, required: false }, Member { name: "AutoVerifiedAttributes", shape: 162, required: false }, Member { name: "SmsVerificationMessage", shape: 168, required: false }, Member { name: "EmailVerificationMessage", shape: 169, required: false }, Member { name: "EmailVerificationSubject", shape: 170, required: false }, Member { name: "VerificationMessageTemplate", shape: 171, required: false }, Member { name: "SmsAuthenticationMessage", shape: 168, required: false }, Member { name: "UserAttributeUpdateSettings", shape: 176, required: false }, Member { name: "MfaConfiguration", shape: 175, required: false }, Member { name: "DeviceConfiguration", shape: 178, required: false }, Member { name: "EmailConfiguration", shape: 179, required: false }, Member { name: "SmsConfiguration", shape: 183, required: false }, Member { name: "UserPoolTags", shape: 187, required: false }, Member { name: "AdminCreateUserConfig", shape: 190, required: false }, Member { name: "UserPoolAddOns", shape: 196, required: false }, Member { name: "DcrConfiguration", shape: 200, required: false }, Member { name: "AccountRecoverySetting", shape: 208, required: false }, Member { name: "PoolName", shape: 143, required: false }, Member { name: "UserPoolTier", shape: 213, required: false }, Member { name: "KeyConfiguration", shape: 214, required: false }, Member { name: "IssuerConfiguration", shape: 217, required: false }, Member { name: "AcrConfiguration", shape: 219, required: false }]), min: None, max: None, sensitive: false }, // UpdateUserPoolRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: true }, Member { name: "ClientName", shape: 223, required: false }, Member { name: "RefreshTokenValidity", shape: 225, required: false }, Member { name: "AccessTokenValidity", shape: 226, required: false }, Member { name: "IdTokenValidity", shape: 227, required: false }, Member { name: "TokenValidityUnits", shape: 228, required: false }, Member { name: "ReadAttributes", shape: 230, required: false }, Member { name: "WriteAttributes", shape: 230, required: false }, Member { name: "ExplicitAuthFlows", shape: 232, required: false }, Member { name: "SupportedIdentityProviders", shape: 234, required: false }, Member { name: "CallbackURLs", shape: 235, required: false }, Member { name: "LogoutURLs", shape: 237, required: false }, Member { name: "DefaultRedirectURI", shape: 236, required: false }, Member { name: "AllowedOAuthFlows", shape: 202, required: false }, Member { name: "AllowedOAuthScopes", shape: 204, required: false }, Member { name: "AllowedOAuthFlowsUserPoolClient", shape: 6, required: false }, Member { name: "AnalyticsConfiguration", shape: 238, required: false }, Member { name: "PreventUserExistenceErrors", shape: 240, required: false }, Member { name: "EnableTokenRevocation", shape: 207, required: false }, Member { name: "EnablePropagateAdditionalUserContextData", shape: 207, required: false }, Member { name: "AuthSessionValidity", shape: 241, required: false }, Member { name: "RefreshTokenRotation", shape: 242, required: false }, Member { name: "PublishSecretsInAWSSecretsManager", shape: 207, required: false }]), min: None, max: None, sensitive: false }, // UpdateUserPoolClientRequest
-    Shape { kind: Kind::Structure(&[Member { name: "Domain", shape: 246, required: true }, Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ManagedLoginVersion", shape: 247, required: false }, Member { name: "CustomDomainConfig", shape: 248, required: false }, Member { name: "Routing", shape: 250, required: false }]), min: None, max: None, sensitive: false }, // UpdateUserPoolDomainRequest
-    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "RegionName", shape: 252, required: true }, Member { name: "Status", shape: 426, required: true }]), min: None, max: None, sensitive: false }, // UpdateUserPoolReplicaRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "Policies", shape: 144, required: false }, Member { name: "DeletionProtection", shape: 152, required: false }, Member { name: "LambdaConfig", shape: 153, required: false }, Member { name: "AutoVerifiedAttributes", shape: 163, required: false }, Member { name: "SmsVerificationMessage", shape: 169, required: false }, Member { name: "EmailVerificationMessage", shape: 170, required: false }, Member { name: "EmailVerificationSubject", shape: 171, required: false }, Member { name: "VerificationMessageTemplate", shape: 172, required: false }, Member { name: "SmsAuthenticationMessage", shape: 169, required: false }, Member { name: "UserAttributeUpdateSettings", shape: 177, required: false }, Member { name: "MfaConfiguration", shape: 176, required: false }, Member { name: "DeviceConfiguration", shape: 179, required: false }, Member { name: "EmailConfiguration", shape: 180, required: false }, Member { name: "SmsConfiguration", shape: 184, required: false }, Member { name: "UserPoolTags", shape: 188, required: false }, Member { name: "AdminCreateUserConfig", shape: 191, required: false }, Member { name: "UserPoolAddOns", shape: 197, required: false }, Member { name: "DcrConfiguration", shape: 201, required: false }, Member { name: "AccountRecoverySetting", shape: 209, required: false }, Member { name: "PoolName", shape: 143, required: false }, Member { name: "UserPoolTier", shape: 214, required: false }, Member { name: "KeyConfiguration", shape: 215, required: false }, Member { name: "IssuerConfiguration", shape: 218, required: false }, Member { name: "AcrConfiguration", shape: 220, required: false }]), min: None, max: None, sensitive: false }, // UpdateUserPoolRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ClientId", shape: 11, required: true }, Member { name: "ClientName", shape: 224, required: false }, Member { name: "RefreshTokenValidity", shape: 226, required: false }, Member { name: "AccessTokenValidity", shape: 227, required: false }, Member { name: "IdTokenValidity", shape: 228, required: false }, Member { name: "TokenValidityUnits", shape: 229, required: false }, Member { name: "ReadAttributes", shape: 231, required: false }, Member { name: "WriteAttributes", shape: 231, required: false }, Member { name: "ExplicitAuthFlows", shape: 233, required: false }, Member { name: "SupportedIdentityProviders", shape: 235, required: false }, Member { name: "CallbackURLs", shape: 236, required: false }, Member { name: "LogoutURLs", shape: 238, required: false }, Member { name: "DefaultRedirectURI", shape: 237, required: false }, Member { name: "AllowedOAuthFlows", shape: 203, required: false }, Member { name: "AllowedOAuthScopes", shape: 205, required: false }, Member { name: "AllowedOAuthFlowsUserPoolClient", shape: 6, required: false }, Member { name: "AnalyticsConfiguration", shape: 239, required: false }, Member { name: "PreventUserExistenceErrors", shape: 241, required: false }, Member { name: "EnableTokenRevocation", shape: 208, required: false }, Member { name: "EnablePropagateAdditionalUserContextData", shape: 208, required: false }, Member { name: "AuthSessionValidity", shape: 242, required: false }, Member { name: "RefreshTokenRotation", shape: 243, required: false }, Member { name: "PublishSecretsInAWSSecretsManager", shape: 208, required: false }]), min: None, max: None, sensitive: false }, // UpdateUserPoolClientRequest
+    Shape { kind: Kind::Structure(&[Member { name: "Domain", shape: 247, required: true }, Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "ManagedLoginVersion", shape: 248, required: false }, Member { name: "CustomDomainConfig", shape: 249, required: false }, Member { name: "Routing", shape: 251, required: false }]), min: None, max: None, sensitive: false }, // UpdateUserPoolDomainRequest
+    Shape { kind: Kind::Structure(&[Member { name: "UserPoolId", shape: 1, required: true }, Member { name: "RegionName", shape: 253, required: true }, Member { name: "Status", shape: 427, required: true }]), min: None, max: None, sensitive: false }, // UpdateUserPoolReplicaRequest
     Shape { kind: Kind::Enum(&["ACTIVE", "INACTIVE"]), min: None, max: None, sensitive: false }, // UpdateReplicaStatusType
-    Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: false }, Member { name: "Session", shape: 49, required: false }, Member { name: "UserCode", shape: 428, required: true }, Member { name: "FriendlyDeviceName", shape: 8, required: false }]), min: None, max: None, sensitive: false }, // VerifySoftwareTokenRequest
+    Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: false }, Member { name: "Session", shape: 49, required: false }, Member { name: "UserCode", shape: 429, required: true }, Member { name: "FriendlyDeviceName", shape: 8, required: false }]), min: None, max: None, sensitive: false }, // VerifySoftwareTokenRequest
     Shape { kind: Kind::String, min: Some(6), max: Some(6), sensitive: true }, // SoftwareTokenMFAUserCodeType
     Shape { kind: Kind::Structure(&[Member { name: "AccessToken", shape: 83, required: true }, Member { name: "AttributeName", shape: 21, required: true }, Member { name: "Code", shape: 94, required: true }]), min: None, max: None, sensitive: false }, // VerifyUserAttributeRequest
 ];
