@@ -97,7 +97,7 @@ class Journey {
     } catch (error) {
       const message = error instanceof StepFailure ? error.message
         : `unexpected ${error && (error.code || error.name)}: ${error && (error.stack || error.message)}`;
-      this.failure = `${title}: ${message}`;
+      this.failure = `${title}: ${message.split('\n')[0]}`;
       console.log(`  FAIL ${this.name}: ${title}\n       ${message.replace(/\n/g, '\n       ')}`);
       return undefined;
     }

@@ -1,6 +1,7 @@
 // The js clients stage: each journey against the target in the environment, then aws-jwt-verify
 // on the tokens they got. Prints every step, one summary line per journey, and a closing
-// "N passed, N failed" line counting journeys; exits non-zero if any journey failed.
+// "N passed, N failed" line counting steps (a journey stops at its first failed step, so the
+// steps after it are not counted); exits non-zero if any step failed.
 'use strict';
 
 const { createPool, target } = require('./lib.cjs');
@@ -24,9 +25,10 @@ async function main() {
 
   console.log('');
   for (const journey of journeys) console.log(journey.summary());
-  const failed = journeys.filter((j) => j.failed).length;
-  const skipped = journeys.reduce((n, j) => n + j.skipped, 0);
-  console.log(`js-clients: ${journeys.length - failed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  const count = (f) => journeys.reduce((n, j) => n + f(j), 0);
+  const failed = count((j) => (j.failed ? 1 : 0));
+  const skipped = count((j) => j.skipped);
+  console.log(`js-clients: ${count((j) => j.passed)} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   return failed === 0;
 }
 
