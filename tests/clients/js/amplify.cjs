@@ -120,7 +120,7 @@ async function run(pool) {
       await rejects('duplicate signUp', 'UsernameExistsException', () => call('signUp', username, password, email));
     });
 
-    await journey.step('confirmSignUp with the code from the outbox', async () => {
+    await journey.step('confirmSignUp with the code from the outbox (then the admin adds the user to a group)', async () => {
       const result = await call('confirmSignUp', username, await nextCode());
       eq('isSignUpComplete', result.isSignUpComplete, true);
       eq('nextStep.signUpStep', result.nextStep.signUpStep, 'DONE');

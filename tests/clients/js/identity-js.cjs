@@ -66,7 +66,7 @@ async function run(pool) {
     )));
   });
 
-  await journey.step('confirmRegistration with the code from the outbox', async () => {
+  await journey.step('confirmRegistration with the code from the outbox (then the admin adds the user to a group)', async () => {
     const code = await nextCode();
     user = new CognitoUser({ Username: username, Pool: userPool });
     const [result] = await nodeCall((cb) => user.confirmRegistration(code, true, cb));
