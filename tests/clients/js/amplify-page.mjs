@@ -1,0 +1,54 @@
+// The page of the Amplify journey, bundled by esbuild and loaded by headless Chromium from a
+// loopback origin other than Cognate's. It does no checking itself: amplify.cjs calls these
+// functions through page.evaluate and asserts on what they return. Every call answers
+// {ok: value} or {error: {name, message}} so errors cross into Node with their names.
+import { Amplify } from 'aws-amplify';
+import {
+  signUp, confirmSignUp, signIn, getCurrentUser, fetchAuthSession, fetchUserAttributes,
+  updateUserAttributes, signOut,
+} from 'aws-amplify/auth';
+
+const settle = async (fn) => {
+  try {
+    return { ok: await fn() };
+  } catch (error) {
+    return { error: { name: error && error.name, message: error && error.message } };
+  }
+};
+
+const tokensOf = (session) => ({
+  idToken: session.tokens && session.tokens.idToken && session.tokens.idToken.toString(),
+  accessToken: session.tokens && session.tokens.accessToken && session.tokens.accessToken.toString(),
+  userSub: session.userSub,
+});
+
+/** What Amplify keeps in localStorage for the signed-in user (its refresh token included). */
+const stored = (clientId) => {
+  const prefix = `CognitoIdentityServiceProvider.${clientId}.`;
+  const user = localStorage.getItem(`${prefix}LastAuthUser`);
+  return {
+    lastAuthUser: user,
+    refreshToken: user && localStorage.getItem(`${prefix}${user}.refreshToken`),
+  };
+};
+
+window.cognate = {
+  configure: (config) => settle(() => {
+    Amplify.configure({ Auth: { Cognito: config } });
+    return Amplify.getConfig().Auth.Cognito.userPoolEndpoint;
+  }),
+  signUp: (username, password, email) => settle(() => signUp({
+    username, password, options: { userAttributes: { email } },
+  })),
+  confirmSignUp: (username, confirmationCode) => settle(() => confirmSignUp({ username, confirmationCode })),
+  signIn: (username, password, authFlowType) => settle(() => signIn({
+    username, password, options: authFlowType ? { authFlowType } : undefined,
+  })),
+  getCurrentUser: () => settle(() => getCurrentUser()),
+  fetchAuthSession: (forceRefresh) => settle(async () => tokensOf(await fetchAuthSession({ forceRefresh }))),
+  fetchUserAttributes: () => settle(() => fetchUserAttributes()),
+  updateUserAttributes: (userAttributes) => settle(() => updateUserAttributes({ userAttributes })),
+  signOut: (global) => settle(() => signOut({ global })),
+  stored: (clientId) => settle(() => stored(clientId)),
+};
+window.cognateReady = true;

@@ -1,0 +1,38 @@
+// The js clients stage: each journey against the target in the environment, then aws-jwt-verify
+// on the tokens they got. Prints every step, one summary line per journey, and a closing
+// "N passed, N failed" line counting steps (a journey stops at its first failed step, so the
+// steps after it are not counted); exits non-zero if any step failed.
+'use strict';
+
+const { createPool, target } = require('./lib.cjs');
+const identityJs = require('./identity-js.cjs');
+const jwtVerify = require('./jwt-verify.cjs');
+const amplify = require('./amplify.cjs');
+
+async function main() {
+  console.log(`js clients against ${process.env.COGNATE_TARGET_NAME || target.baseUrl} (${target.baseUrl})`);
+  const journeys = [];
+
+  const identityPool = await createPool('identity-js');
+  const identity = await identityJs.run(identityPool);
+  journeys.push(identity.journey);
+  journeys.push(await jwtVerify.run('identity-js', identityPool, identity.tokens));
+
+  const amplifyPool = await createPool('amplify');
+  const browser = await amplify.run(amplifyPool);
+  journeys.push(browser.journey);
+  journeys.push(await jwtVerify.run('amplify', amplifyPool, browser.tokens));
+
+  console.log('');
+  for (const journey of journeys) console.log(journey.summary());
+  const count = (f) => journeys.reduce((n, j) => n + f(j), 0);
+  const failed = count((j) => (j.failed ? 1 : 0));
+  const skipped = count((j) => j.skipped);
+  console.log(`js-clients: ${count((j) => j.passed)} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  return failed === 0;
+}
+
+main().then((passed) => process.exit(passed ? 0 : 1), (error) => {
+  console.error(`js clients: set-up failed: ${error && (error.stack || error)}`);
+  process.exit(1);
+});
