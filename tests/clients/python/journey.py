@@ -219,9 +219,22 @@ def run(name, main):
         print(f"  FAIL {j.passed + 1:2d}. {j.current}: {e}", flush=True)
         print(f"{name}: FAILED at step {j.passed + 1} ({j.current}); {j.passed} steps passed before it", flush=True)
         sys.exit(1)
-    except Exception:  # noqa: BLE001 - anything else a client raised is a failure too
-        print(f"  FAIL {j.passed + 1:2d}. {j.current}: an unexpected exception", flush=True)
-        traceback.print_exc()
+    except Exception as e:  # noqa: BLE001 - anything else a client raised is a failure too
+        error = getattr(e, "response", None)
+        if isinstance(error, dict) and "Error" in error:
+            # botocore's ClientError: the service answered an error the step did not expect.
+            where = traceback.extract_tb(e.__traceback__)
+            line = next((f for f in reversed(where) if f.filename.endswith(".py") and "journey" in f.filename), where[-1])
+            print(
+                f"  FAIL {j.passed + 1:2d}. {j.current}: {e.operation_name} answered"
+                f" {error['Error'].get('Code')}: {error['Error'].get('Message')!r}"
+                f" (HTTP {error.get('ResponseMetadata', {}).get('HTTPStatusCode')};"
+                f" {Path(line.filename).name}:{line.lineno})",
+                flush=True,
+            )
+        else:
+            print(f"  FAIL {j.passed + 1:2d}. {j.current}: an unexpected exception", flush=True)
+            traceback.print_exc()
         print(f"{name}: FAILED at step {j.passed + 1} ({j.current}); {j.passed} steps passed before it", flush=True)
         sys.exit(1)
     skipped = f", {j.skipped} skipped" if j.skipped else ""
