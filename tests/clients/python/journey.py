@@ -70,7 +70,7 @@ def expect_client_error(code, call, *args, message=None, **kwargs):
                 f" (HTTP {e.response.get('ResponseMetadata', {}).get('HTTPStatusCode')})"
             ) from None
         if message is not None and got.get("Message") != message:
-            raise Failure(f"{code}: expected the message {message!r}, got {got.get('Message')!r}")
+            raise Failure(f"{code}: expected the message {message!r}, got {got.get('Message')!r}") from None
         return e
     raise Failure(f"expected {code}, but the call succeeded: {result!r}")
 
@@ -217,14 +217,20 @@ def run(name, main):
         main(j)
     except Failure as e:
         print(f"  FAIL {j.passed + 1:2d}. {j.current}: {e}", flush=True)
-        print(f"{name}: FAILED at step {j.passed + 1} ({j.current}); {j.passed} steps passed before it", flush=True)
+        print(
+            f"{name}: FAILED at step {j.passed + 1} ({j.current}); {j.passed} steps passed before it",
+            flush=True,
+        )
         sys.exit(1)
     except Exception as e:  # noqa: BLE001 - anything else a client raised is a failure too
         error = getattr(e, "response", None)
         if isinstance(error, dict) and "Error" in error:
             # botocore's ClientError: the service answered an error the step did not expect.
             where = traceback.extract_tb(e.__traceback__)
-            line = next((f for f in reversed(where) if f.filename.endswith(".py") and "journey" in f.filename), where[-1])
+            line = next(
+                (f for f in reversed(where) if f.filename.endswith(".py") and "journey" in f.filename),
+                where[-1],
+            )
             print(
                 f"  FAIL {j.passed + 1:2d}. {j.current}: {e.operation_name} answered"
                 f" {error['Error'].get('Code')}: {error['Error'].get('Message')!r}"
@@ -235,7 +241,10 @@ def run(name, main):
         else:
             print(f"  FAIL {j.passed + 1:2d}. {j.current}: an unexpected exception", flush=True)
             traceback.print_exc()
-        print(f"{name}: FAILED at step {j.passed + 1} ({j.current}); {j.passed} steps passed before it", flush=True)
+        print(
+            f"{name}: FAILED at step {j.passed + 1} ({j.current}); {j.passed} steps passed before it",
+            flush=True,
+        )
         sys.exit(1)
     skipped = f", {j.skipped} skipped" if j.skipped else ""
     print(f"{name}: {j.passed} steps passed{skipped} ({time.monotonic() - started:.1f} s)", flush=True)

@@ -14,8 +14,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 from authlib.common.security import generate_token
-from authlib.integrations.requests_client import OAuth2Session
-from authlib.integrations.requests_client import OAuthError
+from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import InvalidClaimError
@@ -39,9 +38,14 @@ class Forms(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form":
-            self.forms.append({"action": attrs.get("action", ""), "method": attrs.get("method", "get"), "inputs": {}})
+            self.forms.append(
+                {"action": attrs.get("action", ""), "method": attrs.get("method", "get"), "inputs": {}}
+            )
         elif tag == "input" and self.forms and attrs.get("name"):
-            self.forms[-1]["inputs"][attrs["name"]] = {"type": attrs.get("type", "text"), "value": attrs.get("value") or ""}
+            self.forms[-1]["inputs"][attrs["name"]] = {
+                "type": attrs.get("type", "text"),
+                "value": attrs.get("value") or "",
+            }
 
 
 def main(j):
@@ -77,7 +81,9 @@ def main(j):
             ],
             MessageAction="SUPPRESS",
         )
-        admin.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=PASSWORD, Permanent=True)
+        admin.admin_set_user_password(
+            UserPoolId=pool_id, Username=username, Password=PASSWORD, Permanent=True
+        )
         user = admin.admin_get_user(UserPoolId=pool_id, Username=username)
         expect_equal(user["UserStatus"], "CONFIRMED", "UserStatus after AdminSetUserPassword Permanent=True")
         sub = {a["Name"]: a["Value"] for a in user["UserAttributes"]}["sub"]
@@ -89,12 +95,23 @@ def main(j):
         expect_equal(found.status_code, 200, "discovery status")
         metadata = found.json()
         expect_equal(metadata["issuer"], issuer, "issuer")
-        for member in ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "revocation_endpoint", "jwks_uri"]:
-            check(metadata.get(member, "").startswith(t.base_url + "/"), f"{member}: {metadata.get(member)!r}")
+        for member in [
+            "authorization_endpoint",
+            "token_endpoint",
+            "userinfo_endpoint",
+            "revocation_endpoint",
+            "jwks_uri",
+        ]:
+            check(
+                metadata.get(member, "").startswith(t.base_url + "/"), f"{member}: {metadata.get(member)!r}"
+            )
         check("S256" in metadata["code_challenge_methods_supported"], "S256 is not offered")
         check("code" in metadata["response_types_supported"], "response_type code is not offered")
         check("RS256" in metadata["id_token_signing_alg_values_supported"], "RS256 is not offered")
-        check("none" in metadata["token_endpoint_auth_methods_supported"], "public clients (auth method none) are not offered")
+        check(
+            "none" in metadata["token_endpoint_auth_methods_supported"],
+            "public clients (auth method none) are not offered",
+        )
 
     rp = OAuth2Session(
         client_id,
@@ -129,11 +146,15 @@ def main(j):
         expect_equal(form["inputs"].get("username", {}).get("type"), "text", "username field")
         expect_equal(form["inputs"].get("password", {}).get("type"), "password", "password field")
         hidden = {k: v["value"] for k, v in form["inputs"].items() if v["type"] == "hidden"}
-        check("_csrf" in hidden and hidden["_csrf"], f"no CSRF token among the hidden fields: {sorted(hidden)}")
+        check(
+            "_csrf" in hidden and hidden["_csrf"], f"no CSRF token among the hidden fields: {sorted(hidden)}"
+        )
 
     with j.step("sign in: redirected to the callback with code and state (not followed)"):
         fields = dict(hidden, username=username, password=PASSWORD)
-        landed = browser.post(urljoin(login_url, form["action"]), data=fields, allow_redirects=False, timeout=30)
+        landed = browser.post(
+            urljoin(login_url, form["action"]), data=fields, allow_redirects=False, timeout=30
+        )
         expect_equal(landed.status_code, 302, f"login POST status ({landed.text[:300]!r})")
         callback = landed.headers["Location"]
         check(callback.startswith(CALLBACK + "?"), f"redirected to {callback!r}, not to {CALLBACK}")
@@ -144,7 +165,9 @@ def main(j):
 
     # -- tokens ------------------------------------------------------------------------------
     with j.step("token exchange (authorization_code + code_verifier, no client secret)"):
-        token = rp.fetch_token(metadata["token_endpoint"], code=code, code_verifier=code_verifier, state=state)
+        token = rp.fetch_token(
+            metadata["token_endpoint"], code=code, code_verifier=code_verifier, state=state
+        )
         for member in ["access_token", "id_token", "refresh_token"]:
             check(token.get(member), f"the token response has no {member}: {sorted(token)}")
         expect_equal((token["token_type"], token["expires_in"]), ("Bearer", 3600), "token_type, expires_in")
@@ -169,7 +192,11 @@ def main(j):
         expect_equal(claims["aud"], client_id, "aud")
         expect_equal(claims["nonce"], nonce, "nonce")
         check("at_hash" in claims, f"the ID token has no at_hash: {dict(claims)}")
-        expect_equal((claims["sub"], claims["email"], claims["cognito:username"]), (sub, email, username), "sub, email, cognito:username")
+        expect_equal(
+            (claims["sub"], claims["email"], claims["cognito:username"]),
+            (sub, email, username),
+            "sub, email, cognito:username",
+        )
         expect_equal(claims["token_use"], "id", "token_use")
 
     with j.step("the same ID token fails Authlib's checks with another nonce"):
@@ -181,15 +208,25 @@ def main(j):
             raise Failure("Authlib accepted the ID token with a different nonce")
 
     with j.step("the access token carries the granted scopes"):
-        access = jwt.decode(token["access_token"], key=jwks, registry=JWSRegistry(algorithms=["RS256"])).claims
-        expect_equal((access["iss"], access["client_id"], access["token_use"]), (issuer, client_id, "access"), "iss, client_id, token_use")
+        access = jwt.decode(
+            token["access_token"], key=jwks, registry=JWSRegistry(algorithms=["RS256"])
+        ).claims
+        expect_equal(
+            (access["iss"], access["client_id"], access["token_use"]),
+            (issuer, client_id, "access"),
+            "iss, client_id, token_use",
+        )
         expect_equal(sorted(access["scope"].split(" ")), sorted(SCOPES), "scope")
 
     with j.step("userInfo with the access token"):
         info = rp.get(metadata["userinfo_endpoint"], timeout=30)
         expect_equal(info.status_code, 200, f"userInfo status ({info.text[:300]!r})")
         info = info.json()
-        expect_equal((info["sub"], info["email"], info["username"], info["name"]), (sub, email, username, "Grace Hopper"), "userInfo")
+        expect_equal(
+            (info["sub"], info["email"], info["username"], info["name"]),
+            (sub, email, username, "Grace Hopper"),
+            "userInfo",
+        )
 
     with j.step("refresh_token grant: a new access token and a valid ID token"):
         refresh_token = token["refresh_token"]
@@ -199,7 +236,9 @@ def main(j):
         expect_equal(claims["sub"], sub, "refreshed ID token sub")
 
     with j.step("revocation at /oauth2/revoke, then the refresh token is refused (invalid_grant)"):
-        revoked = rp.revoke_token(metadata["revocation_endpoint"], token=refresh_token, token_type_hint="refresh_token")
+        revoked = rp.revoke_token(
+            metadata["revocation_endpoint"], token=refresh_token, token_type_hint="refresh_token"
+        )
         expect_equal(revoked.status_code, 200, f"revoke status ({revoked.text[:300]!r})")
         try:
             rp.refresh_token(metadata["token_endpoint"], refresh_token=refresh_token)

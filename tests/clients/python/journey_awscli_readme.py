@@ -41,7 +41,9 @@ def json_documents(text):
         try:
             document, at = decoder.raw_decode(text, at)
         except json.JSONDecodeError:
-            raise Failure(f"the block printed something that is not JSON at offset {at}: {text[at:at + 200]!r}") from None
+            raise Failure(
+                f"the block printed something that is not JSON at offset {at}: {text[at : at + 200]!r}"
+            ) from None
         documents.append(document)
 
 
@@ -82,7 +84,8 @@ def main(j):
             )
             if done.returncode != 0:
                 raise Failure(
-                    f"the README block exited with {done.returncode}\n--- stdout\n{done.stdout}--- stderr\n{done.stderr}"
+                    f"the README block exited with {done.returncode}\n"
+                    f"--- stdout\n{done.stdout}--- stderr\n{done.stderr}"
                 )
             variables = json.loads(report.read_text())
         documents = json_documents(done.stdout)

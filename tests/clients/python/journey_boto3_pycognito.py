@@ -20,7 +20,12 @@ from pycognito import Cognito
 from journey import PASSWORD, Failure, check, expect_client_error, expect_equal, expect_keys, run, unique
 
 NEW_PASSWORD = "Another-Horse-7-Staple"
-FLOWS = ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH"]
+FLOWS = [
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_USER_SRP_AUTH",
+]
 
 
 def main(j):
@@ -30,7 +35,9 @@ def main(j):
 
     # -- admin set-up (boto3) ----------------------------------------------------------------
     with j.step("CreateUserPool (email auto-verified)"):
-        pool = admin.create_user_pool(PoolName=unique("py-pool"), AutoVerifiedAttributes=["email"])["UserPool"]
+        pool = admin.create_user_pool(PoolName=unique("py-pool"), AutoVerifiedAttributes=["email"])[
+            "UserPool"
+        ]
         pool_id = pool["Id"]
         check(pool_id.startswith("us-east-1_"), f"pool id {pool_id!r}")
         expect_equal(pool["AutoVerifiedAttributes"], ["email"], "AutoVerifiedAttributes")
@@ -44,7 +51,9 @@ def main(j):
         expect_equal(sorted(client["ExplicitAuthFlows"]), FLOWS, "ExplicitAuthFlows")
 
     with j.step("CreateGroup"):
-        group = admin.create_group(UserPoolId=pool_id, GroupName="editors", Precedence=1, Description="Editors")["Group"]
+        group = admin.create_group(
+            UserPoolId=pool_id, GroupName="editors", Precedence=1, Description="Editors"
+        )["Group"]
         expect_equal((group["GroupName"], group["Precedence"]), ("editors", 1), "group")
 
     # -- sign-up (pycognito) -----------------------------------------------------------------
@@ -69,7 +78,9 @@ def main(j):
         expect_keys(signed_up, ["UserConfirmed", "CodeDeliveryDetails", "UserSub"], "SignUp answer")
         expect_equal(signed_up["UserConfirmed"], False, "UserConfirmed")
         details = signed_up["CodeDeliveryDetails"]
-        expect_equal((details["DeliveryMedium"], details["AttributeName"]), ("EMAIL", "email"), "CodeDeliveryDetails")
+        expect_equal(
+            (details["DeliveryMedium"], details["AttributeName"]), ("EMAIL", "email"), "CodeDeliveryDetails"
+        )
         check(details["Destination"] != email, f"Destination must be masked: {details['Destination']!r}")
         code = t.code_after(pool_id, username, 0)
         sub = signed_up["UserSub"]
@@ -130,7 +141,11 @@ def main(j):
         expect_keys(signed_in, ["AuthenticationResult", "ChallengeParameters"], "InitiateAuth answer")
         expect_equal(signed_in["ChallengeParameters"], {}, "ChallengeParameters")
         result = signed_in["AuthenticationResult"]
-        expect_keys(result, ["AccessToken", "ExpiresIn", "TokenType", "RefreshToken", "IdToken"], "AuthenticationResult")
+        expect_keys(
+            result,
+            ["AccessToken", "ExpiresIn", "TokenType", "RefreshToken", "IdToken"],
+            "AuthenticationResult",
+        )
         expect_equal((result["ExpiresIn"], result["TokenType"]), (3600, "Bearer"), "ExpiresIn, TokenType")
 
     if os.environ.get("COGNATE_CLIENTS_SRP") == "1":
@@ -140,7 +155,10 @@ def main(j):
             expect_equal(srp.id_claims["cognito:username"], username, "ID token cognito:username")
             check(srp.refresh_token, "SRP sign-in gave no refresh token")
     else:
-        j.skip("pycognito authenticate (USER_SRP_AUTH)", "Cognate has no SRP yet (issue 17); COGNATE_CLIENTS_SRP=1 runs it")
+        j.skip(
+            "pycognito authenticate (USER_SRP_AUTH)",
+            "Cognate has no SRP yet (issue 17); COGNATE_CLIENTS_SRP=1 runs it",
+        )
 
     # -- tokens against the JWKS (PyJWT) -----------------------------------------------------
     issuer = t.issuer(pool_id)
@@ -179,13 +197,21 @@ def main(j):
         jwks = requests.get(t.jwks_url(pool_id), timeout=15)
         expect_equal(jwks.status_code, 200, "JWKS status")
         for key in jwks.json()["keys"]:
-            expect_equal((key["kty"], key["alg"], key["use"]), ("RSA", "RS256", "sig"), f"key {key.get('kid')}")
-        user = app(id_token=result["IdToken"], access_token=result["AccessToken"], refresh_token=result["RefreshToken"])
+            expect_equal(
+                (key["kty"], key["alg"], key["use"]), ("RSA", "RS256", "sig"), f"key {key.get('kid')}"
+            )
+        user = app(
+            id_token=result["IdToken"],
+            access_token=result["AccessToken"],
+            refresh_token=result["RefreshToken"],
+        )
         user.verify_tokens()
         try:
             user.verify_token(result["IdToken"], "access_token", "access")
         except Exception as e:  # pycognito's TokenVerificationException
-            expect_equal(type(e).__name__, "TokenVerificationException", "refusing an ID token as access token")
+            expect_equal(
+                type(e).__name__, "TokenVerificationException", "refusing an ID token as access token"
+            )
         else:
             raise Failure("pycognito accepted an ID token as an access token")
 
@@ -193,21 +219,27 @@ def main(j):
     with j.step("pycognito renew_access_token (REFRESH_TOKEN_AUTH)"):
         before = user.access_token
         user.renew_access_token()
-        check(user.access_token and user.access_token != before, "renew_access_token kept the old access token")
+        check(
+            user.access_token and user.access_token != before, "renew_access_token kept the old access token"
+        )
         expect_equal(user.refresh_token, result["RefreshToken"], "refresh token (no rotation by default)")
         expect_equal(user.access_claims["username"], username, "renewed access token username")
 
     # -- attributes --------------------------------------------------------------------------
     with j.step("pycognito get_user"):
         me = user.get_user()
-        expect_equal((me.email, me.name, me.email_verified, me.sub), (email, "Ada Lovelace", True, sub), "get_user")
+        expect_equal(
+            (me.email, me.name, me.email_verified, me.sub), (email, "Ada Lovelace", True, sub), "get_user"
+        )
 
     with j.step("pycognito update_profile, and the change is there"):
         user.update_profile({"name": "Ada King", "locale": "en-GB"})
         got = public.get_user(AccessToken=user.access_token)
         expect_equal(got["Username"], username, "Username")
         attributes = {a["Name"]: a["Value"] for a in got["UserAttributes"]}
-        expect_equal((attributes.get("name"), attributes.get("locale")), ("Ada King", "en-GB"), "name, locale")
+        expect_equal(
+            (attributes.get("name"), attributes.get("locale")), ("Ada King", "en-GB"), "name, locale"
+        )
 
     # -- groups ------------------------------------------------------------------------------
     with j.step("AdminAddUserToGroup; the next tokens carry cognito:groups"):
@@ -242,7 +274,9 @@ def main(j):
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": username, "PASSWORD": NEW_PASSWORD},
         )["AuthenticationResult"]
-        user = app(id_token=again["IdToken"], access_token=again["AccessToken"], refresh_token=again["RefreshToken"])
+        user = app(
+            id_token=again["IdToken"], access_token=again["AccessToken"], refresh_token=again["RefreshToken"]
+        )
         user.verify_tokens()
 
     # -- global sign-out ---------------------------------------------------------------------
