@@ -7,8 +7,11 @@ pycognito and Cognate: `Cognito(..., boto3_client_kwargs={"endpoint_url": BASE})
 takes. pycognito 2024.5.1 derives the issuer it checks and the JWKS it fetches from that
 endpoint (`user_pool_url` = `<endpoint_url>/<poolId>`, keys from
 `<user_pool_url>/.well-known/jwks.json`), which is exactly Cognate's issuer; without an
-endpoint it uses AWS's `https://cognito-idp.<region>.amazonaws.com/<poolId>`. Keys can also be
-handed over in `COGNITO_JWKS` (a JSON JWKS) or by setting `pool_jwk`.
+endpoint it uses AWS's `https://cognito-idp.<region>.amazonaws.com/<poolId>`. The endpoint must
+have no trailing slash (the issuer check compares strings). Keys can also be handed over in the
+environment variable `COGNITO_JWKS` (a JWKS as JSON) or by setting `pool_jwk`. Still hard-coded
+to AWS: `AWSSRP.confirm_device`, `update_device_status` and `forget_device` (device tracking)
+post with requests to `https://cognito-idp.<region>.amazonaws.com/` whatever the endpoint.
 """
 
 import os
@@ -17,7 +20,17 @@ import jwt
 import requests
 from pycognito import Cognito
 
-from journey import PASSWORD, Failure, check, expect_client_error, expect_equal, expect_keys, run, unique
+from journey import (
+    PASSWORD,
+    REGION,
+    Failure,
+    check,
+    expect_client_error,
+    expect_equal,
+    expect_keys,
+    run,
+    unique,
+)
 
 NEW_PASSWORD = "Another-Horse-7-Staple"
 FLOWS = [
@@ -39,7 +52,7 @@ def main(j):
             "UserPool"
         ]
         pool_id = pool["Id"]
-        check(pool_id.startswith("us-east-1_"), f"pool id {pool_id!r}")
+        check(pool_id.startswith(REGION + "_"), f"pool id {pool_id!r}")
         expect_equal(pool["AutoVerifiedAttributes"], ["email"], "AutoVerifiedAttributes")
 
     with j.step("CreateUserPoolClient without a secret, four auth flows"):
