@@ -553,10 +553,8 @@ pub(super) async fn admin_get_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, 
     user::check_username(&req.username)?;
     let (pool, _) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
     let (record, _) = user::resolve_existing(ctx.env, &pool, &req.username).await?;
-    let mut out = record.to_admin_wire();
-    super::set(&mut out, "MFAOptions", json!([]));
-    super::set(&mut out, "UserMFASettingList", json!([]));
-    Ok(out)
+    // No MFA members for a user without MFA: Cognito leaves them out rather than send `[]`.
+    Ok(record.to_admin_wire())
 }
 
 pub(super) async fn initiate_auth(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {

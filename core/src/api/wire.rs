@@ -282,9 +282,14 @@ pub struct UpdateUserAttributesResponse {
 pub struct GetUserResponse {
     pub username: String,
     pub user_attributes: Vec<AttributeType>,
-    #[serde(default, rename = "MFAOptions")]
+    /// Absent (not `[]`) for a user without MFA, as Cognito answers.
+    #[serde(default, rename = "MFAOptions", skip_serializing_if = "Vec::is_empty")]
     pub mfa_options: Vec<serde_json::Value>,
-    #[serde(default, rename = "UserMFASettingList")]
+    #[serde(
+        default,
+        rename = "UserMFASettingList",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub user_mfa_setting_list: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_mfa_setting: Option<String>,
