@@ -17,3 +17,10 @@ done
 
 # -- browser tests (hosted UI, web SDK): Debian chromium + chromedriver, playwright-core --------
 "$here/setup-browser.sh"
+
+# -- the ecosystem's clients (issue 15): botocore for the model sweep, the Python clients' venv,
+#    the JavaScript clients' npm packages; each pinned and cached under ~/.cache/cognate -------
+root="$(cd "$here/.." && pwd)"
+for suite in sweep python js; do
+  "$root/tests/clients/$suite/setup.sh"
+done

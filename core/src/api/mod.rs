@@ -87,7 +87,11 @@ pub fn error_response(error: &Error) -> Response {
     let (name, status) = error.kind.wire();
     // A message may quote the caller's input; a huge one must not become a huge header (HTTP
     // clients refuse header lines past 64 KiB) or a huge body.
-    let message: String = error.message.chars().take(MAX_ERROR_MESSAGE_CHARS).collect();
+    let message: String = error
+        .message
+        .chars()
+        .take(MAX_ERROR_MESSAGE_CHARS)
+        .collect();
     let body = wire::ErrorBody {
         kind: name.to_string(),
         message: message.clone(),
@@ -105,7 +109,13 @@ pub fn error_response(error: &Error) -> Response {
 /// anything; a control character or a non-ASCII byte would make the header invalid).
 fn header_safe(text: &str) -> String {
     text.chars()
-        .map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' })
+        .map(|c| {
+            if c == ' ' || c.is_ascii_graphic() {
+                c
+            } else {
+                '?'
+            }
+        })
         .collect()
 }
 

@@ -65,7 +65,8 @@ const MAX_DEPTH: usize = 16;
 /// Checks `body` (nulls already removed) against the model of `operation`. Operations the model
 /// does not know pass unchecked (the dispatcher answers them).
 pub(super) fn check(operation: &str, body: &Value) -> Result<(), Error> {
-    let Ok(found) = super::model_data::OPERATIONS.binary_search_by(|(name, _)| name.cmp(&operation))
+    let Ok(found) =
+        super::model_data::OPERATIONS.binary_search_by(|(name, _)| name.cmp(&operation))
     else {
         return Ok(());
     };
@@ -104,7 +105,10 @@ fn type_error(path: &str, expected: &str) -> Error {
 /// AWS names members in messages with a lower-case first letter (`userPoolId`).
 fn member_path(parent: &str, name: &str) -> String {
     let mut chars = name.chars();
-    let first: String = chars.next().map(|c| c.to_lowercase().collect()).unwrap_or_default();
+    let first: String = chars
+        .next()
+        .map(|c| c.to_lowercase().collect())
+        .unwrap_or_default();
     if parent.is_empty() {
         format!("{first}{}", chars.as_str())
     } else {
@@ -122,7 +126,13 @@ fn violation(shape: &Shape, shown: Option<&str>, path: &str, rule: String) -> St
     }
 }
 
-fn length_rules(shape: &Shape, length: usize, shown: Option<&str>, path: &str, out: &mut Vec<String>) {
+fn length_rules(
+    shape: &Shape,
+    length: usize,
+    shown: Option<&str>,
+    path: &str,
+    out: &mut Vec<String>,
+) {
     let length = i64::try_from(length).unwrap_or(i64::MAX);
     if let Some(min) = shape.min
         && length < min
@@ -202,7 +212,9 @@ fn value(
             }
         }
         Kind::Boolean => {
-            value.as_bool().ok_or_else(|| type_error(path, "a boolean"))?;
+            value
+                .as_bool()
+                .ok_or_else(|| type_error(path, "a boolean"))?;
         }
         Kind::List(member) => {
             let items = value.as_array().ok_or_else(|| type_error(path, "a list"))?;
@@ -267,7 +279,13 @@ mod tests {
 
     #[test]
     fn required_members_bounds_enums_and_secrets() {
-        assert!(check("SignUp", &json!({"ClientId": "abc", "Username": "u", "Password": "p"})).is_ok());
+        assert!(
+            check(
+                "SignUp",
+                &json!({"ClientId": "abc", "Username": "u", "Password": "p"})
+            )
+            .is_ok()
+        );
         let (kind, text) = message("AdminCreateUser", json!({"UserAttributes": []}));
         assert_eq!(kind, ErrorKind::InvalidParameter);
         assert_eq!(
@@ -298,7 +316,10 @@ mod tests {
             json!({"ClientId": "abc", "Username": "u", "Password": "p",
                    "UserAttributes": [{"Name": "email", "Value": "v".repeat(3000)}]}),
         );
-        assert!(text.contains("at 'userAttributes.1.member.value' failed"), "{text}");
+        assert!(
+            text.contains("at 'userAttributes.1.member.value' failed"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -314,11 +335,21 @@ mod tests {
             assert_eq!(message("SignUp", body).0, ErrorKind::Serialization);
         }
         assert_eq!(
-            message("CreateUserPool", json!({"PoolName": "p", "MfaConfiguration": 1})).0,
+            message(
+                "CreateUserPool",
+                json!({"PoolName": "p", "MfaConfiguration": 1})
+            )
+            .0,
             ErrorKind::Serialization
         );
         // Unknown members are ignored; unknown operations are the dispatcher's business.
-        assert!(check("SignUp", &json!({"ClientId": "a", "Username": "u", "Password": "p", "Extra": 1})).is_ok());
+        assert!(
+            check(
+                "SignUp",
+                &json!({"ClientId": "a", "Username": "u", "Password": "p", "Extra": 1})
+            )
+            .is_ok()
+        );
         assert!(check("NoSuchOperation", &json!({"x": 1})).is_ok());
     }
 }

@@ -1220,7 +1220,10 @@ fn null_members_are_absent_at_every_depth() {
             .handle(
                 Request::new("POST", "/")
                     .with_header("content-type", "application/x-amz-json-1.1")
-                    .with_header("x-amz-target", &format!("AWSCognitoIdentityProviderService.{target}"))
+                    .with_header(
+                        "x-amz-target",
+                        &format!("AWSCognitoIdentityProviderService.{target}"),
+                    )
                     .with_body(serde_json::to_vec(&body).unwrap()),
                 &w.env,
             )
@@ -1278,7 +1281,10 @@ fn admin_create_user_without_delivery_mediums_creates_the_user() {
         json!({"UserPoolId": pool, "Username": "mailonly",
                "UserAttributes": [{"Name": "email", "Value": "m@example.com"}]}),
     );
-    w.ok("AdminGetUser", json!({"UserPoolId": pool, "Username": "mailonly"}));
+    w.ok(
+        "AdminGetUser",
+        json!({"UserPoolId": pool, "Username": "mailonly"}),
+    );
     // Asked explicitly for a medium the user has no attribute for: refused, nothing written.
     let e = w.err(
         "AdminCreateUser",
@@ -1287,8 +1293,11 @@ fn admin_create_user_without_delivery_mediums_creates_the_user() {
     );
     assert_eq!(e.kind, ErrorKind::InvalidParameter);
     assert_eq!(
-        w.err("AdminGetUser", json!({"UserPoolId": pool, "Username": "nophone"}))
-            .kind,
+        w.err(
+            "AdminGetUser",
+            json!({"UserPoolId": pool, "Username": "nophone"})
+        )
+        .kind,
         ErrorKind::UserNotFound
     );
     // One of two asked mediums is enough.
@@ -1310,7 +1319,10 @@ fn boolean_attribute_values_are_case_insensitive_and_stored_lowercase() {
                "UserAttributes": [{"Name": "email", "Value": "t@example.com"},
                                   {"Name": "email_verified", "Value": "True"}]}),
     );
-    let user = w.ok("AdminGetUser", json!({"UserPoolId": pool, "Username": "tess"}));
+    let user = w.ok(
+        "AdminGetUser",
+        json!({"UserPoolId": pool, "Username": "tess"}),
+    );
     let verified = user["UserAttributes"]
         .as_array()
         .unwrap()
@@ -1343,7 +1355,10 @@ fn admin_operations_take_the_sub_for_the_username() {
         .to_string();
     let user = w.ok("AdminGetUser", json!({"UserPoolId": pool, "Username": sub}));
     assert_eq!(user["Username"], json!("ursula"));
-    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": sub}));
+    w.ok(
+        "AdminConfirmSignUp",
+        json!({"UserPoolId": pool, "Username": sub}),
+    );
     w.ok(
         "CreateGroup",
         json!({"UserPoolId": pool, "GroupName": "staff"}),
@@ -1357,8 +1372,14 @@ fn admin_operations_take_the_sub_for_the_username() {
         json!({"UserPoolId": pool, "Username": "ursula"}),
     );
     assert_eq!(groups["Groups"][0]["GroupName"], json!("staff"));
-    w.ok("AdminDisableUser", json!({"UserPoolId": pool, "Username": sub}));
-    w.ok("AdminDeleteUser", json!({"UserPoolId": pool, "Username": sub}));
+    w.ok(
+        "AdminDisableUser",
+        json!({"UserPoolId": pool, "Username": sub}),
+    );
+    w.ok(
+        "AdminDeleteUser",
+        json!({"UserPoolId": pool, "Username": sub}),
+    );
     // The deleted user's sub no longer resolves (its index entry may dangle; the record decides).
     assert_eq!(
         w.err("AdminGetUser", json!({"UserPoolId": pool, "Username": sub}))
@@ -1391,9 +1412,15 @@ fn unknown_users_get_the_answer_of_a_known_user_with_a_wrong_secret() {
     };
     let (known, unknown) = (confirm("kim"), confirm("nobody"));
     assert_eq!(known.kind, ErrorKind::CodeMismatch);
-    assert_eq!((unknown.kind, &unknown.message), (known.kind, &known.message));
+    assert_eq!(
+        (unknown.kind, &unknown.message),
+        (known.kind, &known.message)
+    );
 
-    w.ok("AdminConfirmSignUp", json!({"UserPoolId": pool, "Username": "kim"}));
+    w.ok(
+        "AdminConfirmSignUp",
+        json!({"UserPoolId": pool, "Username": "kim"}),
+    );
     let reset = |user: &str, password: &str| {
         w.err(
             "ConfirmForgotPassword",
@@ -1402,11 +1429,17 @@ fn unknown_users_get_the_answer_of_a_known_user_with_a_wrong_secret() {
         )
     };
     let (known, unknown) = (reset("kim", "Passw0rd!2"), reset("nobody", "Passw0rd!2"));
-    assert_eq!((unknown.kind, &unknown.message), (known.kind, &known.message));
+    assert_eq!(
+        (unknown.kind, &unknown.message),
+        (known.kind, &known.message)
+    );
     // A weak password is refused the same way for both.
     let (known, unknown) = (reset("kim", "weak"), reset("nobody", "weak"));
     assert_eq!(known.kind, ErrorKind::InvalidPassword);
-    assert_eq!((unknown.kind, &unknown.message), (known.kind, &known.message));
+    assert_eq!(
+        (unknown.kind, &unknown.message),
+        (known.kind, &known.message)
+    );
 
     // LEGACY tells.
     let legacy = w.client(&pool, json!({"PreventUserExistenceErrors": "LEGACY"}));
