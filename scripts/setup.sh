@@ -22,3 +22,6 @@ fi
 
 # -- browser tests (hosted UI, web SDK): Debian chromium + chromedriver, playwright-core --------
 "$(dirname "$0")/setup-browser.sh"
+
+# -- PostgreSQL store tests (issue 21): Debian's postgresql (scripts/test-postgres.sh) ---------
+"$(dirname "$0")/setup-postgres.sh"
