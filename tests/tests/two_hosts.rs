@@ -238,3 +238,180 @@ async fn a_plugin_registered_on_one_host_runs_on_the_other() {
     );
     assert!(err.is_unexpected_lambda_exception(), "{err:?}");
 }
+
+/// The admin URL of the test server.
+fn admin_url() -> String {
+    std::env::var("COGNATE_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .expect("set COGNATE_TEST_POSTGRES (scripts/with-postgres.sh)")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs COGNATE_TEST_POSTGRES (scripts/test-postgres.sh)"]
+async fn a_host_whose_database_is_down_starts_answers_a_retryable_error_and_recovers() {
+    let real = fresh_postgres_database(admin_url().trim()).unwrap();
+    let real_port: u16 = real
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .and_then(|port| port.parse().ok())
+        .expect("the test URL names a port");
+    // A port nothing listens on: the database is down when the host starts.
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let down = real.replace(&format!(":{real_port}/"), &format!(":{port}/"));
+    let host = Target::start_local_on_store(&down).unwrap_or_else(|e| panic!("{e}"));
+    let log = host.server_log().unwrap();
+    assert!(
+        log.contains("the PostgreSQL database does not answer"),
+        "the host did not report the database down: {log}"
+    );
+    assert!(log.contains(&format!("127.0.0.1:{port}")), "{log}");
+
+    // Requests get Cognito's retryable internal error, not a hang or a crash.
+    let err = service_error(
+        host.admin_client()
+            .list_user_pools()
+            .max_results(10)
+            .send()
+            .await,
+        "ListUserPools with the database down",
+    );
+    assert_eq!(err.code(), Some("InternalErrorException"), "{err:?}");
+
+    // The database comes back (a relay to the real server on that port): the same host serves.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let relay = tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) =
+                    tokio::net::TcpStream::connect(("127.0.0.1", real_port)).await
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    let client = host.standard_setup("recovered").await;
+    let username = confirmed_user(&host, &client, "after").await;
+    host.password_sign_in(&client, &username, PASSWORD).await;
+    relay.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs COGNATE_TEST_POSTGRES (scripts/test-postgres.sh)"]
+async fn killing_one_host_under_sign_up_load_loses_no_acknowledged_user() {
+    let (a, b) = two_hosts();
+    let client = a.standard_setup("crash").await;
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    // Sign-ups to both hosts, 8 at a time, until 200 were sent. A is killed after the 60th was
+    // sent; from the 100th on, sign-ups wait until it is dead.
+    let (killed_tx, killed) = tokio::sync::watch::channel(false);
+    let mut load = tokio::task::JoinSet::new();
+    let attempted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for worker in 0..8 {
+        let clients = [a.public_client(), b.public_client()];
+        let client_id = client.id.clone();
+        let acknowledged = std::sync::Arc::clone(&acknowledged);
+        let attempted = std::sync::Arc::clone(&attempted);
+        let mut killed = killed.clone();
+        load.spawn(async move {
+            let (mut after_kill_on_b, mut refused_by_a) = (0, 0);
+            loop {
+                let n = attempted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if n >= 200 {
+                    return (after_kill_on_b, refused_by_a);
+                }
+                if n >= 100 {
+                    killed.wait_for(|dead| *dead).await.unwrap();
+                }
+                let on_b = (n + worker) % 2 == 1;
+                let username = format!("crash-{worker}-{n}");
+                let sent = clients[usize::from(on_b)]
+                    .sign_up()
+                    .client_id(&client_id)
+                    .username(&username)
+                    .password(PASSWORD)
+                    .user_attributes(attribute("email", &format!("{username}@example.com")))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(_) => {
+                        assert!(on_b || n < 100, "host A answered after it was killed");
+                        acknowledged.lock().unwrap().push(username);
+                        if on_b && n >= 100 {
+                            after_kill_on_b += 1;
+                        }
+                    }
+                    // Host A is gone (refused, or cut off mid-request): not acknowledged.
+                    Err(_) if !on_b => refused_by_a += 1,
+                    Err(e) => panic!("host B failed a sign-up: {e:?}"),
+                }
+            }
+        });
+    }
+    // Kill A (SIGKILL: no graceful shutdown) while the load runs.
+    while attempted.load(std::sync::atomic::Ordering::SeqCst) < 60 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let killer = tokio::task::spawn_blocking(move || {
+        a.kill_server();
+        a
+    });
+    let a = killer.await.unwrap();
+    killed_tx.send(true).unwrap();
+    let (mut served_by_b_after_kill, mut refused_by_a) = (0, 0);
+    while let Some(done) = load.join_next().await {
+        let (served, refused) = done.unwrap();
+        served_by_b_after_kill += served;
+        refused_by_a += refused;
+    }
+    // The last 100 went to both hosts: B served every one of its share (a failure there
+    // panicked above), the dead A none.
+    assert!(
+        served_by_b_after_kill > 0,
+        "host B served nothing after the kill"
+    );
+    assert!(refused_by_a > 0, "no sign-up failed on the killed host A");
+    drop(a);
+
+    // Every acknowledged sign-up is there exactly once, as seen through the survivor.
+    let mut listed = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = ok(
+            b.admin_client()
+                .list_users()
+                .user_pool_id(&client.pool_id)
+                .limit(60)
+                .set_pagination_token(token.take())
+                .send()
+                .await,
+            "ListUsers on host B",
+        );
+        listed.extend(
+            page.users()
+                .iter()
+                .filter_map(|u| u.username().map(str::to_owned)),
+        );
+        match page.pagination_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let unique_listed: std::collections::BTreeSet<&String> = listed.iter().collect();
+    assert_eq!(unique_listed.len(), listed.len(), "a user is listed twice");
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    for username in &acknowledged {
+        assert!(
+            unique_listed.contains(username),
+            "the acknowledged sign-up {username} is lost"
+        );
+    }
+    // Users beyond the acknowledged ones can only be sign-ups in flight on A when it died.
+    assert!(listed.len() >= acknowledged.len());
+    assert!(listed.len() <= 200);
+}
