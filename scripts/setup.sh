@@ -24,3 +24,6 @@ root="$(cd "$here/.." && pwd)"
 for suite in sweep python js; do
   "$root/tests/clients/$suite/setup.sh"
 done
+
+# -- PostgreSQL store tests (issue 21): Debian's postgresql (scripts/test-postgres.sh) ---------
+"$here/setup-postgres.sh"

@@ -13,6 +13,7 @@
 //! engine = "wasm"           # or "native": how the core runs (see README, "Engines")
 //! cache_dir = "./cognate-data/cache"   # compiled Wasm core (default <data>/cache)
 //! wasm_requests_per_instance = 1000     # 1: a fresh Wasm instance for every request
+//! store = "sqlite"          # default: <data>/cognate.db; or "postgres://user:pw@host:5432/db"
 //!
 //! [[admin_keys]]
 //! access_key_id = "AKIAEXAMPLEEXAMPLE00"
@@ -192,6 +193,16 @@ pub struct ServeArgs {
     /// request a fresh instance [default: 1000].
     #[arg(long, value_name = "N", env = "COGNATE_WASM_REQUESTS_PER_INSTANCE")]
     pub wasm_requests_per_instance: Option<u32>,
+    /// Where records live: `sqlite` (a file in the data directory), or a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/dbname`) that several hosts may share
+    /// [default: sqlite].
+    #[arg(
+        long,
+        value_name = "STORE",
+        env = "COGNATE_STORE",
+        hide_env_values = true
+    )]
+    pub store: Option<String>,
 }
 
 /// The config file's contents.
@@ -210,6 +221,8 @@ pub struct FileConfig {
     pub cache_dir: Option<PathBuf>,
     /// Requests one Wasm core instance serves (default 1000; 1: a fresh one per request).
     pub wasm_requests_per_instance: Option<u32>,
+    /// `sqlite` (default) or a PostgreSQL URL.
+    pub store: Option<String>,
     #[serde(default)]
     pub admin_keys: Vec<AdminKeyConfig>,
     /// Pools declared as code, created at start unless they exist.
@@ -236,6 +249,40 @@ impl FileConfig {
     }
 }
 
+/// Where the host keeps its records.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// `<data>/cognate.db`: one process.
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database (its URL): any number of hosts.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for StoreChoice {
+    /// Never the URL: it may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite => f.write_str("Sqlite"),
+            Self::Postgres(_) => f.write_str("Postgres(<url>)"),
+        }
+    }
+}
+
+impl StoreChoice {
+    /// `sqlite`, or a `postgres://` / `postgresql://` URL.
+    pub fn parse(value: &str) -> anyhow::Result<Self> {
+        let value = value.trim();
+        if value.is_empty() || value.eq_ignore_ascii_case("sqlite") {
+            Ok(Self::Sqlite)
+        } else if crate::store_postgres::is_postgres_url(value) {
+            Ok(Self::Postgres(value.to_owned()))
+        } else {
+            bail!("the store must be `sqlite` or a postgres:// URL (got something else)")
+        }
+    }
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -254,6 +301,8 @@ pub struct Settings {
     pub cache_dir: PathBuf,
     /// Requests one Wasm core instance serves before it is replaced (at least 1).
     pub wasm_requests_per_instance: u32,
+    /// SQLite in the data directory, or PostgreSQL.
+    pub store: StoreChoice,
 }
 
 impl Settings {
@@ -328,7 +377,12 @@ impl Settings {
                 "wasm_requests_per_instance must be at least 1 (1: a fresh instance per request)"
             );
         }
+        let store = match args.store.or(file.store) {
+            Some(value) => StoreChoice::parse(&value)?,
+            None => StoreChoice::Sqlite,
+        };
         Ok(Self {
+            store,
             engine: args.engine.or(file.engine).unwrap_or_default(),
             wasm_requests_per_instance,
             cache_dir: args
@@ -475,6 +529,45 @@ mod tests {
         };
         let error = Settings::resolve(zero, FileConfig::default(), no_env).unwrap_err();
         assert!(error.to_string().contains("at least 1"), "{error}");
+    }
+
+    #[test]
+    fn store_defaults_to_sqlite_file_then_flag_win_and_others_are_refused() {
+        let s = Settings::resolve(ServeArgs::default(), FileConfig::default(), no_env).unwrap();
+        assert_eq!(s.store, StoreChoice::Sqlite);
+        let file = || toml::from_str::<FileConfig>("store = \"postgres://a@db/file\"").unwrap();
+        let s = Settings::resolve(ServeArgs::default(), file(), no_env).unwrap();
+        assert_eq!(
+            s.store,
+            StoreChoice::Postgres("postgres://a@db/file".into())
+        );
+        let args = ServeArgs {
+            store: Some("postgresql://b:secret@db/flag".into()),
+            ..ServeArgs::default()
+        };
+        let s = Settings::resolve(args, file(), no_env).unwrap();
+        assert_eq!(
+            s.store,
+            StoreChoice::Postgres("postgresql://b:secret@db/flag".into())
+        );
+        assert!(!format!("{s:?}").contains("secret"));
+        let args = ServeArgs {
+            store: Some("sqlite".into()),
+            ..ServeArgs::default()
+        };
+        let s = Settings::resolve(args, file(), no_env).unwrap();
+        assert_eq!(s.store, StoreChoice::Sqlite);
+        let args = ServeArgs {
+            store: Some("mysql://db/x".into()),
+            ..ServeArgs::default()
+        };
+        let error = Settings::resolve(args, FileConfig::default(), no_env).unwrap_err();
+        assert!(error.to_string().contains("postgres://"), "{error}");
+        let cli = Cli::try_parse_from(["cognate", "serve", "--store", "postgres://u@h/d"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.store.as_deref(), Some("postgres://u@h/d"));
     }
 
     #[test]

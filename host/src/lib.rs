@@ -37,6 +37,7 @@ pub mod jws;
 pub mod plugins;
 pub mod ports;
 pub mod server;
+pub mod store_postgres;
 pub mod store_sqlite;
 
 pub use config::{Cli, Command, ServeArgs, Settings};
@@ -45,6 +46,7 @@ pub use jws::NativeJws;
 pub use plugins::{PluginLimits, PluginRuntime};
 pub use ports::{BlockingArgon2, HostEnv, OsRandom, OutboxSender, SystemClock};
 pub use server::{prepare, router, run};
+pub use store_postgres::PostgresStore;
 pub use store_sqlite::SqliteStore;
 
 /// Sets up logging: `COGNATE_LOG` filters (default `info`), `COGNATE_LOG_FORMAT=json` for JSON

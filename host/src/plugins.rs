@@ -16,6 +16,15 @@
 //! `<data>/plugins/names.json` (`{"name": "<sha256>"}`). The server rereads `names.json` when
 //! it changes (checked at most once a second), so `cognate plugins add` works on a running
 //! server too.
+//!
+//! Shared registry ([`PluginRuntime::new_shared`], hosts on one PostgreSQL database): the
+//! registry lives in the store instead, so a plugin registered through one host is served by
+//! all. `host/plugins/registry` holds the names and modules (JSON, updated by compare-and-set);
+//! `host/plugins/module/<sha256>/<n>` the module's bytes in chunks (content-addressed, so
+//! rewriting them is harmless). Before every call and listing a host reads the registry record
+//! and, when its version changed, loads what is new and drops what was removed: a removal on
+//! one host stops the plugin on every host at once. Modules are compiled locally (cached in
+//! `<data>/plugins/cache`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -152,6 +161,35 @@ pub struct PluginRuntime {
     _ticker: crate::epoch::EpochTicker,
     /// Serialises registry writes on disk.
     write_lock: Mutex<()>,
+    /// The registry in a shared store, when several hosts serve one deployment.
+    shared: Option<SharedRegistry>,
+}
+
+/// The registry kept in a store every host shares.
+struct SharedRegistry {
+    store: Arc<dyn cognate_core::Store>,
+    /// The version of the registry record the local registry reflects (0: none yet).
+    seen: AtomicU64,
+    /// One reload at a time.
+    reload: tokio::sync::Mutex<()>,
+}
+
+/// The shared registry record.
+const SHARED_REGISTRY_KEY: &str = "host/plugins/registry";
+/// Module bytes per chunk record (under the store's value limit).
+const SHARED_CHUNK_BYTES: usize = 256 * 1024;
+
+fn shared_chunk_key(hash: &str, index: usize) -> String {
+    format!("host/plugins/module/{hash}/{index:05}")
+}
+
+/// What the shared registry record holds.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+struct SharedRecord {
+    /// name -> sha256 hex
+    names: BTreeMap<String, String>,
+    /// sha256 hex -> number of chunks
+    modules: BTreeMap<String, usize>,
 }
 
 impl fmt::Debug for PluginRuntime {
@@ -173,6 +211,36 @@ impl PluginRuntime {
     /// A runtime whose registry lives in `dir` (created if missing; `None`: in memory only, no
     /// compilation cache).
     pub fn new(dir: Option<&Path>, limits: PluginLimits) -> anyhow::Result<Self> {
+        let runtime = Self::build(dir, dir, limits, None)?;
+        runtime.load_dir()?;
+        Ok(runtime)
+    }
+
+    /// A runtime whose registry lives in `store`, shared with every host on it; `dir` holds
+    /// only the compilation cache.
+    pub fn new_shared(
+        dir: Option<&Path>,
+        limits: PluginLimits,
+        store: Arc<dyn cognate_core::Store>,
+    ) -> anyhow::Result<Self> {
+        Self::build(
+            None,
+            dir,
+            limits,
+            Some(SharedRegistry {
+                store,
+                seen: AtomicU64::new(0),
+                reload: tokio::sync::Mutex::new(()),
+            }),
+        )
+    }
+
+    fn build(
+        dir: Option<&Path>,
+        cache_parent: Option<&Path>,
+        limits: PluginLimits,
+        shared: Option<SharedRegistry>,
+    ) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.consume_fuel(true);
         config.epoch_interruption(true);
@@ -193,7 +261,7 @@ impl PluginRuntime {
             .table_elements(100_000)
             .max_memory_size(limits.memory_bytes);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
-        if let Some(dir) = dir {
+        if let Some(dir) = cache_parent {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create plugin directory {}", dir.display()))?;
             let mut cache = wasmtime::CacheConfig::new();
@@ -242,9 +310,14 @@ impl PluginRuntime {
             started: Instant::now(),
             _ticker: ticker,
             write_lock: Mutex::new(()),
+            shared,
         };
-        runtime.load_dir()?;
         Ok(runtime)
+    }
+
+    /// Whether the registry is shared through a store.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
     }
 
     pub fn limits(&self) -> &PluginLimits {
@@ -374,23 +447,7 @@ impl PluginRuntime {
     /// Registers (or replaces) a module under `name` (and always under its hash). `bytes` may be
     /// a binary module or WAT text.
     pub fn register(&self, name: Option<&str>, bytes: &[u8]) -> anyhow::Result<PluginInfo> {
-        if bytes.len() > MAX_MODULE_BYTES {
-            bail!("the module is larger than {MAX_MODULE_BYTES} bytes");
-        }
-        if let Some(name) = name
-            && !cognate_core::trigger::is_plugin_name(name)
-        {
-            bail!("plugin names are 1 to 64 of A-Z a-z 0-9 - _ . (got {name:?})");
-        }
-        let binary = if bytes.starts_with(b"\0asm") {
-            bytes.to_vec()
-        } else {
-            wat::parse_bytes(bytes)
-                .map_err(|e| anyhow::anyhow!("neither a Wasm binary nor valid WAT: {e}"))?
-                .into_owned()
-        };
-        let hash = sha256_hex(&binary);
-        let loaded = Arc::new(self.compile(&binary)?);
+        let (hash, binary, loaded) = self.prepare(name, bytes)?;
         let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(dir) = &self.dir {
             let path = dir.join(format!("{hash}.wasm"));
@@ -414,6 +471,32 @@ impl PluginRuntime {
             registry.names.insert(name.to_owned(), hash.clone());
         }
         Ok(info_of(&registry, &hash))
+    }
+
+    /// Checks, decodes (WAT or binary), hashes and compiles a module to register.
+    fn prepare(
+        &self,
+        name: Option<&str>,
+        bytes: &[u8],
+    ) -> anyhow::Result<(String, Vec<u8>, Arc<Loaded>)> {
+        if bytes.len() > MAX_MODULE_BYTES {
+            bail!("the module is larger than {MAX_MODULE_BYTES} bytes");
+        }
+        if let Some(name) = name
+            && !cognate_core::trigger::is_plugin_name(name)
+        {
+            bail!("plugin names are 1 to 64 of A-Z a-z 0-9 - _ . (got {name:?})");
+        }
+        let binary = if bytes.starts_with(b"\0asm") {
+            bytes.to_vec()
+        } else {
+            wat::parse_bytes(bytes)
+                .map_err(|e| anyhow::anyhow!("neither a Wasm binary nor valid WAT: {e}"))?
+                .into_owned()
+        };
+        let hash = sha256_hex(&binary);
+        let loaded = Arc::new(self.compile(&binary)?);
+        Ok((hash, binary, loaded))
     }
 
     /// Removes a name, or (`sha256:<hex>`) a module and every name of it. Returns whether
@@ -502,6 +585,199 @@ impl PluginRuntime {
             CallError::Invocation(e) => e,
             CallError::Wasm(e) => classify(&e, store.data().out_of_memory),
         })
+    }
+}
+
+/// The registry operations that work on both kinds of registry: the shared one through the
+/// store, the local one as before.
+impl PluginRuntime {
+    /// [`register`](Self::register), through the shared store when there is one.
+    pub async fn register_any(
+        &self,
+        name: Option<&str>,
+        bytes: &[u8],
+    ) -> anyhow::Result<PluginInfo> {
+        let Some(shared) = &self.shared else {
+            return self.register(name, bytes);
+        };
+        let (hash, binary, loaded) = self.prepare(name, bytes)?;
+        let chunks: Vec<&[u8]> = binary.chunks(SHARED_CHUNK_BYTES).collect();
+        // The bytes first, then the record that points at them: a host that sees the record
+        // finds the bytes.
+        for (index, chunk) in chunks.iter().enumerate() {
+            shared
+                .store
+                .put(
+                    &shared_chunk_key(&hash, index),
+                    chunk,
+                    cognate_core::Expect::Any,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot store the plugin: {e}"))?;
+        }
+        let count = chunks.len();
+        self.update_shared(|record| {
+            record.modules.insert(hash.clone(), count);
+            if let Some(name) = name {
+                record.names.insert(name.to_owned(), hash.clone());
+            }
+            true
+        })
+        .await?;
+        self.registry
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .modules
+            .insert(hash.clone(), loaded);
+        self.refresh_shared().await?;
+        Ok(info_of(
+            &self.registry.read().unwrap_or_else(|e| e.into_inner()),
+            &hash,
+        ))
+    }
+
+    /// [`remove`](Self::remove), through the shared store when there is one.
+    pub async fn remove_any(&self, reference: &str) -> anyhow::Result<bool> {
+        let Some(shared) = &self.shared else {
+            return self.remove(reference);
+        };
+        let removed_hash = reference
+            .strip_prefix("sha256:")
+            .map(str::to_ascii_lowercase);
+        let mut chunks = 0;
+        let removed = self
+            .update_shared(|record| match &removed_hash {
+                Some(hash) => {
+                    let before = record.names.len();
+                    record.names.retain(|_, h| h != hash);
+                    chunks = record.modules.remove(hash).unwrap_or(0);
+                    chunks > 0 || record.names.len() != before
+                }
+                None => record.names.remove(reference).is_some(),
+            })
+            .await?;
+        if let Some(hash) = &removed_hash {
+            for index in 0..chunks {
+                if let Err(e) = shared
+                    .store
+                    .delete(&shared_chunk_key(hash, index), cognate_core::Expect::Any)
+                    .await
+                {
+                    tracing::warn!(%hash, error = %e, "cannot delete a removed plugin's bytes");
+                }
+            }
+        }
+        self.refresh_shared().await?;
+        Ok(removed)
+    }
+
+    /// [`list`](Self::list), current with the shared store when there is one.
+    pub async fn list_any(&self) -> anyhow::Result<Vec<PluginInfo>> {
+        self.refresh_shared().await?;
+        Ok(self.list())
+    }
+
+    /// Applies `change` to the shared record by compare-and-set, retrying on a concurrent
+    /// change. `change` says whether it changed anything (nothing is written if not).
+    async fn update_shared(
+        &self,
+        mut change: impl FnMut(&mut SharedRecord) -> bool,
+    ) -> anyhow::Result<bool> {
+        use cognate_core::{Expect, StoreError};
+        let Some(shared) = &self.shared else {
+            bail!("the plugin registry is not shared");
+        };
+        for _ in 0..100 {
+            let current = shared
+                .store
+                .get(SHARED_REGISTRY_KEY)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot read the plugin registry: {e}"))?;
+            let (mut record, expect) = match &current {
+                Some(item) => (
+                    serde_json::from_slice::<SharedRecord>(&item.value)
+                        .context("the shared plugin registry does not decode")?,
+                    Expect::Version(item.version),
+                ),
+                None => (SharedRecord::default(), Expect::Absent),
+            };
+            if !change(&mut record) {
+                return Ok(false);
+            }
+            let bytes = serde_json::to_vec(&record)?;
+            match shared.store.put(SHARED_REGISTRY_KEY, &bytes, expect).await {
+                Ok(_) => return Ok(true),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => bail!("cannot write the plugin registry: {e}"),
+            }
+        }
+        bail!("the plugin registry kept changing under this update")
+    }
+
+    /// Brings the local registry up to the shared record's version: loads new modules (bytes
+    /// from the store, compiled here) and drops removed names and modules. A no-op without a
+    /// shared store, or when the version is the one already seen.
+    pub async fn refresh_shared(&self) -> anyhow::Result<()> {
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        let read =
+            |e: cognate_core::StoreError| anyhow::anyhow!("cannot read the plugin registry: {e}");
+        let current = shared.store.get(SHARED_REGISTRY_KEY).await.map_err(read)?;
+        let version = current.as_ref().map_or(0, |item| item.version);
+        if version == shared.seen.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _one_at_a_time = shared.reload.lock().await;
+        if version == shared.seen.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let record: SharedRecord = match &current {
+            Some(item) => serde_json::from_slice(&item.value)
+                .context("the shared plugin registry does not decode")?,
+            None => SharedRecord::default(),
+        };
+        let mut modules = HashMap::new();
+        for (hash, chunks) in &record.modules {
+            let known = self
+                .registry
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .modules
+                .get(hash)
+                .cloned();
+            if let Some(loaded) = known {
+                modules.insert(hash.clone(), loaded);
+                continue;
+            }
+            let mut binary = Vec::new();
+            for index in 0..*chunks {
+                match shared
+                    .store
+                    .get(&shared_chunk_key(hash, index))
+                    .await
+                    .map_err(read)?
+                {
+                    Some(item) => binary.extend_from_slice(&item.value),
+                    None => break,
+                }
+            }
+            if sha256_hex(&binary) != *hash {
+                tracing::warn!(%hash, "a shared plugin's bytes are missing or do not match its hash; skipped");
+                continue;
+            }
+            match self.compile(&binary) {
+                Ok(loaded) => {
+                    modules.insert(hash.clone(), Arc::new(loaded));
+                }
+                Err(e) => tracing::warn!(%hash, error = %e, "shared plugin skipped"),
+            }
+        }
+        let mut registry = self.registry.write().unwrap_or_else(|e| e.into_inner());
+        registry.modules = modules;
+        registry.names = record.names;
+        shared.seen.store(version, Ordering::Release);
+        Ok(())
     }
 }
 
@@ -633,6 +909,10 @@ impl Triggers for PluginRuntime {
         // A call is tens of microseconds, bounded by fuel and the epoch deadline: it runs
         // inline rather than paying for a hop to the blocking pool.
         boxed(async move {
+            if let Err(e) = self.refresh_shared().await {
+                tracing::warn!(target: "cognate::plugin", plugin, error = %e, "cannot read the shared plugin registry");
+                return Err(InvocationError::Unavailable(format!("{e:#}")));
+            }
             let started = Instant::now();
             let result = self.call(plugin, event);
             tracing::debug!(
@@ -724,7 +1004,7 @@ pub fn cli(command: crate::config::PluginsCommand) -> anyhow::Result<()> {
 pub const ADMIN_TARGET_PREFIX: &str = "CognatePlugins.";
 
 /// Answers one plugin admin call (already authorised).
-pub fn admin_call(
+pub async fn admin_call(
     runtime: &PluginRuntime,
     operation: &str,
     body: &[u8],
@@ -734,12 +1014,16 @@ pub fn admin_call(
     match admin::parse(operation, body)? {
         PluginAdminCall::Register { name, wasm } => {
             let info = runtime
-                .register(name.as_deref(), &wasm)
+                .register_any(name.as_deref(), &wasm)
+                .await
                 .map_err(|e| ("InvalidParameterException", format!("{e:#}")))?;
             Ok(serde_json::to_value(info).unwrap_or_default())
         }
-        PluginAdminCall::List => Ok(json!({ "Plugins": runtime.list() })),
-        PluginAdminCall::Delete { reference } => match runtime.remove(&reference) {
+        PluginAdminCall::List => match runtime.list_any().await {
+            Ok(list) => Ok(json!({ "Plugins": list })),
+            Err(e) => Err(("InternalErrorException", format!("{e:#}"))),
+        },
+        PluginAdminCall::Delete { reference } => match runtime.remove_any(&reference).await {
             Ok(true) => Ok(json!({})),
             Ok(false) => Err(admin::not_found(&reference)),
             Err(e) => Err(("InternalErrorException", format!("{e:#}"))),

@@ -18,10 +18,11 @@ use cognate_core::{Config, Request, Response, Service};
 use http_body_util::{BodyExt as _, Limited};
 use tokio::net::TcpListener;
 
-use crate::config::Settings;
+use crate::config::{Settings, StoreChoice};
 use crate::demo::{self, DemoIds};
 use crate::engine::{CoreEngine, EngineKind};
 use crate::ports::HostEnv;
+use crate::store_postgres::PostgresStore;
 use crate::store_sqlite::SqliteStore;
 
 /// The largest request body accepted (Cognito's requests are small; this leaves room).
@@ -144,7 +145,7 @@ async fn process(state: &AppState, request: axum::extract::Request) -> axum::res
         remote_addr,
     };
     if let Some(operation) = plugin_operation(&core_request) {
-        return plugin_admin(state, &core_request, &operation);
+        return plugin_admin(state, &core_request, &operation).await;
     }
     into_http(
         state
@@ -168,7 +169,11 @@ fn plugin_operation(request: &Request) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn plugin_admin(state: &AppState, request: &Request, operation: &str) -> axum::response::Response {
+async fn plugin_admin(
+    state: &AppState,
+    request: &Request,
+    operation: &str,
+) -> axum::response::Response {
     let error = |name: &'static str, message: &str| {
         let status = if name == "InternalErrorException" {
             StatusCode::INTERNAL_SERVER_ERROR
@@ -191,7 +196,7 @@ fn plugin_admin(state: &AppState, request: &Request, operation: &str) -> axum::r
             "This server has no plugin runtime.",
         );
     };
-    match crate::plugins::admin_call(runtime, operation, &request.body) {
+    match crate::plugins::admin_call(runtime, operation, &request.body).await {
         Ok(value) => {
             let mut response = axum::response::Response::new(Body::from(
                 serde_json::to_vec(&value).unwrap_or_default(),
@@ -295,6 +300,8 @@ pub struct Prepared {
     pub base_url: String,
     pub region: String,
     pub data_dir: PathBuf,
+    /// `sqlite <file>` or `postgres <host:port/db>` (never credentials).
+    pub store: String,
     pub service: Arc<Service>,
     pub env: Arc<HostEnv>,
     pub engine: Arc<CoreEngine>,
@@ -320,16 +327,16 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
     settings.cache_dir = std::path::absolute(&settings.cache_dir)
         .with_context(|| format!("cache directory {}", settings.cache_dir.display()))?;
     let data_dir = settings.data_dir.clone();
-    let db_path = data_dir.join(DB_FILE_NAME);
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(db_path))
-        .await
-        .context("store start-up task failed")?
-        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
-    let mut env = HostEnv::native(Arc::new(store), &data_dir)
+    let (store, store_description) = open_store(&settings.store, &data_dir).await?;
+    let mut env = HostEnv::native(store, &data_dir)
         .with_context(|| format!("cannot open the outbox in {}", data_dir.display()))?;
     // Trigger plugins: the wasmtime runtime over <data>/plugins, the config file's plugins
     // registered, custom sender deliveries allowed to the configured hosts.
-    let runtime = start_plugins(&data_dir, &settings.plugins).await?;
+    let shared_plugins = match settings.store {
+        StoreChoice::Postgres(_) => Some(Arc::clone(&env.store)),
+        StoreChoice::Sqlite => None,
+    };
+    let runtime = start_plugins(&data_dir, &settings.plugins, shared_plugins).await?;
     env = env.with_plugins(runtime);
     env.sender = Arc::new(
         crate::ports::OutboxSender::open(&data_dir)
@@ -394,6 +401,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         base_url,
         region: settings.region,
         data_dir,
+        store: store_description,
         service,
         env,
         engine,
@@ -402,6 +410,41 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         demo,
         listener,
     })
+}
+
+/// Opens the configured store: the SQLite file in the data directory, or PostgreSQL. A
+/// PostgreSQL database that does not answer is reported and does not stop the start: requests
+/// get a retryable error until it answers, and the schema is created then.
+async fn open_store(
+    choice: &StoreChoice,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(Arc<dyn cognate_core::Store>, String)> {
+    match choice {
+        StoreChoice::Sqlite => {
+            let db_path = data_dir.join(DB_FILE_NAME);
+            let description = format!("sqlite {}", db_path.display());
+            let store = tokio::task::spawn_blocking(move || SqliteStore::open(db_path))
+                .await
+                .context("store start-up task failed")?
+                .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+            Ok((Arc::new(store), description))
+        }
+        StoreChoice::Postgres(url) => {
+            let store = PostgresStore::new(url)
+                .map_err(|e| anyhow::anyhow!("cannot use the PostgreSQL store: {e}"))?;
+            let description = format!("postgres {}", store.target());
+            match store.connect().await {
+                Ok(()) => tracing::info!(database = %store.target(), "connected to PostgreSQL"),
+                Err(e) => tracing::error!(
+                    database = %store.target(),
+                    error = %e,
+                    "the PostgreSQL database does not answer: serving anyway; requests fail with \
+                     a retryable error until it does"
+                ),
+            }
+            Ok((Arc::new(store), description))
+        }
+    }
 }
 
 /// Compiles (or loads from the cache) the core for `kind`, off the async threads.
@@ -423,27 +466,31 @@ async fn start_engine(
 }
 
 /// Starts the plugin runtime (compiling modules off the async threads) and registers the
-/// config file's plugins.
+/// config file's plugins. With `shared` (a store several hosts use), the registry lives there.
 async fn start_plugins(
     data_dir: &std::path::Path,
     config: &crate::config::PluginsConfig,
+    shared: Option<Arc<dyn cognate_core::Store>>,
 ) -> anyhow::Result<Arc<crate::plugins::PluginRuntime>> {
     let dir = data_dir.join(crate::plugins::PLUGIN_DIR);
-    let config = config.clone();
-    tokio::task::spawn_blocking(move || {
-        let runtime = crate::plugins::PluginRuntime::new(Some(&dir), config.limits())?;
-        for plugin in &config.register {
-            let bytes = std::fs::read(&plugin.path)
-                .with_context(|| format!("cannot read plugin {}", plugin.path.display()))?;
-            let info = runtime
-                .register(Some(&plugin.name), &bytes)
-                .with_context(|| format!("cannot register plugin {}", plugin.name))?;
-            tracing::info!(name = %plugin.name, reference = %info.reference, "plugin registered from the config file");
-        }
-        Ok::<_, anyhow::Error>(Arc::new(runtime))
+    let limits = config.limits();
+    let runtime = tokio::task::spawn_blocking(move || match shared {
+        Some(store) => crate::plugins::PluginRuntime::new_shared(Some(&dir), limits, store),
+        None => crate::plugins::PluginRuntime::new(Some(&dir), limits),
     })
     .await
-    .context("plugin start-up task failed")?
+    .context("plugin start-up task failed")??;
+    let runtime = Arc::new(runtime);
+    for plugin in &config.register {
+        let bytes = std::fs::read(&plugin.path)
+            .with_context(|| format!("cannot read plugin {}", plugin.path.display()))?;
+        let info = runtime
+            .register_any(Some(&plugin.name), &bytes)
+            .await
+            .with_context(|| format!("cannot register plugin {}", plugin.name))?;
+        tracing::info!(name = %plugin.name, reference = %info.reference, "plugin registered from the config file");
+    }
+    Ok(runtime)
 }
 
 impl Prepared {
@@ -468,12 +515,14 @@ impl Prepared {
              Endpoint: {url}\n\
              Listening on: {addr}\n\
              Data directory: {data}\n\
+             Store: {store}\n\
              Engine: {engine}\n\
              Region: {region}\n\
              Admin access key id: {id}\n\
              Admin secret access key: {secret}\n",
             addr = self.local_addr,
             data = self.data_dir.display(),
+            store = self.store,
             engine = self.engine.kind().name(),
         );
         if let Some(demo) = &self.demo {

@@ -13,7 +13,11 @@
 //! - otherwise: the `cognate` host binary (`COGNATE_BIN`, else `target/<profile>/cognate` next
 //!   to the test executable), started on a free loopback port with a fresh data directory.
 //!   `COGNATE_ENGINE=native` (or `wasm`, the server's default) picks how that server runs the
-//!   core; CI runs every scenario on both.
+//!   core; CI runs every scenario on both. `COGNATE_TEST_STORE=postgres://...` (a role that may
+//!   create databases, e.g. the one scripts/with-postgres.sh exports as `COGNATE_TEST_POSTGRES`)
+//!   runs that server on PostgreSQL: a fresh database is created on that server for every server
+//!   started, passed as `--store`. [`Target::start_local_on_store`] starts a server on a given
+//!   store, so several servers can share one database.
 //!
 //! Each test binary shares one started server ([`Target::shared`]); scenarios create their own
 //! pools and users (names from [`unique`]), so they are independent of each other and of the
@@ -157,7 +161,17 @@ impl Target {
     /// Starts the host binary on a free loopback port with a fresh data directory. The server
     /// is stopped when the returned target is dropped (or when this process exits).
     pub fn start_local() -> Result<Target, String> {
-        let server = LocalServer::start()?;
+        Self::start_local_with(test_store()?)
+    }
+
+    /// Starts the host binary on `store` (`--store`: a PostgreSQL URL, or `sqlite`), with its
+    /// own port and data directory: several such servers on one database are one deployment.
+    pub fn start_local_on_store(store: &str) -> Result<Target, String> {
+        Self::start_local_with(Some(store.to_owned()))
+    }
+
+    fn start_local_with(store: Option<String>) -> Result<Target, String> {
+        let server = LocalServer::start(store.as_deref())?;
         Ok(Target {
             base_url: format!("http://{}", server.addr),
             admin: AdminKeys {
@@ -181,6 +195,16 @@ impl Target {
 
     pub fn admin_keys(&self) -> &AdminKeys {
         &self.admin
+    }
+
+    /// Kills the started server with SIGKILL (no graceful shutdown: a crash) and waits until
+    /// it is gone. Panics when this harness did not start the server.
+    pub fn kill_server(&self) {
+        let server = self
+            .server
+            .as_ref()
+            .expect("kill_server: not a server this harness started");
+        server.kill_hard();
     }
 
     /// The started server's log (stdout and stderr), if this harness started one.
@@ -1097,6 +1121,7 @@ dir="$1"; shift
 exec 3<&0
 "$@" 3<&- </dev/null &
 pid=$!
+echo "$pid" >"$dir/server.pid"
 (
   read -r _ <&3
   kill -TERM "$pid" 2>/dev/null
@@ -1129,13 +1154,13 @@ impl fmt::Debug for LocalServer {
 }
 
 impl LocalServer {
-    fn start() -> Result<LocalServer, String> {
+    fn start(store: Option<&str>) -> Result<LocalServer, String> {
         let binary = host_binary()?;
         // Another process may take the free port between our probe and the server's bind:
         // try again on a fresh port if the server exits before it is healthy.
         let mut failures = Vec::new();
         for _ in 0..3 {
-            match Self::start_once(&binary) {
+            match Self::start_once(&binary, store) {
                 Ok(server) => return Ok(server),
                 Err(StartError::Exited(message)) => failures.push(message),
                 Err(StartError::Fatal(message)) => return Err(message),
@@ -1144,7 +1169,7 @@ impl LocalServer {
         Err(failures.join("\n---\n"))
     }
 
-    fn start_once(binary: &Path) -> Result<LocalServer, StartError> {
+    fn start_once(binary: &Path, store: Option<&str>) -> Result<LocalServer, StartError> {
         let scratch = tempfile::Builder::new()
             .prefix("cognate-e2e-")
             .tempdir()
@@ -1161,7 +1186,8 @@ impl LocalServer {
             .map_err(|e| StartError::Fatal(format!("{}: {e}", log_path.display())))?;
         let addr = free_port().map_err(StartError::Fatal)?;
 
-        let spawned = Command::new("sh")
+        let mut command = Command::new("sh");
+        command
             .arg("-c")
             .arg(WATCHDOG)
             .arg("cognate-watchdog")
@@ -1172,7 +1198,11 @@ impl LocalServer {
             .arg(addr.to_string())
             .arg("--data")
             .arg(&data_dir)
-            .arg("--no-demo")
+            .arg("--no-demo");
+        if let Some(store) = store {
+            command.arg("--store").arg(store);
+        }
+        let spawned = command
             // Custom sender plugins' deliveries (the example posts to mail.example.com).
             .env("COGNATE_PLUGIN_DELIVERY_HOSTS", "mail.example.com")
             // Every server shares one cache of the compiled Wasm core (compiling it takes
@@ -1253,6 +1283,23 @@ impl LocalServer {
         child.try_wait().ok().flatten()
     }
 
+    /// SIGKILL to the server itself (not the watchdog), then waits for the watchdog to see it.
+    fn kill_hard(&self) {
+        let pid = std::fs::read_to_string(self.scratch.join("server.pid"))
+            .expect("the watchdog wrote no server.pid");
+        let status = Command::new("kill")
+            .arg("-KILL")
+            .arg(pid.trim())
+            .status()
+            .expect("cannot run kill");
+        assert!(status.success(), "kill -KILL {} failed", pid.trim());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.exit_status().is_none() {
+            assert!(Instant::now() < deadline, "the killed server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path)
             .unwrap_or_else(|e| format!("(cannot read {}: {e})", self.log_path.display()))
@@ -1330,6 +1377,69 @@ fn engine_cache_dir(binary: &Path) -> PathBuf {
         .parent()
         .unwrap_or_else(|| Path::new("."))
         .join("cognate-test-cache")
+}
+
+/// The store for a server this harness starts: `None` (the server's default, SQLite in its
+/// data directory) unless `COGNATE_TEST_STORE` names a PostgreSQL server, on which a fresh
+/// database is created for it.
+fn test_store() -> Result<Option<String>, String> {
+    match std::env::var("COGNATE_TEST_STORE") {
+        Ok(url) if !url.trim().is_empty() && !url.trim().eq_ignore_ascii_case("sqlite") => {
+            fresh_postgres_database(url.trim()).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Creates a new, empty database on the PostgreSQL server `admin_url` points at (its role must
+/// be allowed to create databases) and returns the URL naming it.
+pub fn fresh_postgres_database(admin_url: &str) -> Result<String, String> {
+    let name = unique("cognate_test")
+        .to_ascii_lowercase()
+        .replace('-', "_");
+    let admin_url = admin_url.to_owned();
+    // Its own thread and runtime: callers may be inside a runtime, where blocking on another
+    // would panic.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("runtime: {e}"))?;
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| format!("cannot connect to COGNATE_TEST_STORE: {e}"))?;
+            let driver = tokio::spawn(connection);
+            let created = client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .map_err(|e| format!("cannot create database {name}: {e}"));
+            drop(client);
+            let _ = driver.await;
+            created
+        })?;
+        Ok(postgres_url_with_database(&admin_url, &name))
+    })
+    .join()
+    .map_err(|_| "the database creation thread panicked".to_owned())?
+}
+
+/// `url` naming the database `name` instead of its own.
+pub fn postgres_url_with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..authority_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
 }
 
 /// A loopback address with a port nothing listens on right now.
