@@ -165,7 +165,8 @@ async fn fetch(
     }
     let outgoing =
         worker::Request::new_with_init(&request.url, &init).map_err(|e| e.to_string())?;
-    let fetch = Box::pin(worker::Fetch::Request(outgoing).send());
+    let fetcher = worker::Fetch::Request(outgoing);
+    let fetch = Box::pin(fetcher.send());
     let timeout = Box::pin(worker::Delay::from(DELIVERY_TIMEOUT));
     match futures_util::future::select(fetch, timeout).await {
         futures_util::future::Either::Left((Ok(mut response), _)) => {
