@@ -714,7 +714,7 @@ pub fn normalize_templates(settings: &mut crate::pool::PoolSettings) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
 
     #[test]
@@ -767,6 +767,200 @@ mod tests {
             aws_outcome(400, None, b"<Error><Code>InvalidParameter</Code></Error>"),
             Outcome::Refused("InvalidParameter".into())
         );
+    }
+
+    fn pool(settings: serde_json::Value) -> PoolRecord {
+        let mut settings: crate::pool::PoolSettings = serde_json::from_value(settings).unwrap();
+        validate_templates(&settings).unwrap();
+        normalize_templates(&mut settings);
+        PoolRecord {
+            id: "eu-west-1_Example01".into(),
+            name: "p".into(),
+            region: "eu-west-1".into(),
+            created_millis: 0,
+            modified_millis: 0,
+            settings,
+            schema: alloc::vec::Vec::new(),
+            alias_attributes: alloc::vec::Vec::new(),
+            username_attributes: alloc::vec::Vec::new(),
+            username_configuration: Default::default(),
+            dummy_password_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn templates_follow_cognito_precedence_and_defaults() {
+        let plain = pool(json!({}));
+        assert_eq!(
+            verification_template(&plain, Medium::Email),
+            (
+                DEFAULT_VERIFICATION_SUBJECT.into(),
+                DEFAULT_VERIFICATION_MESSAGE.into()
+            )
+        );
+        assert_eq!(
+            plain.settings.verification_message_template,
+            Some(json!({"DefaultEmailOption": "CONFIRM_WITH_CODE"}))
+        );
+        let older = pool(json!({
+            "EmailVerificationMessage": "Old {####}",
+            "EmailVerificationSubject": "Old subject",
+            "SmsVerificationMessage": "Sms {####}",
+        }));
+        // Mirrored into the template, as DescribeUserPool shows.
+        assert_eq!(
+            older.settings.verification_message_template,
+            Some(json!({
+                "EmailMessage": "Old {####}",
+                "EmailSubject": "Old subject",
+                "SmsMessage": "Sms {####}",
+                "DefaultEmailOption": "CONFIRM_WITH_CODE",
+            }))
+        );
+        assert_eq!(verification_template(&older, Medium::Sms).1, "Sms {####}");
+        let template = pool(json!({
+            "EmailVerificationMessage": "Old {####}",
+            "VerificationMessageTemplate": {"EmailMessage": "New {####}", "EmailSubject": "New"},
+        }));
+        assert_eq!(
+            verification_template(&template, Medium::Email),
+            ("New".into(), "New {####}".into())
+        );
+        assert_eq!(
+            template.settings.email_verification_message.as_deref(),
+            Some("New {####}")
+        );
+        let invite = pool(json!({"AdminCreateUserConfig": {"InviteMessageTemplate": {
+            "EmailSubject": "Join", "EmailMessage": "Hi {username}: {####}", "SMSMessage": "{username} {####}"}}}));
+        assert_eq!(
+            invitation_template(&invite, Medium::Email),
+            ("Join".into(), "Hi {username}: {####}".into())
+        );
+        assert_eq!(
+            invitation_template(&invite, Medium::Sms).1,
+            "{username} {####}"
+        );
+        assert_eq!(
+            invitation_template(&plain, Medium::Email).0,
+            DEFAULT_INVITATION_SUBJECT
+        );
+    }
+
+    #[test]
+    fn templates_are_validated_as_the_service_model_says() {
+        for bad in [
+            json!({"EmailVerificationMessage": "no code here"}),
+            json!({"SmsVerificationMessage": format!("{{####}}{}", "x".repeat(135))}),
+            json!({"VerificationMessageTemplate": {"EmailMessage": "nothing"}}),
+            json!({"VerificationMessageTemplate": {"DefaultEmailOption": "CONFIRM_BY_PIGEON"}}),
+            json!({"VerificationMessageTemplate": {"EmailSubject": ""}}),
+            json!({"EmailConfiguration": {"EmailSendingAccount": "DEVELOPER"}}),
+            json!({"EmailConfiguration": {"EmailSendingAccount": "MINE"}}),
+            json!({"EmailConfiguration": {"SourceArn": "not-an-arn-at-all-really"}}),
+        ] {
+            let settings: crate::pool::PoolSettings = serde_json::from_value(bad.clone()).unwrap();
+            let error = validate_templates(&settings).unwrap_err();
+            assert_eq!(error.kind, ErrorKind::InvalidParameter, "{bad}");
+        }
+    }
+
+    #[test]
+    fn composes_and_routes_from_the_pool() {
+        let ses = pool(json!({"EmailConfiguration": {
+            "EmailSendingAccount": "DEVELOPER",
+            "SourceArn": "arn:aws:ses:us-west-2:123456789012:identity/sender@example.com",
+            "ReplyToEmailAddress": "help@example.com",
+            "ConfigurationSet": "tracking",
+        }, "SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::123456789012:role/sms", "ExternalId": "x"}}));
+        let message = compose(
+            &ses,
+            "ann",
+            Medium::Email,
+            "ann@example.com",
+            "SignUp",
+            "Hello".into(),
+            "<p>Hi {username}, {####}</p>",
+            crate::Secret::new("123456"),
+        );
+        assert_eq!(message.body, "<p>Hi ann, 123456</p>");
+        assert!(message.html);
+        let Route::Ses(ses_route) = &message.route else {
+            panic!("{:?}", message.route)
+        };
+        assert_eq!(ses_route.region, "us-west-2");
+        assert_eq!(ses_route.from, "sender@example.com");
+        let request = ses_send_email(&message, ses_route, "http://127.0.0.1:5000/");
+        assert_eq!(
+            request.url,
+            "http://127.0.0.1:5000/v2/email/outbound-emails"
+        );
+        let body: Value = serde_json::from_str(&request.body).unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "FromEmailAddress": "sender@example.com",
+                "FromEmailAddressIdentityArn": "arn:aws:ses:us-west-2:123456789012:identity/sender@example.com",
+                "Destination": {"ToAddresses": ["ann@example.com"]},
+                "ReplyToAddresses": ["help@example.com"],
+                "ConfigurationSetName": "tracking",
+                "Content": {"Simple": {
+                    "Subject": {"Data": "Hello", "Charset": "UTF-8"},
+                    "Body": {
+                        "Text": {"Data": "Hi ann, 123456\n", "Charset": "UTF-8"},
+                        "Html": {"Data": "<p>Hi ann, 123456</p>", "Charset": "UTF-8"},
+                    },
+                }},
+            })
+        );
+        let sms = compose(
+            &ses,
+            "ann",
+            Medium::Sms,
+            "+15555550100",
+            "SignUp",
+            String::new(),
+            "Code {####}",
+            crate::Secret::new("654321"),
+        );
+        assert!(!sms.html);
+        assert_eq!(
+            sms.route,
+            Route::Sns(SnsRoute {
+                caller_arn: "arn:aws:iam::123456789012:role/sms".into(),
+                region: "eu-west-1".into(),
+                external_id: Some("x".into()),
+            })
+        );
+        let publish = sns_publish(&sms, "https://sns.eu-west-1.amazonaws.com");
+        assert_eq!(publish.url, "https://sns.eu-west-1.amazonaws.com/");
+        assert_eq!(
+            publish.body,
+            "Action=Publish&PhoneNumber=%2B15555550100&Message=Code%20654321&MessageAttributes.entry.1.Name=AWS.SNS.SMS.SMSType&MessageAttributes.entry.1.Value.DataType=String&MessageAttributes.entry.1.Value.StringValue=Transactional&Version=2010-03-31"
+        );
+        let plain = pool(json!({"EmailConfiguration": {"EmailSendingAccount": "COGNITO_DEFAULT"}}));
+        assert_eq!(route(&plain, Medium::Email), Route::Server);
+        assert_eq!(route(&plain, Medium::Sms), Route::Server);
+    }
+
+    #[test]
+    fn one_destination_gets_a_bounded_number_of_messages_per_window() {
+        use futures_util::FutureExt as _;
+        let env = crate::testing::TestEnv::new();
+        let check = |dest: &str| check_rate(&env, "p1", dest).now_or_never().unwrap();
+        for _ in 0..RATE_LIMIT_MESSAGES {
+            check("Ann@Example.com").unwrap();
+        }
+        let refused = check("ann@example.com").unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::LimitExceeded);
+        assert_eq!(
+            refused.message,
+            "Attempt limit exceeded, please try after some time."
+        );
+        check("bob@example.com").unwrap();
+        env.clock.advance(RATE_LIMIT_WINDOW_MILLIS);
+        check("ann@example.com").unwrap();
+        // The key names no address.
+        assert!(!rate_key("p1", "ann@example.com").contains("ann"));
     }
 
     #[test]

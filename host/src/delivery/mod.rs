@@ -508,3 +508,86 @@ impl Sender for DeliverySender {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn the_outbox_is_the_default_only_without_a_transport() {
+        let none = DeliveryConfig::default().with_env(&env(&[])).unwrap();
+        assert!(none.outbox_on());
+        let smtp = DeliveryConfig::default()
+            .with_env(&env(&[
+                ("COGNATE_SMTP_HOST", "smtp.example.com"),
+                ("COGNATE_SMTP_FROM", "no-reply@example.com"),
+                ("COGNATE_SMTP_TLS", "implicit"),
+                ("COGNATE_SMTP_PORT", "2465"),
+            ]))
+            .unwrap();
+        assert!(!smtp.outbox_on());
+        let smtp_config = smtp.smtp.as_ref().unwrap();
+        assert_eq!(smtp_config.tls, Some(SmtpTls::Implicit));
+        assert_eq!(smtp_config.port, Some(2465));
+        let both = smtp.with_env(&env(&[("COGNATE_OUTBOX", "1")])).unwrap();
+        assert!(both.outbox_on());
+        let aws = DeliveryConfig::default()
+            .with_env(&env(&[
+                ("COGNATE_DELIVERY_AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+                ("COGNATE_DELIVERY_AWS_SECRET_ACCESS_KEY", "secret"),
+                ("COGNATE_SES_ENDPOINT", "http://127.0.0.1:5000"),
+            ]))
+            .unwrap();
+        assert!(!aws.outbox_on());
+        assert_eq!(
+            aws.aws.as_ref().unwrap().ses_endpoint.as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+    }
+
+    #[test]
+    fn incomplete_settings_are_refused() {
+        for pairs in [
+            &[("COGNATE_SMTP_HOST", "smtp.example.com")][..],
+            &[("COGNATE_DELIVERY_AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")][..],
+            &[
+                ("COGNATE_SMTP_HOST", "smtp.example.com"),
+                ("COGNATE_SMTP_FROM", "a@example.com"),
+                ("COGNATE_SMTP_TLS", "maybe"),
+            ][..],
+        ] {
+            assert!(
+                DeliveryConfig::default().with_env(&env(pairs)).is_err(),
+                "{pairs:?}"
+            );
+        }
+        let file: DeliveryConfig = toml::from_str(
+            "[smtp]\nhost = \"smtp.example.com\"\nfrom = \"a@example.com\"\nusername = \"u\"\n",
+        )
+        .unwrap();
+        // A username without a password is refused when the relay is set up.
+        let outbox = OutboxSender::open(tempfile::tempdir().unwrap().path()).unwrap();
+        let refused = DeliverySender::new(
+            &file,
+            outbox,
+            Arc::new(crate::ports::SystemClock),
+            Vec::new(),
+        );
+        assert!(refused.is_err());
+    }
+}
