@@ -196,18 +196,33 @@ pub fn compose(
 // ------------------------------------------------------------------ routing
 
 /// How a message leaves, as the pool's Cognito settings say.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "transport", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Route {
     /// The server's own transport for the medium: SMTP for email where the operator configured
     /// it, else the development outbox (if on). `reply_to` is `EmailConfiguration`'s
-    /// `ReplyToEmailAddress`.
-    #[default]
-    Server,
+    /// `ReplyToEmailAddress` (Cognito honours it with `COGNITO_DEFAULT` too).
+    Server {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
+    },
     /// Amazon SES v2 `SendEmail` (`EmailSendingAccount = DEVELOPER`).
     Ses(SesRoute),
     /// Amazon SNS `Publish` to the phone number (`SmsConfiguration`).
     Sns(SnsRoute),
+}
+
+impl Default for Route {
+    fn default() -> Self {
+        Self::Server { reply_to: None }
+    }
+}
+
+impl Route {
+    /// Whether the server's own transport carries the message.
+    pub fn is_server(&self) -> bool {
+        matches!(self, Self::Server { .. })
+    }
 }
 
 /// The pool's `EmailConfiguration` for SES.
@@ -269,7 +284,9 @@ pub fn route(pool: &PoolRecord, medium: Medium) -> Route {
                         configuration_set: template_field(config, "ConfigurationSet"),
                     })
                 }
-                _ => Route::Server,
+                _ => Route::Server {
+                    reply_to: reply_to(pool),
+                },
             }
         }
         Medium::Sms => {
@@ -281,7 +298,7 @@ pub fn route(pool: &PoolRecord, medium: Medium) -> Route {
                         .unwrap_or_else(|| pool.region.clone()),
                     external_id: template_field(config, "ExternalId"),
                 }),
-                None => Route::Server,
+                None => Route::default(),
             }
         }
     }
@@ -937,9 +954,15 @@ mod tests {
             publish.body,
             "Action=Publish&PhoneNumber=%2B15555550100&Message=Code%20654321&MessageAttributes.entry.1.Name=AWS.SNS.SMS.SMSType&MessageAttributes.entry.1.Value.DataType=String&MessageAttributes.entry.1.Value.StringValue=Transactional&Version=2010-03-31"
         );
-        let plain = pool(json!({"EmailConfiguration": {"EmailSendingAccount": "COGNITO_DEFAULT"}}));
-        assert_eq!(route(&plain, Medium::Email), Route::Server);
-        assert_eq!(route(&plain, Medium::Sms), Route::Server);
+        let plain = pool(json!({"EmailConfiguration": {
+            "EmailSendingAccount": "COGNITO_DEFAULT", "ReplyToEmailAddress": "help@example.com"}}));
+        assert_eq!(
+            route(&plain, Medium::Email),
+            Route::Server {
+                reply_to: Some("help@example.com".into())
+            }
+        );
+        assert_eq!(route(&plain, Medium::Sms), Route::default());
     }
 
     #[test]

@@ -127,7 +127,7 @@ impl Sender for EdgeEnv {
         boxed(SendFuture::new(async move {
             // SES / SNS when the pool asks for them and the operator configured credentials;
             // else the development outbox (if on). SMTP is host-only.
-            if let (Some(aws), false) = (&self.aws, message.route == Default::default()) {
+            if let (Some(aws), false) = (&self.aws, message.route.is_server()) {
                 return outbox::send_aws(&self.clock, aws, &message).await;
             }
             outbox::deliver(

@@ -109,7 +109,7 @@ pub async fn send_aws(clock: &dyn Clock, aws: &EdgeAws, message: &Message) -> Re
                 "sns",
             )
         }
-        Route::Server => return Err(delivery::delivery_failure()),
+        Route::Server { .. } => return Err(delivery::delivery_failure()),
     };
     let mut pause = AWS_RETRY_BASE_MS;
     for attempt in 1..=AWS_ATTEMPTS {

@@ -673,11 +673,14 @@ impl Wire for Message {
 }
 
 impl Wire for Route {
-    /// 0 the server's transport; 1 SES (source ARN, region, from, reply-to, configuration
-    /// set); 2 SNS (caller ARN, region, external id).
+    /// 0 the server's transport (reply-to); 1 SES (source ARN, region, from, reply-to,
+    /// configuration set); 2 SNS (caller ARN, region, external id).
     fn encode(&self, w: &mut Writer) {
         match self {
-            Self::Server => w.u8(0),
+            Self::Server { reply_to } => {
+                w.u8(0);
+                reply_to.encode(w);
+            }
             Self::Ses(ses) => {
                 w.u8(1);
                 w.str(&ses.source_arn);
@@ -696,7 +699,7 @@ impl Wire for Route {
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match r.u8()? {
-            0 => Ok(Self::Server),
+            0 => Ok(Self::Server { reply_to: r.get()? }),
             1 => Ok(Self::Ses(SesRoute {
                 source_arn: r.get()?,
                 region: r.get()?,

@@ -152,7 +152,12 @@ def sign_up(client_id, username, email_address=None, phone=None, idp=IDP):
 
 class Smtp(unittest.TestCase):
     def test_a_newcomer_gets_the_confirmation_mail_over_starttls_with_auth(self):
-        pool, app = make_pool()
+        pool, app = make_pool(
+            EmailConfiguration={
+                "EmailSendingAccount": "COGNITO_DEFAULT",
+                "ReplyToEmailAddress": "help@example.com",
+            }
+        )
         user, address = unique("ann"), f"{unique('ann')}@example.com"
         out = sign_up(app, user, address)
         self.assertEqual(out["CodeDeliveryDetails"]["DeliveryMedium"], "EMAIL")
@@ -162,6 +167,7 @@ class Smtp(unittest.TestCase):
         self.assertEqual(session["login"], ENV["SMTP_USER"])
         self.assertEqual(session["rcpt_tos"], [address])
         self.assertEqual(str(mail["From"]), ENV["SMTP_FROM"])
+        self.assertEqual(str(mail["Reply-To"]), "help@example.com")
         self.assertEqual(str(mail["Subject"]), "Your verification code")
         self.assertEqual(mail.get_content_type(), "text/plain")
         code = code_in(text_of(mail))
@@ -407,6 +413,7 @@ class SmtpDown(unittest.TestCase):
                 ENV["SMTP_PASSWORD"],
             ],
             stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         try:
             self.assertEqual(server.stdout.readline().strip(), b"ready")

@@ -140,7 +140,7 @@ fn message(medium: Medium) -> Message {
         body: "b".into(),
         html: false,
         code: crate::Secret::new("123456"),
-        route: crate::delivery::Route::Server,
+        route: crate::delivery::Route::default(),
     }
 }
 

@@ -434,11 +434,17 @@ impl Sender for DeliverySender {
                 },
                 (_, Medium::Email) => match &self.smtp {
                     Some(smtp) => {
+                        let reply_to = match &message.route {
+                            Route::Server { reply_to } => reply_to.clone(),
+                            _ => None,
+                        };
                         self.with_retries(&message, "smtp", || async {
-                            smtp.send(&message, None).await.map_err(|e| match e {
-                                smtp::SmtpFailure::Transient(why) => Attempt::Retry(why),
-                                smtp::SmtpFailure::Permanent(why) => Attempt::Final(why),
-                            })
+                            smtp.send(&message, reply_to.as_deref())
+                                .await
+                                .map_err(|e| match e {
+                                    smtp::SmtpFailure::Transient(why) => Attempt::Retry(why),
+                                    smtp::SmtpFailure::Permanent(why) => Attempt::Final(why),
+                                })
                         })
                         .await
                     }
