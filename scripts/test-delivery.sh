@@ -12,9 +12,15 @@
 #
 # Needs the host binary: COGNATE_BIN, default $CARGO_TARGET_DIR/debug/cognate (built by
 # `cargo build -p cognate-host --bin cognate`).
+#
+# `scripts/test-delivery.sh --edge` also runs the SES/SNS tests against the Worker (edge/build.sh,
+# then `wrangler dev --local` with the same moto and throttling proxy): the same core code,
+# sending with `fetch`. SMTP is host-only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
+edge=0
+[ "${1:-}" = "--edge" ] && edge=1
 
 scripts/setup-delivery.sh
 eval "$(scripts/setup-delivery.sh --env)"
@@ -26,6 +32,7 @@ work="$(mktemp -d -t cognate-delivery-XXXXXX)"
 pids=()
 stop() {
   local status=$?
+  if declare -F stop_edge >/dev/null; then stop_edge; fi
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ "$status" -ne 0 ] || [ "${COGNATE_TEST_KEEP_DATA:-}" = 1 ]; then
@@ -162,6 +169,25 @@ status=0
 if [ "$status" -ne 0 ]; then
   echo "--- host A's log (last 60 lines) ---" >&2
   tail -n 60 "$work/a.log" >&2
+  exit "$status"
+fi
+
+if [ "$edge" = 1 ]; then
+  # shellcheck source=scripts/edge-env.sh
+  source scripts/edge-env.sh
+  edge/build.sh
+  export COGNATE_EDGE_EXTRA_ARGS="--var COGNATE_DELIVERY_AWS_ACCESS_KEY_ID:AKIDDELIVERYTEST \
+    --var COGNATE_DELIVERY_AWS_SECRET_ACCESS_KEY:delivery-test-secret \
+    --var COGNATE_SES_ENDPOINT:$THROTTLE_URL --var COGNATE_SNS_ENDPOINT:$MOTO_URL"
+  edge_port=$(free_port)
+  start_edge "$edge_port" "$work/edge-state" "$work/edge.log"
+  echo "==> delivery on the edge: http://127.0.0.1:$edge_port"
+  COGNATE_BASE_URL="http://127.0.0.1:$edge_port" DELIVERY_TARGET=edge \
+    "$DELIVERY_PYTHON" tests/delivery/test_delivery.py AwsServices || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "--- the Worker's log (last 60 lines) ---" >&2
+    tail -n 60 "$work/edge.log" >&2
+  fi
 fi
 echo "==> delivery stage: $((SECONDS - started)) s"
 exit "$status"

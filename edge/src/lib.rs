@@ -18,7 +18,10 @@
 //! `COGNATE_ADMIN_ACCESS_KEY_ID`, `COGNATE_ADMIN_SECRET_ACCESS_KEY` (SigV4 admin key),
 //! `COGNATE_SIGNING_KEY` (optional PKCS#8 RSA key new pools sign with),
 //! `COGNATE_PLUGIN_DELIVERY_HOSTS` (hosts custom sender plugins may deliver to), `COGNATE_BASE_URL`
-//! (issuer base; default: the request's origin), `COGNATE_REGION`, `COGNATE_CACHE_TTL`.
+//! (issuer base; default: the request's origin), `COGNATE_REGION`, `COGNATE_CACHE_TTL`;
+//! `COGNATE_DELIVERY_AWS_ACCESS_KEY_ID`, `COGNATE_DELIVERY_AWS_SECRET_ACCESS_KEY` (optional
+//! `COGNATE_DELIVERY_AWS_SESSION_TOKEN`, `COGNATE_SES_ENDPOINT`, `COGNATE_SNS_ENDPOINT`): the
+//! credentials SES and SNS messages are signed with (see `outbox`).
 //!
 //! ```no_run
 //! // The Worker's entry point is `fetch`, exported to the runtime by `#[event(fetch)]`;
