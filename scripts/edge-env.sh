@@ -16,7 +16,8 @@ free_port() {
 }
 
 # start_edge PORT PERSIST_DIR LOG: starts the (already built) Worker; sets EDGE_PID. Waits until
-# GET /health answers.
+# GET /health answers. COGNATE_EDGE_EXTRA_ARGS (words) are added to `wrangler dev`, e.g.
+# "--var NAME:VALUE ..." (scripts/test-delivery.sh --edge passes the SES/SNS settings so).
 start_edge() {
   local port="$1" persist="$2" log="$3" inspector
   inspector="$(free_port)"
@@ -28,7 +29,8 @@ start_edge() {
       --var "COGNATE_TEST_KEY:$COGNATE_TEST_KEY" --var "COGNATE_DEV_OUTBOX:true" \
       --var "COGNATE_PLUGIN_DELIVERY_HOSTS:${COGNATE_PLUGIN_DELIVERY_HOSTS:-mail.example.com}" \
       --var "COGNATE_ADMIN_ACCESS_KEY_ID:$COGNATE_ADMIN_ACCESS_KEY_ID" \
-      --var "COGNATE_ADMIN_SECRET_ACCESS_KEY:$COGNATE_ADMIN_SECRET_ACCESS_KEY"
+      --var "COGNATE_ADMIN_SECRET_ACCESS_KEY:$COGNATE_ADMIN_SECRET_ACCESS_KEY" \
+      ${COGNATE_EDGE_EXTRA_ARGS:-}
   ) >"$log" 2>&1 </dev/null &
   EDGE_PID=$!
   local deadline=$((SECONDS + 90))

@@ -31,6 +31,8 @@ pub enum ErrorKind {
     TooManyFailedAttempts,
     LimitExceeded,
     TooManyRequests,
+    /// A message (code, temporary password) could not be delivered.
+    CodeDeliveryFailure,
     GroupExists,
     /// A rotated refresh token was replayed after its grace period; its family is revoked.
     RefreshTokenReuse,
@@ -77,6 +79,7 @@ impl ErrorKind {
             Self::TooManyFailedAttempts => ("TooManyFailedAttemptsException", 400),
             Self::LimitExceeded => ("LimitExceededException", 400),
             Self::TooManyRequests => ("TooManyRequestsException", 400),
+            Self::CodeDeliveryFailure => ("CodeDeliveryFailureException", 400),
             Self::GroupExists => ("GroupExistsException", 400),
             Self::RefreshTokenReuse => ("RefreshTokenReuseException", 400),
             Self::UnsupportedTokenType => ("UnsupportedTokenTypeException", 400),

@@ -16,8 +16,9 @@ use crate::error::Error;
 use crate::ports::Env;
 use crate::store::{Expect, StoreError};
 
-/// The per-pool key prefixes of records with an `expires_millis`.
-const EXPIRING: [&str; 4] = ["oc", "hs", "as", "rt"];
+/// The per-pool key prefixes of records with an `expires_millis` (`dr/`: the delivery rate
+/// counters of `crate::delivery::check_rate`).
+const EXPIRING: [&str; 5] = ["oc", "hs", "as", "rt", "dr"];
 
 /// Keys read per store page.
 const PAGE: usize = 200;

@@ -40,6 +40,8 @@ pub mod api;
 pub mod auth;
 pub mod challenge;
 pub mod code;
+// Email and SMS: composition, routing (SMTP/SES/SNS), flood control (issue 22).
+pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod group;

@@ -268,6 +268,9 @@ impl PoolSettings {
         }
         // Trigger plugins: every LambdaConfig field holds a plugin reference.
         crate::trigger::validate_lambda_config(self.lambda_config.as_ref())?;
+        // Message templates and delivery settings (issue 22).
+        crate::delivery::validate_templates(self)?;
+        crate::delivery::normalize_templates(self);
         Ok(())
     }
 }

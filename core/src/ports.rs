@@ -76,13 +76,25 @@ pub struct Message {
     /// What the message is for, e.g. `SignUp`, `ResendCode`.
     pub purpose: String,
     pub subject: String,
+    /// The text, placeholders filled in.
     pub body: String,
+    /// Whether `body` is HTML (an email whose template is HTML): sent as HTML with a plain-text
+    /// alternative ([`crate::delivery::html_to_text`]).
+    #[serde(default)]
+    pub html: bool,
     /// The code the message carries. Adapters that log messages must not log this field in
     /// production; the host's development outbox keeps it so tests and demos can read it.
     pub code: Secret,
+    /// How it leaves, from the pool's settings ([`crate::delivery::route`]).
+    #[serde(default)]
+    pub route: crate::delivery::Route,
 }
 
 /// Delivers email and SMS messages.
+///
+/// `send` delivers through `message.route` (the server's own transport, SES or SNS); a
+/// transport that fails after its bounded retries answers
+/// [`crate::delivery::delivery_failure`] (`CodeDeliveryFailureException`).
 pub trait Sender: MaybeSend + MaybeSync {
     fn send<'a>(&'a self, message: Message) -> BoxFuture<'a, Result<(), Error>>;
     /// Performs a custom sender plugin's delivery request for `pool_id`. The adapter checks the

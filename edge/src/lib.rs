@@ -18,7 +18,10 @@
 //! `COGNATE_ADMIN_ACCESS_KEY_ID`, `COGNATE_ADMIN_SECRET_ACCESS_KEY` (SigV4 admin key),
 //! `COGNATE_SIGNING_KEY` (optional PKCS#8 RSA key new pools sign with),
 //! `COGNATE_PLUGIN_DELIVERY_HOSTS` (hosts custom sender plugins may deliver to), `COGNATE_BASE_URL`
-//! (issuer base; default: the request's origin), `COGNATE_REGION`, `COGNATE_CACHE_TTL`.
+//! (issuer base; default: the request's origin), `COGNATE_REGION`, `COGNATE_CACHE_TTL`;
+//! `COGNATE_DELIVERY_AWS_ACCESS_KEY_ID`, `COGNATE_DELIVERY_AWS_SECRET_ACCESS_KEY` (optional
+//! `COGNATE_DELIVERY_AWS_SESSION_TOKEN`, `COGNATE_SES_ENDPOINT`, `COGNATE_SNS_ENDPOINT`): the
+//! credentials SES and SNS messages are signed with (see `outbox`).
 //!
 //! ```no_run
 //! // The Worker's entry point is `fetch`, exported to the runtime by `#[event(fetch)]`;
@@ -75,6 +78,8 @@ pub struct EdgeEnv {
     keep_outbox: bool,
     /// Hosts custom sender plugins may deliver to (`COGNATE_PLUGIN_DELIVERY_HOSTS`).
     delivery_hosts: Vec<String>,
+    /// SES and SNS credentials and endpoints (`COGNATE_DELIVERY_AWS_*`), if configured.
+    aws: Option<outbox::EdgeAws>,
 }
 
 impl core::fmt::Debug for EdgeEnv {
@@ -122,13 +127,21 @@ impl Triggers for EdgeEnv {
 
 impl Sender for EdgeEnv {
     fn send<'a>(&'a self, message: Message) -> BoxFuture<'a, Result<(), Error>> {
-        boxed(SendFuture::new(outbox::deliver(
-            &self.store,
-            &self.clock,
-            &self.random,
-            self.keep_outbox,
-            message,
-        )))
+        boxed(SendFuture::new(async move {
+            // SES / SNS when the pool asks for them and the operator configured credentials;
+            // else the development outbox (if on). SMTP is host-only.
+            if let (Some(aws), false) = (&self.aws, message.route.is_server()) {
+                return outbox::send_aws(&self.clock, aws, &message).await;
+            }
+            outbox::deliver(
+                &self.store,
+                &self.clock,
+                &self.random,
+                self.keep_outbox,
+                message,
+            )
+            .await
+        }))
     }
 
     fn deliver<'a>(
@@ -182,6 +195,22 @@ pub fn edge_env(env: &worker::Env) -> worker::Result<EdgeEnv> {
                     .collect()
             })
             .unwrap_or_default(),
+        aws: match (
+            setting(env, "COGNATE_DELIVERY_AWS_ACCESS_KEY_ID"),
+            setting(env, "COGNATE_DELIVERY_AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Some(access_key_id), Some(secret)) => Some(outbox::EdgeAws {
+                credentials: cognate_core::sigv4::Credentials {
+                    access_key_id,
+                    secret_access_key: cognate_core::Secret::new(secret),
+                    session_token: setting(env, "COGNATE_DELIVERY_AWS_SESSION_TOKEN")
+                        .map(cognate_core::Secret::new),
+                },
+                ses_endpoint: setting(env, "COGNATE_SES_ENDPOINT"),
+                sns_endpoint: setting(env, "COGNATE_SNS_ENDPOINT"),
+            }),
+            _ => None,
+        },
     })
 }
 

@@ -3,9 +3,16 @@
 //! Like the host's development outbox, the edge can keep every message (codes included) where
 //! tests and demos read them: with `COGNATE_DEV_OUTBOX = "true"` messages are written to the
 //! authoritative store under `__outbox/<poolId>/<time>-<random>` and served by the test-only
-//! route `GET /__cognate/test/outbox?pool=<poolId>`. Without it, a message is logged (recipient
-//! and purpose, never the code) and dropped: delivery through an email/SMS provider is not
-//! built yet, on the edge as on the host.
+//! route `GET /__cognate/test/outbox?pool=<poolId>`.
+//!
+//! Real delivery on the edge is Amazon SES and SNS, exactly as on the host: the core builds the
+//! request for the pool's `EmailConfiguration` (`DEVELOPER`) or `SmsConfiguration`
+//! (`cognate_core::delivery`), the Worker signs it with the operator's credentials (the secrets
+//! `COGNATE_DELIVERY_AWS_ACCESS_KEY_ID`, `COGNATE_DELIVERY_AWS_SECRET_ACCESS_KEY`, optional
+//! `COGNATE_DELIVERY_AWS_SESSION_TOKEN`; endpoints `COGNATE_SES_ENDPOINT`,
+//! `COGNATE_SNS_ENDPOINT`) and sends it with `fetch` (timeout, retries with backoff). SMTP is
+//! host-only (Workers have no SMTP client). A message with no transport fails with
+//! `CodeDeliveryFailureException`; it is never silently dropped.
 
 use cognate_core::ports::Message;
 use cognate_core::store::{Expect, Store};
@@ -32,7 +39,10 @@ pub async fn deliver(
         message.purpose
     );
     if !keep {
-        return Ok(());
+        worker::console_log!(
+            "no transport for this message (no SES/SNS configuration, no development outbox)"
+        );
+        return Err(cognate_core::delivery::delivery_failure());
     }
     let mut nonce = [0u8; 6];
     random.fill(&mut nonce);
@@ -57,6 +67,118 @@ pub async fn deliver(
     let bytes = serde_json::to_vec(&line)?;
     store.put(&key, &bytes, Expect::Absent).await?;
     Ok(())
+}
+
+/// The operator's AWS credentials and endpoints for SES and SNS.
+#[derive(Debug, Clone)]
+pub struct EdgeAws {
+    pub credentials: cognate_core::sigv4::Credentials,
+    pub ses_endpoint: Option<String>,
+    pub sns_endpoint: Option<String>,
+}
+
+/// Attempts per message, and the first pause between them (doubled each time).
+const AWS_ATTEMPTS: u32 = 3;
+const AWS_RETRY_BASE_MS: u64 = 200;
+/// The largest answer read from SES or SNS.
+const AWS_MAX_ANSWER: usize = 64 * 1024;
+
+/// Sends `message` through SES or SNS as its route says (the caller checked there is one).
+pub async fn send_aws(clock: &dyn Clock, aws: &EdgeAws, message: &Message) -> Result<(), Error> {
+    use cognate_core::delivery::{self, Outcome, Route};
+    let (request, region, service) = match &message.route {
+        Route::Ses(ses) => {
+            let endpoint = aws
+                .ses_endpoint
+                .clone()
+                .unwrap_or_else(|| delivery::ses_endpoint(&ses.region));
+            (
+                delivery::ses_send_email(message, ses, &endpoint),
+                ses.region.clone(),
+                "ses",
+            )
+        }
+        Route::Sns(sns) => {
+            let endpoint = aws
+                .sns_endpoint
+                .clone()
+                .unwrap_or_else(|| delivery::sns_endpoint(&sns.region));
+            (
+                delivery::sns_publish(message, &endpoint),
+                sns.region.clone(),
+                "sns",
+            )
+        }
+        Route::Server { .. } => return Err(delivery::delivery_failure()),
+    };
+    let mut pause = AWS_RETRY_BASE_MS;
+    for attempt in 1..=AWS_ATTEMPTS {
+        let mut signed = request.clone();
+        cognate_core::sigv4::sign(
+            &mut signed,
+            &aws.credentials,
+            &region,
+            service,
+            clock.now_millis(),
+        )?;
+        let reason = match fetch(&signed).await {
+            Ok((status, error_type, body)) => {
+                match delivery::aws_outcome(status, error_type.as_deref(), &body) {
+                    Outcome::Sent => return Ok(()),
+                    Outcome::Retry(code) => code,
+                    Outcome::Refused(code) => {
+                        worker::console_log!(
+                            "{service} refused a message for pool {}: {code}",
+                            message.pool_id
+                        );
+                        return Err(delivery::delivery_failure());
+                    }
+                }
+            }
+            Err(why) => why,
+        };
+        worker::console_log!(
+            "{service} attempt {attempt} for pool {} failed: {reason}",
+            message.pool_id
+        );
+        if attempt < AWS_ATTEMPTS {
+            worker::Delay::from(std::time::Duration::from_millis(pause)).await;
+            pause = pause.saturating_mul(2);
+        }
+    }
+    Err(delivery::delivery_failure())
+}
+
+/// One request with `fetch` and [`DELIVERY_TIMEOUT`]: status, `x-amzn-ErrorType`, body (capped).
+async fn fetch(
+    request: &cognate_core::ports::DeliveryRequest,
+) -> Result<(u16, Option<String>, Vec<u8>), String> {
+    let headers = worker::Headers::new();
+    for (name, value) in &request.headers {
+        headers.set(name, value).map_err(|e| e.to_string())?;
+    }
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::from(request.method.to_ascii_uppercase()))
+        .with_headers(headers);
+    if !request.body.is_empty() {
+        init.with_body(Some(wasm_bindgen::JsValue::from_str(&request.body)));
+    }
+    let outgoing =
+        worker::Request::new_with_init(&request.url, &init).map_err(|e| e.to_string())?;
+    let fetcher = worker::Fetch::Request(outgoing);
+    let fetch = Box::pin(fetcher.send());
+    let timeout = Box::pin(worker::Delay::from(DELIVERY_TIMEOUT));
+    match futures_util::future::select(fetch, timeout).await {
+        futures_util::future::Either::Left((Ok(mut response), _)) => {
+            let status = response.status_code();
+            let error_type = response.headers().get("x-amzn-errortype").ok().flatten();
+            let mut body = response.bytes().await.map_err(|e| e.to_string())?;
+            body.truncate(AWS_MAX_ANSWER);
+            Ok((status, error_type, body))
+        }
+        futures_util::future::Either::Left((Err(e), _)) => Err(e.to_string()),
+        futures_util::future::Either::Right(_) => Err("timed out".into()),
+    }
 }
 
 /// How long a custom sender's delivery request may take.

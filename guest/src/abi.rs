@@ -31,6 +31,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use cognate_core::delivery::{Route, SesRoute, SnsRoute};
 use cognate_core::error::{Error, ErrorKind};
 use cognate_core::ports::{
     DeliveryRequest, GeneratedKey, HashParams, InvocationError, JwsAlgorithm, Medium, Message,
@@ -40,7 +41,7 @@ use cognate_core::service::AdminKey;
 use cognate_core::{Config, Expect, Page, Request, Response, Secret, StoreError, Versioned};
 
 /// The framing version. Bump it on any change to an encoding below.
-pub const FRAME_VERSION: u8 = 2;
+pub const FRAME_VERSION: u8 = 3;
 
 /// The guest's imports, all in the Wasm import module [`IMPORT_MODULE`].
 pub mod imports {
@@ -462,7 +463,7 @@ impl Wire for StoreError {
 
 /// Every [`ErrorKind`], in tag order: the tag is the index. The exhaustive match in
 /// [`kind_tag`] makes a new core variant a compile error here until it has a tag.
-const ERROR_KINDS: [ErrorKind; 32] = [
+const ERROR_KINDS: [ErrorKind; 33] = [
     ErrorKind::Serialization,
     ErrorKind::UnknownOperation,
     ErrorKind::InvalidParameter,
@@ -495,6 +496,7 @@ const ERROR_KINDS: [ErrorKind; 32] = [
     ErrorKind::UserLambdaValidation,
     ErrorKind::UnexpectedLambda,
     ErrorKind::InvalidLambdaResponse,
+    ErrorKind::CodeDeliveryFailure,
 ];
 
 fn kind_tag(kind: ErrorKind) -> u8 {
@@ -532,6 +534,7 @@ fn kind_tag(kind: ErrorKind) -> u8 {
         K::UserLambdaValidation => 29,
         K::UnexpectedLambda => 30,
         K::InvalidLambdaResponse => 31,
+        K::CodeDeliveryFailure => 32,
     }
 }
 
@@ -649,7 +652,9 @@ impl Wire for Message {
         w.str(&self.purpose);
         w.str(&self.subject);
         w.str(&self.body);
+        self.html.encode(w);
         self.code.encode(w);
+        self.route.encode(w);
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
@@ -660,8 +665,55 @@ impl Wire for Message {
             purpose: r.get()?,
             subject: r.get()?,
             body: r.get()?,
+            html: r.get()?,
             code: r.get()?,
+            route: r.get()?,
         })
+    }
+}
+
+impl Wire for Route {
+    /// 0 the server's transport (reply-to); 1 SES (source ARN, region, from, reply-to,
+    /// configuration set); 2 SNS (caller ARN, region, external id).
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            Self::Server { reply_to } => {
+                w.u8(0);
+                reply_to.encode(w);
+            }
+            Self::Ses(ses) => {
+                w.u8(1);
+                w.str(&ses.source_arn);
+                w.str(&ses.region);
+                w.str(&ses.from);
+                ses.reply_to.encode(w);
+                ses.configuration_set.encode(w);
+            }
+            Self::Sns(sns) => {
+                w.u8(2);
+                w.str(&sns.caller_arn);
+                w.str(&sns.region);
+                sns.external_id.encode(w);
+            }
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8()? {
+            0 => Ok(Self::Server { reply_to: r.get()? }),
+            1 => Ok(Self::Ses(SesRoute {
+                source_arn: r.get()?,
+                region: r.get()?,
+                from: r.get()?,
+                reply_to: r.get()?,
+                configuration_set: r.get()?,
+            })),
+            2 => Ok(Self::Sns(SnsRoute {
+                caller_arn: r.get()?,
+                region: r.get()?,
+                external_id: r.get()?,
+            })),
+            _ => Err(DecodeError("route tag")),
+        }
     }
 }
 
@@ -1012,9 +1064,18 @@ mod tests {
             purpose: "SignUp".into(),
             subject: "s".into(),
             body: "b".into(),
+            html: true,
             code: Secret::new("123456"),
+            route: cognate_core::delivery::Route::Sns(cognate_core::delivery::SnsRoute {
+                caller_arn: "arn:aws:iam::123456789012:role/sns".into(),
+                region: "eu-west-1".into(),
+                external_id: None,
+            }),
         };
+        let route = message.route.clone();
         let back = round_trip(message);
+        assert_eq!(back.route, route);
+        assert!(back.html);
         assert_eq!(back.medium, Medium::Sms);
         assert!(back.code.ct_eq("123456"));
     }

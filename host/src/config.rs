@@ -231,6 +231,9 @@ pub struct FileConfig {
     /// Trigger plugin runtime settings and plugins registered at start.
     #[serde(default)]
     pub plugins: PluginsConfig,
+    /// Email and SMS transports (SMTP, SES, SNS) and the development outbox.
+    #[serde(default)]
+    pub delivery: crate::delivery::DeliveryConfig,
 }
 
 /// An admin access key in the config file.
@@ -296,6 +299,8 @@ pub struct Settings {
     pub pools: Vec<PoolSpec>,
     pub demo: bool,
     pub plugins: PluginsConfig,
+    /// Email and SMS transports, the environment's settings over the file's.
+    pub delivery: crate::delivery::DeliveryConfig,
     pub engine: crate::engine::EngineKind,
     /// The compiled Wasm core's cache.
     pub cache_dir: PathBuf,
@@ -381,8 +386,10 @@ impl Settings {
             Some(value) => StoreChoice::parse(&value)?,
             None => StoreChoice::Sqlite,
         };
+        let delivery = file.delivery.with_env(&env)?;
         Ok(Self {
             store,
+            delivery,
             engine: args.engine.or(file.engine).unwrap_or_default(),
             wasm_requests_per_instance,
             cache_dir: args

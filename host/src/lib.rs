@@ -29,6 +29,7 @@
 
 pub mod config;
 pub mod credentials;
+pub mod delivery;
 pub mod demo;
 pub mod engine;
 pub mod epoch;

@@ -354,7 +354,9 @@ mod tests {
                     purpose: "SignUp".into(),
                     subject: "Your code".into(),
                     body: format!("Your code is {code}"),
+                    html: false,
                     code: Secret::new(code),
+                    route: Default::default(),
                 })
                 .await
                 .unwrap();

@@ -338,11 +338,16 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
     };
     let runtime = start_plugins(&data_dir, &settings.plugins, shared_plugins).await?;
     env = env.with_plugins(runtime);
-    env.sender = Arc::new(
+    let sender = crate::delivery::DeliverySender::new(
+        &settings.delivery,
         crate::ports::OutboxSender::open(&data_dir)
             .with_context(|| format!("cannot open the outbox in {}", data_dir.display()))?
             .with_delivery_hosts(settings.plugins.delivery_hosts.clone()),
-    );
+        env.clock.clone(),
+        settings.plugins.delivery_hosts.clone(),
+    )?;
+    tracing::info!(transports = %sender.describe(), "email and SMS delivery");
+    env.sender = Arc::new(sender);
     let env = Arc::new(env);
 
     let (admin_keys, admin_key_source) = if settings.admin_keys.is_empty() {

@@ -56,18 +56,16 @@ fn message(
     template: String,
     code: crate::Secret,
 ) -> Message {
-    Message {
-        pool_id: pool.id.clone(),
-        username: user.username.clone(),
+    crate::delivery::compose(
+        pool,
+        &user.username,
         medium,
-        destination: destination.to_string(),
-        purpose: purpose.to_string(),
+        destination,
+        purpose,
         subject,
-        body: template
-            .replace("{username}", &user.username)
-            .replace("{####}", code.expose()),
+        &template,
         code,
-    }
+    )
 }
 
 fn medium_of(attribute: &str) -> Medium {
@@ -164,25 +162,7 @@ struct AdminCreateUser {
 }
 
 fn invite_template(pool: &PoolRecord, medium: Medium) -> (String, String) {
-    let template = pool
-        .settings
-        .admin_create_user_config
-        .as_ref()
-        .and_then(|c| c.get("InviteMessageTemplate"));
-    let field = |name: &str| {
-        template
-            .and_then(|t| t.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let default = "Your username is {username} and temporary password is {####}.".to_string();
-    match medium {
-        Medium::Email => (
-            field("EmailSubject").unwrap_or_else(|| "Your temporary password".to_string()),
-            field("EmailMessage").unwrap_or(default),
-        ),
-        Medium::Sms => (String::new(), field("SMSMessage").unwrap_or(default)),
-    }
+    crate::delivery::invitation_template(pool, medium)
 }
 
 /// Sends the invitation with the temporary password to the mediums asked for.
@@ -622,22 +602,9 @@ fn reset_message(
     destination: &str,
     code: crate::Secret,
 ) -> Message {
-    let (subject, body) = match medium_of(attr) {
-        Medium::Email => (
-            "Your password reset code".to_string(),
-            pool.settings
-                .email_verification_message
-                .clone()
-                .unwrap_or_else(|| "Your password reset code is {####}.".to_string()),
-        ),
-        Medium::Sms => (
-            String::new(),
-            pool.settings
-                .sms_verification_message
-                .clone()
-                .unwrap_or_else(|| "Your password reset code is {####}.".to_string()),
-        ),
-    };
+    // Cognito sends a reset code with the verification template (only a custom message
+    // plugin tells the two apart, by its trigger source).
+    let (subject, body) = crate::delivery::verification_template(pool, medium_of(attr));
     message(
         pool,
         record,

@@ -33,29 +33,7 @@ pub(super) async fn client_and_pool(
 }
 
 pub(super) fn template_text(pool: &PoolRecord, medium: Medium) -> (String, String) {
-    let template = pool.settings.verification_message_template.as_ref();
-    let field = |name: &str| {
-        template
-            .and_then(|t| t.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    match medium {
-        Medium::Email => (
-            field("EmailSubject")
-                .or_else(|| pool.settings.email_verification_subject.clone())
-                .unwrap_or_else(|| "Your verification code".to_string()),
-            field("EmailMessage")
-                .or_else(|| pool.settings.email_verification_message.clone())
-                .unwrap_or_else(|| "Your verification code is {####}.".to_string()),
-        ),
-        Medium::Sms => (
-            String::new(),
-            field("SmsMessage")
-                .or_else(|| pool.settings.sms_verification_message.clone())
-                .unwrap_or_else(|| "Your verification code is {####}.".to_string()),
-        ),
-    }
+    crate::delivery::verification_template(pool, medium)
 }
 
 /// Which attribute a confirmation code goes to: an auto-verified email, else phone number.
@@ -93,16 +71,16 @@ fn issue_sign_up_code(
         "DeliveryMedium": match medium { Medium::Email => "EMAIL", Medium::Sms => "SMS" },
         "AttributeName": attribute,
     });
-    let message = Message {
-        pool_id: pool.id.clone(),
-        username: user.username.clone(),
+    let message = crate::delivery::compose(
+        pool,
+        &user.username,
         medium,
-        destination,
-        purpose: "SignUp".to_string(),
+        &destination,
+        "SignUp",
         subject,
-        body: body.replace("{####}", secret.expose()),
-        code: secret,
-    };
+        &body,
+        secret,
+    );
     Some((message, details))
 }
 

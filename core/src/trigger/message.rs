@@ -64,6 +64,8 @@ pub async fn deliver(
     source: MessageSource,
     client_id: Option<&str>,
 ) -> Result<(), Error> {
+    // Flood control: one destination gets a bounded number of messages per window.
+    crate::delivery::check_rate(env, &pool.id, &message.destination).await?;
     let sender_kind = match message.medium {
         Medium::Email => TriggerKind::CustomEmailSender,
         Medium::Sms => TriggerKind::CustomSmsSender,
@@ -101,6 +103,7 @@ pub async fn deliver(
     }
     if configured(pool, TriggerKind::CustomMessage).is_some() {
         custom_message(env, pool, user, &mut message, source, client_id).await?;
+        message.html = message.medium == Medium::Email && crate::delivery::is_html(&message.body);
     }
     env.sender().send(message).await
 }

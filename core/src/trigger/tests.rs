@@ -138,7 +138,9 @@ fn message(medium: Medium) -> Message {
         purpose: "SignUp".into(),
         subject: "s".into(),
         body: "b".into(),
+        html: false,
         code: crate::Secret::new("123456"),
+        route: crate::delivery::Route::default(),
     }
 }
 

@@ -1,0 +1,994 @@
+//! Delivery: what a message to a user says, and how it leaves.
+//!
+//! - **Composition**, as Cognito composes it: the pool's verification template (sign-up,
+//!   resent codes, attribute verification and password reset share it, as in Cognito, where only
+//!   a custom message plugin tells them apart), the invitation template of AdminCreateUser, the
+//!   placeholders `{####}` (the code or temporary password) and `{username}`; an email whose
+//!   text is HTML is sent as HTML (with a plain-text alternative).
+//! - **Routing**, from the pool's own Cognito settings ([`route`]): `EmailConfiguration`
+//!   with `EmailSendingAccount = DEVELOPER` sends through Amazon SES (v2 `SendEmail`);
+//!   `SmsConfiguration` with an `SnsCallerArn` through Amazon SNS (`Publish`); anything else
+//!   through the server's own transport (SMTP on the host, or the development outbox).
+//! - **The AWS calls** ([`ses_send_email`], [`sns_publish`]) are built here, pure, so the host
+//!   and the edge send exactly the same requests; the adapter signs them with the operator's
+//!   credentials ([`crate::sigv4::sign`]) and performs them through its outbound HTTP client
+//!   (allow-list, timeout, size cap). [`aws_outcome`] reads the answer: sent, worth a retry
+//!   (throttling, 5xx), or refused.
+//! - **Flood control** ([`check_rate`]): at most [`RATE_LIMIT_MESSAGES`] messages to one
+//!   destination per [`RATE_LIMIT_WINDOW_MILLIS`], counted in the store (so every host and the
+//!   edge share the count); beyond it Cognito's `LimitExceededException`.
+//!
+//! # Security
+//! The code travels in [`Message::code`] and in the composed text; nothing here logs either.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, ErrorKind};
+use crate::pool::PoolRecord;
+use crate::ports::{DeliveryRequest, Env, Medium, Message};
+use crate::store::{Expect, StoreError};
+
+// ------------------------------------------------------------------ composition
+
+/// Cognito's default verification subject and message (email and SMS).
+pub const DEFAULT_VERIFICATION_SUBJECT: &str = "Your verification code";
+pub const DEFAULT_VERIFICATION_MESSAGE: &str = "Your verification code is {####}.";
+/// Cognito's default invitation (AdminCreateUser) subject and message.
+pub const DEFAULT_INVITATION_SUBJECT: &str = "Your temporary password";
+pub const DEFAULT_INVITATION_MESSAGE: &str =
+    "Your username is {username} and temporary password is {####}.";
+
+fn template_field(template: Option<&Value>, name: &str) -> Option<String> {
+    template
+        .and_then(|t| t.get(name))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The verification template (subject, text) for `medium`: `VerificationMessageTemplate`
+/// first, then the older `EmailVerificationSubject`/`EmailVerificationMessage`/
+/// `SmsVerificationMessage`, then Cognito's defaults. SMS has no subject.
+pub fn verification_template(pool: &PoolRecord, medium: Medium) -> (String, String) {
+    let settings = &pool.settings;
+    let template = settings.verification_message_template.as_ref();
+    match medium {
+        Medium::Email => (
+            template_field(template, "EmailSubject")
+                .or_else(|| settings.email_verification_subject.clone())
+                .unwrap_or_else(|| DEFAULT_VERIFICATION_SUBJECT.to_string()),
+            template_field(template, "EmailMessage")
+                .or_else(|| settings.email_verification_message.clone())
+                .unwrap_or_else(|| DEFAULT_VERIFICATION_MESSAGE.to_string()),
+        ),
+        Medium::Sms => (
+            String::new(),
+            template_field(template, "SmsMessage")
+                .or_else(|| settings.sms_verification_message.clone())
+                .unwrap_or_else(|| DEFAULT_VERIFICATION_MESSAGE.to_string()),
+        ),
+    }
+}
+
+/// The invitation template (subject, text) for `medium`:
+/// `AdminCreateUserConfig.InviteMessageTemplate` (`EmailSubject`, `EmailMessage`,
+/// `SMSMessage`), then Cognito's defaults.
+pub fn invitation_template(pool: &PoolRecord, medium: Medium) -> (String, String) {
+    let template = pool
+        .settings
+        .admin_create_user_config
+        .as_ref()
+        .and_then(|c| c.get("InviteMessageTemplate"));
+    match medium {
+        Medium::Email => (
+            template_field(template, "EmailSubject")
+                .unwrap_or_else(|| DEFAULT_INVITATION_SUBJECT.to_string()),
+            template_field(template, "EmailMessage")
+                .unwrap_or_else(|| DEFAULT_INVITATION_MESSAGE.to_string()),
+        ),
+        Medium::Sms => (
+            String::new(),
+            template_field(template, "SMSMessage")
+                .unwrap_or_else(|| DEFAULT_INVITATION_MESSAGE.to_string()),
+        ),
+    }
+}
+
+/// Fills a template: `{username}` and `{####}` (the code or temporary password).
+pub fn fill(template: &str, username: &str, code: &str) -> String {
+    template
+        .replace("{username}", username)
+        .replace("{####}", code)
+}
+
+/// Whether an email text is HTML: it holds an element tag (`<p>`, `<br/>`, `<a href=...>`,
+/// `</div>`, `<!DOCTYPE ...>`), not merely a `<` sign.
+pub fn is_html(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        if b != b'<' {
+            return false;
+        }
+        let rest = bytes.get(i + 1..).unwrap_or_default();
+        let name_start = match rest.first() {
+            Some(b'/') | Some(b'!') => rest.get(1),
+            other => other,
+        };
+        name_start.is_some_and(u8::is_ascii_alphabetic)
+            && rest
+                .iter()
+                .take(2048)
+                .position(|&c| c == b'>')
+                .is_some_and(|end| !rest.get(..end).unwrap_or_default().contains(&b'<'))
+    })
+}
+
+/// A plain-text rendering of an HTML email for its text/plain alternative: tags dropped,
+/// `<br>`, `</p>` and `</div>` as line breaks, the common entities decoded.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(rest.get(..start).unwrap_or_default());
+        let after = rest.get(start..).unwrap_or_default();
+        let Some(end) = after.find('>') else {
+            out.push_str(after);
+            rest = "";
+            break;
+        };
+        let tag = after.get(1..end).unwrap_or_default().to_ascii_lowercase();
+        let name = tag
+            .trim_start_matches('/')
+            .split(|c: char| c.is_ascii_whitespace() || c == '/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if matches!(
+            name.as_str(),
+            "br" | "p" | "div" | "tr" | "li" | "h1" | "h2" | "h3"
+        ) && (name == "br" || tag.starts_with('/'))
+        {
+            out.push('\n');
+        }
+        rest = after.get(end + 1..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// A message for a user from a template, the transport chosen from the pool's settings.
+#[allow(clippy::too_many_arguments)] // each is one field of the message
+pub fn compose(
+    pool: &PoolRecord,
+    username: &str,
+    medium: Medium,
+    destination: &str,
+    purpose: &str,
+    subject: String,
+    template: &str,
+    code: crate::Secret,
+) -> Message {
+    let body = fill(template, username, code.expose());
+    Message {
+        pool_id: pool.id.clone(),
+        username: username.to_string(),
+        medium,
+        destination: destination.to_string(),
+        purpose: purpose.to_string(),
+        subject,
+        html: medium == Medium::Email && is_html(&body),
+        body,
+        code,
+        route: route(pool, medium),
+    }
+}
+
+// ------------------------------------------------------------------ routing
+
+/// How a message leaves, as the pool's Cognito settings say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "transport", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Route {
+    /// The server's own transport for the medium: SMTP for email where the operator configured
+    /// it, else the development outbox (if on). `reply_to` is `EmailConfiguration`'s
+    /// `ReplyToEmailAddress` (Cognito honours it with `COGNITO_DEFAULT` too).
+    Server {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
+    },
+    /// Amazon SES v2 `SendEmail` (`EmailSendingAccount = DEVELOPER`).
+    Ses(SesRoute),
+    /// Amazon SNS `Publish` to the phone number (`SmsConfiguration`).
+    Sns(SnsRoute),
+}
+
+impl Default for Route {
+    fn default() -> Self {
+        Self::Server { reply_to: None }
+    }
+}
+
+impl Route {
+    /// Whether the server's own transport carries the message.
+    pub fn is_server(&self) -> bool {
+        matches!(self, Self::Server { .. })
+    }
+}
+
+/// The pool's `EmailConfiguration` for SES.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SesRoute {
+    /// The verified identity's ARN (`arn:aws:ses:<region>:<account>:identity/<identity>`).
+    pub source_arn: String,
+    /// The SES region: the one in `source_arn`.
+    pub region: String,
+    /// `From` (e.g. `Example <no-reply@example.com>`), else the identity when it is an address.
+    pub from: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_set: Option<String>,
+}
+
+/// The pool's `SmsConfiguration` for SNS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnsRoute {
+    pub caller_arn: String,
+    /// `SnsRegion`, else the pool's region.
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+}
+
+/// The reply-to address of a pool's email (`EmailConfiguration.ReplyToEmailAddress`).
+pub fn reply_to(pool: &PoolRecord) -> Option<String> {
+    template_field(
+        pool.settings.email_configuration.as_ref(),
+        "ReplyToEmailAddress",
+    )
+}
+
+/// The transport for `medium` from the pool's `EmailConfiguration` / `SmsConfiguration`.
+pub fn route(pool: &PoolRecord, medium: Medium) -> Route {
+    match medium {
+        Medium::Email => {
+            let config = pool.settings.email_configuration.as_ref();
+            let developer =
+                template_field(config, "EmailSendingAccount").as_deref() == Some("DEVELOPER");
+            match (developer, template_field(config, "SourceArn")) {
+                (true, Some(source_arn)) => {
+                    let region = source_arn.split(':').nth(3).unwrap_or_default().to_string();
+                    let identity = source_arn
+                        .split_once(":identity/")
+                        .map(|(_, id)| id.to_string())
+                        .unwrap_or_default();
+                    Route::Ses(SesRoute {
+                        from: template_field(config, "From").unwrap_or(identity),
+                        region: if region.is_empty() {
+                            pool.region.clone()
+                        } else {
+                            region
+                        },
+                        source_arn,
+                        reply_to: reply_to(pool),
+                        configuration_set: template_field(config, "ConfigurationSet"),
+                    })
+                }
+                _ => Route::Server {
+                    reply_to: reply_to(pool),
+                },
+            }
+        }
+        Medium::Sms => {
+            let config = pool.settings.sms_configuration.as_ref();
+            match template_field(config, "SnsCallerArn") {
+                Some(caller_arn) => Route::Sns(SnsRoute {
+                    caller_arn,
+                    region: template_field(config, "SnsRegion")
+                        .unwrap_or_else(|| pool.region.clone()),
+                    external_id: template_field(config, "ExternalId"),
+                }),
+                None => Route::default(),
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ the AWS calls
+
+/// The SES endpoint of a region (`https://email.<region>.amazonaws.com`).
+pub fn ses_endpoint(region: &str) -> String {
+    format!("https://email.{region}.amazonaws.com")
+}
+
+/// The SNS endpoint of a region (`https://sns.<region>.amazonaws.com`).
+pub fn sns_endpoint(region: &str) -> String {
+    format!("https://sns.{region}.amazonaws.com")
+}
+
+/// SES v2 `SendEmail` (`POST /v2/email/outbound-emails`) of `message` to `endpoint` (a base URL
+/// without a trailing slash), unsigned.
+pub fn ses_send_email(message: &Message, ses: &SesRoute, endpoint: &str) -> DeliveryRequest {
+    let charset = |data: &str| json!({ "Data": data, "Charset": "UTF-8" });
+    let body = if message.html {
+        json!({
+            "Text": charset(&html_to_text(&message.body)),
+            "Html": charset(&message.body),
+        })
+    } else {
+        json!({ "Text": charset(&message.body) })
+    };
+    let mut request = json!({
+        "FromEmailAddress": ses.from,
+        "FromEmailAddressIdentityArn": ses.source_arn,
+        "Destination": { "ToAddresses": [message.destination] },
+        "Content": { "Simple": { "Subject": charset(&message.subject), "Body": body } },
+    });
+    if let Some(object) = request.as_object_mut() {
+        if let Some(reply_to) = &ses.reply_to {
+            object.insert("ReplyToAddresses".into(), json!([reply_to]));
+        }
+        if let Some(set) = &ses.configuration_set {
+            object.insert("ConfigurationSetName".into(), json!(set));
+        }
+    }
+    let mut headers = alloc::collections::BTreeMap::new();
+    headers.insert("content-type".to_string(), "application/json".to_string());
+    DeliveryRequest {
+        method: "POST".into(),
+        url: format!(
+            "{}/v2/email/outbound-emails",
+            endpoint.trim_end_matches('/')
+        ),
+        headers,
+        body: request.to_string(),
+    }
+}
+
+/// SNS `Publish` of an SMS `message` to its phone number (AWS query protocol), unsigned. The
+/// message is transactional (`AWS.SNS.SMS.SMSType`), as Cognito's codes are.
+pub fn sns_publish(message: &Message, endpoint: &str) -> DeliveryRequest {
+    let params: [(&str, &str); 6] = [
+        ("Action", "Publish"),
+        ("PhoneNumber", &message.destination),
+        ("Message", &message.body),
+        ("MessageAttributes.entry.1.Name", "AWS.SNS.SMS.SMSType"),
+        ("MessageAttributes.entry.1.Value.DataType", "String"),
+        (
+            "MessageAttributes.entry.1.Value.StringValue",
+            "Transactional",
+        ),
+    ];
+    let mut body = String::new();
+    for (name, value) in params.iter().chain([("Version", "2010-03-31")].iter()) {
+        if !body.is_empty() {
+            body.push('&');
+        }
+        body.push_str(&form_encode(name));
+        body.push('=');
+        body.push_str(&form_encode(value));
+    }
+    let mut headers = alloc::collections::BTreeMap::new();
+    headers.insert(
+        "content-type".to_string(),
+        "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+    );
+    DeliveryRequest {
+        method: "POST".into(),
+        url: format!("{}/", endpoint.trim_end_matches('/')),
+        headers,
+        body,
+    }
+}
+
+fn form_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for &b in value.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// What an answer from SES or SNS means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// Worth another attempt after a pause: throttling, a 5xx.
+    Retry(String),
+    /// Refused for good (a bad address, an unverified identity, bad credentials).
+    Refused(String),
+}
+
+/// Reads an HTTP answer of SES (JSON errors, `x-amzn-ErrorType`) or SNS (XML errors). The
+/// reason names the error code, never the request.
+pub fn aws_outcome(status: u16, error_type_header: Option<&str>, body: &[u8]) -> Outcome {
+    if (200..300).contains(&status) {
+        return Outcome::Sent;
+    }
+    let text = core::str::from_utf8(body).unwrap_or_default();
+    let code = error_type_header
+        .map(|t| t.split(':').next().unwrap_or(t).trim().to_string())
+        .filter(|t| !t.is_empty())
+        .or_else(|| {
+            serde_json::from_str::<Value>(text).ok().and_then(|v| {
+                v.get("__type")
+                    .or_else(|| v.get("code"))
+                    .and_then(Value::as_str)
+                    .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
+            })
+        })
+        .or_else(|| {
+            let start = text.find("<Code>")? + "<Code>".len();
+            let end = text.get(start..)?.find("</Code>")? + start;
+            text.get(start..end).map(str::to_string)
+        })
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    let code: String = code.chars().take(128).collect();
+    let throttled = matches!(
+        code.as_str(),
+        "Throttling"
+            | "ThrottlingException"
+            | "TooManyRequestsException"
+            | "ThrottledException"
+            | "RequestLimitExceeded"
+            | "LimitExceededException"
+            | "ServiceUnavailable"
+            | "InternalFailure"
+            | "InternalError"
+    );
+    if throttled || status == 429 || status >= 500 {
+        Outcome::Retry(code)
+    } else {
+        Outcome::Refused(code)
+    }
+}
+
+/// The error a message that could not be delivered answers with.
+pub fn delivery_failure() -> Error {
+    Error::new(
+        ErrorKind::CodeDeliveryFailure,
+        "Unable to deliver the message to the user.",
+    )
+}
+
+// ------------------------------------------------------------------ flood control
+
+/// Messages one destination may receive per window.
+pub const RATE_LIMIT_MESSAGES: u32 = 10;
+/// The window of [`RATE_LIMIT_MESSAGES`]: 15 minutes.
+pub const RATE_LIMIT_WINDOW_MILLIS: u64 = 15 * 60 * 1000;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RateRecord {
+    window_start_millis: u64,
+    count: u32,
+    /// When the window ends (the janitor removes the record an hour later).
+    expires_millis: u64,
+}
+
+/// The store key counting a destination's messages in a pool: its SHA-256, so the key holds no
+/// address or phone number.
+pub fn rate_key(pool_id: &str, destination: &str) -> String {
+    let digest = Sha256::digest(destination.trim().to_lowercase().as_bytes());
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    format!("p/{pool_id}/dr/{hex}")
+}
+
+/// Counts one message to `destination`; refuses with Cognito's `LimitExceededException` once
+/// it has had [`RATE_LIMIT_MESSAGES`] in the current window. One compare-and-set per message,
+/// retried on a race.
+pub async fn check_rate(env: &dyn Env, pool_id: &str, destination: &str) -> Result<(), Error> {
+    let key = rate_key(pool_id, destination);
+    for _ in 0..8 {
+        let now = env.clock().now_millis();
+        let current = env.store().get(&key).await?;
+        let (record, expect) = match &current {
+            Some(item) => {
+                let old: Option<RateRecord> = serde_json::from_slice(&item.value).ok();
+                let record = match old {
+                    Some(r)
+                        if now
+                            < r.window_start_millis
+                                .saturating_add(RATE_LIMIT_WINDOW_MILLIS) =>
+                    {
+                        if r.count >= RATE_LIMIT_MESSAGES {
+                            return Err(Error::new(
+                                ErrorKind::LimitExceeded,
+                                "Attempt limit exceeded, please try after some time.",
+                            ));
+                        }
+                        RateRecord {
+                            count: r.count + 1,
+                            ..r
+                        }
+                    }
+                    _ => fresh_window(now),
+                };
+                (record, Expect::Version(item.version))
+            }
+            None => (fresh_window(now), Expect::Absent),
+        };
+        let value = serde_json::to_vec(&record)
+            .map_err(|_| Error::internal("cannot encode a rate record"))?;
+        match env.store().put(&key, &value, expect).await {
+            Ok(_) => return Ok(()),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::new(
+        ErrorKind::TooManyRequests,
+        "Too many requests for this destination at once.",
+    ))
+}
+
+fn fresh_window(now: u64) -> RateRecord {
+    RateRecord {
+        window_start_millis: now,
+        count: 1,
+        expires_millis: now.saturating_add(RATE_LIMIT_WINDOW_MILLIS),
+    }
+}
+
+// ------------------------------------------------------------------ template validation
+
+/// Checks the message fields of CreateUserPool / UpdateUserPool against the service model's
+/// constraints (botocore `cognito-idp` 2016-04-18: lengths, the `{####}` placeholder, the
+/// `DefaultEmailOption` enum), with Cognito's validation message.
+pub fn validate_templates(settings: &crate::pool::PoolSettings) -> Result<(), Error> {
+    fn check(
+        field: &str,
+        value: Option<&str>,
+        min: usize,
+        max: usize,
+        code: bool,
+    ) -> Result<(), Error> {
+        let Some(value) = value else { return Ok(()) };
+        let len = value.chars().count();
+        if len < min || len > max {
+            return Err(Error::invalid_parameter(format!(
+                "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must have length between {min} and {max}"
+            )));
+        }
+        if code && !value.contains("{####}") {
+            return Err(Error::invalid_parameter(format!(
+                "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must contain the code placeholder {{####}}"
+            )));
+        }
+        Ok(())
+    }
+    let str_of = |v: Option<&Value>, name: &str| -> Result<Option<String>, Error> {
+        match v.and_then(|v| v.get(name)) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(Error::new(
+                ErrorKind::Serialization,
+                format!("{name} must be a string."),
+            )),
+        }
+    };
+    check(
+        "emailVerificationMessage",
+        settings.email_verification_message.as_deref(),
+        6,
+        20_000,
+        true,
+    )?;
+    check(
+        "emailVerificationSubject",
+        settings.email_verification_subject.as_deref(),
+        1,
+        140,
+        false,
+    )?;
+    check(
+        "smsVerificationMessage",
+        settings.sms_verification_message.as_deref(),
+        6,
+        140,
+        true,
+    )?;
+    let template = settings.verification_message_template.as_ref();
+    check(
+        "verificationMessageTemplate.emailMessage",
+        str_of(template, "EmailMessage")?.as_deref(),
+        6,
+        20_000,
+        true,
+    )?;
+    check(
+        "verificationMessageTemplate.emailSubject",
+        str_of(template, "EmailSubject")?.as_deref(),
+        1,
+        140,
+        false,
+    )?;
+    check(
+        "verificationMessageTemplate.smsMessage",
+        str_of(template, "SmsMessage")?.as_deref(),
+        6,
+        140,
+        true,
+    )?;
+    check(
+        "verificationMessageTemplate.emailMessageByLink",
+        str_of(template, "EmailMessageByLink")?.as_deref(),
+        6,
+        20_000,
+        false,
+    )?;
+    check(
+        "verificationMessageTemplate.emailSubjectByLink",
+        str_of(template, "EmailSubjectByLink")?.as_deref(),
+        1,
+        140,
+        false,
+    )?;
+    if let Some(option) = str_of(template, "DefaultEmailOption")?
+        && !matches!(option.as_str(), "CONFIRM_WITH_CODE" | "CONFIRM_WITH_LINK")
+    {
+        return Err(Error::invalid_parameter(format!(
+            "1 validation error detected: Value '{}' at 'verificationMessageTemplate.defaultEmailOption' failed to satisfy constraint: Member must satisfy enum value set: [CONFIRM_WITH_LINK, CONFIRM_WITH_CODE]",
+            option.chars().take(32).collect::<String>()
+        )));
+    }
+    let invite = settings
+        .admin_create_user_config
+        .as_ref()
+        .and_then(|c| c.get("InviteMessageTemplate"));
+    check(
+        "adminCreateUserConfig.inviteMessageTemplate.emailMessage",
+        str_of(invite, "EmailMessage")?.as_deref(),
+        6,
+        20_000,
+        false,
+    )?;
+    check(
+        "adminCreateUserConfig.inviteMessageTemplate.emailSubject",
+        str_of(invite, "EmailSubject")?.as_deref(),
+        1,
+        140,
+        false,
+    )?;
+    check(
+        "adminCreateUserConfig.inviteMessageTemplate.sMSMessage",
+        str_of(invite, "SMSMessage")?.as_deref(),
+        6,
+        140,
+        false,
+    )?;
+    let email = settings.email_configuration.as_ref();
+    if let Some(account) = str_of(email, "EmailSendingAccount")? {
+        if !matches!(account.as_str(), "COGNITO_DEFAULT" | "DEVELOPER") {
+            return Err(Error::invalid_parameter(format!(
+                "1 validation error detected: Value '{}' at 'emailConfiguration.emailSendingAccount' failed to satisfy constraint: Member must satisfy enum value set: [COGNITO_DEFAULT, DEVELOPER]",
+                account.chars().take(32).collect::<String>()
+            )));
+        }
+        if account == "DEVELOPER" && str_of(email, "SourceArn")?.is_none() {
+            return Err(Error::new(
+                ErrorKind::InvalidParameter,
+                "SourceArn is required when EmailSendingAccount is DEVELOPER.",
+            ));
+        }
+    }
+    if let Some(arn) = str_of(email, "SourceArn")?
+        && (arn.len() < 20
+            || arn.len() > 2048
+            || arn.split(':').count() < 6
+            || !arn.starts_with("arn:"))
+    {
+        return Err(Error::invalid_parameter(
+            "1 validation error detected: Value at 'emailConfiguration.sourceArn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?",
+        ));
+    }
+    Ok(())
+}
+
+/// Cognito's view of the templates after CreateUserPool / UpdateUserPool: the older fields and
+/// `VerificationMessageTemplate` mirror each other (a value given in one shows in both), and
+/// `DefaultEmailOption` is `CONFIRM_WITH_CODE` unless set.
+pub fn normalize_templates(settings: &mut crate::pool::PoolSettings) {
+    let mut template = match settings.verification_message_template.take() {
+        Some(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    for (field, older) in [
+        ("EmailMessage", &mut settings.email_verification_message),
+        ("EmailSubject", &mut settings.email_verification_subject),
+        ("SmsMessage", &mut settings.sms_verification_message),
+    ] {
+        match (template.get(field).and_then(Value::as_str), older.as_ref()) {
+            (Some(value), _) => *older = Some(value.to_string()),
+            (None, Some(value)) => {
+                template.insert(field.into(), json!(value));
+            }
+            (None, None) => {}
+        }
+    }
+    if !template.contains_key("DefaultEmailOption") {
+        template.insert("DefaultEmailOption".into(), json!("CONFIRM_WITH_CODE"));
+    }
+    settings.verification_message_template = Some(Value::Object(template));
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn recognises_html() {
+        assert!(is_html("<p>Your code is {####}</p>"));
+        assert!(is_html("Hello<br/>code {####}"));
+        assert!(is_html("<!DOCTYPE html><html>{####}</html>"));
+        assert!(!is_html("Your code is {####} < 5 minutes"));
+        assert!(!is_html("a <- b {####}"));
+        assert!(!is_html("Your code is {####}."));
+    }
+
+    #[test]
+    fn renders_html_as_text() {
+        assert_eq!(
+            html_to_text("<p>Hello &amp; welcome</p><p>Code: <b>123456</b></p>"),
+            "Hello & welcome\nCode: 123456\n"
+        );
+        assert_eq!(html_to_text("a<br>b<br/>c"), "a\nb\nc");
+    }
+
+    #[test]
+    fn reads_aws_answers() {
+        assert_eq!(aws_outcome(200, None, b"{}"), Outcome::Sent);
+        assert_eq!(
+            aws_outcome(429, Some("TooManyRequestsException:http://internal"), b"{}"),
+            Outcome::Retry("TooManyRequestsException".into())
+        );
+        assert_eq!(
+            aws_outcome(
+                400,
+                None,
+                br#"{"__type":"com.amazon#MessageRejected","message":"x"}"#
+            ),
+            Outcome::Refused("MessageRejected".into())
+        );
+        assert_eq!(
+            aws_outcome(
+                400,
+                None,
+                b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code></Error></ErrorResponse>"
+            ),
+            Outcome::Retry("Throttling".into())
+        );
+        assert_eq!(
+            aws_outcome(503, None, b""),
+            Outcome::Retry("HTTP 503".into())
+        );
+        assert_eq!(
+            aws_outcome(400, None, b"<Error><Code>InvalidParameter</Code></Error>"),
+            Outcome::Refused("InvalidParameter".into())
+        );
+    }
+
+    fn pool(settings: serde_json::Value) -> PoolRecord {
+        let mut settings: crate::pool::PoolSettings = serde_json::from_value(settings).unwrap();
+        validate_templates(&settings).unwrap();
+        normalize_templates(&mut settings);
+        PoolRecord {
+            id: "eu-west-1_Example01".into(),
+            name: "p".into(),
+            region: "eu-west-1".into(),
+            created_millis: 0,
+            modified_millis: 0,
+            settings,
+            schema: alloc::vec::Vec::new(),
+            alias_attributes: alloc::vec::Vec::new(),
+            username_attributes: alloc::vec::Vec::new(),
+            username_configuration: Default::default(),
+            dummy_password_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn templates_follow_cognito_precedence_and_defaults() {
+        let plain = pool(json!({}));
+        assert_eq!(
+            verification_template(&plain, Medium::Email),
+            (
+                DEFAULT_VERIFICATION_SUBJECT.into(),
+                DEFAULT_VERIFICATION_MESSAGE.into()
+            )
+        );
+        assert_eq!(
+            plain.settings.verification_message_template,
+            Some(json!({"DefaultEmailOption": "CONFIRM_WITH_CODE"}))
+        );
+        let older = pool(json!({
+            "EmailVerificationMessage": "Old {####}",
+            "EmailVerificationSubject": "Old subject",
+            "SmsVerificationMessage": "Sms {####}",
+        }));
+        // Mirrored into the template, as DescribeUserPool shows.
+        assert_eq!(
+            older.settings.verification_message_template,
+            Some(json!({
+                "EmailMessage": "Old {####}",
+                "EmailSubject": "Old subject",
+                "SmsMessage": "Sms {####}",
+                "DefaultEmailOption": "CONFIRM_WITH_CODE",
+            }))
+        );
+        assert_eq!(verification_template(&older, Medium::Sms).1, "Sms {####}");
+        let template = pool(json!({
+            "EmailVerificationMessage": "Old {####}",
+            "VerificationMessageTemplate": {"EmailMessage": "New {####}", "EmailSubject": "New"},
+        }));
+        assert_eq!(
+            verification_template(&template, Medium::Email),
+            ("New".into(), "New {####}".into())
+        );
+        assert_eq!(
+            template.settings.email_verification_message.as_deref(),
+            Some("New {####}")
+        );
+        let invite = pool(json!({"AdminCreateUserConfig": {"InviteMessageTemplate": {
+            "EmailSubject": "Join", "EmailMessage": "Hi {username}: {####}", "SMSMessage": "{username} {####}"}}}));
+        assert_eq!(
+            invitation_template(&invite, Medium::Email),
+            ("Join".into(), "Hi {username}: {####}".into())
+        );
+        assert_eq!(
+            invitation_template(&invite, Medium::Sms).1,
+            "{username} {####}"
+        );
+        assert_eq!(
+            invitation_template(&plain, Medium::Email).0,
+            DEFAULT_INVITATION_SUBJECT
+        );
+    }
+
+    #[test]
+    fn templates_are_validated_as_the_service_model_says() {
+        for bad in [
+            json!({"EmailVerificationMessage": "no code here"}),
+            json!({"SmsVerificationMessage": format!("{{####}}{}", "x".repeat(135))}),
+            json!({"VerificationMessageTemplate": {"EmailMessage": "nothing"}}),
+            json!({"VerificationMessageTemplate": {"DefaultEmailOption": "CONFIRM_BY_PIGEON"}}),
+            json!({"VerificationMessageTemplate": {"EmailSubject": ""}}),
+            json!({"EmailConfiguration": {"EmailSendingAccount": "DEVELOPER"}}),
+            json!({"EmailConfiguration": {"EmailSendingAccount": "MINE"}}),
+            json!({"EmailConfiguration": {"SourceArn": "not-an-arn-at-all-really"}}),
+        ] {
+            let settings: crate::pool::PoolSettings = serde_json::from_value(bad.clone()).unwrap();
+            let error = validate_templates(&settings).unwrap_err();
+            assert_eq!(error.kind, ErrorKind::InvalidParameter, "{bad}");
+        }
+    }
+
+    #[test]
+    fn composes_and_routes_from_the_pool() {
+        let ses = pool(json!({"EmailConfiguration": {
+            "EmailSendingAccount": "DEVELOPER",
+            "SourceArn": "arn:aws:ses:us-west-2:123456789012:identity/sender@example.com",
+            "ReplyToEmailAddress": "help@example.com",
+            "ConfigurationSet": "tracking",
+        }, "SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::123456789012:role/sms", "ExternalId": "x"}}));
+        let message = compose(
+            &ses,
+            "ann",
+            Medium::Email,
+            "ann@example.com",
+            "SignUp",
+            "Hello".into(),
+            "<p>Hi {username}, {####}</p>",
+            crate::Secret::new("123456"),
+        );
+        assert_eq!(message.body, "<p>Hi ann, 123456</p>");
+        assert!(message.html);
+        let Route::Ses(ses_route) = &message.route else {
+            panic!("{:?}", message.route)
+        };
+        assert_eq!(ses_route.region, "us-west-2");
+        assert_eq!(ses_route.from, "sender@example.com");
+        let request = ses_send_email(&message, ses_route, "http://127.0.0.1:5000/");
+        assert_eq!(
+            request.url,
+            "http://127.0.0.1:5000/v2/email/outbound-emails"
+        );
+        let body: Value = serde_json::from_str(&request.body).unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "FromEmailAddress": "sender@example.com",
+                "FromEmailAddressIdentityArn": "arn:aws:ses:us-west-2:123456789012:identity/sender@example.com",
+                "Destination": {"ToAddresses": ["ann@example.com"]},
+                "ReplyToAddresses": ["help@example.com"],
+                "ConfigurationSetName": "tracking",
+                "Content": {"Simple": {
+                    "Subject": {"Data": "Hello", "Charset": "UTF-8"},
+                    "Body": {
+                        "Text": {"Data": "Hi ann, 123456\n", "Charset": "UTF-8"},
+                        "Html": {"Data": "<p>Hi ann, 123456</p>", "Charset": "UTF-8"},
+                    },
+                }},
+            })
+        );
+        let sms = compose(
+            &ses,
+            "ann",
+            Medium::Sms,
+            "+15555550100",
+            "SignUp",
+            String::new(),
+            "Code {####}",
+            crate::Secret::new("654321"),
+        );
+        assert!(!sms.html);
+        assert_eq!(
+            sms.route,
+            Route::Sns(SnsRoute {
+                caller_arn: "arn:aws:iam::123456789012:role/sms".into(),
+                region: "eu-west-1".into(),
+                external_id: Some("x".into()),
+            })
+        );
+        let publish = sns_publish(&sms, "https://sns.eu-west-1.amazonaws.com");
+        assert_eq!(publish.url, "https://sns.eu-west-1.amazonaws.com/");
+        assert_eq!(
+            publish.body,
+            "Action=Publish&PhoneNumber=%2B15555550100&Message=Code%20654321&MessageAttributes.entry.1.Name=AWS.SNS.SMS.SMSType&MessageAttributes.entry.1.Value.DataType=String&MessageAttributes.entry.1.Value.StringValue=Transactional&Version=2010-03-31"
+        );
+        let plain = pool(json!({"EmailConfiguration": {
+            "EmailSendingAccount": "COGNITO_DEFAULT", "ReplyToEmailAddress": "help@example.com"}}));
+        assert_eq!(
+            route(&plain, Medium::Email),
+            Route::Server {
+                reply_to: Some("help@example.com".into())
+            }
+        );
+        assert_eq!(route(&plain, Medium::Sms), Route::default());
+    }
+
+    #[test]
+    fn one_destination_gets_a_bounded_number_of_messages_per_window() {
+        use futures_util::FutureExt as _;
+        let env = crate::testing::TestEnv::new();
+        let check = |dest: &str| check_rate(&env, "p1", dest).now_or_never().unwrap();
+        for _ in 0..RATE_LIMIT_MESSAGES {
+            check("Ann@Example.com").unwrap();
+        }
+        let refused = check("ann@example.com").unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::LimitExceeded);
+        assert_eq!(
+            refused.message,
+            "Attempt limit exceeded, please try after some time."
+        );
+        check("bob@example.com").unwrap();
+        env.clock.advance(RATE_LIMIT_WINDOW_MILLIS);
+        check("ann@example.com").unwrap();
+        // The key names no address.
+        assert!(!rate_key("p1", "ann@example.com").contains("ann"));
+    }
+
+    #[test]
+    fn form_encodes_as_aws_query() {
+        assert_eq!(form_encode("+15555550100"), "%2B15555550100");
+        assert_eq!(form_encode("a b&c=é"), "a%20b%26c%3D%C3%A9");
+    }
+}
