@@ -3,8 +3,8 @@
 # deliveries to real servers, all on 127.0.0.1 free ports, all stopped by PID:
 #   - aiosmtpd with STARTTLS (a test CA and certificate made now) and AUTH required; recipients
 #     `reject*` are refused (550), `slow*` answered after 3 s
-#   - moto in server mode as SES v2 and SNS (read back through /moto-api/data.json), with a
-#     throttling proxy in front of its SES
+#   - moto in server mode as SES v2 and SNS (read back through /moto-api/data.json), behind a
+#     proxy that throttles on demand and checks every SigV4 signature with botocore's signer
 #   - an HTTP receiver for custom sender plugin deliveries
 #   - host A: SMTP + AWS configured, the outbox off; host B: its SMTP relay down at first
 # then tests/delivery/test_delivery.py (boto3) drives both. Tools come from
@@ -73,7 +73,7 @@ moto_port=$(free_port)
 pids+=($!)
 export MOTO_URL="http://127.0.0.1:$moto_port"
 throttle_port=$(free_port)
-start throttle "$DELIVERY_PYTHON" "$servers" throttle "$throttle_port" "$MOTO_URL"
+start throttle "$DELIVERY_PYTHON" "$servers" throttle "$throttle_port" "$MOTO_URL" delivery-test-secret
 export THROTTLE_URL="http://127.0.0.1:$throttle_port"
 export RECEIVER_PORT=$(free_port)
 start receiver "$DELIVERY_PYTHON" "$servers" receiver "$RECEIVER_PORT" "$RECEIVER_LOG"
@@ -134,7 +134,7 @@ timeout_ms = 1000
 access_key_id = "AKIDDELIVERYTEST"
 secret_access_key = "delivery-test-secret"
 ses_endpoint = "$THROTTLE_URL"
-sns_endpoint = "$MOTO_URL"
+sns_endpoint = "$THROTTLE_URL"
 TOML
 host a "$work/a.toml"
 
@@ -178,7 +178,7 @@ if [ "$edge" = 1 ]; then
   edge/build.sh
   export COGNATE_EDGE_EXTRA_ARGS="--var COGNATE_DELIVERY_AWS_ACCESS_KEY_ID:AKIDDELIVERYTEST \
     --var COGNATE_DELIVERY_AWS_SECRET_ACCESS_KEY:delivery-test-secret \
-    --var COGNATE_SES_ENDPOINT:$THROTTLE_URL --var COGNATE_SNS_ENDPOINT:$MOTO_URL"
+    --var COGNATE_SES_ENDPOINT:$THROTTLE_URL --var COGNATE_SNS_ENDPOINT:$THROTTLE_URL"
   edge_port=$(free_port)
   start_edge "$edge_port" "$work/edge-state" "$work/edge.log"
   echo "==> delivery on the edge: http://127.0.0.1:$edge_port"

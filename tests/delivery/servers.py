@@ -10,10 +10,12 @@
     python servers.py receiver PORT LOGDIR
         an HTTP receiver for custom sender plugin deliveries: each request is written to
         LOGDIR/<n>.json ({method, path, headers, body}) and answered 200.
-    python servers.py throttle PORT UPSTREAM
+    python servers.py throttle PORT UPSTREAM SECRET
         a proxy in front of moto: forwards every request to UPSTREAM, except that while its
         counter is above zero it answers SES's throttling error (429 TooManyRequestsException)
-        and counts down. `POST /__throttle?n=N` sets the counter.
+        and counts down. `POST /__throttle?n=N` sets the counter. It also checks each request's
+        SigV4 signature with botocore's signer (an independent implementation) and the secret
+        key SECRET; `GET /__signatures` answers {"good": n, "bad": [reasons]}.
 
     python servers.py wat OUT ANSWER
         a trigger plugin (WAT) that answers ANSWER to every event (like tests/src/plugins.rs's
@@ -29,6 +31,7 @@ import http.server
 import ipaddress
 import json
 import os
+import re
 import ssl
 import sys
 import threading
@@ -211,14 +214,55 @@ def receiver(port, logdir):
     server.serve_forever()
 
 
-def throttle(port, upstream):
-    state = {"n": 0}
+def check_signature(method, path, headers, body, secret):
+    """Recomputes the request's SigV4 signature with botocore; None when it matches."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    authorization = headers.get("authorization", "")
+    match = re.fullmatch(
+        r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
+        r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})",
+        authorization,
+    )
+    if not match:
+        return f"unexpected Authorization header {authorization[:80]!r}"
+    key_id, _, region, service, signed, signature = match.groups()
+    signed_headers = {name: headers[name] for name in signed.split(";") if name in headers}
+    request = AWSRequest(method=method, url=f"http://{headers['host']}{path}", data=body, headers=signed_headers)
+    request.context["timestamp"] = headers["x-amz-date"]
+    auth = SigV4Auth(Credentials(key_id, secret, headers.get("x-amz-security-token")), service, region)
+    canonical = auth.canonical_request(request)
+    expected = auth.signature(auth.string_to_sign(request, canonical), request)
+    if auth.signed_headers(auth.headers_to_sign(request)) != signed:
+        return f"signed headers {signed} != {auth.signed_headers(auth.headers_to_sign(request))}"
+    return None if expected == signature else f"signature mismatch for {service} {path}"
+
+
+def throttle(port, upstream, secret):
+    state = {"n": 0, "good": 0, "bad": []}
     lock = threading.Lock()
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/__signatures":
+                with lock:
+                    body = json.dumps({"good": state["good"], "bad": state["bad"]}).encode()
+                return self.answer(200, {"content-type": "application/json"}, body)
+            self.answer(404, {}, b"")
+
         def do_POST(self):
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length)
+            if not self.path.startswith("/__"):
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                problem = check_signature(self.command, self.path, headers, body, secret)
+                with lock:
+                    if problem:
+                        state["bad"].append(problem)
+                    else:
+                        state["good"] += 1
             if self.path.startswith("/__throttle"):
                 with lock:
                     state["n"] = int(self.path.split("n=", 1)[1])
@@ -296,6 +340,6 @@ if __name__ == "__main__":
     elif command == "wat":
         wat(args[0], args[1])
     elif command == "throttle":
-        throttle(int(args[0]), args[1])
+        throttle(int(args[0]), args[1], args[2])
     else:
         sys.exit(f"unknown command {command}")

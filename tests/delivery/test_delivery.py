@@ -9,7 +9,8 @@ Environment (set by the script):
   MAILDIR                        where host A's SMTP server writes received mail
   SMTP_USER                      the SMTP account host A authenticates as
   SMTP_FROM                      host A's From address
-  MOTO_URL, THROTTLE_URL         moto, and the throttling proxy in front of it (host A's SES)
+  MOTO_URL, THROTTLE_URL         moto, and the proxy in front of it (host A's SES and SNS), which
+                                 throttles on demand and checks signatures with botocore
   RECEIVER_LOG, RECEIVER_PORT    the plugin delivery receiver
   HOST_B_URL, HOST_B_SMTP_PORT, HOST_B_MAILDIR, CERT_DIR, SERVERS_PY
                                  host B, whose SMTP relay is down until a test starts it
@@ -346,6 +347,12 @@ class AwsServices(unittest.TestCase):
         code = code_in(sms[0]["message"])
         self.assertEqual(sms[0]["message"], f"Example code: {code}")
         IDP.confirm_sign_up(ClientId=app, Username=user, ConfirmationCode=code)
+
+    def test_zz_every_aws_call_was_signed_as_botocore_signs(self):
+        with urllib.request.urlopen(ENV["THROTTLE_URL"] + "/__signatures", timeout=5) as r:
+            signatures = json.load(r)
+        self.assertEqual(signatures["bad"], [])
+        self.assertGreaterEqual(signatures["good"], 5)
 
     @unittest.skipIf(
         ENV.get("DELIVERY_TARGET") == "edge", "the local Worker keeps a development outbox"
