@@ -489,10 +489,18 @@ async fn start_plugins(
     for plugin in &config.register {
         let bytes = std::fs::read(&plugin.path)
             .with_context(|| format!("cannot read plugin {}", plugin.path.display()))?;
-        let info = runtime
-            .register_any(Some(&plugin.name), &bytes)
-            .await
-            .with_context(|| format!("cannot register plugin {}", plugin.name))?;
+        let info = match runtime.register_any(Some(&plugin.name), &bytes).await {
+            Ok(info) => info,
+            // A shared registry lives in the database, which may be down at start: the host
+            // starts anyway (another host, or a restart, registers it).
+            Err(e) if runtime.is_shared() => {
+                tracing::error!(name = %plugin.name, error = %format!("{e:#}"), "cannot register a plugin from the config file");
+                continue;
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot register plugin {}", plugin.name));
+            }
+        };
         tracing::info!(name = %plugin.name, reference = %info.reference, "plugin registered from the config file");
     }
     Ok(runtime)

@@ -176,7 +176,7 @@ impl PostgresStore {
             .pool
             .get()
             .await
-            .map_err(|e| self.unavailable("cannot connect", &e))?;
+            .map_err(|e| self.unavailable_because("cannot connect", &e))?;
         if self.schema_ready.initialized() {
             return Ok(client);
         }
@@ -195,7 +195,7 @@ impl PostgresStore {
                 // Two hosts creating the schema at once: one loses with a unique violation.
                 Err(MigrateError::Db(e)) if attempt < MAX_ATTEMPTS && is_race(&e) => {}
                 Err(MigrateError::Db(e)) => {
-                    return Err(self.unavailable("cannot create the schema", &e));
+                    return Err(self.unavailable_because("cannot create the schema", &e));
                 }
                 Err(MigrateError::Refused(why)) => {
                     tracing::error!(target: "cognate::store", database = %self.target, "{why}");
@@ -234,10 +234,27 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Logs a database error and turns it into the retryable [`StoreError::Unavailable`].
+    /// Logs a database error (with its causes) and turns it into the retryable
+    /// [`StoreError::Unavailable`]. The error's text reaches API clients inside
+    /// `InternalErrorException`, so it names what failed, not where the database is: the log
+    /// line has the details.
     fn unavailable(&self, what: &str, error: &dyn fmt::Display) -> StoreError {
         tracing::warn!(target: "cognate::store", database = %self.target, %error, "postgres: {what}");
-        StoreError::Unavailable(format!("postgres ({}): {what}: {error}", self.target))
+        StoreError::Unavailable(format!("postgres: {what} (details in the host's log)"))
+    }
+
+    fn unavailable_because(&self, what: &str, error: &dyn std::error::Error) -> StoreError {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            let cause_text = cause.to_string();
+            if !text.contains(&cause_text) {
+                text.push_str(": ");
+                text.push_str(&cause_text);
+            }
+            source = cause.source();
+        }
+        self.unavailable(what, &text)
     }
 
     /// Runs one statement on a pooled connection, within [`STATEMENT_TIMEOUT`], retrying
@@ -273,7 +290,7 @@ impl PostgresStore {
                     tracing::debug!(target: "cognate::store", error = %e, attempt, "postgres: retrying {what}");
                     tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
                 }
-                Ok(Ok(Err(e))) => return Err(self.unavailable(what, &e)),
+                Ok(Ok(Err(e))) => return Err(self.unavailable_because(what, &e)),
             }
         }
     }

@@ -216,7 +216,8 @@ async fn a_database_that_is_down_gives_unavailable_then_recovers() {
     match store.get("k").await {
         Err(StoreError::Unavailable(why)) => {
             assert!(why.contains("cannot connect"), "{why}");
-            assert!(why.contains(&format!("127.0.0.1:{port}")), "{why}");
+            // Clients see this text (InternalErrorException): not where the database is.
+            assert!(!why.contains(&format!("{port}")), "{why}");
         }
         other => panic!("a get with the database down gave {other:?}"),
     }

@@ -279,6 +279,13 @@ async fn a_host_whose_database_is_down_starts_answers_a_retryable_error_and_reco
         "ListUserPools with the database down",
     );
     assert_eq!(err.code(), Some("InternalErrorException"), "{err:?}");
+    // Where the database is stays in the host's log, not in the answer.
+    let message = err.message().unwrap_or_default();
+    assert!(!message.contains(&format!(":{port}")), "{message}");
+    assert!(
+        log.contains("connection refused") || log.contains("Connection refused"),
+        "{log}"
+    );
 
     // The database comes back (a relay to the real server on that port): the same host serves.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))

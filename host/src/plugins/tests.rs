@@ -121,3 +121,78 @@ fn registry_persists_in_the_data_directory() {
     assert!(rt.call("minimal", b"{}").is_err());
     assert!(rt.list().is_empty());
 }
+
+/// A module of more than one shared-registry chunk that answers `{}` to every event.
+fn big_plugin() -> String {
+    let filler = "x".repeat(SHARED_CHUNK_BYTES + 40_000);
+    format!(
+        r#"(module
+  (memory (export "memory") 8)
+  (data (i32.const 0) "{{}}")
+  (data (i32.const 65536) "{filler}")
+  (func (export "alloc") (param i32) (result i32) (i32.const 400000))
+  (func (export "handle") (param i32 i32) (result i64) (i64.const 2)))"#
+    )
+}
+
+fn shared(store: &Arc<dyn cognate_core::Store>) -> PluginRuntime {
+    PluginRuntime::new_shared(
+        None,
+        PluginLimits {
+            max_instances: 4,
+            ..PluginLimits::default()
+        },
+        Arc::clone(store),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn runtimes_on_one_store_share_one_registry() {
+    let store: Arc<dyn cognate_core::Store> = Arc::new(cognate_core::store::MemoryStore::new());
+    let (a, b) = (shared(&store), shared(&store));
+    assert!(a.is_shared());
+
+    // Registered through A, served by B.
+    a.register_any(Some("minimal"), MINIMAL.as_bytes())
+        .await
+        .unwrap();
+    let out = b.invoke("minimal", b"{\"version\":\"1\"}").await.unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(answer["autoConfirmUser"], true);
+
+    // A module larger than one chunk travels whole.
+    let big = b
+        .register_any(Some("big"), big_plugin().as_bytes())
+        .await
+        .unwrap();
+    assert!(big.size > SHARED_CHUNK_BYTES, "{}", big.size);
+    assert_eq!(a.invoke("big", b"{}").await.unwrap(), b"{}");
+    let listed = a.list_any().await.unwrap();
+    let mut names: Vec<String> = listed.iter().flat_map(|p| p.names.clone()).collect();
+    names.sort();
+    assert_eq!(names, ["big", "minimal"]);
+
+    // A runtime that starts later finds both.
+    let c = shared(&store);
+    assert_eq!(c.invoke(&big.reference, b"{}").await.unwrap(), b"{}");
+
+    // A name removed through B is gone on A at once; the module stays under its hash.
+    assert!(b.remove_any("minimal").await.unwrap());
+    assert_eq!(
+        a.invoke("minimal", b"{}").await,
+        Err(InvocationError::NotFound)
+    );
+    assert!(!a.remove_any("minimal").await.unwrap());
+    // A module removed by hash through A: gone everywhere, its chunks deleted.
+    assert!(a.remove_any(&big.reference).await.unwrap());
+    for runtime in [&a, &b, &c] {
+        assert_eq!(
+            runtime.invoke("big", b"{}").await,
+            Err(InvocationError::NotFound)
+        );
+    }
+    let prefix = format!("host/plugins/module/{}/", big.sha256);
+    let left = store.scan(&prefix, None, 10).await.unwrap();
+    assert!(left.items.is_empty(), "chunks left: {:?}", left.items.len());
+}
