@@ -27,3 +27,6 @@ done
 
 # -- PostgreSQL store tests (issue 21): Debian's postgresql (scripts/test-postgres.sh) ---------
 "$here/setup-postgres.sh"
+
+# -- delivery tests (issue 22): aiosmtpd and moto[server] in a pinned venv ---------------------
+"$here/setup-delivery.sh"

@@ -63,3 +63,11 @@ cargo clippy -p cognate-edge --target wasm32-unknown-unknown --locked -- -D warn
 
 step "edge: the same scenarios against the Worker under wrangler dev --local"
 scripts/test-edge.sh
+
+# -- delivery (issue 22): SMTP, SES, SNS and plugin deliveries to real servers ---------------
+step "delivery: aiosmtpd (STARTTLS, AUTH), moto as SES and SNS, a plugin receiver; host and Worker"
+scripts/test-delivery.sh --edge
+
+# -- PostgreSQL (issue 21): the contract, the scenarios and two hosts on one database ---------
+step "postgres: a throwaway PostgreSQL server; contract suite, scenarios, two hosts"
+scripts/test-postgres.sh
