@@ -35,13 +35,11 @@ scripts/with-postgres.sh bash -euo pipefail -c '
   cargo test -p cognate-tests --test two_hosts --locked -- --ignored
 
   step "postgres: the end-to-end scenarios against a host on PostgreSQL"
-  # Every scenario file but the browser ones (they test the UI, not the store; the SQLite runs
-  # cover them), the edge parity checks, and two_hosts (above).
+  # Every scenario file but two_hosts (above).
   tests=()
   for file in tests/tests/*.rs; do
     name="$(basename "$file" .rs)"
-    case "$name" in hosted_ui_browser|edge|two_hosts) continue ;; esac
-    tests+=(--test "$name")
+    [ "$name" = two_hosts ] || tests+=(--test "$name")
   done
   COGNATE_TEST_STORE="$COGNATE_TEST_POSTGRES" cargo test -p cognate-tests --locked "${tests[@]}"
 '

@@ -248,3 +248,26 @@ async fn a_database_that_is_down_gives_unavailable_then_recovers() {
     assert_eq!(store.get("k").await.unwrap().unwrap().version, version);
     relay.abort();
 }
+
+/// Hosts starting together on a new database all create the schema at once: every one of them
+/// starts (a lost `CREATE ... IF NOT EXISTS` race is retried), and they share one schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs COGNATE_TEST_POSTGRES (scripts/test-postgres.sh)"]
+async fn hosts_starting_together_on_a_new_database_all_start() {
+    let url = fresh_url().await;
+    let stores: Vec<PostgresStore> = (0..6).map(|_| PostgresStore::new(&url).unwrap()).collect();
+    let starts = stores
+        .iter()
+        .cloned()
+        .map(|store| tokio::spawn(async move { store.connect().await }));
+    for start in starts.collect::<Vec<_>>() {
+        start
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("a racing start failed: {e}"));
+    }
+    let version = stores[0].put("k", b"v", Expect::Absent).await.unwrap();
+    for store in &stores {
+        assert_eq!(store.get("k").await.unwrap().unwrap().version, version);
+    }
+}
