@@ -349,16 +349,6 @@ fn to_stored(version: u64) -> Option<i64> {
 
 /// The smallest byte string greater than every string starting with `prefix`, or `None` when
 /// there is none (empty prefix, or all `0xFF`). See the SQLite engine: the same bound.
-fn prefix_upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut bound = prefix.to_vec();
-    while let Some(last) = bound.pop() {
-        if let Some(next) = last.checked_add(1) {
-            bound.push(next);
-            return Some(bound);
-        }
-    }
-    None
-}
 
 fn scan_sql(inclusive: bool, bounded: bool) -> &'static str {
     match (inclusive, bounded) {
@@ -502,7 +492,7 @@ impl Store for PostgresStore {
                 _ => (prefix, true),
             };
             let lower = lower.as_bytes();
-            let upper = prefix_upper_bound(prefix.as_bytes());
+            let upper = cognate_core::store::prefix_upper_bound(prefix.as_bytes());
             let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
             let sql = scan_sql(inclusive, upper.is_some());
             let rows = match &upper {
@@ -625,12 +615,5 @@ mod tests {
         let error = PostgresStore::new("postgres://h/db?sslmode=require").unwrap_err();
         assert!(error.to_string().contains("TLS"), "{error}");
         assert!(PostgresStore::new("not a url ::").is_err());
-    }
-
-    #[test]
-    fn upper_bound_increments_the_last_byte() {
-        assert_eq!(prefix_upper_bound(b"a/"), Some(b"a0".to_vec()));
-        assert_eq!(prefix_upper_bound(b""), None);
-        assert_eq!(prefix_upper_bound(&[0x61, 0xFF]), Some(vec![0x62]));
     }
 }

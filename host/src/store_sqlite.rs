@@ -226,16 +226,6 @@ fn current_version(tx: &rusqlite::Transaction<'_>, key: &[u8]) -> rusqlite::Resu
 /// there is none (empty prefix, or all `0xFF`). UTF-8 never contains `0xFF`, so for keys this is
 /// the prefix with its last byte incremented; the result need not be valid UTF-8, which is fine
 /// for BLOB comparison.
-fn prefix_upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut bound = prefix.to_vec();
-    while let Some(last) = bound.pop() {
-        if let Some(next) = last.checked_add(1) {
-            bound.push(next);
-            return Some(bound);
-        }
-    }
-    None
-}
 
 /// The scan query for a lower bound (inclusive or not) and an optional upper bound. Both
 /// bounds are on the primary key, so SQLite answers it with one index range search.
@@ -268,7 +258,7 @@ fn scan_page(
         Some(cursor) if cursor >= prefix => (cursor, false),
         _ => (prefix, true),
     };
-    let upper = prefix_upper_bound(prefix.as_bytes());
+    let upper = cognate_core::store::prefix_upper_bound(prefix.as_bytes());
     let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
     let rows: Vec<(Vec<u8>, Vec<u8>, i64)> = conn
         .prepare_cached(scan_sql(inclusive, upper.is_some()))
@@ -421,12 +411,21 @@ mod tests {
 
     #[test]
     fn upper_bound_increments_the_last_byte() {
-        assert_eq!(prefix_upper_bound(b"a/"), Some(b"a0".to_vec()));
-        assert_eq!(prefix_upper_bound(b""), None);
-        assert_eq!(prefix_upper_bound(&[0x61, 0xFF]), Some(vec![0x62]));
-        assert_eq!(prefix_upper_bound(&[0xFF, 0xFF]), None);
+        assert_eq!(
+            cognate_core::store::prefix_upper_bound(b"a/"),
+            Some(b"a0".to_vec())
+        );
+        assert_eq!(cognate_core::store::prefix_upper_bound(b""), None);
+        assert_eq!(
+            cognate_core::store::prefix_upper_bound(&[0x61, 0xFF]),
+            Some(vec![0x62])
+        );
+        assert_eq!(cognate_core::store::prefix_upper_bound(&[0xFF, 0xFF]), None);
         // "é" = C3 A9: the bound is C3 AA ("ê"), so "ê..." is excluded.
-        assert_eq!(prefix_upper_bound("é".as_bytes()), Some(vec![0xC3, 0xAA]));
+        assert_eq!(
+            cognate_core::store::prefix_upper_bound("é".as_bytes()),
+            Some(vec![0xC3, 0xAA])
+        );
     }
 
     /// Prefix scans must be an index range on the primary key, never a full scan or LIKE.

@@ -117,6 +117,20 @@ pub trait Store: MaybeSend + MaybeSync {
     ) -> BoxFuture<'a, Result<Page, StoreError>>;
 }
 
+/// The smallest byte string greater than every key starting with `prefix` (the exclusive upper
+/// bound of a prefix scan over a sorted key range), or `None` when no such bound exists (an empty
+/// prefix, or one of 0xFF bytes only).
+pub fn prefix_upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut bound = prefix.to_vec();
+    while let Some(last) = bound.pop() {
+        if let Some(next) = last.checked_add(1) {
+            bound.push(next);
+            return Some(bound);
+        }
+    }
+    None
+}
+
 /// Checks the size limits every engine enforces.
 pub fn check_limits(key: &str, value: &[u8]) -> Result<(), StoreError> {
     if key.len() > MAX_KEY_LEN || value.len() > MAX_VALUE_LEN {
