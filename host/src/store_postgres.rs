@@ -347,9 +347,6 @@ fn to_stored(version: u64) -> Option<i64> {
     i64::try_from(version).ok()
 }
 
-/// The smallest byte string greater than every string starting with `prefix`, or `None` when
-/// there is none (empty prefix, or all `0xFF`). See the SQLite engine: the same bound.
-
 fn scan_sql(inclusive: bool, bounded: bool) -> &'static str {
     match (inclusive, bounded) {
         (true, true) => {

@@ -222,11 +222,6 @@ fn current_version(tx: &rusqlite::Transaction<'_>, key: &[u8]) -> rusqlite::Resu
         .optional()
 }
 
-/// The smallest byte string greater than every string starting with `prefix`, or `None` when
-/// there is none (empty prefix, or all `0xFF`). UTF-8 never contains `0xFF`, so for keys this is
-/// the prefix with its last byte incremented; the result need not be valid UTF-8, which is fine
-/// for BLOB comparison.
-
 /// The scan query for a lower bound (inclusive or not) and an optional upper bound. Both
 /// bounds are on the primary key, so SQLite answers it with one index range search.
 fn scan_sql(inclusive: bool, bounded: bool) -> &'static str {

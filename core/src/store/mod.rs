@@ -119,7 +119,9 @@ pub trait Store: MaybeSend + MaybeSync {
 
 /// The smallest byte string greater than every key starting with `prefix` (the exclusive upper
 /// bound of a prefix scan over a sorted key range), or `None` when no such bound exists (an empty
-/// prefix, or one of 0xFF bytes only).
+/// prefix, or one of 0xFF bytes only). UTF-8 never contains `0xFF`, so for string keys this is the
+/// prefix with its last byte incremented; the result need not be valid UTF-8, which is fine for
+/// engines that compare keys as bytes (SQLite BLOBs, PostgreSQL BYTEA).
 pub fn prefix_upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut bound = prefix.to_vec();
     while let Some(last) = bound.pop() {
