@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The PostgreSQL stage (issue 21): against a throwaway PostgreSQL server (scripts/with-postgres.sh)
 #   1. the storage contract suite on PostgreSQL, natively and through the Wasm core's store
-#      imports, plus two stores on one database, a restart, a database that is down then back;
+#      imports, plus two stores on one database, a restart, a database that is down then back,
+#      and the suite over verified TLS (sslmode=require, a test CA);
 #   2. the end-to-end scenarios against a host on PostgreSQL (a fresh database per server);
 #   3. two hosts on one database: racing sign-ups, refresh-token replay across hosts, a plugin
 #      registered on one host running on the other, a deleted user on the other host.

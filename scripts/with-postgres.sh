@@ -3,6 +3,7 @@
 # scripts/setup-postgres.sh) in a fresh temporary directory on a free loopback port, runs CMD with
 # COGNATE_TEST_POSTGRES set to its URL (a superuser on the `postgres` database: tests create a
 # fresh database per server or store from it), then stops the server by PID and removes it.
+# It also speaks TLS, with a certificate from a test CA made at start (COGNATE_TEST_POSTGRES_CA).
 #
 # The server trusts loopback connections and runs without fsync: it holds test data only. As root
 # it runs as the `postgres` user (initdb refuses root), in a directory that user owns.
@@ -27,8 +28,26 @@ fi
   rm -rf "$dir"
   exit 1
 }
+# TLS for clients that ask (sslmode=require): a test CA made now, and a server certificate it
+# signs for 127.0.0.1 (COGNATE_TEST_POSTGRES_CA names the CA for the tests).
+tls="$dir/tls"
+mkdir -p "$tls"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Cognate test CA" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+  -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+  -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"$tls/server.ext"
+openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
+  -days 2 -extfile "$tls/server.ext" -out "$tls/server.pem" 2>/dev/null
+chmod 600 "$tls/server.key"
+[ "$(id -u)" = 0 ] && chown -R postgres: "$tls"
+chmod 755 "$tls"
+chmod 644 "$tls/ca.pem"
+
 # Unix socket in the temporary directory (never /var/run/postgresql), TCP on loopback only.
 "${as_owner[@]}" "$bin/postgres" -D "$dir/data" -h 127.0.0.1 -p "$port" -k "$dir" \
+  -c ssl=on -c ssl_cert_file="$tls/server.pem" -c ssl_key_file="$tls/server.key" \
   -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
   -c max_connections=400 -c shared_buffers=64MB \
   >"$dir/server.log" 2>&1 </dev/null &
@@ -52,6 +71,7 @@ until "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -U cognate -d postgres; do
 done
 
 export COGNATE_TEST_POSTGRES="postgres://cognate@127.0.0.1:$port/postgres"
+export COGNATE_TEST_POSTGRES_CA="$tls/ca.pem"
 echo "with-postgres: PostgreSQL $("$bin/postgres" --version | sed "s/^postgres (PostgreSQL) //") on 127.0.0.1:$port (pid $pid)" >&2
 status=0
 "$@" || status=$?

@@ -107,6 +107,67 @@ fn describe(config: &tokio_postgres::Config) -> String {
     format!("{host}:{port}/{db}")
 }
 
+/// Splits libpq's `sslrootcert=PATH` off the URL's query (tokio-postgres does not know it).
+fn take_root_cert(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut root_cert = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.strip_prefix("sslrootcert=") {
+            Some(path) => {
+                root_cert = Some(path.to_owned());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    let url = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    (url, root_cert)
+}
+
+/// The TLS connector for `sslmode=require`: rustls, trusting Mozilla's roots and the
+/// `sslrootcert` file if given, and always checking the certificate chain and the host name
+/// (libpq's `verify-full`: a database that cannot prove who it is gets no password). Other modes
+/// connect in plain text (`prefer`, the default, does not fall back to an unchecked TLS).
+fn tls_for(
+    config: &tokio_postgres::Config,
+    root_cert: Option<&str>,
+) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>, StoreError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    if config.get_ssl_mode() != tokio_postgres::config::SslMode::Require {
+        return Ok(None);
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = root_cert {
+        let unreadable = |e: &dyn std::fmt::Display| {
+            StoreError::Unavailable(format!("postgres: sslrootcert {path}: {e}"))
+        };
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| unreadable(&e))? {
+            roots
+                .add(cert.map_err(|e| unreadable(&e))?)
+                .map_err(|e| unreadable(&e))?;
+        }
+    }
+    // ring, the host's crypto everywhere else; rustls deprecates the constructor only to point
+    // at aws-lc-rs's post-quantum key exchange, which would add a second crypto library.
+    #[allow(deprecated)]
+    let provider = rustls::crypto::ring::default_provider();
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::Unavailable(format!("postgres: TLS set-up: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(tls)))
+}
+
 impl PostgresStore {
     /// A store for the database at `url` (`postgres://user:password@host:port/dbname?...`).
     /// Opens no connection yet: see [`connect`](Self::connect).
@@ -116,15 +177,10 @@ impl PostgresStore {
 
     /// [`new`](Self::new) with at most `max_connections` connections.
     pub fn with_pool_size(url: &str, max_connections: usize) -> Result<Self, StoreError> {
-        let mut config = tokio_postgres::Config::from_str(url.trim())
+        let (url, root_cert) = take_root_cert(url.trim());
+        let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| StoreError::Unavailable(format!("postgres: invalid database URL: {e}")))?;
-        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-            return Err(StoreError::Unavailable(
-                "postgres: the URL asks for TLS (sslmode=require), which this build does not \
-                 support; reach the database over a private network or a local TLS tunnel"
-                    .to_owned(),
-            ));
-        }
+        let tls = tls_for(&config, root_cert.as_deref())?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(POOL_TIMEOUT);
         }
@@ -135,13 +191,13 @@ impl PostgresStore {
         config.keepalives(true);
         config.keepalives_idle(Duration::from_secs(30));
         let target = describe(&config);
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls {
+            Some(tls) => Manager::from_config(config, tls, manager_config),
+            None => Manager::from_config(config, NoTls, manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(max_connections.max(1))
             .runtime(Runtime::Tokio1)
@@ -535,13 +591,28 @@ pub async fn create_database(admin_url: &str, name: &str) -> Result<String, Stor
             "postgres: database names here are [a-z0-9_]+, got {name:?}"
         )));
     }
-    let config = tokio_postgres::Config::from_str(admin_url.trim())
+    let (plain_url, root_cert) = take_root_cert(admin_url.trim());
+    let config = tokio_postgres::Config::from_str(&plain_url)
         .map_err(|e| StoreError::Unavailable(format!("postgres: invalid database URL: {e}")))?;
-    let (client, connection) = config
-        .connect(NoTls)
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("postgres: cannot connect: {e}")))?;
-    let driver = tokio::spawn(connection);
+    let cannot = |e: tokio_postgres::Error| {
+        StoreError::Unavailable(format!("postgres: cannot connect: {e}"))
+    };
+    let (client, driver) = match tls_for(&config, root_cert.as_deref())? {
+        Some(tls) => {
+            let (client, connection) = config.connect(tls).await.map_err(cannot)?;
+            (
+                client,
+                tokio::spawn(async move { connection.await.map(drop) }),
+            )
+        }
+        None => {
+            let (client, connection) = config.connect(NoTls).await.map_err(cannot)?;
+            (
+                client,
+                tokio::spawn(async move { connection.await.map(drop) }),
+            )
+        }
+    };
     let created = client
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
@@ -608,9 +679,30 @@ mod tests {
     }
 
     #[test]
-    fn tls_urls_are_refused_with_a_reason() {
-        let error = PostgresStore::new("postgres://h/db?sslmode=require").unwrap_err();
-        assert!(error.to_string().contains("TLS"), "{error}");
+    fn sslrootcert_is_taken_off_the_url_and_must_be_readable() {
+        assert_eq!(
+            take_root_cert(
+                "postgres://h/db?sslmode=require&sslrootcert=/ca.pem&application_name=x"
+            ),
+            (
+                "postgres://h/db?sslmode=require&application_name=x".to_owned(),
+                Some("/ca.pem".to_owned())
+            )
+        );
+        assert_eq!(
+            take_root_cert("postgres://h/db?sslrootcert=/ca.pem"),
+            ("postgres://h/db".to_owned(), Some("/ca.pem".to_owned()))
+        );
+        assert_eq!(
+            take_root_cert("postgres://h/db"),
+            ("postgres://h/db".to_owned(), None)
+        );
+        // TLS with Mozilla's roots only: a store, no connection yet.
+        assert!(PostgresStore::new("postgres://h/db?sslmode=require").is_ok());
+        let error =
+            PostgresStore::new("postgres://h/db?sslmode=require&sslrootcert=/no/such/ca.pem")
+                .unwrap_err();
+        assert!(error.to_string().contains("sslrootcert"), "{error}");
         assert!(PostgresStore::new("not a url ::").is_err());
     }
 }

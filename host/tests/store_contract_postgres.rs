@@ -102,6 +102,47 @@ macro_rules! wasm_tests {
 cognate_core::contract_checks!(native_tests);
 cognate_core::contract_checks!(wasm_tests);
 
+/// `sslmode=require`: the connection is TLS (the server says so), the certificate is checked
+/// against `sslrootcert`, and a server whose CA is not trusted is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs COGNATE_TEST_POSTGRES (scripts/test-postgres.sh)"]
+async fn tls_when_the_url_asks_for_it() {
+    let ca = std::env::var("COGNATE_TEST_POSTGRES_CA")
+        .expect("COGNATE_TEST_POSTGRES_CA (scripts/with-postgres.sh sets it)");
+    let url = fresh_url().await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let store = PostgresStore::new(&format!(
+        "{url}{sep}sslmode=require&sslrootcert={ca}&application_name=cognate_tls_check"
+    ))
+    .unwrap();
+    store.connect().await.unwrap();
+    contract::run_all(&store).await;
+
+    let (admin, connection) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(connection);
+    let row = admin
+        .query_one(
+            "SELECT count(*) FILTER (WHERE s.ssl), count(*) FROM pg_stat_ssl s \
+             JOIN pg_stat_activity a ON a.pid = s.pid WHERE a.application_name = 'cognate_tls_check'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (tls, all): (i64, i64) = (row.get(0), row.get(1));
+    assert!(all > 0 && tls == all, "{tls} of {all} connections use TLS");
+    drop(admin);
+    let _ = driver.await;
+
+    // Mozilla's roots only: the test CA is not among them, so nothing connects.
+    let untrusted = PostgresStore::new(&format!("{url}{sep}sslmode=require")).unwrap();
+    assert!(
+        matches!(untrusted.connect().await, Err(StoreError::Unavailable(_))),
+        "a certificate from an untrusted CA was accepted"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs COGNATE_TEST_POSTGRES (scripts/test-postgres.sh)"]
 async fn run_all_on_one_database() {
