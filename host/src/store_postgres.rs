@@ -569,12 +569,7 @@ impl Store for PostgresStore {
                     },
                 ));
             }
-            let next = if more {
-                items.last().map(|(key, _)| key.clone())
-            } else {
-                None
-            };
-            Ok(Page { items, next })
+            Ok(Page::new(items, more))
         })
     }
 }

@@ -277,12 +277,7 @@ fn scan_page(
             },
         ));
     }
-    let next = if more {
-        items.last().map(|(key, _)| key.clone())
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    Ok(Page::new(items, more))
 }
 
 impl Store for SqliteStore {

@@ -168,7 +168,7 @@ async fn call(config: &Config, env: &dyn Env, request: &Request) -> Result<Value
             "Content-Type must be application/x-amz-json-1.1",
         ));
     }
-    let body: Value = if request.body.iter().all(u8::is_ascii_whitespace) {
+    let mut body: Value = if request.body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
         serde_json::from_slice(&request.body).map_err(|e| {
@@ -184,7 +184,7 @@ async fn call(config: &Config, env: &dyn Env, request: &Request) -> Result<Value
             "Request body must be a JSON object",
         ));
     }
-    let body = without_nulls(body);
+    drop_nulls(&mut body);
     let region = if PUBLIC_OPERATIONS.contains(&operation) {
         crate::sigv4::credential_region(request).unwrap_or_else(|| config.default_region.clone())
     } else {
@@ -216,18 +216,16 @@ async fn call(config: &Config, env: &dyn Env, request: &Request) -> Result<Value
 
 /// Cognito treats a member whose value is JSON `null` as absent, at every depth (the SDKs of
 /// several languages send `null` for unset optional members: amazon-cognito-identity-js sends
-/// `"ValidationData": null` on SignUp). Dropping them once here gives every operation that rule.
+/// `"ValidationData": null` on SignUp). Dropping them once here (in place) gives every operation that rule.
 /// `null` inside a list stays, and fails to decode as the element type it is not.
-pub(crate) fn without_nulls(value: Value) -> Value {
+pub(crate) fn drop_nulls(value: &mut Value) {
     match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, without_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
-        other => other,
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 

@@ -74,6 +74,18 @@ pub struct Page {
     pub next: Option<String>,
 }
 
+impl Page {
+    /// A page of `items` in key order; when `more` remain, the scan continues after the last.
+    pub fn new(items: Vec<(String, Versioned)>, more: bool) -> Self {
+        let next = if more {
+            items.last().map(|(key, _)| key.clone())
+        } else {
+            None
+        };
+        Self { items, next }
+    }
+}
+
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
