@@ -36,23 +36,27 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod account;
 pub mod api;
 pub mod auth;
-pub mod challenge;
 pub mod code;
+pub mod codec;
 // Email and SMS: composition, routing (SMTP/SES/SNS), flood control (issue 22).
 pub mod delivery;
 pub mod error;
-pub mod events;
 pub mod group;
 pub mod http;
 pub mod ids;
 pub mod janitor;
+pub mod message;
 // OAuth 2.0 / OpenID Connect and the hosted UI (issue 6).
 pub mod oidc;
 pub mod password;
 pub mod pool;
 pub mod ports;
+pub mod profile;
+pub mod recovery;
+pub mod registration;
 pub mod secret;
 pub mod service;
 pub mod sigv4;

@@ -262,6 +262,30 @@ pub fn check_input(password: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// A new password a user or administrator chose: acceptable input, within the pool's policy,
+/// then hashed (argon2id, fresh salt) with the pool's parameters.
+pub async fn hash_new(
+    env: &dyn crate::ports::Env,
+    policy: &PasswordPolicy,
+    params: HashParams,
+    password: &str,
+) -> Result<String, Error> {
+    check_input(password)?;
+    policy.check(password)?;
+    hash(env, params, password).await
+}
+
+/// Hashes a password with a fresh salt (no policy check: temporary and migrated passwords).
+pub async fn hash(
+    env: &dyn crate::ports::Env,
+    params: HashParams,
+    password: &str,
+) -> Result<String, Error> {
+    let mut salt = [0u8; 16];
+    env.random().fill(&mut salt);
+    env.passwords().hash(password, salt, params).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::manage::list_wire;
+use super::list_wire;
 use super::{Ctx, decode_token, encode_token, input};
 use crate::error::{Error, ErrorKind};
 use crate::group::{self, GroupRecord};
@@ -67,7 +67,8 @@ pub fn parse_filter(text: &str) -> Result<Option<Filter>, Error> {
     if !closed || !chars.as_str().trim().is_empty() {
         return Err(filter_error());
     }
-    let searchable = attribute == "username" || user::INDEXED_ATTRIBUTES.contains(&attribute);
+    let searchable =
+        attribute == "username" || user::index::INDEXED_ATTRIBUTES.contains(&attribute);
     if !searchable {
         return Err(Error::invalid_parameter(format!(
             "Invalid search attribute: {}",
@@ -98,7 +99,7 @@ impl Filter {
                 pool.normalize_username(&self.value),
             )
         } else {
-            match user::indexed_value(user, &self.attribute) {
+            match user::index::indexed_value(user, &self.attribute) {
                 Some(v) => (self.fold(&v), self.fold(&self.value)),
                 None => return false,
             }
@@ -114,12 +115,12 @@ impl Filter {
     fn scan_prefix(&self, pool: &PoolRecord) -> (String, bool) {
         if self.attribute == "username" {
             // An exact username never gets here: ListUsers reads that one key directly.
-            let p = user::user_key(&pool.id, &pool.normalize_username(&self.value));
+            let p = crate::store::keys::user(&pool.id, &pool.normalize_username(&self.value));
             return (p, true);
         }
-        let mut p = user::index_prefix(&pool.id, &self.attribute, &self.fold(&self.value));
+        let mut p = user::index::index_prefix(&pool.id, &self.attribute, &self.fold(&self.value));
         if !self.prefix {
-            p.push(user::INDEX_SEPARATOR);
+            p.push(user::index::INDEX_SEPARATOR);
         }
         (p, false)
     }
@@ -163,7 +164,7 @@ async fn users_page(
                     }
                     continue;
                 }
-                Entries::Index => user::username_key_of_index_entry(key),
+                Entries::Index => user::index::username_key_of_index_entry(key),
                 Entries::Members { prefix } => key.strip_prefix(prefix),
             };
             let Some(username_key) = username_key else {
@@ -233,7 +234,7 @@ pub(super) async fn list_users(ctx: &Ctx<'_>, body: Value) -> Result<Value, Erro
     {
         decode_token(
             req.pagination_token.as_deref(),
-            &user::user_key(&pool.id, ""),
+            &crate::store::keys::user(&pool.id, ""),
         )?;
         let users: Vec<Value> = match user::load(ctx.env, &pool, &f.value).await? {
             Some((record, _)) if req.pagination_token.is_none() && f.matches(&pool, &record) => {
@@ -245,7 +246,7 @@ pub(super) async fn list_users(ctx: &Ctx<'_>, body: Value) -> Result<Value, Erro
     }
     let (prefix, records) = match &filter {
         Some(f) => f.scan_prefix(&pool),
-        None => (user::user_key(&pool.id, ""), true),
+        None => (crate::store::keys::user(&pool.id, ""), true),
     };
     let cursor = decode_token(req.pagination_token.as_deref(), &prefix)?;
     let entries = if records {

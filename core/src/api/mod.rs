@@ -7,10 +7,11 @@
 mod pools;
 pub(crate) use pools::create_client;
 mod directory;
-mod manage;
 mod model;
 #[rustfmt::skip]
 mod model_data;
+mod sign_in;
+mod sign_up;
 mod users;
 pub mod wire;
 
@@ -296,39 +297,39 @@ pub(crate) async fn dispatch(ctx: &Ctx<'_>, operation: &str, body: Value) -> Res
         "UpdateUserPoolClient" => pools::update_user_pool_client(ctx, body).await,
         "ListUserPoolClients" => pools::list_user_pool_clients(ctx, body).await,
         "DeleteUserPoolClient" => pools::delete_user_pool_client(ctx, body).await,
-        "SignUp" => users::sign_up(ctx, body).await,
-        "ConfirmSignUp" => users::confirm_sign_up(ctx, body).await,
-        "ResendConfirmationCode" => users::resend_confirmation_code(ctx, body).await,
-        "AdminConfirmSignUp" => users::admin_confirm_sign_up(ctx, body).await,
+        "SignUp" => sign_up::sign_up(ctx, body).await,
+        "ConfirmSignUp" => sign_up::confirm_sign_up(ctx, body).await,
+        "ResendConfirmationCode" => sign_up::resend_confirmation_code(ctx, body).await,
+        "AdminConfirmSignUp" => sign_up::admin_confirm_sign_up(ctx, body).await,
         "GetUser" => users::get_user(ctx, body).await,
         "AdminGetUser" => users::admin_get_user(ctx, body).await,
-        "InitiateAuth" => users::initiate_auth(ctx, body).await,
-        "AdminInitiateAuth" => users::admin_initiate_auth(ctx, body).await,
-        "RespondToAuthChallenge" => manage::respond_to_auth_challenge(ctx, body, false).await,
-        "AdminRespondToAuthChallenge" => manage::respond_to_auth_challenge(ctx, body, true).await,
-        "AdminCreateUser" => manage::admin_create_user(ctx, body).await,
-        "AdminDeleteUser" => manage::admin_delete_user(ctx, body).await,
-        "AdminDisableUser" => manage::admin_set_enabled(ctx, body, false).await,
-        "AdminEnableUser" => manage::admin_set_enabled(ctx, body, true).await,
-        "AdminSetUserPassword" => manage::admin_set_user_password(ctx, body).await,
-        "AdminResetUserPassword" => manage::admin_reset_user_password(ctx, body).await,
-        "AdminUpdateUserAttributes" => manage::admin_update_user_attributes(ctx, body).await,
-        "AdminDeleteUserAttributes" => manage::admin_delete_user_attributes(ctx, body).await,
-        "AdminUserGlobalSignOut" => manage::admin_user_global_sign_out(ctx, body).await,
-        "AdminListUserAuthEvents" => manage::admin_list_user_auth_events(ctx, body).await,
-        "DeleteUser" => manage::delete_user(ctx, body).await,
-        "UpdateUserAttributes" => manage::update_user_attributes(ctx, body).await,
-        "DeleteUserAttributes" => manage::delete_user_attributes(ctx, body).await,
+        "InitiateAuth" => sign_in::initiate_auth(ctx, body).await,
+        "AdminInitiateAuth" => sign_in::admin_initiate_auth(ctx, body).await,
+        "RespondToAuthChallenge" => sign_in::respond_to_auth_challenge(ctx, body, false).await,
+        "AdminRespondToAuthChallenge" => sign_in::respond_to_auth_challenge(ctx, body, true).await,
+        "AdminCreateUser" => sign_up::admin_create_user(ctx, body).await,
+        "AdminDeleteUser" => users::admin_delete_user(ctx, body).await,
+        "AdminDisableUser" => users::admin_set_enabled(ctx, body, false).await,
+        "AdminEnableUser" => users::admin_set_enabled(ctx, body, true).await,
+        "AdminSetUserPassword" => users::admin_set_user_password(ctx, body).await,
+        "AdminResetUserPassword" => users::admin_reset_user_password(ctx, body).await,
+        "AdminUpdateUserAttributes" => users::admin_update_user_attributes(ctx, body).await,
+        "AdminDeleteUserAttributes" => users::admin_delete_user_attributes(ctx, body).await,
+        "AdminUserGlobalSignOut" => sign_in::admin_user_global_sign_out(ctx, body).await,
+        "AdminListUserAuthEvents" => sign_in::admin_list_user_auth_events(ctx, body).await,
+        "DeleteUser" => users::delete_user(ctx, body).await,
+        "UpdateUserAttributes" => users::update_user_attributes(ctx, body).await,
+        "DeleteUserAttributes" => users::delete_user_attributes(ctx, body).await,
         "GetUserAttributeVerificationCode" => {
-            manage::get_user_attribute_verification_code(ctx, body).await
+            users::get_user_attribute_verification_code(ctx, body).await
         }
-        "VerifyUserAttribute" => manage::verify_user_attribute(ctx, body).await,
-        "ChangePassword" => manage::change_password(ctx, body).await,
-        "ForgotPassword" => manage::forgot_password(ctx, body).await,
-        "ConfirmForgotPassword" => manage::confirm_forgot_password(ctx, body).await,
-        "GlobalSignOut" => manage::global_sign_out(ctx, body).await,
-        "RevokeToken" => manage::revoke_token(ctx, body).await,
-        "GetTokensFromRefreshToken" => manage::get_tokens_from_refresh_token(ctx, body).await,
+        "VerifyUserAttribute" => users::verify_user_attribute(ctx, body).await,
+        "ChangePassword" => users::change_password(ctx, body).await,
+        "ForgotPassword" => users::forgot_password(ctx, body).await,
+        "ConfirmForgotPassword" => users::confirm_forgot_password(ctx, body).await,
+        "GlobalSignOut" => sign_in::global_sign_out(ctx, body).await,
+        "RevokeToken" => sign_in::revoke_token(ctx, body).await,
+        "GetTokensFromRefreshToken" => sign_in::get_tokens_from_refresh_token(ctx, body).await,
         "ListUsers" => directory::list_users(ctx, body).await,
         "CreateGroup" => directory::create_group(ctx, body).await,
         "GetGroup" => directory::get_group(ctx, body).await,
@@ -398,9 +399,75 @@ pub(crate) fn decode_token(token: Option<&str>, prefix: &str) -> Result<Option<S
     Ok(Some(cursor))
 }
 
+/// Loads the client and its pool for a public operation.
+pub(crate) async fn client_and_pool(
+    ctx: &Ctx<'_>,
+    client_id: &str,
+) -> Result<(crate::pool::AppClient, crate::pool::PoolRecord), Error> {
+    let (client, _) = crate::pool::load_client(ctx.env, client_id).await?;
+    let (pool, _) = crate::pool::load_pool(ctx.env, &client.user_pool_id).await?;
+    Ok((client, pool))
+}
+
+/// The pool and user an administrative user operation names.
+async fn admin_target(
+    ctx: &Ctx<'_>,
+    pool_id: &str,
+    username: &str,
+) -> Result<(crate::pool::PoolRecord, crate::user::UserRecord), Error> {
+    crate::user::check_username(username)?;
+    let (pool, _) = crate::pool::load_pool(ctx.env, pool_id).await?;
+    let (record, _) = crate::user::resolve_existing(ctx.env, &pool, username).await?;
+    Ok((pool, record))
+}
+
+/// The members of every `Admin*` operation on one user.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AdminUser {
+    user_pool_id: String,
+    username: String,
+}
+
+/// Cognito's `CodeDeliveryDetailsType`.
+fn delivery_wire(delivery: &crate::message::CodeDelivery) -> Value {
+    let details = wire::CodeDeliveryDetails {
+        destination: delivery.destination.clone(),
+        delivery_medium: match delivery.medium {
+            crate::ports::Medium::Email => "EMAIL",
+            crate::ports::Medium::Sms => "SMS",
+        }
+        .into(),
+        attribute_name: delivery.attribute.clone(),
+    };
+    serde_json::to_value(details).unwrap_or_default()
+}
+
+/// ListUsers' and AdminCreateUser's `UserType` (attributes under `Attributes`).
+pub(crate) fn list_wire(record: &crate::user::UserRecord, only: Option<&[String]>) -> Value {
+    let mut out = record.to_admin_wire();
+    if let Value::Object(map) = &mut out {
+        let attributes = map.remove("UserAttributes").unwrap_or(Value::Null);
+        let attributes = match (only, attributes) {
+            (Some(names), Value::Array(list)) => Value::Array(
+                list.into_iter()
+                    .filter(|a| {
+                        a.get("Name")
+                            .and_then(Value::as_str)
+                            .is_some_and(|n| names.iter().any(|x| x == n))
+                    })
+                    .collect(),
+            ),
+            (_, other) => other,
+        };
+        map.insert("Attributes".into(), attributes);
+    }
+    out
+}
+
 /// Cognito's `AttributeType` list as a map (later entries win).
 pub(crate) fn attribute_map(
-    list: &[crate::api::users::AttributeType],
+    list: &[wire::AttributeType],
 ) -> Result<alloc::collections::BTreeMap<String, String>, Error> {
     let mut map = alloc::collections::BTreeMap::new();
     for a in list {

@@ -1097,8 +1097,8 @@ fn list_users_skips_stale_index_entries_and_pages_through_them() {
     // visits every real match exactly once.
     let key = alloc::format!(
         "{}{}{}",
-        crate::user::index_prefix(&pool, "email", "user9@example.com"),
-        crate::user::INDEX_SEPARATOR,
+        crate::user::index::index_prefix(&pool, "email", "user9@example.com"),
+        crate::user::index::INDEX_SEPARATOR,
         "user9"
     );
     w.env

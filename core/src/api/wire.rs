@@ -225,6 +225,18 @@ pub struct AuthenticationResult {
     pub id_token: Option<String>,
 }
 
+impl From<crate::token::Tokens> for AuthenticationResult {
+    fn from(tokens: crate::token::Tokens) -> Self {
+        Self {
+            access_token: tokens.access_token,
+            expires_in: tokens.expires_in,
+            token_type: "Bearer".into(),
+            refresh_token: tokens.refresh_token,
+            id_token: tokens.id_token,
+        }
+    }
+}
+
 /// `InitiateAuth`, `RespondToAuthChallenge` and (tokens only) `GetTokensFromRefreshToken`: either
 /// tokens, or the next challenge with its session.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

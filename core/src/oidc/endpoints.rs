@@ -50,7 +50,7 @@ pub async fn userinfo(ctx: &Ctx<'_>) -> Response {
         Err(e) => return e.into_bearer(true),
     };
     // 1. A valid, unrevoked access token of a user (one signature check, O(1) reads).
-    let (pool, user, _, claims) = match crate::auth::authorize_access_token_scoped(
+    let (pool, user, _, claims) = match crate::token::authorize_access_token_scoped(
         ctx.env,
         &ctx.config.base_url,
         &token,
@@ -141,7 +141,7 @@ async fn revoke_inner(ctx: &Ctx<'_>) -> Result<(), OAuthError> {
         ));
     }
     // 3. An unknown token is not an error (§2.2); another client's token is refused.
-    let Some(record) = crate::auth::find_refresh(ctx.env, &pool, token).await? else {
+    let Some(record) = crate::token::find_refresh(ctx.env, &pool, token).await? else {
         return Ok(());
     };
     if record.client_id != client.client_id {
@@ -149,7 +149,7 @@ async fn revoke_inner(ctx: &Ctx<'_>) -> Result<(), OAuthError> {
             "The token was not issued to this client.",
         ));
     }
-    crate::auth::revoke_family(ctx.env, &pool, &record, &client).await?;
+    crate::token::revoke_family(ctx.env, &pool, &record, &client).await?;
     Ok(())
 }
 

@@ -5,7 +5,6 @@ use alloc::string::{String, ToString};
 
 use serde_json::{Map, Value, json};
 
-use crate::auth::{self, FamilyRecord, Grant, RefreshIssue, RefreshRecord, Session};
 use crate::error::ErrorKind;
 use crate::http::Response;
 use crate::oidc::Ctx;
@@ -16,6 +15,7 @@ use crate::oidc::form::{self, Params};
 use crate::oidc::types::{AuthorizationCode, CodeChallenge, CodeVerifier, Scopes};
 use crate::pool::{AppClient, PoolRecord};
 use crate::store::{Expect, StoreError};
+use crate::token::{self as tokens, FamilyRecord, Grant, RefreshIssue, RefreshRecord, Session};
 use crate::user::{self, UserStatus};
 
 /// `POST /oauth2/token`.
@@ -88,7 +88,7 @@ async fn grant(ctx: &Ctx<'_>) -> Result<Value, OAuthError> {
     }
 }
 
-fn tokens_json(tokens: auth::AuthenticationResult) -> Value {
+fn tokens_json(tokens: tokens::Tokens) -> Value {
     let mut body = json!({
         "access_token": tokens.access_token,
         "token_type": "Bearer",
@@ -222,7 +222,7 @@ async fn authorization_code(
         scope: Some(record.scope.clone()),
         nonce: record.nonce.clone(),
     };
-    let tokens = auth::issue_tokens_for(
+    let tokens = tokens::issue_tokens_for(
         env,
         &ctx.issuer(&pool.id),
         pool,
@@ -247,7 +247,7 @@ async fn revoke_issued(
 ) -> Result<(), OAuthError> {
     // A family that was never written (issuance failed) is nothing to revoke; the user's
     // revoked-session list still stops any access token.
-    let family_key = auth::family_key(&pool.id, origin_jti);
+    let family_key = crate::store::keys::refresh_family(&pool.id, origin_jti);
     if ctx.env.store().get(&family_key).await?.is_none() {
         let family = FamilyRecord {
             username_key: code.username_key.clone(),
@@ -277,7 +277,7 @@ async fn revoke_issued(
         rotated_millis: None,
         scope: None,
     };
-    auth::revoke_family(ctx.env, pool, &record, client).await?;
+    tokens::revoke_family(ctx.env, pool, &record, client).await?;
     Ok(())
 }
 
@@ -293,7 +293,7 @@ async fn refresh_token(
     // refusing any scope the grant did not have.
     if let Some(scope) = param(params, "scope")? {
         let asked = Scopes::parse(scope).map_err(OAuthError::invalid_scope)?;
-        let granted = auth::find_refresh(ctx.env, pool, token)
+        let granted = tokens::find_refresh(ctx.env, pool, token)
             .await?
             .and_then(|r| r.scope)
             .map(|s| Scopes::parse(&s).unwrap_or_default())
@@ -307,7 +307,7 @@ async fn refresh_token(
     // The client authenticated with its secret already; SECRET_HASH does not apply.
     let mut authenticated = client.clone();
     authenticated.client_secret = None;
-    let tokens = auth::refresh(
+    let tokens = tokens::refresh(
         ctx.env,
         &ctx.issuer(&pool.id),
         pool,

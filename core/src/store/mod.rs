@@ -36,6 +36,7 @@ use crate::ports::{BoxFuture, MaybeSend, MaybeSync};
 
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
+pub mod keys;
 #[cfg(feature = "std")]
 mod memory;
 #[cfg(feature = "std")]

@@ -21,11 +21,9 @@
 //! - its answer is not JSON, too large, or not a valid response: `InvalidLambdaResponseException`.
 
 pub mod admin;
-mod auth_challenge;
 mod message;
 mod tokens;
 
-pub use auth_challenge::{custom_auth_respond, custom_auth_start};
 pub use message::{MessageSource, check_delivery, deliver, delivery_request};
 pub use tokens::{
     TokenSource, apply_answer as apply_pre_token_answer, apply_pre_token,
@@ -673,7 +671,7 @@ pub async fn store_migrated_user(
             ErrorKind::UsernameExists,
             format!("An account with the given {attr} already exists."),
         );
-        user::reserve_alias(env, pool, attr, &value, &key, false, exists).await?;
+        user::alias::reserve(env, pool, attr, &value, &key, false, exists).await?;
     }
     for attr in &pool.alias_attributes {
         let eligible = attr == "preferred_username" || record.is_verified(attr);
@@ -684,7 +682,7 @@ pub async fn store_migrated_user(
             ErrorKind::AliasExists,
             format!("An account with the given {attr} already exists."),
         );
-        user::reserve_alias(
+        user::alias::reserve(
             env,
             pool,
             attr,

@@ -433,7 +433,7 @@ async fn signed_in(
         Ok(c) => c,
         Err(_) => return plain_error(500, "Something went wrong; please try again."),
     };
-    let _ = crate::events::record(
+    let _ = crate::auth::events::record(
         ctx.env,
         &request.pool,
         user,
@@ -447,6 +447,24 @@ async fn signed_in(
     match authorize::issue_code(ctx.env, request, user, auth_time).await {
         Ok(response) => response.with_header("set-cookie", &cookie),
         Err(_) => plain_error(500, "Something went wrong; please try again."),
+    }
+}
+
+/// A sign-in step on the hosted UI: the server is the user agent's client (the OAuth 2.0 client
+/// authenticates later, at the token endpoint), and no tokens are issued here.
+fn hosted_attempt<'a>(
+    ctx: &'a Ctx<'_>,
+    request: &'a AuthRequest,
+    origin: &'a crate::auth::Origin,
+    issuer: &'a str,
+) -> crate::auth::Attempt<'a> {
+    crate::auth::Attempt {
+        env: ctx.env,
+        issuer,
+        pool: &request.pool,
+        client: &request.client,
+        origin,
+        proof: ClientProof::HostedUi,
     }
 }
 
@@ -505,7 +523,9 @@ async fn next_step(
     error: Option<&str>,
 ) -> Response {
     let (name, session, parameters) = match authenticated {
-        Authenticated::User(user) => return signed_in(ctx, request, &user).await,
+        Authenticated::User(user) | Authenticated::NewPasswordSet(user) => {
+            return signed_in(ctx, request, &user).await;
+        }
         Authenticated::Challenge(SignInOutcome::Challenge {
             name,
             session,
@@ -588,16 +608,13 @@ async fn post_custom_auth(ctx: &Ctx<'_>, request: &AuthRequest, form: &Params) -
         let message = format!("Enter your {}.", username_label(request).to_lowercase());
         return custom_auth_page(ctx, request, Some(&message), 400).await;
     }
-    let outcome = crate::trigger::custom_auth_start(
-        ctx.env,
-        &request.pool,
-        &request.client,
-        username,
-        secret_hash(&request.client, username).as_deref(),
-        json!({}),
-        &ctx.origin(),
-    )
-    .await;
+    let origin = ctx.origin();
+    let attempt = hosted_attempt(ctx, request, &origin, "");
+    let how = crate::auth::Begin::CustomAuth {
+        login: username,
+        client_metadata: json!({}),
+    };
+    let outcome = crate::auth::begin(&attempt, how).await;
     match outcome {
         Ok(authenticated) => next_step(ctx, request, username, authenticated, None).await,
         Err(e) if e.kind == ErrorKind::UserNotConfirmed => {
@@ -643,19 +660,10 @@ async fn post_custom_challenge(ctx: &Ctx<'_>, request: &AuthRequest, form: &Para
     let mut responses = alloc::collections::BTreeMap::new();
     responses.insert("USERNAME".to_string(), username.to_string());
     responses.insert("ANSWER".to_string(), answer.to_string());
-    if let Some(hash) = secret_hash(&request.client, username) {
-        responses.insert("SECRET_HASH".to_string(), hash);
-    }
-    let outcome = crate::trigger::custom_auth_respond(
-        ctx.env,
-        &request.pool,
-        &request.client,
-        session,
-        &responses,
-        json!({}),
-        &ctx.origin(),
-    )
-    .await;
+    let origin = ctx.origin();
+    let attempt = hosted_attempt(ctx, request, &origin, "");
+    let outcome =
+        crate::auth::custom_challenge::respond(&attempt, session, &responses, json!({})).await;
     match outcome {
         Ok((authenticated, answer_correct)) => {
             let error = (!answer_correct).then_some("That answer was not accepted. Try again.");

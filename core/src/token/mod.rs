@@ -1,4 +1,6 @@
-//! Tokens: the pool's signing keys, JWT issuance and verification, the JWKS, refresh tokens.
+//! Tokens: the pool's signing keys, JWT signing and verification, the JWKS; what goes in them
+//! ([`claims`]), issuing them ([`issue`]), refresh tokens with rotation and reuse detection
+//! ([`refresh`]) and access-token checks ([`access`]).
 //!
 //! ID and access tokens are RS256 JWS (RFC 7515) with Cognito's claims; the signature itself is
 //! the `Jws` port's job, so the edge signs with WebCrypto and the host with a native library.
@@ -6,38 +8,29 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+pub mod access;
+pub mod claims;
+pub mod issue;
+pub mod refresh;
+
+pub use access::{authorize_access_token, authorize_access_token_scoped};
+pub use claims::Grant;
+pub use issue::{RefreshIssue, Session, Tokens, issue_tokens, issue_tokens_for};
+pub use refresh::{
+    FamilyRecord, RefreshRecord, find_refresh, global_sign_out, refresh, revoke_family,
+    rotates_refresh_tokens,
+};
+
+// The codecs moved to `crate::codec`; the hosted UI still names them here.
+pub use crate::codec::{b64, b64_decode, b64url, b64url_decode, sha256_hex};
 use crate::error::Error;
 use crate::ports::{Env, JwsAlgorithm};
 use crate::secret::Secret;
 use crate::store::{Expect, StoreError};
-
-pub fn b64url(bytes: &[u8]) -> String {
-    Base64UrlUnpadded::encode_string(bytes)
-}
-pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
-    Base64UrlUnpadded::decode_vec(text).ok()
-}
-pub fn b64(bytes: &[u8]) -> String {
-    Base64::encode_string(bytes)
-}
-pub fn b64_decode(text: &str) -> Option<Vec<u8>> {
-    Base64::decode_vec(text).ok()
-}
-
-/// SHA-256 as lower-case hex: how codes and refresh tokens are stored.
-pub fn sha256_hex(parts: &[&[u8]]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_be_bytes());
-        h.update(p);
-    }
-    crate::ids::hex(&h.finalize())
-}
 
 /// OIDC Core 3.1.3.6 `at_hash`: base64url of the left half of SHA-256 over the access token's
 /// ASCII bytes (the hash that goes with RS256).
@@ -66,10 +59,6 @@ pub struct KeySet {
     pub keys: Vec<SigningKey>,
 }
 
-fn keys_key(pool_id: &str) -> String {
-    alloc::format!("p/{pool_id}/keys")
-}
-
 /// Creates a pool's first key pair (with the pool).
 pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Error> {
     let generated = env.jws().generate(JwsAlgorithm::RS256).await?;
@@ -87,7 +76,11 @@ pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Erro
     let bytes = serde_json::to_vec(&set)?;
     match env
         .store()
-        .put(&keys_key(pool_id), &bytes, Expect::Absent)
+        .put(
+            &crate::store::keys::signing_keys(pool_id),
+            &bytes,
+            Expect::Absent,
+        )
         .await
     {
         Ok(_) => Ok(set),
@@ -98,7 +91,11 @@ pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Erro
 }
 
 pub async fn load_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Error> {
-    match env.store().get(&keys_key(pool_id)).await? {
+    match env
+        .store()
+        .get(&crate::store::keys::signing_keys(pool_id))
+        .await?
+    {
         Some(item) => Ok(serde_json::from_slice(&item.value)?),
         None => Err(Error::resource_not_found(alloc::format!(
             "User pool {pool_id} does not exist."
@@ -107,7 +104,9 @@ pub async fn load_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Error>
 }
 
 pub async fn delete_key_set(env: &dyn Env, pool_id: &str) -> Result<(), Error> {
-    env.store().delete(&keys_key(pool_id), Expect::Any).await?;
+    env.store()
+        .delete(&crate::store::keys::signing_keys(pool_id), Expect::Any)
+        .await?;
     Ok(())
 }
 

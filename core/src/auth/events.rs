@@ -9,7 +9,7 @@ use alloc::string::String;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::auth::Origin;
+use super::Origin;
 use crate::error::Error;
 use crate::pool::{AppClient, PoolRecord, epoch_seconds};
 use crate::ports::Env;
@@ -54,10 +54,6 @@ impl AuthEvent {
     }
 }
 
-pub fn events_prefix(pool_id: &str, username_key: &str) -> String {
-    format!("p/{pool_id}/ev/{username_key}/")
-}
-
 /// Records one event.
 pub async fn record(
     env: &dyn Env,
@@ -83,7 +79,7 @@ pub async fn record(
     };
     let key = format!(
         "{}{:020}{}",
-        events_prefix(&pool.id, &pool.normalize_username(&user.username)),
+        crate::store::keys::auth_events(&pool.id, &pool.normalize_username(&user.username)),
         u64::MAX - now,
         event.event_id
     );

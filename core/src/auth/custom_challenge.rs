@@ -12,11 +12,9 @@ use alloc::vec::Vec;
 
 use serde_json::{Map, Value, json};
 
-use super::{Invocation, TriggerKind, flag, run, user_attributes};
-use crate::auth::{Authenticated, Origin, SignInOutcome};
+use super::{Attempt, Authenticated, SignInOutcome, Step, admit, events, session};
 use crate::error::{Error, ErrorKind};
-use crate::pool::{AppClient, PoolRecord};
-use crate::ports::Env;
+use crate::trigger::{Invocation, TriggerKind, flag, run, user_attributes};
 use crate::user::{self, UserRecord, UserStatus};
 
 /// The most challenge rounds one sign-in may take.
@@ -35,40 +33,24 @@ fn not_configured() -> Error {
 }
 
 /// InitiateAuth / AdminInitiateAuth with `CUSTOM_AUTH`.
-#[allow(clippy::too_many_arguments)]
-pub async fn custom_auth_start(
-    env: &dyn Env,
-    pool: &PoolRecord,
-    client: &AppClient,
+pub async fn start(
+    at: &Attempt<'_>,
     login: &str,
-    secret_hash: Option<&str>,
     client_metadata: Value,
-    origin: &Origin,
 ) -> Result<Authenticated, Error> {
-    if super::configured(pool, TriggerKind::DefineAuthChallenge).is_none() {
+    let (env, pool, client) = (at.env, at.pool, at.client);
+    if crate::trigger::configured(pool, TriggerKind::DefineAuthChallenge).is_none() {
         return Err(not_configured());
     }
+    let proof = at.proof;
     let Some((found, _)) = user::resolve(env, pool, login).await? else {
-        crate::pool::check_secret_hash(client, secret_hash, &[login])?;
-        return Err(if client.prevents_user_existence_errors() {
-            Error::bad_credentials()
-        } else {
-            Error::new(ErrorKind::UserNotFound, "User does not exist.")
-        });
+        proof.check(client, &[login])?;
+        return Err(super::not_found_error(client));
     };
-    crate::pool::check_secret_hash(client, secret_hash, &[login, &found.username])?;
+    proof.check(client, &[login, &found.username])?;
     check_user(&found)?;
-    super::pre_authentication(env, pool, &found, &client.client_id, json!({})).await?;
-    decide(
-        env,
-        pool,
-        client,
-        found,
-        Vec::new(),
-        client_metadata,
-        origin,
-    )
-    .await
+    crate::trigger::pre_authentication(env, pool, &found, &client.client_id, json!({})).await?;
+    decide(at, found, Vec::new(), client_metadata).await
 }
 
 fn check_user(user: &UserRecord) -> Result<(), Error> {
@@ -90,16 +72,13 @@ fn check_user(user: &UserRecord) -> Result<(), Error> {
 
 /// RespondToAuthChallenge / AdminRespondToAuthChallenge with `CUSTOM_CHALLENGE`: the next step,
 /// and whether VerifyAuthChallengeResponse accepted this answer.
-#[allow(clippy::too_many_arguments)]
-pub async fn custom_auth_respond(
-    env: &dyn Env,
-    pool: &PoolRecord,
-    client: &AppClient,
+pub async fn respond(
+    at: &Attempt<'_>,
     session_value: &str,
     responses: &alloc::collections::BTreeMap<String, String>,
     client_metadata: Value,
-    origin: &Origin,
 ) -> Result<(Authenticated, bool), Error> {
+    let (env, pool, client) = (at.env, at.pool, at.client);
     let username = responses
         .get("USERNAME")
         .ok_or_else(|| Error::invalid_parameter("Missing required parameter USERNAME"))?;
@@ -107,20 +86,11 @@ pub async fn custom_auth_respond(
         .get("ANSWER")
         .ok_or_else(|| Error::invalid_parameter("Missing required parameter ANSWER"))?;
     let (session, version) =
-        crate::challenge::find(env, pool, client, session_value, CUSTOM_CHALLENGE).await?;
-    let (found, _) = user::resolve(env, pool, username)
-        .await?
-        .filter(|(u, _)| {
-            pool.normalize_username(&u.username) == session.username_key && u.sub == session.sub
-        })
-        .ok_or_else(|| Error::not_authorized("Invalid session for the user."))?;
-    crate::pool::check_secret_hash(
-        client,
-        responses.get("SECRET_HASH").map(String::as_str),
-        &[username, &found.username],
-    )?;
+        session::find(env, pool, client, session_value, Step::CustomChallenge).await?;
+    let found = session::user_of(env, pool, &session, username).await?;
+    at.proof.check(client, &[username, &found.username])?;
     // Single use: an answer consumes the session, right or wrong.
-    crate::challenge::finish(env, pool, session_value, version).await?;
+    session::finish(env, pool, session_value, version).await?;
     check_user(&found)?;
     let state = session.state.unwrap_or(Value::Null);
     let mut history: Vec<Value> = state
@@ -156,21 +126,18 @@ pub async fn custom_auth_respond(
         "challengeResult": correct,
         "challengeMetadata": metadata,
     }));
-    let next = decide(env, pool, client, found, history, client_metadata, origin).await?;
+    let next = decide(at, found, history, client_metadata).await?;
     Ok((next, correct))
 }
 
 /// DefineAuthChallenge over the history so far, then what it decided.
-#[allow(clippy::too_many_arguments)]
 async fn decide(
-    env: &dyn Env,
-    pool: &PoolRecord,
-    client: &AppClient,
+    at: &Attempt<'_>,
     user: UserRecord,
     history: Vec<Value>,
     client_metadata: Value,
-    origin: &Origin,
 ) -> Result<Authenticated, Error> {
+    let (env, pool, client) = (at.env, at.pool, at.client);
     if history.len() > MAX_ROUNDS {
         return Err(Error::not_authorized("Incorrect username or password."));
     }
@@ -198,11 +165,11 @@ async fn decide(
     .await?
     .ok_or_else(not_configured)?;
     if flag(&decision, "failAuthentication")? {
-        crate::events::record(env, pool, &user, client, "SignIn", false, origin).await?;
+        events::record(env, pool, &user, client, "SignIn", false, at.origin).await?;
         return Err(Error::not_authorized("Incorrect username or password."));
     }
     if flag(&decision, "issueTokens")? {
-        return crate::auth::admit(env, pool, client, user).await;
+        return admit(env, pool, client, user).await;
     }
     let name = decision
         .get("challengeName")
@@ -274,8 +241,7 @@ async fn decide(
         .unwrap_or(Value::Null);
     let state = json!({ "history": history, "private": private, "metadata": metadata });
     let session =
-        crate::challenge::start_with_state(env, pool, client, &user, CUSTOM_CHALLENGE, Some(state))
-            .await?;
+        session::start(env, pool, client, &user, Step::CustomChallenge, Some(state)).await?;
     let mut parameters = public;
     parameters.insert("USERNAME".into(), json!(user.username));
     Ok(Authenticated::Challenge(SignInOutcome::Challenge {

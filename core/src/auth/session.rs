@@ -2,16 +2,16 @@
 //! RespondToAuthChallenge. Stored only as a SHA-256 digest, bound to the user and the app client,
 //! short-lived (the client's `AuthSessionValidity`, 3 minutes by default) and single-use.
 
-use alloc::format;
 use alloc::string::String;
 
 use serde::{Deserialize, Serialize};
 
+use super::Step;
 use crate::error::Error;
 use crate::pool::{AppClient, PoolRecord};
 use crate::ports::Env;
-use crate::store::{Expect, StoreError};
-use crate::user::UserRecord;
+use crate::store::{Expect, StoreError, keys};
+use crate::user::{self, UserRecord};
 
 /// A stored challenge session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -19,43 +19,27 @@ pub struct ChallengeSession {
     pub username_key: String,
     pub sub: String,
     pub client_id: String,
-    pub challenge: String,
+    /// The step the session waits on.
+    pub challenge: Step,
     pub expires_millis: u64,
     /// Flow state that travels with the session (CUSTOM_AUTH: the challenge history and the
-    /// current challenge's private parameters, see `crate::trigger`).
+    /// current challenge's private parameters, see `super::custom_challenge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<serde_json::Value>,
-}
-
-fn session_key(pool_id: &str, session: &str) -> String {
-    format!(
-        "p/{pool_id}/as/{}",
-        crate::token::sha256_hex(&[session.as_bytes()])
-    )
 }
 
 fn invalid() -> Error {
     Error::not_authorized("Invalid session for the user.")
 }
 
-/// Starts a challenge session and returns the `Session` value for the client.
+/// Starts a session waiting on `step`, with the flow state that travels with it; returns the
+/// `Session` value for the client.
 pub async fn start(
     env: &dyn Env,
     pool: &PoolRecord,
     client: &AppClient,
     user: &UserRecord,
-    challenge: &str,
-) -> Result<String, Error> {
-    start_with_state(env, pool, client, user, challenge, None).await
-}
-
-/// [`start`], with flow state kept in the session.
-pub async fn start_with_state(
-    env: &dyn Env,
-    pool: &PoolRecord,
-    client: &AppClient,
-    user: &UserRecord,
-    challenge: &str,
+    step: Step,
     state: Option<serde_json::Value>,
 ) -> Result<String, Error> {
     let session = crate::ids::random_token(env.random(), 96);
@@ -68,13 +52,13 @@ pub async fn start_with_state(
         username_key: pool.normalize_username(&user.username),
         sub: user.sub.clone(),
         client_id: client.client_id.clone(),
-        challenge: challenge.into(),
+        challenge: step,
         expires_millis: env.clock().now_millis() + minutes * 60_000,
         state,
     };
     env.store()
         .put(
-            &session_key(&pool.id, &session),
+            &keys::auth_session(&pool.id, &session),
             &serde_json::to_vec(&record)?,
             Expect::Absent,
         )
@@ -89,18 +73,18 @@ pub async fn find(
     pool: &PoolRecord,
     client: &AppClient,
     session: &str,
-    challenge: &str,
+    step: Step,
 ) -> Result<(ChallengeSession, u64), Error> {
     if session.len() < 20 || session.len() > 2048 {
         return Err(invalid());
     }
     let item = env
         .store()
-        .get(&session_key(&pool.id, session))
+        .get(&keys::auth_session(&pool.id, session))
         .await?
         .ok_or_else(invalid)?;
     let record: ChallengeSession = serde_json::from_slice(&item.value)?;
-    if record.client_id != client.client_id || record.challenge != challenge {
+    if record.client_id != client.client_id || record.challenge != step {
         return Err(invalid());
     }
     if env.clock().now_millis() >= record.expires_millis {
@@ -120,11 +104,31 @@ pub async fn finish(
 ) -> Result<(), Error> {
     match env
         .store()
-        .delete(&session_key(&pool.id, session), Expect::Version(version))
+        .delete(
+            &keys::auth_session(&pool.id, session),
+            Expect::Version(version),
+        )
         .await
     {
         Ok(()) => Ok(()),
         Err(StoreError::Conflict) => Err(invalid()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The user a session belongs to, named again in the answer (`USERNAME`): it must still be the
+/// same user (same username key and `sub`), or the session is invalid.
+pub async fn user_of(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    session: &ChallengeSession,
+    username: &str,
+) -> Result<UserRecord, Error> {
+    user::resolve(env, pool, username)
+        .await?
+        .map(|(u, _)| u)
+        .filter(|u| {
+            pool.normalize_username(&u.username) == session.username_key && u.sub == session.sub
+        })
+        .ok_or_else(invalid)
 }

@@ -1,0 +1,330 @@
+//! Sign-in, as one state machine.
+//!
+//! Every way in drives the same machine: the Cognito API (InitiateAuth and
+//! RespondToAuthChallenge, and their Admin twins) and the hosted UI. A sign-in starts with a
+//! flow ([`Begin`]); each step either proves the user or asks for a challenge, recorded in a
+//! single-use [`session`] that names the [`Step`] that comes next; the client's answer goes to
+//! [`respond`]. [`admit`] is the one place that decides what a proved user gets next (a
+//! challenge their status demands, or tokens), and [`sign_in_outcome`] issues the tokens.
+//!
+//! One file per step: [`password`] (USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH, user
+//! migration), [`new_password`] (NEW_PASSWORD_REQUIRED), [`custom_challenge`] (CUSTOM_AUTH). The
+//! steps still to come each get their file and a [`Step`]: SRP (`srp`), MFA (`mfa`), remembered
+//! devices (`device`), passkeys (`webauthn`) and one-time codes (`otp`). Lockout ([`lockout`])
+//! and auth events ([`events`]) belong to the machine too.
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind};
+use crate::pool::{AppClient, PoolRecord};
+use crate::ports::Env;
+use crate::token::{self, Grant, RefreshIssue, Session, Tokens};
+use crate::trigger::TokenSource;
+use crate::user::{UserRecord, UserStatus};
+
+pub mod custom_challenge;
+pub mod events;
+pub mod lockout;
+pub mod new_password;
+pub mod password;
+pub mod session;
+
+pub use lockout::{LOCKOUT_THRESHOLD, MAX_LOCKOUT_MILLIS, record_failure};
+pub use password::{authenticate_password, password_sign_in};
+
+/// The step a sign-in session waits on: the challenge its client answers next. Stored in the
+/// session under Cognito's challenge name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    /// A user with a temporary password sets their own (and any missing required attributes).
+    #[serde(rename = "NEW_PASSWORD_REQUIRED")]
+    NewPassword,
+    /// The pool's define/create/verify auth challenge plugins ask the questions.
+    #[serde(rename = "CUSTOM_CHALLENGE")]
+    CustomChallenge,
+}
+
+impl Step {
+    /// Cognito's `ChallengeName`.
+    pub fn challenge_name(self) -> &'static str {
+        match self {
+            Self::NewPassword => "NEW_PASSWORD_REQUIRED",
+            Self::CustomChallenge => "CUSTOM_CHALLENGE",
+        }
+    }
+}
+
+/// Challenge names in Cognito's model that this server does not run yet.
+const NOT_YET: &[&str] = &[
+    "SMS_MFA",
+    "SOFTWARE_TOKEN_MFA",
+    "EMAIL_OTP",
+    "SELECT_MFA_TYPE",
+    "MFA_SETUP",
+    "PASSWORD_VERIFIER",
+    "DEVICE_SRP_AUTH",
+    "DEVICE_PASSWORD_VERIFIER",
+    "ADMIN_NO_SRP_AUTH",
+    "SELECT_CHALLENGE",
+    "SMS_OTP",
+    "WEB_AUTHN",
+    "PASSWORD",
+    "PASSWORD_SRP",
+];
+
+/// One sign-in attempt's context: who asks, through which client, from where.
+#[allow(missing_debug_implementations)] // the ports are not Debug
+#[derive(Clone, Copy)]
+pub struct Attempt<'a> {
+    pub env: &'a dyn Env,
+    /// The issuer of the pool's tokens.
+    pub issuer: &'a str,
+    pub pool: &'a PoolRecord,
+    pub client: &'a AppClient,
+    pub origin: &'a Origin,
+    /// How the client proves itself (the API: `SECRET_HASH`; the hosted UI: nothing more).
+    pub proof: ClientProof<'a>,
+}
+
+/// How a sign-in begins.
+#[derive(Debug, Clone)]
+pub enum Begin<'a> {
+    /// USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH (ADMIN_NO_SRP_AUTH).
+    Password { login: &'a str, password: &'a str },
+    /// CUSTOM_AUTH: the pool's auth challenge plugins decide.
+    CustomAuth {
+        login: &'a str,
+        client_metadata: Value,
+    },
+}
+
+/// Starts a sign-in: the user is proved, or the first challenge is set.
+pub async fn begin(at: &Attempt<'_>, how: Begin<'_>) -> Result<Authenticated, Error> {
+    match how {
+        Begin::Password { login, password } => {
+            authenticate_password(
+                at.env, at.pool, at.client, login, password, at.proof, at.origin,
+            )
+            .await
+        }
+        Begin::CustomAuth {
+            login,
+            client_metadata,
+        } => custom_challenge::start(at, login, client_metadata).await,
+    }
+}
+
+/// Answers the step a session waits on (RespondToAuthChallenge): the user is proved, or the
+/// next challenge is set. `responses` are Cognito's `ChallengeResponses`.
+pub async fn respond(
+    at: &Attempt<'_>,
+    challenge_name: &str,
+    session: Option<&str>,
+    responses: &BTreeMap<String, String>,
+    client_metadata: Value,
+) -> Result<Authenticated, Error> {
+    let step = match challenge_name {
+        "NEW_PASSWORD_REQUIRED" => Step::NewPassword,
+        "CUSTOM_CHALLENGE" => Step::CustomChallenge,
+        name if NOT_YET.contains(&name) => {
+            return Err(Error::invalid_parameter(format!(
+                "The {name} challenge is not supported by this server yet."
+            )));
+        }
+        other => {
+            return Err(Error::invalid_parameter(format!(
+                "1 validation error detected: Value '{}' at 'challengeName' failed to satisfy constraint: Member must satisfy enum value set",
+                other.chars().take(64).collect::<String>()
+            )));
+        }
+    };
+    let session = session
+        .ok_or_else(|| Error::invalid_parameter("Session is required for this challenge."))?;
+    match step {
+        Step::NewPassword => new_password::respond(at, session, responses).await,
+        Step::CustomChallenge => custom_challenge::respond(at, session, responses, client_metadata)
+            .await
+            .map(|(next, _)| next),
+    }
+}
+
+/// What a password sign-in produced.
+#[derive(Debug)]
+pub enum SignInOutcome {
+    Tokens(Tokens),
+    /// The user must answer a challenge first (`ChallengeName`, `Session`, `ChallengeParameters`).
+    Challenge {
+        name: &'static str,
+        session: String,
+        parameters: Map<String, Value>,
+    },
+}
+
+/// Where a sign-in came from, for auth events.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// How a client proves itself to password authentication.
+#[derive(Debug, Clone, Copy)]
+pub enum ClientProof<'a> {
+    /// The Cognito API: `SECRET_HASH` when the client has a secret.
+    SecretHash(Option<&'a str>),
+    /// The hosted UI: the server itself is the user agent's client; the OAuth 2.0 client
+    /// authenticates later, at the token endpoint.
+    HostedUi,
+}
+
+impl ClientProof<'_> {
+    pub(crate) fn check(self, client: &AppClient, usernames: &[&str]) -> Result<(), Error> {
+        match self {
+            Self::SecretHash(hash) => crate::pool::check_secret_hash(client, hash, usernames),
+            Self::HostedUi => Ok(()),
+        }
+    }
+}
+
+/// What a correct password led to, before any token is issued.
+#[derive(Debug)]
+pub enum Authenticated {
+    /// A confirmed, enabled user: issue tokens (or, on the hosted UI, a session).
+    User(UserRecord),
+    /// A user who just replaced a temporary password (NEW_PASSWORD_REQUIRED): issue tokens,
+    /// without the post authentication trigger, as Cognito does.
+    NewPasswordSet(UserRecord),
+    /// The user must answer a challenge first.
+    Challenge(SignInOutcome),
+}
+
+/// The user's status decides what a sign-in that proved the user (a migrated user, a custom
+/// challenge answered) leads to; then the post authentication trigger.
+pub(crate) async fn admit(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    client: &AppClient,
+    user: UserRecord,
+) -> Result<Authenticated, Error> {
+    if !user.enabled {
+        return Err(Error::not_authorized("User is disabled."));
+    }
+    match user.status {
+        UserStatus::Confirmed => {}
+        UserStatus::ResetRequired => {
+            return Err(Error::new(
+                ErrorKind::PasswordResetRequired,
+                "Password reset required for the user",
+            ));
+        }
+        UserStatus::Unconfirmed => {
+            return Err(Error::new(
+                ErrorKind::UserNotConfirmed,
+                "User is not confirmed.",
+            ));
+        }
+        UserStatus::ForceChangePassword => {
+            return Ok(Authenticated::Challenge(
+                new_password::challenge(env, pool, client, &user).await?,
+            ));
+        }
+    }
+    crate::trigger::post_authentication(
+        env,
+        pool,
+        &user,
+        &client.client_id,
+        Value::Object(Map::new()),
+    )
+    .await?;
+    Ok(Authenticated::User(user))
+}
+
+/// The Cognito API's answer to a proved user: a new session with tokens; a challenge passes
+/// through. (The hosted UI answers a proved user with a UI session and a code instead.)
+pub async fn sign_in_outcome(
+    env: &dyn Env,
+    issuer: &str,
+    pool: &PoolRecord,
+    client: &AppClient,
+    authenticated: Authenticated,
+    origin: &Origin,
+) -> Result<SignInOutcome, Error> {
+    match authenticated {
+        Authenticated::User(user) => {
+            start_session(
+                env,
+                issuer,
+                pool,
+                client,
+                &user,
+                origin,
+                TokenSource::Authentication,
+            )
+            .await
+        }
+        Authenticated::NewPasswordSet(user) => {
+            start_session(
+                env,
+                issuer,
+                pool,
+                client,
+                &user,
+                origin,
+                TokenSource::NewPasswordChallenge,
+            )
+            .await
+        }
+        Authenticated::Challenge(challenge) => Ok(challenge),
+    }
+}
+
+/// A new session for a signed-in user: its tokens and the successful auth event.
+#[allow(clippy::too_many_arguments)] // the session's facts, each used once
+async fn start_session(
+    env: &dyn Env,
+    issuer: &str,
+    pool: &PoolRecord,
+    client: &AppClient,
+    user: &UserRecord,
+    origin: &Origin,
+    source: TokenSource,
+) -> Result<SignInOutcome, Error> {
+    let now = env.clock().now_millis();
+    let session = Session {
+        origin_jti: crate::ids::uuid_v4(env.random()),
+        event_id: crate::ids::uuid_v4(env.random()),
+        auth_time: now / 1000,
+    };
+    let (tokens, recorded) = futures_util::future::join(
+        token::issue_tokens_for(
+            env,
+            issuer,
+            pool,
+            client,
+            user,
+            &session,
+            RefreshIssue::NewSession,
+            &Grant::default(),
+            source,
+        ),
+        events::record(env, pool, user, client, "SignIn", true, origin),
+    )
+    .await;
+    recorded?;
+    Ok(SignInOutcome::Tokens(tokens?))
+}
+
+/// What an unknown user gets: the same as a wrong password under PreventUserExistenceErrors.
+pub(crate) fn not_found_error(client: &AppClient) -> Error {
+    if client.prevents_user_existence_errors() {
+        Error::bad_credentials()
+    } else {
+        Error::new(ErrorKind::UserNotFound, "User does not exist.")
+    }
+}

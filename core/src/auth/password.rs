@@ -1,0 +1,188 @@
+//! The password step: one argon2id verification, lockout, user status, and user migration for
+//! users this pool does not know yet.
+
+use serde_json::{Map, Value};
+
+use super::lockout::{is_locked, record_failure};
+use super::{Authenticated, ClientProof, Origin, SignInOutcome, admit, events, not_found_error};
+use crate::error::{Error, ErrorKind};
+use crate::pool::{AppClient, PoolRecord};
+use crate::ports::{Env, PasswordCheck};
+use crate::user::{self, Step, UserRecord, UserStatus};
+
+/// Password sign-in (USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH). Unknown users and wrong
+/// passwords get the same error after the same work (a verification against the pool's dummy
+/// hash).
+#[allow(clippy::too_many_arguments)]
+pub async fn password_sign_in(
+    env: &dyn Env,
+    issuer: &str,
+    pool: &PoolRecord,
+    client: &AppClient,
+    login: &str,
+    password: &str,
+    secret_hash: Option<&str>,
+    origin: &Origin,
+) -> Result<SignInOutcome, Error> {
+    let authenticated = authenticate_password(
+        env,
+        pool,
+        client,
+        login,
+        password,
+        ClientProof::SecretHash(secret_hash),
+        origin,
+    )
+    .await?;
+    super::sign_in_outcome(env, issuer, pool, client, authenticated, origin).await
+}
+
+/// The password check shared by every sign-in (the Cognito API and the hosted UI): the one
+/// argon2id verification, lockout, user status and the NEW_PASSWORD_REQUIRED challenge. Records
+/// failed sign-ins; the caller records the successful one with what it issues.
+pub async fn authenticate_password(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    client: &AppClient,
+    login: &str,
+    password: &str,
+    proof: ClientProof<'_>,
+    origin: &Origin,
+) -> Result<Authenticated, Error> {
+    crate::password::check_input(password)?;
+    let params = pool.hash_params();
+    let found = user::resolve(env, pool, login).await?;
+    let found = match found {
+        Some(found) => Some(found),
+        // Unknown here: a user migration plugin may know them (it checks the password).
+        None if crate::trigger::configured(pool, crate::trigger::TriggerKind::UserMigration)
+            .is_some() =>
+        {
+            proof.check(client, &[login])?;
+            if let Some(migration) = crate::trigger::user_migration(
+                env,
+                pool,
+                "UserMigration_Authentication",
+                login,
+                &client.client_id,
+                Some(password),
+                Value::Object(Map::new()),
+            )
+            .await?
+            {
+                let user = crate::trigger::store_migrated_user(
+                    env,
+                    pool,
+                    login,
+                    Some(password),
+                    migration,
+                )
+                .await?;
+                return admit(env, pool, client, user).await;
+            }
+            None
+        }
+        None => None,
+    };
+    let Some((user, _)) = found else {
+        // Same work as a real check; the result does not matter.
+        let _ = env
+            .passwords()
+            .verify(password, &pool.dummy_password_hash, params)
+            .await;
+        proof.check(client, &[login])?;
+        return Err(not_found_error(client));
+    };
+    proof.check(client, &[login, &user.username])?;
+    let now = env.clock().now_millis();
+    if is_locked(&user, now) {
+        events::record(env, pool, &user, client, "SignIn", false, origin).await?;
+        return Err(Error::not_authorized("Password attempts exceeded"));
+    }
+    let Some(hash) = user.password_hash.clone() else {
+        let _ = env
+            .passwords()
+            .verify(password, &pool.dummy_password_hash, params)
+            .await;
+        return Err(Error::bad_credentials());
+    };
+    crate::trigger::pre_authentication(
+        env,
+        pool,
+        &user,
+        &client.client_id,
+        Value::Object(Map::new()),
+    )
+    .await?;
+    let check = env.passwords().verify(password, &hash, params).await?;
+    if check == PasswordCheck::Mismatch {
+        record_failure(env, pool, &user.username).await?;
+        events::record(env, pool, &user, client, "SignIn", false, origin).await?;
+        return Err(Error::bad_credentials());
+    }
+    // A correct password. Statuses that can go on reset the failure count (an expired temporary
+    // password cannot); `admit` decides the rest.
+    if user.enabled
+        && matches!(
+            user.status,
+            UserStatus::Confirmed | UserStatus::ForceChangePassword
+        )
+    {
+        if user.status == UserStatus::ForceChangePassword
+            && user
+                .temporary_password_expires_millis
+                .is_some_and(|expires| now >= expires)
+        {
+            return Err(Error::not_authorized(
+                "Temporary password has expired and must be reset by an administrator.",
+            ));
+        }
+        clear_failures(env, pool, &user, check, password).await?;
+    }
+    admit(env, pool, client, user).await
+}
+
+/// After a correct password: rehash with the pool's current parameters and reset the failure
+/// count. Best effort: a concurrent update wins and the rehash happens next time.
+async fn clear_failures(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    user: &UserRecord,
+    check: PasswordCheck,
+    password: &str,
+) -> Result<(), Error> {
+    if check != PasswordCheck::MatchNeedsRehash && user.failed_sign_ins == 0 {
+        return Ok(());
+    }
+    let rehashed = if check == PasswordCheck::MatchNeedsRehash {
+        let mut salt = [0u8; 16];
+        env.random().fill(&mut salt);
+        Some(
+            env.passwords()
+                .hash(password, salt, pool.hash_params())
+                .await?,
+        )
+    } else {
+        None
+    };
+    let expected_hash = user.password_hash.clone();
+    let outcome = user::modify(env, pool, &user.username, |u| {
+        if u.password_hash != expected_hash {
+            return Ok(Step::Keep(()));
+        }
+        if let Some(h) = &rehashed {
+            u.password_hash = Some(h.clone());
+        }
+        u.failed_sign_ins = 0;
+        u.locked_until_millis = 0;
+        Ok(Step::Save(()))
+    })
+    .await;
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind == ErrorKind::TooManyRequests || e.kind == ErrorKind::UserNotFound => {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,157 @@
+//! The key layout: every store key the core reads or writes is built here, so the layout can be
+//! read in one place (and an adapter's cache can tell which keys are read-mostly).
+//!
+//! Global keys: `pool/<id>` (a pool), `c/<client>` (a client, found by id alone),
+//! `dom/<domain>` (a hosted-UI domain). Everything else lives under its pool, `p/<pool>/`,
+//! so deleting a pool is one prefix. Keys that would carry a secret (refresh tokens, sessions,
+//! codes) carry its SHA-256 instead.
+
+use alloc::format;
+use alloc::string::String;
+
+use crate::codec::sha256_hex;
+
+/// A pool's record.
+pub fn pool(pool_id: &str) -> String {
+    format!("pool/{pool_id}")
+}
+/// The prefix of every pool of a region.
+pub fn pools_of_region(region: &str) -> String {
+    format!("pool/{region}_")
+}
+/// Everything a pool owns.
+pub fn pool_prefix(pool_id: &str) -> String {
+    format!("p/{pool_id}/")
+}
+/// An app client, found by its id alone (public operations name only the client).
+pub fn client(client_id: &str) -> String {
+    format!("c/{client_id}")
+}
+/// A pool's index entry for one of its clients.
+pub fn pool_client(pool_id: &str, client_id: &str) -> String {
+    format!("p/{pool_id}/c/{client_id}")
+}
+/// The prefix of a pool's client index.
+pub fn pool_clients(pool_id: &str) -> String {
+    format!("p/{pool_id}/c/")
+}
+/// A pool's signing keys.
+pub fn signing_keys(pool_id: &str) -> String {
+    format!("p/{pool_id}/keys")
+}
+
+/// A user, under its normalized username.
+pub fn user(pool_id: &str, username_key: &str) -> String {
+    format!("p/{pool_id}/u/{username_key}")
+}
+/// An alias reservation (a unique email, phone number or preferred username).
+pub fn alias(pool_id: &str, attribute: &str, normalized_value: &str) -> String {
+    format!("p/{pool_id}/a/{attribute}/{normalized_value}")
+}
+/// The prefix of ListUsers' index of `attribute` for values starting with `value_prefix`.
+pub fn user_index(pool_id: &str, attribute: &str, value_prefix: &str) -> String {
+    format!("p/{pool_id}/i/{attribute}/{value_prefix}")
+}
+
+/// A group.
+pub fn group(pool_id: &str, name: &str) -> String {
+    format!("p/{pool_id}/g/{name}")
+}
+/// The prefix of a pool's groups.
+pub fn groups(pool_id: &str) -> String {
+    format!("p/{pool_id}/g/")
+}
+/// A user's membership of a group.
+pub fn group_member(pool_id: &str, group: &str, username_key: &str) -> String {
+    format!("p/{pool_id}/gm/{group}/{username_key}")
+}
+/// The prefix of a group's members.
+pub fn group_members(pool_id: &str, group: &str) -> String {
+    format!("p/{pool_id}/gm/{group}/")
+}
+
+/// The prefix of a user's auth events (newest first: keys carry `u64::MAX - time`).
+pub fn auth_events(pool_id: &str, username_key: &str) -> String {
+    format!("p/{pool_id}/ev/{username_key}/")
+}
+/// A sign-in's challenge session (the `Session` string between InitiateAuth and
+/// RespondToAuthChallenge).
+pub fn auth_session(pool_id: &str, session: &str) -> String {
+    format!(
+        "p/{pool_id}/{AUTH_SESSIONS}/{}",
+        sha256_hex(&[session.as_bytes()])
+    )
+}
+/// A refresh token.
+pub fn refresh_token(pool_id: &str, token: &str) -> String {
+    format!(
+        "p/{pool_id}/{REFRESH_TOKENS}/{}",
+        sha256_hex(&[token.as_bytes()])
+    )
+}
+/// A sign-in's family of refresh tokens (under its `origin_jti`).
+pub fn refresh_family(pool_id: &str, origin_jti: &str) -> String {
+    format!("p/{pool_id}/rf/{origin_jti}")
+}
+/// An OAuth 2.0 authorization code (under its digest).
+pub fn authorization_code(pool_id: &str, digest: &str) -> String {
+    format!("p/{pool_id}/{AUTHORIZATION_CODES}/{digest}")
+}
+/// A hosted-UI sign-in session (under the SHA-256 of its cookie).
+pub fn hosted_session(pool_id: &str, token: &str) -> String {
+    format!(
+        "p/{pool_id}/{HOSTED_SESSIONS}/{}",
+        sha256_hex(&[token.as_bytes()])
+    )
+}
+/// The key that signs a pool's hosted-UI cookies.
+pub fn hosted_ui_key(pool_id: &str) -> String {
+    format!("p/{pool_id}/ui-key")
+}
+/// A pool's hosted-UI customization for a client (`ALL` for the pool's default).
+pub fn ui_customization(pool_id: &str, client: &str) -> String {
+    format!("p/{pool_id}/ui/{client}")
+}
+/// A resource server (custom OAuth 2.0 scopes).
+pub fn resource_server(pool_id: &str, identifier: &str) -> String {
+    format!("p/{pool_id}/rs/{identifier}")
+}
+/// The prefix of a pool's resource servers.
+pub fn resource_servers(pool_id: &str) -> String {
+    format!("p/{pool_id}/rs/")
+}
+/// A hosted-UI domain, pointing at its pool.
+pub fn domain(domain: &str) -> String {
+    format!("dom/{domain}")
+}
+/// A pool's domain (`custom`: its custom domain) pointing back at the domain record.
+pub fn pool_domain(pool_id: &str, custom: bool) -> String {
+    if custom {
+        format!("p/{pool_id}/custom-domain")
+    } else {
+        format!("p/{pool_id}/domain")
+    }
+}
+/// The delivery flood-control counter of one destination (under its digest).
+pub fn delivery_rate(pool_id: &str, destination_digest: &str) -> String {
+    format!("p/{pool_id}/{DELIVERY_RATES}/{destination_digest}")
+}
+
+/// The kinds of pool records that expire (the janitor sweeps `p/<pool>/<kind>/`).
+pub const AUTHORIZATION_CODES: &str = "oc";
+pub const HOSTED_SESSIONS: &str = "hs";
+pub const AUTH_SESSIONS: &str = "as";
+pub const REFRESH_TOKENS: &str = "rt";
+pub const DELIVERY_RATES: &str = "dr";
+/// Every expiring kind, in the janitor's sweep order.
+pub const EXPIRING: [&str; 5] = [
+    AUTHORIZATION_CODES,
+    HOSTED_SESSIONS,
+    AUTH_SESSIONS,
+    REFRESH_TOKENS,
+    DELIVERY_RATES,
+];
+/// The prefix of one kind of a pool's records.
+pub fn kind_prefix(pool_id: &str, kind: &str) -> String {
+    format!("p/{pool_id}/{kind}/")
+}
