@@ -71,7 +71,7 @@ pub fn issue(
 ) -> (crate::secret::Secret, PendingCode) {
     let digits = crate::ids::random_string(random, b"0123456789", 6);
     let salt = crate::ids::random_token(random, 16);
-    let digest = crate::token::sha256_hex(&[salt.as_bytes(), digits.as_bytes()]);
+    let digest = crate::codec::sha256_hex(&[salt.as_bytes(), digits.as_bytes()]);
     (
         crate::secret::Secret::new(digits),
         PendingCode {
@@ -116,7 +116,7 @@ pub fn check(
             "Invalid code provided, please request a code again.",
         ));
     }
-    let digest = crate::token::sha256_hex(&[pending.salt.as_bytes(), given.as_bytes()]);
+    let digest = crate::codec::sha256_hex(&[pending.salt.as_bytes(), given.as_bytes()]);
     if bool::from(digest.as_bytes().ct_eq(pending.digest.as_bytes())) {
         Ok(CodeCheck::Correct)
     } else {

@@ -127,7 +127,7 @@ impl Jws for TestJws {
             self.random.fill(&mut key);
             // The "public key" is the key itself: a double, not cryptography.
             Ok(GeneratedKey {
-                private_pkcs8_der: Secret::new(crate::token::b64(&key)),
+                private_pkcs8_der: Secret::new(crate::codec::b64(&key)),
                 modulus: key.to_vec(),
                 exponent: alloc::vec![1, 0, 1],
             })
@@ -141,7 +141,7 @@ impl Jws for TestJws {
         input: &'a [u8],
     ) -> BoxFuture<'a, Result<Vec<u8>, Error>> {
         boxed(async move {
-            let key = crate::token::b64_decode(private_pkcs8_der.expose())
+            let key = crate::codec::b64_decode(private_pkcs8_der.expose())
                 .ok_or_else(|| Error::internal("bad test key"))?;
             Ok(test_mac(&key, input))
         })

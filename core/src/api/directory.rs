@@ -652,7 +652,7 @@ pub(super) async fn add_custom_attributes(ctx: &Ctx<'_>, body: Value) -> Result<
             .env
             .store()
             .put(
-                &pool::pool_key(&record.id),
+                &crate::store::keys::pool(&record.id),
                 &serde_json::to_vec(&record)?,
                 Expect::Version(version),
             )

@@ -4,7 +4,7 @@
 //! This layer parses and validates the request, authorises administrative operations with
 //! SigV4, calls the domain modules, and maps every [`Error`] to Cognito's `__type` and status.
 
-mod pools;
+pub(crate) mod pools;
 pub(crate) use pools::create_client;
 mod directory;
 mod model;
@@ -385,13 +385,13 @@ pub(crate) fn set(target: &mut Value, key: &str, value: Value) {
 
 /// Opaque pagination tokens: the store cursor, base64url-encoded, checked against its prefix.
 pub(crate) fn encode_token(cursor: &str) -> String {
-    crate::token::b64url(cursor.as_bytes())
+    crate::codec::b64url(cursor.as_bytes())
 }
 
 pub(crate) fn decode_token(token: Option<&str>, prefix: &str) -> Result<Option<String>, Error> {
     let Some(token) = token else { return Ok(None) };
     let invalid = || Error::invalid_parameter("Invalid pagination token.");
-    let bytes = crate::token::b64url_decode(token).ok_or_else(invalid)?;
+    let bytes = crate::codec::b64url_decode(token).ok_or_else(invalid)?;
     let cursor = String::from_utf8(bytes).map_err(|_| invalid())?;
     if !cursor.starts_with(prefix) {
         return Err(invalid());

@@ -10,10 +10,9 @@ use serde_json::{Value, json};
 use super::{Ctx, decode_token, encode_token, input};
 use crate::error::Error;
 use crate::pool::{
-    self, AppClient, ClientSettings, CreatePool, PoolRecord, PoolSettings, client_key,
-    pool_client_index_key, pool_key,
+    self, AppClient, ClientSettings, CreatePool, PoolRecord, PoolSettings,
 };
-use crate::store::{Expect, StoreError};
+use crate::store::{Expect, StoreError, keys};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -23,8 +22,22 @@ struct PoolIdInput {
 
 pub(super) async fn create_user_pool(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let create: CreatePool = input(body)?;
-    let record = pool::create_pool(ctx.env, &ctx.region, None, create).await?;
+    let record = create_pool(ctx.env, &ctx.region, None, create).await?;
     Ok(json!({ "UserPool": record.to_wire() }))
+}
+
+/// Creates a pool and its signing keys (keys first: a pool record is never visible without
+/// them).
+pub(crate) async fn create_pool(
+    env: &dyn crate::ports::Env,
+    region: &str,
+    fixed_id: Option<&str>,
+    create: CreatePool,
+) -> Result<PoolRecord, Error> {
+    let record = pool::new_record(env, region, fixed_id, create).await?;
+    crate::token::create_key_set(env, &record.id).await?;
+    pool::insert(env, &record).await?;
+    Ok(record)
 }
 
 pub(super) async fn describe_user_pool(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
@@ -87,7 +100,7 @@ pub(super) async fn update_user_pool(ctx: &Ctx<'_>, body: Value) -> Result<Value
         match ctx
             .env
             .store()
-            .put(&pool_key(&record.id), &bytes, Expect::Version(version))
+            .put(&keys::pool(&record.id), &bytes, Expect::Version(version))
             .await
         {
             Ok(_) => return Ok(json!({})),
@@ -121,7 +134,7 @@ pub(super) async fn list_user_pools(ctx: &Ctx<'_>, body: Value) -> Result<Value,
         ));
     }
     // Pool ids start with their region, so a region's pools are one key range.
-    let prefix = format!("pool/{}_", ctx.region);
+    let prefix = keys::pools_of_region(&ctx.region);
     let after = decode_token(list.next_token.as_deref(), &prefix)?;
     let page = ctx
         .env
@@ -152,7 +165,7 @@ pub(super) async fn delete_user_pool(ctx: &Ctx<'_>, body: Value) -> Result<Value
     match ctx
         .env
         .store()
-        .delete(&pool_key(&user_pool_id), Expect::Version(version))
+        .delete(&keys::pool(&user_pool_id), Expect::Version(version))
         .await
     {
         Ok(()) => {}
@@ -163,8 +176,8 @@ pub(super) async fn delete_user_pool(ctx: &Ctx<'_>, body: Value) -> Result<Value
         }
         Err(e) => return Err(e.into()),
     }
-    let prefix = format!("p/{user_pool_id}/");
-    let clients_prefix = format!("p/{user_pool_id}/c/");
+    let prefix = keys::pool_prefix(&user_pool_id);
+    let clients_prefix = keys::pool_clients(&user_pool_id);
     loop {
         let page = ctx.env.store().scan(&prefix, None, 500).await?;
         if page.items.is_empty() {
@@ -174,7 +187,7 @@ pub(super) async fn delete_user_pool(ctx: &Ctx<'_>, body: Value) -> Result<Value
             if let Some(client_id) = key.strip_prefix(&clients_prefix) {
                 ctx.env
                     .store()
-                    .delete(&client_key(client_id), Expect::Any)
+                    .delete(&keys::client(client_id), Expect::Any)
                     .await?;
             }
             ctx.env.store().delete(key, Expect::Any).await?;
@@ -258,7 +271,7 @@ pub(crate) async fn create_client(
     ctx.env
         .store()
         .put(
-            &client_key(&client_id),
+            &keys::client(&client_id),
             &serde_json::to_vec(&client)?,
             Expect::Absent,
         )
@@ -275,7 +288,7 @@ pub(crate) async fn create_client(
     ctx.env
         .store()
         .put(
-            &pool_client_index_key(&create.user_pool_id, &client_id),
+            &keys::pool_client(&create.user_pool_id, &client_id),
             &serde_json::to_vec(&index)?,
             Expect::Any,
         )
@@ -343,7 +356,7 @@ pub(super) async fn update_user_pool_client(ctx: &Ctx<'_>, body: Value) -> Resul
             .env
             .store()
             .put(
-                &client_key(&client.client_id),
+                &keys::client(&client.client_id),
                 &serde_json::to_vec(&client)?,
                 Expect::Version(version),
             )
@@ -356,7 +369,7 @@ pub(super) async fn update_user_pool_client(ctx: &Ctx<'_>, body: Value) -> Resul
                 ctx.env
                     .store()
                     .put(
-                        &pool_client_index_key(&client.user_pool_id, &client.client_id),
+                        &keys::pool_client(&client.user_pool_id, &client.client_id),
                         &serde_json::to_vec(&index)?,
                         Expect::Any,
                     )
@@ -390,7 +403,7 @@ pub(super) async fn list_user_pool_clients(ctx: &Ctx<'_>, body: Value) -> Result
         ));
     }
     pool::load_pool(ctx.env, &list.user_pool_id).await?;
-    let prefix = format!("p/{}/c/", list.user_pool_id);
+    let prefix = keys::pool_clients(&list.user_pool_id);
     let after = decode_token(list.next_token.as_deref(), &prefix)?;
     let page = ctx
         .env
@@ -420,7 +433,7 @@ pub(super) async fn delete_user_pool_client(ctx: &Ctx<'_>, body: Value) -> Resul
     match ctx
         .env
         .store()
-        .delete(&client_key(&r.client_id), Expect::Version(version))
+        .delete(&keys::client(&r.client_id), Expect::Version(version))
         .await
     {
         Ok(()) => {}
@@ -435,7 +448,7 @@ pub(super) async fn delete_user_pool_client(ctx: &Ctx<'_>, body: Value) -> Resul
     ctx.env
         .store()
         .delete(
-            &pool_client_index_key(&r.user_pool_id, &r.client_id),
+            &keys::pool_client(&r.user_pool_id, &r.client_id),
             Expect::Any,
         )
         .await?;

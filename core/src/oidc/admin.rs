@@ -719,7 +719,7 @@ async fn set_ui_customization(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error
     }
     let (image, kind) = match &req.image_file {
         Some(b64) => {
-            let bytes = crate::token::b64_decode(b64)
+            let bytes = crate::codec::b64_decode(b64)
                 .ok_or_else(|| Error::invalid_parameter("ImageFile is not valid base64."))?;
             if bytes.len() > MAX_IMAGE {
                 return Err(Error::invalid_parameter(
@@ -729,7 +729,7 @@ async fn set_ui_customization(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error
             let kind = image_type(&bytes).ok_or_else(|| {
                 Error::invalid_parameter("ImageFile must be a PNG or JPEG image.")
             })?;
-            (Some(crate::token::b64(&bytes)), Some(kind.to_string()))
+            (Some(crate::codec::b64(&bytes)), Some(kind.to_string()))
         }
         None => (None, None),
     };

@@ -322,7 +322,7 @@ pub async fn issue_code(
         expires_millis: env.clock().now_millis() + CODE_LIFETIME_MILLIS,
         redeemed_origin_jti: None,
     };
-    let digest = crate::token::sha256_hex(&[code.as_bytes()]);
+    let digest = crate::codec::sha256_hex(&[code.as_bytes()]);
     env.store()
         .put(
             &code_key(&request.pool.id, &digest),

@@ -235,7 +235,7 @@ pub async fn authenticate(
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
 fn parse_basic(credentials: &str) -> Option<(String, String)> {
-    let decoded = crate::token::b64_decode(credentials.trim())?;
+    let decoded = crate::codec::b64_decode(credentials.trim())?;
     let text = core::str::from_utf8(&decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     Some((form::decode(id), form::decode(secret)))

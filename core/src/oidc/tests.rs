@@ -243,7 +243,7 @@ impl World {
                 "authorization",
                 &alloc::format!(
                     "Basic {}",
-                    crate::token::b64(alloc::format!("{id}:{secret}").as_bytes())
+                    crate::codec::b64(alloc::format!("{id}:{secret}").as_bytes())
                 ),
             );
         }
@@ -310,7 +310,7 @@ fn form_of(html: &str) -> (String, String) {
 
 fn claims(token: &str) -> serde_json::Map<String, Value> {
     let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&crate::token::b64url_decode(payload).unwrap()).unwrap()
+    serde_json::from_slice(&crate::codec::b64url_decode(payload).unwrap()).unwrap()
 }
 
 #[test]
@@ -332,7 +332,7 @@ fn code_flow_with_pkce_userinfo_refresh_revoke_session_and_logout() {
     assert_eq!(id["iss"], alloc::format!("http://cognate.test/{}", w.pool));
     // OIDC Core 3.1.3.6: at_hash = left half of SHA-256 of the access token.
     let digest = Sha256::digest(access_token.as_bytes());
-    assert_eq!(id["at_hash"], crate::token::b64url(&digest[..16]));
+    assert_eq!(id["at_hash"], crate::codec::b64url(&digest[..16]));
     assert_eq!(access["scope"], "openid email api/read");
     assert_eq!(access["client_id"], public.as_str());
 
@@ -757,7 +757,7 @@ fn forged_tokens_are_refused_by_every_token_endpoint() {
     let real = tokens["access_token"].as_str().unwrap();
     let mut parts = real.split('.');
     let (_, payload) = (parts.next().unwrap(), parts.next().unwrap());
-    let header = |h: Value| crate::token::b64url(&serde_json::to_vec(&h).unwrap());
+    let header = |h: Value| crate::codec::b64url(&serde_json::to_vec(&h).unwrap());
     let kid = claims(&alloc::format!("x.{}", real.split('.').next().unwrap()))["kid"].clone();
     let forged = [
         alloc::format!("{}.{payload}.", header(json!({"alg": "none", "kid": kid}))),

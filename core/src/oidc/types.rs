@@ -165,7 +165,7 @@ impl CodeChallenge {
     /// constant time.
     pub fn verify(&self, verifier: &CodeVerifier) -> bool {
         use subtle::ConstantTimeEq;
-        let computed = crate::token::b64url(&Sha256::digest(verifier.0.expose().as_bytes()));
+        let computed = crate::codec::b64url(&Sha256::digest(verifier.0.expose().as_bytes()));
         computed.as_bytes().ct_eq(self.0.as_bytes()).into()
     }
 }
@@ -202,7 +202,7 @@ impl AuthorizationCode {
     }
     /// The store key suffix: only the digest is ever stored.
     pub fn digest(&self) -> String {
-        crate::token::sha256_hex(&[self.0.expose().as_bytes()])
+        crate::codec::sha256_hex(&[self.0.expose().as_bytes()])
     }
     pub fn expose(&self) -> &str {
         self.0.expose()
