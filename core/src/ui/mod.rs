@@ -13,14 +13,14 @@
 //! ([`crate::oidc::authorize::parse`]), so a page can only ever send the browser to a callback URL
 //! the client registered. Every form carries a CSRF token ([`session`]). Sign-in runs the core's
 //! password sign-in ([`crate::auth::authenticate_password`]: lockout, user status, challenges);
-//! the other pages call the same operations as the Cognito API ([`bridge`]).
+//! the other pages call the same operations as the Cognito API (`bridge`).
 //!
 //! | module | what |
 //! |---|---|
 //! | this one | the paths and the routing |
-//! | [`pages`] | one module per page: what it shows and what its POST does |
-//! | [`render`] | the page kit: compile-time templates (`templates/`, askama), the escaper, the response |
-//! | [`bridge`] | the pages' calls into the Cognito API, until they call the domain directly |
+//! | `pages` | one module per page: what it shows and what its POST does |
+//! | `render` | the page kit: compile-time templates (`templates/`, askama), the escaper, the response |
+//! | `bridge` | the pages' calls into the Cognito API, until they call the domain directly |
 //! | [`session`] | the hosted-UI session cookie and the CSRF tokens |
 //!
 //! ## Security
@@ -29,9 +29,9 @@
 //! - Everything interpolated into HTML is escaped by the templates; the pool's custom CSS is
 //!   checked when it is set (no `<`, `@import`, `url()`).
 
-pub mod bridge;
-pub mod pages;
-pub mod render;
+pub(crate) mod bridge;
+pub(crate) mod pages;
+pub(crate) mod render;
 pub mod session;
 
 pub use render::error_page;
