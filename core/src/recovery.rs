@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::code::{self, CodePurpose};
 use crate::error::{Error, ErrorKind};
 use crate::message::{self, CodeDelivery};
-use crate::pool::{AppClient, PoolRecord};
+use crate::pool::{AppClient, ClientProof, PoolRecord};
 use crate::ports::Env;
 use crate::user::{self, Step, UserRecord, UserStatus};
 
@@ -28,7 +28,7 @@ pub async fn forgot_password(
     pool: &PoolRecord,
     client: &AppClient,
     username: &str,
-    secret_hash: Option<&str>,
+    proof: ClientProof<'_>,
     client_metadata: Value,
 ) -> Result<CodeDelivery, Error> {
     let mut found = user::resolve(env, pool, username).await?.map(|(u, _)| u);
@@ -36,7 +36,7 @@ pub async fn forgot_password(
         && crate::trigger::configured(pool, crate::trigger::TriggerKind::UserMigration).is_some()
     {
         // Unknown here: a user migration plugin may know them; they arrive needing a reset.
-        crate::pool::check_secret_hash(client, secret_hash, &[username])?;
+        proof.check(client, &[username])?;
         if let Some(migration) = crate::trigger::user_migration(
             env,
             pool,
@@ -58,7 +58,7 @@ pub async fn forgot_password(
         }
     }
     let Some(found) = found else {
-        crate::pool::check_secret_hash(client, secret_hash, &[username])?;
+        proof.check(client, &[username])?;
         if client.prevents_user_existence_errors() {
             return Ok(CodeDelivery::decoy(pool, username));
         }
@@ -67,7 +67,7 @@ pub async fn forgot_password(
             "Username/client id combination not found.",
         ));
     };
-    crate::pool::check_secret_hash(client, secret_hash, &[username, &found.username])?;
+    proof.check(client, &[username, &found.username])?;
     let mut outgoing = None;
     let (record, ()) = user::modify(env, pool, &found.username, |u| {
         if !u.enabled {
@@ -106,11 +106,11 @@ pub async fn confirm_forgot_password(
     username: &str,
     code: &str,
     new_password: &str,
-    secret_hash: Option<&str>,
+    proof: ClientProof<'_>,
     client_metadata: Value,
 ) -> Result<(), Error> {
     let Some((found, _)) = user::resolve(env, pool, username).await? else {
-        crate::pool::check_secret_hash(client, secret_hash, &[username])?;
+        proof.check(client, &[username])?;
         if client.prevents_user_existence_errors() {
             // What a known user with a wrong code gets, after the same work: the new password
             // is checked against the policy and hashed (a weak one is InvalidPasswordException
@@ -129,7 +129,7 @@ pub async fn confirm_forgot_password(
             "Username/client id combination not found.",
         ));
     };
-    crate::pool::check_secret_hash(client, secret_hash, &[username, &found.username])?;
+    proof.check(client, &[username, &found.username])?;
     let hash = crate::password::hash_new(
         env,
         pool.password_policy(),

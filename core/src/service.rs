@@ -219,7 +219,8 @@ impl Service {
             });
         }
         let create: crate::pool::CreatePool = crate::api::input(spec.create.clone())?;
-        let record = crate::api::pools::create_pool(env, &region, spec.id.as_deref(), create).await?;
+        let record =
+            crate::api::pools::create_pool(env, &region, spec.id.as_deref(), create).await?;
         let mut clients = Vec::new();
         for c in &spec.clients {
             let mut body = c.create.clone();

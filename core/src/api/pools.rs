@@ -9,9 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Ctx, decode_token, encode_token, input};
 use crate::error::Error;
-use crate::pool::{
-    self, AppClient, ClientSettings, CreatePool, PoolRecord, PoolSettings,
-};
+use crate::pool::{self, AppClient, ClientSettings, CreatePool, PoolRecord, PoolSettings};
 use crate::store::{Expect, StoreError, keys};
 
 #[derive(Deserialize)]

@@ -13,7 +13,7 @@ use super::wire::{
 };
 use super::{AdminUser, Ctx, attribute_map, client_and_pool, delivery_wire, input, list_wire};
 use crate::error::Error;
-use crate::pool;
+use crate::pool::{self, ClientProof};
 use crate::registration::{invite, sign_up as registration};
 use crate::user;
 
@@ -27,7 +27,7 @@ pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> 
         registration::SignUp {
             username: &req.username,
             password: &req.password,
-            secret_hash: req.secret_hash.as_deref(),
+            proof: ClientProof::SecretHash(req.secret_hash.as_deref()),
             attributes: attribute_map(&req.user_attributes)?,
             validation_data: attribute_map(&req.validation_data)?,
             client_metadata: req.client_metadata.clone(),
@@ -52,7 +52,7 @@ pub(super) async fn confirm_sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value,
         &client,
         &req.username,
         &req.confirmation_code,
-        req.secret_hash.as_deref(),
+        ClientProof::SecretHash(req.secret_hash.as_deref()),
         req.force_alias_creation,
         crate::trigger::string_map(&req.client_metadata),
     )
@@ -69,7 +69,7 @@ pub(super) async fn resend_confirmation_code(ctx: &Ctx<'_>, body: Value) -> Resu
         &pool,
         &client,
         &req.username,
-        req.secret_hash.as_deref(),
+        ClientProof::SecretHash(req.secret_hash.as_deref()),
     )
     .await?;
     Ok(json!({ "CodeDeliveryDetails": delivery_wire(&delivery) }))

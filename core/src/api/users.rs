@@ -131,7 +131,7 @@ pub(super) async fn forgot_password(ctx: &Ctx<'_>, body: Value) -> Result<Value,
         &pool,
         &client,
         &req.username,
-        req.secret_hash.as_deref(),
+        pool::ClientProof::SecretHash(req.secret_hash.as_deref()),
         crate::trigger::string_map(&req.client_metadata),
     )
     .await?;
@@ -150,7 +150,7 @@ pub(super) async fn confirm_forgot_password(ctx: &Ctx<'_>, body: Value) -> Resul
         &req.username,
         &req.confirmation_code,
         &req.password,
-        req.secret_hash.as_deref(),
+        pool::ClientProof::SecretHash(req.secret_hash.as_deref()),
         crate::trigger::string_map(&req.client_metadata),
     )
     .await?;

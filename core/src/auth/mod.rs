@@ -34,6 +34,7 @@ pub mod new_password;
 pub mod password;
 pub mod session;
 
+pub use crate::pool::ClientProof;
 pub use lockout::{LOCKOUT_THRESHOLD, MAX_LOCKOUT_MILLIS, record_failure};
 pub use password::{authenticate_password, password_sign_in};
 
@@ -170,25 +171,6 @@ pub enum SignInOutcome {
 pub struct Origin {
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
-}
-
-/// How a client proves itself to password authentication.
-#[derive(Debug, Clone, Copy)]
-pub enum ClientProof<'a> {
-    /// The Cognito API: `SECRET_HASH` when the client has a secret.
-    SecretHash(Option<&'a str>),
-    /// The hosted UI: the server itself is the user agent's client; the OAuth 2.0 client
-    /// authenticates later, at the token endpoint.
-    HostedUi,
-}
-
-impl ClientProof<'_> {
-    pub(crate) fn check(self, client: &AppClient, usernames: &[&str]) -> Result<(), Error> {
-        match self {
-            Self::SecretHash(hash) => crate::pool::check_secret_hash(client, hash, usernames),
-            Self::HostedUi => Ok(()),
-        }
-    }
 }
 
 /// What a correct password led to, before any token is issued.

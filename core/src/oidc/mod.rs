@@ -118,15 +118,6 @@ impl Ctx<'_> {
     pub fn issuer(&self, pool_id: &str) -> String {
         alloc::format!("{}/{pool_id}", self.config.base_url)
     }
-    /// The Cognito API context, for the hosted UI's calls into the existing operations.
-    pub(crate) fn api(&self) -> crate::api::Ctx<'_> {
-        crate::api::Ctx {
-            config: self.config,
-            env: self.env,
-            region: self.config.default_region.clone(),
-            origin: self.origin(),
-        }
-    }
     pub fn origin(&self) -> crate::auth::Origin {
         crate::auth::Origin {
             ip_address: self.request.remote_addr.clone(),

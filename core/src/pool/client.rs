@@ -336,6 +336,27 @@ pub async fn load_pool_client(
     Ok((client, version))
 }
 
+/// How a client proves itself on an operation that names a user (sign-in, sign-up, codes).
+#[derive(Debug, Clone, Copy)]
+pub enum ClientProof<'a> {
+    /// The Cognito API: `SECRET_HASH` when the client has a secret.
+    SecretHash(Option<&'a str>),
+    /// The hosted UI: the server itself is the user agent's client; the OAuth 2.0 client
+    /// authenticates later, at the token endpoint.
+    HostedUi,
+}
+
+impl ClientProof<'_> {
+    /// Checks the proof; `usernames` are the names the caller may have hashed (the alias
+    /// typed and the username).
+    pub fn check(self, client: &AppClient, usernames: &[&str]) -> Result<(), Error> {
+        match self {
+            Self::SecretHash(hash) => check_secret_hash(client, hash, usernames),
+            Self::HostedUi => Ok(()),
+        }
+    }
+}
+
 /// Verifies Cognito's `SECRET_HASH` = Base64(HMAC-SHA256(client secret, username + client id)).
 /// `usernames` lists the names the caller may have used (e.g. the alias typed and the username).
 pub fn check_secret_hash(

@@ -19,7 +19,7 @@ pub mod lambda;
 pub mod schema;
 
 pub use client::{
-    AppClient, ClientSettings, TokenValidityUnits, check_secret_hash, load_client,
+    AppClient, ClientProof, ClientSettings, TokenValidityUnits, check_secret_hash, load_client,
     load_pool_client, validate_client_name,
 };
 pub use schema::{
@@ -29,7 +29,6 @@ pub use schema::{
 
 /// The placeholder AWS account id in ARNs.
 pub const ACCOUNT_ID: &str = "000000000000";
-
 
 /// Cognito's `Policies`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -425,5 +424,3 @@ pub async fn load_pool(env: &dyn Env, pool_id: &str) -> Result<(PoolRecord, u64)
         .ok_or_else(missing)?;
     Ok((serde_json::from_slice(&item.value)?, item.version))
 }
-
-

@@ -12,7 +12,7 @@ use super::{apply_auto_verify, new_username, reserve_username_attribute};
 use crate::code::{self, CodeCheck, CodePurpose};
 use crate::error::{Error, ErrorKind};
 use crate::message::{self, CodeDelivery};
-use crate::pool::{AppClient, PoolRecord};
+use crate::pool::{AppClient, ClientProof, PoolRecord};
 use crate::ports::{Env, Medium, Message};
 use crate::store::{Expect, StoreError};
 use crate::user::{self, Step, UserRecord, UserStatus, alias};
@@ -56,7 +56,7 @@ fn issue_sign_up_code(
 pub struct SignUp<'a> {
     pub username: &'a str,
     pub password: &'a str,
-    pub secret_hash: Option<&'a str>,
+    pub proof: ClientProof<'a>,
     pub attributes: BTreeMap<String, String>,
     pub validation_data: BTreeMap<String, String>,
     pub client_metadata: BTreeMap<String, String>,
@@ -79,7 +79,7 @@ pub async fn sign_up(
     client: &AppClient,
     input: SignUp<'_>,
 ) -> Result<SignedUp, Error> {
-    crate::pool::check_secret_hash(client, input.secret_hash, &[input.username])?;
+    input.proof.check(client, &[input.username])?;
     user::check_username(input.username)?;
     crate::password::check_input(input.password)?;
     let mut attributes = input.attributes;
@@ -183,7 +183,7 @@ pub async fn confirm(
     client: &AppClient,
     username: &str,
     code: &str,
-    secret_hash: Option<&str>,
+    proof: ClientProof<'_>,
     force_alias_creation: bool,
     client_metadata: Value,
 ) -> Result<(), Error> {
@@ -194,7 +194,7 @@ pub async fn confirm(
         )
     };
     let Some((found, _)) = user::resolve(env, pool, username).await? else {
-        crate::pool::check_secret_hash(client, secret_hash, &[username])?;
+        proof.check(client, &[username])?;
         // Under PreventUserExistenceErrors an unknown user gets what a known user with a wrong
         // code gets, so the answer does not tell who has an account.
         if client.prevents_user_existence_errors() {
@@ -202,7 +202,7 @@ pub async fn confirm(
         }
         return Err(not_found());
     };
-    crate::pool::check_secret_hash(client, secret_hash, &[username, &found.username])?;
+    proof.check(client, &[username, &found.username])?;
     // Compare-and-set: a code is consumed exactly once, and wrong guesses are counted exactly,
     // even when requests race.
     let now = env.clock().now_millis();
@@ -280,7 +280,7 @@ pub async fn resend_code(
     pool: &PoolRecord,
     client: &AppClient,
     username: &str,
-    secret_hash: Option<&str>,
+    proof: ClientProof<'_>,
 ) -> Result<CodeDelivery, Error> {
     let not_found = || {
         Error::new(
@@ -289,13 +289,13 @@ pub async fn resend_code(
         )
     };
     let Some((found, _)) = user::resolve(env, pool, username).await? else {
-        crate::pool::check_secret_hash(client, secret_hash, &[username])?;
+        proof.check(client, &[username])?;
         if client.prevents_user_existence_errors() {
             return Ok(CodeDelivery::decoy(pool, username));
         }
         return Err(not_found());
     };
-    crate::pool::check_secret_hash(client, secret_hash, &[username, &found.username])?;
+    proof.check(client, &[username, &found.username])?;
     let mut outgoing = None;
     user::modify(env, pool, &found.username, |record| {
         if record.status != UserStatus::Unconfirmed {
