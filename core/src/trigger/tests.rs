@@ -43,8 +43,16 @@ fn references_map_names_hashes_and_arns() {
 #[test]
 fn lambda_config_is_validated() {
     assert!(crate::pool::lambda::validate_lambda_config(None).is_ok());
-    assert!(crate::pool::lambda::validate_lambda_config(Some(&json!({"PreSignUp": "x", "KMSKeyID": "k"}))).is_ok());
-    assert!(crate::pool::lambda::validate_lambda_config(Some(&json!({"PreSignUp": "bad name"}))).is_err());
+    assert!(
+        crate::pool::lambda::validate_lambda_config(Some(
+            &json!({"PreSignUp": "x", "KMSKeyID": "k"})
+        ))
+        .is_ok()
+    );
+    assert!(
+        crate::pool::lambda::validate_lambda_config(Some(&json!({"PreSignUp": "bad name"})))
+            .is_err()
+    );
     assert!(crate::pool::lambda::validate_lambda_config(Some(&json!({"Nope": "x"}))).is_err());
     assert!(
         crate::pool::lambda::validate_lambda_config(Some(
