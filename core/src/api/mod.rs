@@ -4,7 +4,9 @@
 //! This layer parses and validates the request, authorises administrative operations with
 //! SigV4, calls the domain modules, and maps every [`Error`] to Cognito's `__type` and status.
 
+mod domains;
 pub(crate) mod pools;
+mod resource_servers;
 pub(crate) use pools::create_client;
 mod directory;
 mod model;
@@ -12,6 +14,7 @@ mod model;
 mod model_data;
 mod sign_in;
 mod sign_up;
+mod ui_customization;
 mod users;
 pub mod wire;
 
@@ -278,10 +281,25 @@ const ADMIN_OPERATIONS: &[&str] = &[
     "AddCustomAttributes",
 ];
 
+/// The operations that configure the authorization server (all administrative).
+const OAUTH_OPERATIONS: &[&str] = &[
+    "CreateResourceServer",
+    "DescribeResourceServer",
+    "UpdateResourceServer",
+    "ListResourceServers",
+    "DeleteResourceServer",
+    "CreateUserPoolDomain",
+    "DescribeUserPoolDomain",
+    "UpdateUserPoolDomain",
+    "DeleteUserPoolDomain",
+    "SetUICustomization",
+    "GetUICustomization",
+];
+
 fn is_known(operation: &str) -> bool {
     ADMIN_OPERATIONS.contains(&operation)
         || PUBLIC_OPERATIONS.contains(&operation)
-        || crate::oidc::admin::OPERATIONS.contains(&operation)
+        || OAUTH_OPERATIONS.contains(&operation)
 }
 
 /// Runs an operation on an already authorised call (also used for pools declared as code).
@@ -342,9 +360,17 @@ pub(crate) async fn dispatch(ctx: &Ctx<'_>, operation: &str, body: Value) -> Res
         "ListUsersInGroup" => directory::list_users_in_group(ctx, body).await,
         "AddCustomAttributes" => directory::add_custom_attributes(ctx, body).await,
         // Resource servers, domains, UI customization (issue 6).
-        op if crate::oidc::admin::OPERATIONS.contains(&op) => {
-            crate::oidc::admin::dispatch(ctx, op, body).await
-        }
+        "CreateResourceServer" => resource_servers::put_resource_server(ctx, body, true).await,
+        "UpdateResourceServer" => resource_servers::put_resource_server(ctx, body, false).await,
+        "DescribeResourceServer" => resource_servers::describe_resource_server(ctx, body).await,
+        "ListResourceServers" => resource_servers::list_resource_servers(ctx, body).await,
+        "DeleteResourceServer" => resource_servers::delete_resource_server(ctx, body).await,
+        "CreateUserPoolDomain" => domains::create_domain(ctx, body).await,
+        "DescribeUserPoolDomain" => domains::describe_domain(ctx, body).await,
+        "UpdateUserPoolDomain" => domains::update_domain(ctx, body).await,
+        "DeleteUserPoolDomain" => domains::delete_domain(ctx, body).await,
+        "SetUICustomization" => ui_customization::set_ui_customization(ctx, body).await,
+        "GetUICustomization" => ui_customization::get_ui_customization(ctx, body).await,
         other => Err(unknown(other)),
     }
 }

@@ -42,7 +42,7 @@ pub(super) async fn describe_user_pool(ctx: &Ctx<'_>, body: Value) -> Result<Val
     let PoolIdInput { user_pool_id } = input(body)?;
     let (record, _) = pool::load_pool(ctx.env, &user_pool_id).await?;
     let mut wire = record.to_wire();
-    let (domain, custom_domain) = crate::oidc::admin::pool_domains(ctx.env, &user_pool_id).await?;
+    let (domain, custom_domain) = crate::oidc::domain::pool_domains(ctx.env, &user_pool_id).await?;
     if let Value::Object(map) = &mut wire {
         if let Some(d) = domain {
             map.insert("Domain".into(), Value::String(d));

@@ -103,7 +103,7 @@ pub async fn check_settings(
         }
         let exists = match scope.rsplit_once('/') {
             Some((server, name)) => {
-                crate::oidc::admin::scope_exists(env, &pool.id, server, name).await?
+                crate::oidc::resource_server::scope_exists(env, &pool.id, server, name).await?
             }
             None => false,
         };

@@ -25,13 +25,15 @@
 //! - Client secrets are compared in constant time; a failed client authentication is a 401
 //!   `invalid_client` with `WWW-Authenticate`.
 
-pub mod admin;
 pub mod authorize;
+pub mod branding;
 pub mod client;
 pub mod discovery;
+pub mod domain;
 pub mod endpoints;
 pub mod error;
 pub mod form;
+pub mod resource_server;
 pub mod token;
 pub mod types;
 
@@ -59,8 +61,8 @@ pub fn is_oauth_path(path: &str) -> bool {
 /// Routes an OAuth 2.0 / OIDC / hosted-UI request; `None` when the path is not one of ours.
 pub async fn route(config: &Config, env: &dyn Env, request: &Request) -> Option<Response> {
     let path = request.path.as_str();
-    // A domain's path prefix (`/<domain>/login`) pins the pool; see [`admin::domain_pool`].
-    let (path, pinned_pool) = match admin::split_domain_prefix(env, config, request).await {
+    // A domain's path prefix (`/<domain>/login`) pins the pool; see [`domain::split_domain_prefix`].
+    let (path, pinned_pool) = match domain::split_domain_prefix(env, config, request).await {
         Some((rest, pool)) => (rest, Some(pool)),
         None if is_oauth_path(path) => (String::from(path), None),
         None => return None,

@@ -132,7 +132,7 @@ pub async fn render(ctx: &Ctx<'_>, request: &AuthRequest, page: Page<'_>, status
         Ok(c) => c,
         Err(_) => return plain_error(500, "The server could not render this page."),
     };
-    let branding = crate::oidc::admin::ui_customization(
+    let branding = crate::oidc::branding::ui_customization(
         ctx.env,
         &request.pool.id,
         Some(&request.client.client_id),
