@@ -45,6 +45,7 @@ pub mod codec;
 pub mod delivery;
 pub mod error;
 pub mod group;
+pub mod html;
 pub mod http;
 pub mod ids;
 pub mod janitor;

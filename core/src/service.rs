@@ -109,8 +109,12 @@ impl Service {
             return crate::api::handle(&self.config, env, request).await;
         }
         // OAuth 2.0 / OIDC endpoints and the hosted UI (issue 6).
-        if let Some(response) = crate::oidc::route(&self.config, env, request).await {
-            return response;
+        if let Some((ctx, path)) = crate::oidc::context(&self.config, env, request).await {
+            return if crate::ui::is_ui_path(&path) {
+                crate::ui::handle(&ctx, &path).await
+            } else {
+                crate::oidc::handle(&ctx, &path).await
+            };
         }
         if method == "GET" || method == "HEAD" {
             if path == "/health" {

@@ -67,9 +67,9 @@ pub enum Rejection {
 }
 
 impl Rejection {
-    pub fn into_response(self, ctx: &Ctx<'_>) -> Response {
+    pub fn into_response(self) -> Response {
         match self {
-            Self::Page(error) => crate::ui::error_page(ctx, &error),
+            Self::Page(error) => error.page(),
             Self::Redirect {
                 redirect_uri,
                 state,
@@ -344,13 +344,13 @@ pub async fn authorize(ctx: &Ctx<'_>) -> Response {
     let params = Params::parse(&ctx.request.query);
     let request = match parse(ctx, &params).await {
         Ok(r) => r,
-        Err(rejection) => return rejection.into_response(ctx),
+        Err(rejection) => return rejection.into_response(),
     };
     // An active hosted-UI session skips the sign-in page, unless the client asks for it.
     let session = if request.prompt == Prompt::Login {
         None
     } else {
-        crate::ui::session::current(ctx, &request.pool).await
+        super::session::current(ctx, &request.pool).await
     };
     match (session, request.prompt) {
         (Some((user, auth_time)), _) => match issue_code(ctx.env, &request, &user, auth_time).await
@@ -361,7 +361,7 @@ pub async fn authorize(ctx: &Ctx<'_>) -> Response {
                 state: request.state.clone(),
                 error: e.into(),
             }
-            .into_response(ctx),
+            .into_response(),
         },
         // OIDC Core §3.1.2.6: no session and no page allowed.
         (None, Prompt::None) => Rejection::Redirect {
@@ -369,7 +369,7 @@ pub async fn authorize(ctx: &Ctx<'_>) -> Response {
             state: request.state.clone(),
             error: OAuthError::login_required("The user is not signed in."),
         }
-        .into_response(ctx),
+        .into_response(),
         (None, _) => redirect(&alloc::format!(
             "{}/login?{}",
             ctx.path_prefix,

@@ -159,7 +159,7 @@ pub async fn logout(ctx: &Ctx<'_>) -> Response {
     let params = Params::parse(&ctx.request.query);
     let client_id = params.get("client_id").ok().flatten();
     let Some(client_id) = client_id else {
-        return crate::ui::error_page(ctx, &OAuthError::invalid_request("client_id is required."));
+        return OAuthError::invalid_request("client_id is required.").page();
     };
     let client = match crate::pool::load_client(ctx.env, client_id).await {
         Ok((c, _))
@@ -171,10 +171,7 @@ pub async fn logout(ctx: &Ctx<'_>) -> Response {
             c
         }
         _ => {
-            return crate::ui::error_page(
-                ctx,
-                &OAuthError::invalid_request("The client does not exist."),
-            );
+            return OAuthError::invalid_request("The client does not exist.").page();
         }
     };
     let logout_uri = params.get("logout_uri").ok().flatten();
@@ -188,23 +185,19 @@ pub async fn logout(ctx: &Ctx<'_>) -> Response {
             .iter()
             .any(|u| u == uri)
         {
-            return crate::ui::error_page(
-                ctx,
-                &OAuthError::invalid_request(
-                    "logout_uri is not one of the client's sign-out URLs.",
-                ),
-            );
+            return OAuthError::invalid_request(
+                "logout_uri is not one of the client's sign-out URLs.",
+            )
+            .page();
         }
         uri.to_string()
     } else if let Some(redirect_uri) = params.get("redirect_uri").ok().flatten() {
         // 2. Or sign in again: the authorization request is checked on the way.
         if !crate::oidc::client::is_callback(&client, redirect_uri) {
-            return crate::ui::error_page(
-                ctx,
-                &OAuthError::invalid_request(
-                    "redirect_uri is not one of the client's callback URLs.",
-                ),
-            );
+            return OAuthError::invalid_request(
+                "redirect_uri is not one of the client's callback URLs.",
+            )
+            .page();
         }
         let mut query = alloc::string::String::new();
         for (k, v) in params.iter() {
@@ -220,14 +213,11 @@ pub async fn logout(ctx: &Ctx<'_>) -> Response {
         }
         alloc::format!("{}/oauth2/authorize?{query}", ctx.path_prefix)
     } else {
-        return crate::ui::error_page(
-            ctx,
-            &OAuthError::invalid_request("logout_uri or redirect_uri is required."),
-        );
+        return OAuthError::invalid_request("logout_uri or redirect_uri is required.").page();
     };
     // 3. End the session (store record and cookie).
     let mut response = redirect(&target);
-    for cookie in crate::ui::session::end(ctx, &client.user_pool_id).await {
+    for cookie in super::session::end(ctx, &client.user_pool_id).await {
         response = response.with_header("set-cookie", &cookie);
     }
     response

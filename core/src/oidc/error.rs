@@ -105,6 +105,15 @@ impl OAuthError {
 
     /// The JSON error response of the token and revocation endpoints (RFC 6749 §5.2):
     /// `invalid_client` is a 401 with `WWW-Authenticate` naming the scheme the client used.
+    /// The page for an authorization error that must not be redirected (unknown client,
+    /// redirect URI not registered).
+    pub fn page(&self) -> Response {
+        crate::html::plain_error(
+            400,
+            &alloc::format!("{}: {}", self.code.as_str(), self.description),
+        )
+    }
+
     pub fn into_json(self) -> Response {
         let body = serde_json::json!({
             "error": self.code.as_str(),

@@ -34,6 +34,7 @@ pub mod endpoints;
 pub mod error;
 pub mod form;
 pub mod resource_server;
+pub mod session;
 pub mod token;
 pub mod types;
 
@@ -45,6 +46,19 @@ use crate::service::Config;
 
 pub use error::OAuthError;
 
+/// The hosted UI's pages, served under the authorization server's paths (`crate::ui` renders
+/// them).
+pub const HOSTED_UI_PATHS: &[&str] = &[
+    "/login",
+    "/signup",
+    "/confirm",
+    "/forgotPassword",
+    "/confirmForgotPassword",
+    "/newPassword",
+    "/customAuth",
+    "/customChallenge",
+];
+
 /// The paths this module and the hosted UI answer (after any domain prefix is removed).
 pub fn is_oauth_path(path: &str) -> bool {
     matches!(
@@ -55,11 +69,16 @@ pub fn is_oauth_path(path: &str) -> bool {
             | "/oauth2/userinfo"
             | "/oauth2/revoke"
             | "/logout"
-    ) || crate::ui::is_ui_path(path)
+    ) || HOSTED_UI_PATHS.contains(&path)
 }
 
-/// Routes an OAuth 2.0 / OIDC / hosted-UI request; `None` when the path is not one of ours.
-pub async fn route(config: &Config, env: &dyn Env, request: &Request) -> Option<Response> {
+/// The context of an OAuth 2.0 / OIDC / hosted-UI request, with its path below any domain
+/// prefix; `None` when the path is not one of ours.
+pub async fn context<'a>(
+    config: &'a Config,
+    env: &'a dyn Env,
+    request: &'a Request,
+) -> Option<(Ctx<'a>, String)> {
     let path = request.path.as_str();
     // A domain's path prefix (`/<domain>/login`) pins the pool; see [`domain::split_domain_prefix`].
     let (path, pinned_pool) = match domain::split_domain_prefix(env, config, request).await {
@@ -79,20 +98,22 @@ pub async fn route(config: &Config, env: &dyn Env, request: &Request) -> Option<
         pinned_pool,
         path_prefix,
     };
-    let method = request.method.as_str();
-    Some(match (method, path.as_str()) {
-        ("GET" | "HEAD", "/oauth2/authorize") => authorize::authorize(&ctx).await,
-        ("POST", "/oauth2/token") => token::token(&ctx).await,
-        ("GET" | "POST", "/oauth2/userInfo" | "/oauth2/userinfo") => {
-            endpoints::userinfo(&ctx).await
-        }
-        ("POST", "/oauth2/revoke") => endpoints::revoke(&ctx).await,
-        ("GET" | "HEAD", "/logout") => endpoints::logout(&ctx).await,
-        (_, p) if crate::ui::is_ui_path(p) => crate::ui::handle(&ctx, p).await,
+    Some((ctx, path))
+}
+
+/// Answers an OAuth 2.0 / OIDC endpoint (the hosted UI's paths are `crate::ui`'s).
+pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
+    let method = ctx.request.method.as_str();
+    match (method, path) {
+        ("GET" | "HEAD", "/oauth2/authorize") => authorize::authorize(ctx).await,
+        ("POST", "/oauth2/token") => token::token(ctx).await,
+        ("GET" | "POST", "/oauth2/userInfo" | "/oauth2/userinfo") => endpoints::userinfo(ctx).await,
+        ("POST", "/oauth2/revoke") => endpoints::revoke(ctx).await,
+        ("GET" | "HEAD", "/logout") => endpoints::logout(ctx).await,
         _ => OAuthError::invalid_request("This endpoint does not accept this method.")
             .with_status(405)
             .into_json(),
-    })
+    }
 }
 
 /// What every OAuth handler gets.

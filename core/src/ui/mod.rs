@@ -30,30 +30,18 @@
 
 pub(crate) mod pages;
 pub(crate) mod render;
-pub mod session;
 
-pub use render::error_page;
-
+use crate::html::plain_error;
 use crate::http::Response;
 use crate::oidc::Ctx;
 use crate::oidc::authorize;
 use crate::oidc::form::Params;
+use crate::oidc::session;
 use pages::{confirm, custom_auth, forgot, login, new_password, signup};
-use render::plain_error;
 
 /// The hosted UI's paths.
 pub fn is_ui_path(path: &str) -> bool {
-    matches!(
-        path,
-        "/login"
-            | "/signup"
-            | "/confirm"
-            | "/forgotPassword"
-            | "/confirmForgotPassword"
-            | "/newPassword"
-            | "/customAuth"
-            | "/customChallenge"
-    )
+    crate::oidc::HOSTED_UI_PATHS.contains(&path)
 }
 
 /// Routes a hosted-UI request.
@@ -61,7 +49,7 @@ pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
     let params = Params::parse(&ctx.request.query);
     let request = match authorize::parse(ctx, &params).await {
         Ok(r) => r,
-        Err(rejection) => return rejection.into_response(ctx),
+        Err(rejection) => return rejection.into_response(),
     };
     let method = ctx.request.method.as_str();
     if method == "GET" || method == "HEAD" {

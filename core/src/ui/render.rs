@@ -2,49 +2,20 @@
 //! compile-time templates in `templates/` (askama, configured by `askama.toml`), and the HTML
 //! response with the UI's security headers.
 //!
-//! Every value a template interpolates is escaped by [`Html`]; the one exception is the pool's
+//! Every value a template interpolates is escaped by [`crate::html::Html`]; the one exception is the pool's
 //! custom CSS (`|safe`), which is checked when it is set (no `<`, `@import`, `url()`).
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 use askama::Template;
 
-use super::session;
+use crate::html::{plain_error, response as html_response};
 use crate::http::Response;
 use crate::oidc::Ctx;
 use crate::oidc::authorize::AuthRequest;
-use crate::oidc::error::OAuthError;
-
-/// The templates' HTML escaper, for element content and double-quoted attribute values.
-///
-/// askama's own escaper writes numeric references (`&#38;`, `&#34;`); this one keeps the named
-/// ones the hosted UI has always sent (`&amp;`, `&quot;`), which clients that scrape the forms
-/// decode (tests/src/form_browser.rs reads the form's `action` that way).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Html;
-
-impl askama::filters::Escaper for Html {
-    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, text: &str) -> fmt::Result {
-        let mut rest = text;
-        while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
-            let (plain, tail) = rest.split_at(at);
-            dest.write_str(plain)?;
-            let mut chars = tail.chars();
-            dest.write_str(match chars.next() {
-                Some('&') => "&amp;",
-                Some('<') => "&lt;",
-                Some('>') => "&gt;",
-                Some('"') => "&quot;",
-                _ => "&#39;",
-            })?;
-            rest = chars.as_str();
-        }
-        dest.write_str(rest)
-    }
-}
+use crate::oidc::session;
 
 /// One input of a form.
 #[derive(Debug)]
@@ -100,7 +71,7 @@ pub struct Page<'a> {
 
 /// `templates/form.html`: a page of the hosted UI.
 #[derive(Template)]
-#[template(path = "form.html", config = "src/ui/askama.toml")]
+#[template(path = "form.html", config = "src/html/askama.toml")]
 struct FormTemplate<'a> {
     title: &'a str,
     pool_name: &'a str,
@@ -117,13 +88,6 @@ struct FormTemplate<'a> {
     fields: &'a [Field<'a>],
     button: &'a str,
     links: &'a [(String, &'a str)],
-}
-
-/// `templates/error.html`: an error and nothing to do.
-#[derive(Template)]
-#[template(path = "error.html", config = "src/ui/askama.toml")]
-struct ErrorTemplate<'a> {
-    message: &'a str,
 }
 
 /// Renders a page with the pool's or client's branding.
@@ -170,38 +134,6 @@ pub async fn render(ctx: &Ctx<'_>, request: &AuthRequest, page: Page<'_>, status
     response
 }
 
-fn html_response(status: u16, html: String) -> Response {
-    Response::new(status)
-        .with_header("content-type", "text/html; charset=utf-8")
-        .with_header("cache-control", "no-store")
-        .with_header(
-            "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'",
-        )
-        .with_header("x-frame-options", "DENY")
-        .with_header("x-content-type-options", "nosniff")
-        .with_header("referrer-policy", "no-referrer")
-        .with_body(html.into_bytes())
-}
-
-/// A page with `message` and nothing else, with `status`.
-pub fn plain_error(status: u16, message: &str) -> Response {
-    // Rendering into a String cannot fail but for a failing `Display`, which no field has.
-    let html = ErrorTemplate { message }
-        .render()
-        .unwrap_or_else(|_| String::from("<!doctype html>\n<title>Error</title>\n"));
-    html_response(status, html)
-}
-
-/// The page for an authorization error that must not be redirected (unknown client, redirect URI
-/// not registered).
-pub fn error_page(_ctx: &Ctx<'_>, error: &OAuthError) -> Response {
-    plain_error(
-        400,
-        &format!("{}: {}", error.code.as_str(), error.description),
-    )
-}
-
 /// Links to other pages of the hosted UI (by path), each carrying the authorization request.
 pub fn links(
     ctx: &Ctx<'_>,
@@ -228,6 +160,7 @@ pub fn links(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::html::Html;
 
     fn escaped(text: &str) -> String {
         let mut out = String::new();
@@ -294,15 +227,6 @@ mod tests {
         assert!(html.contains("<input id=\"f-userAttributes-custom-x\" name=\"userAttributes.custom:x\" type=\"text\" value=\"&quot;v&quot;\" autocomplete=\"off\" required aria-required=\"true\">"), "{html}");
         assert!(
             html.contains("<a href=\"/login?a=1&amp;b=2\">Back to sign in</a>"),
-            "{html}"
-        );
-    }
-
-    #[test]
-    fn the_error_page_escapes_its_message() {
-        let html = ErrorTemplate { message: "<x>" }.render().unwrap();
-        assert!(
-            html.contains("<p class=\"error\" role=\"alert\">&lt;x&gt;</p>"),
             "{html}"
         );
     }

@@ -9,12 +9,13 @@ use serde_json::Value;
 use super::{confirm, custom_auth, new_password, user_message, username_label};
 use crate::auth::{Authenticated, SignInOutcome};
 use crate::error::ErrorKind;
+use crate::html::plain_error;
 use crate::http::Response;
 use crate::oidc::Ctx;
 use crate::oidc::authorize::{self, AuthRequest};
 use crate::oidc::form::Params;
-use crate::ui::render::{Field, Page, links, plain_error, render};
-use crate::ui::session;
+use crate::oidc::session;
+use crate::ui::render::{Field, Page, links, render};
 
 pub async fn page(
     ctx: &Ctx<'_>,
