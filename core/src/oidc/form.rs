@@ -148,4 +148,65 @@ mod tests {
             "https://a/cb?x=1&code=2"
         );
     }
+
+    /// The crates decode as the hand-written decoder did (kept here as the reference), but for
+    /// one quirk it had: `u8::from_str_radix` took `%+1` for the byte 1; it is now `% 1`.
+    #[test]
+    fn decodes_as_the_hand_written_decoder_did() {
+        fn reference(text: &str) -> String {
+            let bytes = text.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while let Some(&b) = bytes.get(i) {
+                match b {
+                    b'+' => out.push(b' '),
+                    b'%' => match bytes.get(i + 1..i + 3) {
+                        Some(&[high, low])
+                            if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() =>
+                        {
+                            let digits = [high, low];
+                            let hex = core::str::from_utf8(&digits).unwrap_or("00");
+                            out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+                            i += 2;
+                        }
+                        _ => out.push(b'%'),
+                    },
+                    other => out.push(other),
+                }
+                i += 1;
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        }
+        let alphabet: Vec<char> = "%%%+=&aF09z \u{e9}\u{1F600}".chars().collect();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        for round in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut bits = state;
+            let text: String = (0..round % 14)
+                .map(|_| {
+                    let n = alphabet.len() as u64;
+                    let pick = usize::try_from(bits % n).unwrap_or(0);
+                    bits /= n;
+                    alphabet.get(pick).copied().unwrap_or('a')
+                })
+                .collect();
+            assert_eq!(decode(&text), reference(&text), "{text:?}");
+            let pairs: Vec<(String, String)> = text
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    (reference(k), reference(v))
+                })
+                .collect();
+            let parsed: Vec<(String, String)> = Params::parse(&text)
+                .iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect();
+            assert_eq!(parsed, pairs, "{text:?}");
+        }
+        assert_eq!(decode("%+1"), "% 1");
+    }
 }

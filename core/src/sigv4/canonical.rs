@@ -25,13 +25,6 @@ const URI_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
 /// The same, for a path: `/` is kept.
 const URI_ENCODE_PATH: &AsciiSet = &URI_ENCODE.remove(b'/');
 
-/// AWS's `UriEncode` of a query parameter's name or value (and of an AWS Query API body's,
-/// whose encoding must match what the signature covers): every byte but `A-Za-z0-9-._~` as
-/// `%XX`, so a space is `%20` and `+` is `%2B`.
-pub fn uri_encode(value: &str) -> String {
-    percent_encode(value.as_bytes(), URI_ENCODE).to_string()
-}
-
 /// The payload line: the body's SHA-256, which `x-amz-content-sha256` must repeat if present.
 pub(super) fn payload_hash(request: &Request) -> Result<String, Error> {
     let computed = hex::encode(Sha256::digest(&request.body));

@@ -43,7 +43,6 @@ mod key;
 mod sign;
 mod verify;
 
-pub use canonical::uri_encode;
 pub use sign::{Credentials, sign};
 pub use verify::{credential_region, verify};
 
