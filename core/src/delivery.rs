@@ -374,9 +374,9 @@ pub fn sns_publish(message: &Message, endpoint: &str) -> DeliveryRequest {
         if !body.is_empty() {
             body.push('&');
         }
-        body.push_str(&form_encode(name));
+        body.push_str(&crate::oidc::form::encode(name));
         body.push('=');
-        body.push_str(&form_encode(value));
+        body.push_str(&crate::oidc::form::encode(value));
     }
     let mut headers = alloc::collections::BTreeMap::new();
     headers.insert(
@@ -389,18 +389,6 @@ pub fn sns_publish(message: &Message, endpoint: &str) -> DeliveryRequest {
         headers,
         body,
     }
-}
-
-fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for &b in value.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// What an answer from SES or SNS means.
@@ -484,11 +472,7 @@ struct RateRecord {
 /// address or phone number.
 pub fn rate_key(pool_id: &str, destination: &str) -> String {
     let digest = Sha256::digest(destination.trim().to_lowercase().as_bytes());
-    let mut hex = String::with_capacity(64);
-    for b in digest {
-        hex.push_str(&format!("{b:02x}"));
-    }
-    format!("p/{pool_id}/dr/{hex}")
+    format!("p/{pool_id}/dr/{}", hex::encode(digest))
 }
 
 /// Counts one message to `destination`; refuses with Cognito's `LimitExceededException` once
@@ -988,7 +972,7 @@ mod tests {
 
     #[test]
     fn form_encodes_as_aws_query() {
-        assert_eq!(form_encode("+15555550100"), "%2B15555550100");
-        assert_eq!(form_encode("a b&c=é"), "a%20b%26c%3D%C3%A9");
+        assert_eq!(crate::oidc::form::encode("+15555550100"), "%2B15555550100");
+        assert_eq!(crate::oidc::form::encode("a b&c=é"), "a%20b%26c%3D%C3%A9");
     }
 }

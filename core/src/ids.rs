@@ -1,6 +1,6 @@
 //! Identifiers in Cognito's forms, drawn from the `Random` port.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 
 use crate::ports::Random;
 
@@ -45,31 +45,20 @@ pub fn client_secret(random: &dyn Random) -> String {
     random_string(random, LOWER_ALNUM, 51)
 }
 
-/// A random UUID v4, for `sub`, `jti`, `event_id`.
+/// A random UUID v4, for `sub`, `jti`, `event_id`: 16 bytes from the `Random` port, with the
+/// version and variant bits set and formatted (lower-case, hyphenated) by the `uuid` crate.
 pub fn uuid_v4(random: &dyn Random) -> String {
-    let mut b = [0u8; 16];
-    random.fill(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex = hex(&b);
-    alloc::format!(
-        "{}-{}-{}-{}-{}",
-        hex.get(0..8).unwrap_or_default(),
-        hex.get(8..12).unwrap_or_default(),
-        hex.get(12..16).unwrap_or_default(),
-        hex.get(16..20).unwrap_or_default(),
-        hex.get(20..32).unwrap_or_default()
-    )
+    let mut bytes = [0u8; 16];
+    random.fill(&mut bytes);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }
 
-/// Lower-case hex.
+/// Lower-case hex (the `hex` crate's).
 pub fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-        out.push(char::from_digit(u32::from(b & 0x0f), 16).unwrap_or('0'));
-    }
-    out
+    hex::encode(bytes)
 }
 
 /// Random bytes as unpadded base64url (opaque tokens).
@@ -108,6 +97,14 @@ mod tests {
     use super::*;
     use crate::testing::SeededRandom;
 
+    /// Every byte the same.
+    struct FixedRandom(u8);
+    impl Random for FixedRandom {
+        fn fill(&self, buf: &mut [u8]) {
+            buf.fill(self.0);
+        }
+    }
+
     #[test]
     fn ids_have_cognito_forms() {
         let r = SeededRandom::new(1);
@@ -121,7 +118,16 @@ mod tests {
         let sub = uuid_v4(&r);
         assert_eq!(sub.len(), 36);
         assert_eq!(sub.as_bytes()[14], b'4');
+        assert!(matches!(sub.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
         assert!(!is_pool_id("nounderscore"));
+        // The same bytes as before the `uuid` crate formatted them.
+        let fixed = FixedRandom(0xa5);
+        assert_eq!(uuid_v4(&fixed), "a5a5a5a5-a5a5-45a5-a5a5-a5a5a5a5a5a5");
+        let fixed = FixedRandom(0xff);
+        assert_eq!(uuid_v4(&fixed), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        let fixed = FixedRandom(0);
+        assert_eq!(uuid_v4(&fixed), "00000000-0000-4000-8000-000000000000");
+        assert_eq!(hex(&[0, 1, 0xab, 0xff]), "0001abff");
         assert!(!is_pool_id("us-east-1_bad/slash"));
     }
 }

@@ -8,12 +8,9 @@ use crate::http::{Request, Response};
 use crate::ports::Env;
 use crate::secret::Secret;
 
-/// An operator's access key pair for administrative operations (SigV4).
-#[derive(Debug, Clone)]
-pub struct AdminKey {
-    pub access_key_id: String,
-    pub secret_access_key: Secret,
-}
+/// An operator's access key pair for administrative operations; defined with the SigV4 check
+/// that uses it (so `sigv4` does not depend on `service`).
+pub use crate::sigv4::AdminKey;
 
 /// Service-wide configuration.
 #[derive(Debug, Clone)]

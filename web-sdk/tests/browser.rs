@@ -153,10 +153,6 @@ async fn code_after(username: &str, seen: usize) -> String {
     panic!("no code for {username} in the outbox");
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn hmac(key: &[u8], data: &str) -> Vec<u8> {
     let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).unwrap();
     mac.update(data.as_bytes());
@@ -181,18 +177,18 @@ async fn admin(operation: &str, body: Value) -> Value {
     let signed_headers = "content-type;host;x-amz-date;x-amz-target";
     let canonical = format!(
         "POST\n/\n\ncontent-type:{content_type}\nhost:{host}\nx-amz-date:{amz_date}\nx-amz-target:{target}\n\n{signed_headers}\n{}",
-        hex(&Sha256::digest(body.as_bytes()))
+        hex::encode(Sha256::digest(body.as_bytes()))
     );
     let scope = format!("{date}/us-east-1/cognito-idp/aws4_request");
     let to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex(&Sha256::digest(canonical.as_bytes()))
+        hex::encode(Sha256::digest(canonical.as_bytes()))
     );
     let mut key = hmac(format!("AWS4{ADMIN_SECRET}").as_bytes(), date);
     for part in ["us-east-1", "cognito-idp", "aws4_request"] {
         key = hmac(&key, part);
     }
-    let signature = hex(&hmac(&key, &to_sign));
+    let signature = hex::encode(hmac(&key, &to_sign));
     let init = js(json!({
         "method": "POST",
         "headers": {

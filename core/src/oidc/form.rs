@@ -1,10 +1,20 @@
-//! `application/x-www-form-urlencoded` (query strings and form bodies) and percent-encoding.
+//! `application/x-www-form-urlencoded` (query strings and form bodies) and percent-encoding,
+//! with the `form_urlencoded` and `percent-encoding` crates.
 //!
 //! RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once", so a
 //! repeated parameter is an error, not "the first one wins".
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+/// What [`encode`] escapes: everything but RFC 3986's unreserved `A-Za-z0-9-._~`.
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Decoded parameters of a query string or form body.
 #[derive(Debug, Clone, Default)]
@@ -17,15 +27,11 @@ pub struct Params {
 pub struct Repeated(pub String);
 
 impl Params {
-    /// Parses `a=1&b=2`. Malformed percent escapes decode as themselves (lenient, like browsers).
+    /// Parses `a=1&b=2`: `+` is a space, malformed percent escapes decode as themselves
+    /// (lenient, like browsers), invalid UTF-8 is replaced.
     pub fn parse(text: &str) -> Self {
-        let pairs = text
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (decode(k), decode(v))
-            })
+        let pairs = form_urlencoded::parse(text.as_bytes())
+            .into_owned()
             .collect();
         Self { pairs }
     }
@@ -58,54 +64,17 @@ impl Params {
     }
 }
 
-/// Percent-decodes (and turns `+` into a space).
+/// Percent-decodes (and turns `+` into a space), as a form value is decoded.
 pub fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| core::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                if let Some(v) = hex {
-                    out.push(v);
-                    i += 2;
-                } else {
-                    out.push(b'%');
-                }
-            }
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let plus_as_space = text.replace('+', " ");
+    percent_decode_str(&plus_as_space)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 pub fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for &b in text.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(
-                char::from_digit(u32::from(b >> 4), 16)
-                    .unwrap_or('0')
-                    .to_ascii_uppercase(),
-            );
-            out.push(
-                char::from_digit(u32::from(b & 0xf), 16)
-                    .unwrap_or('0')
-                    .to_ascii_uppercase(),
-            );
-        }
-    }
-    out
+    utf8_percent_encode(text, NOT_UNRESERVED).to_string()
 }
 
 /// Builds `a=1&b=2` from pairs, skipping `None` values.
@@ -154,6 +123,22 @@ mod tests {
         assert_eq!(Params::parse("a=1&a=2").get("a"), Err(Repeated("a".into())));
         assert_eq!(encode("a b/&é"), "a%20b%2F%26%C3%A9");
         assert_eq!(decode(&encode("a b/&é+")), "a b/&é+");
+        // Malformed escapes stay as written; `+` is a space, `%2B` a plus; bad UTF-8 replaced.
+        let p = Params::parse("a=%&b=%2&c=%g1&d=1+1%2B1&e=%FF&f&=g&h==i&&");
+        assert_eq!(p.get("a"), Ok(Some("%")));
+        assert_eq!(p.get("b"), Ok(Some("%2")));
+        assert_eq!(p.get("c"), Ok(Some("%g1")));
+        assert_eq!(p.get("d"), Ok(Some("1 1+1")));
+        assert_eq!(p.get("e"), Ok(Some("\u{FFFD}")));
+        assert_eq!(p.get("f"), Ok(None));
+        assert_eq!(p.get(""), Ok(Some("g")));
+        assert_eq!(p.get("h"), Ok(Some("=i")));
+        assert_eq!(p.iter().count(), 8);
+        assert_eq!(decode("x+%zz%41%e2%9c%93"), "x %zzA\u{2713}");
+        assert_eq!(
+            encode("-._~AZaz09 +*'()!"),
+            "-._~AZaz09%20%2B%2A%27%28%29%21"
+        );
         assert_eq!(
             cookie(Some("x=1; cognate-csrf=abc; y=2"), "cognate-csrf"),
             Some("abc")
@@ -162,5 +147,66 @@ mod tests {
             append_query("https://a/cb?x=1", "code=2"),
             "https://a/cb?x=1&code=2"
         );
+    }
+
+    /// The crates decode as the hand-written decoder did (kept here as the reference), but for
+    /// one quirk it had: `u8::from_str_radix` took `%+1` for the byte 1; it is now `% 1`.
+    #[test]
+    fn decodes_as_the_hand_written_decoder_did() {
+        fn reference(text: &str) -> String {
+            let bytes = text.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while let Some(&b) = bytes.get(i) {
+                match b {
+                    b'+' => out.push(b' '),
+                    b'%' => match bytes.get(i + 1..i + 3) {
+                        Some(&[high, low])
+                            if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() =>
+                        {
+                            let digits = [high, low];
+                            let hex = core::str::from_utf8(&digits).unwrap_or("00");
+                            out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+                            i += 2;
+                        }
+                        _ => out.push(b'%'),
+                    },
+                    other => out.push(other),
+                }
+                i += 1;
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        }
+        let alphabet: Vec<char> = "%%%+=&aF09z \u{e9}\u{1F600}".chars().collect();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        for round in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut bits = state;
+            let text: String = (0..round % 14)
+                .map(|_| {
+                    let n = alphabet.len() as u64;
+                    let pick = usize::try_from(bits % n).unwrap_or(0);
+                    bits /= n;
+                    alphabet.get(pick).copied().unwrap_or('a')
+                })
+                .collect();
+            assert_eq!(decode(&text), reference(&text), "{text:?}");
+            let pairs: Vec<(String, String)> = text
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    (reference(k), reference(v))
+                })
+                .collect();
+            let parsed: Vec<(String, String)> = Params::parse(&text)
+                .iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect();
+            assert_eq!(parsed, pairs, "{text:?}");
+        }
+        assert_eq!(decode("%+1"), "% 1");
     }
 }
