@@ -1,10 +1,12 @@
-//! The byte encodings the core speaks: base64 (JWTs, random tokens, client credentials) and
-//! SHA-256 hex digests (how codes, refresh tokens and sessions are stored).
+//! The byte encodings the core speaks: base64 (JWTs, random tokens, client credentials),
+//! SHA-256 hex digests (how codes, refresh tokens and sessions are stored) and percent-encoding
+//! (URLs, form bodies: OAuth 2.0, SNS).
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
 pub fn b64url(bytes: &[u8]) -> String {
@@ -28,5 +30,25 @@ pub fn sha256_hex(parts: &[&[u8]]) -> String {
         h.update((p.len() as u64).to_be_bytes());
         h.update(p);
     }
-    crate::ids::hex(&h.finalize())
+    hex::encode(h.finalize())
+}
+
+/// What [`url_encode`] escapes: everything but RFC 3986's unreserved `A-Za-z0-9-._~`.
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-decodes (and turns `+` into a space), as a form value is decoded.
+pub fn form_decode(text: &str) -> String {
+    let plus_as_space = text.replace('+', " ");
+    percent_decode_str(&plus_as_space)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn url_encode(text: &str) -> String {
+    utf8_percent_encode(text, NOT_UNRESERVED).to_string()
 }

@@ -374,9 +374,9 @@ pub fn sns_publish(message: &Message, endpoint: &str) -> DeliveryRequest {
         if !body.is_empty() {
             body.push('&');
         }
-        body.push_str(&crate::oidc::form::encode(name));
+        body.push_str(&crate::codec::url_encode(name));
         body.push('=');
-        body.push_str(&crate::oidc::form::encode(value));
+        body.push_str(&crate::codec::url_encode(value));
     }
     let mut headers = alloc::collections::BTreeMap::new();
     headers.insert(
@@ -972,7 +972,7 @@ mod tests {
 
     #[test]
     fn form_encodes_as_aws_query() {
-        assert_eq!(crate::oidc::form::encode("+15555550100"), "%2B15555550100");
-        assert_eq!(crate::oidc::form::encode("a b&c=é"), "a%20b%26c%3D%C3%A9");
+        assert_eq!(crate::codec::url_encode("+15555550100"), "%2B15555550100");
+        assert_eq!(crate::codec::url_encode("a b&c=é"), "a%20b%26c%3D%C3%A9");
     }
 }

@@ -56,16 +56,11 @@ pub fn uuid_v4(random: &dyn Random) -> String {
         .to_string()
 }
 
-/// Lower-case hex (the `hex` crate's).
-pub fn hex(bytes: &[u8]) -> String {
-    hex::encode(bytes)
-}
-
 /// Random bytes as unpadded base64url (opaque tokens).
 pub fn random_token(random: &dyn Random, bytes: usize) -> String {
     let mut buf = alloc::vec![0u8; bytes];
     random.fill(&mut buf);
-    crate::token::b64url(&buf)
+    crate::codec::b64url(&buf)
 }
 
 /// Whether `id` has the form of a pool id.
@@ -127,7 +122,6 @@ mod tests {
         assert_eq!(uuid_v4(&fixed), "ffffffff-ffff-4fff-bfff-ffffffffffff");
         let fixed = FixedRandom(0);
         assert_eq!(uuid_v4(&fixed), "00000000-0000-4000-8000-000000000000");
-        assert_eq!(hex(&[0, 1, 0xab, 0xff]), "0001abff");
         assert!(!is_pool_id("us-east-1_bad/slash"));
     }
 }

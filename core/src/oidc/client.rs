@@ -238,5 +238,8 @@ fn parse_basic(credentials: &str) -> Option<(String, String)> {
     let decoded = crate::codec::b64_decode(credentials.trim())?;
     let text = core::str::from_utf8(&decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
-    Some((form::decode(id), form::decode(secret)))
+    Some((
+        crate::codec::form_decode(id),
+        crate::codec::form_decode(secret),
+    ))
 }

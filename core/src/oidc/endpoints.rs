@@ -8,7 +8,7 @@ use crate::http::Response;
 use crate::oidc::Ctx;
 use crate::oidc::authorize::redirect;
 use crate::oidc::error::OAuthError;
-use crate::oidc::form::{self, Params};
+use crate::oidc::form::Params;
 
 /// The bearer token of a request: the `Authorization` header (RFC 6750 §2.1) or, on a form
 /// POST, the `access_token` body parameter (§2.2); never both (§2).
@@ -207,9 +207,9 @@ pub async fn logout(ctx: &Ctx<'_>) -> Response {
             if !query.is_empty() {
                 query.push('&');
             }
-            query.push_str(&form::encode(k));
+            query.push_str(&crate::codec::url_encode(k));
             query.push('=');
-            query.push_str(&form::encode(v));
+            query.push_str(&crate::codec::url_encode(v));
         }
         alloc::format!("{}/oauth2/authorize?{query}", ctx.path_prefix)
     } else {

@@ -4,17 +4,10 @@
 //! RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once", so a
 //! repeated parameter is an error, not "the first one wins".
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
-
-/// What [`encode`] escapes: everything but RFC 3986's unreserved `A-Za-z0-9-._~`.
-const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+use crate::codec::url_encode as encode;
 
 /// Decoded parameters of a query string or form body.
 #[derive(Debug, Clone, Default)]
@@ -64,19 +57,6 @@ impl Params {
     }
 }
 
-/// Percent-decodes (and turns `+` into a space), as a form value is decoded.
-pub fn decode(text: &str) -> String {
-    let plus_as_space = text.replace('+', " ");
-    percent_decode_str(&plus_as_space)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-pub fn encode(text: &str) -> String {
-    utf8_percent_encode(text, NOT_UNRESERVED).to_string()
-}
-
 /// Builds `a=1&b=2` from pairs, skipping `None` values.
 pub fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> String {
     let mut out = String::new();
@@ -111,6 +91,7 @@ pub fn cookie<'a>(header: Option<&'a str>, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::form_decode as decode;
 
     #[test]
     fn round_trips_and_refuses_repeats() {

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::http::{Request, Response};
-use crate::oidc::form::{self, Params};
+use crate::oidc::form::Params;
 use crate::service::{Config, Service};
 use crate::testing::TestEnv;
 
@@ -569,7 +569,7 @@ fn redirect_uri_mismatch_and_open_redirects_are_never_followed() {
     let q = alloc::format!(
         "{}&redirect_uri={}",
         w.authorize_query(&public, &[]),
-        form::encode("https://evil.example/")
+        crate::codec::url_encode("https://evil.example/")
     );
     let r = w.get(&alloc::format!("/oauth2/authorize?{q}"));
     assert_eq!(r.status, 400);

@@ -200,7 +200,7 @@ fn encodes_as_the_hand_written_codecs_did() {
         assert_eq!(query, reference.join("&"), "{text:?}");
         // Form values (OAuth, SNS's AWS Query bodies), as the hand-written encoders gave them.
         assert_eq!(
-            crate::oidc::form::encode(&text),
+            crate::codec::url_encode(&text),
             reference_reencode(&text.replace('%', "%25")),
             "{text:?}"
         );
