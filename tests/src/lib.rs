@@ -1,7 +1,8 @@
 //! End-to-end test harness.
 //!
-//! The scenarios in `tests/*.rs` are written once against a [`Target`]: a base URL plus the means
-//! to reach it (admin keys, the outbox where confirmation codes land). Where the target comes from:
+//! The scenarios (`tests/e2e/`, one test binary) are written once against a [`Target`]: a base
+//! URL plus the means to reach it (admin keys, the outbox where confirmation codes land). Where
+//! the target comes from:
 //!
 //! - `COGNATE_BASE_URL` set: an already-running server (the edge under a local Workers runtime,
 //!   or a host started by hand). Admin keys come from `COGNATE_ADMIN_ACCESS_KEY_ID` /
@@ -19,12 +20,20 @@
 //!   started, passed as `--store`. [`Target::start_local_on_store`] starts a server on a given
 //!   store, so several servers can share one database.
 //!
-//! Each test binary shares one started server ([`Target::shared`]); scenarios create their own
-//! pools and users (names from [`unique`]), so they are independent of each other and of the
-//! order they run in. The server is stopped when the test binary exits, however it exits: a
+//! Every scenario of the test process shares one server ([`Target::shared`], started by the
+//! first that asks); scenarios create their own pools and users (names from [`unique`]), so they
+//! are independent of each other and of the order they run in. A scenario that needs a server
+//! of its own (own store, a crash) starts one with [`Target::start_local_on_store`]. A started
+//! server is stopped when its target is dropped or the test process exits, however it exits: a
 //! small `sh` watchdog holds the read end of a pipe whose write end only this process holds,
 //! and stops the server (SIGTERM, then SIGKILL after 10 s) and removes its data directory when
 //! that pipe closes. Set `COGNATE_TEST_KEEP_DATA=1` to keep the data directory for inspection.
+//!
+//! The modules: `target` (the [`Target`] and its SDK and HTTP clients), `server` (the started
+//! host, its watchdog and store), `fixtures` (pools, clients, users, unique names), `outbox`
+//! (reading delivered codes), `tokens` (JWKS verification, JWT parts), `responses` (SDK results,
+//! raw HTTP responses); [`scenarios`] (steps shared by scenarios), [`form_browser`] (the hosted UI
+//! as a form-filling browser), [`plugins`] (trigger plugins).
 
 // A test harness reports failure by panicking, with a message saying what went wrong.
 #![allow(
