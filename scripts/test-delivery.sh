@@ -11,7 +11,7 @@
 # scripts/setup-delivery.sh (a pinned venv in COGNATE_CACHE).
 #
 # Needs the host binary: COGNATE_BIN, default $CARGO_TARGET_DIR/debug/cognate (built by
-# `cargo build -p cognate-host --bin cognate`).
+# `cargo test --workspace --no-run`, as scripts/test.sh does).
 #
 # `scripts/test-delivery.sh --edge` also runs the SES/SNS tests against the Worker (edge/build.sh,
 # then `wrangler dev --local` with the same moto and throttling proxy): the same core code,
@@ -26,7 +26,7 @@ scripts/setup-delivery.sh
 eval "$(scripts/setup-delivery.sh --env)"
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 bin="${COGNATE_BIN:-$target_dir/debug/cognate}"
-[ -x "$bin" ] || { echo "test-delivery: $bin is not built (cargo build -p cognate-host --bin cognate)" >&2; exit 1; }
+[ -x "$bin" ] || { echo "test-delivery: $bin is not built (cargo test --workspace --no-run)" >&2; exit 1; }
 
 work="$(mktemp -d -t cognate-delivery-XXXXXX)"
 pids=()

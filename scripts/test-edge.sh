@@ -2,8 +2,9 @@
 # The edge stage of the test suite (scripts/test.sh runs it): builds the Worker once, checks
 # the bundle budget (of the production bundle: no test plugins), adds the test plugins (the
 # examples and the scenarios' WAT modules, prepared by cognate-plugin-bundle), starts it under
-# `wrangler dev --local` (workerd) on a free loopback port, runs the SAME end-to-end scenarios as against the host plus the edge-only ones
-# (tests/tests/edge.rs), restarts the runtime on the same persisted state and checks it
+# `wrangler dev --local` (workerd) on a free loopback port, runs the SAME end-to-end scenarios
+# as against the host plus the edge-only ones (tests/tests/e2e/edge.rs, ignored elsewhere: run
+# here with --include-ignored), restarts the runtime on the same persisted state and checks it
 # survived, then stops it by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +48,10 @@ cargo build --profile plugin --target wasm32-unknown-unknown --locked \
   -p cognate-example-custom-auth -p cognate-example-user-migration \
   -p cognate-example-custom-message -p cognate-example-custom-sender \
   -p cognate-example-echo-event
-cargo run --quiet --locked -p cognate-tests --bin write-test-plugins -- "$scratch/test-plugins"
+# The scenarios, and write-test-plugins (a binary of the same package, so built with them),
+# with the feature set of `cargo test --workspace`: after scripts/test.sh nothing is rebuilt.
+cargo test --workspace --test e2e --no-run --locked
+"$CARGO_TARGET_DIR/debug/write-test-plugins" "$scratch/test-plugins"
 COGNATE_EDGE_PLUGINS="$(echo "$CARGO_TARGET_DIR"/wasm32-unknown-unknown/plugin/cognate_example_*.wasm) $scratch/test-plugins" \
   edge/build.sh --plugins-only
 # Reported, not enforced: test-only plugins are never deployed.
@@ -62,8 +66,13 @@ export COGNATE_BASE_URL="http://127.0.0.1:$port"
 export COGNATE_OUTBOX_URL="$COGNATE_BASE_URL/__cognate/test/outbox"
 export COGNATE_EDGE_STATE_FILE="$scratch/restart-state.json"
 
-step "end-to-end scenarios against the Worker (the host's, plus tests/tests/edge.rs)"
-if ! cargo test -p cognate-tests --locked --no-fail-fast --lib --tests; then
+step "end-to-end scenarios against the Worker (the host's, plus the edge-only ones)"
+# Every scenario, the ignored edge-only ones included, except those that need PostgreSQL
+# (scripts/test-postgres.sh) and the two edge ones run alone below, each at its moment.
+if ! cargo test --workspace --test e2e --locked --no-fail-fast -- --include-ignored \
+  --skip two_hosts:: \
+  --skip edge::a_rust_panic_fails_one_request_and_the_worker_recovers \
+  --skip edge::state_survives_a_runtime_restart; then
   echo "--- the runtime's log (last 200 lines) ---" >&2
   tail -n 200 "$scratch/wrangler.log" >&2
   exit 1
@@ -73,12 +82,12 @@ step "the ecosystem's own clients against the Worker (scripts/test-clients.sh)"
 COGNATE_TARGET_NAME=edge scripts/test-clients.sh
 
 step "a Rust panic fails one request and the Worker recovers (alone: it resets the isolate)"
-cargo test -p cognate-tests --locked --test edge -- --ignored --exact a_rust_panic_fails_one_request_and_the_worker_recovers
+cargo test --workspace --test e2e --locked -- --ignored --exact edge::a_rust_panic_fails_one_request_and_the_worker_recovers
 
 step "restart the runtime on the same persisted state"
 stop_edge
 start_edge "$port" "$persist" "$scratch/wrangler-restarted.log"
-if ! cargo test -p cognate-tests --locked --test edge -- --ignored --exact state_survives_a_runtime_restart; then
+if ! cargo test --workspace --test e2e --locked -- --ignored --exact edge::state_survives_a_runtime_restart; then
   tail -n 200 "$scratch/wrangler-restarted.log" >&2
   exit 1
 fi

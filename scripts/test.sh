@@ -3,7 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# One target dir for the whole run: every artifact is built once.
+# One target dir for the whole run: every artifact is built once. Every host-target cargo
+# command of the tests (here and in scripts/test-edge.sh, scripts/test-postgres.sh) selects
+# `--workspace` and the test profile, so features unify identically and the build of
+# `cargo test --workspace --no-run` is reused as is (narrow with `--test NAME`, never `-p`).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
@@ -25,8 +28,9 @@ cargo clippy -p cognate-core-guest --target wasm32-unknown-unknown --locked -- -
 step "core for wasm32-unknown-unknown (no_std)"
 cargo build -p cognate-core --no-default-features --target wasm32-unknown-unknown --locked
 
-step "build the server the end-to-end scenarios start"
-cargo build -p cognate-host --bin cognate --locked
+step "build the test binaries and the server the end-to-end scenarios start"
+# `cargo test` builds each package's binaries for its integration tests: target/debug/cognate.
+cargo test --workspace --no-run --locked
 
 step "trigger plugins: the example plugins for wasm32-unknown-unknown (the scenarios load them)"
 # Into <target>/wasm32-unknown-unknown/plugin/, where tests/src/plugins.rs looks for them.
@@ -48,7 +52,7 @@ cargo test --workspace --locked
 
 step "tests: the end-to-end scenarios again on the native engine (the core linked into the host)"
 # Same binaries, no rebuild: the harness's servers pass COGNATE_ENGINE through.
-COGNATE_ENGINE=native cargo test -p cognate-tests --locked
+COGNATE_ENGINE=native cargo test --workspace --test e2e --locked
 
 # -- the ecosystem's own clients (issue 15) --------------------------------------------------
 step "clients: the model sweep, the AWS CLI (README), boto3 + pycognito, Authlib, amazon-cognito-identity-js, aws-jwt-verify, Amplify (Wasm engine)"

@@ -2,7 +2,7 @@
 // confirm with the emailed code, sign in, land on the redirect URI with a code; then a second
 // authorization rides the hosted-UI session and skips the sign-in page.
 //
-// Run by tests/tests/hosted_ui_browser.rs, which creates the pool and client, answers the
+// Run by tests/tests/e2e/hosted_ui_browser.rs, which creates the pool and client, answers the
 // code request and checks the result. Protocol on stdio, one JSON object per line:
 //   stdout {"need":"code","username":...}   stdin {"code":"123456"}
 //   stdout {"done":true,"callback":...,"second":...,"cookies":[...],"titles":[...]}

@@ -1,12 +1,5 @@
 //! Usernames and verified aliases name exactly one user.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use cognate_tests::cognito::error::ProvideErrorMetadata;
 use cognate_tests::cognito::types::{
     AliasAttributeType, UserStatusType, UsernameAttributeType, UsernameConfigurationType,

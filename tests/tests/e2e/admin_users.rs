@@ -2,13 +2,6 @@
 //! deleting, disabling, setting and resetting passwords, attributes, global sign-out and the
 //! auth event history.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use cognate_tests::cognito::error::ProvideErrorMetadata;
 use cognate_tests::cognito::operation::admin_create_user::{
     AdminCreateUserError, AdminCreateUserOutput,

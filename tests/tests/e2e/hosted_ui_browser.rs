@@ -8,13 +8,6 @@
 //! the confirmation code, and reports where it landed and which cookies it holds. The redirect
 //! URI is a small loopback listener standing in for the web app.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

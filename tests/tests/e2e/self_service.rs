@@ -2,13 +2,6 @@
 //! changes and recovery, deleting the account, signing out everywhere, and the lockout after
 //! repeated wrong passwords.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use cognate_tests::cognito::error::ProvideErrorMetadata;
 use cognate_tests::cognito::operation::create_user_pool::builders::CreateUserPoolFluentBuilder;
 use cognate_tests::cognito::types::{

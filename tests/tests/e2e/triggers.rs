@@ -5,13 +5,6 @@
 //! The `echo-event` example refuses every call with the event it got as the error message, so
 //! `<Trigger> failed with error <event JSON>.` shows the event exactly as the plugin saw it.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
 use aws_sdk_cognitoidentityprovider::operation::create_user_pool::builders::CreateUserPoolFluentBuilder;
 use aws_sdk_cognitoidentityprovider::types::{

@@ -1,13 +1,6 @@
 //! Sign-up → confirm → sign-in → refresh → GetUser, the tokens verified as a relying party
 //! would, and the ways sign-in is refused.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use cognate_tests::cognito::error::ProvideErrorMetadata;
 use cognate_tests::cognito::types::{
     AuthFlowType, DeliveryMediumType, ExplicitAuthFlowsType, UserStatusType,

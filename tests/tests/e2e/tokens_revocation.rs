@@ -1,13 +1,6 @@
 //! Refresh tokens: RevokeToken, rotation with GetTokensFromRefreshToken, replay detection that
 //! revokes the whole family, and racing refreshes.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use cognate_tests::cognito::error::ProvideErrorMetadata;
 use cognate_tests::cognito::types::{FeatureType, RefreshTokenRotationType};
 use cognate_tests::scenarios::{

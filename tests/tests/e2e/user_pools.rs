@@ -1,12 +1,5 @@
 //! Pool and app-client management through the AWS SDK, signed with the admin keys.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::collections::HashSet;
 
 use cognate_tests::cognito::types::{

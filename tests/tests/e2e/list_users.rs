@@ -1,13 +1,6 @@
 //! ListUsers: Cognito's filter syntax on each searchable attribute, AttributesToGet, and
 //! pagination to the end.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::collections::BTreeSet;
 
 use cognate_tests::cognito::types::UserType;

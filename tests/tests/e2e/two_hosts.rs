@@ -3,13 +3,6 @@
 //! database of the server named by `COGNATE_TEST_POSTGRES` (scripts/with-postgres.sh sets it);
 //! without it they are ignored, and `scripts/test-postgres.sh` runs them with `--ignored`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use cognate_tests::cognito::error::ProvideErrorMetadata as _;
 use cognate_tests::cognito::types::{FeatureType, LambdaConfigType, RefreshTokenRotationType};
 use cognate_tests::scenarios::{

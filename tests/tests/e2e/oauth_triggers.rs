@@ -2,13 +2,6 @@
 //! define/create/verify auth challenge plugins, page by page, ending in an authorization code),
 //! and pre token generation V3 for machine-to-machine `client_credentials` tokens.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use cognate_tests::cognito::types::{
     ExplicitAuthFlowsType, LambdaConfigType, OAuthFlowType, PreTokenGenerationLambdaVersionType,
     PreTokenGenerationVersionConfigType, ResourceServerScopeType,

@@ -1,13 +1,6 @@
 //! Administrative operations need a valid SigV4 signature made with a configured key; public
 //! operations need none.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use cognate_tests::cognito::Client;
 use cognate_tests::cognito::error::ProvideErrorMetadata;
 use cognate_tests::cognito::types::AuthFlowType;

@@ -7,13 +7,6 @@
 //! `exp` in the past are forged (signed with a key the server does not have), which the server
 //! must refuse whatever their claims say.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use cognate_tests::cognito::types::AuthFlowType;
 use cognate_tests::{
     AppClient, JwtParts, PASSWORD, RawResponse, Target, bare_error_name, encode_json_part,

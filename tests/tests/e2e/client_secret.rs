@@ -1,13 +1,6 @@
 //! App clients with a secret: every public call names the user and proves the secret with
 //! `SECRET_HASH` = base64(HMAC-SHA256(secret, username + clientId)).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use cognate_tests::cognito::error::ProvideErrorMetadata;
 use cognate_tests::cognito::types::AuthFlowType;
 use cognate_tests::{

@@ -4,13 +4,6 @@
 //! nonce, `at_hash`), userinfo, refresh, revocation, client credentials with custom scopes; and
 //! the negative cases a plain HTTP client sends.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use cognate_tests::cognito::primitives::Blob;
 use cognate_tests::cognito::types::{OAuthFlowType, ResourceServerScopeType};
 use cognate_tests::form_browser::{Browser, Page, no_redirects, query_param};

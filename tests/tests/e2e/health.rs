@@ -1,12 +1,5 @@
 //! The server is up, and publishes a pool's signing keys where relying parties look for them.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use cognate_tests::Target;
 use serde_json::Value;
 

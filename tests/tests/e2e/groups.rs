@@ -1,12 +1,5 @@
 //! Groups and their members, the group claims in tokens, and AddCustomAttributes.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::collections::BTreeSet;
 
 use cognate_tests::cognito::error::ProvideErrorMetadata;

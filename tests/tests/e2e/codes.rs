@@ -3,13 +3,6 @@
 //! Expiry (24 h for sign-up codes) is not tested here: a server cannot be moved through time
 //! from outside, so the core's unit tests cover it with a fixed clock.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use cognate_tests::cognito::error::ProvideErrorMetadata;
 use cognate_tests::cognito::types::{DeliveryMediumType, UserStatusType};
 use cognate_tests::{AppClient, PASSWORD, Target, ok, service_error, unique, unique_email};
