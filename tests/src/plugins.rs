@@ -6,12 +6,10 @@
 //! test plugins are WAT, compiled into this crate.
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use base64ct::{Base64, Encoding as _};
-use hmac::{KeyInit as _, Mac as _};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
 use crate::{RawResponse, Target};
 
@@ -138,26 +136,26 @@ impl Target {
             .next()
             .unwrap_or_default()
             .to_owned();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let amz_date = amz_date(now);
-        let authorization = sigv4_authorization(
+        let url = format!("{}/", self.base_url());
+        let headers = [
+            ("content-type", "application/x-amz-json-1.1"),
+            ("host", host.as_str()),
+            ("x-amz-target", target.as_str()),
+        ];
+        let signed = sigv4_headers(
             &self.admin_keys().access_key_id,
             &self.admin_keys().secret_access_key,
             crate::REGION,
-            &host,
-            &amz_date,
-            &target,
+            &url,
+            &headers,
             &body,
         );
         self.post_raw(
             &[
                 ("content-type", "application/x-amz-json-1.1"),
                 ("x-amz-target", &target),
-                ("x-amz-date", &amz_date),
-                ("authorization", &authorization),
+                ("x-amz-date", &signed.amz_date),
+                ("authorization", &signed.authorization),
             ],
             body,
         )
@@ -165,77 +163,50 @@ impl Target {
     }
 }
 
-/// `YYYYMMDDTHHMMSSZ` for Unix seconds.
-fn amz_date(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+/// The SigV4 headers of a request, from the AWS SDK's own signer (`aws-sigv4`).
+struct Signed {
+    amz_date: String,
+    authorization: String,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC key");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// The SigV4 `Authorization` header for `POST /` with content-type, host, x-amz-date and
-/// x-amz-target signed (service `cognito-idp`).
-fn sigv4_authorization(
+fn sigv4_headers(
     access_key_id: &str,
     secret: &str,
     region: &str,
-    host: &str,
-    amz_date: &str,
-    target: &str,
+    url: &str,
+    headers: &[(&str, &str)],
     body: &[u8],
-) -> String {
-    let service = "cognito-idp";
-    let date = &amz_date[..8];
-    let signed = "content-type;host;x-amz-date;x-amz-target";
-    let canonical = format!(
-        "POST\n/\n\ncontent-type:application/x-amz-json-1.1\nhost:{host}\nx-amz-date:{amz_date}\nx-amz-target:{target}\n\n{signed}\n{}",
-        hex(&Sha256::digest(body))
-    );
-    let scope = format!("{date}/{region}/{service}/aws4_request");
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex(&Sha256::digest(canonical.as_bytes()))
-    );
-    let mut key = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
-    for part in [region, service, "aws4_request"] {
-        key = hmac(&key, part.as_bytes());
-    }
-    let signature = hex(&hmac(&key, to_sign.as_bytes()));
-    format!(
-        "AWS4-HMAC-SHA256 Credential={access_key_id}/{scope}, SignedHeaders={signed}, Signature={signature}"
+) -> Signed {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::sign::v4;
+    let identity =
+        aws_credential_types::Credentials::new(access_key_id, secret, None, None, "tests").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("cognito-idp")
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .expect("signing parameters")
+        .into();
+    let signable = SignableRequest::new(
+        "POST",
+        url,
+        headers.iter().copied(),
+        SignableBody::Bytes(body),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn amz_date_formats_utc() {
-        assert_eq!(super::amz_date(0), "19700101T000000Z");
-        assert_eq!(super::amz_date(1_767_225_600), "20260101T000000Z");
-        assert_eq!(super::amz_date(951_782_400 + 3661), "20000229T010101Z");
+    .expect("signable request");
+    let (instructions, _) = sign(signable, &params).expect("signature").into_parts();
+    let header = |name: &str| {
+        instructions
+            .headers()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default()
+    };
+    Signed {
+        amz_date: header("x-amz-date"),
+        authorization: header("authorization"),
     }
 }
