@@ -8,7 +8,8 @@ mod domains;
 pub(crate) mod pools;
 mod resource_servers;
 pub(crate) use pools::create_client;
-mod directory;
+mod groups;
+mod list_users;
 mod model;
 #[rustfmt::skip]
 mod model_data;
@@ -348,17 +349,17 @@ pub(crate) async fn dispatch(ctx: &Ctx<'_>, operation: &str, body: Value) -> Res
         "GlobalSignOut" => sign_in::global_sign_out(ctx, body).await,
         "RevokeToken" => sign_in::revoke_token(ctx, body).await,
         "GetTokensFromRefreshToken" => sign_in::get_tokens_from_refresh_token(ctx, body).await,
-        "ListUsers" => directory::list_users(ctx, body).await,
-        "CreateGroup" => directory::create_group(ctx, body).await,
-        "GetGroup" => directory::get_group(ctx, body).await,
-        "UpdateGroup" => directory::update_group(ctx, body).await,
-        "DeleteGroup" => directory::delete_group(ctx, body).await,
-        "ListGroups" => directory::list_groups(ctx, body).await,
-        "AdminAddUserToGroup" => directory::admin_add_user_to_group(ctx, body).await,
-        "AdminRemoveUserFromGroup" => directory::admin_remove_user_from_group(ctx, body).await,
-        "AdminListGroupsForUser" => directory::admin_list_groups_for_user(ctx, body).await,
-        "ListUsersInGroup" => directory::list_users_in_group(ctx, body).await,
-        "AddCustomAttributes" => directory::add_custom_attributes(ctx, body).await,
+        "ListUsers" => list_users::list_users(ctx, body).await,
+        "CreateGroup" => groups::create_group(ctx, body).await,
+        "GetGroup" => groups::get_group(ctx, body).await,
+        "UpdateGroup" => groups::update_group(ctx, body).await,
+        "DeleteGroup" => groups::delete_group(ctx, body).await,
+        "ListGroups" => groups::list_groups(ctx, body).await,
+        "AdminAddUserToGroup" => groups::admin_add_user_to_group(ctx, body).await,
+        "AdminRemoveUserFromGroup" => groups::admin_remove_user_from_group(ctx, body).await,
+        "AdminListGroupsForUser" => groups::admin_list_groups_for_user(ctx, body).await,
+        "ListUsersInGroup" => groups::list_users_in_group(ctx, body).await,
+        "AddCustomAttributes" => pools::add_custom_attributes(ctx, body).await,
         // Resource servers, domains, UI customization (issue 6).
         "CreateResourceServer" => resource_servers::put_resource_server(ctx, body, true).await,
         "UpdateResourceServer" => resource_servers::put_resource_server(ctx, body, false).await,

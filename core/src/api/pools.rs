@@ -8,8 +8,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Ctx, decode_token, encode_token, input};
-use crate::error::Error;
-use crate::pool::{self, AppClient, ClientSettings, CreatePool, PoolRecord, PoolSettings};
+use crate::error::{Error, ErrorKind};
+use crate::pool::{
+    self, AppClient, ClientSettings, CreatePool, PoolRecord, PoolSettings, SchemaAttribute,
+};
 use crate::store::{Expect, StoreError, keys};
 
 #[derive(Deserialize)]
@@ -451,4 +453,50 @@ pub(super) async fn delete_user_pool_client(ctx: &Ctx<'_>, body: Value) -> Resul
         )
         .await?;
     Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AddCustomAttributes {
+    user_pool_id: String,
+    custom_attributes: Vec<SchemaAttribute>,
+}
+
+pub(super) async fn add_custom_attributes(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
+    let req: AddCustomAttributes = input(body)?;
+    if req.custom_attributes.is_empty() || req.custom_attributes.len() > 25 {
+        return Err(Error::invalid_parameter(
+            "1 validation error detected: Value at 'customAttributes' failed to satisfy constraint: Member must have length between 1 and 25",
+        ));
+    }
+    for _ in 0..8 {
+        let (mut record, version) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
+        for attr in &req.custom_attributes {
+            if attr.required {
+                return Err(Error::invalid_parameter(
+                    "Required custom attributes are not supported currently.",
+                ));
+            }
+            pool::add_custom_attribute(&mut record.schema, attr)?;
+        }
+        record.modified_millis = ctx.env.clock().now_millis();
+        match ctx
+            .env
+            .store()
+            .put(
+                &crate::store::keys::pool(&record.id),
+                &serde_json::to_vec(&record)?,
+                Expect::Version(version),
+            )
+            .await
+        {
+            Ok(_) => return Ok(json!({})),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::new(
+        ErrorKind::TooManyRequests,
+        "The user pool is being updated concurrently; try again.",
+    ))
 }
