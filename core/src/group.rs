@@ -57,22 +57,6 @@ impl GroupRecord {
     }
 }
 
-pub fn group_key(pool_id: &str, name: &str) -> String {
-    format!("p/{pool_id}/g/{name}")
-}
-
-pub fn groups_prefix(pool_id: &str) -> String {
-    format!("p/{pool_id}/g/")
-}
-
-pub fn member_key(pool_id: &str, group: &str, username_key: &str) -> String {
-    format!("p/{pool_id}/gm/{group}/{username_key}")
-}
-
-pub fn members_prefix(pool_id: &str, group: &str) -> String {
-    format!("p/{pool_id}/gm/{group}/")
-}
-
 /// Checks a group name (Cognito: `[\p{L}\p{M}\p{S}\p{N}\p{P}]+`, 1..=128).
 pub fn check_name(name: &str) -> Result<(), Error> {
     let len = name.chars().count();
@@ -102,7 +86,11 @@ pub fn check_role_arn(arn: &str) -> Result<(), Error> {
 
 pub async fn load(env: &dyn Env, pool_id: &str, name: &str) -> Result<(GroupRecord, u64), Error> {
     check_name(name)?;
-    match env.store().get(&group_key(pool_id, name)).await? {
+    match env
+        .store()
+        .get(&crate::store::keys::group(pool_id, name))
+        .await?
+    {
         Some(item) => Ok((serde_json::from_slice(&item.value)?, item.version)),
         None => Err(Error::resource_not_found("Group not found.")),
     }
@@ -124,7 +112,11 @@ pub async fn memberships(
 ) -> Result<Vec<GroupRecord>, Error> {
     let mut out = Vec::with_capacity(user.groups.len());
     for (name, uid) in &user.groups {
-        if let Some(item) = env.store().get(&group_key(&pool.id, name)).await? {
+        if let Some(item) = env
+            .store()
+            .get(&crate::store::keys::group(&pool.id, name))
+            .await?
+        {
             let group: GroupRecord = serde_json::from_slice(&item.value)?;
             if &group.uid == uid {
                 out.push(group);

@@ -68,7 +68,7 @@ pub(super) async fn create_group(ctx: &Ctx<'_>, body: Value) -> Result<Value, Er
         .env
         .store()
         .put(
-            &group::group_key(&pool.id, &req.group_name),
+            &crate::store::keys::group(&pool.id, &req.group_name),
             &serde_json::to_vec(&record)?,
             Expect::Absent,
         )
@@ -114,7 +114,7 @@ pub(super) async fn update_group(ctx: &Ctx<'_>, body: Value) -> Result<Value, Er
             .env
             .store()
             .put(
-                &group::group_key(&pool.id, &req.group_name),
+                &crate::store::keys::group(&pool.id, &req.group_name),
                 &serde_json::to_vec(&record)?,
                 Expect::Version(version),
             )
@@ -139,7 +139,7 @@ pub(super) async fn delete_group(ctx: &Ctx<'_>, body: Value) -> Result<Value, Er
         .env
         .store()
         .delete(
-            &group::group_key(&pool.id, &req.group_name),
+            &crate::store::keys::group(&pool.id, &req.group_name),
             Expect::Version(version),
         )
         .await
@@ -156,7 +156,7 @@ pub(super) async fn delete_group(ctx: &Ctx<'_>, body: Value) -> Result<Value, Er
     // The group is gone, so tokens no longer carry it (memberships are checked against the
     // group's uid); tidy the members' records and the index. A crash here leaves only stale
     // entries that readers ignore.
-    let prefix = group::members_prefix(&pool.id, &req.group_name);
+    let prefix = crate::store::keys::group_members(&pool.id, &req.group_name);
     let mut cursor: Option<String> = None;
     loop {
         let page = ctx
@@ -205,7 +205,7 @@ pub(super) async fn list_groups(ctx: &Ctx<'_>, body: Value) -> Result<Value, Err
     let req: ListGroups = input(body)?;
     let limit = check_limit(req.limit, 60)?;
     let (pool, _) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
-    let prefix = group::groups_prefix(&pool.id);
+    let prefix = crate::store::keys::groups(&pool.id);
     let after = decode_token(req.next_token.as_deref(), &prefix)?;
     let page = ctx
         .env
@@ -243,7 +243,7 @@ pub(super) async fn admin_add_user_to_group(ctx: &Ctx<'_>, body: Value) -> Resul
     ctx.env
         .store()
         .put(
-            &group::member_key(&pool.id, &group.group_name, &username_key),
+            &crate::store::keys::group_member(&pool.id, &group.group_name, &username_key),
             username_key.as_bytes(),
             Expect::Any,
         )
@@ -281,7 +281,7 @@ pub(super) async fn admin_remove_user_from_group(
         .env
         .store()
         .delete(
-            &group::member_key(&pool.id, &group.group_name, &username_key),
+            &crate::store::keys::group_member(&pool.id, &group.group_name, &username_key),
             Expect::Any,
         )
         .await;
@@ -342,7 +342,7 @@ pub(super) async fn list_users_in_group(ctx: &Ctx<'_>, body: Value) -> Result<Va
     let limit = check_limit(req.limit, 60)?;
     let (pool, _) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
     let (group, _) = group::load(ctx.env, &pool.id, &req.group_name).await?;
-    let prefix = group::members_prefix(&pool.id, &group.group_name);
+    let prefix = crate::store::keys::group_members(&pool.id, &group.group_name);
     let cursor = decode_token(req.next_token.as_deref(), &prefix)?;
     let (found, next) = users_page(
         ctx,

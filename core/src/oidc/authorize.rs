@@ -294,10 +294,6 @@ pub struct CodeRecord {
     pub redeemed_origin_jti: Option<String>,
 }
 
-pub fn code_key(pool_id: &str, digest: &str) -> String {
-    alloc::format!("p/{pool_id}/oc/{digest}")
-}
-
 /// Issues a code for a signed-in user and answers with the redirect that carries it
 /// (RFC 6749 §4.1.2).
 pub async fn issue_code(
@@ -325,7 +321,7 @@ pub async fn issue_code(
     let digest = crate::codec::sha256_hex(&[code.as_bytes()]);
     env.store()
         .put(
-            &code_key(&request.pool.id, &digest),
+            &crate::store::keys::authorization_code(&request.pool.id, &digest),
             &serde_json::to_vec(&record)?,
             Expect::Absent,
         )

@@ -25,7 +25,7 @@ use crate::oidc::Ctx;
 use crate::oidc::form;
 use crate::pool::PoolRecord;
 use crate::ports::Env;
-use crate::store::{Expect, StoreError};
+use crate::store::{Expect, StoreError, keys};
 use crate::user::{self, UserRecord, UserStatus};
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
@@ -39,20 +39,9 @@ pub fn session_cookie_name(pool_id: &str) -> String {
     format!("cognate-session-{pool_id}")
 }
 
-fn key_key(pool_id: &str) -> String {
-    format!("p/{pool_id}/ui-key")
-}
-
-fn session_key(pool_id: &str, token: &str) -> String {
-    format!(
-        "p/{pool_id}/hs/{}",
-        crate::token::sha256_hex(&[token.as_bytes()])
-    )
-}
-
 /// The pool's UI key, created on first use.
 pub async fn ui_key(env: &dyn Env, pool_id: &str) -> Result<Vec<u8>, Error> {
-    let key = key_key(pool_id);
+    let key = keys::hosted_ui_key(pool_id);
     for _ in 0..3 {
         if let Some(item) = env.store().get(&key).await? {
             return Ok(item.value);
@@ -179,7 +168,7 @@ pub async fn start(ctx: &Ctx<'_>, pool: &PoolRecord, user: &UserRecord) -> Resul
     ctx.env
         .store()
         .put(
-            &session_key(&pool.id, &token),
+            &keys::hosted_session(&pool.id, &token),
             &serde_json::to_vec(&record)?,
             Expect::Absent,
         )
@@ -207,7 +196,7 @@ pub async fn current(ctx: &Ctx<'_>, pool: &PoolRecord) -> Option<(UserRecord, u6
     let item = ctx
         .env
         .store()
-        .get(&session_key(&pool.id, &token))
+        .get(&keys::hosted_session(&pool.id, &token))
         .await
         .ok()??;
     let record: SessionRecord = serde_json::from_slice(&item.value).ok()?;
@@ -231,7 +220,7 @@ pub async fn end(ctx: &Ctx<'_>, pool_id: &str) -> Vec<String> {
         let _ = ctx
             .env
             .store()
-            .delete(&session_key(pool_id, &token), Expect::Any)
+            .delete(&keys::hosted_session(pool_id, &token), Expect::Any)
             .await;
     }
     alloc::vec![format!(

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::error::ErrorKind;
 use crate::http::Response;
 use crate::oidc::Ctx;
-use crate::oidc::authorize::{CodeRecord, code_key};
+use crate::oidc::authorize::CodeRecord;
 use crate::oidc::client;
 use crate::oidc::error::OAuthError;
 use crate::oidc::form::{self, Params};
@@ -124,7 +124,7 @@ async fn authorization_code(
         Some(v) => Some(CodeVerifier::parse(v).map_err(OAuthError::invalid_grant)?),
         None => None,
     };
-    let key = code_key(&pool.id, &code.digest());
+    let key = crate::store::keys::authorization_code(&pool.id, &code.digest());
     let env = ctx.env;
     // 1. The code exists, was issued to this client, and is live.
     let item = env.store().get(&key).await?.ok_or_else(invalid)?;
