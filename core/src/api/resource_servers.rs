@@ -162,7 +162,7 @@ pub(super) async fn list_resource_servers(ctx: &Ctx<'_>, body: Value) -> Result<
         ));
     }
     pool::load_pool(ctx.env, &list.user_pool_id).await?;
-    let prefix = format!("p/{}/rs/", list.user_pool_id);
+    let prefix = keys::resource_servers(&list.user_pool_id);
     let after = decode_token(list.next_token.as_deref(), &prefix)?;
     let page = ctx
         .env
