@@ -9,14 +9,14 @@ use crate::ports::Env;
 use crate::secret::Secret;
 
 /// An operator's access key pair for administrative operations (SigV4).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AdminKey {
     pub access_key_id: String,
     pub secret_access_key: Secret,
 }
 
 /// Service-wide configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Config {
     /// The public base URL; token issuers are `<base_url>/<poolId>`. No trailing slash.
     pub base_url: String,
@@ -106,6 +106,9 @@ impl Service {
         }
         let path = request.path.as_str();
         if method == "POST" && (path == "/" || path.is_empty()) {
+            if let Some(operation) = crate::trigger::admin::operation(request) {
+                return crate::trigger::admin::handle(&self.config, env, request, operation).await;
+            }
             return crate::api::handle(&self.config, env, request).await;
         }
         // OAuth 2.0 / OIDC endpoints and the hosted UI (issue 6).
@@ -134,14 +137,9 @@ impl Service {
         } else {
             (404, "NotFound")
         };
-        let body =
-            serde_json::json!({"__type": kind, "message": "No route for this method and path."});
-        Response::json(
-            status,
-            "application/json",
-            serde_json::to_vec(&body).unwrap_or_default(),
-        )
-        .with_header("x-amzn-errortype", kind)
+        crate::http::AwsError::new(status, kind, "No route for this method and path.")
+            .content_type("application/json")
+            .response()
     }
 
     async fn jwks(&self, env: &dyn Env, pool_id: &str) -> Response {
@@ -246,13 +244,10 @@ impl Service {
 }
 
 fn not_found_json(error: &Error) -> Response {
-    let body = serde_json::json!({"__type": "ResourceNotFoundException", "message": error.message});
-    Response::json(
-        404,
-        "application/json",
-        serde_json::to_vec(&body).unwrap_or_default(),
-    )
-    .with_header("x-amzn-errortype", "ResourceNotFoundException:")
+    crate::http::AwsError::new(404, "ResourceNotFoundException", &error.message)
+        .content_type("application/json")
+        .service()
+        .response()
 }
 
 /// Browsers call the API directly, so every response, errors included, allows any origin, and
