@@ -834,6 +834,36 @@ mod tests {
         WasmCore::new(&Config::new("http://test.local", "us-east-1"), None, limits).unwrap()
     }
 
+    #[test]
+    fn a_guest_of_another_abi_version_is_refused_at_load() {
+        let config = Config::new("http://test.local", "us-east-1");
+        let load = |wat: &str| {
+            let wasm = wat::parse_str(wat).unwrap();
+            WasmCore::from_module(&wasm, &config, None, WasmLimits::default())
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        // A guest from before version 4 (the hand-written codec) exports no version.
+        let stale = load(
+            r#"(module (import "cognate" "take_result" (func (param i32)))
+                 (memory (export "memory") 1)
+                 (func (export "handle") (param i32) (result i64) i64.const 0))"#,
+        );
+        assert!(stale.contains("exports no `abi_version`"), "{stale}");
+        let other = load(
+            r#"(module (memory (export "memory") 1)
+                 (func (export "handle") (param i32) (result i64) i64.const 0)
+                 (func (export "abi_version") (result i32) i32.const 3))"#,
+        );
+        assert!(
+            other.contains("speaks ABI version 3, this host speaks 4"),
+            "{other}"
+        );
+        // The embedded guest is this host's.
+        assert!(WasmCore::new(&config, None, WasmLimits::default()).is_ok());
+    }
+
     #[tokio::test]
     async fn the_wasm_core_answers_requests() {
         let dir = tempfile::tempdir().unwrap();
