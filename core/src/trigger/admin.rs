@@ -187,3 +187,190 @@ pub fn not_found(reference: &str) -> WireError {
         format!("No plugin {reference}."),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+    use alloc::vec;
+    use core::sync::atomic::{AtomicUsize, Ordering};
+
+    use futures_util::FutureExt as _;
+
+    use super::*;
+    use crate::ports::{
+        BoxFuture, Clock, Jws, PasswordHasher, PluginRegistry, Random, Sender, Triggers, boxed,
+    };
+    use crate::store::Store;
+    use crate::testing::TestEnv;
+
+    fn run<T>(future: impl core::future::Future<Output = T>) -> T {
+        future.now_or_never().expect("completes at once")
+    }
+
+    /// A registry that answers from a script and counts the registrations it gets.
+    #[derive(Default)]
+    struct Scripted {
+        registrations: AtomicUsize,
+        fail: Option<RegistryError>,
+    }
+
+    impl PluginRegistry for Scripted {
+        fn register<'a>(
+            &'a self,
+            name: Option<&'a str>,
+            module: &'a [u8],
+        ) -> BoxFuture<'a, Result<PluginInfo, RegistryError>> {
+            self.registrations.fetch_add(1, Ordering::Relaxed);
+            let answer = match &self.fail {
+                Some(e) => Err(e.clone()),
+                None => Ok(PluginInfo {
+                    names: name.map(String::from).into_iter().collect(),
+                    sha256: "ab".into(),
+                    reference: "sha256:ab".into(),
+                    size: module.len(),
+                    problem: None,
+                }),
+            };
+            boxed(async move { answer })
+        }
+        fn list<'a>(&'a self) -> BoxFuture<'a, Result<Vec<PluginInfo>, RegistryError>> {
+            let broken = PluginInfo {
+                names: vec![],
+                sha256: "cd".into(),
+                reference: "sha256:cd".into(),
+                size: 1,
+                problem: Some("no handle export".into()),
+            };
+            let answer = match &self.fail {
+                Some(e) => Err(e.clone()),
+                None => Ok(vec![broken]),
+            };
+            boxed(async move { answer })
+        }
+        fn delete<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<bool, RegistryError>> {
+            let answer = match &self.fail {
+                Some(e) => Err(e.clone()),
+                None => Ok(reference == "known"),
+            };
+            boxed(async move { answer })
+        }
+    }
+
+    /// The test ports, with `registry` as the plugin registry.
+    struct WithRegistry {
+        env: TestEnv,
+        registry: Scripted,
+    }
+
+    impl Env for WithRegistry {
+        fn store(&self) -> &dyn Store {
+            self.env.store()
+        }
+        fn clock(&self) -> &dyn Clock {
+            self.env.clock()
+        }
+        fn random(&self) -> &dyn Random {
+            self.env.random()
+        }
+        fn sender(&self) -> &dyn Sender {
+            self.env.sender()
+        }
+        fn jws(&self) -> &dyn Jws {
+            self.env.jws()
+        }
+        fn passwords(&self) -> &dyn PasswordHasher {
+            self.env.passwords()
+        }
+        fn triggers(&self) -> &dyn Triggers {
+            self.env.triggers()
+        }
+        fn plugins(&self) -> &dyn PluginRegistry {
+            &self.registry
+        }
+    }
+
+    fn with(fail: Option<RegistryError>) -> WithRegistry {
+        WithRegistry {
+            env: TestEnv::new(),
+            registry: Scripted {
+                fail,
+                ..Scripted::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_service_routes_the_admin_api_and_requires_a_signature() {
+        let service = crate::Service::new(Config::new("http://h", "us-east-1"));
+        let request = Request::new("POST", "/")
+            .with_header("x-amz-target", "CognatePlugins.ListPlugins")
+            .with_body(b"{}".to_vec());
+        let env = with(None);
+        let response = run(service.handle(request, &env));
+        assert_eq!(response.status, 400);
+        assert_eq!(
+            response.header("x-amzn-errortype"),
+            Some("UnrecognizedClientException")
+        );
+        assert_eq!(response.header("content-type"), Some(AWS_JSON));
+        let body: Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["__type"], "UnrecognizedClientException");
+        // Refused before the registry is asked.
+        assert_eq!(env.registry.registrations.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn calls_go_to_the_registry_and_its_answers_are_rendered() {
+        let env = with(None);
+        let module = <base64ct::Base64 as base64ct::Encoding>::encode_string(b"\0asm");
+        let body = format!(r#"{{"Name": "n1", "Wasm": "{module}"}}"#);
+        let info = run(call(&env, "RegisterPlugin", body.as_bytes())).unwrap();
+        assert_eq!(
+            info,
+            json!({"Names": ["n1"], "Sha256": "ab", "Reference": "sha256:ab", "Size": 4})
+        );
+        let list = run(call(&env, "ListPlugins", b"")).unwrap();
+        assert_eq!(list["Plugins"][0]["Problem"], "no handle export");
+        assert_eq!(
+            run(call(&env, "DeletePlugin", br#"{"Name": "known"}"#)).unwrap(),
+            json!({})
+        );
+        let (name, message) = run(call(&env, "DeletePlugin", br#"{"Name": "other"}"#)).unwrap_err();
+        assert_eq!(
+            (name, message.as_str()),
+            ("ResourceNotFoundException", "No plugin other.")
+        );
+        // A bad name is refused by the core: the registry never sees it.
+        let body = format!(r#"{{"Name": "no spaces", "Wasm": "{module}"}}"#);
+        let (name, _) = run(call(&env, "RegisterPlugin", body.as_bytes())).unwrap_err();
+        assert_eq!(name, "InvalidParameterException");
+        assert_eq!(env.registry.registrations.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn registry_failures_map_to_the_admin_api_errors() {
+        let cases = [
+            (
+                RegistryError::Refused("r".into()),
+                "InvalidParameterException",
+            ),
+            (RegistryError::Failed("f".into()), "InternalErrorException"),
+            (RegistryError::Unsupported, "UnsupportedOperationException"),
+        ];
+        for (error, expected) in cases {
+            let env = with(Some(error));
+            let (name, _) = run(call(&env, "ListPlugins", b"{}")).unwrap_err();
+            assert_eq!(name, expected);
+        }
+        // Without a registry: every call is unsupported.
+        let (name, message) = run(call(&TestEnv::new(), "ListPlugins", b"{}")).unwrap_err();
+        assert_eq!(
+            (name, message.as_str()),
+            (
+                "UnsupportedOperationException",
+                "This server has no plugin runtime."
+            )
+        );
+    }
+}
