@@ -453,6 +453,37 @@ pub fn delivery_failure() -> Error {
     )
 }
 
+// ------------------------------------------------------------------ development outbox
+
+/// One line of the development outbox (the host's `outbox.jsonl`, the edge's `__outbox/`
+/// records): the message as JSON, code included, without the trailing newline. Every runtime
+/// writes this one format; the test harness and demos read it.
+pub fn outbox_line(message: &Message) -> Result<alloc::vec::Vec<u8>, Error> {
+    serde_json::to_vec(message)
+        .map_err(|e| Error::internal(format!("outbox: cannot encode the message: {e}")))
+}
+
+/// The outbox line of a custom sender plugin's delivery request for `pool_id`: `delivery`
+/// (method, url, headers, body), `destination` = the URL, `medium` = `HTTP`, `purpose` =
+/// `Delivery`, `subject` = the method.
+pub fn outbox_delivery_line(
+    pool_id: &str,
+    request: &DeliveryRequest,
+) -> Result<alloc::vec::Vec<u8>, Error> {
+    let line = json!({
+        "pool_id": pool_id,
+        "username": "",
+        "medium": "HTTP",
+        "destination": request.url,
+        "purpose": "Delivery",
+        "subject": request.method,
+        "body": request.body,
+        "delivery": request,
+    });
+    serde_json::to_vec(&line)
+        .map_err(|e| Error::internal(format!("outbox: cannot encode the delivery: {e}")))
+}
+
 // ------------------------------------------------------------------ flood control
 
 /// Messages one destination may receive per window.

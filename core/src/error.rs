@@ -6,8 +6,9 @@ use core::fmt;
 use crate::store::StoreError;
 
 /// What went wrong, as a closed set. Each kind maps to exactly one Cognito exception name
-/// (`__type`) and HTTP status in [`ErrorKind::wire`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// (`__type`) and HTTP status in [`ErrorKind::wire`]. Serde gives it to the guest ABI (one
+/// definition: a new kind needs no codec change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ErrorKind {
     /// The request body is not valid JSON, or a field has the wrong JSON type.
     Serialization,
@@ -101,7 +102,7 @@ impl ErrorKind {
 }
 
 /// An error with a message safe to show the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,

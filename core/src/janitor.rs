@@ -23,6 +23,16 @@ const EXPIRING: [&str; 5] = ["oc", "hs", "as", "rt", "dr"];
 /// Keys read per store page.
 const PAGE: usize = 200;
 
+/// How long after its `expires_millis` a record is removed (one hour), on every runtime: long
+/// enough that a late replay of an authorization code still meets its record and revokes what
+/// it issued. The host's timer and the edge's Cron Trigger both sweep with it.
+pub const GRACE_MILLIS: u64 = 60 * 60 * 1000;
+
+/// Sweeps every pool with the one grace period, [`GRACE_MILLIS`]: what the adapters' timers run.
+pub async fn sweep(env: &dyn Env) -> Result<SweepReport, Error> {
+    sweep_all(env, GRACE_MILLIS).await
+}
+
 /// What a sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {

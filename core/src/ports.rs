@@ -66,7 +66,7 @@ pub enum Medium {
 }
 
 /// A message for a user: a confirmation code, a verification code, a temporary password.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     pub pool_id: String,
     pub username: String,
@@ -86,7 +86,7 @@ pub struct Message {
     /// production; the host's development outbox keeps it so tests and demos can read it.
     pub code: Secret,
     /// How it leaves, from the pool's settings ([`crate::delivery::route`]).
-    #[serde(default)]
+    #[serde(default, with = "route_field")]
     pub route: crate::delivery::Route,
 }
 
@@ -130,13 +130,15 @@ impl JwsAlgorithm {
 }
 
 /// A freshly generated key pair.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct GeneratedKey {
     /// The private key: standard base64 of its PKCS#8 DER encoding.
     pub private_pkcs8_der: Secret,
     /// RSA modulus, big-endian bytes.
+    #[serde(with = "bytes")]
     pub modulus: Vec<u8>,
     /// RSA public exponent, big-endian bytes.
+    #[serde(with = "bytes")]
     pub exponent: Vec<u8>,
 }
 
@@ -188,7 +190,7 @@ impl Default for HashParams {
 }
 
 /// The outcome of a password verification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PasswordCheck {
     Mismatch,
     Match,
@@ -229,6 +231,11 @@ pub trait Env: MaybeSend + MaybeSync {
     fn triggers(&self) -> &dyn Triggers {
         &NoTriggers
     }
+    /// The plugin registry behind the `CognatePlugins.*` admin API. Adapters without one keep
+    /// the default, which answers every call `UnsupportedOperationException`.
+    fn plugins(&self) -> &dyn PluginRegistry {
+        &NoPluginRegistry
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,7 +243,7 @@ pub trait Env: MaybeSend + MaybeSync {
 
 /// Why a plugin invocation produced no answer. The core maps each to Cognito's error
 /// (`crate::trigger::invocation_error`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum InvocationError {
     /// No plugin is registered under this reference.
     NotFound,
@@ -296,4 +303,154 @@ pub struct DeliveryRequest {
     pub headers: alloc::collections::BTreeMap<String, String>,
     #[serde(default)]
     pub body: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The trigger plugin registry (the `CognatePlugins.*` admin API; `crate::trigger::admin` routes,
+// authorises and renders it)
+
+/// A registered plugin, as the admin API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PluginInfo {
+    /// The names that refer to it.
+    pub names: Vec<String>,
+    /// SHA-256 of the module (lower-case hex).
+    pub sha256: String,
+    /// The reference to put in a pool's `LambdaConfig` (`sha256:<hex>`).
+    pub reference: String,
+    /// The module's size in bytes.
+    pub size: usize,
+    /// Why it will fail every call, if it will. (Not skipped when absent for the guest ABI's
+    /// sake; the admin API leaves it out, see `crate::trigger::admin`.)
+    pub problem: Option<String>,
+}
+
+/// Why a registry operation failed; the core maps each to the admin API's error.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum RegistryError {
+    /// The runtime refuses this request (a module that does not compile, one the edge did not
+    /// bundle, a deploy-time name): `InvalidParameterException`, 400.
+    Refused(String),
+    /// The registry failed (its store or files): `InternalErrorException`, 500.
+    Failed(String),
+    /// This runtime has no plugin registry: `UnsupportedOperationException`, 400.
+    Unsupported,
+}
+
+/// Manages trigger plugins: the port behind `CognatePlugins.*`. The core parses, authorises
+/// (SigV4 with an admin key), validates names and renders; the runtime stores and checks
+/// modules (the host compiles them with wasmtime into its store or data directory; the edge
+/// only names modules bundled at deploy time). Names are checked by the core
+/// ([`crate::trigger::is_plugin_name`]) before a call.
+pub trait PluginRegistry: MaybeSend + MaybeSync {
+    /// Registers (or replaces) `module` (a binary module or WAT text), under `name` if given
+    /// and always under its hash.
+    fn register<'a>(
+        &'a self,
+        name: Option<&'a str>,
+        module: &'a [u8],
+    ) -> BoxFuture<'a, Result<PluginInfo, RegistryError>>;
+    /// Every registered module.
+    fn list<'a>(&'a self) -> BoxFuture<'a, Result<Vec<PluginInfo>, RegistryError>>;
+    /// Removes a name, or (`sha256:<hex>`) a module and every name of it. `Ok(false)`: nothing
+    /// was registered under `reference`.
+    fn delete<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<bool, RegistryError>>;
+}
+
+/// A runtime without a plugin registry: every operation is [`RegistryError::Unsupported`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoPluginRegistry;
+
+impl PluginRegistry for NoPluginRegistry {
+    fn register<'a>(
+        &'a self,
+        _name: Option<&'a str>,
+        _module: &'a [u8],
+    ) -> BoxFuture<'a, Result<PluginInfo, RegistryError>> {
+        boxed(async { Err(RegistryError::Unsupported) })
+    }
+    fn list<'a>(&'a self) -> BoxFuture<'a, Result<Vec<PluginInfo>, RegistryError>> {
+        boxed(async { Err(RegistryError::Unsupported) })
+    }
+    fn delete<'a>(&'a self, _reference: &'a str) -> BoxFuture<'a, Result<bool, RegistryError>> {
+        boxed(async { Err(RegistryError::Unsupported) })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serde helpers for the port types (the guest ABI encodes them with postcard)
+
+/// `#[serde(with = "bytes")]`: a `Vec<u8>` as one byte string, not a list of numbers (one
+/// copy in postcard instead of a call per byte; JSON still sees an array of numbers).
+pub mod bytes {
+    use alloc::vec::Vec;
+    use core::fmt;
+
+    use serde::de::{SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(value)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        deserializer.deserialize_byte_buf(BytesVisitor)
+    }
+
+    struct BytesVisitor;
+
+    impl<'de> Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("bytes")
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(b) = seq.next_element()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// A byte buffer that serializes as [`bytes`] does, for tuples of port arguments and answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct ByteBuf(#[serde(with = "bytes")] pub Vec<u8>);
+
+/// `Message::route`: in JSON (the outbox), the route's own tagged form; in a compact binary
+/// format (the guest ABI, which cannot read internally tagged enums), that same JSON as a byte
+/// string. So [`crate::delivery::Route`] keeps one definition and one JSON form.
+mod route_field {
+    use alloc::vec::Vec;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::delivery::Route;
+
+    pub fn serialize<S: Serializer>(route: &Route, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            route.serialize(serializer)
+        } else {
+            let json = serde_json::to_vec(route).map_err(serde::ser::Error::custom)?;
+            super::bytes::serialize(&json, serializer)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Route, D::Error> {
+        if deserializer.is_human_readable() {
+            Route::deserialize(deserializer)
+        } else {
+            let json: Vec<u8> = super::bytes::deserialize(deserializer)?;
+            serde_json::from_slice(&json).map_err(serde::de::Error::custom)
+        }
+    }
 }

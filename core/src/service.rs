@@ -13,7 +13,7 @@ use crate::secret::Secret;
 pub use crate::sigv4::AdminKey;
 
 /// Service-wide configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Config {
     /// The public base URL; token issuers are `<base_url>/<poolId>`. No trailing slash.
     pub base_url: String,
@@ -103,6 +103,9 @@ impl Service {
         }
         let path = request.path.as_str();
         if method == "POST" && (path == "/" || path.is_empty()) {
+            if let Some(operation) = crate::trigger::admin::operation(request) {
+                return crate::trigger::admin::handle(&self.config, env, request, operation).await;
+            }
             return crate::api::handle(&self.config, env, request).await;
         }
         // OAuth 2.0 / OIDC endpoints and the hosted UI (issue 6).
@@ -135,14 +138,9 @@ impl Service {
         } else {
             (404, "NotFound")
         };
-        let body =
-            serde_json::json!({"__type": kind, "message": "No route for this method and path."});
-        Response::json(
-            status,
-            "application/json",
-            serde_json::to_vec(&body).unwrap_or_default(),
-        )
-        .with_header("x-amzn-errortype", kind)
+        crate::http::AwsError::new(status, kind, "No route for this method and path.")
+            .content_type("application/json")
+            .response()
     }
 
     async fn jwks(&self, env: &dyn Env, pool_id: &str) -> Response {
@@ -248,13 +246,10 @@ impl Service {
 }
 
 fn not_found_json(error: &Error) -> Response {
-    let body = serde_json::json!({"__type": "ResourceNotFoundException", "message": error.message});
-    Response::json(
-        404,
-        "application/json",
-        serde_json::to_vec(&body).unwrap_or_default(),
-    )
-    .with_header("x-amzn-errortype", "ResourceNotFoundException:")
+    crate::http::AwsError::new(404, "ResourceNotFoundException", &error.message)
+        .content_type("application/json")
+        .service()
+        .response()
 }
 
 /// Browsers call the API directly, so every response, errors included, allows any origin, and

@@ -11,9 +11,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// An error the adapter answers itself, shaped like the core's (Cognito JSON 1.1) errors, with
 /// CORS like every response.
 pub fn adapter_error(status: u16, error_type: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "__type": error_type, "message": message }).to_string();
-    Response::json(status, "application/x-amz-json-1.1", body.into_bytes())
-        .with_header("x-amzn-errortype", error_type)
+    cognate_core::http::AwsError::new(status, error_type, message)
+        .response()
         .with_header("access-control-allow-origin", "*")
 }
 

@@ -12,6 +12,7 @@
 //! | `Random`, `Clock` | `crypto.getRandomValues`, `Date.now()` |
 //! | `Sender` | the development outbox or a log line ([`outbox`]) |
 //! | `Triggers` | plugin modules bundled at deploy time, run through the JS WebAssembly API ([`plugins`]) |
+//! | `PluginRegistry` | the bundled modules, names registered in the store ([`plugins`]) |
 //!
 //! Configuration comes from the Worker's bindings (see `edge/wrangler.toml`): the Durable
 //! Object namespace `STORE`, the KV namespace `CACHE`, and the variables or secrets
@@ -43,7 +44,9 @@
 //!   Workers Free plan's 10 ms; deploy on a paid plan with `limits.cpu_ms` raised.
 
 use cognate_core::password::Argon2Hasher;
-use cognate_core::ports::{BoxFuture, InvocationError, Message, Triggers, boxed};
+use cognate_core::ports::{
+    BoxFuture, InvocationError, Message, PluginInfo, PluginRegistry, RegistryError, Triggers, boxed,
+};
 use cognate_core::{
     Clock, Config, Env, Error, Jws, PasswordHasher, Random, Sender, Service, Store,
 };
@@ -113,6 +116,9 @@ impl Env for EdgeEnv {
     fn triggers(&self) -> &dyn Triggers {
         self
     }
+    fn plugins(&self) -> &dyn PluginRegistry {
+        self
+    }
 }
 
 impl Triggers for EdgeEnv {
@@ -122,6 +128,31 @@ impl Triggers for EdgeEnv {
         event: &'a [u8],
     ) -> BoxFuture<'a, Result<Vec<u8>, InvocationError>> {
         plugins::invoke(self.store.inner(), plugin, event)
+    }
+}
+
+/// The `CognatePlugins.*` admin API's registry (the core routes, authorises and renders it):
+/// the modules bundled at deploy time, names registered in the store ([`plugins`]).
+impl PluginRegistry for EdgeEnv {
+    fn register<'a>(
+        &'a self,
+        name: Option<&'a str>,
+        module: &'a [u8],
+    ) -> BoxFuture<'a, Result<PluginInfo, RegistryError>> {
+        boxed(SendFuture::new(plugins::register(
+            self.store.inner(),
+            name,
+            module,
+        )))
+    }
+    fn list<'a>(&'a self) -> BoxFuture<'a, Result<Vec<PluginInfo>, RegistryError>> {
+        boxed(SendFuture::new(plugins::list(self.store.inner())))
+    }
+    fn delete<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<bool, RegistryError>> {
+        boxed(SendFuture::new(plugins::delete(
+            self.store.inner(),
+            reference,
+        )))
     }
 }
 
@@ -242,9 +273,6 @@ pub async fn handle(req: worker::Request, env: worker::Env) -> worker::Result<wo
         Ok(request) => request,
         Err(refused) => return http::from_core(refused),
     };
-    if let Some(operation) = plugin_operation(&request) {
-        return http::from_core(plugin_admin(&service, &edge, &request, &operation).await);
-    }
     if let Some(pool_id) = http::jwks_pool(&request) {
         return http::jwks_cached(&service, &edge, &env, request, &pool_id).await;
     }
@@ -252,59 +280,10 @@ pub async fn handle(req: worker::Request, env: worker::Env) -> worker::Result<wo
     http::from_core(response)
 }
 
-/// `POST /` with `X-Amz-Target: CognatePlugins.<Operation>`: the plugin admin API.
-fn plugin_operation(request: &cognate_core::Request) -> Option<String> {
-    if request.method != "POST" || !(request.path == "/" || request.path.is_empty()) {
-        return None;
-    }
-    request
-        .header("x-amz-target")
-        .and_then(|t| t.strip_prefix(plugins::ADMIN_TARGET_PREFIX))
-        .map(str::to_owned)
-}
-
-/// The plugin admin API, SigV4-signed with an admin key like every administrative call.
-async fn plugin_admin(
-    service: &Service,
-    edge: &EdgeEnv,
-    request: &cognate_core::Request,
-    operation: &str,
-) -> cognate_core::Response {
-    if let Err(e) = cognate_core::sigv4::verify(
-        request,
-        cognate_core::api::SIGNING_SERVICE,
-        &service.config().admin_keys,
-        edge.clock.now_millis(),
-    ) {
-        let (name, status) = e.kind.wire();
-        return http::adapter_error(status, name, &e.message);
-    }
-    match plugins::admin_call(edge.store.inner(), operation, &request.body).await {
-        Ok(value) => cognate_core::Response::json(
-            200,
-            "application/x-amz-json-1.1",
-            value.to_string().into_bytes(),
-        )
-        .with_header("access-control-allow-origin", "*"),
-        Err((name, message)) => {
-            let status = if name == "InternalErrorException" {
-                500
-            } else {
-                400
-            };
-            http::adapter_error(status, name, &message)
-        }
-    }
-}
-
-/// How long after its `expires_millis` the janitor removes a record: as on the host, so a late
-/// replay of an authorization code still meets its record.
-const JANITOR_GRACE_MILLIS: u64 = 60 * 60 * 1000;
-
 /// The Cron Trigger (`[triggers] crons` in wrangler.toml, every 10 minutes): removes expired
 /// authorization codes, hosted-UI and challenge sessions and refresh tokens
-/// (`cognate_core::janitor`), as the host's janitor does, so the Durable Objects do not grow
-/// forever.
+/// (`cognate_core::janitor::sweep`, with the core's grace period), as the host's janitor does,
+/// so the Durable Objects do not grow forever.
 #[worker::event(scheduled)]
 async fn scheduled(
     _event: worker::ScheduledEvent,
@@ -318,7 +297,7 @@ async fn scheduled(
             return;
         }
     };
-    match cognate_core::janitor::sweep_all(&edge, JANITOR_GRACE_MILLIS).await {
+    match cognate_core::janitor::sweep(&edge).await {
         Ok(report) => worker::console_log!(
             "janitor: examined {} records, removed {}",
             report.examined,

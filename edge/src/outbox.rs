@@ -54,17 +54,8 @@ pub async fn deliver(
         outbox_prefix(&message.pool_id),
         clock.now_millis()
     );
-    let line = serde_json::json!({
-        "pool_id": message.pool_id,
-        "username": message.username,
-        "medium": message.medium,
-        "destination": message.destination,
-        "purpose": message.purpose,
-        "subject": message.subject,
-        "body": message.body,
-        "code": message.code.expose(),
-    });
-    let bytes = serde_json::to_vec(&line)?;
+    // The host's outbox line ([`cognate_core::delivery::outbox_line`]).
+    let bytes = cognate_core::delivery::outbox_line(&message)?;
     store.put(&key, &bytes, Expect::Absent).await?;
     Ok(())
 }
@@ -208,17 +199,7 @@ pub async fn deliver_request(
             outbox_prefix(pool_id),
             clock.now_millis()
         );
-        let line = serde_json::json!({
-            "pool_id": pool_id,
-            "username": "",
-            "medium": "HTTP",
-            "destination": request.url,
-            "purpose": "Delivery",
-            "subject": request.method,
-            "body": request.body,
-            "delivery": request,
-        });
-        let bytes = serde_json::to_vec(&line)?;
+        let bytes = cognate_core::delivery::outbox_delivery_line(pool_id, &request)?;
         store.put(&key, &bytes, Expect::Absent).await?;
         return Ok(());
     }

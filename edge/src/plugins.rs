@@ -1,5 +1,6 @@
 //! Trigger plugins on the edge: the [`Triggers`](cognate_core::Triggers) port over the modules
-//! bundled with the Worker at deploy time, and the `CognatePlugins.*` admin API.
+//! bundled with the Worker at deploy time, and the registry behind the `CognatePlugins.*` admin
+//! API (the core's `PluginRegistry` port; the core routes, authorises and renders the API).
 //!
 //! Workers refuse to compile Wasm at run time, so `edge/build.sh` runs
 //! `cognate-plugin-bundle`, which writes each plugin (memory cap and CPU metering written in)
@@ -26,11 +27,9 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use cognate_core::ports::{BoxFuture, InvocationError, boxed};
+use cognate_core::ports::{BoxFuture, InvocationError, PluginInfo, RegistryError, boxed};
 use cognate_core::store::{Expect, Store};
-use cognate_core::trigger::admin::{self, PluginAdminCall};
 use js_sys::{Function, Object, Reflect, Uint8Array, WebAssembly};
-use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::*;
@@ -40,8 +39,6 @@ use worker::send::SendFuture;
 pub const OUTPUT_CAP: usize = 1024 * 1024;
 /// Store keys of the names `RegisterPlugin` added: `<prefix><name>` -> SHA-256 hex.
 pub const NAME_PREFIX: &str = "plugin-name/";
-/// The admin API's target prefix (as on the host).
-pub const ADMIN_TARGET_PREFIX: &str = "CognatePlugins.";
 /// Bytes one call may log (as on the host).
 const LOG_BUDGET: usize = 64 * 1024;
 
@@ -382,102 +379,93 @@ async fn all_names(bundle: &Bundle, store: &dyn Store) -> Result<Vec<(String, St
     Ok(names.into_iter().collect())
 }
 
-fn info(module: &Bundled, names: &[(String, String)]) -> Value {
-    let mut info = json!({
-        "Names": names
+fn info(module: &Bundled, names: &[(String, String)]) -> PluginInfo {
+    PluginInfo {
+        names: names
             .iter()
             .filter(|(_, h)| *h == module.sha256)
             .map(|(n, _)| n.clone())
-            .collect::<Vec<_>>(),
-        "Sha256": module.sha256,
-        "Reference": format!("sha256:{}", module.sha256),
-        "Size": module.size,
-    });
-    if let (Some(problem), Some(object)) = (&module.problem, info.as_object_mut()) {
-        object.insert("Problem".into(), Value::String(problem.clone()));
+            .collect(),
+        sha256: module.sha256.clone(),
+        reference: format!("sha256:{}", module.sha256),
+        size: module.size,
+        problem: module.problem.clone(),
     }
-    info
 }
 
-/// Answers one `CognatePlugins.<operation>` call (already authorised): the host's API
-/// (host/src/plugins.rs), except that only bundled modules can be registered.
-pub async fn admin_call(
+/// `RegisterPlugin` (the name already checked by the core): only a module bundled at deploy time
+/// (its binary, or the WAT source it was built from) can be registered, under a name kept in
+/// the store.
+pub async fn register(
     store: &dyn Store,
-    operation: &str,
-    body: &[u8],
-) -> Result<Value, (&'static str, String)> {
+    name: Option<&str>,
+    bytes: &[u8],
+) -> Result<PluginInfo, RegistryError> {
     let bundle = Bundle::load();
-    let invalid = |m: String| ("InvalidParameterException", m);
-    let internal = |m: String| ("InternalErrorException", m);
-    match admin::parse(operation, body)? {
-        PluginAdminCall::Register { name, wasm: bytes } => {
-            let name = name.as_deref();
-            if let Some(name) = name
-                && !cognate_core::trigger::is_plugin_name(name)
-            {
-                return Err(invalid(format!(
-                    "plugin names are 1 to 64 of A-Z a-z 0-9 - _ . (got {name:?})"
-                )));
-            }
-            let given = sha256_hex(&bytes);
-            let hash = if bytes.starts_with(b"\0asm") {
-                Some(given.clone())
-            } else {
-                bundle.from_source(&given)
-            };
-            let module = hash.and_then(|h| bundle.module(&h)).ok_or_else(|| {
-                invalid(format!(
-                    "This Worker cannot compile plugins at run time: only modules bundled at \
-                     deploy time can be registered, and this one (SHA-256 {given}) is not in the \
-                     bundle. Put it in edge/plugins/ (or COGNATE_EDGE_PLUGINS) and redeploy."
-                ))
-            })?;
-            if let Some(name) = name {
-                let key = format!("{NAME_PREFIX}{name}");
-                store
-                    .put(&key, module.sha256.as_bytes(), Expect::Any)
-                    .await
-                    .map_err(|e| internal(e.to_string()))?;
-            }
-            let names = all_names(&bundle, store).await.map_err(internal)?;
-            Ok(info(&module, &names))
+    let given = sha256_hex(bytes);
+    let hash = if bytes.starts_with(b"\0asm") {
+        Some(given.clone())
+    } else {
+        bundle.from_source(&given)
+    };
+    let module = hash.and_then(|h| bundle.module(&h)).ok_or_else(|| {
+        RegistryError::Refused(format!(
+            "This Worker cannot compile plugins at run time: only modules bundled at deploy \
+             time can be registered, and this one (SHA-256 {given}) is not in the bundle. Put it \
+             in edge/plugins/ (or COGNATE_EDGE_PLUGINS) and redeploy."
+        ))
+    })?;
+    if let Some(name) = name {
+        let key = format!("{NAME_PREFIX}{name}");
+        store
+            .put(&key, module.sha256.as_bytes(), Expect::Any)
+            .await
+            .map_err(|e| RegistryError::Failed(e.to_string()))?;
+    }
+    let names = all_names(&bundle, store)
+        .await
+        .map_err(RegistryError::Failed)?;
+    Ok(info(&module, &names))
+}
+
+/// `ListPlugins`: every bundled module with its names.
+pub async fn list(store: &dyn Store) -> Result<Vec<PluginInfo>, RegistryError> {
+    let bundle = Bundle::load();
+    let names = all_names(&bundle, store)
+        .await
+        .map_err(RegistryError::Failed)?;
+    Ok(bundle
+        .hashes()
+        .iter()
+        .filter_map(|h| bundle.module(h))
+        .map(|m| info(&m, &names))
+        .collect())
+}
+
+/// `DeletePlugin`: removes a registered name. Modules and deploy-time names are part of the
+/// deployment and are refused.
+pub async fn delete(store: &dyn Store, reference: &str) -> Result<bool, RegistryError> {
+    let bundle = Bundle::load();
+    if reference.starts_with("sha256:") {
+        return Err(RegistryError::Refused(
+            "Modules are bundled with the Worker at deploy time: remove it from the plugin \
+             directory and redeploy (DeletePlugin with a Name removes a name)."
+                .into(),
+        ));
+    }
+    let failed = |e: cognate_core::StoreError| RegistryError::Failed(e.to_string());
+    let key = format!("{NAME_PREFIX}{reference}");
+    match store.get(&key).await.map_err(failed)? {
+        Some(_) => {
+            store.delete(&key, Expect::Any).await.map_err(failed)?;
+            Ok(true)
         }
-        PluginAdminCall::List => {
-            let names = all_names(&bundle, store).await.map_err(internal)?;
-            let plugins: Vec<Value> = bundle
-                .hashes()
-                .iter()
-                .filter_map(|h| bundle.module(h))
-                .map(|m| info(&m, &names))
-                .collect();
-            Ok(json!({ "Plugins": plugins }))
+        None if bundle.names().iter().any(|(n, _)| n == reference) => {
+            Err(RegistryError::Refused(format!(
+                "{reference} is a deploy-time name (a file in the plugin directory): rename or \
+                 remove the file and redeploy."
+            )))
         }
-        PluginAdminCall::Delete { reference } => {
-            let reference = reference.as_str();
-            if reference.starts_with("sha256:") {
-                return Err(invalid(
-                    "Modules are bundled with the Worker at deploy time: remove it from the \
-                     plugin directory and redeploy (DeletePlugin with a Name removes a name)."
-                        .into(),
-                ));
-            }
-            let key = format!("{NAME_PREFIX}{reference}");
-            match store.get(&key).await.map_err(|e| internal(e.to_string()))? {
-                Some(_) => {
-                    store
-                        .delete(&key, Expect::Any)
-                        .await
-                        .map_err(|e| internal(e.to_string()))?;
-                    Ok(json!({}))
-                }
-                None if bundle.names().iter().any(|(n, _)| n == reference) => {
-                    Err(invalid(format!(
-                        "{reference} is a deploy-time name (a file in the plugin directory): \
-                         rename or remove the file and redeploy."
-                    )))
-                }
-                None => Err(admin::not_found(reference)),
-            }
-        }
+        None => Ok(false),
     }
 }

@@ -14,8 +14,9 @@ use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use cognate_core::error::Error;
 use cognate_core::ports::{
-    BoxFuture, Clock, DeliveryRequest, Env, GeneratedKey, HashParams, InvocationError, Jws,
-    JwsAlgorithm, Message, PasswordCheck, PasswordHasher, Random, Sender, Triggers, boxed,
+    BoxFuture, ByteBuf, Clock, DeliveryRequest, Env, GeneratedKey, HashParams, InvocationError,
+    Jws, JwsAlgorithm, Message, PasswordCheck, PasswordHasher, PluginInfo, PluginRegistry, Random,
+    RegistryError, Sender, Triggers, boxed,
 };
 use cognate_core::store::{Expect, Page, Store, StoreError, Versioned, contract};
 use cognate_core::{Secret, Service};
@@ -61,6 +62,9 @@ mod host {
         pub fn send(ptr: *const u8, len: usize) -> i64;
         pub fn deliver(ptr: *const u8, len: usize) -> i64;
         pub fn trigger_invoke(ptr: *const u8, len: usize) -> i64;
+        pub fn plugins_register(ptr: *const u8, len: usize) -> i64;
+        pub fn plugins_list(ptr: *const u8, len: usize) -> i64;
+        pub fn plugins_delete(ptr: *const u8, len: usize) -> i64;
     }
 }
 
@@ -71,7 +75,7 @@ type PortCall = unsafe extern "C" fn(*const u8, usize) -> i64;
 /// signatures of a token response, racing writes), as the native core's futures do, and
 /// [`block_on`] waits on the host only when nothing else can progress. The host answers every
 /// call (failures are values in `R`); a malformed answer is a bug, so a panic.
-async fn call<A: Wire, R: Wire>(import: PortCall, args: A) -> R {
+async fn call<A: serde::Serialize, R: Wire>(import: PortCall, args: A) -> R {
     let started = {
         let args = abi::encode(&args);
         // SAFETY: the host reads `args.len()` bytes at `args.as_ptr()` before it returns.
@@ -160,7 +164,7 @@ impl Random for GuestEnv {
 
 impl Store for GuestEnv {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Versioned>, StoreError>> {
-        boxed(async move { call(host::store_get, (String::from(key),)).await })
+        boxed(async move { call(host::store_get, (key,)).await })
     }
     fn put<'a>(
         &'a self,
@@ -168,12 +172,10 @@ impl Store for GuestEnv {
         value: &'a [u8],
         expect: Expect,
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
-        boxed(
-            async move { call(host::store_put, (String::from(key), value.to_vec(), expect)).await },
-        )
+        boxed(async move { call(host::store_put, (key, ByteBuf(value.to_vec()), expect)).await })
     }
     fn delete<'a>(&'a self, key: &'a str, expect: Expect) -> BoxFuture<'a, Result<(), StoreError>> {
-        boxed(async move { call(host::store_delete, (String::from(key), expect)).await })
+        boxed(async move { call(host::store_delete, (key, expect)).await })
     }
     fn scan<'a>(
         &'a self,
@@ -182,13 +184,7 @@ impl Store for GuestEnv {
         limit: usize,
     ) -> BoxFuture<'a, Result<Page, StoreError>> {
         let limit = u64::try_from(limit).unwrap_or(u64::MAX);
-        boxed(async move {
-            call(
-                host::store_scan,
-                (String::from(prefix), after.map(String::from), limit),
-            )
-            .await
-        })
+        boxed(async move { call(host::store_scan, (prefix, after, limit)).await })
     }
 }
 
@@ -204,16 +200,12 @@ impl Jws for GuestEnv {
         input: &'a [u8],
     ) -> BoxFuture<'a, Result<Vec<u8>, Error>> {
         boxed(async move {
-            call(
+            let signature: Result<ByteBuf, Error> = call(
                 host::jws_sign,
-                (
-                    alg,
-                    String::from(kid),
-                    private_pkcs8_der.clone(),
-                    input.to_vec(),
-                ),
+                (alg, kid, private_pkcs8_der, ByteBuf(input.to_vec())),
             )
-            .await
+            .await;
+            signature.map(|s| s.0)
         })
     }
     fn verify<'a>(
@@ -230,11 +222,11 @@ impl Jws for GuestEnv {
                 host::jws_verify,
                 (
                     alg,
-                    String::from(kid),
-                    modulus.to_vec(),
-                    exponent.to_vec(),
-                    input.to_vec(),
-                    signature.to_vec(),
+                    kid,
+                    ByteBuf(modulus.to_vec()),
+                    ByteBuf(exponent.to_vec()),
+                    ByteBuf(input.to_vec()),
+                    ByteBuf(signature.to_vec()),
                 ),
             )
             .await
@@ -249,9 +241,7 @@ impl PasswordHasher for GuestEnv {
         salt: [u8; 16],
         params: HashParams,
     ) -> BoxFuture<'a, Result<String, Error>> {
-        boxed(
-            async move { call(host::password_hash, (String::from(password), salt, params)).await },
-        )
+        boxed(async move { call(host::password_hash, (password, salt, params)).await })
     }
     fn verify<'a>(
         &'a self,
@@ -259,13 +249,7 @@ impl PasswordHasher for GuestEnv {
         phc: &'a str,
         params: HashParams,
     ) -> BoxFuture<'a, Result<PasswordCheck, Error>> {
-        boxed(async move {
-            call(
-                host::password_verify,
-                (String::from(password), String::from(phc), params),
-            )
-            .await
-        })
+        boxed(async move { call(host::password_verify, (password, phc, params)).await })
     }
 }
 
@@ -278,7 +262,7 @@ impl Sender for GuestEnv {
         pool_id: &'a str,
         request: DeliveryRequest,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        boxed(async move { call(host::deliver, (String::from(pool_id), request)).await })
+        boxed(async move { call(host::deliver, (pool_id, request)).await })
     }
 }
 
@@ -288,9 +272,27 @@ impl Triggers for GuestEnv {
         plugin: &'a str,
         event: &'a [u8],
     ) -> BoxFuture<'a, Result<Vec<u8>, InvocationError>> {
-        boxed(
-            async move { call(host::trigger_invoke, (String::from(plugin), event.to_vec())).await },
-        )
+        boxed(async move {
+            let output: Result<ByteBuf, InvocationError> =
+                call(host::trigger_invoke, (plugin, ByteBuf(event.to_vec()))).await;
+            output.map(|o| o.0)
+        })
+    }
+}
+
+impl PluginRegistry for GuestEnv {
+    fn register<'a>(
+        &'a self,
+        name: Option<&'a str>,
+        module: &'a [u8],
+    ) -> BoxFuture<'a, Result<PluginInfo, RegistryError>> {
+        boxed(async move { call(host::plugins_register, (name, ByteBuf(module.to_vec()))).await })
+    }
+    fn list<'a>(&'a self) -> BoxFuture<'a, Result<Vec<PluginInfo>, RegistryError>> {
+        boxed(async move { call(host::plugins_list, ()).await })
+    }
+    fn delete<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<bool, RegistryError>> {
+        boxed(async move { call(host::plugins_delete, (reference,)).await })
     }
 }
 
@@ -314,6 +316,9 @@ impl Env for GuestEnv {
         self
     }
     fn triggers(&self) -> &dyn Triggers {
+        self
+    }
+    fn plugins(&self) -> &dyn PluginRegistry {
         self
     }
 }
@@ -384,6 +389,13 @@ pub extern "C" fn handle(len: usize) -> i64 {
     let packed = ((answer.as_ptr() as usize as u64) << 32) | (answer.len() as u64 & 0xffff_ffff);
     *LAST_RESPONSE.0.borrow_mut() = Some(answer);
     packed as i64
+}
+
+/// `abi_version() -> i32`: the [`abi::FRAME_VERSION`] this guest speaks; the host refuses a
+/// guest of another version when it loads it.
+#[unsafe(no_mangle)]
+pub extern "C" fn abi_version() -> i32 {
+    i32::from(abi::FRAME_VERSION)
 }
 
 /// `store_contract(len) -> i32`: runs the storage contract check (`contract::CHECKS`) whose name

@@ -7,6 +7,8 @@
 //! - `handle(len: i32) -> i64`: a request frame in (see [`abi`]; the host stages its `len` bytes
 //!   and the guest copies them in with the `take_result` import), a response frame out, packed as
 //!   `(ptr << 32) | len` and valid until the next `handle`;
+//! - `abi_version() -> i32`: the [`abi::FRAME_VERSION`] it speaks; the host refuses a guest of
+//!   another version when it loads it;
 //! - `store_contract(len: i32) -> i32`: runs one check of the storage contract suite, named by
 //!   the staged bytes, against the host's store through the store imports (the host's tests call
 //!   it, so the suite covers this artifact's store path),

@@ -8,8 +8,6 @@ use crate::ports::HostEnv;
 
 /// How often the sweep runs.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
-/// How long after expiry a record stays (a late replay still meets it).
-pub const GRACE: Duration = Duration::from_secs(3600);
 
 /// Starts the sweep; it runs until the task is aborted.
 pub fn spawn(env: Arc<HostEnv>) -> tokio::task::JoinHandle<()> {
@@ -18,8 +16,8 @@ pub fn spawn(env: Arc<HostEnv>) -> tokio::task::JoinHandle<()> {
         // The first tick is immediate: sweep once at start, then every interval.
         loop {
             ticks.tick().await;
-            let grace = u64::try_from(GRACE.as_millis()).unwrap_or(u64::MAX);
-            match cognate_core::janitor::sweep_all(&*env, grace).await {
+            // The grace period is the core's (`cognate_core::janitor::GRACE_MILLIS`).
+            match cognate_core::janitor::sweep(&*env).await {
                 Ok(report) if report.removed > 0 => tracing::info!(
                     examined = report.examined,
                     removed = report.removed,

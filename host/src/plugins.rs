@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, bail};
-use cognate_core::ports::{BoxFuture, InvocationError, Triggers, boxed};
+use cognate_core::ports::{BoxFuture, InvocationError, RegistryError, Triggers, boxed};
 use sha2::{Digest, Sha256};
 use wasmtime::{
     Caller, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
@@ -132,20 +132,8 @@ struct Registry {
     names_mtime: Option<SystemTime>,
 }
 
-/// A registered plugin, as listed.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PluginInfo {
-    /// The names that refer to it.
-    pub names: Vec<String>,
-    pub sha256: String,
-    /// The reference to put in a pool's `LambdaConfig` (`sha256:<hex>`).
-    pub reference: String,
-    pub size: usize,
-    /// Why it will fail every call, if it will.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<String>,
-}
+/// A registered plugin, as listed (the core's type: the admin API renders it).
+pub use cognate_core::ports::PluginInfo;
 
 /// The wasmtime plugin runtime and registry.
 pub struct PluginRuntime {
@@ -995,38 +983,37 @@ pub fn cli(command: crate::config::PluginsCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The admin API: `POST /` with `X-Amz-Target: CognatePlugins.<Operation>`, AWS JSON 1.1,
-/// SigV4-signed (service `cognito-idp`) with an admin key like every administrative call.
-///
-/// - `RegisterPlugin` `{"Name": "...", "Wasm": "<base64 module or WAT>"}` -> the plugin
-/// - `ListPlugins` `{}` -> `{"Plugins": [...]}`
-/// - `DeletePlugin` `{"Name": "..."}` or `{"Reference": "sha256:..."}` -> `{}`
-pub const ADMIN_TARGET_PREFIX: &str = "CognatePlugins.";
-
-/// Answers one plugin admin call (already authorised).
-pub async fn admin_call(
-    runtime: &PluginRuntime,
-    operation: &str,
-    body: &[u8],
-) -> Result<serde_json::Value, (&'static str, String)> {
-    use cognate_core::trigger::admin::{self, PluginAdminCall};
-    use serde_json::json;
-    match admin::parse(operation, body)? {
-        PluginAdminCall::Register { name, wasm } => {
-            let info = runtime
-                .register_any(name.as_deref(), &wasm)
+/// The [`PluginRegistry`](cognate_core::ports::PluginRegistry) port behind the
+/// `CognatePlugins.*` admin API (which the core routes, authorises and renders): the shared
+/// registry in the store when there is one, else the data directory's. Every failure to
+/// register (a module that does not compile, a store that does not answer) is refused as an
+/// invalid parameter, a failing list or delete is an internal error.
+impl cognate_core::ports::PluginRegistry for PluginRuntime {
+    fn register<'a>(
+        &'a self,
+        name: Option<&'a str>,
+        module: &'a [u8],
+    ) -> BoxFuture<'a, Result<PluginInfo, RegistryError>> {
+        boxed(async move {
+            self.register_any(name, module)
                 .await
-                .map_err(|e| ("InvalidParameterException", format!("{e:#}")))?;
-            Ok(serde_json::to_value(info).unwrap_or_default())
-        }
-        PluginAdminCall::List => match runtime.list_any().await {
-            Ok(list) => Ok(json!({ "Plugins": list })),
-            Err(e) => Err(("InternalErrorException", format!("{e:#}"))),
-        },
-        PluginAdminCall::Delete { reference } => match runtime.remove_any(&reference).await {
-            Ok(true) => Ok(json!({})),
-            Ok(false) => Err(admin::not_found(&reference)),
-            Err(e) => Err(("InternalErrorException", format!("{e:#}"))),
-        },
+                .map_err(|e| RegistryError::Refused(format!("{e:#}")))
+        })
+    }
+
+    fn list<'a>(&'a self) -> BoxFuture<'a, Result<Vec<PluginInfo>, RegistryError>> {
+        boxed(async move {
+            self.list_any()
+                .await
+                .map_err(|e| RegistryError::Failed(format!("{e:#}")))
+        })
+    }
+
+    fn delete<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<bool, RegistryError>> {
+        boxed(async move {
+            self.remove_any(reference)
+                .await
+                .map_err(|e| RegistryError::Failed(format!("{e:#}")))
+        })
     }
 }

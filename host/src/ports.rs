@@ -183,9 +183,9 @@ impl OutboxSender {
         self
     }
 
-    async fn append(&self, value: &serde_json::Value) -> Result<(), Error> {
-        let mut line = serde_json::to_vec(value)
-            .map_err(|e| Error::internal(format!("outbox: cannot encode: {e}")))?;
+    /// Appends one line (the core's outbox format, [`cognate_core::delivery::outbox_line`]).
+    /// One write of the whole line under the lock: lines never interleave.
+    async fn append(&self, mut line: Vec<u8>) -> Result<(), Error> {
         line.push(b'\n');
         let file = Arc::clone(&self.file);
         run_blocking(move || {
@@ -206,19 +206,8 @@ impl OutboxSender {
 impl Sender for OutboxSender {
     fn send<'a>(&'a self, message: Message) -> BoxFuture<'a, Result<(), Error>> {
         boxed(async move {
-            let mut line = serde_json::to_vec(&message)
-                .map_err(|e| Error::internal(format!("outbox: cannot encode message: {e}")))?;
-            line.push(b'\n');
-            let file = Arc::clone(&self.file);
-            run_blocking(move || {
-                // One write of the whole line under the lock: lines never interleave.
-                let mut file = file
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                file.write_all(&line)
-                    .map_err(|e| Error::internal(format!("outbox: write failed: {e}")))
-            })
-            .await?;
+            self.append(cognate_core::delivery::outbox_line(&message)?)
+                .await?;
             tracing::info!(
                 pool_id = %message.pool_id,
                 username = %message.username,
@@ -242,17 +231,10 @@ impl Sender for OutboxSender {
     ) -> BoxFuture<'a, Result<(), Error>> {
         boxed(async move {
             cognate_core::trigger::check_delivery(&request, &self.delivery_hosts)?;
-            let line = serde_json::json!({
-                "pool_id": pool_id,
-                "username": "",
-                "medium": "HTTP",
-                "destination": request.url,
-                "purpose": "Delivery",
-                "subject": request.method,
-                "body": request.body,
-                "delivery": request,
-            });
-            self.append(&line).await?;
+            self.append(cognate_core::delivery::outbox_delivery_line(
+                pool_id, &request,
+            )?)
+            .await?;
             tracing::info!(pool_id, url = %request.url, "custom sender delivery written to the outbox");
             Ok(())
         })
@@ -270,7 +252,7 @@ pub struct HostEnv {
     pub passwords: Arc<dyn PasswordHasher>,
     /// Trigger plugins (the wasmtime runtime; none until the server sets it).
     pub triggers: Arc<dyn Triggers>,
-    /// The same runtime, for plugin management (the admin API).
+    /// The same runtime, for plugin management (the admin API's registry port).
     pub plugins: Option<Arc<crate::plugins::PluginRuntime>>,
 }
 
@@ -324,6 +306,12 @@ impl Env for HostEnv {
     }
     fn triggers(&self) -> &dyn Triggers {
         &*self.triggers
+    }
+    fn plugins(&self) -> &dyn cognate_core::ports::PluginRegistry {
+        match &self.plugins {
+            Some(runtime) => &**runtime,
+            None => &cognate_core::ports::NoPluginRegistry,
+        }
     }
 }
 

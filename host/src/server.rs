@@ -1,7 +1,8 @@
 //! The HTTP server: one fallback handler that turns every request into a core [`Request`],
 //! lets the core answer it ([`CoreEngine`]: the core's Wasm build in wasmtime, or
 //! [`Service::handle`] linked natively) and turns the [`Response`] back. The core does all the
-//! routing; the host adds only body limits, timeouts, logging and shutdown.
+//! routing (the `CognatePlugins.*` admin API included, over the plugin runtime's registry
+//! port); the host adds only body limits, timeouts, logging and shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -144,71 +145,12 @@ async fn process(state: &AppState, request: axum::extract::Request) -> axum::res
         body,
         remote_addr,
     };
-    if let Some(operation) = plugin_operation(&core_request) {
-        return plugin_admin(state, &core_request, &operation).await;
-    }
     into_http(
         state
             .engine
             .handle(&state.service, core_request, &state.env)
             .await,
     )
-}
-
-// ---------------------------------------------------------------------------------------------
-// Trigger plugin admin API (`X-Amz-Target: CognatePlugins.<Operation>`, SigV4 like every admin
-// call). The host's own: plugins are compiled here, and the edge bundles them at deploy time.
-
-fn plugin_operation(request: &Request) -> Option<String> {
-    if request.method != "POST" || !(request.path == "/" || request.path.is_empty()) {
-        return None;
-    }
-    request
-        .header("x-amz-target")
-        .and_then(|t| t.strip_prefix(crate::plugins::ADMIN_TARGET_PREFIX))
-        .map(str::to_owned)
-}
-
-async fn plugin_admin(
-    state: &AppState,
-    request: &Request,
-    operation: &str,
-) -> axum::response::Response {
-    let error = |name: &'static str, message: &str| {
-        let status = if name == "InternalErrorException" {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        host_error(status, name, message)
-    };
-    if let Err(e) = cognate_core::sigv4::verify(
-        request,
-        cognate_core::api::SIGNING_SERVICE,
-        &state.service.config().admin_keys,
-        state.env.clock.now_millis(),
-    ) {
-        return error(e.kind.wire().0, &e.message);
-    }
-    let Some(runtime) = &state.env.plugins else {
-        return error(
-            "UnsupportedOperationException",
-            "This server has no plugin runtime.",
-        );
-    };
-    match crate::plugins::admin_call(runtime, operation, &request.body).await {
-        Ok(value) => {
-            let mut response = axum::response::Response::new(Body::from(
-                serde_json::to_vec(&value).unwrap_or_default(),
-            ));
-            response.headers_mut().insert(
-                axum::http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/x-amz-json-1.1"),
-            );
-            response
-        }
-        Err((name, message)) => error(name, &message),
-    }
 }
 
 enum BodyError {
@@ -262,18 +204,12 @@ fn host_error(
     error_type: &'static str,
     message: &str,
 ) -> axum::response::Response {
-    let body = serde_json::json!({ "__type": error_type, "message": message }).to_string();
-    let mut http = axum::response::Response::new(Body::from(body));
-    *http.status_mut() = status;
-    let headers = http.headers_mut();
-    headers.insert(
-        "content-type",
-        HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
-    headers.insert("x-amzn-errortype", HeaderValue::from_static(error_type));
-    // Like every response, so a browser sees the error instead of a CORS failure.
-    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    http
+    into_http(
+        cognate_core::http::AwsError::new(status.as_u16(), error_type, message)
+            .response()
+            // Like every response, so a browser sees the error instead of a CORS failure.
+            .with_header("access-control-allow-origin", "*"),
+    )
 }
 
 fn too_large() -> axum::response::Response {

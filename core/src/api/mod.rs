@@ -87,45 +87,13 @@ impl Ctx<'_> {
     }
 }
 
-/// An error response in Cognito's shape.
+/// An error response in Cognito's shape ([`crate::http::AwsError`], as the service answers).
 pub fn error_response(error: &Error) -> Response {
     let (name, status) = error.kind.wire();
-    // A message may quote the caller's input; a huge one must not become a huge header (HTTP
-    // clients refuse header lines past 64 KiB) or a huge body.
-    let message: String = error
-        .message
-        .chars()
-        .take(MAX_ERROR_MESSAGE_CHARS)
-        .collect();
-    let body = wire::ErrorBody {
-        kind: name.to_string(),
-        message: message.clone(),
-    };
-    Response::json(
-        status,
-        CONTENT_TYPE,
-        serde_json::to_vec(&body).unwrap_or_default(),
-    )
-    .with_header("x-amzn-errortype", &format!("{name}:"))
-    .with_header("x-amzn-errormessage", &header_safe(&message))
+    crate::http::AwsError::new(status, name, &error.message)
+        .service()
+        .response()
 }
-
-/// `text` as a header value: visible ASCII and spaces only (input quoted in a message may hold
-/// anything; a control character or a non-ASCII byte would make the header invalid).
-fn header_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c == ' ' || c.is_ascii_graphic() {
-                c
-            } else {
-                '?'
-            }
-        })
-        .collect()
-}
-
-/// Error messages are cut to this many characters (Cognito's own are a sentence or two).
-const MAX_ERROR_MESSAGE_CHARS: usize = 1024;
 
 fn content_type_ok(request: &Request) -> bool {
     match request.header("content-type") {

@@ -47,7 +47,7 @@ pub use sign::{Credentials, sign};
 pub use verify::{credential_region, verify};
 
 /// An operator's access key pair for administrative operations (SigV4).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AdminKey {
     pub access_key_id: String,
     pub secret_access_key: Secret,

@@ -50,14 +50,15 @@ pub const MAX_VALUE_LEN: usize = 400 * 1024;
 pub const MAX_SCAN_LIMIT: usize = 1000;
 
 /// A value and the version it was read at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Versioned {
+    #[serde(with = "crate::ports::bytes")]
     pub value: Vec<u8>,
     pub version: u64,
 }
 
 /// The condition a write or delete requires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Expect {
     /// No condition.
     Any,
@@ -68,7 +69,7 @@ pub enum Expect {
 }
 
 /// One page of a prefix scan.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Page {
     pub items: Vec<(String, Versioned)>,
     /// Where to continue, or `None` when the scan is complete.
@@ -88,7 +89,7 @@ impl Page {
 }
 
 /// Why a store operation failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StoreError {
     /// The write's expectation did not hold; nothing was written.
     Conflict,

@@ -31,7 +31,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use cognate_core::ports::BoxFuture;
+use cognate_core::ports::{BoxFuture, ByteBuf};
 use cognate_core::{Config, Request, Response};
 use cognate_core_guest::abi::{self, Wire, imports};
 use futures_util::StreamExt as _;
@@ -212,6 +212,7 @@ impl WasmCore {
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| anyhow::anyhow!("the core module's imports: {e:?}"))?;
+        check_abi_version(&engine, &module)?;
         let ticker = crate::epoch::EpochTicker::start(&engine, YIELD_EVERY, "cognate-core-epoch")?;
         Ok(Self {
             engine,
@@ -429,6 +430,26 @@ fn engine(cache_dir: Option<&std::path::Path>, limits: WasmLimits) -> anyhow::Re
         config.cache(Some(cache));
     }
     Engine::new(&config).map_err(|e| anyhow::anyhow!("Wasm core engine: {e:?}"))
+}
+
+/// Refuses a guest built for another ABI version: it reports its version from the export
+/// [`abi::exports::ABI_VERSION`], which needs no imports, so a throwaway instance answers it.
+fn check_abi_version(engine: &Engine, module: &Module) -> anyhow::Result<()> {
+    let mut store = Store::new(engine, ());
+    // Runs before the epoch ticker starts; the deadline only keeps it finite.
+    store.set_epoch_deadline(1_000_000);
+    // Every import a trap: `abi_version` calls none, and a guest whose imports differ from this
+    // host's still reports its version.
+    let mut linker = Linker::<()>::new(engine);
+    let exported = linker
+        .define_unknown_imports_as_traps(module)
+        .and_then(|()| linker.instantiate(&mut store, module))
+        .and_then(|instance| {
+            instance.get_typed_func::<(), i32>(&mut store, abi::exports::ABI_VERSION)
+        })
+        .and_then(|version| version.call(&mut store, ()))
+        .ok();
+    abi::check_guest_version(exported).map_err(anyhow::Error::msg)
 }
 
 /// A new instance of the core in `store`, with its memory made known to the ports.
@@ -662,8 +683,8 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
     define_port(
         linker,
         STORE_PUT,
-        |env, (key, value, expect): (String, Vec<u8>, cognate_core::Expect)| async move {
-            env.store.put(&key, &value, expect).await
+        |env, (key, value, expect): (String, ByteBuf, cognate_core::Expect)| async move {
+            env.store.put(&key, &value.0, expect).await
         },
     )?;
     define_port(
@@ -694,8 +715,8 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
             cognate_core::ports::JwsAlgorithm,
             String,
             cognate_core::Secret,
-            Vec<u8>,
-        )| async move { env.jws.sign(alg, &kid, &key, &input).await },
+            ByteBuf,
+        )| async move { env.jws.sign(alg, &kid, &key, &input.0).await.map(ByteBuf) },
     )?;
     define_port(
         linker,
@@ -704,13 +725,13 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
          (alg, kid, modulus, exponent, input, signature): (
             cognate_core::ports::JwsAlgorithm,
             String,
-            Vec<u8>,
-            Vec<u8>,
-            Vec<u8>,
-            Vec<u8>,
+            ByteBuf,
+            ByteBuf,
+            ByteBuf,
+            ByteBuf,
         )| async move {
             env.jws
-                .verify(alg, &kid, &modulus, &exponent, &input, &signature)
+                .verify(alg, &kid, &modulus.0, &exponent.0, &input.0, &signature.0)
                 .await
         },
     )?;
@@ -743,8 +764,28 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
     define_port(
         linker,
         TRIGGER_INVOKE,
-        |env, (plugin, event): (String, Vec<u8>)| async move {
-            env.triggers.invoke(&plugin, &event).await
+        |env, (plugin, event): (String, ByteBuf)| async move {
+            env.triggers.invoke(&plugin, &event.0).await.map(ByteBuf)
+        },
+    )?;
+    define_port(
+        linker,
+        PLUGINS_REGISTER,
+        |env, (name, module): (Option<String>, ByteBuf)| async move {
+            use cognate_core::Env as _;
+            env.plugins().register(name.as_deref(), &module.0).await
+        },
+    )?;
+    define_port(linker, PLUGINS_LIST, |env, (): ()| async move {
+        use cognate_core::Env as _;
+        env.plugins().list().await
+    })?;
+    define_port(
+        linker,
+        PLUGINS_DELETE,
+        |env, (reference,): (String,)| async move {
+            use cognate_core::Env as _;
+            env.plugins().delete(&reference).await
         },
     )?;
     Ok(())
@@ -752,18 +793,10 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
 
 /// The answer to a request the guest failed: Cognito's 500.
 fn internal_error() -> Response {
-    let body = serde_json::json!({
-        "__type": "InternalErrorException",
-        "message": "An internal error occurred.",
-    });
-    Response::json(
-        500,
-        "application/x-amz-json-1.1",
-        serde_json::to_vec(&body).unwrap_or_default(),
-    )
-    .with_header("x-amzn-errortype", "InternalErrorException")
-    // Like every response, so a browser sees the error instead of a CORS failure.
-    .with_header("access-control-allow-origin", "*")
+    cognate_core::http::AwsError::new(500, "InternalErrorException", "An internal error occurred.")
+        .response()
+        // Like every response, so a browser sees the error instead of a CORS failure.
+        .with_header("access-control-allow-origin", "*")
 }
 
 #[cfg(test)]
@@ -799,6 +832,36 @@ mod tests {
 
     fn core(limits: WasmLimits) -> WasmCore {
         WasmCore::new(&Config::new("http://test.local", "us-east-1"), None, limits).unwrap()
+    }
+
+    #[test]
+    fn a_guest_of_another_abi_version_is_refused_at_load() {
+        let config = Config::new("http://test.local", "us-east-1");
+        let load = |wat: &str| {
+            let wasm = wat::parse_str(wat).unwrap();
+            WasmCore::from_module(&wasm, &config, None, WasmLimits::default())
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        // A guest from before version 4 (the hand-written codec) exports no version.
+        let stale = load(
+            r#"(module (import "cognate" "take_result" (func (param i32)))
+                 (memory (export "memory") 1)
+                 (func (export "handle") (param i32) (result i64) i64.const 0))"#,
+        );
+        assert!(stale.contains("exports no `abi_version`"), "{stale}");
+        let other = load(
+            r#"(module (memory (export "memory") 1)
+                 (func (export "handle") (param i32) (result i64) i64.const 0)
+                 (func (export "abi_version") (result i32) i32.const 3))"#,
+        );
+        assert!(
+            other.contains("speaks ABI version 3, this host speaks 4"),
+            "{other}"
+        );
+        // The embedded guest is this host's.
+        assert!(WasmCore::new(&config, None, WasmLimits::default()).is_ok());
     }
 
     #[tokio::test]
