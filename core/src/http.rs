@@ -12,7 +12,7 @@ pub struct Request {
     /// The raw query string without `?` (may be empty).
     pub query: String,
     pub headers: Vec<(String, String)>,
-    #[serde(with = "crate::ports::bytes")]
+    #[serde(with = "crate::codec::bytes")]
     pub body: Vec<u8>,
     /// The client's address, when the adapter knows it (for auth events and logs).
     pub remote_addr: Option<String>,
@@ -49,7 +49,7 @@ impl Request {
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    #[serde(with = "crate::ports::bytes")]
+    #[serde(with = "crate::codec::bytes")]
     pub body: Vec<u8>,
 }
 

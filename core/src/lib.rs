@@ -41,9 +41,11 @@ pub mod api;
 pub mod auth;
 pub mod code;
 pub mod codec;
+pub mod config;
 // Email and SMS: composition, routing (SMTP/SES/SNS), flood control (issue 22).
 pub mod delivery;
 pub mod error;
+pub mod future;
 pub mod group;
 pub mod html;
 pub mod http;

@@ -4,47 +4,14 @@
 //! server (feature `send`: futures and ports are `Send + Sync`) and single-threaded runtimes
 //! such as Cloudflare Workers or the Wasm guest, whose futures are `!Send`.
 
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::future::Future;
-use core::pin::Pin;
 
 use crate::error::Error;
 use crate::secret::Secret;
 use crate::store::Store;
 
-#[cfg(feature = "send")]
-mod bounds {
-    /// `Send` when the `send` feature is on, nothing otherwise.
-    pub trait MaybeSend: Send {}
-    impl<T: Send + ?Sized> MaybeSend for T {}
-    /// `Sync` when the `send` feature is on, nothing otherwise.
-    pub trait MaybeSync: Sync {}
-    impl<T: Sync + ?Sized> MaybeSync for T {}
-    /// A boxed future, `Send` under the `send` feature.
-    pub type BoxFuture<'a, T> =
-        core::pin::Pin<alloc::boxed::Box<dyn core::future::Future<Output = T> + Send + 'a>>;
-}
-#[cfg(not(feature = "send"))]
-mod bounds {
-    /// `Send` when the `send` feature is on, nothing otherwise.
-    pub trait MaybeSend {}
-    impl<T: ?Sized> MaybeSend for T {}
-    /// `Sync` when the `send` feature is on, nothing otherwise.
-    pub trait MaybeSync {}
-    impl<T: ?Sized> MaybeSync for T {}
-    /// A boxed future, `Send` under the `send` feature.
-    pub type BoxFuture<'a, T> =
-        core::pin::Pin<alloc::boxed::Box<dyn core::future::Future<Output = T> + 'a>>;
-}
-pub use bounds::{BoxFuture, MaybeSend, MaybeSync};
-
-/// Boxes a future as a [`BoxFuture`].
-pub fn boxed<'a, T>(future: impl Future<Output = T> + MaybeSend + 'a) -> BoxFuture<'a, T> {
-    let pinned: Pin<Box<_>> = Box::pin(future);
-    pinned
-}
+pub use crate::future::{BoxFuture, MaybeSend, MaybeSync, boxed};
 
 /// Wall-clock time.
 pub trait Clock: MaybeSend + MaybeSync {
@@ -87,7 +54,7 @@ pub struct Message {
     pub code: Secret,
     /// How it leaves, from the pool's settings ([`crate::delivery::route`]).
     #[serde(default, with = "route_field")]
-    pub route: crate::delivery::Route,
+    pub route: Route,
 }
 
 /// Delivers email and SMS messages.
@@ -135,10 +102,10 @@ pub struct GeneratedKey {
     /// The private key: standard base64 of its PKCS#8 DER encoding.
     pub private_pkcs8_der: Secret,
     /// RSA modulus, big-endian bytes.
-    #[serde(with = "bytes")]
+    #[serde(with = "crate::codec::bytes")]
     pub modulus: Vec<u8>,
     /// RSA public exponent, big-endian bytes.
-    #[serde(with = "bytes")]
+    #[serde(with = "crate::codec::bytes")]
     pub exponent: Vec<u8>,
 }
 
@@ -306,7 +273,7 @@ pub struct DeliveryRequest {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The trigger plugin registry (the `CognatePlugins.*` admin API; `crate::trigger::admin` routes,
+// The trigger plugin registry (the `CognatePlugins.*` admin API; `crate::api::plugins` routes,
 // authorises and renders it)
 
 /// A registered plugin, as the admin API lists it.
@@ -322,7 +289,7 @@ pub struct PluginInfo {
     /// The module's size in bytes.
     pub size: usize,
     /// Why it will fail every call, if it will. (Not skipped when absent for the guest ABI's
-    /// sake; the admin API leaves it out, see `crate::trigger::admin`.)
+    /// sake; the admin API leaves it out, see `crate::api::plugins`.)
     pub problem: Option<String>,
 }
 
@@ -381,67 +348,27 @@ impl PluginRegistry for NoPluginRegistry {
 // ---------------------------------------------------------------------------------------------
 // Serde helpers for the port types (the guest ABI encodes them with postcard)
 
-/// `#[serde(with = "bytes")]`: a `Vec<u8>` as one byte string, not a list of numbers (one
-/// copy in postcard instead of a call per byte; JSON still sees an array of numbers).
-pub mod bytes {
-    use alloc::vec::Vec;
-    use core::fmt;
-
-    use serde::de::{SeqAccess, Visitor};
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(value: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(value)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-        deserializer.deserialize_byte_buf(BytesVisitor)
-    }
-
-    struct BytesVisitor;
-
-    impl<'de> Visitor<'de> for BytesVisitor {
-        type Value = Vec<u8>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("bytes")
-        }
-        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-            Ok(v.to_vec())
-        }
-        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-            Ok(v)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-            while let Some(b) = seq.next_element()? {
-                out.push(b);
-            }
-            Ok(out)
-        }
-    }
-}
-
-/// A byte buffer that serializes as [`bytes`] does, for tuples of port arguments and answers.
+/// A byte buffer that serializes as [`crate::codec::bytes`] does, for tuples of port arguments and answers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
-pub struct ByteBuf(#[serde(with = "bytes")] pub Vec<u8>);
+pub struct ByteBuf(#[serde(with = "crate::codec::bytes")] pub Vec<u8>);
 
 /// `Message::route`: in JSON (the outbox), the route's own tagged form; in a compact binary
 /// format (the guest ABI, which cannot read internally tagged enums), that same JSON as a byte
-/// string. So [`crate::delivery::Route`] keeps one definition and one JSON form.
+/// string. So [`Route`] keeps one definition and one JSON form.
 mod route_field {
     use alloc::vec::Vec;
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use crate::delivery::Route;
+    use super::Route;
 
     pub fn serialize<S: Serializer>(route: &Route, serializer: S) -> Result<S::Ok, S::Error> {
         if serializer.is_human_readable() {
             route.serialize(serializer)
         } else {
             let json = serde_json::to_vec(route).map_err(serde::ser::Error::custom)?;
-            super::bytes::serialize(&json, serializer)
+            crate::codec::bytes::serialize(&json, serializer)
         }
     }
 
@@ -449,8 +376,63 @@ mod route_field {
         if deserializer.is_human_readable() {
             Route::deserialize(deserializer)
         } else {
-            let json: Vec<u8> = super::bytes::deserialize(deserializer)?;
+            let json: Vec<u8> = crate::codec::bytes::deserialize(deserializer)?;
             serde_json::from_slice(&json).map_err(serde::de::Error::custom)
         }
     }
+}
+
+/// How a message leaves, as the pool's Cognito settings say.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "transport", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Route {
+    /// The server's own transport for the medium: SMTP for email where the operator configured
+    /// it, else the development outbox (if on). `reply_to` is `EmailConfiguration`'s
+    /// `ReplyToEmailAddress` (Cognito honours it with `COGNITO_DEFAULT` too).
+    Server {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
+    },
+    /// Amazon SES v2 `SendEmail` (`EmailSendingAccount = DEVELOPER`).
+    Ses(SesRoute),
+    /// Amazon SNS `Publish` to the phone number (`SmsConfiguration`).
+    Sns(SnsRoute),
+}
+
+impl Default for Route {
+    fn default() -> Self {
+        Self::Server { reply_to: None }
+    }
+}
+
+impl Route {
+    /// Whether the server's own transport carries the message.
+    pub fn is_server(&self) -> bool {
+        matches!(self, Self::Server { .. })
+    }
+}
+
+/// The pool's `EmailConfiguration` for SES.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SesRoute {
+    /// The verified identity's ARN (`arn:aws:ses:<region>:<account>:identity/<identity>`).
+    pub source_arn: String,
+    /// The SES region: the one in `source_arn`.
+    pub region: String,
+    /// `From` (e.g. `Example <no-reply@example.com>`), else the identity when it is an address.
+    pub from: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_set: Option<String>,
+}
+
+/// The pool's `SmsConfiguration` for SNS.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SnsRoute {
+    pub caller_arn: String,
+    /// `SnsRegion`, else the pool's region.
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }

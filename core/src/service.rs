@@ -8,39 +8,7 @@ use crate::http::{Request, Response};
 use crate::ports::Env;
 use crate::secret::Secret;
 
-/// An operator's access key pair for administrative operations; defined with the SigV4 check
-/// that uses it (so `sigv4` does not depend on `service`).
-pub use crate::sigv4::AdminKey;
-
-/// Service-wide configuration.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Config {
-    /// The public base URL; token issuers are `<base_url>/<poolId>`. No trailing slash.
-    pub base_url: String,
-    /// The region for requests whose SigV4 credential scope names none.
-    pub default_region: String,
-    pub admin_keys: Vec<AdminKey>,
-    /// How long a hosted-UI sign-in lasts (the session cookie), in seconds. Default 1 hour.
-    pub hosted_ui_session_seconds: u64,
-}
-
-impl Config {
-    pub fn new(base_url: &str, default_region: &str) -> Self {
-        Self {
-            base_url: base_url.trim_end_matches('/').to_string(),
-            default_region: default_region.to_string(),
-            admin_keys: Vec::new(),
-            hosted_ui_session_seconds: 3600,
-        }
-    }
-    pub fn with_admin_key(mut self, access_key_id: &str, secret_access_key: &str) -> Self {
-        self.admin_keys.push(AdminKey {
-            access_key_id: access_key_id.to_string(),
-            secret_access_key: Secret::new(secret_access_key),
-        });
-        self
-    }
-}
+pub use crate::config::{AdminKey, Config};
 
 /// A pool declared as code (config file, demo bootstrap): created at start-up unless a pool with
 /// its id exists. `create` is a Cognito `CreateUserPool` request body.
@@ -103,8 +71,8 @@ impl Service {
         }
         let path = request.path.as_str();
         if method == "POST" && (path == "/" || path.is_empty()) {
-            if let Some(operation) = crate::trigger::admin::operation(request) {
-                return crate::trigger::admin::handle(&self.config, env, request, operation).await;
+            if let Some(operation) = crate::api::plugins::operation(request) {
+                return crate::api::plugins::handle(&self.config, env, request, operation).await;
             }
             return crate::api::handle(&self.config, env, request).await;
         }

@@ -6,7 +6,7 @@
 //! integers and lengths, no field names, enum variants by index) of the core's own types, which
 //! derive `Serialize`/`Deserialize`: each type and enum is defined once, in the core, and a new
 //! variant needs no codec change here. Byte buffers travel as byte strings
-//! ([`cognate_core::ports::bytes`], [`ByteBuf`]).
+//! ([`cognate_core::codec::bytes`], [`ByteBuf`]).
 //!
 //! A **request frame** is `[FRAME_VERSION][config][request]` ([`encode_request_frame`]); the
 //! service configuration travels with every request because every request gets a fresh

@@ -5,6 +5,7 @@
 //! SigV4, calls the domain modules, and maps every [`Error`] to Cognito's `__type` and status.
 
 mod domains;
+pub mod plugins;
 pub(crate) mod pools;
 mod resource_servers;
 pub(crate) use pools::create_client;
@@ -25,10 +26,10 @@ use alloc::string::{String, ToString};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::config::Config;
 use crate::error::{Error, ErrorKind};
 use crate::http::{Request, Response};
 use crate::ports::Env;
-use crate::service::Config;
 
 /// The target prefix of the user-pools API.
 pub const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";

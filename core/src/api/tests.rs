@@ -14,9 +14,10 @@ use futures_util::FutureExt;
 use serde_json::{Value, json};
 
 use super::{Ctx, dispatch};
+use crate::config::Config;
 use crate::error::ErrorKind;
 use crate::http::Request;
-use crate::service::{Config, Service};
+use crate::service::Service;
 use crate::store::Store;
 use crate::testing::TestEnv;
 

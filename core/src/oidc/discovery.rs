@@ -6,9 +6,9 @@ use alloc::vec::Vec;
 
 use serde_json::{Value, json};
 
+use crate::config::Config;
 use crate::http::Response;
 use crate::ports::Env;
-use crate::service::Config;
 
 /// The discovery document of a pool (`None` when the pool does not exist).
 pub async fn document(

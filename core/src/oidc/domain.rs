@@ -7,11 +7,11 @@ use alloc::string::{String, ToString};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Config;
 use crate::error::Error;
 use crate::http::Request;
 use crate::pool;
 use crate::ports::Env;
-use crate::service::Config;
 use crate::store::keys;
 
 /// A domain: a prefix (`my-app`, served as `<base>/my-app/login` or on the host

@@ -40,9 +40,9 @@ pub mod types;
 
 use alloc::string::String;
 
+use crate::config::Config;
 use crate::http::{Request, Response};
 use crate::ports::Env;
-use crate::service::Config;
 
 pub use error::OAuthError;
 

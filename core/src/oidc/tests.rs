@@ -16,9 +16,10 @@ use futures_util::FutureExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::config::Config;
 use crate::http::{Request, Response};
 use crate::oidc::form::Params;
-use crate::service::{Config, Service};
+use crate::service::Service;
 use crate::testing::TestEnv;
 
 const CALLBACK: &str = "https://app.example.com/callback";

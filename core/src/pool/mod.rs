@@ -16,6 +16,7 @@ use crate::store::{Expect, keys};
 
 pub mod client;
 pub mod lambda;
+pub mod messages;
 pub mod schema;
 
 pub use client::{
@@ -179,8 +180,8 @@ impl PoolSettings {
         // Trigger plugins: every LambdaConfig field holds a plugin reference.
         lambda::validate_lambda_config(self.lambda_config.as_ref())?;
         // Message templates and delivery settings (issue 22).
-        crate::delivery::validate_templates(self)?;
-        crate::delivery::normalize_templates(self);
+        messages::validate_templates(self)?;
+        messages::normalize_templates(self);
         Ok(())
     }
 }

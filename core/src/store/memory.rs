@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use std::sync::Mutex;
 
 use super::{Expect, MAX_SCAN_LIMIT, Page, Store, StoreError, Versioned, check_limits};
-use crate::ports::{BoxFuture, boxed};
+use crate::future::{BoxFuture, boxed};
 
 /// An in-memory [`Store`].
 #[derive(Debug, Default)]

@@ -32,7 +32,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::ports::{BoxFuture, MaybeSend, MaybeSync};
+use crate::future::{BoxFuture, MaybeSend, MaybeSync};
 
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
@@ -52,7 +52,7 @@ pub const MAX_SCAN_LIMIT: usize = 1000;
 /// A value and the version it was read at.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Versioned {
-    #[serde(with = "crate::ports::bytes")]
+    #[serde(with = "crate::codec::bytes")]
     pub value: Vec<u8>,
     pub version: u64,
 }

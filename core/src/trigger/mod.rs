@@ -20,8 +20,6 @@
 //!   `UnexpectedLambdaException`;
 //! - its answer is not JSON, too large, or not a valid response: `InvalidLambdaResponseException`.
 
-pub mod admin;
-
 pub use crate::pool::lambda::{
     TriggerKind, configured, configured_references, is_plugin_name, plugin_reference,
 };

@@ -205,9 +205,9 @@ mod flows {
     use serde_json::{Value, json};
 
     use crate::api::{Ctx, dispatch};
+    use crate::config::Config;
     use crate::error::ErrorKind;
     use crate::ports::InvocationError;
-    use crate::service::Config;
     use crate::testing::TestEnv;
 
     struct World {

@@ -24,22 +24,31 @@
 use alloc::format;
 use alloc::string::{String, ToString};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::pool::PoolRecord;
-use crate::ports::{DeliveryRequest, Env, Medium, Message};
-use crate::store::{Expect, StoreError};
+use crate::ports::{DeliveryRequest, Medium, Message};
 
-// ------------------------------------------------------------------ composition
+mod aws;
+mod rate;
+
+/// The routes are the `Sender` port's vocabulary; here is where they are chosen.
+pub use crate::ports::{Route, SesRoute, SnsRoute};
+
+pub use aws::{
+    Outcome, aws_outcome, delivery_failure, ses_endpoint, ses_send_email, sns_endpoint, sns_publish,
+};
+pub use rate::{RATE_LIMIT_MESSAGES, RATE_LIMIT_WINDOW_MILLIS, check_rate, rate_key};
 
 /// Cognito's default verification subject and message (email and SMS).
 pub const DEFAULT_VERIFICATION_SUBJECT: &str = "Your verification code";
+
 pub const DEFAULT_VERIFICATION_MESSAGE: &str = "Your verification code is {####}.";
+
 /// Cognito's default invitation (AdminCreateUser) subject and message.
 pub const DEFAULT_INVITATION_SUBJECT: &str = "Your temporary password";
+
 pub const DEFAULT_INVITATION_MESSAGE: &str =
     "Your username is {username} and temporary password is {####}.";
 
@@ -195,61 +204,6 @@ pub fn compose(
 
 // ------------------------------------------------------------------ routing
 
-/// How a message leaves, as the pool's Cognito settings say.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "transport", rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Route {
-    /// The server's own transport for the medium: SMTP for email where the operator configured
-    /// it, else the development outbox (if on). `reply_to` is `EmailConfiguration`'s
-    /// `ReplyToEmailAddress` (Cognito honours it with `COGNITO_DEFAULT` too).
-    Server {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reply_to: Option<String>,
-    },
-    /// Amazon SES v2 `SendEmail` (`EmailSendingAccount = DEVELOPER`).
-    Ses(SesRoute),
-    /// Amazon SNS `Publish` to the phone number (`SmsConfiguration`).
-    Sns(SnsRoute),
-}
-
-impl Default for Route {
-    fn default() -> Self {
-        Self::Server { reply_to: None }
-    }
-}
-
-impl Route {
-    /// Whether the server's own transport carries the message.
-    pub fn is_server(&self) -> bool {
-        matches!(self, Self::Server { .. })
-    }
-}
-
-/// The pool's `EmailConfiguration` for SES.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SesRoute {
-    /// The verified identity's ARN (`arn:aws:ses:<region>:<account>:identity/<identity>`).
-    pub source_arn: String,
-    /// The SES region: the one in `source_arn`.
-    pub region: String,
-    /// `From` (e.g. `Example <no-reply@example.com>`), else the identity when it is an address.
-    pub from: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configuration_set: Option<String>,
-}
-
-/// The pool's `SmsConfiguration` for SNS.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SnsRoute {
-    pub caller_arn: String,
-    /// `SnsRegion`, else the pool's region.
-    pub region: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
-}
-
 /// The reply-to address of a pool's email (`EmailConfiguration.ReplyToEmailAddress`).
 pub fn reply_to(pool: &PoolRecord) -> Option<String> {
     template_field(
@@ -304,157 +258,6 @@ pub fn route(pool: &PoolRecord, medium: Medium) -> Route {
     }
 }
 
-// ------------------------------------------------------------------ the AWS calls
-
-/// The SES endpoint of a region (`https://email.<region>.amazonaws.com`).
-pub fn ses_endpoint(region: &str) -> String {
-    format!("https://email.{region}.amazonaws.com")
-}
-
-/// The SNS endpoint of a region (`https://sns.<region>.amazonaws.com`).
-pub fn sns_endpoint(region: &str) -> String {
-    format!("https://sns.{region}.amazonaws.com")
-}
-
-/// SES v2 `SendEmail` (`POST /v2/email/outbound-emails`) of `message` to `endpoint` (a base URL
-/// without a trailing slash), unsigned.
-pub fn ses_send_email(message: &Message, ses: &SesRoute, endpoint: &str) -> DeliveryRequest {
-    let charset = |data: &str| json!({ "Data": data, "Charset": "UTF-8" });
-    let body = if message.html {
-        json!({
-            "Text": charset(&html_to_text(&message.body)),
-            "Html": charset(&message.body),
-        })
-    } else {
-        json!({ "Text": charset(&message.body) })
-    };
-    let mut request = json!({
-        "FromEmailAddress": ses.from,
-        "FromEmailAddressIdentityArn": ses.source_arn,
-        "Destination": { "ToAddresses": [message.destination] },
-        "Content": { "Simple": { "Subject": charset(&message.subject), "Body": body } },
-    });
-    if let Some(object) = request.as_object_mut() {
-        if let Some(reply_to) = &ses.reply_to {
-            object.insert("ReplyToAddresses".into(), json!([reply_to]));
-        }
-        if let Some(set) = &ses.configuration_set {
-            object.insert("ConfigurationSetName".into(), json!(set));
-        }
-    }
-    let mut headers = alloc::collections::BTreeMap::new();
-    headers.insert("content-type".to_string(), "application/json".to_string());
-    DeliveryRequest {
-        method: "POST".into(),
-        url: format!(
-            "{}/v2/email/outbound-emails",
-            endpoint.trim_end_matches('/')
-        ),
-        headers,
-        body: request.to_string(),
-    }
-}
-
-/// SNS `Publish` of an SMS `message` to its phone number (AWS query protocol), unsigned. The
-/// message is transactional (`AWS.SNS.SMS.SMSType`), as Cognito's codes are.
-pub fn sns_publish(message: &Message, endpoint: &str) -> DeliveryRequest {
-    let params: [(&str, &str); 6] = [
-        ("Action", "Publish"),
-        ("PhoneNumber", &message.destination),
-        ("Message", &message.body),
-        ("MessageAttributes.entry.1.Name", "AWS.SNS.SMS.SMSType"),
-        ("MessageAttributes.entry.1.Value.DataType", "String"),
-        (
-            "MessageAttributes.entry.1.Value.StringValue",
-            "Transactional",
-        ),
-    ];
-    let mut body = String::new();
-    for (name, value) in params.iter().chain([("Version", "2010-03-31")].iter()) {
-        if !body.is_empty() {
-            body.push('&');
-        }
-        body.push_str(&crate::codec::url_encode(name));
-        body.push('=');
-        body.push_str(&crate::codec::url_encode(value));
-    }
-    let mut headers = alloc::collections::BTreeMap::new();
-    headers.insert(
-        "content-type".to_string(),
-        "application/x-www-form-urlencoded; charset=utf-8".to_string(),
-    );
-    DeliveryRequest {
-        method: "POST".into(),
-        url: format!("{}/", endpoint.trim_end_matches('/')),
-        headers,
-        body,
-    }
-}
-
-/// What an answer from SES or SNS means.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Sent,
-    /// Worth another attempt after a pause: throttling, a 5xx.
-    Retry(String),
-    /// Refused for good (a bad address, an unverified identity, bad credentials).
-    Refused(String),
-}
-
-/// Reads an HTTP answer of SES (JSON errors, `x-amzn-ErrorType`) or SNS (XML errors). The
-/// reason names the error code, never the request.
-pub fn aws_outcome(status: u16, error_type_header: Option<&str>, body: &[u8]) -> Outcome {
-    if (200..300).contains(&status) {
-        return Outcome::Sent;
-    }
-    let text = core::str::from_utf8(body).unwrap_or_default();
-    let code = error_type_header
-        .map(|t| t.split(':').next().unwrap_or(t).trim().to_string())
-        .filter(|t| !t.is_empty())
-        .or_else(|| {
-            serde_json::from_str::<Value>(text).ok().and_then(|v| {
-                v.get("__type")
-                    .or_else(|| v.get("code"))
-                    .and_then(Value::as_str)
-                    .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
-            })
-        })
-        .or_else(|| {
-            let start = text.find("<Code>")? + "<Code>".len();
-            let end = text.get(start..)?.find("</Code>")? + start;
-            text.get(start..end).map(str::to_string)
-        })
-        .unwrap_or_else(|| format!("HTTP {status}"));
-    let code: String = code.chars().take(128).collect();
-    let throttled = matches!(
-        code.as_str(),
-        "Throttling"
-            | "ThrottlingException"
-            | "TooManyRequestsException"
-            | "ThrottledException"
-            | "RequestLimitExceeded"
-            | "LimitExceededException"
-            | "ServiceUnavailable"
-            | "InternalFailure"
-            | "InternalError"
-    );
-    if throttled || status == 429 || status >= 500 {
-        Outcome::Retry(code)
-    } else {
-        Outcome::Refused(code)
-    }
-}
-
-/// The error a message that could not be delivered answers with.
-pub fn delivery_failure() -> Error {
-    Error::new(
-        ErrorKind::CodeDeliveryFailure,
-        "Unable to deliver the message to the user.",
-    )
-}
-
-// ------------------------------------------------------------------ development outbox
-
 /// One line of the development outbox (the host's `outbox.jsonl`, the edge's `__outbox/`
 /// records): the message as JSON, code included, without the trailing newline. Every runtime
 /// writes this one format; the test harness and demos read it.
@@ -484,270 +287,12 @@ pub fn outbox_delivery_line(
         .map_err(|e| Error::internal(format!("outbox: cannot encode the delivery: {e}")))
 }
 
-// ------------------------------------------------------------------ flood control
-
-/// Messages one destination may receive per window.
-pub const RATE_LIMIT_MESSAGES: u32 = 10;
-/// The window of [`RATE_LIMIT_MESSAGES`]: 15 minutes.
-pub const RATE_LIMIT_WINDOW_MILLIS: u64 = 15 * 60 * 1000;
-
-#[derive(Debug, Serialize, Deserialize)]
-struct RateRecord {
-    window_start_millis: u64,
-    count: u32,
-    /// When the window ends (the janitor removes the record an hour later).
-    expires_millis: u64,
-}
-
-/// The store key counting a destination's messages in a pool: its SHA-256, so the key holds no
-/// address or phone number.
-pub fn rate_key(pool_id: &str, destination: &str) -> String {
-    let digest = Sha256::digest(destination.trim().to_lowercase().as_bytes());
-    format!("p/{pool_id}/dr/{}", hex::encode(digest))
-}
-
-/// Counts one message to `destination`; refuses with Cognito's `LimitExceededException` once
-/// it has had [`RATE_LIMIT_MESSAGES`] in the current window. One compare-and-set per message,
-/// retried on a race.
-pub async fn check_rate(env: &dyn Env, pool_id: &str, destination: &str) -> Result<(), Error> {
-    let key = rate_key(pool_id, destination);
-    for _ in 0..8 {
-        let now = env.clock().now_millis();
-        let current = env.store().get(&key).await?;
-        let (record, expect) = match &current {
-            Some(item) => {
-                let old: Option<RateRecord> = serde_json::from_slice(&item.value).ok();
-                let record = match old {
-                    Some(r)
-                        if now
-                            < r.window_start_millis
-                                .saturating_add(RATE_LIMIT_WINDOW_MILLIS) =>
-                    {
-                        if r.count >= RATE_LIMIT_MESSAGES {
-                            return Err(Error::new(
-                                ErrorKind::LimitExceeded,
-                                "Attempt limit exceeded, please try after some time.",
-                            ));
-                        }
-                        RateRecord {
-                            count: r.count + 1,
-                            ..r
-                        }
-                    }
-                    _ => fresh_window(now),
-                };
-                (record, Expect::Version(item.version))
-            }
-            None => (fresh_window(now), Expect::Absent),
-        };
-        let value = serde_json::to_vec(&record)
-            .map_err(|_| Error::internal("cannot encode a rate record"))?;
-        match env.store().put(&key, &value, expect).await {
-            Ok(_) => return Ok(()),
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Error::new(
-        ErrorKind::TooManyRequests,
-        "Too many requests for this destination at once.",
-    ))
-}
-
-fn fresh_window(now: u64) -> RateRecord {
-    RateRecord {
-        window_start_millis: now,
-        count: 1,
-        expires_millis: now.saturating_add(RATE_LIMIT_WINDOW_MILLIS),
-    }
-}
-
-// ------------------------------------------------------------------ template validation
-
-/// Checks the message fields of CreateUserPool / UpdateUserPool against the service model's
-/// constraints (botocore `cognito-idp` 2016-04-18: lengths, the `{####}` placeholder, the
-/// `DefaultEmailOption` enum), with Cognito's validation message.
-pub fn validate_templates(settings: &crate::pool::PoolSettings) -> Result<(), Error> {
-    fn check(
-        field: &str,
-        value: Option<&str>,
-        min: usize,
-        max: usize,
-        code: bool,
-    ) -> Result<(), Error> {
-        let Some(value) = value else { return Ok(()) };
-        let len = value.chars().count();
-        if len < min || len > max {
-            return Err(Error::invalid_parameter(format!(
-                "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must have length between {min} and {max}"
-            )));
-        }
-        if code && !value.contains("{####}") {
-            return Err(Error::invalid_parameter(format!(
-                "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must contain the code placeholder {{####}}"
-            )));
-        }
-        Ok(())
-    }
-    let str_of = |v: Option<&Value>, name: &str| -> Result<Option<String>, Error> {
-        match v.and_then(|v| v.get(name)) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(Error::new(
-                ErrorKind::Serialization,
-                format!("{name} must be a string."),
-            )),
-        }
-    };
-    check(
-        "emailVerificationMessage",
-        settings.email_verification_message.as_deref(),
-        6,
-        20_000,
-        true,
-    )?;
-    check(
-        "emailVerificationSubject",
-        settings.email_verification_subject.as_deref(),
-        1,
-        140,
-        false,
-    )?;
-    check(
-        "smsVerificationMessage",
-        settings.sms_verification_message.as_deref(),
-        6,
-        140,
-        true,
-    )?;
-    let template = settings.verification_message_template.as_ref();
-    check(
-        "verificationMessageTemplate.emailMessage",
-        str_of(template, "EmailMessage")?.as_deref(),
-        6,
-        20_000,
-        true,
-    )?;
-    check(
-        "verificationMessageTemplate.emailSubject",
-        str_of(template, "EmailSubject")?.as_deref(),
-        1,
-        140,
-        false,
-    )?;
-    check(
-        "verificationMessageTemplate.smsMessage",
-        str_of(template, "SmsMessage")?.as_deref(),
-        6,
-        140,
-        true,
-    )?;
-    check(
-        "verificationMessageTemplate.emailMessageByLink",
-        str_of(template, "EmailMessageByLink")?.as_deref(),
-        6,
-        20_000,
-        false,
-    )?;
-    check(
-        "verificationMessageTemplate.emailSubjectByLink",
-        str_of(template, "EmailSubjectByLink")?.as_deref(),
-        1,
-        140,
-        false,
-    )?;
-    if let Some(option) = str_of(template, "DefaultEmailOption")?
-        && !matches!(option.as_str(), "CONFIRM_WITH_CODE" | "CONFIRM_WITH_LINK")
-    {
-        return Err(Error::invalid_parameter(format!(
-            "1 validation error detected: Value '{}' at 'verificationMessageTemplate.defaultEmailOption' failed to satisfy constraint: Member must satisfy enum value set: [CONFIRM_WITH_LINK, CONFIRM_WITH_CODE]",
-            option.chars().take(32).collect::<String>()
-        )));
-    }
-    let invite = settings
-        .admin_create_user_config
-        .as_ref()
-        .and_then(|c| c.get("InviteMessageTemplate"));
-    check(
-        "adminCreateUserConfig.inviteMessageTemplate.emailMessage",
-        str_of(invite, "EmailMessage")?.as_deref(),
-        6,
-        20_000,
-        false,
-    )?;
-    check(
-        "adminCreateUserConfig.inviteMessageTemplate.emailSubject",
-        str_of(invite, "EmailSubject")?.as_deref(),
-        1,
-        140,
-        false,
-    )?;
-    check(
-        "adminCreateUserConfig.inviteMessageTemplate.sMSMessage",
-        str_of(invite, "SMSMessage")?.as_deref(),
-        6,
-        140,
-        false,
-    )?;
-    let email = settings.email_configuration.as_ref();
-    if let Some(account) = str_of(email, "EmailSendingAccount")? {
-        if !matches!(account.as_str(), "COGNITO_DEFAULT" | "DEVELOPER") {
-            return Err(Error::invalid_parameter(format!(
-                "1 validation error detected: Value '{}' at 'emailConfiguration.emailSendingAccount' failed to satisfy constraint: Member must satisfy enum value set: [COGNITO_DEFAULT, DEVELOPER]",
-                account.chars().take(32).collect::<String>()
-            )));
-        }
-        if account == "DEVELOPER" && str_of(email, "SourceArn")?.is_none() {
-            return Err(Error::new(
-                ErrorKind::InvalidParameter,
-                "SourceArn is required when EmailSendingAccount is DEVELOPER.",
-            ));
-        }
-    }
-    if let Some(arn) = str_of(email, "SourceArn")?
-        && (arn.len() < 20
-            || arn.len() > 2048
-            || arn.split(':').count() < 6
-            || !arn.starts_with("arn:"))
-    {
-        return Err(Error::invalid_parameter(
-            "1 validation error detected: Value at 'emailConfiguration.sourceArn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?",
-        ));
-    }
-    Ok(())
-}
-
-/// Cognito's view of the templates after CreateUserPool / UpdateUserPool: the older fields and
-/// `VerificationMessageTemplate` mirror each other (a value given in one shows in both), and
-/// `DefaultEmailOption` is `CONFIRM_WITH_CODE` unless set.
-pub fn normalize_templates(settings: &mut crate::pool::PoolSettings) {
-    let mut template = match settings.verification_message_template.take() {
-        Some(Value::Object(map)) => map,
-        _ => serde_json::Map::new(),
-    };
-    for (field, older) in [
-        ("EmailMessage", &mut settings.email_verification_message),
-        ("EmailSubject", &mut settings.email_verification_subject),
-        ("SmsMessage", &mut settings.sms_verification_message),
-    ] {
-        match (template.get(field).and_then(Value::as_str), older.as_ref()) {
-            (Some(value), _) => *older = Some(value.to_string()),
-            (None, Some(value)) => {
-                template.insert(field.into(), json!(value));
-            }
-            (None, None) => {}
-        }
-    }
-    if !template.contains_key("DefaultEmailOption") {
-        template.insert("DefaultEmailOption".into(), json!("CONFIRM_WITH_CODE"));
-    }
-    settings.verification_message_template = Some(Value::Object(template));
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
+    use crate::error::ErrorKind;
+    use crate::pool::messages::{normalize_templates, validate_templates};
 
     #[test]
     fn recognises_html() {

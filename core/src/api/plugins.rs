@@ -14,9 +14,9 @@ use alloc::vec::Vec;
 
 use serde_json::{Value, json};
 
+use crate::config::Config;
 use crate::http::{AWS_JSON, AwsError, Request, Response};
 use crate::ports::{Env, PluginInfo, RegistryError};
-use crate::service::Config;
 
 /// The admin API's target prefix.
 pub const TARGET_PREFIX: &str = "CognatePlugins.";
@@ -40,7 +40,7 @@ pub async fn handle(
 ) -> Response {
     if let Err(e) = crate::sigv4::verify(
         request,
-        crate::api::SIGNING_SERVICE,
+        super::SIGNING_SERVICE,
         &config.admin_keys,
         env.clock().now_millis(),
     ) {

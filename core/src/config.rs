@@ -1,0 +1,41 @@
+//! Service-wide configuration: the public base URL, the default region, the operator's access
+//! keys. Every protocol reads it; nothing in it is per pool.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use crate::secret::Secret;
+
+/// An operator's access key pair for administrative operations; defined with the SigV4 check
+/// that uses it (so `sigv4` does not depend on `service`).
+pub use crate::sigv4::AdminKey;
+
+/// Service-wide configuration.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Config {
+    /// The public base URL; token issuers are `<base_url>/<poolId>`. No trailing slash.
+    pub base_url: String,
+    /// The region for requests whose SigV4 credential scope names none.
+    pub default_region: String,
+    pub admin_keys: Vec<AdminKey>,
+    /// How long a hosted-UI sign-in lasts (the session cookie), in seconds. Default 1 hour.
+    pub hosted_ui_session_seconds: u64,
+}
+
+impl Config {
+    pub fn new(base_url: &str, default_region: &str) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            default_region: default_region.to_string(),
+            admin_keys: Vec::new(),
+            hosted_ui_session_seconds: 3600,
+        }
+    }
+    pub fn with_admin_key(mut self, access_key_id: &str, secret_access_key: &str) -> Self {
+        self.admin_keys.push(AdminKey {
+            access_key_id: access_key_id.to_string(),
+            secret_access_key: Secret::new(secret_access_key),
+        });
+        self
+    }
+}
