@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates core/src/api/model_data.rs from botocore's Cognito user-pools service model.
+"""Generates core/src/api/model/data.rs from botocore's Cognito user-pools service model.
 
 The model is the one the AWS CLI and SDKs validate against (PyPI botocore, pinned in
 tests/clients/sweep/setup.sh). The generated tables describe every operation's input: member
@@ -8,7 +8,7 @@ secret (never quoted in an error). core/src/api/model.rs checks each request aga
 Cognito's own front end does, before an operation runs.
 
 Run: tests/clients/sweep/setup.sh && eval "$(tests/clients/sweep/setup.sh --env)" &&
-     "$PYTHON" scripts/gen-cognito-model.py > core/src/api/model_data.rs
+     "$PYTHON" scripts/gen-cognito-model.py > core/src/api/model/data.rs
 """
 
 import botocore
@@ -63,7 +63,7 @@ def main():
                f"{botocore.__version__} (cognito-idp {raw['metadata']['apiVersion']}).")
     out.append("// Do not edit: regenerate. The types are in model.rs.")
     out.append("")
-    out.append("use super::model::{Kind, Member, Shape};")
+    out.append("use super::{Kind, Member, Shape};")
     out.append("")
     out.append(f"pub(super) static OPERATIONS: [(&str, u16); {len(operations)}] = [")
     for name, shape in operations:

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Prints the core's module graph (which top-level module of core/src uses which) and fails
-when it has a cycle.
+when it has a cycle, there or among the sibling modules of any module directory (`auth/`,
+`api/`, ...: a child may use its parent, never a sibling that uses it back).
 
 A module uses another when its non-test code names `crate::<other>` (in a `use` or a path).
 Test code is left out: files named tests.rs, and everything from a `#[cfg(test)]` line on
@@ -85,6 +86,52 @@ else:
     for m in modules:
         print(f"{m:10} -> {', '.join(sorted(edges[m])) or '-'}")
 cycles = [c for c in sccs if len(c) > 1]
+
+
+def sibling_cycles(directory: Path, crate_path: str):
+    """Cycles among the children of one module directory, then in its child directories."""
+    children = sorted(
+        p.stem if p.is_file() else p.name
+        for p in directory.iterdir()
+        if (p.suffix == ".rs" and p.stem not in ("mod", "tests")) or (p.is_dir() and (p / "mod.rs").exists())
+    )
+    graph = {c: set() for c in children}
+    for c in children:
+        root = directory / f"{c}.rs"
+        files = [root] if root.exists() else sorted((directory / c).rglob("*.rs"))
+        for f in files:
+            if f.name == "tests.rs" or "tests" in f.relative_to(directory).parts[:-1]:
+                continue
+            text = re.sub(r"//[^\n]*", "", non_test(f.read_text()))
+            depth = len(f.relative_to(directory / c).parts) if not root.exists() else 0
+            names = set(re.findall(r"crate::" + re.escape(crate_path) + r"::([a-z_][a-z0-9_]*)", text))
+            names |= set(re.findall(r"\bsuper::" + "super::" * depth + r"([a-z_][a-z0-9_]*)", text))
+            for block in re.findall(r"use super::" + "super::" * depth + r"\{([^;]*)\};", text, re.S):
+                names.update(re.findall(r"(?:^|[,{]\s*)([a-z_][a-z0-9_]*)", block.strip()))
+            graph[c].update(n for n in names if n in graph and n != c)
+    found = []
+    seen = set()
+    for start in children:
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    key = frozenset(path)
+                    if key not in seen:
+                        seen.add(key)
+                        found.append(f"{crate_path}::{{{' -> '.join(path + [start])}}}")
+                elif nxt not in path:
+                    stack.append((nxt, path + [nxt]))
+    for sub in sorted(p for p in directory.iterdir() if p.is_dir() and (p / "mod.rs").exists()):
+        found += sibling_cycles(sub, f"{crate_path}::{sub.name}")
+    return found
+
+
+for m in modules:
+    if (src / m).is_dir():
+        for c in sibling_cycles(src / m, m):
+            cycles.append([c])
 for c in cycles:
     print(f"cycle: {' <-> '.join(c)}", file=sys.stderr)
 if cycles:

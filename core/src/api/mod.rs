@@ -12,8 +12,6 @@ pub(crate) use pools::create_client;
 mod groups;
 mod list_users;
 mod model;
-#[rustfmt::skip]
-mod model_data;
 mod sign_in;
 mod sign_up;
 mod ui_customization;

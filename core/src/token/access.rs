@@ -5,7 +5,7 @@ use alloc::string::String;
 
 use serde_json::{Map, Value};
 
-use super::refresh::FamilyRecord;
+use super::session::FamilyRecord;
 use crate::error::Error;
 use crate::pool::PoolRecord;
 use crate::ports::Env;

@@ -5,7 +5,7 @@ use alloc::string::String;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::issue::Session;
+use super::session::Session;
 use crate::group::GroupRecord;
 use crate::pool::{AppClient, PoolRecord};
 use crate::user::UserRecord;

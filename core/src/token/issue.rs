@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use serde_json::json;
 
 use super::claims::{Grant, access_claims, id_claims};
-use super::refresh::{FamilyRecord, RefreshRecord};
+use super::session::{FamilyRecord, RefreshRecord, Session};
 use super::{KeySet, at_hash, load_key_set, sign};
 use crate::error::Error;
 use crate::pool::{AppClient, PoolRecord};
@@ -34,14 +34,6 @@ pub enum RefreshIssue {
     NewSession,
     /// A rotated successor in an existing family.
     Rotated,
-}
-
-/// The session facts the tokens carry.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub origin_jti: String,
-    pub event_id: String,
-    pub auth_time: u64,
 }
 
 /// Issues ID and access tokens, and the refresh token `refresh` asks for (a sign-in: the pre

@@ -16,14 +16,13 @@ pub mod access;
 pub mod claims;
 pub mod issue;
 pub mod refresh;
+pub mod session;
 
 pub use access::{authorize_access_token, authorize_access_token_scoped};
 pub use claims::Grant;
-pub use issue::{RefreshIssue, Session, Tokens, issue_tokens, issue_tokens_for};
-pub use refresh::{
-    FamilyRecord, RefreshRecord, find_refresh, global_sign_out, refresh, revoke_family,
-    rotates_refresh_tokens,
-};
+pub use issue::{RefreshIssue, Tokens, issue_tokens, issue_tokens_for};
+pub use refresh::{find_refresh, global_sign_out, refresh, revoke_family, rotates_refresh_tokens};
+pub use session::{FamilyRecord, RefreshRecord, Session};
 
 // The codecs moved to `crate::codec`; the hosted UI still names them here.
 pub use crate::codec::{b64, b64_decode, b64url, b64url_decode, sha256_hex};

@@ -1,51 +1,19 @@
-//! Refresh tokens: their records, rotation with reuse detection, and revocation.
+//! Refresh tokens: rotation with reuse detection, and revocation.
 //!
 //! Every refresh token of one sign-in belongs to a family (its `origin_jti`). Rotation replaces
 //! the presented token with a compare-and-set; a rotated token presented again after the grace
 //! period is a replay, and the whole family is revoked.
 
-use alloc::string::String;
-
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::claims::Grant;
-use super::issue::{RefreshIssue, Session, Tokens, issue_tokens_for};
+use super::issue::{RefreshIssue, Tokens, issue_tokens_for};
+use super::session::{FamilyRecord, RefreshRecord, Session};
 use crate::error::{Error, ErrorKind};
 use crate::pool::{AppClient, PoolRecord};
 use crate::ports::Env;
 use crate::store::{Expect, StoreError, keys};
 use crate::user::{self, Step, UserRecord, UserStatus};
-
-/// A stored refresh token (under the SHA-256 of the token).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RefreshRecord {
-    pub username_key: String,
-    pub sub: String,
-    pub client_id: String,
-    pub origin_jti: String,
-    pub event_id: String,
-    pub auth_time: u64,
-    pub issued_millis: u64,
-    pub expires_millis: u64,
-    /// Set when rotation replaced this token; it then works only within the grace period.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rotated_millis: Option<u64>,
-    /// The OAuth 2.0 scopes of the sign-in (hosted UI); refreshed tokens keep them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-}
-
-/// A sign-in session: every refresh token rotated from one sign-in shares it (the family), and
-/// its `origin_jti` is in every token issued from it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FamilyRecord {
-    pub username_key: String,
-    pub client_id: String,
-    pub created_millis: u64,
-    #[serde(default)]
-    pub revoked: bool,
-}
 
 /// How a client rotates refresh tokens (Cognito's `RefreshTokenRotation`).
 fn rotation(client: &AppClient) -> Option<u64> {

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use serde_json::{Value, json};
 
-use super::login::{next_step, not_confirmed};
+use super::{next_step, not_confirmed};
 use super::{user_message, username_label};
 use crate::error::ErrorKind;
 use crate::http::Response;

@@ -90,7 +90,7 @@ pub async fn post(ctx: &Ctx<'_>, request: &AuthRequest, form: &Params) -> Respon
     let answered = crate::auth::new_password::respond(&attempt, session, &responses).await;
     // The hosted UI signs the user in with a session and a code.
     match answered {
-        Ok(authenticated) => login::next_step(ctx, request, username, authenticated, None).await,
+        Ok(authenticated) => super::next_step(ctx, request, username, authenticated, None).await,
         Err(e) if e.kind == ErrorKind::NotAuthorized => {
             login::page(
                 ctx,

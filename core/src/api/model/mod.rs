@@ -1,6 +1,6 @@
 //! Every request checked against Cognito's own service model before its operation runs.
 //!
-//! The tables in `model_data.rs` are generated from botocore's model of the user-pools API (the
+//! The tables in `data.rs` are generated from botocore's model of the user-pools API (the
 //! one the AWS CLI and SDKs are built from) by `scripts/gen-cognito-model.py`. Checking in two
 //! steps mirrors Cognito's front end:
 //!
@@ -22,6 +22,9 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
+
+#[rustfmt::skip]
+mod data;
 
 /// The kind of a shape, with what it contains (indices into `SHAPES`).
 #[derive(Debug)]
@@ -65,12 +68,10 @@ const MAX_DEPTH: usize = 16;
 /// Checks `body` (nulls already removed) against the model of `operation`. Operations the model
 /// does not know pass unchecked (the dispatcher answers them).
 pub(super) fn check(operation: &str, body: &Value) -> Result<(), Error> {
-    let Ok(found) =
-        super::model_data::OPERATIONS.binary_search_by(|(name, _)| name.cmp(&operation))
-    else {
+    let Ok(found) = data::OPERATIONS.binary_search_by(|(name, _)| name.cmp(&operation)) else {
         return Ok(());
     };
-    let Some(&(_, shape)) = super::model_data::OPERATIONS.get(found) else {
+    let Some(&(_, shape)) = data::OPERATIONS.get(found) else {
         return Ok(());
     };
     let mut violations = Vec::new();
@@ -89,7 +90,7 @@ pub(super) fn check(operation: &str, body: &Value) -> Result<(), Error> {
 }
 
 fn shape(index: u16) -> Result<&'static Shape, Error> {
-    super::model_data::SHAPES
+    data::SHAPES
         .get(usize::from(index))
         .ok_or_else(|| Error::internal("service model: shape index out of range"))
 }
@@ -267,10 +268,7 @@ mod tests {
 
     #[test]
     fn operations_are_sorted_for_binary_search() {
-        let names: Vec<&str> = super::super::model_data::OPERATIONS
-            .iter()
-            .map(|(n, _)| *n)
-            .collect();
+        let names: Vec<&str> = super::data::OPERATIONS.iter().map(|(n, _)| *n).collect();
         let mut sorted = names.clone();
         sorted.sort_unstable();
         assert_eq!(names, sorted);
