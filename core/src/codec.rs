@@ -22,6 +22,11 @@ pub fn b64_decode(text: &str) -> Option<Vec<u8>> {
     Base64::decode_vec(text).ok()
 }
 
+/// Plain SHA-256 of `bytes` as lower-case hex: a plugin module's `sha256:<hex>` reference.
+pub fn sha256_hex_of(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// SHA-256 as lower-case hex over length-prefixed parts (so `("ab","c")` and `("a","bc")` differ):
 /// how codes and refresh tokens are stored.
 pub fn sha256_hex(parts: &[&[u8]]) -> String {

@@ -22,9 +22,9 @@ pub fn cache_key(key: &str) -> String {
     format!("cache/v1/{key}")
 }
 
-/// The keys [`CachedStore`] serves from KV. Only pool records: read-mostly, not secret.
+/// The keys [`CachedStore`] serves from KV: the core's read-mostly, non-secret records.
 pub fn cacheable(key: &str) -> bool {
-    key.starts_with("pool/")
+    cognate_core::store::keys::is_read_mostly(key)
 }
 
 #[derive(Serialize, Deserialize)]

@@ -46,7 +46,7 @@ pub async fn deliver(
     }
     let mut nonce = [0u8; 6];
     random.fill(&mut nonce);
-    let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let nonce = hex::encode(nonce);
     // Zero-padded milliseconds sort in time order; the nonce keeps same-millisecond messages
     // apart.
     let key = format!(
@@ -193,7 +193,7 @@ pub async fn deliver_request(
     if keep {
         let mut nonce = [0u8; 6];
         random.fill(&mut nonce);
-        let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let nonce = hex::encode(nonce);
         let key = format!(
             "{}{:016}-{nonce}",
             outbox_prefix(pool_id),

@@ -30,7 +30,6 @@ use std::rc::Rc;
 use cognate_core::ports::{BoxFuture, InvocationError, PluginInfo, RegistryError, boxed};
 use cognate_core::store::{Expect, Store};
 use js_sys::{Function, Object, Reflect, Uint8Array, WebAssembly};
-use sha2::{Digest as _, Sha256};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::*;
 use worker::send::SendFuture;
@@ -164,17 +163,6 @@ impl Bundle {
     fn limit_string(&self, key: &str) -> Option<String> {
         get(&self.section("limits"), key).as_string()
     }
-}
-
-/// SHA-256, lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use core::fmt::Write as _;
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// What a call's imports share with this side.
@@ -402,7 +390,7 @@ pub async fn register(
     bytes: &[u8],
 ) -> Result<PluginInfo, RegistryError> {
     let bundle = Bundle::load();
-    let given = sha256_hex(bytes);
+    let given = cognate_core::codec::sha256_hex_of(bytes);
     let hash = if bytes.starts_with(b"\0asm") {
         Some(given.clone())
     } else {

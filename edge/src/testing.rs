@@ -138,7 +138,7 @@ pub async fn handle(req: worker::Request, env: &worker::Env, origin: &str) -> Re
             };
             let mut nonce = [0u8; 8];
             cognate_core::Random::fill(&edge.random, &mut nonce);
-            let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+            let nonce = hex::encode(nonce);
             // Fresh shards for every run: the suite wants a store with nothing under
             // `contract/`, and must see the real key-length limits.
             let store = crate::store::DoStore::named(

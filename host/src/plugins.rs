@@ -35,7 +35,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, bail};
 use cognate_core::ports::{BoxFuture, InvocationError, RegistryError, Triggers, boxed};
-use sha2::{Digest, Sha256};
 use wasmtime::{
     Caller, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
     PoolingAllocationConfig, ResourceLimiter, Store, Trap,
@@ -187,12 +186,6 @@ impl fmt::Debug for PluginRuntime {
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
-}
-
-/// SHA-256 of a module, lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl PluginRuntime {
@@ -355,7 +348,7 @@ impl PluginRuntime {
                 continue;
             };
             let bytes = std::fs::read(&path)?;
-            let hash = sha256_hex(&bytes);
+            let hash = cognate_core::codec::sha256_hex_of(&bytes);
             if hash != stem {
                 tracing::warn!(path = %path.display(), "plugin file does not match its hash; skipped");
                 continue;
@@ -482,7 +475,7 @@ impl PluginRuntime {
                 .map_err(|e| anyhow::anyhow!("neither a Wasm binary nor valid WAT: {e}"))?
                 .into_owned()
         };
-        let hash = sha256_hex(&binary);
+        let hash = cognate_core::codec::sha256_hex_of(&binary);
         let loaded = Arc::new(self.compile(&binary)?);
         Ok((hash, binary, loaded))
     }
@@ -750,7 +743,7 @@ impl PluginRuntime {
                     None => break,
                 }
             }
-            if sha256_hex(&binary) != *hash {
+            if cognate_core::codec::sha256_hex_of(&binary) != *hash {
                 tracing::warn!(%hash, "a shared plugin's bytes are missing or do not match its hash; skipped");
                 continue;
             }

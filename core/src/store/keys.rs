@@ -15,6 +15,11 @@ use crate::codec::sha256_hex;
 pub fn pool(pool_id: &str) -> String {
     format!("pool/{pool_id}")
 }
+/// Whether a key holds a read-mostly record that is not secret (pool records), which an adapter
+/// may serve from a replicated cache (the edge's KV) and drop on write.
+pub fn is_read_mostly(key: &str) -> bool {
+    key.starts_with("pool/")
+}
 /// The prefix of every pool of a region.
 pub fn pools_of_region(region: &str) -> String {
     format!("pool/{region}_")

@@ -33,10 +33,7 @@
 //! `cognate.log`, imports a memory, or uses 64-bit or several memories is refused at build
 //! time, so the Worker never holds one.
 
-use std::fmt::Write as _;
-
 use anyhow::{Context as _, bail};
-use sha2::{Digest as _, Sha256};
 use wasm_encoder::reencode::{Reencode as _, RoundtripReencoder, utils};
 use wasmparser::{Operator, Parser, Payload, TypeRef, ValType};
 
@@ -83,16 +80,6 @@ pub struct Prepared {
     pub problem: Option<String>,
 }
 
-/// SHA-256, lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
 /// Compiles (if WAT), validates, checks and instruments one module.
 pub fn prepare(source: &[u8], limits: &Limits) -> anyhow::Result<Prepared> {
     let (binary, source_sha256) = if source.starts_with(b"\0asm") {
@@ -101,7 +88,7 @@ pub fn prepare(source: &[u8], limits: &Limits) -> anyhow::Result<Prepared> {
         let binary = wat::parse_bytes(source)
             .map_err(|e| anyhow::anyhow!("neither a Wasm binary nor valid WAT: {e}"))?
             .into_owned();
-        (binary, Some(sha256_hex(source)))
+        (binary, Some(cognate_core::codec::sha256_hex_of(source)))
     };
     wasmparser::Validator::new()
         .validate_all(&binary)
@@ -113,7 +100,7 @@ pub fn prepare(source: &[u8], limits: &Limits) -> anyhow::Result<Prepared> {
         .validate_all(&instrumented)
         .map_err(|e| anyhow::anyhow!("instrumentation produced an invalid module: {e}"))?;
     Ok(Prepared {
-        sha256: sha256_hex(&binary),
+        sha256: cognate_core::codec::sha256_hex_of(&binary),
         source_sha256,
         size: binary.len(),
         instrumented,

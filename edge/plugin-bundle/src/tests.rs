@@ -57,8 +57,11 @@ fn a_well_behaved_plugin_answers_as_before_and_keeps_its_identity() {
     let wat = plugin("(i64.or (i64.shl (i64.const 4096) (i64.const 32)) (i64.const 3))");
     let binary = wat::parse_str(&wat).unwrap();
     let prepared = prepare(wat.as_bytes(), &Limits::default()).unwrap();
-    assert_eq!(prepared.sha256, sha256_hex(&binary));
-    assert_eq!(prepared.source_sha256, Some(sha256_hex(wat.as_bytes())));
+    assert_eq!(prepared.sha256, cognate_core::codec::sha256_hex_of(&binary));
+    assert_eq!(
+        prepared.source_sha256,
+        Some(cognate_core::codec::sha256_hex_of(wat.as_bytes()))
+    );
     assert_eq!(prepared.size, binary.len());
     // The binary form hashes the same.
     let from_binary = prepare(&binary, &Limits::default()).unwrap();

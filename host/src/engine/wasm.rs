@@ -196,7 +196,7 @@ impl WasmCore {
         limits: WasmLimits,
     ) -> anyhow::Result<Self> {
         let engine = engine(cache_dir, limits)?;
-        let sha256 = crate::plugins::sha256_hex(wasm);
+        let sha256 = cognate_core::codec::sha256_hex_of(wasm);
         let started = std::time::Instant::now();
         let module =
             Module::new(&engine, wasm).map_err(|e| anyhow::anyhow!("the core module: {e:?}"))?;
