@@ -131,6 +131,14 @@ impl Error {
     pub fn bad_credentials() -> Self {
         Self::not_authorized("Incorrect username or password.")
     }
+    /// An unknown user on an operation that names a client (ConfirmSignUp, ForgotPassword, ...),
+    /// when the client does not prevent user existence errors.
+    pub fn unknown_user_for_client() -> Self {
+        Self::new(
+            ErrorKind::UserNotFound,
+            "Username/client id combination not found.",
+        )
+    }
 }
 
 impl fmt::Display for Error {

@@ -5,7 +5,7 @@ use alloc::string::{String, ToString};
 use serde_json::Value;
 
 use crate::code::{self, CodePurpose};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::message::{self, CodeDelivery};
 use crate::pool::{AppClient, ClientProof, PoolRecord};
 use crate::ports::Env;
@@ -62,10 +62,7 @@ pub async fn forgot_password(
         if client.prevents_user_existence_errors() {
             return Ok(CodeDelivery::decoy(pool, username));
         }
-        return Err(Error::new(
-            ErrorKind::UserNotFound,
-            "Username/client id combination not found.",
-        ));
+        return Err(Error::unknown_user_for_client());
     };
     proof.check(client, &[username, &found.username])?;
     let mut outgoing = None;
@@ -124,10 +121,7 @@ pub async fn confirm_forgot_password(
             .await?;
             return Err(code::mismatch());
         }
-        return Err(Error::new(
-            ErrorKind::UserNotFound,
-            "Username/client id combination not found.",
-        ));
+        return Err(Error::unknown_user_for_client());
     };
     proof.check(client, &[username, &found.username])?;
     let hash = crate::password::hash_new(

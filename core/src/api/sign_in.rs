@@ -27,14 +27,25 @@ pub(super) async fn initiate_auth(ctx: &Ctx<'_>, body: Value) -> Result<Value, E
 
 pub(super) async fn admin_initiate_auth(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: InitiateAuthRequest = input(body)?;
-    let pool_id = req.user_pool_id.clone().ok_or_else(|| {
+    let (client, pool) =
+        admin_client_and_pool(ctx, req.user_pool_id.as_deref(), &req.client_id).await?;
+    run_auth_flow(ctx, &pool, &client, &req, true).await
+}
+
+/// The pool an `Admin*` sign-in operation names, and its client.
+async fn admin_client_and_pool(
+    ctx: &Ctx<'_>,
+    pool_id: Option<&str>,
+    client_id: &str,
+) -> Result<(AppClient, PoolRecord), Error> {
+    let pool_id = pool_id.ok_or_else(|| {
         Error::invalid_parameter(
             "1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null",
         )
     })?;
-    let (pool, _) = pool::load_pool(ctx.env, &pool_id).await?;
-    let (client, _) = pool::load_pool_client(ctx.env, &pool_id, &req.client_id).await?;
-    run_auth_flow(ctx, &pool, &client, &req, true).await
+    let (pool, _) = pool::load_pool(ctx.env, pool_id).await?;
+    let (client, _) = pool::load_pool_client(ctx.env, pool_id, client_id).await?;
+    Ok((client, pool))
 }
 
 fn param<'a>(req: &'a InitiateAuthRequest, name: &str) -> Result<&'a str, Error> {
@@ -183,14 +194,7 @@ pub(super) async fn respond_to_auth_challenge(
 ) -> Result<Value, Error> {
     let req: RespondToAuthChallengeRequest = input(body)?;
     let (client, pool) = if admin {
-        let pool_id = req.user_pool_id.clone().ok_or_else(|| {
-            Error::invalid_parameter(
-                "1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null",
-            )
-        })?;
-        let (pool, _) = pool::load_pool(ctx.env, &pool_id).await?;
-        let (client, _) = pool::load_pool_client(ctx.env, &pool_id, &req.client_id).await?;
-        (client, pool)
+        admin_client_and_pool(ctx, req.user_pool_id.as_deref(), &req.client_id).await?
     } else {
         client_and_pool(ctx, &req.client_id).await?
     };

@@ -187,12 +187,6 @@ pub async fn confirm(
     force_alias_creation: bool,
     client_metadata: Value,
 ) -> Result<(), Error> {
-    let not_found = || {
-        Error::new(
-            ErrorKind::UserNotFound,
-            "Username/client id combination not found.",
-        )
-    };
     let Some((found, _)) = user::resolve(env, pool, username).await? else {
         proof.check(client, &[username])?;
         // Under PreventUserExistenceErrors an unknown user gets what a known user with a wrong
@@ -200,7 +194,7 @@ pub async fn confirm(
         if client.prevents_user_existence_errors() {
             return Err(code::mismatch());
         }
-        return Err(not_found());
+        return Err(Error::unknown_user_for_client());
     };
     proof.check(client, &[username, &found.username])?;
     // Compare-and-set: a code is consumed exactly once, and wrong guesses are counted exactly,
@@ -256,7 +250,7 @@ pub async fn confirm(
     .await
     .map_err(|e| {
         if e.kind == ErrorKind::UserNotFound {
-            not_found()
+            Error::unknown_user_for_client()
         } else {
             e
         }
@@ -282,18 +276,12 @@ pub async fn resend_code(
     username: &str,
     proof: ClientProof<'_>,
 ) -> Result<CodeDelivery, Error> {
-    let not_found = || {
-        Error::new(
-            ErrorKind::UserNotFound,
-            "Username/client id combination not found.",
-        )
-    };
     let Some((found, _)) = user::resolve(env, pool, username).await? else {
         proof.check(client, &[username])?;
         if client.prevents_user_existence_errors() {
             return Ok(CodeDelivery::decoy(pool, username));
         }
-        return Err(not_found());
+        return Err(Error::unknown_user_for_client());
     };
     proof.check(client, &[username, &found.username])?;
     let mut outgoing = None;
