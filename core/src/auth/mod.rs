@@ -36,7 +36,7 @@ pub mod session;
 
 pub use crate::pool::ClientProof;
 pub use lockout::{LOCKOUT_THRESHOLD, MAX_LOCKOUT_MILLIS, record_failure};
-pub use password::{authenticate_password, password_sign_in};
+pub use password::authenticate_password;
 
 /// The step a sign-in session waits on: the challenge its client answers next. Stored in the
 /// session under Cognito's challenge name.

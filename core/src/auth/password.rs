@@ -4,38 +4,11 @@
 use serde_json::{Map, Value};
 
 use super::lockout::{is_locked, record_failure};
-use super::{Authenticated, ClientProof, Origin, SignInOutcome, admit, events, not_found_error};
+use super::{Authenticated, ClientProof, Origin, admit, events, not_found_error};
 use crate::error::{Error, ErrorKind};
 use crate::pool::{AppClient, PoolRecord};
 use crate::ports::{Env, PasswordCheck};
 use crate::user::{self, Step, UserRecord, UserStatus};
-
-/// Password sign-in (USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH). Unknown users and wrong
-/// passwords get the same error after the same work (a verification against the pool's dummy
-/// hash).
-#[allow(clippy::too_many_arguments)]
-pub async fn password_sign_in(
-    env: &dyn Env,
-    issuer: &str,
-    pool: &PoolRecord,
-    client: &AppClient,
-    login: &str,
-    password: &str,
-    secret_hash: Option<&str>,
-    origin: &Origin,
-) -> Result<SignInOutcome, Error> {
-    let authenticated = authenticate_password(
-        env,
-        pool,
-        client,
-        login,
-        password,
-        ClientProof::SecretHash(secret_hash),
-        origin,
-    )
-    .await?;
-    super::sign_in_outcome(env, issuer, pool, client, authenticated, origin).await
-}
 
 /// The password check shared by every sign-in (the Cognito API and the hosted UI): the one
 /// argon2id verification, lockout, user status and the NEW_PASSWORD_REQUIRED challenge. Records

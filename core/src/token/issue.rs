@@ -36,34 +36,9 @@ pub enum RefreshIssue {
     Rotated,
 }
 
-/// Issues ID and access tokens, and the refresh token `refresh` asks for (a sign-in: the pre
-/// token generation trigger sees `TokenGeneration_Authentication`).
-pub async fn issue_tokens(
-    env: &dyn Env,
-    issuer: &str,
-    pool: &PoolRecord,
-    client: &AppClient,
-    user: &UserRecord,
-    session: &Session,
-    refresh: RefreshIssue,
-) -> Result<Tokens, Error> {
-    issue_tokens_for(
-        env,
-        issuer,
-        pool,
-        client,
-        user,
-        session,
-        refresh,
-        &Grant::default(),
-        crate::trigger::TokenSource::Authentication,
-    )
-    .await
-}
-
-/// [`issue_tokens`] for an OAuth 2.0 grant (the access token carries the granted scopes, the ID
-/// token the `nonce` and `at_hash`, OIDC Core 3.1.3.6), naming why the tokens are issued (the pre
-/// token generation trigger's source).
+/// Issues ID and access tokens, and the refresh token `refresh` asks for. `source` names why
+/// (the pre token generation trigger's source); for an OAuth 2.0 grant the access token carries
+/// the granted scopes and the ID token the `nonce` and `at_hash` (OIDC Core 3.1.3.6).
 #[allow(clippy::too_many_arguments)]
 pub async fn issue_tokens_for(
     env: &dyn Env,

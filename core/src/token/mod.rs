@@ -20,7 +20,7 @@ pub mod session;
 
 pub use access::{authorize_access_token, authorize_access_token_scoped};
 pub use claims::Grant;
-pub use issue::{RefreshIssue, Tokens, issue_tokens, issue_tokens_for};
+pub use issue::{RefreshIssue, Tokens, issue_tokens_for};
 pub use refresh::{find_refresh, global_sign_out, refresh, revoke_family, rotates_refresh_tokens};
 pub use session::{FamilyRecord, RefreshRecord, Session};
 
