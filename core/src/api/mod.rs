@@ -32,7 +32,7 @@ use crate::ports::Env;
 /// The target prefix of the user-pools API.
 pub const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 /// The content type AWS JSON 1.1 uses.
-pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+pub use crate::http::AWS_JSON as CONTENT_TYPE;
 /// The SigV4 service name of the user-pools API.
 pub const SIGNING_SERVICE: &str = "cognito-idp";
 
