@@ -106,6 +106,8 @@ pub async fn send_verifications(
 ) -> Result<Vec<CodeDelivery>, Error> {
     let mut details = Vec::new();
     for (attr, destination) in targets {
+        // Counted before the new code replaces the old one.
+        crate::delivery::check_rate(env, &pool.id, &destination).await?;
         let mut secret = None;
         let (record, ()) = user::modify(env, pool, username, |u| {
             secret = Some(message::put_code(

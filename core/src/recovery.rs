@@ -65,6 +65,12 @@ pub async fn forgot_password(
         return Err(Error::unknown_user_for_client());
     };
     proof.check(client, &[username, &found.username])?;
+    // Counted before the new code replaces the old one: a refused request changes nothing.
+    if found.enabled
+        && let Some((_, destination)) = recovery_contact(&found)
+    {
+        crate::delivery::check_rate(env, &pool.id, &destination).await?;
+    }
     let mut outgoing = None;
     let (record, ()) = user::modify(env, pool, &found.username, |u| {
         if !u.enabled {
@@ -168,10 +174,16 @@ pub async fn confirm_forgot_password(
 pub async fn admin_reset_password(
     env: &dyn Env,
     pool: &PoolRecord,
-    username: &str,
+    user: &UserRecord,
 ) -> Result<(), Error> {
+    if user.enabled
+        && user.status != UserStatus::Unconfirmed
+        && let Some((_, destination)) = recovery_contact(user)
+    {
+        crate::delivery::check_rate(env, &pool.id, &destination).await?;
+    }
     let mut outgoing = None;
-    let (record, ()) = user::modify(env, pool, username, |u| {
+    let (record, ()) = user::modify(env, pool, &user.username, |u| {
         if !u.enabled {
             return Err(Error::not_authorized("User is disabled."));
         }

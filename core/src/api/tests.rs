@@ -209,6 +209,33 @@ fn lockout_after_repeated_failures_then_expires() {
 }
 
 #[test]
+fn a_resend_refused_by_flood_control_leaves_the_last_code_valid() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    w.sign_up(&client, "erin", "erin@example.com");
+    // The sign-up's message and nine resends fill the destination's window.
+    for _ in 1..crate::delivery::RATE_LIMIT_MESSAGES {
+        w.ok(
+            "ResendConfirmationCode",
+            json!({"ClientId": client, "Username": "erin"}),
+        );
+    }
+    let last = w.code_for("erin");
+    let e = w.err(
+        "ResendConfirmationCode",
+        json!({"ClientId": client, "Username": "erin"}),
+    );
+    assert_eq!(e.kind, ErrorKind::LimitExceeded);
+    assert_eq!(w.code_for("erin"), last, "nothing was sent");
+    // The refused resend did not replace the code that was sent.
+    w.ok(
+        "ConfirmSignUp",
+        json!({"ClientId": client, "Username": "erin", "ConfirmationCode": last}),
+    );
+}
+
+#[test]
 fn codes_are_single_use_expire_and_have_an_attempt_limit() {
     let w = World::new();
     let pool = w.pool(json!({}));

@@ -118,7 +118,7 @@ pub(super) async fn change_password(ctx: &Ctx<'_>, body: Value) -> Result<Value,
 pub(super) async fn admin_reset_user_password(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: AdminUser = input(body)?;
     let (pool, found) = admin_target(ctx, &req.user_pool_id, &req.username).await?;
-    recovery::admin_reset_password(ctx.env, &pool, &found.username).await?;
+    recovery::admin_reset_password(ctx.env, &pool, &found).await?;
     Ok(json!({}))
 }
 

@@ -43,6 +43,7 @@ async fn send_invitation(
             &body,
             crate::Secret::new(password),
         );
+        crate::delivery::check_rate(env, &pool.id, destination).await?;
         crate::trigger::deliver(
             env,
             pool,

@@ -123,6 +123,10 @@ pub async fn sign_up(
     } else {
         issue_sign_up_code(env, pool, &mut record)
     };
+    // Counted before the user is stored: a refused sign-up leaves nothing behind.
+    if let Some((message, _)) = &delivery {
+        crate::delivery::check_rate(env, &pool.id, &message.destination).await?;
+    }
     if let Some(attr) = unique_alias {
         let value = record.attribute(attr).unwrap_or_default().to_string();
         reserve_username_attribute(env, pool, attr, &value, &username_key).await?;
@@ -284,6 +288,13 @@ pub async fn resend_code(
         return Err(Error::unknown_user_for_client());
     };
     proof.check(client, &[username, &found.username])?;
+    if found.status != UserStatus::Unconfirmed {
+        return Err(Error::invalid_parameter("User is already confirmed."));
+    }
+    // Counted before the new code replaces the old one: a refused resend changes nothing.
+    if let Some((_, _, destination)) = delivery_attribute(pool, &found) {
+        crate::delivery::check_rate(env, &pool.id, &destination).await?;
+    }
     let mut outgoing = None;
     user::modify(env, pool, &found.username, |record| {
         if record.status != UserStatus::Unconfirmed {
