@@ -293,17 +293,7 @@ impl AppClient {
 }
 
 pub fn validate_client_name(name: &str) -> Result<(), Error> {
-    let ok = (1..=128).contains(&name.chars().count())
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c.is_whitespace() || "+=,.@-".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid_parameter(format!(
-            "1 validation error detected: Value '{name}' at 'clientName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w\\s+=,.@-]+"
-        )))
-    }
+    super::check_name(name, "clientName")
 }
 
 /// Loads an app client by id (public operations know only the client id).

@@ -319,6 +319,11 @@ pub struct CreatePool {
 }
 
 pub fn validate_pool_name(name: &str) -> Result<(), Error> {
+    check_name(name, "poolName")
+}
+
+/// Pool and client names: 1 to 128 of `[\w\s+=,.@-]` (the service model's pattern).
+pub(crate) fn check_name(name: &str, member: &str) -> Result<(), Error> {
     let ok = (1..=128).contains(&name.chars().count())
         && name
             .chars()
@@ -327,7 +332,7 @@ pub fn validate_pool_name(name: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::invalid_parameter(format!(
-            "1 validation error detected: Value '{name}' at 'poolName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w\\s+=,.@-]+"
+            "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w\\s+=,.@-]+"
         )))
     }
 }
