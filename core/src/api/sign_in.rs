@@ -57,17 +57,13 @@ fn param<'a>(req: &'a InitiateAuthRequest, name: &str) -> Result<&'a str, Error>
 }
 
 /// A sign-in begun through the API: the machine's answer, with tokens for a proved user.
-async fn sign_in(attempt: &auth::Attempt<'_>, how: auth::Begin<'_>) -> Result<Value, Error> {
+async fn sign_in(
+    attempt: &auth::Attempt<'_>,
+    issuer: &str,
+    how: auth::Begin<'_>,
+) -> Result<Value, Error> {
     let authenticated = auth::begin(attempt, how).await?;
-    let outcome = auth::sign_in_outcome(
-        attempt.env,
-        attempt.issuer,
-        attempt.pool,
-        attempt.client,
-        authenticated,
-        attempt.origin,
-    )
-    .await?;
+    let outcome = auth::sign_in_outcome(attempt, issuer, authenticated).await?;
     Ok(outcome_json(outcome))
 }
 
@@ -82,7 +78,6 @@ async fn run_auth_flow(
     let secret_hash = req.auth_parameters.get("SECRET_HASH").map(String::as_str);
     let attempt = auth::Attempt {
         env: ctx.env,
-        issuer: &issuer,
         pool,
         client,
         origin: &ctx.origin,
@@ -105,7 +100,7 @@ async fn run_auth_flow(
         let login = param(req, "USERNAME")?;
         let password = param(req, "PASSWORD")?;
         let how = auth::Begin::Password { login, password };
-        return sign_in(&attempt, how).await;
+        return sign_in(&attempt, &issuer, how).await;
     }
     match flow {
         "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
@@ -154,7 +149,7 @@ async fn run_auth_flow(
                 login: param(req, "USERNAME")?,
                 client_metadata: crate::trigger::string_map(&req.client_metadata),
             };
-            sign_in(&attempt, how).await
+            sign_in(&attempt, &issuer, how).await
         }
         "USER_SRP_AUTH" | "USER_AUTH" => Err(Error::invalid_parameter(format!(
             "The {flow} flow is not supported by this server yet; use USER_PASSWORD_AUTH."
@@ -201,7 +196,6 @@ pub(super) async fn respond_to_auth_challenge(
     let issuer = ctx.issuer(&pool.id);
     let attempt = auth::Attempt {
         env: ctx.env,
-        issuer: &issuer,
         pool: &pool,
         client: &client,
         origin: &ctx.origin,
@@ -219,8 +213,7 @@ pub(super) async fn respond_to_auth_challenge(
         crate::trigger::string_map(&req.client_metadata),
     )
     .await?;
-    let outcome =
-        auth::sign_in_outcome(ctx.env, &issuer, &pool, &client, authenticated, &ctx.origin).await?;
+    let outcome = auth::sign_in_outcome(&attempt, &issuer, authenticated).await?;
     Ok(outcome_json(outcome))
 }
 

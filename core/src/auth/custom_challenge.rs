@@ -19,7 +19,7 @@ use crate::user::{self, UserRecord, UserStatus};
 
 /// The most challenge rounds one sign-in may take.
 const MAX_ROUNDS: usize = 10;
-const CUSTOM_CHALLENGE: &str = "CUSTOM_CHALLENGE";
+const CUSTOM_CHALLENGE: &str = Step::CustomChallenge.challenge_name();
 
 fn invalid(what: &str) -> Error {
     Error::new(

@@ -5,7 +5,7 @@
 //! flow ([`Begin`]); each step either proves the user or asks for a challenge, recorded in a
 //! single-use [`session`] that names the [`Step`] that comes next; the client's answer goes to
 //! [`respond`]. [`admit`] is the one place that decides what a proved user gets next (a
-//! challenge their status demands, or tokens), and [`sign_in_outcome`] issues the tokens.
+//! challenge their status demands, or tokens), and [`sign_in_outcome`] issues the API's tokens.
 //!
 //! One file per step: [`password`] (USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH, user
 //! migration), [`new_password`] (NEW_PASSWORD_REQUIRED), [`custom_challenge`] (CUSTOM_AUTH). The
@@ -36,7 +36,6 @@ pub mod session;
 
 pub use crate::pool::ClientProof;
 pub use lockout::{LOCKOUT_THRESHOLD, MAX_LOCKOUT_MILLIS, record_failure};
-pub use password::authenticate_password;
 
 /// The step a sign-in session waits on: the challenge its client answers next. Stored in the
 /// session under Cognito's challenge name.
@@ -51,12 +50,19 @@ pub enum Step {
 }
 
 impl Step {
-    /// Cognito's `ChallengeName`.
-    pub fn challenge_name(self) -> &'static str {
+    const ALL: [Step; 2] = [Self::NewPassword, Self::CustomChallenge];
+
+    /// Cognito's `ChallengeName` (the name the session stores, too).
+    pub const fn challenge_name(self) -> &'static str {
         match self {
             Self::NewPassword => "NEW_PASSWORD_REQUIRED",
             Self::CustomChallenge => "CUSTOM_CHALLENGE",
         }
+    }
+
+    /// The step a `ChallengeName` names, if this server runs it.
+    pub fn from_challenge_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.challenge_name() == name)
     }
 }
 
@@ -83,8 +89,6 @@ const NOT_YET: &[&str] = &[
 #[derive(Clone, Copy)]
 pub struct Attempt<'a> {
     pub env: &'a dyn Env,
-    /// The issuer of the pool's tokens.
-    pub issuer: &'a str,
     pub pool: &'a PoolRecord,
     pub client: &'a AppClient,
     pub origin: &'a Origin,
@@ -107,12 +111,7 @@ pub enum Begin<'a> {
 /// Starts a sign-in: the user is proved, or the first challenge is set.
 pub async fn begin(at: &Attempt<'_>, how: Begin<'_>) -> Result<Authenticated, Error> {
     match how {
-        Begin::Password { login, password } => {
-            authenticate_password(
-                at.env, at.pool, at.client, login, password, at.proof, at.origin,
-            )
-            .await
-        }
+        Begin::Password { login, password } => password::authenticate(at, login, password).await,
         Begin::CustomAuth {
             login,
             client_metadata,
@@ -129,18 +128,17 @@ pub async fn respond(
     responses: &BTreeMap<String, String>,
     client_metadata: Value,
 ) -> Result<Authenticated, Error> {
-    let step = match challenge_name {
-        "NEW_PASSWORD_REQUIRED" => Step::NewPassword,
-        "CUSTOM_CHALLENGE" => Step::CustomChallenge,
-        name if NOT_YET.contains(&name) => {
+    let step = match Step::from_challenge_name(challenge_name) {
+        Some(step) => step,
+        None if NOT_YET.contains(&challenge_name) => {
             return Err(Error::invalid_parameter(format!(
-                "The {name} challenge is not supported by this server yet."
+                "The {challenge_name} challenge is not supported by this server yet."
             )));
         }
-        other => {
+        None => {
             return Err(Error::invalid_parameter(format!(
                 "1 validation error detected: Value '{}' at 'challengeName' failed to satisfy constraint: Member must satisfy enum value set",
-                other.chars().take(64).collect::<String>()
+                challenge_name.chars().take(64).collect::<String>()
             )));
         }
     };
@@ -229,54 +227,19 @@ pub(crate) async fn admit(
 
 /// The Cognito API's answer to a proved user: a new session with tokens; a challenge passes
 /// through. (The hosted UI answers a proved user with a UI session and a code instead.)
+/// `issuer` is the issuer of the pool's tokens.
 pub async fn sign_in_outcome(
-    env: &dyn Env,
+    at: &Attempt<'_>,
     issuer: &str,
-    pool: &PoolRecord,
-    client: &AppClient,
     authenticated: Authenticated,
-    origin: &Origin,
 ) -> Result<SignInOutcome, Error> {
-    match authenticated {
-        Authenticated::User(user) => {
-            start_session(
-                env,
-                issuer,
-                pool,
-                client,
-                &user,
-                origin,
-                TokenSource::Authentication,
-            )
-            .await
-        }
-        Authenticated::NewPasswordSet(user) => {
-            start_session(
-                env,
-                issuer,
-                pool,
-                client,
-                &user,
-                origin,
-                TokenSource::NewPasswordChallenge,
-            )
-            .await
-        }
-        Authenticated::Challenge(challenge) => Ok(challenge),
-    }
-}
-
-/// A new session for a signed-in user: its tokens and the successful auth event.
-#[allow(clippy::too_many_arguments)] // the session's facts, each used once
-async fn start_session(
-    env: &dyn Env,
-    issuer: &str,
-    pool: &PoolRecord,
-    client: &AppClient,
-    user: &UserRecord,
-    origin: &Origin,
-    source: TokenSource,
-) -> Result<SignInOutcome, Error> {
+    let (user, source) = match authenticated {
+        Authenticated::User(user) => (user, TokenSource::Authentication),
+        Authenticated::NewPasswordSet(user) => (user, TokenSource::NewPasswordChallenge),
+        Authenticated::Challenge(challenge) => return Ok(challenge),
+    };
+    let (env, pool, client, user) = (at.env, at.pool, at.client, &user);
+    // A new session for the signed-in user: its tokens and the successful auth event.
     let now = env.clock().now_millis();
     let session = Session {
         origin_jti: crate::ids::uuid_v4(env.random()),
@@ -295,7 +258,7 @@ async fn start_session(
             &Grant::default(),
             source,
         ),
-        events::record(env, pool, user, client, "SignIn", true, origin),
+        events::record(env, pool, user, client, "SignIn", true, at.origin),
     )
     .await;
     recorded?;

@@ -47,7 +47,7 @@ pub async fn challenge(
         json!(serde_json::to_string(&attributes)?),
     );
     Ok(SignInOutcome::Challenge {
-        name: "NEW_PASSWORD_REQUIRED",
+        name: Step::NewPassword.challenge_name(),
         session,
         parameters,
     })

@@ -4,24 +4,21 @@
 use serde_json::{Map, Value};
 
 use super::lockout::{is_locked, record_failure};
-use super::{Authenticated, ClientProof, Origin, admit, events, not_found_error};
+use super::{Attempt, Authenticated, admit, events, not_found_error};
 use crate::error::{Error, ErrorKind};
-use crate::pool::{AppClient, PoolRecord};
+use crate::pool::PoolRecord;
 use crate::ports::{Env, PasswordCheck};
 use crate::user::{self, Step, UserRecord, UserStatus};
 
 /// The password check shared by every sign-in (the Cognito API and the hosted UI): the one
 /// argon2id verification, lockout, user status and the NEW_PASSWORD_REQUIRED challenge. Records
 /// failed sign-ins; the caller records the successful one with what it issues.
-pub async fn authenticate_password(
-    env: &dyn Env,
-    pool: &PoolRecord,
-    client: &AppClient,
+pub(super) async fn authenticate(
+    at: &Attempt<'_>,
     login: &str,
     password: &str,
-    proof: ClientProof<'_>,
-    origin: &Origin,
 ) -> Result<Authenticated, Error> {
+    let (env, pool, client, proof, origin) = (at.env, at.pool, at.client, at.proof, at.origin);
     crate::password::check_input(password)?;
     let params = pool.hash_params();
     let found = user::resolve(env, pool, login).await?;

@@ -32,7 +32,6 @@ fn attempt<'a>(
 ) -> crate::auth::Attempt<'a> {
     crate::auth::Attempt {
         env: ctx.env,
-        issuer: "",
         pool: &request.pool,
         client: &request.client,
         origin,
