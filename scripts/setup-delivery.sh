@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the delivery tests (scripts/test-delivery.sh) need, idempotently, into a Python
 # virtual environment outside the clone (COGNATE_CACHE, default ~/.cache/cognate), keyed by the
-# pinned versions: a rerun does nothing.
+# hash of tests/delivery/requirements.txt (every package pinned, transitive ones included): a
+# rerun with the same pins does nothing.
 #   - aiosmtpd: a real SMTP server (STARTTLS, AUTH) the host's SMTP transport delivers to
 #   - moto[server]: the SES v2 and SNS endpoints, inspected through its /moto-api
 #   - cryptography (a moto dependency) generates the test certificate at test time
@@ -10,9 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CACHE="${COGNATE_CACHE:-$HOME/.cache/cognate}"
-AIOSMTPD_VERSION=1.4.6
-MOTO_VERSION=5.2.6
-VENV="$CACHE/venv-delivery-aiosmtpd$AIOSMTPD_VERSION-moto$MOTO_VERSION"
+REQUIREMENTS=tests/delivery/requirements.txt
+PYTHON3="${PYTHON3:-python3}"
+py_version="$("$PYTHON3" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+pins_hash="$(sha256sum "$REQUIREMENTS" | cut -c1-12)"
+VENV="$CACHE/venv-delivery-py$py_version-$pins_hash"
 
 if [ "${1:-}" = "--env" ]; then
   echo "DELIVERY_PYTHON=$VENV/bin/python"
@@ -20,11 +23,13 @@ if [ "${1:-}" = "--env" ]; then
 fi
 
 if [ ! -f "$VENV/.complete" ]; then
-  echo "setup-delivery: installing aiosmtpd==$AIOSMTPD_VERSION and moto[server]==$MOTO_VERSION into $VENV" >&2
+  echo "setup-delivery: installing $REQUIREMENTS into $VENV" >&2
   rm -rf "$VENV"
   mkdir -p "$CACHE"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "aiosmtpd==$AIOSMTPD_VERSION" "moto[server]==$MOTO_VERSION" >&2
+  "$PYTHON3" -m venv "$VENV"
+  # PyPI only: no local wheel directories a machine may have configured.
+  env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    "$VENV/bin/python" -m pip install --quiet --no-input -r "$REQUIREMENTS" >&2
+  "$VENV/bin/python" -m pip check >&2
   touch "$VENV/.complete"
 fi

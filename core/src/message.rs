@@ -87,6 +87,41 @@ pub fn verification(
     )
 }
 
+/// A sign-up confirmation email that carries a link instead of a bare code (a pool whose
+/// `DefaultEmailOption` is `CONFIRM_WITH_LINK`): the pool's link template, each `{##text##}`
+/// a link to the hosted UI's `/confirmUser` at `hosted_ui` (its domain, see
+/// `crate::oidc::domain::hosted_ui_base`) for `client_id`.
+pub fn confirmation_link(
+    pool: &PoolRecord,
+    user: &UserRecord,
+    destination: &str,
+    purpose: &str,
+    hosted_ui: &str,
+    client_id: &str,
+    code: crate::Secret,
+) -> Message {
+    use crate::codec::url_encode;
+    let url = format!(
+        "{hosted_ui}/confirmUser?client_id={}&user_name={}&confirmation_code={}",
+        url_encode(client_id),
+        url_encode(&user.username),
+        url_encode(code.expose()),
+    );
+    let (subject, template) = crate::delivery::link_template(pool);
+    let mut message = crate::delivery::compose(
+        pool,
+        &user.username,
+        Medium::Email,
+        destination,
+        purpose,
+        subject,
+        &crate::delivery::fill_link(&template, &url),
+        code,
+    );
+    message.link = Some(url);
+    message
+}
+
 /// Puts a fresh code of `purpose` for `attribute` on the record; returns the plain code.
 pub fn put_code(
     env: &dyn Env,

@@ -52,6 +52,10 @@ pub struct Message {
     /// The code the message carries. Adapters that log messages must not log this field in
     /// production; the host's development outbox keeps it so tests and demos can read it.
     pub code: Secret,
+    /// The confirmation link the message carries instead of a bare code (a pool whose
+    /// `DefaultEmailOption` is `CONFIRM_WITH_LINK`): a custom message's `{##text##}` becomes it.
+    #[serde(default)]
+    pub link: Option<String>,
     /// How it leaves, from the pool's settings ([`crate::delivery::route`]).
     #[serde(default, with = "route_field")]
     pub route: Route,

@@ -35,8 +35,8 @@ pub use cognate_core::ports::ByteBuf;
 
 /// The framing version. Bump it on any change to the encoding or to a type that crosses (a new
 /// field, a reordered variant). 3 was the hand-written codec; 4 is postcard, with the plugin
-/// registry imports.
-pub const FRAME_VERSION: u8 = 4;
+/// registry imports; 5 adds `Message::link` (confirmation links).
+pub const FRAME_VERSION: u8 = 5;
 
 /// The guest's exports besides `memory`, `handle` and `store_contract`.
 pub mod exports {
@@ -283,7 +283,7 @@ mod tests {
         frame[0] = FRAME_VERSION - 1;
         let e = decode_response_frame(&frame).unwrap_err().to_string();
         assert!(
-            e.contains("unsupported frame version 3 (this side speaks 4)"),
+            e.contains("unsupported frame version 4 (this side speaks 5)"),
             "{e}"
         );
         let frame = encode_request_frame(
@@ -304,8 +304,8 @@ mod tests {
     #[test]
     fn a_stale_guest_is_refused_with_a_clear_error() {
         assert!(check_guest_version(Some(i32::from(FRAME_VERSION))).is_ok());
-        let e = check_guest_version(Some(3)).unwrap_err();
-        assert!(e.contains("ABI version 3, this host speaks 4"), "{e}");
+        let e = check_guest_version(Some(4)).unwrap_err();
+        assert!(e.contains("ABI version 4, this host speaks 5"), "{e}");
         let e = check_guest_version(None).unwrap_err();
         assert!(e.contains("exports no `abi_version`"), "{e}");
     }
@@ -416,6 +416,7 @@ mod tests {
             body: "b".into(),
             html: true,
             code: Secret::new("123456"),
+            link: Some("https://auth.example/confirmUser?x=1".into()),
             route: cognate_core::delivery::Route::Sns(cognate_core::delivery::SnsRoute {
                 caller_arn: "arn:aws:iam::123456789012:role/sns".into(),
                 region: "eu-west-1".into(),

@@ -343,6 +343,7 @@ mod tests {
                     subject: "Your code".into(),
                     body: format!("Your code is {code}"),
                     html: false,
+                    link: None,
                     code: Secret::new(code),
                     route: Default::default(),
                 })

@@ -20,6 +20,7 @@ use crate::user;
 pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: SignUpRequest = input(body)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
+    let hosted_ui = crate::oidc::domain::confirmation_link_base(ctx.env, ctx.config, &pool).await?;
     let signed_up = registration::sign_up(
         ctx.env,
         &pool,
@@ -31,6 +32,7 @@ pub(super) async fn sign_up(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> 
             attributes: attribute_map(&req.user_attributes)?,
             validation_data: attribute_map(&req.validation_data)?,
             client_metadata: req.client_metadata.clone(),
+            hosted_ui: hosted_ui.as_deref(),
         },
     )
     .await?;
@@ -64,12 +66,14 @@ pub(super) async fn resend_confirmation_code(ctx: &Ctx<'_>, body: Value) -> Resu
     let req: ResendConfirmationCodeRequest = input(body)?;
     user::check_username(&req.username)?;
     let (client, pool) = client_and_pool(ctx, &req.client_id).await?;
+    let hosted_ui = crate::oidc::domain::confirmation_link_base(ctx.env, ctx.config, &pool).await?;
     let delivery = registration::resend_code(
         ctx.env,
         &pool,
         &client,
         &req.username,
         ClientProof::SecretHash(req.secret_hash.as_deref()),
+        hosted_ui.as_deref(),
     )
     .await?;
     Ok(json!({ "CodeDeliveryDetails": delivery_wire(&delivery) }))

@@ -52,6 +52,13 @@ pub const DEFAULT_INVITATION_SUBJECT: &str = "Your temporary password";
 pub const DEFAULT_INVITATION_MESSAGE: &str =
     "Your username is {username} and temporary password is {####}.";
 
+/// Cognito's default confirmation-link subject and message (`CONFIRM_WITH_LINK`); `{##text##}`
+/// becomes a link titled `text`.
+pub const DEFAULT_LINK_SUBJECT: &str = "Your verification link";
+
+pub const DEFAULT_LINK_MESSAGE: &str =
+    "Please click the link below to verify your email address. {##Verify Email##}";
+
 fn template_field(template: Option<&Value>, name: &str) -> Option<String> {
     template
         .and_then(|t| t.get(name))
@@ -106,6 +113,45 @@ pub fn invitation_template(pool: &PoolRecord, medium: Medium) -> (String, String
                 .unwrap_or_else(|| DEFAULT_INVITATION_MESSAGE.to_string()),
         ),
     }
+}
+
+/// The confirmation-link email template (subject, text): `VerificationMessageTemplate`'s
+/// `EmailSubjectByLink`/`EmailMessageByLink`, then Cognito's defaults.
+pub fn link_template(pool: &PoolRecord) -> (String, String) {
+    let template = pool.settings.verification_message_template.as_ref();
+    (
+        template_field(template, "EmailSubjectByLink")
+            .unwrap_or_else(|| DEFAULT_LINK_SUBJECT.to_string()),
+        template_field(template, "EmailMessageByLink")
+            .unwrap_or_else(|| DEFAULT_LINK_MESSAGE.to_string()),
+    )
+}
+
+/// Replaces each `{##text##}` of a template with a link to `url` titled `text` (the template is
+/// the operator's HTML; the URL is escaped for the attribute).
+pub fn fill_link(template: &str, url: &str) -> String {
+    let mut href = String::new();
+    // Writing into a String cannot fail.
+    let _ = askama::filters::Escaper::write_escaped_str(&crate::html::Html, &mut href, url);
+    let mut out = String::with_capacity(template.len() + href.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{##") {
+        let Some(len) = rest.get(start + 3..).and_then(|r| r.find("##}")) else {
+            break;
+        };
+        let title = rest.get(start + 3..start + 3 + len).unwrap_or_default();
+        let end = start + 3 + len + 3;
+        if title.is_empty() {
+            // `{####}` is the code's placeholder, not an untitled link.
+            out.push_str(rest.get(..end).unwrap_or_default());
+        } else {
+            out.push_str(rest.get(..start).unwrap_or_default());
+            out.push_str(&format!("<a href=\"{href}\">{title}</a>"));
+        }
+        rest = rest.get(end..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Fills a template: `{username}` and `{####}` (the code or temporary password).
@@ -198,6 +244,7 @@ pub fn compose(
         html: medium == Medium::Email && is_html(&body),
         body,
         code,
+        link: None,
         route: route(pool, medium),
     }
 }
@@ -302,6 +349,27 @@ mod tests {
         assert!(!is_html("Your code is {####} < 5 minutes"));
         assert!(!is_html("a <- b {####}"));
         assert!(!is_html("Your code is {####}."));
+    }
+
+    #[test]
+    fn fills_each_link_placeholder_with_an_escaped_link() {
+        let url = "https://a.example/confirmUser?client_id=c&user_name=u\"x";
+        assert_eq!(
+            fill_link("Hi. {##Verify Email##} or {##here##}.", url),
+            "Hi. <a href=\"https://a.example/confirmUser?client_id=c&amp;user_name=u&quot;x\">Verify Email</a> \
+             or <a href=\"https://a.example/confirmUser?client_id=c&amp;user_name=u&quot;x\">here</a>."
+        );
+        // An unclosed placeholder, and the code's `{####}`, stay as written.
+        assert_eq!(fill_link("open {## only", url), "open {## only");
+        assert_eq!(fill_link("code {####}", url), "code {####}");
+        assert!(crate::pool::messages::has_link_placeholder(
+            "x {##Click##} y"
+        ));
+        assert!(crate::pool::messages::has_link_placeholder("{####}"));
+        assert!(!crate::pool::messages::has_link_placeholder("{##click}"));
+        assert!(!crate::pool::messages::has_link_placeholder(
+            "no link ##}{##"
+        ));
     }
 
     #[test]

@@ -59,6 +59,22 @@ pub fn response(status: u16, html: String) -> Response {
         .with_body(html.into_bytes())
 }
 
+/// `templates/notice.html`: news for the user and nothing to do.
+#[derive(Template)]
+#[template(path = "notice.html", config = "src/html/askama.toml")]
+struct NoticeTemplate<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A page with a heading and `message`, nothing to do (200).
+pub fn notice(title: &str, message: &str) -> Response {
+    let html = NoticeTemplate { title, message }
+        .render()
+        .unwrap_or_else(|_| String::from("<!doctype html>\n<title>Done</title>\n"));
+    response(200, html)
+}
+
 /// A page with `message` and nothing else, with `status`.
 pub fn plain_error(status: u16, message: &str) -> Response {
     // Rendering into a String cannot fail but for a failing `Display`, which no field has.

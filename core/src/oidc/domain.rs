@@ -44,6 +44,37 @@ pub async fn pool_domains(
     Ok((prefix?, custom?))
 }
 
+/// Where the pool's hosted UI is served: its prefix domain (`<base>/<prefix>`), else its custom
+/// domain (`<scheme>://<host>`), else the base URL itself (the client id then names the pool).
+pub async fn hosted_ui_base(
+    env: &dyn Env,
+    config: &Config,
+    pool_id: &str,
+) -> Result<String, Error> {
+    let base = config.base_url.trim_end_matches('/');
+    Ok(match pool_domains(env, pool_id).await? {
+        (Some(prefix), _) => format!("{base}/{prefix}"),
+        (None, Some(custom)) => {
+            let scheme = base.split_once("://").map_or("https", |(s, _)| s);
+            format!("{scheme}://{custom}")
+        }
+        (None, None) => base.to_string(),
+    })
+}
+
+/// The hosted UI a pool's confirmation links point to, when its confirmation emails carry a
+/// link (`DefaultEmailOption = CONFIRM_WITH_LINK`); `None` when they carry a code.
+pub async fn confirmation_link_base(
+    env: &dyn Env,
+    config: &Config,
+    pool: &pool::PoolRecord,
+) -> Result<Option<String>, Error> {
+    if !pool.confirms_with_link() {
+        return Ok(None);
+    }
+    hosted_ui_base(env, config, &pool.id).await.map(Some)
+}
+
 /// A prefix: `^[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?$` (Cognito's rule).
 pub fn is_prefix_domain(d: &str) -> bool {
     (1..=63).contains(&d.len())

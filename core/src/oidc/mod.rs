@@ -52,6 +52,8 @@ pub const HOSTED_UI_PATHS: &[&str] = &[
     "/login",
     "/signup",
     "/confirm",
+    "/confirmUser",
+    "/confirmUser/",
     "/forgotPassword",
     "/confirmForgotPassword",
     "/newPassword",

@@ -95,6 +95,13 @@ pub fn validate_templates(settings: &PoolSettings) -> Result<(), Error> {
         20_000,
         false,
     )?;
+    if let Some(text) = str_of(template, "EmailMessageByLink")?
+        && !has_link_placeholder(&text)
+    {
+        return Err(Error::invalid_parameter(
+            "1 validation error detected: Value at 'verificationMessageTemplate.emailMessageByLink' failed to satisfy constraint: Member must contain the link placeholder {##text##}",
+        ));
+    }
     check(
         "verificationMessageTemplate.emailSubjectByLink",
         str_of(template, "EmailSubjectByLink")?.as_deref(),
@@ -188,4 +195,12 @@ pub fn normalize_templates(settings: &mut PoolSettings) {
         template.insert("DefaultEmailOption".into(), json!("CONFIRM_WITH_CODE"));
     }
     settings.verification_message_template = Some(Value::Object(template));
+}
+
+/// Whether a template holds a `{##text##}` link placeholder (`EmailMessageByLink`'s pattern:
+/// `\{##…##\}`).
+pub fn has_link_placeholder(template: &str) -> bool {
+    template
+        .find("{##")
+        .is_some_and(|start| template.get(start + 3..).is_some_and(|r| r.contains("##}")))
 }

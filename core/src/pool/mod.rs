@@ -240,6 +240,17 @@ impl PoolRecord {
     pub fn schema_attribute(&self, name: &str) -> Option<&SchemaAttribute> {
         self.schema.iter().find(|a| a.name == name)
     }
+    /// Whether sign-up confirmation emails carry a link instead of a code
+    /// (`VerificationMessageTemplate.DefaultEmailOption = CONFIRM_WITH_LINK`).
+    pub fn confirms_with_link(&self) -> bool {
+        self.settings
+            .verification_message_template
+            .as_ref()
+            .and_then(|t| t.get("DefaultEmailOption"))
+            .and_then(Value::as_str)
+            == Some("CONFIRM_WITH_LINK")
+    }
+
     pub fn auto_verifies(&self, attribute: &str) -> bool {
         self.settings
             .auto_verified_attributes

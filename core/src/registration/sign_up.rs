@@ -31,13 +31,23 @@ fn delivery_attribute(
         })
 }
 
-/// Issues a sign-up code on `user` (not yet saved) and returns what to deliver.
+/// Where a confirmation link points: the pool's hosted UI and the client the user signed up
+/// through. Given when the pool confirms email by link (`PoolRecord::confirms_with_link`).
+#[derive(Debug, Clone, Copy)]
+pub struct LinkTarget<'a> {
+    pub hosted_ui: &'a str,
+    pub client_id: &'a str,
+}
+
+/// Issues a sign-up code on `user` (not yet saved) and returns what to deliver: the code, or
+/// for an email when `link` is given, a confirmation link carrying it.
 fn issue_sign_up_code(
     env: &dyn Env,
     pool: &PoolRecord,
     user: &mut UserRecord,
+    link: Option<LinkTarget<'_>>,
 ) -> Option<(Message, CodeDelivery)> {
-    let (attribute, _, destination) = delivery_attribute(pool, user)?;
+    let (attribute, medium, destination) = delivery_attribute(pool, user)?;
     let (secret, pending) = code::issue(
         env.random(),
         CodePurpose::SignUp,
@@ -47,7 +57,18 @@ fn issue_sign_up_code(
     );
     user.codes.insert(CodePurpose::SignUp.slot(None), pending);
     let details = CodeDelivery::to(attribute, &destination);
-    let message = message::verification(pool, user, attribute, &destination, "SignUp", secret);
+    let message = match link {
+        Some(target) if medium == Medium::Email => message::confirmation_link(
+            pool,
+            user,
+            &destination,
+            "SignUp",
+            target.hosted_ui,
+            target.client_id,
+            secret,
+        ),
+        _ => message::verification(pool, user, attribute, &destination, "SignUp", secret),
+    };
     Some((message, details))
 }
 
@@ -60,6 +81,8 @@ pub struct SignUp<'a> {
     pub attributes: BTreeMap<String, String>,
     pub validation_data: BTreeMap<String, String>,
     pub client_metadata: BTreeMap<String, String>,
+    /// The pool's hosted UI, when its confirmation emails carry a link.
+    pub hosted_ui: Option<&'a str>,
 }
 
 /// What SignUp did: whether the user is confirmed already (the pre sign-up plugin), their `sub`,
@@ -121,7 +144,11 @@ pub async fn sign_up(
     let delivery = if decision.auto_confirm_user {
         None
     } else {
-        issue_sign_up_code(env, pool, &mut record)
+        let link = input.hosted_ui.map(|hosted_ui| LinkTarget {
+            hosted_ui,
+            client_id: &client.client_id,
+        });
+        issue_sign_up_code(env, pool, &mut record, link)
     };
     // Counted before the user is stored: a refused sign-up leaves nothing behind.
     if let Some((message, _)) = &delivery {
@@ -279,6 +306,7 @@ pub async fn resend_code(
     client: &AppClient,
     username: &str,
     proof: ClientProof<'_>,
+    hosted_ui: Option<&str>,
 ) -> Result<CodeDelivery, Error> {
     let Some((found, _)) = user::resolve(env, pool, username).await? else {
         proof.check(client, &[username])?;
@@ -300,7 +328,11 @@ pub async fn resend_code(
         if record.status != UserStatus::Unconfirmed {
             return Err(Error::invalid_parameter("User is already confirmed."));
         }
-        let Some(delivery) = issue_sign_up_code(env, pool, record) else {
+        let link = hosted_ui.map(|hosted_ui| LinkTarget {
+            hosted_ui,
+            client_id: &client.client_id,
+        });
+        let Some(delivery) = issue_sign_up_code(env, pool, record, link) else {
             return Err(Error::invalid_parameter(
                 "Cannot resend codes. Auto verification not turned on.",
             ));

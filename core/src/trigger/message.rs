@@ -47,6 +47,9 @@ impl MessageSource {
     }
 }
 
+/// The custom message plugin's `linkParameter`: where the confirmation link goes.
+const LINK_PARAMETER: &str = "{##Click Here##}";
+
 fn invalid(what: &str) -> Error {
     Error::new(
         ErrorKind::InvalidLambdaResponse,
@@ -127,7 +130,7 @@ async fn custom_message(
         Value::Null
     };
     let link_parameter = if matches!(source, MessageSource::SignUp | MessageSource::ResendCode) {
-        json!("{##Click Here##}")
+        json!(LINK_PARAMETER)
     } else {
         Value::Null
     };
@@ -178,7 +181,9 @@ pub fn apply_custom_message(
         Medium::Sms => ("smsMessage", 1_600),
     };
     if let Some(body) = text(body_field)? {
-        if !body.contains("{####}") {
+        // A confirmation link carries the code: its message needs the link or the code.
+        let has_link = message.link.is_some() && body.contains(LINK_PARAMETER);
+        if !body.contains("{####}") && !has_link {
             return Err(invalid(&format!(
                 "{body_field} must contain the code parameter {{####}}"
             )));
@@ -188,10 +193,13 @@ pub fn apply_custom_message(
                 "{body_field} is longer than {limit} characters"
             )));
         }
-        message.body = body
+        let filled = body
             .replace("{username}", &message.username)
-            .replace("{####}", message.code.expose())
-            .replace("{##Click Here##}", message.code.expose());
+            .replace("{####}", message.code.expose());
+        message.body = match &message.link {
+            Some(url) => crate::delivery::fill_link(&filled, url),
+            None => filled.replace(LINK_PARAMETER, message.code.expose()),
+        };
     }
     if message.medium == Medium::Email
         && let Some(subject) = text("emailSubject")?

@@ -148,6 +148,7 @@ fn message(medium: Medium) -> Message {
         body: "b".into(),
         html: false,
         code: crate::Secret::new("123456"),
+        link: None,
         route: crate::delivery::Route::default(),
     }
 }
@@ -165,6 +166,29 @@ fn custom_message_fills_in_code_and_username() {
     let no_code = claims(json!({"emailMessage": "no code here"}));
     assert_eq!(
         message::apply_custom_message(&no_code, &mut m)
+            .unwrap_err()
+            .kind,
+        ErrorKind::InvalidLambdaResponse
+    );
+}
+
+#[test]
+fn a_custom_message_for_a_confirmation_link_places_the_link() {
+    let link =
+        "https://auth.example/confirmUser?client_id=c&user_name=ann&confirmation_code=123456";
+    let mut m = message(Medium::Email);
+    m.link = Some(link.into());
+    let answer = claims(json!({"emailMessage": "<p>Hi {username}: {##Click Here##}</p>"}));
+    message::apply_custom_message(&answer, &mut m).unwrap();
+    assert_eq!(
+        m.body,
+        "<p>Hi ann: <a href=\"https://auth.example/confirmUser?client_id=c&amp;user_name=ann&amp;confirmation_code=123456\">Click Here</a></p>"
+    );
+    // Without a link, the link parameter alone does not carry the code to the user.
+    let mut m = message(Medium::Email);
+    let answer = claims(json!({"emailMessage": "Hi {##Click Here##}"}));
+    assert_eq!(
+        message::apply_custom_message(&answer, &mut m)
             .unwrap_err()
             .kind,
         ErrorKind::InvalidLambdaResponse

@@ -6,6 +6,7 @@
 //! | `/customAuth` | sign in without a password: CUSTOM_AUTH through the pool's auth challenge plugins (each round posted to `/customChallenge`) |
 //! | `/signup` | sign up |
 //! | `/confirm` | confirm sign-up with the code |
+//! | `/confirmUser` | the confirmation link a pool that confirms by link mails (no authorization request) |
 //! | `/forgotPassword` | request a reset code |
 //! | `/confirmForgotPassword` | set a new password with the code |
 //!
@@ -46,6 +47,9 @@ pub fn is_ui_path(path: &str) -> bool {
 
 /// Routes a hosted-UI request.
 pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
+    if matches!(path, "/confirmUser" | "/confirmUser/") {
+        return confirm::link(ctx).await;
+    }
     let params = Params::parse(&ctx.request.query);
     let request = match authorize::parse(ctx, &params).await {
         Ok(r) => r,

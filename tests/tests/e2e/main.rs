@@ -28,6 +28,7 @@ mod admin_auth;
 mod admin_users;
 mod client_secret;
 mod codes;
+mod confirmation_link;
 mod edge;
 mod groups;
 mod health;

@@ -109,6 +109,12 @@ pub async fn post(ctx: &Ctx<'_>, request: &AuthRequest, form: &Params) -> Respon
         }
     }
     let password = form.first("password").unwrap_or_default();
+    let hosted_ui =
+        match crate::oidc::domain::confirmation_link_base(ctx.env, ctx.config, &request.pool).await
+        {
+            Ok(base) => base,
+            Err(e) => return page(ctx, request, Some(&user_message(&e)), form, 500).await,
+        };
     let input = crate::registration::sign_up::SignUp {
         username: &username,
         password,
@@ -119,6 +125,7 @@ pub async fn post(ctx: &Ctx<'_>, request: &AuthRequest, form: &Params) -> Respon
             .collect(),
         validation_data: alloc::collections::BTreeMap::new(),
         client_metadata: alloc::collections::BTreeMap::new(),
+        hosted_ui: hosted_ui.as_deref(),
     };
     let signed_up =
         crate::registration::sign_up::sign_up(ctx.env, &request.pool, &request.client, input).await;
@@ -134,10 +141,16 @@ pub async fn post(ctx: &Ctx<'_>, request: &AuthRequest, form: &Params) -> Respon
             .await
         }
         Ok(signed_up) => {
-            let destination = signed_up
-                .delivery
-                .as_ref()
-                .map_or("you", |d| d.destination.as_str());
+            let delivery = signed_up.delivery.as_ref();
+            let destination = delivery.map_or("you", |d| d.destination.as_str());
+            if hosted_ui.is_some()
+                && delivery.is_some_and(|d| d.medium == crate::ports::Medium::Email)
+            {
+                let notice = alloc::format!(
+                    "We sent a confirmation link to {destination}. Open it, then sign in."
+                );
+                return login::page(ctx, request, Some(&notice), None, 200).await;
+            }
             let notice =
                 alloc::format!("We sent a confirmation code to {destination}. Enter it below.");
             confirm::page(ctx, request, &username, Some(&notice), None, 200).await
