@@ -44,6 +44,7 @@ pub mod codec;
 pub mod config;
 // Email and SMS: composition, routing (SMTP/SES/SNS), flood control (issue 22).
 pub mod delivery;
+pub mod device;
 pub mod error;
 pub mod future;
 pub mod group;

@@ -503,6 +503,7 @@ impl Auth {
                     refresh_token: refresh_token.clone(),
                     client_id: self.client_id.clone(),
                     client_secret: None,
+                    device_key: None,
                 },
             )
             .await;

@@ -4,6 +4,7 @@
 //! This layer parses and validates the request, authorises administrative operations with
 //! SigV4, calls the domain modules, and maps every [`Error`] to Cognito's `__type` and status.
 
+mod devices;
 mod domains;
 pub mod plugins;
 pub(crate) mod pools;
@@ -288,6 +289,15 @@ pub(crate) async fn dispatch(ctx: &Ctx<'_>, operation: &str, body: Value) -> Res
         "ResendConfirmationCode" => sign_up::resend_confirmation_code(ctx, body).await,
         "AdminConfirmSignUp" => sign_up::admin_confirm_sign_up(ctx, body).await,
         "GetUser" => users::get_user(ctx, body).await,
+        "ConfirmDevice" => devices::confirm_device(ctx, body, false).await,
+        "GetDevice" => devices::get_device(ctx, body, false).await,
+        "AdminGetDevice" => devices::get_device(ctx, body, true).await,
+        "ListDevices" => devices::list_devices(ctx, body, false).await,
+        "AdminListDevices" => devices::list_devices(ctx, body, true).await,
+        "ForgetDevice" => devices::forget_device(ctx, body, false).await,
+        "AdminForgetDevice" => devices::forget_device(ctx, body, true).await,
+        "UpdateDeviceStatus" => devices::update_device_status(ctx, body, false).await,
+        "AdminUpdateDeviceStatus" => devices::update_device_status(ctx, body, true).await,
         "AdminGetUser" => users::admin_get_user(ctx, body).await,
         "InitiateAuth" => sign_in::initiate_auth(ctx, body).await,
         "AdminInitiateAuth" => sign_in::admin_initiate_auth(ctx, body).await,

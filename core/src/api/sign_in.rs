@@ -125,8 +125,17 @@ async fn run_auth_flow(
                 ));
             }
             let refresh_token = param(req, "REFRESH_TOKEN")?;
-            let tokens =
-                token::refresh(ctx.env, &issuer, pool, client, refresh_token, secret_hash).await?;
+            let device_key = req.auth_parameters.get("DEVICE_KEY").map(String::as_str);
+            let tokens = token::refresh(
+                ctx.env,
+                &issuer,
+                pool,
+                client,
+                refresh_token,
+                secret_hash,
+                device_key,
+            )
+            .await?;
             Ok(outcome_json(SignInOutcome::Tokens(tokens)))
         }
         "USER_PASSWORD_AUTH" | "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
@@ -249,8 +258,16 @@ pub(super) async fn get_tokens_from_refresh_token(
     // The secret was checked as ClientSecret; SECRET_HASH does not apply here.
     let mut unsecret = client.clone();
     unsecret.client_secret = None;
-    let tokens =
-        token::refresh(ctx.env, &issuer, &pool, &unsecret, &req.refresh_token, None).await?;
+    let tokens = token::refresh(
+        ctx.env,
+        &issuer,
+        &pool,
+        &unsecret,
+        &req.refresh_token,
+        None,
+        req.device_key.as_deref(),
+    )
+    .await?;
     let result: AuthenticationResult = tokens.into();
     Ok(json!({ "AuthenticationResult": result }))
 }

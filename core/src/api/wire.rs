@@ -195,6 +195,8 @@ pub struct GetTokensFromRefreshTokenRequest {
     pub client_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
 }
 
 /// `RevokeToken`.
@@ -223,6 +225,16 @@ pub struct AuthenticationResult {
     /// Absent only for an OAuth 2.0 grant without the `openid` scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_device_metadata: Option<NewDeviceMetadata>,
+}
+
+/// Cognito's `NewDeviceMetadataType`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NewDeviceMetadata {
+    pub device_key: String,
+    pub device_group_key: String,
 }
 
 impl From<crate::token::Tokens> for AuthenticationResult {
@@ -233,6 +245,10 @@ impl From<crate::token::Tokens> for AuthenticationResult {
             token_type: "Bearer".into(),
             refresh_token: tokens.refresh_token,
             id_token: tokens.id_token,
+            new_device_metadata: tokens.new_device.map(|d| NewDeviceMetadata {
+                device_key: d.device_key,
+                device_group_key: d.device_group_key,
+            }),
         }
     }
 }

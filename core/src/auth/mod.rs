@@ -241,10 +241,17 @@ pub async fn sign_in_outcome(
     let (env, pool, client, user) = (at.env, at.pool, at.client, &user);
     // A new session for the signed-in user: its tokens and the successful auth event.
     let now = env.clock().now_millis();
+    // A pool that tracks devices offers this one a device key (`NewDeviceMetadata`).
+    let new_device = if crate::device::tracks_devices(pool) {
+        Some(crate::device::offer(env, pool, user).await?)
+    } else {
+        None
+    };
     let session = Session {
         origin_jti: crate::ids::uuid_v4(env.random()),
         event_id: crate::ids::uuid_v4(env.random()),
         auth_time: now / 1000,
+        device_key: new_device.as_ref().map(|d| d.device_key.clone()),
     };
     let (tokens, recorded) = futures_util::future::join(
         token::issue_tokens_for(
@@ -262,7 +269,9 @@ pub async fn sign_in_outcome(
     )
     .await;
     recorded?;
-    Ok(SignInOutcome::Tokens(tokens?))
+    let mut tokens = tokens?;
+    tokens.new_device = new_device;
+    Ok(SignInOutcome::Tokens(tokens))
 }
 
 /// What an unknown user gets: the same as a wrong password under PreventUserExistenceErrors.

@@ -217,6 +217,7 @@ async fn authorization_code(
         origin_jti,
         event_id: crate::ids::uuid_v4(env.random()),
         auth_time: record.auth_time,
+        device_key: None,
     };
     let grant = Grant {
         scope: Some(record.scope.clone()),
@@ -276,6 +277,7 @@ async fn revoke_issued(
         expires_millis: 0,
         rotated_millis: None,
         scope: None,
+        device_key: None,
     };
     tokens::revoke_family(ctx.env, pool, &record, client).await?;
     Ok(())
@@ -313,6 +315,7 @@ async fn refresh_token(
         pool,
         &authenticated,
         token,
+        None,
         None,
     )
     .await

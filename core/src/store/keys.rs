@@ -142,12 +142,26 @@ pub fn delivery_rate(pool_id: &str, destination_digest: &str) -> String {
     format!("p/{pool_id}/{DELIVERY_RATES}/{destination_digest}")
 }
 
+/// A device key offered to a signing-in user (`NewDeviceMetadata`), until ConfirmDevice.
+pub fn device_offer(pool_id: &str, device_key: &str) -> String {
+    format!("p/{pool_id}/{DEVICE_OFFERS}/{device_key}")
+}
+/// A user's confirmed device.
+pub fn device(pool_id: &str, username_key: &str, device_key: &str) -> String {
+    format!("p/{pool_id}/dv/{username_key}/{device_key}")
+}
+/// The prefix of a user's confirmed devices.
+pub fn devices(pool_id: &str, username_key: &str) -> String {
+    format!("p/{pool_id}/dv/{username_key}/")
+}
+
 /// The kinds of pool records that expire (the janitor sweeps `p/<pool>/<kind>/`).
 pub const AUTHORIZATION_CODES: &str = "oc";
 pub const HOSTED_SESSIONS: &str = "hs";
 pub const AUTH_SESSIONS: &str = "as";
 pub const REFRESH_TOKENS: &str = "rt";
 pub const DELIVERY_RATES: &str = "dr";
+pub const DEVICE_OFFERS: &str = "nd";
 /// Every expiring kind, in the janitor's sweep order.
 pub const EXPIRING: [&str; 5] = [
     AUTHORIZATION_CODES,

@@ -109,6 +109,9 @@ pub(super) fn access_claims(
     c.insert("iat".into(), json!(now));
     c.insert("jti".into(), json!(jti));
     c.insert("username".into(), json!(user.username));
+    if let Some(device_key) = &session.device_key {
+        c.insert("device_key".into(), json!(device_key));
+    }
     crate::group::claims(groups, false, &mut c);
     c
 }

@@ -23,6 +23,8 @@ pub struct Tokens {
     pub refresh_token: Option<String>,
     /// Absent only for an OAuth 2.0 grant without the `openid` scope.
     pub id_token: Option<String>,
+    /// A device key offered to the signing-in device (`NewDeviceMetadata`, remembered devices).
+    pub new_device: Option<crate::device::NewDeviceMetadata>,
 }
 
 /// Which refresh token [`issue_tokens`] issues.
@@ -110,6 +112,7 @@ pub async fn issue_tokens_for(
             expires_millis: now_millis.saturating_add(client.refresh_token_seconds() * 1000),
             rotated_millis: None,
             scope: grant.scope.clone(),
+            device_key: session.device_key.clone(),
         };
         writes.push((
             keys::refresh_token(&pool.id, &secret),
@@ -164,5 +167,6 @@ pub async fn issue_tokens_for(
         expires_in: client.access_token_seconds(),
         refresh_token,
         id_token: id,
+        new_device: None,
     })
 }

@@ -48,6 +48,7 @@ pub async fn refresh(
     client: &AppClient,
     refresh_token: &str,
     secret_hash: Option<&str>,
+    device_key: Option<&str>,
 ) -> Result<Tokens, Error> {
     let invalid = || Error::not_authorized("Invalid Refresh Token");
     if refresh_token.is_empty() || refresh_token.len() > 4096 {
@@ -58,6 +59,13 @@ pub async fn refresh(
         let item = env.store().get(&key).await?.ok_or_else(invalid)?;
         let record: RefreshRecord = serde_json::from_slice(&item.value)?;
         if record.client_id != client.client_id {
+            return Err(invalid());
+        }
+        // A token issued to a remembered device refreshes only for that device when the caller
+        // names one (Cognito's REFRESH_TOKEN_AUTH `DEVICE_KEY`).
+        if let Some(given) = device_key
+            && record.device_key.as_deref() != Some(given)
+        {
             return Err(invalid());
         }
         let now = env.clock().now_millis();
@@ -124,6 +132,7 @@ pub async fn refresh(
             origin_jti: record.origin_jti,
             event_id: record.event_id,
             auth_time: record.auth_time,
+            device_key: record.device_key,
         };
         let grant = Grant {
             scope: record.scope,

@@ -11,6 +11,8 @@ pub struct Session {
     pub origin_jti: String,
     pub event_id: String,
     pub auth_time: u64,
+    /// The remembered-devices device key the session's access tokens name (`device_key`).
+    pub device_key: Option<String>,
 }
 
 /// A stored refresh token (under the SHA-256 of the token).
@@ -30,6 +32,9 @@ pub struct RefreshRecord {
     /// The OAuth 2.0 scopes of the sign-in (hosted UI); refreshed tokens keep them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The device the sign-in named (`crate::device`): refreshed access tokens name it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
 }
 
 /// A sign-in session: every refresh token rotated from one sign-in shares it (the family), and

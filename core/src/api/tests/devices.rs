@@ -1,0 +1,268 @@
+//! Remembered devices through the API: offers in sign-in answers, ConfirmDevice, the device
+//! operations and their Admin forms, device-bound refresh.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use serde_json::{Value, json};
+
+use super::{World, claims};
+use crate::error::ErrorKind;
+
+const VERIFIER: &str = "AAECAwQFBgcICQoLDA0ODw==";
+
+fn device_pool(world: &World, on_prompt: bool) -> (String, String) {
+    let pool = world.pool(json!({"DeviceConfiguration": {
+        "ChallengeRequiredOnNewDevice": true,
+        "DeviceOnlyRememberedOnUserPrompt": on_prompt,
+    }}));
+    let client = world.client(&pool, json!({}));
+    (pool, client)
+}
+
+fn new_device(result: &Value) -> (String, String) {
+    let metadata = &result["AuthenticationResult"]["NewDeviceMetadata"];
+    (
+        metadata["DeviceKey"]
+            .as_str()
+            .expect("DeviceKey")
+            .to_string(),
+        metadata["DeviceGroupKey"]
+            .as_str()
+            .expect("DeviceGroupKey")
+            .to_string(),
+    )
+}
+
+fn confirm(world: &World, access: &Value, device_key: &str) -> Result<Value, crate::Error> {
+    world.call(
+        "ConfirmDevice",
+        json!({"AccessToken": access, "DeviceKey": device_key, "DeviceName": "laptop",
+               "DeviceSecretVerifierConfig": {"PasswordVerifier": VERIFIER, "Salt": "c2FsdA=="}}),
+    )
+}
+
+fn remembered_status(device: &Value) -> String {
+    device["DeviceAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["Name"] == "dev:device_remembered_status")
+        .expect("remembered status")["Value"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_pool_without_device_configuration_offers_no_device() {
+    let world = World::new();
+    let pool = world.pool(json!({}));
+    let client = world.client(&pool, json!({}));
+    let result = world.confirmed(&pool, &client, "ann");
+    assert!(
+        result["AuthenticationResult"]
+            .get("NewDeviceMetadata")
+            .is_none()
+    );
+    let access = result["AuthenticationResult"]["AccessToken"]
+        .as_str()
+        .unwrap();
+    assert!(claims(access).get("device_key").is_none());
+}
+
+#[test]
+fn a_device_is_offered_confirmed_remembered_listed_and_forgotten() {
+    let world = World::new();
+    let (pool, client) = device_pool(&world, true);
+    let result = world.confirmed(&pool, &client, "ann");
+    let (device_key, group_key) = new_device(&result);
+    assert!(device_key.starts_with("us-east-1_"), "{device_key}");
+    assert!(
+        group_key.starts_with('-') && group_key.len() == 10,
+        "{group_key}"
+    );
+    let access = &result["AuthenticationResult"]["AccessToken"];
+    assert_eq!(
+        claims(access.as_str().unwrap())["device_key"],
+        json!(device_key)
+    );
+    // Not confirmed yet: not a device of the user.
+    let e = world.err(
+        "GetDevice",
+        json!({"AccessToken": access, "DeviceKey": device_key}),
+    );
+    assert_eq!(e.kind, ErrorKind::ResourceNotFound);
+
+    // DeviceOnlyRememberedOnUserPrompt: confirmed but not remembered until the user says so.
+    let answer = confirm(&world, access, &device_key).unwrap();
+    assert_eq!(answer, json!({"UserConfirmationNecessary": true}));
+    let got = world.ok(
+        "GetDevice",
+        json!({"AccessToken": access, "DeviceKey": device_key}),
+    );
+    assert_eq!(got["Device"]["DeviceKey"], json!(device_key));
+    assert_eq!(remembered_status(&got["Device"]), "not_remembered");
+    world.ok(
+        "UpdateDeviceStatus",
+        json!({"AccessToken": access, "DeviceKey": device_key, "DeviceRememberedStatus": "remembered"}),
+    );
+    let got = world.ok(
+        "AdminGetDevice",
+        json!({"UserPoolId": pool, "Username": "ann", "DeviceKey": device_key}),
+    );
+    assert_eq!(remembered_status(&got["Device"]), "remembered");
+    let names: Vec<&Value> = got["Device"]["DeviceAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["Name"] == "device_name")
+        .collect();
+    assert_eq!(names, [&json!({"Name": "device_name", "Value": "laptop"})]);
+
+    let listed = world.ok("ListDevices", json!({"AccessToken": access}));
+    assert_eq!(listed["Devices"].as_array().unwrap().len(), 1);
+    assert!(listed.get("PaginationToken").is_none());
+    let listed = world.ok(
+        "AdminListDevices",
+        json!({"UserPoolId": pool, "Username": "ann"}),
+    );
+    assert_eq!(listed["Devices"][0]["DeviceKey"], json!(device_key));
+
+    world.ok(
+        "ForgetDevice",
+        json!({"AccessToken": access, "DeviceKey": device_key}),
+    );
+    let e = world.err(
+        "GetDevice",
+        json!({"AccessToken": access, "DeviceKey": device_key}),
+    );
+    assert_eq!(e.kind, ErrorKind::ResourceNotFound);
+    // The offer was answered: a forgotten device cannot be confirmed again with its old key.
+    assert_eq!(
+        confirm(&world, access, &device_key).unwrap_err().kind,
+        ErrorKind::ResourceNotFound
+    );
+    assert_eq!(
+        world.ok("ListDevices", json!({"AccessToken": access}))["Devices"],
+        json!([])
+    );
+}
+
+#[test]
+fn without_the_prompt_setting_confirm_device_remembers_at_once() {
+    let world = World::new();
+    let (pool, client) = device_pool(&world, false);
+    let result = world.confirmed(&pool, &client, "ann");
+    let (device_key, _) = new_device(&result);
+    let access = &result["AuthenticationResult"]["AccessToken"];
+    let answer = confirm(&world, access, &device_key).unwrap();
+    assert_eq!(answer, json!({"UserConfirmationNecessary": false}));
+    let got = world.ok(
+        "GetDevice",
+        json!({"AccessToken": access, "DeviceKey": device_key}),
+    );
+    assert_eq!(remembered_status(&got["Device"]), "remembered");
+}
+
+#[test]
+fn another_users_or_an_expired_offer_cannot_be_confirmed() {
+    let world = World::new();
+    let (pool, client) = device_pool(&world, false);
+    let ann = world.confirmed(&pool, &client, "ann");
+    let bob = world.confirmed(&pool, &client, "bob");
+    let (anns_device, _) = new_device(&ann);
+    let bobs_access = &bob["AuthenticationResult"]["AccessToken"];
+    assert_eq!(
+        confirm(&world, bobs_access, &anns_device).unwrap_err().kind,
+        ErrorKind::ResourceNotFound
+    );
+    // A public device operation never acts for a named user without their token.
+    let e = world.err(
+        "GetDevice",
+        json!({"UserPoolId": pool, "Username": "ann", "DeviceKey": anns_device}),
+    );
+    assert_eq!(e.kind, ErrorKind::InvalidParameter);
+
+    world.env.clock.advance(crate::device::OFFER_TTL_MILLIS);
+    let again = world.sign_in(&client, "ann", "Passw0rd!").unwrap();
+    let access = &again["AuthenticationResult"]["AccessToken"];
+    assert_eq!(
+        confirm(&world, access, &anns_device).unwrap_err().kind,
+        ErrorKind::ResourceNotFound
+    );
+    let bad = world.err(
+        "ConfirmDevice",
+        json!({"AccessToken": access, "DeviceKey": "us-east-1_../../u/bob",
+               "DeviceSecretVerifierConfig": {"PasswordVerifier": VERIFIER, "Salt": "c2FsdA=="}}),
+    );
+    assert_eq!(bad.kind, ErrorKind::InvalidParameter);
+}
+
+#[test]
+fn refreshed_tokens_keep_their_device_and_a_wrong_device_key_is_refused() {
+    let world = World::new();
+    let (pool, client) = device_pool(&world, false);
+    let result = world.confirmed(&pool, &client, "ann");
+    let (device_key, _) = new_device(&result);
+    let refresh_token = &result["AuthenticationResult"]["RefreshToken"];
+    let refreshed = world.ok(
+        "InitiateAuth",
+        json!({"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH",
+               "AuthParameters": {"REFRESH_TOKEN": refresh_token, "DEVICE_KEY": device_key}}),
+    );
+    let access = refreshed["AuthenticationResult"]["AccessToken"]
+        .as_str()
+        .unwrap();
+    assert_eq!(claims(access)["device_key"], json!(device_key));
+    assert!(
+        refreshed["AuthenticationResult"]
+            .get("NewDeviceMetadata")
+            .is_none()
+    );
+    let e = world.err(
+        "InitiateAuth",
+        json!({"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH",
+               "AuthParameters": {"REFRESH_TOKEN": refresh_token,
+                                  "DEVICE_KEY": "us-east-1_00000000-0000-4000-8000-000000000000"}}),
+    );
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
+}
+
+#[test]
+fn devices_page_by_limit() {
+    let world = World::new();
+    let (pool, client) = device_pool(&world, false);
+    world.confirmed(&pool, &client, "ann");
+    let mut keys = Vec::new();
+    let mut access = Value::Null;
+    for _ in 0..3 {
+        let result = world.sign_in(&client, "ann", "Passw0rd!").unwrap();
+        access = result["AuthenticationResult"]["AccessToken"].clone();
+        let (device_key, _) = new_device(&result);
+        confirm(&world, &access, &device_key).unwrap();
+        keys.push(device_key);
+    }
+    keys.sort();
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..5 {
+        let mut body = json!({"AccessToken": access, "Limit": 2});
+        if let Some(t) = &token {
+            body["PaginationToken"] = json!(t);
+        }
+        let page = world.ok("ListDevices", body);
+        let devices = page["Devices"].as_array().unwrap();
+        assert!(devices.len() <= 2);
+        seen.extend(
+            devices
+                .iter()
+                .map(|d| d["DeviceKey"].as_str().unwrap().to_string()),
+        );
+        match page.get("PaginationToken").and_then(Value::as_str) {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, keys);
+}
