@@ -21,6 +21,8 @@ use crate::service::Service;
 use crate::store::Store;
 use crate::testing::TestEnv;
 
+mod srp;
+
 struct World {
     env: TestEnv,
     config: Config,

@@ -202,6 +202,12 @@ fn salt_number(salt: [u8; 16]) -> U3072 {
     U3072::from_be_slice(&buf)
 }
 
+/// A salt as verifiers keep it and `SALT` carries it: PAD hex of 16 random bytes (see
+/// [`verifier`]).
+pub fn canonical_salt(salt: [u8; 16]) -> String {
+    pad_hex(&salt_number(salt))
+}
+
 fn make_verifier(salt: [u8; 16], prefix: &str, user_id: &str, password: &str) -> Verifier {
     let salt = salt_number(salt);
     let x = x(&salt, prefix, user_id, password);
