@@ -18,7 +18,7 @@ pub fn temporary_expiry(pool: &PoolRecord, now: u64) -> u64 {
 }
 
 /// AdminSetUserPassword: a permanent password confirms the user; a temporary one makes them
-/// set their own at the next sign-in.
+/// set their own at the next sign-in. `username` is the username as stored.
 pub async fn set_password(
     env: &dyn Env,
     pool: &PoolRecord,
@@ -26,11 +26,17 @@ pub async fn set_password(
     password: &str,
     permanent: bool,
 ) -> Result<(), Error> {
-    let hash = crate::password::hash_new(env, pool.password_policy(), pool.hash_params(), password)
-        .await?;
+    let hash = crate::password::hash_new(
+        env,
+        pool.password_policy(),
+        pool.hash_params(),
+        pool.srp_user(username),
+        password,
+    )
+    .await?;
     let now = env.clock().now_millis();
     user::modify(env, pool, username, |u| {
-        u.password_hash = Some(hash.clone());
+        u.set_password(&hash);
         u.failed_sign_ins = 0;
         u.locked_until_millis = 0;
         u.codes.remove(&CodePurpose::ForgotPassword.slot(None));
@@ -102,8 +108,14 @@ pub async fn change_password(
         crate::auth::record_failure(env, pool, &record.username).await?;
         return Err(Error::bad_credentials());
     }
-    let hash = crate::password::hash_new(env, pool.password_policy(), pool.hash_params(), proposed)
-        .await?;
+    let hash = crate::password::hash_new(
+        env,
+        pool.password_policy(),
+        pool.hash_params(),
+        pool.srp_user(&record.username),
+        proposed,
+    )
+    .await?;
     user::modify(env, pool, &record.username, |u| {
         if u.password_hash.as_deref() != Some(current.as_str()) {
             return Err(Error::new(
@@ -111,7 +123,7 @@ pub async fn change_password(
                 "The password changed concurrently; try again.",
             ));
         }
-        u.password_hash = Some(hash.clone());
+        u.set_password(&hash);
         u.failed_sign_ins = 0;
         u.locked_until_millis = 0;
         Ok(Step::Save(()))

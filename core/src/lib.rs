@@ -64,6 +64,8 @@ pub mod registration;
 pub mod secret;
 pub mod service;
 pub mod sigv4;
+// Secure Remote Password, Cognito's variant (issue 17): the math of USER_SRP_AUTH and DEVICE_SRP_AUTH.
+pub mod srp;
 pub mod store;
 pub mod token;
 pub mod trigger;

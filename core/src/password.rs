@@ -262,28 +262,65 @@ pub fn check_input(password: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Who an SRP verifier is computed for: the pool name (the part of the pool id after `_`) and
+/// the user id (the username as stored, Cognito's `USER_ID_FOR_SRP`). `None` where the pool
+/// stores no verifiers (`PoolRecord::srp_user`).
+#[derive(Debug, Clone, Copy)]
+pub struct SrpUser<'a> {
+    pub pool_name: &'a str,
+    pub user_id: &'a str,
+}
+
+/// What setting a password stores on the user: the argon2id hash and, where the pool allows
+/// USER_SRP_AUTH, the SRP verifier (salt, v). Produced only by [`hash_new`] and [`hash`], so no
+/// place that sets a password can leave the verifier stale (`UserRecord::set_password`).
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub hash: String,
+    pub srp: Option<crate::srp::Verifier>,
+}
+
 /// A new password a user or administrator chose: acceptable input, within the pool's policy,
-/// then hashed (argon2id, fresh salt) with the pool's parameters.
+/// then hashed (argon2id, fresh salt) with the pool's parameters, with its SRP verifier.
 pub async fn hash_new(
     env: &dyn crate::ports::Env,
     policy: &PasswordPolicy,
     params: HashParams,
+    srp: Option<SrpUser<'_>>,
     password: &str,
-) -> Result<String, Error> {
+) -> Result<Credentials, Error> {
     check_input(password)?;
     policy.check(password)?;
-    hash(env, params, password).await
+    hash(env, params, srp, password).await
 }
 
-/// Hashes a password with a fresh salt (no policy check: temporary and migrated passwords).
+/// Hashes a password with a fresh salt (no policy check: temporary and migrated passwords),
+/// with its SRP verifier.
 pub async fn hash(
     env: &dyn crate::ports::Env,
     params: HashParams,
+    srp: Option<SrpUser<'_>>,
     password: &str,
-) -> Result<String, Error> {
+) -> Result<Credentials, Error> {
     let mut salt = [0u8; 16];
     env.random().fill(&mut salt);
-    env.passwords().hash(password, salt, params).await
+    let hash = env.passwords().hash(password, salt, params).await?;
+    Ok(Credentials {
+        hash,
+        srp: srp.map(|who| verifier(env, who, password)),
+    })
+}
+
+/// An SRP verifier for a password, with a fresh salt (a user who signs in with a password and
+/// has none yet gets one this way).
+pub fn verifier(
+    env: &dyn crate::ports::Env,
+    who: SrpUser<'_>,
+    password: &str,
+) -> crate::srp::Verifier {
+    let mut salt = [0u8; 16];
+    env.random().fill(&mut salt);
+    crate::srp::verifier(who.pool_name, who.user_id, password, salt)
 }
 
 #[cfg(test)]

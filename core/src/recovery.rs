@@ -122,6 +122,7 @@ pub async fn confirm_forgot_password(
                 env,
                 pool.password_policy(),
                 pool.hash_params(),
+                pool.srp_user(username),
                 new_password,
             )
             .await?;
@@ -134,6 +135,7 @@ pub async fn confirm_forgot_password(
         env,
         pool.password_policy(),
         pool.hash_params(),
+        pool.srp_user(&found.username),
         new_password,
     )
     .await?;
@@ -142,7 +144,7 @@ pub async fn confirm_forgot_password(
         match message::take_code(u, CodePurpose::ForgotPassword, None, code, now)? {
             Err(wrong) => Ok(Step::SaveThenFail(wrong)),
             Ok(_) => {
-                u.password_hash = Some(hash.clone());
+                u.set_password(&hash);
                 u.failed_sign_ins = 0;
                 u.locked_until_millis = 0;
                 u.temporary_password_expires_millis = None;

@@ -199,7 +199,10 @@ fn directory(c: &mut Criterion) {
                     format!("00000000-0000-4000-8000-{i:012}"),
                     attributes,
                     cognate_core::user::UserStatus::Confirmed,
-                    Some(phc.clone()),
+                    Some(cognate_core::password::Credentials {
+                        hash: phc.clone(),
+                        srp: None,
+                    }),
                     1_767_225_600_000,
                 );
                 cognate_core::user::save(&env, &pool, None, &record, cognate_core::Expect::Absent)

@@ -53,6 +53,7 @@ pub mod plugins;
 mod responses;
 pub mod scenarios;
 mod server;
+pub mod srp;
 mod target;
 mod tokens;
 

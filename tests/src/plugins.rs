@@ -126,7 +126,14 @@ impl Target {
 
     /// A signed `CognatePlugins.<operation>` call.
     pub async fn plugin_admin(&self, operation: &str, body: &Value) -> RawResponse {
-        let target = format!("CognatePlugins.{operation}");
+        self.signed_call(&format!("CognatePlugins.{operation}"), body)
+            .await
+    }
+
+    /// A SigV4-signed call with the admin key to any `X-Amz-Target` (Cognate's extension members
+    /// that the AWS SDK cannot send, e.g. `AWSCognitoIdentityProviderService.CreateUserPool`).
+    pub async fn signed_call(&self, target: &str, body: &Value) -> RawResponse {
+        let target = target.to_owned();
         let body = body.to_string().into_bytes();
         let host = self
             .base_url()

@@ -160,7 +160,27 @@ async fn run_auth_flow(
             };
             sign_in(&attempt, &issuer, how).await
         }
-        "USER_SRP_AUTH" | "USER_AUTH" => Err(Error::invalid_parameter(format!(
+        "USER_SRP_AUTH" => {
+            // Legacy ExplicitAuthFlows (no ALLOW_ value) always allowed SRP, as in Cognito.
+            let legacy = !client
+                .settings
+                .explicit_auth_flows
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .any(|f| f.starts_with("ALLOW_"));
+            if !client.allows("ALLOW_USER_SRP_AUTH", None) && !legacy {
+                return Err(Error::invalid_parameter(
+                    "USER_SRP_AUTH flow not enabled for this client",
+                ));
+            }
+            let how = auth::Begin::Srp {
+                login: param(req, "USERNAME")?,
+                srp_a: param(req, "SRP_A")?,
+            };
+            sign_in(&attempt, &issuer, how).await
+        }
+        "USER_AUTH" => Err(Error::invalid_parameter(format!(
             "The {flow} flow is not supported by this server yet; use USER_PASSWORD_AUTH."
         ))),
         other => Err(Error::invalid_parameter(format!(
@@ -183,7 +203,8 @@ fn outcome_json(outcome: SignInOutcome) -> Value {
             parameters,
         } => super::wire::AuthResponse {
             challenge_name: Some(name.into()),
-            session: Some(session),
+            // PASSWORD_VERIFIER has none (its SECRET_BLOCK carries the state).
+            session: (!session.is_empty()).then_some(session),
             challenge_parameters: parameters,
             authentication_result: None,
         },

@@ -22,6 +22,7 @@ use crate::store::Store;
 use crate::testing::TestEnv;
 
 mod devices;
+mod srp;
 
 struct World {
     env: TestEnv,

@@ -28,6 +28,9 @@ pub struct AuthEvent {
     pub ip_address: Option<String>,
     #[serde(default)]
     pub user_agent: Option<String>,
+    /// Why a sign-in failed where the client is not told (Cognate's `CognateReason` member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl AuthEvent {
@@ -51,6 +54,15 @@ impl AuthEvent {
             "EventFeedback": null,
             "ClientId": self.client_id,
         })
+        .as_object()
+        .cloned()
+        .map(|mut wire| {
+            if let Some(reason) = &self.reason {
+                wire.insert("CognateReason".into(), json!(reason));
+            }
+            Value::Object(wire)
+        })
+        .unwrap_or(Value::Null)
     }
 }
 
@@ -64,6 +76,21 @@ pub async fn record(
     success: bool,
     origin: &Origin,
 ) -> Result<(), Error> {
+    record_why(env, pool, user, client, event_type, success, origin, None).await
+}
+
+/// Records one event, with why it failed where the client is not told.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_why(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    user: &UserRecord,
+    client: &AppClient,
+    event_type: &str,
+    success: bool,
+    origin: &Origin,
+    reason: Option<&str>,
+) -> Result<(), Error> {
     let now = env.clock().now_millis();
     let event = AuthEvent {
         event_id: crate::ids::uuid_v4(env.random()),
@@ -76,6 +103,7 @@ pub async fn record(
             .user_agent
             .as_ref()
             .map(|a| a.chars().take(256).collect()),
+        reason: reason.map(Into::into),
     };
     let key = format!(
         "{}{:020}{}",

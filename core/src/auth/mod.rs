@@ -33,6 +33,7 @@ pub mod lockout;
 pub mod new_password;
 pub mod password;
 pub mod session;
+pub mod srp;
 
 pub use crate::pool::ClientProof;
 pub use lockout::{LOCKOUT_THRESHOLD, MAX_LOCKOUT_MILLIS, record_failure};
@@ -47,16 +48,24 @@ pub enum Step {
     /// The pool's define/create/verify auth challenge plugins ask the questions.
     #[serde(rename = "CUSTOM_CHALLENGE")]
     CustomChallenge,
+    /// USER_SRP_AUTH's proof: the client signs the secret block with the SRP key.
+    #[serde(rename = "PASSWORD_VERIFIER")]
+    PasswordVerifier,
 }
 
 impl Step {
-    const ALL: [Step; 2] = [Self::NewPassword, Self::CustomChallenge];
+    const ALL: [Step; 3] = [
+        Self::NewPassword,
+        Self::CustomChallenge,
+        Self::PasswordVerifier,
+    ];
 
     /// Cognito's `ChallengeName` (the name the session stores, too).
     pub const fn challenge_name(self) -> &'static str {
         match self {
             Self::NewPassword => "NEW_PASSWORD_REQUIRED",
             Self::CustomChallenge => "CUSTOM_CHALLENGE",
+            Self::PasswordVerifier => "PASSWORD_VERIFIER",
         }
     }
 
@@ -73,7 +82,6 @@ const NOT_YET: &[&str] = &[
     "EMAIL_OTP",
     "SELECT_MFA_TYPE",
     "MFA_SETUP",
-    "PASSWORD_VERIFIER",
     "DEVICE_SRP_AUTH",
     "DEVICE_PASSWORD_VERIFIER",
     "ADMIN_NO_SRP_AUTH",
@@ -101,6 +109,8 @@ pub struct Attempt<'a> {
 pub enum Begin<'a> {
     /// USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH (ADMIN_NO_SRP_AUTH).
     Password { login: &'a str, password: &'a str },
+    /// USER_SRP_AUTH: the client's SRP_A; the PASSWORD_VERIFIER challenge follows.
+    Srp { login: &'a str, srp_a: &'a str },
     /// CUSTOM_AUTH: the pool's auth challenge plugins decide.
     CustomAuth {
         login: &'a str,
@@ -112,6 +122,7 @@ pub enum Begin<'a> {
 pub async fn begin(at: &Attempt<'_>, how: Begin<'_>) -> Result<Authenticated, Error> {
     match how {
         Begin::Password { login, password } => password::authenticate(at, login, password).await,
+        Begin::Srp { login, srp_a } => srp::start(at, login, srp_a).await,
         Begin::CustomAuth {
             login,
             client_metadata,
@@ -142,6 +153,10 @@ pub async fn respond(
             )));
         }
     };
+    // PASSWORD_VERIFIER's state travels in its SECRET_BLOCK, not in a Session.
+    if step == Step::PasswordVerifier {
+        return srp::respond(at, responses).await;
+    }
     let session = session
         .ok_or_else(|| Error::invalid_parameter("Session is required for this challenge."))?;
     match step {
@@ -149,6 +164,7 @@ pub async fn respond(
         Step::CustomChallenge => custom_challenge::respond(at, session, responses, client_metadata)
             .await
             .map(|(next, _)| next),
+        Step::PasswordVerifier => srp::respond(at, responses).await,
     }
 }
 

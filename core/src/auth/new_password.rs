@@ -84,6 +84,7 @@ pub async fn respond(
         env,
         pool.password_policy(),
         pool.hash_params(),
+        pool.srp_user(&found.username),
         new_password,
     )
     .await?;
@@ -93,7 +94,7 @@ pub async fn respond(
             return Err(Error::not_authorized("Invalid session for the user."));
         }
         let targets = crate::profile::apply_updates(pool, u, &updates, false)?;
-        u.password_hash = Some(hash.clone());
+        u.set_password(&hash);
         u.status = UserStatus::Confirmed;
         u.temporary_password_expires_millis = None;
         Ok(user::Step::Save(targets))

@@ -108,6 +108,7 @@ pub(super) async fn authenticate(
             ));
         }
         clear_failures(env, pool, &user, check, password).await?;
+        super::srp::sync_verifier(env, pool, &user, password).await?;
     }
     admit(env, pool, client, user).await
 }

@@ -135,6 +135,10 @@ pub struct PoolSettings {
     pub user_pool_tier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cognate_password_hashing: Option<PasswordHashing>,
+    /// Cognate's extension: `DISABLED` stores no SRP verifiers and refuses USER_SRP_AUTH
+    /// (`ENABLED`, Cognito's behaviour, when omitted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cognate_srp: Option<String>,
 }
 
 fn deletion_protection_default() -> String {
@@ -176,6 +180,14 @@ impl PoolSettings {
         }
         if let Some(h) = &self.cognate_password_hashing {
             h.validate()?;
+        }
+        if let Some(srp) = &self.cognate_srp
+            && !matches!(srp.as_str(), "ENABLED" | "DISABLED")
+        {
+            return Err(Error::invalid_parameter(format!(
+                "1 validation error detected: Value '{}' at 'cognateSrp' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]",
+                srp.chars().take(64).collect::<String>()
+            )));
         }
         // Trigger plugins: every LambdaConfig field holds a plugin reference.
         lambda::validate_lambda_config(self.lambda_config.as_ref())?;
@@ -219,6 +231,17 @@ impl PoolRecord {
             .cognate_password_hashing
             .unwrap_or_default()
             .params()
+    }
+    /// Whether the pool stores SRP verifiers and allows USER_SRP_AUTH (`CognateSrp`).
+    pub fn allows_srp(&self) -> bool {
+        self.settings.cognate_srp.as_deref() != Some("DISABLED")
+    }
+    /// Who a user's SRP verifier is for, or `None` where the pool stores none.
+    pub fn srp_user<'a>(&'a self, username: &'a str) -> Option<crate::password::SrpUser<'a>> {
+        self.allows_srp().then(|| crate::password::SrpUser {
+            pool_name: crate::srp::pool_name(&self.id),
+            user_id: username,
+        })
     }
     pub fn password_policy(&self) -> &PasswordPolicy {
         &self.settings.policies.password_policy

@@ -120,12 +120,18 @@ pub async fn create_user(
         Some("RESEND") => {
             let (existing, _) = user::resolve_existing(env, pool, input.username).await?;
             let password = temporary_password(env, pool, input.temporary_password)?;
-            let hash = crate::password::hash(env, pool.hash_params(), &password).await?;
+            let hash = crate::password::hash(
+                env,
+                pool.hash_params(),
+                pool.srp_user(&existing.username),
+                &password,
+            )
+            .await?;
             let (record, ()) = user::modify(env, pool, &existing.username, |u| {
                 if u.status != UserStatus::ForceChangePassword {
                     return Err(unsupported_state("User is already confirmed."));
                 }
-                u.password_hash = Some(hash.clone());
+                u.set_password(&hash);
                 u.temporary_password_expires_millis =
                     Some(crate::account::temporary_expiry(pool, now));
                 Ok(Step::Save(()))
@@ -185,7 +191,8 @@ pub async fn create_user(
             "User account already exists",
         ));
     }
-    let hash = crate::password::hash(env, pool.hash_params(), &password).await?;
+    let hash =
+        crate::password::hash(env, pool.hash_params(), pool.srp_user(&username), &password).await?;
     let mut record = UserRecord::new(
         username,
         sub,

@@ -127,7 +127,13 @@ pub async fn sign_up(
     )
     .await?;
     apply_auto_verify(&mut attributes, decision);
-    let hash = crate::password::hash(env, pool.hash_params(), input.password).await?;
+    let hash = crate::password::hash(
+        env,
+        pool.hash_params(),
+        pool.srp_user(&username),
+        input.password,
+    )
+    .await?;
     let now = env.clock().now_millis();
     let mut record = UserRecord::new(
         username,

@@ -151,9 +151,7 @@ pub async fn store_migrated_user(
     })?;
     let hash = match password {
         Some(p) if migration.final_status == user::UserStatus::Confirmed => {
-            let mut salt = [0u8; 16];
-            env.random().fill(&mut salt);
-            Some(env.passwords().hash(p, salt, pool.hash_params()).await?)
+            Some(crate::password::hash(env, pool.hash_params(), pool.srp_user(&username), p).await?)
         }
         _ => None,
     };

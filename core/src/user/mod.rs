@@ -65,6 +65,10 @@ pub struct UserRecord {
     pub enabled: bool,
     /// argon2id PHC string.
     pub password_hash: Option<String>,
+    /// The SRP verifier of the same password (USER_SRP_AUTH), where the pool stores them; none
+    /// for passwords set before verifiers were stored, until the next password sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub srp_verifier: Option<crate::srp::Verifier>,
     pub created_millis: u64,
     pub modified_millis: u64,
     /// Outstanding one-time codes by slot ([`crate::code::CodeSlot`]).
@@ -113,9 +117,13 @@ impl UserRecord {
         sub: String,
         attributes: BTreeMap<String, String>,
         status: UserStatus,
-        password_hash: Option<String>,
+        password: Option<crate::password::Credentials>,
         now_millis: u64,
     ) -> Self {
+        let (password_hash, srp_verifier) = match password {
+            Some(c) => (Some(c.hash), c.srp),
+            None => (None, None),
+        };
         Self {
             username,
             sub,
@@ -123,6 +131,7 @@ impl UserRecord {
             status,
             enabled: true,
             password_hash,
+            srp_verifier,
             created_millis: now_millis,
             modified_millis: now_millis,
             codes: BTreeMap::new(),
@@ -134,6 +143,13 @@ impl UserRecord {
             tokens_valid_after_millis: 0,
             revoked_sessions: Vec::new(),
         }
+    }
+
+    /// Stores a password just set ([`crate::password::hash_new`], [`crate::password::hash`]): its
+    /// argon2id hash and its SRP verifier (or none, where the pool stores none).
+    pub fn set_password(&mut self, password: &crate::password::Credentials) {
+        self.password_hash = Some(password.hash.clone());
+        self.srp_verifier = password.srp.clone();
     }
 
     /// Whether a session (by `origin_jti`) was revoked.

@@ -39,6 +39,7 @@ mod oauth_triggers;
 mod oidc;
 mod self_service;
 mod sign_in;
+mod srp;
 mod tokens_revocation;
 mod triggers;
 mod two_hosts;
