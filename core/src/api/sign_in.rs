@@ -82,6 +82,7 @@ async fn run_auth_flow(
         client,
         origin: &ctx.origin,
         proof: auth::ClientProof::SecretHash(secret_hash),
+        device_key: req.auth_parameters.get("DEVICE_KEY").map(String::as_str),
     };
     let flow = req.auth_flow.as_str();
     let password_flow = match (admin, flow) {
@@ -234,6 +235,10 @@ pub(super) async fn respond_to_auth_challenge(
                 .get("SECRET_HASH")
                 .map(String::as_str),
         ),
+        device_key: req
+            .challenge_responses
+            .get("DEVICE_KEY")
+            .map(String::as_str),
     };
     let authenticated = auth::respond(
         &attempt,

@@ -169,7 +169,7 @@ async fn decide(
         return Err(Error::not_authorized("Incorrect username or password."));
     }
     if flag(&decision, "issueTokens")? {
-        return admit(env, pool, client, user).await;
+        return admit(at, user).await;
     }
     let name = decision
         .get("challengeName")

@@ -28,6 +28,7 @@ use crate::trigger::TokenSource;
 use crate::user::{UserRecord, UserStatus};
 
 pub mod custom_challenge;
+pub mod device;
 pub mod events;
 pub mod lockout;
 pub mod new_password;
@@ -51,13 +52,21 @@ pub enum Step {
     /// USER_SRP_AUTH's proof: the client signs the secret block with the SRP key.
     #[serde(rename = "PASSWORD_VERIFIER")]
     PasswordVerifier,
+    /// A remembered device is asked to prove itself ([`device`]): the client sends SRP_A.
+    #[serde(rename = "DEVICE_SRP_AUTH")]
+    DeviceSrpAuth,
+    /// The device's proof: the client signs the secret block with the device's SRP key.
+    #[serde(rename = "DEVICE_PASSWORD_VERIFIER")]
+    DevicePasswordVerifier,
 }
 
 impl Step {
-    const ALL: [Step; 3] = [
+    const ALL: [Step; 5] = [
         Self::NewPassword,
         Self::CustomChallenge,
         Self::PasswordVerifier,
+        Self::DeviceSrpAuth,
+        Self::DevicePasswordVerifier,
     ];
 
     /// Cognito's `ChallengeName` (the name the session stores, too).
@@ -66,6 +75,8 @@ impl Step {
             Self::NewPassword => "NEW_PASSWORD_REQUIRED",
             Self::CustomChallenge => "CUSTOM_CHALLENGE",
             Self::PasswordVerifier => "PASSWORD_VERIFIER",
+            Self::DeviceSrpAuth => "DEVICE_SRP_AUTH",
+            Self::DevicePasswordVerifier => "DEVICE_PASSWORD_VERIFIER",
         }
     }
 
@@ -82,8 +93,6 @@ const NOT_YET: &[&str] = &[
     "EMAIL_OTP",
     "SELECT_MFA_TYPE",
     "MFA_SETUP",
-    "DEVICE_SRP_AUTH",
-    "DEVICE_PASSWORD_VERIFIER",
     "ADMIN_NO_SRP_AUTH",
     "SELECT_CHALLENGE",
     "SMS_OTP",
@@ -102,6 +111,8 @@ pub struct Attempt<'a> {
     pub origin: &'a Origin,
     /// How the client proves itself (the API: `SECRET_HASH`; the hosted UI: nothing more).
     pub proof: ClientProof<'a>,
+    /// The remembered device the client says it is on (`DEVICE_KEY`), if any.
+    pub device_key: Option<&'a str>,
 }
 
 /// How a sign-in begins.
@@ -157,6 +168,11 @@ pub async fn respond(
     if step == Step::PasswordVerifier {
         return srp::respond(at, responses).await;
     }
+    // So may DEVICE_PASSWORD_VERIFIER's (Cognito's clients send the Session as well).
+    if step == Step::DevicePasswordVerifier && session.is_none() {
+        let (user, device) = device::respond_password_verifier(at, "", responses).await?;
+        return after_device(at, user, &device).await;
+    }
     let session = session
         .ok_or_else(|| Error::invalid_parameter("Session is required for this challenge."))?;
     match step {
@@ -165,6 +181,11 @@ pub async fn respond(
             .await
             .map(|(next, _)| next),
         Step::PasswordVerifier => srp::respond(at, responses).await,
+        Step::DeviceSrpAuth => device::respond_srp_auth(at, session, responses).await,
+        Step::DevicePasswordVerifier => {
+            let (user, device) = device::respond_password_verifier(at, session, responses).await?;
+            after_device(at, user, &device).await
+        }
     }
 }
 
@@ -200,13 +221,10 @@ pub enum Authenticated {
 }
 
 /// The user's status decides what a sign-in that proved the user (a migrated user, a custom
-/// challenge answered) leads to; then the post authentication trigger.
-pub(crate) async fn admit(
-    env: &dyn Env,
-    pool: &PoolRecord,
-    client: &AppClient,
-    user: UserRecord,
-) -> Result<Authenticated, Error> {
+/// challenge answered) leads to: a challenge their status demands, the device they named
+/// proving itself, then the post authentication trigger.
+pub(crate) async fn admit(at: &Attempt<'_>, user: UserRecord) -> Result<Authenticated, Error> {
+    let (env, pool, client) = (at.env, at.pool, at.client);
     if !user.enabled {
         return Err(Error::not_authorized("User is disabled."));
     }
@@ -230,6 +248,31 @@ pub(crate) async fn admit(
             ));
         }
     }
+    // A confirmed device of the user named by the client proves itself before anything else.
+    if let Some(device) = device::named(at, &user, at.device_key).await? {
+        return device::challenge(at, &user, &device).await;
+    }
+    post_authentication(env, pool, client, user).await
+}
+
+/// After a device proved itself: a remembered device stands in for MFA where the pool says so
+/// (`ChallengeRequiredOnNewDevice`); any other goes on as `admit` would.
+async fn after_device(
+    at: &Attempt<'_>,
+    user: UserRecord,
+    device: &crate::device::DeviceRecord,
+) -> Result<Authenticated, Error> {
+    let _skips_mfa = device.remembered && crate::device::remembered_device_skips_mfa(at.pool);
+    post_authentication(at.env, at.pool, at.client, user).await
+}
+
+/// A fully proved user: the post authentication trigger, then success.
+pub(crate) async fn post_authentication(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    client: &AppClient,
+    user: UserRecord,
+) -> Result<Authenticated, Error> {
     crate::trigger::post_authentication(
         env,
         pool,
@@ -257,17 +300,23 @@ pub async fn sign_in_outcome(
     let (env, pool, client, user) = (at.env, at.pool, at.client, &user);
     // A new session for the signed-in user: its tokens and the successful auth event.
     let now = env.clock().now_millis();
-    // A pool that tracks devices offers this one a device key (`NewDeviceMetadata`).
-    let new_device = if crate::device::tracks_devices(pool) {
-        Some(crate::device::offer(env, pool, user).await?)
-    } else {
-        None
+    // A pool that tracks devices: the confirmed device the client named, or a new device key
+    // offered to this one (`NewDeviceMetadata`).
+    let known_device = device::named(at, user, at.device_key).await?;
+    let new_device = match &known_device {
+        None if crate::device::tracks_devices(pool) => {
+            Some(crate::device::offer(env, pool, user).await?)
+        }
+        _ => None,
     };
     let session = Session {
         origin_jti: crate::ids::uuid_v4(env.random()),
         event_id: crate::ids::uuid_v4(env.random()),
         auth_time: now / 1000,
-        device_key: new_device.as_ref().map(|d| d.device_key.clone()),
+        device_key: match &known_device {
+            Some(known) => Some(known.device_key.clone()),
+            None => new_device.as_ref().map(|d| d.device_key.clone()),
+        },
     };
     let (tokens, recorded) = futures_util::future::join(
         token::issue_tokens_for(

@@ -48,7 +48,7 @@ pub(super) async fn authenticate(
                     migration,
                 )
                 .await?;
-                return admit(env, pool, client, user).await;
+                return admit(at, user).await;
             }
             None
         }
@@ -110,7 +110,7 @@ pub(super) async fn authenticate(
         clear_failures(env, pool, &user, check, password).await?;
         super::srp::sync_verifier(env, pool, &user, password).await?;
     }
-    admit(env, pool, client, user).await
+    admit(at, user).await
 }
 
 /// After a correct password: rehash with the pool's current parameters and reset the failure

@@ -283,7 +283,7 @@ pub(super) async fn respond(
             reset_failures(env, pool, &user.username).await?;
         }
     }
-    admit(env, pool, client, user).await
+    admit(at, user).await
 }
 
 async fn reset_failures(env: &dyn Env, pool: &PoolRecord, username: &str) -> Result<(), Error> {

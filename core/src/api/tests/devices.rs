@@ -266,3 +266,173 @@ fn devices_page_by_limit() {
     }
     assert_eq!(seen, keys);
 }
+
+/// A client's device secret and its ConfirmDevice verifier config, as amazon-cognito-identity-js
+/// computes them (base64 of the padded salt and verifier bytes).
+fn device_secret(device_key: &str, group_key: &str) -> (String, Value) {
+    let password = "device-secret-from-the-client";
+    let verifier = crate::srp::device_verifier(group_key, device_key, password, [7u8; 16]);
+    let config = json!({
+        "Salt": crate::codec::b64(&hex::decode(&verifier.salt).unwrap()),
+        "PasswordVerifier": crate::codec::b64(&hex::decode(&verifier.v).unwrap()),
+    });
+    (password.to_string(), config)
+}
+
+/// Answers DEVICE_SRP_AUTH and DEVICE_PASSWORD_VERIFIER as a client would; `tamper` spoils the
+/// signature. Returns the final answer (or error).
+fn prove_device(
+    world: &World,
+    client: &str,
+    challenge: &Value,
+    device_key: &str,
+    group_key: &str,
+    secret: &str,
+    tamper: bool,
+) -> Result<Value, crate::Error> {
+    assert_eq!(challenge["ChallengeName"], json!("DEVICE_SRP_AUTH"));
+    let a = [9u8; 32];
+    let srp_a = crate::srp::client_public(&a).unwrap();
+    let verifier_challenge = world.ok(
+        "RespondToAuthChallenge",
+        json!({"ClientId": client, "ChallengeName": "DEVICE_SRP_AUTH",
+               "Session": challenge["Session"],
+               "ChallengeResponses": {"USERNAME": "ann", "DEVICE_KEY": device_key, "SRP_A": srp_a}}),
+    );
+    assert_eq!(
+        verifier_challenge["ChallengeName"],
+        json!("DEVICE_PASSWORD_VERIFIER")
+    );
+    let p = &verifier_challenge["ChallengeParameters"];
+    assert_eq!(p["DEVICE_KEY"], json!(device_key));
+    let key = crate::srp::client_key(
+        &a,
+        p["SRP_B"].as_str().unwrap(),
+        p["SALT"].as_str().unwrap(),
+        group_key,
+        device_key,
+        secret,
+    )
+    .unwrap();
+    let block = crate::codec::b64_decode(p["SECRET_BLOCK"].as_str().unwrap()).unwrap();
+    let timestamp = "Tue Feb 1 03:04:05 UTC 2022";
+    let mut signature = crate::srp::signature(&key, group_key, device_key, &block, timestamp);
+    if tamper {
+        signature[0] ^= 1;
+    }
+    world.call(
+        "RespondToAuthChallenge",
+        json!({"ClientId": client, "ChallengeName": "DEVICE_PASSWORD_VERIFIER",
+               "Session": verifier_challenge["Session"],
+               "ChallengeResponses": {"USERNAME": "ann", "DEVICE_KEY": device_key,
+                   "PASSWORD_CLAIM_SECRET_BLOCK": p["SECRET_BLOCK"],
+                   "PASSWORD_CLAIM_SIGNATURE": crate::codec::b64(&signature),
+                   "TIMESTAMP": timestamp}}),
+    )
+}
+
+#[test]
+fn a_confirmed_device_proves_itself_with_device_srp() {
+    let world = World::new();
+    let (pool, client) = device_pool(&world, false);
+    let first = world.confirmed(&pool, &client, "ann");
+    let (device_key, group_key) = new_device(&first);
+    let (secret, config) = device_secret(&device_key, &group_key);
+    world.ok(
+        "ConfirmDevice",
+        json!({"AccessToken": first["AuthenticationResult"]["AccessToken"],
+               "DeviceKey": device_key, "DeviceSecretVerifierConfig": config}),
+    );
+    let sign_in_on_device = || {
+        world.ok(
+            "InitiateAuth",
+            json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
+                   "AuthParameters": {"USERNAME": "ann", "PASSWORD": "Passw0rd!", "DEVICE_KEY": device_key}}),
+        )
+    };
+
+    let challenge = sign_in_on_device();
+    let done = prove_device(
+        &world,
+        &client,
+        &challenge,
+        &device_key,
+        &group_key,
+        &secret,
+        false,
+    )
+    .unwrap();
+    let result = &done["AuthenticationResult"];
+    let access = result["AccessToken"].as_str().unwrap();
+    assert_eq!(claims(access)["device_key"], json!(device_key));
+    assert!(result.get("NewDeviceMetadata").is_none(), "{result}");
+
+    // A wrong proof is a wrong password, and counts toward the lockout.
+    let challenge = sign_in_on_device();
+    let e = prove_device(
+        &world,
+        &client,
+        &challenge,
+        &device_key,
+        &group_key,
+        &secret,
+        true,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
+    let user = world.ok(
+        "AdminGetUser",
+        json!({"UserPoolId": pool, "Username": "ann"}),
+    );
+    assert_eq!(user["Username"], json!("ann"));
+
+    // A device secret the device does not have proves nothing.
+    let challenge = sign_in_on_device();
+    let e = prove_device(
+        &world,
+        &client,
+        &challenge,
+        &device_key,
+        &group_key,
+        "guess",
+        false,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
+
+    // A forgotten device is a stranger again: a new device key is offered.
+    world.ok(
+        "AdminForgetDevice",
+        json!({"UserPoolId": pool, "Username": "ann", "DeviceKey": device_key}),
+    );
+    let again = sign_in_on_device();
+    assert!(again.get("ChallengeName").is_none(), "{again}");
+    let (offered, _) = new_device(&again);
+    assert_ne!(offered, device_key);
+}
+
+#[test]
+fn a_device_verifier_session_is_single_use() {
+    let world = World::new();
+    let (pool, client) = device_pool(&world, false);
+    let first = world.confirmed(&pool, &client, "ann");
+    let (device_key, group_key) = new_device(&first);
+    let (_, config) = device_secret(&device_key, &group_key);
+    world.ok(
+        "ConfirmDevice",
+        json!({"AccessToken": first["AuthenticationResult"]["AccessToken"],
+               "DeviceKey": device_key, "DeviceSecretVerifierConfig": config}),
+    );
+    let challenge = world.ok(
+        "InitiateAuth",
+        json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
+               "AuthParameters": {"USERNAME": "ann", "PASSWORD": "Passw0rd!", "DEVICE_KEY": device_key}}),
+    );
+    let srp_a = crate::srp::client_public(&[9u8; 32]).unwrap();
+    let answer = json!({"ClientId": client, "ChallengeName": "DEVICE_SRP_AUTH",
+        "Session": challenge["Session"],
+        "ChallengeResponses": {"USERNAME": "ann", "DEVICE_KEY": device_key, "SRP_A": srp_a}});
+    world.ok("RespondToAuthChallenge", answer.clone());
+    let e = world.err("RespondToAuthChallenge", answer);
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
+}

@@ -36,6 +36,7 @@ fn attempt<'a>(
         client: &request.client,
         origin,
         proof: crate::pool::ClientProof::HostedUi,
+        device_key: None,
     }
 }
 
