@@ -70,6 +70,21 @@ pub(super) async fn named(
         .map(|(record, _)| record))
 }
 
+/// The DEVICE_SRP_AUTH session's name: pycognito answers DEVICE_SRP_AUTH without the
+/// `Session`, so the server must find it from the user and the device alone. It exists only for
+/// a few minutes after a proved first factor, is single-use, and is worth nothing without the
+/// device's secret (the next step proves it).
+fn asked_session(pool: &crate::pool::PoolRecord, username: &str, device_key: &str) -> String {
+    alloc::format!(
+        "device-srp.{}",
+        crate::codec::sha256_hex(&[
+            pool.normalize_username(username).as_bytes(),
+            b"\0",
+            device_key.as_bytes(),
+        ])
+    )
+}
+
 /// The DEVICE_SRP_AUTH challenge for a user whose first factor is proved, on `device`.
 pub(super) async fn challenge(
     at: &Attempt<'_>,
@@ -79,13 +94,15 @@ pub(super) async fn challenge(
     let state = Asked {
         device_key: device.device_key.clone(),
     };
-    let session = session::start(
+    let session = asked_session(at.pool, &user.username, &device.device_key);
+    session::start_named(
         at.env,
         at.pool,
         at.client,
         user,
         Step::DeviceSrpAuth,
         Some(serde_json::to_value(&state)?),
+        &session,
     )
     .await?;
     let mut parameters = Map::new();
@@ -100,7 +117,7 @@ pub(super) async fn challenge(
 /// The answer to DEVICE_SRP_AUTH (`USERNAME`, `DEVICE_KEY`, `SRP_A`): DEVICE_PASSWORD_VERIFIER.
 pub(super) async fn respond_srp_auth(
     at: &Attempt<'_>,
-    session_id: &str,
+    session_id: Option<&str>,
     responses: &BTreeMap<String, String>,
 ) -> Result<Authenticated, Error> {
     let (env, pool, client) = (at.env, at.pool, at.client);
@@ -108,6 +125,11 @@ pub(super) async fn respond_srp_auth(
     let device_key = required(responses, "DEVICE_KEY")?;
     let srp_a = required(responses, "SRP_A")?;
     srp::check_a(srp_a).map_err(srp_a_error)?;
+    let session_id = match session_id {
+        Some(id) => id.to_string(),
+        None => asked_session(pool, username, device_key),
+    };
+    let session_id = session_id.as_str();
     let (found, version) =
         session::find(env, pool, client, session_id, Step::DeviceSrpAuth).await?;
     let asked: Asked = serde_json::from_value(found.state.clone().unwrap_or(Value::Null))

@@ -168,10 +168,17 @@ pub async fn respond(
     if step == Step::PasswordVerifier {
         return srp::respond(at, responses).await;
     }
-    // So may DEVICE_PASSWORD_VERIFIER's (Cognito's clients send the Session as well).
-    if step == Step::DevicePasswordVerifier && session.is_none() {
-        let (user, device) = device::respond_password_verifier(at, "", responses).await?;
-        return after_device(at, user, &device).await;
+    // So may DEVICE_PASSWORD_VERIFIER's, and DEVICE_SRP_AUTH's session has a name the client
+    // can recompute (amazon-cognito-identity-js sends the Session; pycognito does not).
+    if session.is_none() {
+        match step {
+            Step::DeviceSrpAuth => return device::respond_srp_auth(at, None, responses).await,
+            Step::DevicePasswordVerifier => {
+                let (user, device) = device::respond_password_verifier(at, "", responses).await?;
+                return after_device(at, user, &device).await;
+            }
+            _ => {}
+        }
     }
     let session = session
         .ok_or_else(|| Error::invalid_parameter("Session is required for this challenge."))?;
@@ -181,7 +188,7 @@ pub async fn respond(
             .await
             .map(|(next, _)| next),
         Step::PasswordVerifier => srp::respond(at, responses).await,
-        Step::DeviceSrpAuth => device::respond_srp_auth(at, session, responses).await,
+        Step::DeviceSrpAuth => device::respond_srp_auth(at, Some(session), responses).await,
         Step::DevicePasswordVerifier => {
             let (user, device) = device::respond_password_verifier(at, session, responses).await?;
             after_device(at, user, &device).await

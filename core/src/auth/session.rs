@@ -43,6 +43,46 @@ pub async fn start(
     state: Option<serde_json::Value>,
 ) -> Result<String, Error> {
     let session = crate::ids::random_token(env.random(), 96);
+    store(
+        env,
+        pool,
+        client,
+        user,
+        step,
+        state,
+        &session,
+        Expect::Absent,
+    )
+    .await?;
+    Ok(session)
+}
+
+/// Starts a session under a name the client can recompute (for steps Cognito's clients answer
+/// without a `Session`: DEVICE_SRP_AUTH); a newer session of the same name replaces it.
+#[allow(clippy::too_many_arguments)] // a session's parts
+pub async fn start_named(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    client: &AppClient,
+    user: &UserRecord,
+    step: Step,
+    state: Option<serde_json::Value>,
+    name: &str,
+) -> Result<(), Error> {
+    store(env, pool, client, user, step, state, name, Expect::Any).await
+}
+
+#[allow(clippy::too_many_arguments)] // a session's parts
+async fn store(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    client: &AppClient,
+    user: &UserRecord,
+    step: Step,
+    state: Option<serde_json::Value>,
+    session: &str,
+    expect: Expect,
+) -> Result<(), Error> {
     let minutes = client
         .settings
         .auth_session_validity
@@ -58,12 +98,12 @@ pub async fn start(
     };
     env.store()
         .put(
-            &keys::auth_session(&pool.id, &session),
+            &keys::auth_session(&pool.id, session),
             &serde_json::to_vec(&record)?,
-            Expect::Absent,
+            expect,
         )
         .await?;
-    Ok(session)
+    Ok(())
 }
 
 /// Finds a live session of this client for `challenge`; returns it with its version, for

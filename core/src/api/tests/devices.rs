@@ -290,13 +290,31 @@ fn prove_device(
     secret: &str,
     tamper: bool,
 ) -> Result<Value, crate::Error> {
+    prove_device_as(
+        world, client, challenge, device_key, group_key, secret, tamper, true,
+    )
+}
+
+/// [`prove_device`], optionally without the `Session` members (as pycognito answers).
+#[allow(clippy::too_many_arguments)]
+fn prove_device_as(
+    world: &World,
+    client: &str,
+    challenge: &Value,
+    device_key: &str,
+    group_key: &str,
+    secret: &str,
+    tamper: bool,
+    send_session: bool,
+) -> Result<Value, crate::Error> {
+    let session = |s: &Value| if send_session { s.clone() } else { Value::Null };
     assert_eq!(challenge["ChallengeName"], json!("DEVICE_SRP_AUTH"));
     let a = [9u8; 32];
     let srp_a = crate::srp::client_public(&a).unwrap();
     let verifier_challenge = world.ok(
         "RespondToAuthChallenge",
         json!({"ClientId": client, "ChallengeName": "DEVICE_SRP_AUTH",
-               "Session": challenge["Session"],
+               "Session": session(&challenge["Session"]),
                "ChallengeResponses": {"USERNAME": "ann", "DEVICE_KEY": device_key, "SRP_A": srp_a}}),
     );
     assert_eq!(
@@ -323,7 +341,7 @@ fn prove_device(
     world.call(
         "RespondToAuthChallenge",
         json!({"ClientId": client, "ChallengeName": "DEVICE_PASSWORD_VERIFIER",
-               "Session": verifier_challenge["Session"],
+               "Session": session(&verifier_challenge["Session"]),
                "ChallengeResponses": {"USERNAME": "ann", "DEVICE_KEY": device_key,
                    "PASSWORD_CLAIM_SECRET_BLOCK": p["SECRET_BLOCK"],
                    "PASSWORD_CLAIM_SIGNATURE": crate::codec::b64(&signature),
@@ -366,6 +384,29 @@ fn a_confirmed_device_proves_itself_with_device_srp() {
     let access = result["AccessToken"].as_str().unwrap();
     assert_eq!(claims(access)["device_key"], json!(device_key));
     assert!(result.get("NewDeviceMetadata").is_none(), "{result}");
+
+    // pycognito answers both steps without a Session.
+    let challenge = sign_in_on_device();
+    let done = prove_device_as(
+        &world,
+        &client,
+        &challenge,
+        &device_key,
+        &group_key,
+        &secret,
+        false,
+        false,
+    )
+    .unwrap();
+    assert!(done["AuthenticationResult"]["AccessToken"].is_string());
+    // Without a proved first factor there is no device session to answer.
+    let srp_a = crate::srp::client_public(&[9u8; 32]).unwrap();
+    let e = world.err(
+        "RespondToAuthChallenge",
+        json!({"ClientId": client, "ChallengeName": "DEVICE_SRP_AUTH",
+               "ChallengeResponses": {"USERNAME": "ann", "DEVICE_KEY": device_key, "SRP_A": srp_a}}),
+    );
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
 
     // A wrong proof is a wrong password, and counts toward the lockout.
     let challenge = sign_in_on_device();
