@@ -248,6 +248,10 @@ const ADMIN_OPERATIONS: &[&str] = &[
     "AdminListGroupsForUser",
     "ListUsersInGroup",
     "AddCustomAttributes",
+    "AdminGetDevice",
+    "AdminListDevices",
+    "AdminForgetDevice",
+    "AdminUpdateDeviceStatus",
 ];
 
 /// The operations that configure the authorization server (all administrative).
