@@ -6,6 +6,7 @@
 
 const { createPool, target } = require('./lib.cjs');
 const identityJs = require('./identity-js.cjs');
+const identityJsDevices = require('./identity-js-devices.cjs');
 const jwtVerify = require('./jwt-verify.cjs');
 const amplify = require('./amplify.cjs');
 
@@ -17,6 +18,7 @@ async function main() {
   const identity = await identityJs.run(identityPool);
   journeys.push(identity.journey);
   journeys.push(await jwtVerify.run('identity-js', identityPool, identity.tokens));
+  journeys.push(await identityJsDevices.run());
 
   const amplifyPool = await createPool('amplify');
   const browser = await amplify.run(amplifyPool);
