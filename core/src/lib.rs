@@ -65,6 +65,7 @@ pub mod service;
 pub mod sigv4;
 pub mod store;
 pub mod token;
+pub mod totp;
 pub mod trigger;
 pub mod ui;
 pub mod user;
