@@ -8,8 +8,9 @@
 //! challenge their status demands, or tokens), and [`sign_in_outcome`] issues the API's tokens.
 //!
 //! One file per step: [`password`] (USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH, user
-//! migration), [`new_password`] (NEW_PASSWORD_REQUIRED), [`custom_challenge`] (CUSTOM_AUTH). The
-//! steps still to come each get their file and a [`Step`]: SRP (`srp`), MFA (`mfa`), remembered
+//! migration), [`new_password`] (NEW_PASSWORD_REQUIRED), [`custom_challenge`] (CUSTOM_AUTH),
+//! [`mfa`] (the second factor, which `admit` asks for). The
+//! steps still to come each get their file and a [`Step`]: SRP (`srp`), remembered
 //! devices (`device`), passkeys (`webauthn`) and one-time codes (`otp`). Lockout ([`lockout`])
 //! and auth events ([`events`]) belong to the machine too.
 
@@ -30,6 +31,7 @@ use crate::user::{UserRecord, UserStatus};
 pub mod custom_challenge;
 pub mod events;
 pub mod lockout;
+pub mod mfa;
 pub mod new_password;
 pub mod password;
 pub mod session;
@@ -47,16 +49,44 @@ pub enum Step {
     /// The pool's define/create/verify auth challenge plugins ask the questions.
     #[serde(rename = "CUSTOM_CHALLENGE")]
     CustomChallenge,
+    /// MFA is required and the user has no method: set up a software token ([`mfa`]).
+    #[serde(rename = "MFA_SETUP")]
+    MfaSetup,
+    /// The user chooses among their MFA methods.
+    #[serde(rename = "SELECT_MFA_TYPE")]
+    SelectMfaType,
+    /// A TOTP code from the user's authenticator.
+    #[serde(rename = "SOFTWARE_TOKEN_MFA")]
+    SoftwareTokenMfa,
+    /// A code sent by SMS.
+    #[serde(rename = "SMS_MFA")]
+    SmsMfa,
+    /// A code sent by email.
+    #[serde(rename = "EMAIL_OTP")]
+    EmailOtp,
 }
 
 impl Step {
-    const ALL: [Step; 2] = [Self::NewPassword, Self::CustomChallenge];
+    const ALL: [Step; 7] = [
+        Self::NewPassword,
+        Self::CustomChallenge,
+        Self::MfaSetup,
+        Self::SelectMfaType,
+        Self::SoftwareTokenMfa,
+        Self::SmsMfa,
+        Self::EmailOtp,
+    ];
 
     /// Cognito's `ChallengeName` (the name the session stores, too).
     pub const fn challenge_name(self) -> &'static str {
         match self {
             Self::NewPassword => "NEW_PASSWORD_REQUIRED",
             Self::CustomChallenge => "CUSTOM_CHALLENGE",
+            Self::MfaSetup => "MFA_SETUP",
+            Self::SelectMfaType => "SELECT_MFA_TYPE",
+            Self::SoftwareTokenMfa => "SOFTWARE_TOKEN_MFA",
+            Self::SmsMfa => "SMS_MFA",
+            Self::EmailOtp => "EMAIL_OTP",
         }
     }
 
@@ -68,11 +98,6 @@ impl Step {
 
 /// Challenge names in Cognito's model that this server does not run yet.
 const NOT_YET: &[&str] = &[
-    "SMS_MFA",
-    "SOFTWARE_TOKEN_MFA",
-    "EMAIL_OTP",
-    "SELECT_MFA_TYPE",
-    "MFA_SETUP",
     "PASSWORD_VERIFIER",
     "DEVICE_SRP_AUTH",
     "DEVICE_PASSWORD_VERIFIER",
@@ -149,6 +174,11 @@ pub async fn respond(
         Step::CustomChallenge => custom_challenge::respond(at, session, responses, client_metadata)
             .await
             .map(|(next, _)| next),
+        Step::MfaSetup
+        | Step::SelectMfaType
+        | Step::SoftwareTokenMfa
+        | Step::SmsMfa
+        | Step::EmailOtp => mfa::respond(at, step, session, responses).await,
     }
 }
 
@@ -214,6 +244,20 @@ pub(crate) async fn admit(
             ));
         }
     }
+    // The second factor, if the pool and the user call for one (every first factor gets here).
+    if let Some(challenge) = mfa::challenge(env, pool, client, &user).await? {
+        return Ok(Authenticated::Challenge(challenge));
+    }
+    post_authentication(env, pool, client, user).await
+}
+
+/// A fully proved user: the post authentication trigger, then success.
+pub(crate) async fn post_authentication(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    client: &AppClient,
+    user: UserRecord,
+) -> Result<Authenticated, Error> {
     crate::trigger::post_authentication(
         env,
         pool,
