@@ -621,3 +621,7 @@ pub async fn register_token(
     .await?;
     Ok(record)
 }
+
+#[cfg(test)]
+#[path = "mfa_tests.rs"]
+mod tests;
