@@ -623,5 +623,4 @@ pub async fn register_token(
 }
 
 #[cfg(test)]
-#[path = "mfa_tests.rs"]
 mod tests;
