@@ -8,6 +8,7 @@ const { createPool, target } = require('./lib.cjs');
 const identityJs = require('./identity-js.cjs');
 const jwtVerify = require('./jwt-verify.cjs');
 const amplify = require('./amplify.cjs');
+const identityJsMfa = require('./identity-js-mfa.cjs');
 
 async function main() {
   console.log(`js clients against ${process.env.COGNATE_TARGET_NAME || target.baseUrl} (${target.baseUrl})`);
@@ -17,6 +18,8 @@ async function main() {
   const identity = await identityJs.run(identityPool);
   journeys.push(identity.journey);
   journeys.push(await jwtVerify.run('identity-js', identityPool, identity.tokens));
+
+  journeys.push((await identityJsMfa.run()).journey);
 
   const amplifyPool = await createPool('amplify');
   const browser = await amplify.run(amplifyPool);
