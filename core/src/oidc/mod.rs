@@ -55,6 +55,7 @@ pub const HOSTED_UI_PATHS: &[&str] = &[
     "/forgotPassword",
     "/confirmForgotPassword",
     "/newPassword",
+    "/mfa",
     "/customAuth",
     "/customChallenge",
 ];
