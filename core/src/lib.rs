@@ -58,6 +58,7 @@ pub mod password;
 pub mod pool;
 pub mod ports;
 pub mod profile;
+pub mod qr;
 pub mod recovery;
 pub mod registration;
 pub mod secret;

@@ -15,7 +15,7 @@ use crate::http::Response;
 use crate::oidc::Ctx;
 use crate::oidc::authorize::AuthRequest;
 use crate::oidc::form::Params;
-use crate::ui::render::{Field, Page, links, render};
+use crate::ui::render::{Field, Page, links, render, render_with_image};
 
 /// The page of an MFA challenge the machine set.
 pub async fn challenge_page(
@@ -82,9 +82,11 @@ async fn setup_page(
     let account =
         percent_encoding::utf8_percent_encode(username, percent_encoding::NON_ALPHANUMERIC)
             .to_string();
+    let uri = format!("otpauth://totp/{issuer}:{account}?secret={secret}&issuer={issuer}");
     let notice = format!(
-        "Add this key to your authenticator app: {secret} (or open otpauth://totp/{issuer}:{account}?secret={secret}&issuer={issuer}), then enter the 6-digit code it shows."
+        "Scan the QR code with your authenticator app, or add this key to it: {secret} (or open {uri}), then enter the 6-digit code it shows."
     );
+    let qr = crate::qr::svg_data_uri(&uri);
     let page = Page {
         title: "Set up an authenticator app",
         action: &format!("{}/mfa", ctx.path_prefix),
@@ -100,7 +102,7 @@ async fn setup_page(
         error,
         links: links(ctx, request, &["/login"]),
     };
-    render(ctx, request, page, status).await
+    render_with_image(ctx, request, page, qr.as_deref(), status).await
 }
 
 /// SELECT_MFA_TYPE.
