@@ -31,7 +31,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::lockout::{is_locked, record_failure};
+use super::lockout::{is_locked, record_failure_after};
 use super::session::{self, ChallengeSession};
 use super::{Attempt, Authenticated, SignInOutcome, Step, events};
 use crate::code::{self, CodeCheck, CodePurpose, PendingCode};
@@ -54,6 +54,14 @@ struct MfaState {
     /// MFA_SETUP: the software token was verified with this session's predecessor.
     #[serde(default)]
     verified: bool,
+    /// Failed sign-ins before the first factor succeeded (and reset the count): wrong codes
+    /// count on from there.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    failed_before: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl MfaState {
@@ -133,7 +141,7 @@ pub(super) async fn challenge(
             }
         },
     };
-    method_challenge(env, pool, client, user, chosen)
+    method_challenge(env, pool, client, user, chosen, user.failed_sign_ins)
         .await
         .map(Some)
 }
@@ -153,15 +161,11 @@ async fn setup_challenge(
             .map(MfaMethod::name)
             .collect()
     };
-    let raw = session::start(
-        env,
-        pool,
-        client,
-        user,
-        Step::MfaSetup,
-        MfaState::default().to_value()?,
-    )
-    .await?;
+    let state = MfaState {
+        failed_before: user.failed_sign_ins,
+        ..MfaState::default()
+    };
+    let raw = session::start(env, pool, client, user, Step::MfaSetup, state.to_value()?).await?;
     let mut parameters = Map::new();
     parameters.insert(
         "MFAS_CAN_SETUP".into(),
@@ -185,6 +189,7 @@ async fn select_challenge(
     let names: Vec<&str> = methods.iter().map(|m| m.name()).collect();
     let state = MfaState {
         can_choose: methods,
+        failed_before: user.failed_sign_ins,
         ..MfaState::default()
     };
     let session = session::start(
@@ -215,6 +220,7 @@ pub(super) async fn method_challenge(
     client: &AppClient,
     user: &UserRecord,
     method: MfaMethod,
+    failed_before: u32,
 ) -> Result<SignInOutcome, Error> {
     let step = step_of(method);
     let mut parameters = Map::new();
@@ -228,7 +234,11 @@ pub(super) async fn method_challenge(
             {
                 parameters.insert("FRIENDLY_DEVICE_NAME".into(), json!(name));
             }
-            let session = session::start(env, pool, client, user, step, None).await?;
+            let state = MfaState {
+                failed_before,
+                ..MfaState::default()
+            };
+            let session = session::start(env, pool, client, user, step, state.to_value()?).await?;
             return Ok(SignInOutcome::Challenge {
                 name: step.challenge_name(),
                 session,
@@ -254,6 +264,7 @@ pub(super) async fn method_challenge(
     );
     let state = MfaState {
         code: Some(pending),
+        failed_before,
         ..MfaState::default()
     };
     let session = session::start(env, pool, client, user, step, state.to_value()?).await?;
@@ -355,7 +366,8 @@ pub(super) async fn respond(
                     ))
                 })?;
             session::finish(env, pool, raw, version).await?;
-            let next = method_challenge(env, pool, client, &user, method).await?;
+            let next =
+                method_challenge(env, pool, client, &user, method, state.failed_before).await?;
             Ok(Authenticated::Challenge(next))
         }
         Step::MfaSetup => {
@@ -380,7 +392,7 @@ pub(super) async fn respond(
             let key = crate::totp::decode_secret(token.secret.expose())
                 .ok_or_else(|| Error::internal("stored TOTP secret is not base32"))?;
             let Some(matched) = crate::totp::verify(&key, code, now / 1000, token.last_step) else {
-                return Err(wrong_code(at, &user).await);
+                return Err(wrong_code(at, &user, state.failed_before).await);
             };
             // Record the step: a concurrent answer with the same code loses the race.
             let outcome = user::modify(env, pool, &user.username, |u| {
@@ -395,7 +407,7 @@ pub(super) async fn respond(
             .await?;
             let (user, accepted) = outcome;
             if !accepted {
-                return Err(wrong_code(at, &user).await);
+                return Err(wrong_code(at, &user, state.failed_before).await);
             }
             session::finish(env, pool, raw, version).await?;
             complete(at, user).await
@@ -435,7 +447,7 @@ pub(super) async fn respond(
                         Err(StoreError::Conflict) => return Err(invalid_session()),
                         Err(e) => return Err(e.into()),
                     }
-                    Err(wrong_code(at, &user).await)
+                    Err(wrong_code(at, &user, state.failed_before).await)
                 }
             }
         }
@@ -444,8 +456,8 @@ pub(super) async fn respond(
 }
 
 /// A wrong code: counted toward the lockout and recorded as a failed sign-in.
-async fn wrong_code(at: &Attempt<'_>, user: &UserRecord) -> Error {
-    let counted = record_failure(at.env, at.pool, &user.username).await;
+async fn wrong_code(at: &Attempt<'_>, user: &UserRecord, failed_before: u32) -> Error {
+    let counted = record_failure_after(at.env, at.pool, &user.username, failed_before).await;
     let recorded =
         events::record(at.env, at.pool, user, at.client, "SignIn", false, at.origin).await;
     match counted.and(recorded) {
@@ -527,13 +539,17 @@ pub async fn associate(env: &dyn Env, session_value: &str) -> Result<(String, St
     })
     .await?;
     session::finish(env, &pool, &raw, version).await?;
+    let state = MfaState {
+        failed_before: MfaState::of(&found).failed_before,
+        ..MfaState::default()
+    };
     let next = session::start(
         env,
         &pool,
         &client,
         &user,
         Step::MfaSetup,
-        MfaState::default().to_value()?,
+        state.to_value()?,
     )
     .await?;
     Ok((secret, setup_session(&pool, &next)))
@@ -556,6 +572,7 @@ pub async fn verify(
     session::finish(env, &pool, &raw, version).await?;
     let state = MfaState {
         verified: true,
+        failed_before: MfaState::of(&found).failed_before,
         ..MfaState::default()
     };
     let next = session::start(

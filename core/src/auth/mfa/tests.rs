@@ -312,3 +312,74 @@ fn pool_mfa_settings_follow_update_user_pool() {
             .is_none()
     );
 }
+
+#[test]
+fn wrong_codes_add_up_across_sign_ins_until_the_account_locks() {
+    let w = World::new();
+    let (_, client) = w.setup(serde_json::from_str(TOTP_OPTIONAL).unwrap(), json!({}));
+    let secret = w.token_for_ann(&client);
+    let wrong = |w: &World| {
+        let right = [-1, 0, 1].map(|o| w.code_at(&secret, o));
+        (0..1000)
+            .map(|n| alloc::format!("{:06}", (n * 7919 + 123_457) % 1_000_000))
+            .find(|c| !right.contains(c))
+            .unwrap()
+    };
+    // Two wrong codes per sign-in: the correct password in between does not reset the count
+    // the codes add to, so the fifth wrong code locks the account.
+    for round in 0..3 {
+        let challenge = w.sign_in(&client);
+        for attempt in 0..2 {
+            let error = w
+                .answer(
+                    &client,
+                    "SOFTWARE_TOKEN_MFA",
+                    &challenge["Session"],
+                    "SOFTWARE_TOKEN_MFA_CODE",
+                    &wrong(&w),
+                )
+                .unwrap_err();
+            if round == 2 && attempt == 1 {
+                // The sixth answer: locked since the fifth.
+                assert_eq!(error.message, "Password attempts exceeded");
+            } else {
+                assert_eq!(
+                    error.kind,
+                    ErrorKind::CodeMismatch,
+                    "round {round} attempt {attempt}"
+                );
+            }
+        }
+    }
+    let locked = w
+        .call(
+            "InitiateAuth",
+            json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
+                   "AuthParameters": {"USERNAME": "ann", "PASSWORD": "Passw0rd!"}}),
+        )
+        .unwrap_err();
+    assert_eq!(locked.message, "Password attempts exceeded");
+    // Once the lock is over, the password and the right code sign in and reset the count.
+    w.env.clock.advance(crate::auth::MAX_LOCKOUT_MILLIS);
+    let challenge = w.sign_in(&client);
+    let code = w.code_at(&secret, 0);
+    w.answer(
+        &client,
+        "SOFTWARE_TOKEN_MFA",
+        &challenge["Session"],
+        "SOFTWARE_TOKEN_MFA_CODE",
+        &code,
+    )
+    .unwrap();
+    let challenge = w.sign_in(&client);
+    let error = w
+        .answer(
+            &client,
+            "SOFTWARE_TOKEN_MFA",
+            &challenge["Session"],
+            "SOFTWARE_TOKEN_MFA_CODE",
+            &wrong(&w),
+        )
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::CodeMismatch);
+}
