@@ -22,12 +22,17 @@ pub const FORGOT_PASSWORD_CODE_TTL_MILLIS: u64 = 3600 * 1000;
 /// How long an attribute verification code lives.
 pub const VERIFY_ATTRIBUTE_CODE_TTL_MILLIS: u64 = 24 * 3600 * 1000;
 
+/// How long an MFA code sent by SMS or email lives (Cognito: 3 minutes, the session's life).
+pub const AUTHENTICATION_CODE_TTL_MILLIS: u64 = 3 * 60 * 1000;
+
 /// What a code confirms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CodePurpose {
     SignUp,
     ForgotPassword,
     VerifyAttribute,
+    /// A sign-in's SMS or email MFA code (kept in the sign-in session, not on the user).
+    Authentication,
 }
 
 impl CodePurpose {
@@ -38,6 +43,7 @@ impl CodePurpose {
             Self::SignUp => "sign_up".into(),
             Self::ForgotPassword => "forgot_password".into(),
             Self::VerifyAttribute => alloc::format!("verify:{}", attribute.unwrap_or_default()),
+            Self::Authentication => "authentication".into(),
         }
     }
     pub fn ttl_millis(self) -> u64 {
@@ -45,6 +51,7 @@ impl CodePurpose {
             Self::SignUp => SIGN_UP_CODE_TTL_MILLIS,
             Self::ForgotPassword => FORGOT_PASSWORD_CODE_TTL_MILLIS,
             Self::VerifyAttribute => VERIFY_ATTRIBUTE_CODE_TTL_MILLIS,
+            Self::Authentication => AUTHENTICATION_CODE_TTL_MILLIS,
         }
     }
 }

@@ -45,6 +45,10 @@ pub enum ErrorKind {
     ResourceNotFound,
     PasswordResetRequired,
     InvalidUserPoolConfiguration,
+    /// VerifySoftwareToken got a wrong code (MFA, issue 17).
+    EnableSoftwareTokenMfa,
+    /// The pool does not offer software-token MFA.
+    SoftwareTokenMfaNotFound,
     UnsupportedMediaType,
     RequestTooLarge,
     /// An app client names a custom scope no resource server has (OAuth 2.0 / hosted UI).
@@ -90,6 +94,8 @@ impl ErrorKind {
             Self::ResourceNotFound => ("ResourceNotFoundException", 400),
             Self::PasswordResetRequired => ("PasswordResetRequiredException", 400),
             Self::InvalidUserPoolConfiguration => ("InvalidUserPoolConfigurationException", 400),
+            Self::EnableSoftwareTokenMfa => ("EnableSoftwareTokenMFAException", 400),
+            Self::SoftwareTokenMfaNotFound => ("SoftwareTokenMFANotFoundException", 400),
             Self::UnsupportedMediaType => ("SerializationException", 415),
             Self::RequestTooLarge => ("RequestEntityTooLargeException", 413),
             Self::ScopeDoesNotExist => ("ScopeDoesNotExistException", 400),

@@ -86,7 +86,35 @@ const CHALLENGES: &[(&str, &str, &str)] = &[
         "CONTINUE_SIGN_IN_WITH_MFA_SELECTION",
         "ANSWER",
     ),
+    // Answered with a TOTP code: VerifySoftwareToken, then RespondToAuthChallenge (no key).
+    ("MFA_SETUP", "CONTINUE_SIGN_IN_WITH_TOTP_SETUP", ""),
 ];
+
+/// Amplify's MFA type names and Cognito's.
+const MFA_TYPES: &[(&str, &str)] = &[
+    ("SMS", "SMS_MFA"),
+    ("TOTP", "SOFTWARE_TOKEN_MFA"),
+    ("EMAIL", "EMAIL_OTP"),
+];
+
+fn amplify_mfa_type(cognito: &str) -> Option<&'static str> {
+    MFA_TYPES
+        .iter()
+        .find(|(_, c)| *c == cognito)
+        .map(|(a, _)| *a)
+}
+
+/// A JSON-string list of Cognito MFA names (`MFAS_CAN_CHOOSE`, `MFAS_CAN_SETUP`) as Amplify's.
+fn mfa_types(parameters: &Map<String, Value>, key: &str) -> Vec<&'static str> {
+    parameters
+        .get(key)
+        .and_then(Value::as_str)
+        .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| amplify_mfa_type(c))
+        .collect()
+}
 
 fn challenge_entry(name: &str) -> Result<&'static (&'static str, &'static str, &'static str)> {
     CHALLENGES
@@ -360,10 +388,41 @@ impl Auth {
         let (_, _, answer_key) = challenge_entry(&pending.challenge)?;
         let mut responses = BTreeMap::new();
         responses.insert("USERNAME".to_owned(), pending.username.clone());
-        responses.insert(
-            (*answer_key).to_owned(),
-            input.required("challengeResponse")?,
-        );
+        let mut session = pending.session.clone();
+        let answer = input.required("challengeResponse")?;
+        match pending.challenge.as_str() {
+            // The code from the authenticator: verify the token, then answer MFA_SETUP with
+            // the session VerifySoftwareToken returns.
+            "MFA_SETUP" => {
+                let verified: Value = self
+                    .call(
+                        "VerifySoftwareToken",
+                        &json!({"Session": session, "UserCode": answer,
+                                "FriendlyDeviceName": input.string(&["options", "friendlyDeviceName"])}),
+                    )
+                    .await?;
+                session = verified
+                    .get("Session")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+            }
+            "SELECT_MFA_TYPE" => {
+                let cognito = MFA_TYPES
+                    .iter()
+                    .find(|(a, _)| *a == answer)
+                    .map(|(_, c)| *c)
+                    .ok_or_else(|| {
+                        AuthError::new(
+                            names::VALIDATION,
+                            "challengeResponse must be SMS, TOTP or EMAIL",
+                        )
+                    })?;
+                responses.insert("ANSWER".to_owned(), cognito.to_owned());
+            }
+            _ => {
+                responses.insert((*answer_key).to_owned(), answer);
+            }
+        }
         for (name, value) in input.strings(&["options", "userAttributes"]) {
             responses.insert(format!("userAttributes.{name}"), value);
         }
@@ -373,7 +432,7 @@ impl Auth {
                 &RespondToAuthChallengeRequest {
                     client_id: self.client_id.clone(),
                     challenge_name: pending.challenge.clone(),
-                    session: pending.session.clone(),
+                    session,
                     challenge_responses: responses,
                     client_metadata: input.strings(METADATA),
                     user_pool_id: None,
@@ -415,13 +474,60 @@ impl Auth {
             .and_then(Value::as_str)
             .unwrap_or(username)
             .to_owned();
+        let mut session = response.session;
+        let mut next = Map::new();
+        next.insert("signInStep".into(), (*step).into());
+        match challenge.as_str() {
+            // Software tokens only: the secret comes now (AssociateSoftwareToken with the
+            // session), as Amplify does.
+            "MFA_SETUP" => {
+                if !mfa_types(&parameters, "MFAS_CAN_SETUP").contains(&"TOTP") {
+                    return Err(AuthError::new(
+                        names::SIGN_IN_STATE,
+                        "the server asks to set up an MFA method this SDK cannot set up",
+                    ));
+                }
+                let associated: Value = self
+                    .call("AssociateSoftwareToken", &json!({ "Session": session }))
+                    .await?;
+                session = associated
+                    .get("Session")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                let secret = associated
+                    .get("SecretCode")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                next.insert("totpSetupDetails".into(), json!({ "sharedSecret": secret }));
+            }
+            "SELECT_MFA_TYPE" => {
+                next.insert(
+                    "allowedMFATypes".into(),
+                    json!(mfa_types(&parameters, "MFAS_CAN_CHOOSE")),
+                );
+            }
+            "SMS_MFA" | "EMAIL_OTP" => {
+                let text = |k: &str| {
+                    parameters
+                        .get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                };
+                next.insert(
+                    "codeDeliveryDetails".into(),
+                    json!({
+                        "deliveryMedium": text("CODE_DELIVERY_DELIVERY_MEDIUM"),
+                        "destination": text("CODE_DELIVERY_DESTINATION"),
+                    }),
+                );
+            }
+            _ => {}
+        }
         self.pending.replace(Some(Pending {
             username,
             challenge: challenge.clone(),
-            session: response.session,
+            session,
         }));
-        let mut next = Map::new();
-        next.insert("signInStep".into(), (*step).into());
         match challenge.as_str() {
             "NEW_PASSWORD_REQUIRED" => {
                 // `requiredAttributes` is a JSON string: ["userAttributes.given_name", ...].
@@ -671,6 +777,98 @@ impl Auth {
             out.insert(name, value);
         }
         Ok(js::to_value(&out))
+    }
+
+    // -- MFA ----------------------------------------------------------------------------------
+
+    /// `setUpTOTP()`: a new software-token secret for the signed-in user (`sharedSecret`).
+    pub async fn set_up_totp(self: &Rc<Self>) -> Result<JsValue> {
+        let access_token = self.access_token().await?;
+        let associated: Value = self
+            .call(
+                "AssociateSoftwareToken",
+                &json!({ "AccessToken": access_token }),
+            )
+            .await?;
+        Ok(js::to_value(
+            &json!({ "sharedSecret": associated.get("SecretCode") }),
+        ))
+    }
+
+    /// `verifyTOTPSetup({code, options?: {friendlyDeviceName}})`.
+    pub async fn verify_totp_setup(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "verifyTOTPSetup")?;
+        let access_token = self.access_token().await?;
+        let _: Value = self
+            .call(
+                "VerifySoftwareToken",
+                &json!({"AccessToken": access_token, "UserCode": input.required("code")?,
+                        "FriendlyDeviceName": input.string(&["options", "friendlyDeviceName"])}),
+            )
+            .await?;
+        Ok(JsValue::UNDEFINED)
+    }
+
+    /// `updateMFAPreference({sms?, totp?, email?})`, each `ENABLED`, `DISABLED`, `PREFERRED` or
+    /// `NOT_PREFERRED`.
+    pub async fn update_mfa_preference(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "updateMFAPreference")?;
+        let access_token = self.access_token().await?;
+        let mut request = Map::new();
+        request.insert("AccessToken".into(), json!(access_token));
+        for (key, member) in [
+            ("sms", "SMSMfaSettings"),
+            ("totp", "SoftwareTokenMfaSettings"),
+            ("email", "EmailMfaSettings"),
+        ] {
+            let Some(value) = input.string(&[key]) else {
+                continue;
+            };
+            let setting = match value.as_str() {
+                "ENABLED" => json!({"Enabled": true}),
+                "DISABLED" => json!({"Enabled": false}),
+                "PREFERRED" => json!({"Enabled": true, "PreferredMfa": true}),
+                "NOT_PREFERRED" => json!({"Enabled": true, "PreferredMfa": false}),
+                other => {
+                    return Err(AuthError::new(
+                        names::VALIDATION,
+                        format!(
+                            "{key}: {other} is not ENABLED, DISABLED, PREFERRED or NOT_PREFERRED"
+                        ),
+                    ));
+                }
+            };
+            request.insert(member.into(), setting);
+        }
+        let _: Value = self
+            .call("SetUserMFAPreference", &Value::Object(request))
+            .await?;
+        Ok(JsValue::UNDEFINED)
+    }
+
+    /// `fetchMFAPreference()`: `{enabled?: ['SMS'|'TOTP'|'EMAIL'], preferred?}`.
+    pub async fn fetch_mfa_preference(self: &Rc<Self>) -> Result<JsValue> {
+        let access_token = self.access_token().await?;
+        let response: GetUserResponse = self
+            .call("GetUser", &AccessTokenRequest { access_token })
+            .await?;
+        let mut out = Map::new();
+        let enabled: Vec<&str> = response
+            .user_mfa_setting_list
+            .iter()
+            .filter_map(|m| amplify_mfa_type(m))
+            .collect();
+        if !enabled.is_empty() {
+            out.insert("enabled".into(), json!(enabled));
+        }
+        if let Some(preferred) = response
+            .preferred_mfa_setting
+            .as_deref()
+            .and_then(amplify_mfa_type)
+        {
+            out.insert("preferred".into(), json!(preferred));
+        }
+        Ok(js::to_value(&Value::Object(out)))
     }
 
     pub async fn confirm_user_attribute(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {

@@ -126,6 +126,10 @@ export!("resetPassword", reset_password, reset_password, input: "UsernameInput" 
 export!("confirmResetPassword", confirm_reset_password, confirm_reset_password, input: "ConfirmResetPasswordInput" => "undefined");
 export!("updatePassword", update_password, update_password, input: "UpdatePasswordInput" => "undefined");
 export!("deleteUser", delete_user, delete_user, => "undefined");
+export!("setUpTOTP", set_up_totp, set_up_totp, => "{ sharedSecret: string }");
+export!("verifyTOTPSetup", verify_totp_setup, verify_totp_setup, input: "VerifyTOTPSetupInput" => "undefined");
+export!("updateMFAPreference", update_mfa_preference, update_mfa_preference, input: "UpdateMFAPreferenceInput" => "undefined");
+export!("fetchMFAPreference", fetch_mfa_preference, fetch_mfa_preference, => "FetchMFAPreferenceOutput");
 export!("signInWithRedirect", sign_in_with_redirect, sign_in_with_redirect, optional: "object | void" => "undefined");
 
 /// `handleRedirect(url?)`: call on the page the hosted UI redirects back to.

@@ -67,14 +67,26 @@ export type SignInStep =
   | "CONFIRM_SIGN_IN_WITH_SMS_CODE"
   | "CONFIRM_SIGN_IN_WITH_TOTP_CODE"
   | "CONFIRM_SIGN_IN_WITH_EMAIL_CODE"
-  | "CONTINUE_SIGN_IN_WITH_MFA_SELECTION";
+  | "CONTINUE_SIGN_IN_WITH_MFA_SELECTION"
+  | "CONTINUE_SIGN_IN_WITH_TOTP_SETUP";
 export interface SignInNextStep {
   signInStep: SignInStep;
   /** NEW_PASSWORD_REQUIRED: attributes to pass in `confirmSignIn`'s `options.userAttributes`. */
   missingAttributes?: string[];
   /** Other challenges: the challenge's public parameters. */
   additionalInfo?: Record<string, string>;
+  /** CONTINUE_SIGN_IN_WITH_TOTP_SETUP: the key for the authenticator app. */
+  totpSetupDetails?: { sharedSecret: string };
+  /** CONTINUE_SIGN_IN_WITH_MFA_SELECTION: answer `confirmSignIn` with one of these. */
+  allowedMFATypes?: MFAType[];
+  /** CONFIRM_SIGN_IN_WITH_SMS_CODE / _EMAIL_CODE: where the code went (masked). */
+  codeDeliveryDetails?: { deliveryMedium: string; destination: string };
 }
+export type MFAType = "SMS" | "TOTP" | "EMAIL";
+export type MFAPreference = "ENABLED" | "DISABLED" | "PREFERRED" | "NOT_PREFERRED";
+export interface VerifyTOTPSetupInput { code: string; options?: { friendlyDeviceName?: string } }
+export interface UpdateMFAPreferenceInput { sms?: MFAPreference; totp?: MFAPreference; email?: MFAPreference }
+export interface FetchMFAPreferenceOutput { enabled?: MFAType[]; preferred?: MFAType }
 export interface SignInInput {
   username: string;
   password?: string;
@@ -83,7 +95,7 @@ export interface SignInInput {
 export interface SignInOutput { isSignedIn: boolean; nextStep: SignInNextStep }
 export interface ConfirmSignInInput {
   challengeResponse: string;
-  options?: { userAttributes?: UserAttributes; clientMetadata?: ClientMetadata };
+  options?: { userAttributes?: UserAttributes; clientMetadata?: ClientMetadata; friendlyDeviceName?: string };
 }
 export interface SignOutInput { global?: boolean }
 

@@ -922,3 +922,147 @@ async fn sign_in_with_redirect_sends_pkce_state_and_nonce_and_checks_state_on_re
     )
     .await;
 }
+
+/// The RFC 6238 code (HMAC-SHA1, 6 digits) of a base32 secret at `step` steps from now.
+fn totp(secret: &str, offset: i64) -> String {
+    let key = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
+    let step = (js_sys::Date::now() / 30_000.0) as i64 + offset;
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
+    mac.update(&(step as u64).to_be_bytes());
+    let hash = mac.finalize().into_bytes();
+    let offset = (hash[19] & 0x0f) as usize;
+    let value = u32::from_be_bytes(hash[offset..offset + 4].try_into().unwrap()) & 0x7fff_ffff;
+    format!("{:06}", value % 1_000_000)
+}
+
+#[wasm_bindgen_test]
+async fn totp_mfa_set_up_during_sign_in_and_preferences() {
+    // A pool of its own with MFA ON (software tokens), so the shared pool's tests are unaffected.
+    let pool = admin(
+        "CreateUserPool",
+        json!({"PoolName": unique("web-mfa"), "AutoVerifiedAttributes": ["email"]}),
+    )
+    .await["UserPool"]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    admin(
+        "SetUserPoolMfaConfig",
+        json!({"UserPoolId": pool, "MfaConfiguration": "ON",
+               "SoftwareTokenMfaConfiguration": {"Enabled": true}}),
+    )
+    .await;
+    let client = admin(
+        "CreateUserPoolClient",
+        json!({"UserPoolId": pool, "ClientName": "web-mfa",
+               "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}),
+    )
+    .await["UserPoolClient"]["ClientId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let username = unique("mfa");
+    admin(
+        "AdminCreateUser",
+        json!({"UserPoolId": pool, "Username": username, "MessageAction": "SUPPRESS",
+               "UserAttributes": [{"Name": "email", "Value": format!("{username}@example.com")}]}),
+    )
+    .await;
+    admin(
+        "AdminSetUserPassword",
+        json!({"UserPoolId": pool, "Username": username, "Password": PASSWORD, "Permanent": true}),
+    )
+    .await;
+    let auth = Auth::configure(&config(
+        "memory".into(),
+        json!({"userPoolId": pool, "userPoolClientId": client}),
+    ))
+    .unwrap();
+
+    // MFA_SETUP: the SDK associates the token and shows the key.
+    let out = sign_in(&auth, &username, PASSWORD).await;
+    assert_eq!(out["isSignedIn"], false);
+    assert_eq!(
+        out["nextStep"]["signInStep"],
+        "CONTINUE_SIGN_IN_WITH_TOTP_SETUP"
+    );
+    let secret = out["nextStep"]["totpSetupDetails"]["sharedSecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(secret.len(), 32);
+    let right = totp(&secret, 0);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    expect_error(
+        auth.confirm_sign_in(&js(json!({"challengeResponse": wrong})))
+            .await,
+        "EnableSoftwareTokenMFAException",
+    )
+    .await;
+    let out = rust(
+        &auth
+            .confirm_sign_in(&js(json!({"challengeResponse": right})))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        out,
+        json!({"isSignedIn": true, "nextStep": {"signInStep": "DONE"}})
+    );
+    assert_eq!(
+        rust(&auth.fetch_mfa_preference().await.unwrap()),
+        json!({"enabled": ["TOTP"], "preferred": "TOTP"})
+    );
+
+    // The next sign-in asks for the code; the set-up code (already used) is refused.
+    auth.sign_out(&JsValue::UNDEFINED).await.unwrap();
+    let out = sign_in(&auth, &username, PASSWORD).await;
+    assert_eq!(
+        out["nextStep"]["signInStep"],
+        "CONFIRM_SIGN_IN_WITH_TOTP_CODE"
+    );
+    expect_error(
+        auth.confirm_sign_in(&js(json!({"challengeResponse": right})))
+            .await,
+        "CodeMismatchException",
+    )
+    .await;
+    let out = rust(
+        &auth
+            .confirm_sign_in(&js(json!({"challengeResponse": totp(&secret, 1)})))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(out["nextStep"]["signInStep"], "DONE");
+
+    // A new key after sign-in (setUpTOTP, verifyTOTPSetup), and preferences.
+    let fresh = rust(&auth.set_up_totp().await.unwrap())["sharedSecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(fresh, secret);
+    auth.verify_totp_setup(&js(
+        json!({"code": totp(&fresh, 0), "options": {"friendlyDeviceName": "browser"}}),
+    ))
+    .await
+    .unwrap();
+    auth.update_mfa_preference(&js(json!({"totp": "NOT_PREFERRED"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        rust(&auth.fetch_mfa_preference().await.unwrap()),
+        json!({"enabled": ["TOTP"]})
+    );
+    expect_error(
+        auth.update_mfa_preference(&js(json!({"sms": "PREFERRED"})))
+            .await,
+        "InvalidParameterException",
+    )
+    .await;
+}

@@ -12,6 +12,7 @@ mod resource_servers;
 pub(crate) use pools::create_client;
 mod groups;
 mod list_users;
+mod mfa;
 mod model;
 mod sign_in;
 mod sign_up;
@@ -252,6 +253,9 @@ const ADMIN_OPERATIONS: &[&str] = &[
     "AdminListDevices",
     "AdminForgetDevice",
     "AdminUpdateDeviceStatus",
+    "SetUserPoolMfaConfig",
+    "GetUserPoolMfaConfig",
+    "AdminSetUserMFAPreference",
 ];
 
 /// The operations that configure the authorization server (all administrative).
@@ -341,6 +345,13 @@ pub(crate) async fn dispatch(ctx: &Ctx<'_>, operation: &str, body: Value) -> Res
         "AdminListGroupsForUser" => groups::admin_list_groups_for_user(ctx, body).await,
         "ListUsersInGroup" => groups::list_users_in_group(ctx, body).await,
         "AddCustomAttributes" => pools::add_custom_attributes(ctx, body).await,
+        // MFA (issue 17).
+        "SetUserPoolMfaConfig" => mfa::set_user_pool_mfa_config(ctx, body).await,
+        "GetUserPoolMfaConfig" => mfa::get_user_pool_mfa_config(ctx, body).await,
+        "AssociateSoftwareToken" => mfa::associate_software_token(ctx, body).await,
+        "VerifySoftwareToken" => mfa::verify_software_token(ctx, body).await,
+        "SetUserMFAPreference" => mfa::set_user_mfa_preference(ctx, body).await,
+        "AdminSetUserMFAPreference" => mfa::admin_set_user_mfa_preference(ctx, body).await,
         // Resource servers, domains, UI customization (issue 6).
         "CreateResourceServer" => resource_servers::put_resource_server(ctx, body, true).await,
         "UpdateResourceServer" => resource_servers::put_resource_server(ctx, body, false).await,

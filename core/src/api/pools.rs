@@ -82,6 +82,7 @@ pub(super) async fn update_user_pool(ctx: &Ctx<'_>, body: Value) -> Result<Value
                 .unwrap_or_default()
                 .params();
         record.settings = update.settings.clone();
+        pool::mfa::reconcile(&mut record)?;
         if let Some(name) = &update.pool_name {
             record.name = name.clone();
         }

@@ -40,11 +40,13 @@ pub(super) async fn get_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error>
         name: name.clone(),
         value: Some(value.clone()),
     }));
-    super::output(&super::wire::GetUserResponse {
-        username: record.username,
+    let mut out = super::output(&super::wire::GetUserResponse {
+        username: record.username.clone(),
         user_attributes: attributes,
         ..Default::default()
-    })
+    })?;
+    super::mfa::add_user_members(&mut out, &record);
+    Ok(out)
 }
 
 pub(super) async fn admin_get_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
@@ -53,7 +55,9 @@ pub(super) async fn admin_get_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, 
     let (pool, _) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
     let (record, _) = user::resolve_existing(ctx.env, &pool, &req.username).await?;
     // No MFA members for a user without MFA: Cognito leaves them out rather than send `[]`.
-    Ok(record.to_admin_wire())
+    let mut out = record.to_admin_wire();
+    super::mfa::add_user_members(&mut out, &record);
+    Ok(out)
 }
 
 pub(super) async fn admin_delete_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {

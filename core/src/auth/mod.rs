@@ -8,8 +8,9 @@
 //! challenge their status demands, or tokens), and [`sign_in_outcome`] issues the API's tokens.
 //!
 //! One file per step: [`password`] (USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH, user
-//! migration), [`new_password`] (NEW_PASSWORD_REQUIRED), [`custom_challenge`] (CUSTOM_AUTH). The
-//! steps still to come each get their file and a [`Step`]: SRP (`srp`), MFA (`mfa`), remembered
+//! migration), [`new_password`] (NEW_PASSWORD_REQUIRED), [`custom_challenge`] (CUSTOM_AUTH),
+//! [`mfa`] (the second factor, which `admit` asks for). The
+//! steps still to come each get their file and a [`Step`]: SRP (`srp`), remembered
 //! devices (`device`), passkeys (`webauthn`) and one-time codes (`otp`). Lockout ([`lockout`])
 //! and auth events ([`events`]) belong to the machine too.
 
@@ -31,6 +32,7 @@ pub mod custom_challenge;
 pub mod device;
 pub mod events;
 pub mod lockout;
+pub mod mfa;
 pub mod new_password;
 pub mod password;
 pub mod session;
@@ -58,15 +60,35 @@ pub enum Step {
     /// The device's proof: the client signs the secret block with the device's SRP key.
     #[serde(rename = "DEVICE_PASSWORD_VERIFIER")]
     DevicePasswordVerifier,
+    /// MFA is required and the user has no method: set up a software token ([`mfa`]).
+    #[serde(rename = "MFA_SETUP")]
+    MfaSetup,
+    /// The user chooses among their MFA methods.
+    #[serde(rename = "SELECT_MFA_TYPE")]
+    SelectMfaType,
+    /// A TOTP code from the user's authenticator.
+    #[serde(rename = "SOFTWARE_TOKEN_MFA")]
+    SoftwareTokenMfa,
+    /// A code sent by SMS.
+    #[serde(rename = "SMS_MFA")]
+    SmsMfa,
+    /// A code sent by email.
+    #[serde(rename = "EMAIL_OTP")]
+    EmailOtp,
 }
 
 impl Step {
-    const ALL: [Step; 5] = [
+    const ALL: [Step; 10] = [
         Self::NewPassword,
         Self::CustomChallenge,
         Self::PasswordVerifier,
         Self::DeviceSrpAuth,
         Self::DevicePasswordVerifier,
+        Self::MfaSetup,
+        Self::SelectMfaType,
+        Self::SoftwareTokenMfa,
+        Self::SmsMfa,
+        Self::EmailOtp,
     ];
 
     /// Cognito's `ChallengeName` (the name the session stores, too).
@@ -77,6 +99,11 @@ impl Step {
             Self::PasswordVerifier => "PASSWORD_VERIFIER",
             Self::DeviceSrpAuth => "DEVICE_SRP_AUTH",
             Self::DevicePasswordVerifier => "DEVICE_PASSWORD_VERIFIER",
+            Self::MfaSetup => "MFA_SETUP",
+            Self::SelectMfaType => "SELECT_MFA_TYPE",
+            Self::SoftwareTokenMfa => "SOFTWARE_TOKEN_MFA",
+            Self::SmsMfa => "SMS_MFA",
+            Self::EmailOtp => "EMAIL_OTP",
         }
     }
 
@@ -88,11 +115,6 @@ impl Step {
 
 /// Challenge names in Cognito's model that this server does not run yet.
 const NOT_YET: &[&str] = &[
-    "SMS_MFA",
-    "SOFTWARE_TOKEN_MFA",
-    "EMAIL_OTP",
-    "SELECT_MFA_TYPE",
-    "MFA_SETUP",
     "ADMIN_NO_SRP_AUTH",
     "SELECT_CHALLENGE",
     "SMS_OTP",
@@ -193,6 +215,11 @@ pub async fn respond(
             let (user, device) = device::respond_password_verifier(at, session, responses).await?;
             after_device(at, user, &device).await
         }
+        Step::MfaSetup
+        | Step::SelectMfaType
+        | Step::SoftwareTokenMfa
+        | Step::SmsMfa
+        | Step::EmailOtp => mfa::respond(at, step, session, responses).await,
     }
 }
 
@@ -259,6 +286,10 @@ pub(crate) async fn admit(at: &Attempt<'_>, user: UserRecord) -> Result<Authenti
     if let Some(device) = device::named(at, &user, at.device_key).await? {
         return device::challenge(at, &user, &device).await;
     }
+    // The second factor, if the pool and the user call for one (every first factor gets here).
+    if let Some(challenge) = mfa::challenge(env, pool, client, &user).await? {
+        return Ok(Authenticated::Challenge(challenge));
+    }
     post_authentication(env, pool, client, user).await
 }
 
@@ -269,8 +300,12 @@ async fn after_device(
     user: UserRecord,
     device: &crate::device::DeviceRecord,
 ) -> Result<Authenticated, Error> {
-    let _skips_mfa = device.remembered && crate::device::remembered_device_skips_mfa(at.pool);
-    post_authentication(at.env, at.pool, at.client, user).await
+    let (env, pool, client) = (at.env, at.pool, at.client);
+    let skips_mfa = device.remembered && crate::device::remembered_device_skips_mfa(pool);
+    if !skips_mfa && let Some(challenge) = mfa::challenge(env, pool, client, &user).await? {
+        return Ok(Authenticated::Challenge(challenge));
+    }
+    post_authentication(env, pool, client, user).await
 }
 
 /// A fully proved user: the post authentication trigger, then success.

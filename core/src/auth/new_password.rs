@@ -108,5 +108,9 @@ pub async fn respond(
         crate::trigger::MessageSource::UpdateUserAttribute,
     )
     .await?;
+    // Then the second factor, if the pool and the user call for one.
+    if let Some(challenge) = super::mfa::challenge(env, pool, client, &record).await? {
+        return Ok(Authenticated::Challenge(challenge));
+    }
     Ok(Authenticated::NewPasswordSet(record))
 }

@@ -430,6 +430,7 @@ mod tests {
             username_attributes: alloc::vec::Vec::new(),
             username_configuration: Default::default(),
             dummy_password_hash: String::new(),
+            mfa: Default::default(),
         }
     }
 

@@ -57,6 +57,7 @@ pub const HOSTED_UI_PATHS: &[&str] = &[
     "/forgotPassword",
     "/confirmForgotPassword",
     "/newPassword",
+    "/mfa",
     "/customAuth",
     "/customChallenge",
 ];

@@ -633,6 +633,7 @@ fn csrf_is_required_on_every_form() {
         "/forgotPassword",
         "/confirmForgotPassword",
         "/newPassword",
+        "/mfa",
     ] {
         let r = w.post_form(&alloc::format!("{path}?{query}"), &creds);
         assert_eq!(r.status, 403, "{path}");
@@ -1063,5 +1064,132 @@ fn discovery_lists_the_endpoints() {
             .as_array()
             .unwrap()
             .contains(&json!("email"))
+    );
+}
+
+/// A hidden input's value, from a page's HTML.
+fn hidden_of(html: &str, name: &str) -> String {
+    html.split(&alloc::format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no hidden {name} in {html}"))
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn hosted_ui_mfa_setup_then_totp_code() {
+    use crate::ports::Clock;
+    let mut w = World::new();
+    let public = w.public.clone();
+    w.admin(
+        "SetUserPoolMfaConfig",
+        json!({"UserPoolId": w.pool, "MfaConfiguration": "ON",
+               "SoftwareTokenMfaConfiguration": {"Enabled": true}}),
+    )
+    .unwrap();
+    let code_at = |w: &World, secret: &str, offset: u64| {
+        let key = crate::totp::decode_secret(secret).unwrap();
+        let step = crate::totp::step_of(w.env.clock.now_millis() / 1000) + offset;
+        crate::totp::code_at(&key, step).unwrap()
+    };
+    let query = w.authorize_query(&public, &[]);
+    let page = w.get(&alloc::format!("/login?{query}"));
+    let (action, csrf) = form_of(&String::from_utf8(page.body.clone()).unwrap());
+    let setup = w.post_form(
+        &action,
+        &[
+            ("_csrf", &csrf),
+            ("username", "alice"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(setup.status, 200);
+    let html = String::from_utf8(setup.body.clone()).unwrap();
+    assert!(html.contains("Set up an authenticator app"), "{html}");
+    let secret = hidden_of(&html, "secret");
+    assert_eq!(secret.len(), 32);
+    assert!(html.contains(&alloc::format!(
+        "otpauth://totp/oidc:alice?secret={secret}&amp;issuer=oidc"
+    )));
+    let (action, csrf) = form_of(&html);
+    let session = hidden_of(&html, "session");
+    let fields = |code: &str, session: &str, challenge: &str| -> Vec<(String, String)> {
+        alloc::vec![
+            ("_csrf".into(), csrf.clone()),
+            ("username".into(), "alice".into()),
+            ("session".into(), session.into()),
+            ("challenge".into(), challenge.into()),
+            ("secret".into(), secret.clone()),
+            ("code".into(), code.into()),
+        ]
+    };
+    let post = |w: &mut World, pairs: &[(String, String)]| {
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        w.post_form(&action, &pairs)
+    };
+    // A wrong code: the same page again, with the same key.
+    let right = code_at(&w, &secret, 0);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let again = post(&mut w, &fields(wrong, &session, "MFA_SETUP"));
+    assert_eq!(again.status, 400);
+    let html = String::from_utf8(again.body.clone()).unwrap();
+    assert!(html.contains("role=\"alert\""), "{html}");
+    assert_eq!(hidden_of(&html, "secret"), secret);
+    let done = post(&mut w, &fields(&right, &session, "MFA_SETUP"));
+    assert_eq!(done.status, 302, "{}", String::from_utf8_lossy(&done.body));
+    let code = callback_params(done.header("location").unwrap())
+        .get("code")
+        .unwrap()
+        .unwrap()
+        .to_string();
+    assert_eq!(w.redeem(&public, &code).0, 200);
+
+    // The next sign-in asks for the app's code.
+    w.cookies.clear();
+    w.env.clock.advance(30_000);
+    let page = w.get(&alloc::format!("/login?{query}"));
+    let (action2, csrf2) = form_of(&String::from_utf8(page.body.clone()).unwrap());
+    let challenged = w.post_form(
+        &action2,
+        &[
+            ("_csrf", &csrf2),
+            ("username", "alice"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(challenged.status, 200);
+    let html = String::from_utf8(challenged.body.clone()).unwrap();
+    assert!(
+        html.contains("Enter the code from your authenticator app."),
+        "{html}"
+    );
+    assert_eq!(hidden_of(&html, "challenge"), "SOFTWARE_TOKEN_MFA");
+    let session = hidden_of(&html, "session");
+    let (action3, csrf3) = form_of(&html);
+    let code = code_at(&w, &secret, 0);
+    let signed_in = w.post_form(
+        &action3,
+        &[
+            ("_csrf", &csrf3),
+            ("username", "alice"),
+            ("session", &session),
+            ("challenge", "SOFTWARE_TOKEN_MFA"),
+            ("code", &code),
+        ],
+    );
+    assert_eq!(
+        signed_in.status,
+        302,
+        "{}",
+        String::from_utf8_lossy(&signed_in.body)
     );
 }

@@ -17,6 +17,7 @@ use crate::store::{Expect, keys};
 pub mod client;
 pub mod lambda;
 pub mod messages;
+pub mod mfa;
 pub mod schema;
 
 pub use client::{
@@ -164,20 +165,7 @@ impl PoolSettings {
             }
         }
         dedup(&mut self.auto_verified_attributes);
-        match self.mfa_configuration.as_str() {
-            "OFF" | "OPTIONAL" => {}
-            "ON" => {
-                return Err(Error::new(
-                    crate::error::ErrorKind::InvalidUserPoolConfiguration,
-                    "MfaConfiguration ON is not supported by this server yet; use OFF or OPTIONAL.",
-                ));
-            }
-            other => {
-                return Err(Error::invalid_parameter(format!(
-                    "1 validation error detected: Value '{other}' at 'mfaConfiguration' failed to satisfy constraint: Member must satisfy enum value set: [OFF, ON, OPTIONAL]"
-                )));
-            }
-        }
+        mfa::check_mode(&self.mfa_configuration)?;
         if let Some(h) = &self.cognate_password_hashing {
             h.validate()?;
         }
@@ -219,6 +207,9 @@ pub struct PoolRecord {
     /// A hash of a random password with the pool's parameters, verified for unknown users so
     /// "no such user" costs the same as "wrong password".
     pub dummy_password_hash: String,
+    /// The second factors the pool offers (SetUserPoolMfaConfig).
+    #[serde(default)]
+    pub mfa: mfa::PoolMfa,
 }
 
 pub fn epoch_seconds(millis: u64) -> Value {
@@ -418,7 +409,7 @@ pub async fn new_record(
     env.random().fill(&mut salt);
     let dummy = crate::ids::random_token(env.random(), 24);
     let dummy_password_hash = env.passwords().hash(&dummy, salt, hashing.params()).await?;
-    let record = PoolRecord {
+    let mut record = PoolRecord {
         id: id.clone(),
         name: input.pool_name,
         region: region.to_string(),
@@ -430,7 +421,9 @@ pub async fn new_record(
         username_attributes: input.username_attributes,
         username_configuration: input.username_configuration.unwrap_or_default(),
         dummy_password_hash,
+        mfa: mfa::PoolMfa::default(),
     };
+    mfa::reconcile(&mut record)?;
     Ok(record)
 }
 

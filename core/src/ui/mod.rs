@@ -3,6 +3,7 @@
 //! | path | page |
 //! |---|---|
 //! | `/login` | sign in (and the NEW_PASSWORD_REQUIRED step, posted to `/newPassword`) |
+//! | `/mfa` | the second factor after sign-in: set up an authenticator app, choose a method, enter a code (posted only) |
 //! | `/customAuth` | sign in without a password: CUSTOM_AUTH through the pool's auth challenge plugins (each round posted to `/customChallenge`) |
 //! | `/signup` | sign up |
 //! | `/confirm` | confirm sign-up with the code |
@@ -38,7 +39,7 @@ use crate::oidc::Ctx;
 use crate::oidc::authorize;
 use crate::oidc::form::Params;
 use crate::oidc::session;
-use pages::{confirm, custom_auth, forgot, login, new_password, signup};
+use pages::{confirm, custom_auth, forgot, login, mfa, new_password, signup};
 
 /// The hosted UI's paths.
 pub fn is_ui_path(path: &str) -> bool {
@@ -85,6 +86,7 @@ pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
     match path {
         "/login" => login::post(ctx, &request, &form).await,
         "/newPassword" => new_password::post(ctx, &request, &form).await,
+        "/mfa" => mfa::post(ctx, &request, &form).await,
         "/customAuth" if custom_auth::offered(&request) => {
             custom_auth::post(ctx, &request, &form).await
         }

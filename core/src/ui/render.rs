@@ -79,6 +79,8 @@ struct FormTemplate<'a> {
     css: Option<&'a str>,
     logo: Option<&'a str>,
     notice: Option<&'a str>,
+    /// An image under the notice (a `data:` URI, as the CSP allows: the TOTP key's QR code).
+    image: Option<&'a str>,
     error: Option<&'a str>,
     action: &'a str,
     query: &'a str,
@@ -92,6 +94,17 @@ struct FormTemplate<'a> {
 
 /// Renders a page with the pool's or client's branding.
 pub async fn render(ctx: &Ctx<'_>, request: &AuthRequest, page: Page<'_>, status: u16) -> Response {
+    render_with_image(ctx, request, page, None, status).await
+}
+
+/// [`render`], with an image (a `data:` URI) under the page's notice.
+pub async fn render_with_image(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    page: Page<'_>,
+    image: Option<&str>,
+    status: u16,
+) -> Response {
     let csrf = match session::csrf(ctx, &request.pool.id).await {
         Ok(c) => c,
         Err(_) => return plain_error(500, "The server could not render this page."),
@@ -113,6 +126,7 @@ pub async fn render(ctx: &Ctx<'_>, request: &AuthRequest, page: Page<'_>, status
         css: branding.as_ref().and_then(|b| b.css.as_deref()),
         logo: logo.as_deref(),
         notice: page.notice,
+        image,
         error: page.error,
         action: page.action,
         query: &request.query,
@@ -189,6 +203,7 @@ mod tests {
             css: None,
             logo: None,
             notice: Some("n'"),
+            image: None,
             error: None,
             action: "/login",
             query: "a=1&b=2",

@@ -24,6 +24,7 @@ use crate::store::{Expect, StoreError, keys};
 pub mod alias;
 pub mod attributes;
 pub mod index;
+pub mod mfa;
 mod resolve;
 
 pub use alias::normalize_alias;
@@ -97,6 +98,9 @@ pub struct UserRecord {
     /// Tokens issued before this instant are no longer accepted (global sign-out).
     #[serde(default)]
     pub tokens_valid_after_millis: u64,
+    /// Second factors: software token, enabled methods, preference.
+    #[serde(default, skip_serializing_if = "mfa::UserMfa::is_empty")]
+    pub mfa: mfa::UserMfa,
 }
 
 /// A revoked sign-in session (its `origin_jti`), remembered until its last access token expires.
@@ -142,6 +146,7 @@ impl UserRecord {
             locked_until_millis: 0,
             tokens_valid_after_millis: 0,
             revoked_sessions: Vec::new(),
+            mfa: mfa::UserMfa::default(),
         }
     }
 

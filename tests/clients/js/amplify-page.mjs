@@ -5,7 +5,8 @@
 import { Amplify } from 'aws-amplify';
 import {
   signUp, confirmSignUp, signIn, getCurrentUser, fetchAuthSession, fetchUserAttributes,
-  updateUserAttributes, signOut,
+  updateUserAttributes, signOut, confirmSignIn, setUpTOTP, verifyTOTPSetup, updateMFAPreference,
+  fetchMFAPreference,
 } from 'aws-amplify/auth';
 
 const settle = async (fn) => {
@@ -50,5 +51,13 @@ window.cognate = {
   updateUserAttributes: (userAttributes) => settle(() => updateUserAttributes({ userAttributes })),
   signOut: (global) => settle(() => signOut({ global })),
   stored: (clientId) => settle(() => stored(clientId)),
+  // MFA (issue 17)
+  confirmSignIn: (challengeResponse) => settle(() => confirmSignIn({ challengeResponse })),
+  setUpTOTP: () => settle(async () => ({ sharedSecret: (await setUpTOTP()).sharedSecret })),
+  verifyTOTPSetup: (code, friendlyDeviceName) => settle(() => verifyTOTPSetup({
+    code, options: friendlyDeviceName ? { friendlyDeviceName } : undefined,
+  })),
+  updateMFAPreference: (preference) => settle(() => updateMFAPreference(preference)),
+  fetchMFAPreference: () => settle(() => fetchMFAPreference()),
 };
 window.cognateReady = true;

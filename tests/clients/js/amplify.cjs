@@ -12,6 +12,7 @@ const path = require('node:path');
 const {
   target, unique, eq, ok, claims, Journey, StepFailure, expectCode, publicCall, refreshRefused, rejects,
 } = require('./lib.cjs');
+const { totp, stepOf, wrongTotp } = require('./totp.cjs');
 
 // With `headless: true`, playwright-core adds --headless itself.
 const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -210,6 +211,70 @@ async function run(pool) {
       await refreshRefused('the refresh token after global sign-out', pool.clientId, refreshToken);
       await rejects('GetUser with the access token after global sign-out', 'NotAuthorizedException',
         () => publicCall('GetUser', { AccessToken: session.accessToken }));
+    });
+
+    // -- MFA (issue 17): TOTP set up after sign-in, then during sign-in on an MFA ON pool --------
+    const { sdk, admin } = pool;
+    let secret;
+    let usedStep;
+    await journey.step('MFA OPTIONAL: setUpTOTP, verifyTOTPSetup, updateMFAPreference, fetchMFAPreference', async () => {
+      await admin.send(new sdk.SetUserPoolMfaConfigCommand({
+        UserPoolId: pool.poolId, MfaConfiguration: 'OPTIONAL', SoftwareTokenMfaConfiguration: { Enabled: true },
+      }));
+      const result = await call('signIn', username, password, 'USER_PASSWORD_AUTH');
+      eq('isSignedIn', result.isSignedIn, true);
+      ({ sharedSecret: secret } = await call('setUpTOTP'));
+      eq('sharedSecret length', secret.length, 32);
+      await rejects('verifyTOTPSetup with a wrong code', 'EnableSoftwareTokenMFAException',
+        () => call('verifyTOTPSetup', wrongTotp(secret)));
+      usedStep = stepOf();
+      await call('verifyTOTPSetup', totp(secret, usedStep), 'chromium');
+      eq('fetchMFAPreference before', await call('fetchMFAPreference'), {});
+      await call('updateMFAPreference', { totp: 'PREFERRED' });
+      const after = await call('fetchMFAPreference');
+      eq('fetchMFAPreference after: enabled', after.enabled, ['TOTP']);
+      eq('fetchMFAPreference after: preferred', after.preferred, 'TOTP');
+      await call('signOut', false);
+    });
+
+    await journey.step('signIn: CONFIRM_SIGN_IN_WITH_TOTP_CODE; confirmSignIn with the next code: DONE', async () => {
+      const result = await call('signIn', username, password, 'USER_PASSWORD_AUTH');
+      eq('isSignedIn', result.isSignedIn, false);
+      eq('nextStep.signInStep', result.nextStep.signInStep, 'CONFIRM_SIGN_IN_WITH_TOTP_CODE');
+      await rejects('confirmSignIn with the used code', 'CodeMismatchException',
+        () => call('confirmSignIn', totp(secret, usedStep)));
+      const done = await call('confirmSignIn', totp(secret, usedStep + 1));
+      eq('isSignedIn', done.isSignedIn, true);
+      eq('nextStep.signInStep', done.nextStep.signInStep, 'DONE');
+      eq('getCurrentUser().username', (await call('getCurrentUser')).username, username);
+      await call('signOut', false);
+    });
+
+    await journey.step('MFA ON, a new user: CONTINUE_SIGN_IN_WITH_TOTP_SETUP; confirmSignIn with a code: DONE', async () => {
+      await admin.send(new sdk.SetUserPoolMfaConfigCommand({
+        UserPoolId: pool.poolId, MfaConfiguration: 'ON', SoftwareTokenMfaConfiguration: { Enabled: true },
+      }));
+      const newcomer = unique('amplify-mfa');
+      await admin.send(new sdk.AdminCreateUserCommand({
+        UserPoolId: pool.poolId, Username: newcomer, MessageAction: 'SUPPRESS',
+        UserAttributes: [{ Name: 'email', Value: `${newcomer}@example.com` }],
+      }));
+      await admin.send(new sdk.AdminSetUserPasswordCommand({
+        UserPoolId: pool.poolId, Username: newcomer, Password: password, Permanent: true,
+      }));
+      const result = await call('signIn', newcomer, password, 'USER_PASSWORD_AUTH');
+      eq('isSignedIn', result.isSignedIn, false);
+      eq('nextStep.signInStep', result.nextStep.signInStep, 'CONTINUE_SIGN_IN_WITH_TOTP_SETUP');
+      const shared = result.nextStep.totpSetupDetails.sharedSecret;
+      eq('sharedSecret length', shared.length, 32);
+      const done = await call('confirmSignIn', totp(shared, stepOf()));
+      eq('isSignedIn', done.isSignedIn, true);
+      eq('nextStep.signInStep', done.nextStep.signInStep, 'DONE');
+      eq('getCurrentUser().username', (await call('getCurrentUser')).username, newcomer);
+      const preference = await call('fetchMFAPreference');
+      eq('fetchMFAPreference: enabled', preference.enabled, ['TOTP']);
+      eq('fetchMFAPreference: preferred', preference.preferred, 'TOTP');
+      await call('signOut', false);
     });
   } finally {
     if (journey.failed && pageErrors.length) console.log(`       in the page: ${pageErrors.join('\n       in the page: ')}`);

@@ -9,6 +9,7 @@ const identityJs = require('./identity-js.cjs');
 const identityJsDevices = require('./identity-js-devices.cjs');
 const jwtVerify = require('./jwt-verify.cjs');
 const amplify = require('./amplify.cjs');
+const identityJsMfa = require('./identity-js-mfa.cjs');
 
 async function main() {
   console.log(`js clients against ${process.env.COGNATE_TARGET_NAME || target.baseUrl} (${target.baseUrl})`);
@@ -19,6 +20,8 @@ async function main() {
   journeys.push(identity.journey);
   journeys.push(await jwtVerify.run('identity-js', identityPool, identity.tokens));
   journeys.push(await identityJsDevices.run());
+
+  journeys.push((await identityJsMfa.run()).journey);
 
   const amplifyPool = await createPool('amplify');
   const browser = await amplify.run(amplifyPool);

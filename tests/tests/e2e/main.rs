@@ -34,6 +34,7 @@ mod groups;
 mod health;
 mod hosted_ui_browser;
 mod list_users;
+mod mfa;
 mod negative_http;
 mod oauth_triggers;
 mod oidc;

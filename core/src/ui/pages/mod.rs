@@ -6,6 +6,7 @@ pub mod confirm;
 pub mod custom_auth;
 pub mod forgot;
 pub mod login;
+pub mod mfa;
 pub mod new_password;
 pub mod signup;
 
@@ -145,6 +146,9 @@ pub async fn next_step(
         }
         "CUSTOM_CHALLENGE" => {
             custom_auth::challenge_page(ctx, request, &username, &session, &parameters, error).await
+        }
+        "MFA_SETUP" | "SELECT_MFA_TYPE" | "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" => {
+            mfa::challenge_page(ctx, request, &username, name, &session, &parameters, error).await
         }
         _ => {
             login::page(
