@@ -54,7 +54,7 @@ id = "us-east-1_WebSdkT01"
 create = { PoolName = "web-sdk-tests", AutoVerifiedAttributes = ["email"], LambdaConfig = { DefineAuthChallenge = "custom-auth", CreateAuthChallenge = "custom-auth", VerifyAuthChallengeResponse = "custom-auth" } }
 [[pools.clients]]
 id = "websdktestclient0000000001"
-create = { ClientName = "web", ExplicitAuthFlows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_CUSTOM_AUTH"], AllowedOAuthFlowsUserPoolClient = true, AllowedOAuthFlows = ["code"], AllowedOAuthScopes = ["openid", "email", "profile", "aws.cognito.signin.user.admin"], SupportedIdentityProviders = ["COGNITO"], CallbackURLs = ["$helper/examples/index.html"] }
+create = { ClientName = "web", ExplicitAuthFlows = ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_CUSTOM_AUTH"], AllowedOAuthFlowsUserPoolClient = true, AllowedOAuthFlows = ["code"], AllowedOAuthScopes = ["openid", "email", "profile", "aws.cognito.signin.user.admin"], SupportedIdentityProviders = ["COGNITO"], CallbackURLs = ["$helper/examples/index.html"] }
 
 [[plugins.register]]
 name = "custom-auth"
