@@ -823,8 +823,11 @@ async fn id_tokens_are_verified_before_anything_is_stored() {
         "return async (url, init) => {
            const response = await globalThis.fetch(url, init);
            const target = (init && init.headers && init.headers['x-amz-target']) || '';
-           if (!target.endsWith('.InitiateAuth')) return response;
+           // The tokens come with InitiateAuth (USER_PASSWORD_AUTH) or, after SRP's
+           // PASSWORD_VERIFIER, with RespondToAuthChallenge.
+           if (!target.endsWith('.InitiateAuth') && !target.endsWith('.RespondToAuthChallenge')) return response;
            const body = await response.json();
+           if (!body.AuthenticationResult) return new Response(JSON.stringify(body), {status: response.status});
            const [h, p, s] = body.AuthenticationResult.IdToken.split('.');
            const b64 = (t) => t.replace(/-/g, '+').replace(/_/g, '/');
            const claims = JSON.parse(atob(b64(p)));

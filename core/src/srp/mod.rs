@@ -30,7 +30,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
-use crypto_bigint::{Odd, U256, U512, U3072, U4096};
+use crypto_bigint::{NonZero, Odd, U256, U512, U3072};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
@@ -82,6 +82,9 @@ pub struct Verifier {
 
 /// N as an odd modulus (checked at compile time).
 const N_ODD: Odd<U3072> = Odd::<U3072>::from_be_hex(N_HEX);
+
+/// N − 1, the exponents' modulus.
+const N_MINUS_ONE: NonZero<U3072> = NonZero::<U3072>::new_unwrap(N.wrapping_sub(&U3072::ONE));
 
 fn params() -> FixedMontyParams<{ U3072::LIMBS }> {
     FixedMontyParams::new_vartime(N_ODD)
@@ -379,14 +382,19 @@ pub fn client_key(
     let x = x(&salt, prefix, user_id, password);
     let group = Group::new();
     let base = group.monty(&reduce(big_b)) - group.monty(&k()) * group.g().pow(&u256(&x));
-    // The exponent a + u·x, computed exactly (a < 2^3072, u·x < 2^512) in a wider integer.
-    let ux: U512 = u256(&u).concatenating_mul(&u256(&x));
-    let exponent = small_a
-        .resize::<{ U4096::LIMBS }>()
-        .wrapping_add(&ux.resize::<{ U4096::LIMBS }>());
-    // a's length is the client's public choice: the exponent has at most that many bits + 1.
-    let bits = (a.len() as u32 * 8).max(512) + 1;
-    let s = base.pow_bounded_exp(&exponent, bits.min(4096)).retrieve();
+    // The exponent a + u·x (u·x < 2^512): exact in 3072 bits when a has fewer than 384 bytes,
+    // with as many bits as a has (its length is the client's public choice); otherwise modulo
+    // N − 1 (Fermat: N is prime).
+    let ux = u256(&u)
+        .concatenating_mul::<{ U256::LIMBS }, { U512::LIMBS }>(&u256(&x))
+        .resize::<{ U3072::LIMBS }>();
+    let s = if a.len() < BYTES {
+        let bits = (a.len() as u32 * 8).max(512) + 1;
+        base.pow_bounded_exp(&small_a.wrapping_add(&ux), bits)
+    } else {
+        base.pow(&small_a.rem(&N_MINUS_ONE).add_mod(&ux, &N_MINUS_ONE))
+    }
+    .retrieve();
     Ok(derive(&s, &u))
 }
 
