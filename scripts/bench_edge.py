@@ -1,7 +1,8 @@
 """Latency of the hot paths of the edge Worker under the local Workers runtime (workerd).
 
 Sequential requests (one at a time, so latency is not queueing) of InitiateAuth
-USER_PASSWORD_AUTH, InitiateAuth REFRESH_TOKEN_AUTH and GetUser; reports p50/p90/p99 and the
+USER_PASSWORD_AUTH, USER_SRP_AUTH (both calls, driven by pycognito's AWSSRP when this runs in the
+clients' venv), InitiateAuth REFRESH_TOKEN_AUTH and GetUser; reports p50/p90/p99 and the
 runtime's CPU time per request (workerd processes' user+system time over the run, divided by the
 request count: includes the runtime's own overhead). Usage: bench_edge.py BASE_URL TEST_KEY N PIDS...
 """
@@ -101,5 +102,28 @@ argon_cpu = (cpu_seconds() - cpu0) / 20 * 1000
 argon_wall = (time.perf_counter() - t0) / 20 * 1000
 print(f"{'argon2id hash m=19456 t=2':<28} n=20   wall {argon_wall:7.2f} ms/hash     runtime CPU/hash {argon_cpu:6.1f} ms")
 measure("InitiateAuth (password)", lambda: call("InitiateAuth", auth))
+
+
+class Boto:
+    """What pycognito's AWSSRP calls on a boto3 client, over this script's `call`."""
+
+    def initiate_auth(self, **kw):
+        return call("InitiateAuth", kw)
+
+    def respond_to_auth_challenge(self, **kw):
+        return call("RespondToAuthChallenge", kw)
+
+
+try:
+    from pycognito.aws_srp import AWSSRP
+except ImportError:
+    print("USER_SRP_AUTH: skipped (pycognito not importable: run with the clients' venv python)")
+else:
+    def srp_sign_in():
+        tokens = AWSSRP(username=user, password=password, pool_id=pool, client_id=client,
+                        client=Boto()).authenticate_user()
+        assert "AuthenticationResult" in tokens, tokens
+
+    measure("USER_SRP_AUTH (both calls)", srp_sign_in)
 measure("InitiateAuth (refresh)", lambda: call("InitiateAuth", refresh))
 measure("GetUser", lambda: call("GetUser", {"AccessToken": tokens["AccessToken"]}))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The browser SDK's tests, as CI runs them (scripts/test.sh calls this after the host build):
-#   1. builds the package (web-sdk/build.sh, which also checks the 150 KB gzipped budget);
+#   1. builds the package (web-sdk/build.sh, which also checks the 170 KB gzipped budget);
 #   2. starts the host on a free loopback port with a config file declaring the test pool and
 #      app client (fixed ids, see tests/browser.rs) and the custom-auth example plugin, and the
 #      loopback helper (tests/helper.mjs: web-sdk/ as static files, the outbox at /outbox);
@@ -54,7 +54,7 @@ id = "us-east-1_WebSdkT01"
 create = { PoolName = "web-sdk-tests", AutoVerifiedAttributes = ["email"], LambdaConfig = { DefineAuthChallenge = "custom-auth", CreateAuthChallenge = "custom-auth", VerifyAuthChallengeResponse = "custom-auth" } }
 [[pools.clients]]
 id = "websdktestclient0000000001"
-create = { ClientName = "web", ExplicitAuthFlows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_CUSTOM_AUTH"], AllowedOAuthFlowsUserPoolClient = true, AllowedOAuthFlows = ["code"], AllowedOAuthScopes = ["openid", "email", "profile", "aws.cognito.signin.user.admin"], SupportedIdentityProviders = ["COGNITO"], CallbackURLs = ["$helper/examples/index.html"] }
+create = { ClientName = "web", ExplicitAuthFlows = ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_CUSTOM_AUTH"], AllowedOAuthFlowsUserPoolClient = true, AllowedOAuthFlows = ["code"], AllowedOAuthScopes = ["openid", "email", "profile", "aws.cognito.signin.user.admin"], SupportedIdentityProviders = ["COGNITO"], CallbackURLs = ["$helper/examples/index.html"] }
 
 [[plugins.register]]
 name = "custom-auth"

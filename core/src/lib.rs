@@ -19,8 +19,10 @@
 //! ```
 //!
 //! ## Security
-//! - Passwords are stored only as argon2id PHC strings; confirmation codes and refresh tokens
-//!   only as SHA-256 digests; secrets are compared in constant time.
+//! - Passwords are stored only as argon2id PHC strings, plus, where the pool allows
+//!   USER_SRP_AUTH, an SRP verifier (far cheaper to attack offline: see [`srp`] and the pool's
+//!   `CognateSrp` switch); confirmation codes and refresh tokens only as SHA-256 digests; secrets
+//!   are compared in constant time.
 //! - Secret values ([`Secret`]) print `[redacted]` in `Debug` and are never logged.
 //! - Sign-in answers the same error, after comparable work, for an unknown user and a wrong
 //!   password.

@@ -4,6 +4,10 @@
 //! the default 1000 requests per instance, `wasm_fresh` with a fresh instance per request).
 //!
 //! - `sign_in/*`: InitiateAuth USER_PASSWORD_AUTH (one argon2id verification);
+//! - `srp_sign_in/*`: USER_SRP_AUTH, both calls (InitiateAuth, RespondToAuthChallenge
+//!   PASSWORD_VERIFIER), timing the server's calls only (the client's side is computed between
+//!   them, outside the measurement); `srp_math/*`: the core's SRP arithmetic alone, natively
+//!   (B = k·v + g^b, and the server's key (A·v^u)^b: 3072-bit modulus, 256-bit exponents);
 //! - `refresh_token_auth/*` and `get_user/*`: the token paths;
 //! - `health/*`: the smallest request: the engine's fixed cost per request;
 //! - `instantiate/wasm`: creating and dropping one instance (pooling allocator, copy-on-write
@@ -41,6 +45,7 @@ struct Bench {
     /// The Wasm engine with a fresh instance for every request.
     wasm_fresh: CoreEngine,
     client_id: String,
+    pool_id: String,
     _dir: tempfile::TempDir,
 }
 
@@ -86,11 +91,12 @@ impl Bench {
             clients: vec![ClientSpec {
                 id: None,
                 create: json!({"ClientName": "bench",
-                    "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}),
+                    "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}),
             }],
         };
         let applied = rt.block_on(service.apply_pool_spec(&*env, &spec)).unwrap();
         let client_id = applied.clients[0].1.clone();
+        let pool_id = applied.pool_id.clone();
         let wasm =
             CoreEngine::new(EngineKind::Wasm, &service, None, WasmLimits::default()).unwrap();
         let wasm_fresh = CoreEngine::new(
@@ -111,6 +117,7 @@ impl Bench {
             wasm,
             wasm_fresh,
             client_id,
+            pool_id,
             _dir: dir,
         };
         // The user is created through the Wasm engine: its writes must be what native reads.
@@ -148,6 +155,49 @@ impl Bench {
     }
 }
 
+impl Bench {
+    /// One USER_SRP_AUTH sign-in; returns the time the two server calls took.
+    fn srp_sign_in(&self, engine: &CoreEngine) -> std::time::Duration {
+        use cognate_core::srp;
+        let a = [0x42u8; 32];
+        let big_a = srp::client_public(&a).unwrap();
+        let started = std::time::Instant::now();
+        let challenge = self.call(
+            engine,
+            "InitiateAuth",
+            &json!({"ClientId": self.client_id, "AuthFlow": "USER_SRP_AUTH",
+                   "AuthParameters": {"USERNAME": "bench", "SRP_A": big_a}}),
+        );
+        let mut spent = started.elapsed();
+        let p = &challenge["ChallengeParameters"];
+        let user_id = p["USER_ID_FOR_SRP"].as_str().unwrap();
+        let pool_id = self.pool_id.as_str();
+        let key = srp::client_key(
+            &a,
+            p["SRP_B"].as_str().unwrap(),
+            p["SALT"].as_str().unwrap(),
+            srp::pool_name(pool_id),
+            user_id,
+            "Passw0rd!",
+        )
+        .unwrap();
+        let timestamp = "Tue Feb 1 03:04:05 UTC 2022";
+        let block = cognate_core::codec::b64_decode(p["SECRET_BLOCK"].as_str().unwrap()).unwrap();
+        let signature = srp::signature(&key, srp::pool_name(pool_id), user_id, &block, timestamp);
+        let body = json!({"ClientId": self.client_id, "ChallengeName": "PASSWORD_VERIFIER",
+            "ChallengeResponses": {"USERNAME": p["USERNAME"], "PASSWORD_CLAIM_SECRET_BLOCK": p["SECRET_BLOCK"],
+                "TIMESTAMP": timestamp, "PASSWORD_CLAIM_SIGNATURE": cognate_core::codec::b64(&signature)}});
+        let started = std::time::Instant::now();
+        let out = self.call(engine, "RespondToAuthChallenge", &body);
+        spent += started.elapsed();
+        assert!(
+            out["AuthenticationResult"]["AccessToken"].is_string(),
+            "{out}"
+        );
+        spent
+    }
+}
+
 fn artifact_size() {
     let raw = cognate_host::engine::wasm::CORE_WASM;
     eprintln!("core artifact: {} bytes (raw)", raw.len());
@@ -182,6 +232,30 @@ fn engines(c: &mut Criterion) {
         slow.bench_function(name, |b| b.iter(|| bench.sign_in(engine)));
     }
     slow.finish();
+
+    let mut srp_group = c.benchmark_group("srp_sign_in");
+    srp_group.sample_size(20);
+    for (name, engine) in bench.engines() {
+        srp_group.bench_function(name, |b| {
+            b.iter_custom(|iterations| (0..iterations).map(|_| bench.srp_sign_in(engine)).sum())
+        });
+    }
+    srp_group.finish();
+
+    let verifier = cognate_core::srp::verifier("pool", "bench", "Passw0rd!", [7; 16]);
+    let big_a = cognate_core::srp::client_public(&[0x42; 32]).unwrap();
+    let hello = cognate_core::srp::server_hello(&verifier.v, [9; 32]).unwrap();
+    let mut group = c.benchmark_group("srp_math");
+    group.bench_function("server_hello/native", |b| {
+        b.iter(|| cognate_core::srp::server_hello(&verifier.v, [9; 32]).unwrap())
+    });
+    group.bench_function("server_key/native", |b| {
+        b.iter(|| cognate_core::srp::server_key(&big_a, &hello, &verifier.v).unwrap())
+    });
+    group.bench_function("verifier/native", |b| {
+        b.iter(|| cognate_core::srp::verifier("pool", "bench", "Passw0rd!", [7; 16]))
+    });
+    group.finish();
 
     let tokens = bench.sign_in(&bench.native);
     let refresh = tokens["AuthenticationResult"]["RefreshToken"].clone();

@@ -337,9 +337,18 @@ impl Auth {
                 "There is already a signed in user.",
             ));
         }
+        // Amplify v6's default: USER_SRP_AUTH (the password never leaves the browser).
         let flow = input
             .string(&["options", "authFlowType"])
-            .unwrap_or_else(|| "USER_PASSWORD_AUTH".to_owned());
+            .unwrap_or_else(|| "USER_SRP_AUTH".to_owned());
+        if flow == "USER_SRP_AUTH" {
+            let password = input.string(&["password"]).ok_or_else(|| {
+                AuthError::new(names::VALIDATION, "password is required for this flow")
+            })?;
+            return self
+                .srp_sign_in(&username, &password, input.strings(METADATA))
+                .await;
+        }
         let mut parameters = BTreeMap::new();
         parameters.insert("USERNAME".to_owned(), username.clone());
         let wire_flow = match flow.as_str() {
@@ -375,6 +384,91 @@ impl Auth {
             )
             .await?;
         self.next_step(&username, response).await
+    }
+
+    /// USER_SRP_AUTH: InitiateAuth with SRP_A, then the PASSWORD_VERIFIER answer computed with
+    /// the core's `srp` module (Cognito's SRP, as amazon-cognito-identity-js computes it).
+    async fn srp_sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        metadata: BTreeMap<String, String>,
+    ) -> Result<JsValue> {
+        use cognate_core::srp;
+        let failed = |e: srp::SrpError| {
+            AuthError::new(
+                names::NETWORK,
+                format!("SRP: the server's values are unusable ({e:?})"),
+            )
+        };
+        let a = js::random_bytes(32)?;
+        let mut parameters = BTreeMap::new();
+        parameters.insert("USERNAME".to_owned(), username.to_owned());
+        parameters.insert("SRP_A".to_owned(), srp::client_public(&a).map_err(failed)?);
+        let challenge: AuthResponse = self
+            .call(
+                "InitiateAuth",
+                &InitiateAuthRequest {
+                    client_id: self.client_id.clone(),
+                    auth_flow: "USER_SRP_AUTH".to_owned(),
+                    auth_parameters: parameters,
+                    client_metadata: metadata.clone(),
+                    user_pool_id: None,
+                },
+            )
+            .await?;
+        if challenge.challenge_name.as_deref() != Some("PASSWORD_VERIFIER") {
+            return self.next_step(username, challenge).await;
+        }
+        let p = |name: &str| {
+            challenge
+                .challenge_parameters
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    AuthError::new(names::NETWORK, format!("PASSWORD_VERIFIER without {name}"))
+                })
+        };
+        let user_id = p("USER_ID_FOR_SRP")?;
+        let block_b64 = p("SECRET_BLOCK")?;
+        let pool_name = srp::pool_name(&self.pool_id).to_owned();
+        let key = srp::client_key(
+            &a,
+            &p("SRP_B")?,
+            &p("SALT")?,
+            &pool_name,
+            &user_id,
+            password,
+        )
+        .map_err(failed)?;
+        let timestamp = srp::format_timestamp((js_sys::Date::now() / 1000.0) as i64)
+            .ok_or_else(|| AuthError::new(names::VALIDATION, "the clock is out of range"))?;
+        let block = cognate_core::codec::b64_decode(&block_b64)
+            .ok_or_else(|| AuthError::new(names::NETWORK, "SECRET_BLOCK is not base64"))?;
+        let signature = srp::signature(&key, &pool_name, &user_id, &block, &timestamp);
+        let mut responses = BTreeMap::new();
+        responses.insert("USERNAME".to_owned(), p("USERNAME").unwrap_or(user_id));
+        responses.insert("PASSWORD_CLAIM_SECRET_BLOCK".to_owned(), block_b64);
+        responses.insert("TIMESTAMP".to_owned(), timestamp);
+        responses.insert(
+            "PASSWORD_CLAIM_SIGNATURE".to_owned(),
+            cognate_core::codec::b64(&signature),
+        );
+        let response: AuthResponse = self
+            .call(
+                "RespondToAuthChallenge",
+                &RespondToAuthChallengeRequest {
+                    client_id: self.client_id.clone(),
+                    challenge_name: "PASSWORD_VERIFIER".to_owned(),
+                    session: challenge.session.clone(),
+                    challenge_responses: responses,
+                    client_metadata: metadata,
+                    user_pool_id: None,
+                },
+            )
+            .await?;
+        self.next_step(username, response).await
     }
 
     pub async fn confirm_sign_in(&self, input: &JsValue) -> Result<JsValue> {

@@ -488,6 +488,43 @@ async fn sign_up_confirm_sign_in_refresh_attributes_sign_out() {
 }
 
 #[wasm_bindgen_test]
+async fn sign_in_defaults_to_srp_and_takes_user_password_auth() {
+    let (fetch, answers) = counting_fetch("RespondToAuthChallenge");
+    let extra = config("memory".into(), json!({}));
+    Reflect::set(&extra, &"fetch".into(), &fetch).unwrap();
+    let auth = Auth::configure(&extra).unwrap();
+    let (username, _) = confirmed_user(&auth, "srp").await;
+    // The default flow (as Amplify v6's): USER_SRP_AUTH, so one PASSWORD_VERIFIER answer.
+    expect_error(
+        auth.sign_in(&js(
+            json!({"username": username, "password": "Wrong-Password-1"}),
+        ))
+        .await,
+        "NotAuthorizedException",
+    )
+    .await;
+    assert_eq!(count(&answers), 1);
+    let done = json!({"isSignedIn": true, "nextStep": {"signInStep": "DONE"}});
+    assert_eq!(sign_in(&auth, &username, PASSWORD).await, done);
+    assert_eq!(count(&answers), 2);
+    let session = auth.fetch_auth_session(&JsValue::UNDEFINED).await.unwrap();
+    let tokens = get(&session, "tokens");
+    let id = rust(&get(&get(&tokens, "idToken"), "payload"));
+    assert_eq!(id["cognito:username"], username.as_str());
+    auth.sign_out(&JsValue::UNDEFINED).await.unwrap();
+    // USER_PASSWORD_AUTH on request: no challenge answered.
+    let out = rust(
+        &auth
+            .sign_in(&js(json!({"username": username, "password": PASSWORD,
+                "options": {"authFlowType": "USER_PASSWORD_AUTH"}})))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(out, done);
+    assert_eq!(count(&answers), 2);
+}
+
+#[wasm_bindgen_test]
 async fn concurrent_fetch_auth_session_calls_cause_one_refresh() {
     let setup = memory_auth();
     let (username, _) = confirmed_user(&setup, "conc").await;
@@ -786,8 +823,11 @@ async fn id_tokens_are_verified_before_anything_is_stored() {
         "return async (url, init) => {
            const response = await globalThis.fetch(url, init);
            const target = (init && init.headers && init.headers['x-amz-target']) || '';
-           if (!target.endsWith('.InitiateAuth')) return response;
+           // The tokens come with InitiateAuth (USER_PASSWORD_AUTH) or, after SRP's
+           // PASSWORD_VERIFIER, with RespondToAuthChallenge.
+           if (!target.endsWith('.InitiateAuth') && !target.endsWith('.RespondToAuthChallenge')) return response;
            const body = await response.json();
+           if (!body.AuthenticationResult) return new Response(JSON.stringify(body), {status: response.status});
            const [h, p, s] = body.AuthenticationResult.IdToken.split('.');
            const b64 = (t) => t.replace(/-/g, '+').replace(/_/g, '/');
            const claims = JSON.parse(atob(b64(p)));

@@ -8,10 +8,11 @@
 //! challenge their status demands, or tokens), and [`sign_in_outcome`] issues the API's tokens.
 //!
 //! One file per step: [`password`] (USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH, user
-//! migration), [`new_password`] (NEW_PASSWORD_REQUIRED), [`custom_challenge`] (CUSTOM_AUTH),
-//! [`mfa`] (the second factor, which `admit` asks for). The
-//! steps still to come each get their file and a [`Step`]: SRP (`srp`), remembered
-//! devices (`device`), passkeys (`webauthn`) and one-time codes (`otp`). Lockout ([`lockout`])
+//! migration), [`srp`] (USER_SRP_AUTH's PASSWORD_VERIFIER), [`new_password`]
+//! (NEW_PASSWORD_REQUIRED), [`custom_challenge`] (CUSTOM_AUTH), [`device`] (a remembered
+//! device's DEVICE_SRP_AUTH), [`mfa`] (the second factor, which `admit` asks for). The
+//! steps still to come each get their file and a [`Step`]: passkeys (`webauthn`) and one-time
+//! codes (`otp`). Lockout ([`lockout`])
 //! and auth events ([`events`]) belong to the machine too.
 
 use alloc::collections::BTreeMap;

@@ -30,7 +30,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
-use crypto_bigint::{Odd, U256, U512, U3072, U4096};
+use crypto_bigint::{NonZero, Odd, U256, U512, U3072};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
@@ -83,12 +83,26 @@ pub struct Verifier {
 /// N as an odd modulus (checked at compile time).
 const N_ODD: Odd<U3072> = Odd::<U3072>::from_be_hex(N_HEX);
 
+/// N − 1, the exponents' modulus.
+const N_MINUS_ONE: NonZero<U3072> = NonZero::<U3072>::new_unwrap(N.wrapping_sub(&U3072::ONE));
+
 fn params() -> FixedMontyParams<{ U3072::LIMBS }> {
     FixedMontyParams::new_vartime(N_ODD)
 }
 
-fn monty(n: &U3072) -> FixedMontyForm<{ U3072::LIMBS }> {
-    FixedMontyForm::new(n, &params())
+/// The group's Montgomery parameters, computed once per operation (R² mod N costs a division).
+struct Group(FixedMontyParams<{ U3072::LIMBS }>);
+
+impl Group {
+    fn new() -> Self {
+        Self(params())
+    }
+    fn monty(&self, n: &U3072) -> FixedMontyForm<{ U3072::LIMBS }> {
+        FixedMontyForm::new(n, &self.0)
+    }
+    fn g(&self) -> FixedMontyForm<{ U3072::LIMBS }> {
+        self.monty(&U3072::from_u8(2))
+    }
 }
 
 fn sha256(parts: &[&[u8]]) -> [u8; 32] {
@@ -211,7 +225,7 @@ pub fn canonical_salt(salt: [u8; 16]) -> String {
 fn make_verifier(salt: [u8; 16], prefix: &str, user_id: &str, password: &str) -> Verifier {
     let salt = salt_number(salt);
     let x = x(&salt, prefix, user_id, password);
-    let v = monty(&U3072::from_u8(2)).pow(&u256(&x)).retrieve();
+    let v = Group::new().g().pow(&u256(&x)).retrieve();
     Verifier {
         salt: pad_hex(&salt),
         v: pad_hex(&v),
@@ -255,8 +269,9 @@ impl core::fmt::Debug for ServerHello {
 /// vanishingly rare b that makes B ≡ 0).
 pub fn server_hello(v_hex: &str, b: [u8; 32]) -> Result<ServerHello, SrpError> {
     let v = reduce(from_hex(v_hex)?);
-    let g_b = monty(&U3072::from_u8(2)).pow(&u256(&b));
-    let big_b = (monty(&k()) * monty(&v) + g_b).retrieve();
+    let group = Group::new();
+    let g_b = group.g().pow(&u256(&b));
+    let big_b = (group.monty(&k()) * group.monty(&v) + g_b).retrieve();
     if big_b == U3072::ZERO {
         return Err(SrpError::Zero);
     }
@@ -301,7 +316,8 @@ pub fn server_key(a_hex: &str, hello: &ServerHello, v_hex: &str) -> Result<[u8; 
     let big_b = from_hex(&hello.big_b)?;
     let v = reduce(from_hex(v_hex)?);
     let u = u(&a, &big_b);
-    let base = monty(&reduce(a)) * monty(&v).pow(&u256(&u));
+    let group = Group::new();
+    let base = group.monty(&reduce(a)) * group.monty(&v).pow(&u256(&u));
     let s = base.pow(&u256(&hello.b)).retrieve();
     Ok(derive(&s, &u))
 }
@@ -338,8 +354,10 @@ pub fn signature_matches(expected: &[u8; 32], claimed_base64: &str) -> bool {
 
 /// The client's side (the web SDK and the tests): A = g^a for 32+ random bytes `a`.
 pub fn client_public(a: &[u8]) -> Result<String, SrpError> {
+    let bits = (a.len() as u32 * 8).min(3072);
     let a = from_bytes(a)?;
-    let big_a = monty(&U3072::from_u8(2)).pow(&a).retrieve();
+    // a's length is the client's public choice.
+    let big_a = Group::new().g().pow_bounded_exp(&a, bits).retrieve();
     Ok(pad_hex(&big_a))
 }
 
@@ -362,14 +380,21 @@ pub fn client_key(
     let salt = from_hex(salt_hex)?;
     let u = u(&big_a, &big_b);
     let x = x(&salt, prefix, user_id, password);
-    let g = monty(&U3072::from_u8(2));
-    let base = monty(&reduce(big_b)) - monty(&k()) * g.pow(&u256(&x));
-    // The exponent a + u·x, computed exactly (a < 2^3072, u·x < 2^512) in a wider integer.
-    let ux: U512 = u256(&u).concatenating_mul(&u256(&x));
-    let exponent = small_a
-        .resize::<{ U4096::LIMBS }>()
-        .wrapping_add(&ux.resize::<{ U4096::LIMBS }>());
-    let s = base.pow(&exponent).retrieve();
+    let group = Group::new();
+    let base = group.monty(&reduce(big_b)) - group.monty(&k()) * group.g().pow(&u256(&x));
+    // The exponent a + u·x (u·x < 2^512): exact in 3072 bits when a has fewer than 384 bytes,
+    // with as many bits as a has (its length is the client's public choice); otherwise modulo
+    // N − 1 (Fermat: N is prime).
+    let ux = u256(&u)
+        .concatenating_mul::<{ U256::LIMBS }, { U512::LIMBS }>(&u256(&x))
+        .resize::<{ U3072::LIMBS }>();
+    let s = if a.len() < BYTES {
+        let bits = (a.len() as u32 * 8).max(512) + 1;
+        base.pow_bounded_exp(&small_a.wrapping_add(&ux), bits)
+    } else {
+        base.pow(&small_a.rem(&N_MINUS_ONE).add_mod(&ux, &N_MINUS_ONE))
+    }
+    .retrieve();
     Ok(derive(&s, &u))
 }
 

@@ -222,3 +222,14 @@ fn timestamps_follow_cognito_format() {
         assert_eq!(parse_timestamp(bad), None, "{bad:?}");
     }
 }
+
+#[test]
+fn a_full_width_secret_reduces_its_exponent_modulo_n_minus_one() {
+    let v = verifier("Pool", "zed", "pw-1A!", [5; 16]);
+    let hello = server_hello(&v.v, [8; 32]).unwrap();
+    let a = [0xfe_u8; 384];
+    let big_a = client_public(&a).unwrap();
+    let server = server_key(&big_a, &hello, &v.v).unwrap();
+    let client = client_key(&a, &hello.big_b, &v.salt, "Pool", "zed", "pw-1A!").unwrap();
+    assert_eq!(server, client);
+}

@@ -144,16 +144,12 @@ async function run(pool) {
       eq('getCurrentUser().userId', user.userId, sub);
     });
 
-    if (target.srp) {
-      await journey.step('signIn with the default flow (USER_SRP_AUTH)', async () => {
-        await call('signOut', false);
-        const result = await call('signIn', username, password);
-        eq('isSignedIn', result.isSignedIn, true);
-        eq('nextStep.signInStep', result.nextStep.signInStep, 'DONE');
-      });
-    } else {
-      journey.skip('signIn with the default flow (USER_SRP_AUTH)', 'set COGNATE_CLIENTS_SRP=1 once issue 17 lands');
-    }
+    await journey.step('signIn with the default flow (USER_SRP_AUTH)', async () => {
+      await call('signOut', false);
+      const result = await call('signIn', username, password);
+      eq('isSignedIn', result.isSignedIn, true);
+      eq('nextStep.signInStep', result.nextStep.signInStep, 'DONE');
+    });
 
     let first;
     await journey.step('fetchAuthSession: the tokens of this sign-in', async () => {

@@ -99,15 +99,16 @@ async function run(pool) {
     tokens.accessToken = session.getAccessToken().getJwtToken();
   });
 
-  if (target.srp) {
-    await journey.step('authenticateUser with the default flow (USER_SRP_AUTH)', async () => {
-      const srp = await signIn(passwords[0], 'USER_SRP_AUTH');
-      ok('SRP session.isValid()', srp.session.isValid());
-      eq('SRP id token sub', srp.session.getIdToken().decodePayload().sub, sub);
-    });
-  } else {
-    journey.skip('authenticateUser with the default flow (USER_SRP_AUTH)', 'set COGNATE_CLIENTS_SRP=1 once issue 17 lands');
-  }
+  await journey.step('authenticateUser with the default flow (USER_SRP_AUTH)', async () => {
+    const srp = await signIn(passwords[0], 'USER_SRP_AUTH');
+    ok('SRP session.isValid()', srp.session.isValid());
+    eq('SRP id token sub', srp.session.getIdToken().decodePayload().sub, sub);
+    eq('SRP id token cognito:username', srp.session.getIdToken().decodePayload()['cognito:username'], username);
+    // The SRP sign-in is now the stored session: the steps below go on with it.
+    ({ user, session } = srp);
+    tokens.idToken = session.getIdToken().getJwtToken();
+    tokens.accessToken = session.getAccessToken().getJwtToken();
+  });
 
   await journey.step('getSession on the pool\'s current user reads the stored session', async () => {
     const current = userPool.getCurrentUser();

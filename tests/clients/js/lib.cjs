@@ -19,7 +19,6 @@ const target = {
     accessKeyId: env('COGNATE_ADMIN_ACCESS_KEY_ID'),
     secretAccessKey: env('COGNATE_ADMIN_SECRET_ACCESS_KEY'),
   },
-  srp: process.env.COGNATE_CLIENTS_SRP === '1',
 };
 
 /** A name no other run or journey uses. */

@@ -2,7 +2,7 @@
 # The JavaScript ecosystem's Cognito clients against one running Cognate (the target in the
 # environment: see scripts/test-clients.sh). Installs them first (setup.sh, idempotent), then
 # runs main.cjs: amazon-cognito-identity-js under Node, Amplify JS v6 in headless Chromium, and
-# aws-jwt-verify on the tokens both got. Set COGNATE_CLIENTS_SRP=1 to run the USER_SRP_AUTH steps.
+# aws-jwt-verify on the tokens both got.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 

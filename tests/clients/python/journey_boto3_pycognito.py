@@ -14,7 +14,6 @@ to AWS: `AWSSRP.confirm_device`, `update_device_status` and `forget_device` (dev
 post with requests to `https://cognito-idp.<region>.amazonaws.com/` whatever the endpoint.
 """
 
-import os
 
 import jwt
 import requests
@@ -161,17 +160,11 @@ def main(j):
         )
         expect_equal((result["ExpiresIn"], result["TokenType"]), (3600, "Bearer"), "ExpiresIn, TokenType")
 
-    if os.environ.get("COGNATE_CLIENTS_SRP") == "1":
-        with j.step("pycognito authenticate (USER_SRP_AUTH)"):
-            srp = app()
-            srp.authenticate(PASSWORD)
-            expect_equal(srp.id_claims["cognito:username"], username, "ID token cognito:username")
-            check(srp.refresh_token, "SRP sign-in gave no refresh token")
-    else:
-        j.skip(
-            "pycognito authenticate (USER_SRP_AUTH)",
-            "Cognate has no SRP yet (issue 17); COGNATE_CLIENTS_SRP=1 runs it",
-        )
+    with j.step("pycognito authenticate (USER_SRP_AUTH)"):
+        srp = app()
+        srp.authenticate(PASSWORD)
+        expect_equal(srp.id_claims["cognito:username"], username, "ID token cognito:username")
+        check(srp.refresh_token, "SRP sign-in gave no refresh token")
 
     # -- tokens against the JWKS (PyJWT) -----------------------------------------------------
     issuer = t.issuer(pool_id)

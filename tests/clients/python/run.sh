@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Python client journeys against the running Cognate that the environment names (the
 # contract is in scripts/test-clients.sh): each prints its steps and "<journey>: N steps passed".
-# Exits non-zero if any journey failed, after running them all. COGNATE_CLIENTS_SRP=1 also runs
-# the steps that need USER_SRP_AUTH. Pass journey file names to run only those.
+# Exits non-zero if any journey failed, after running them all. Pass journey file names to run
+# only those.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 

@@ -31,7 +31,7 @@ async fn srp_sign_in_issues_tokens_with_and_without_a_client_secret() {
     let target = Target::shared();
     let pool_id = target.create_standard_pool("srp").await;
     for secret in [false, true] {
-        let client = srp_client(&target, &pool_id, secret).await;
+        let client = srp_client(target, &pool_id, secret).await;
         let username = unique("srp-user");
         target
             .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("srp"))
@@ -85,7 +85,7 @@ async fn srp_sign_in_issues_tokens_with_and_without_a_client_secret() {
 async fn admin_initiate_auth_takes_user_srp_auth() {
     let target = Target::shared();
     let pool_id = target.create_standard_pool("srp-admin").await;
-    let client = srp_client(&target, &pool_id, false).await;
+    let client = srp_client(target, &pool_id, false).await;
     let username = unique("srp-admin");
     target
         .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("srpa"))
@@ -127,7 +127,7 @@ async fn admin_initiate_auth_takes_user_srp_auth() {
 async fn a_secret_block_is_single_use_and_a_wrong_password_is_incorrect() {
     let target = Target::shared();
     let pool_id = target.create_standard_pool("srp-replay").await;
-    let client = srp_client(&target, &pool_id, false).await;
+    let client = srp_client(target, &pool_id, false).await;
     let username = unique("srp-replay");
     target
         .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("srpr"))
@@ -174,7 +174,7 @@ async fn a_secret_block_is_single_use_and_a_wrong_password_is_incorrect() {
 async fn srp_a_that_is_zero_mod_n_or_malformed_is_an_invalid_parameter() {
     let target = Target::shared();
     let pool_id = target.create_standard_pool("srp-a").await;
-    let client = srp_client(&target, &pool_id, false).await;
+    let client = srp_client(target, &pool_id, false).await;
     for a in [
         "0",
         "00",
@@ -218,7 +218,7 @@ async fn create_pool_raw(target: &Target, extra: Value) -> String {
 #[tokio::test]
 async fn the_pool_switch_refuses_srp_and_users_without_a_verifier_get_one_at_a_password_sign_in() {
     let target = Target::shared();
-    let pool_id = create_pool_raw(&target, json!({"CognateSrp": "DISABLED"})).await;
+    let pool_id = create_pool_raw(target, json!({"CognateSrp": "DISABLED"})).await;
     let described = target
         .signed_call(
             "AWSCognitoIdentityProviderService.DescribeUserPool",
@@ -229,7 +229,7 @@ async fn the_pool_switch_refuses_srp_and_users_without_a_verifier_get_one_at_a_p
         described.json().expect("JSON")["UserPool"]["CognateSrp"],
         json!("DISABLED")
     );
-    let client = srp_client(&target, &pool_id, false).await;
+    let client = srp_client(target, &pool_id, false).await;
     let username = unique("no-verifier");
     target
         .sign_up_confirmed(&client, &username, PASSWORD, &unique_email("nov"))
@@ -244,7 +244,7 @@ async fn the_pool_switch_refuses_srp_and_users_without_a_verifier_get_one_at_a_p
     // SRP on again (UpdateUserPool without CognateSrp: Cognito's default). The user's
     // password was set while no verifiers were stored: SRP answers as for a wrong password.
     ok(
-        standard_update(&target, &pool_id).send().await,
+        standard_update(target, &pool_id).send().await,
         "UpdateUserPool",
     );
     let before = service_error(
@@ -293,7 +293,7 @@ async fn email_username_pools_sign_in_with_the_internal_username() {
                 .username_attributes(cognate_tests::cognito::types::UsernameAttributeType::Email)
         })
         .await;
-    let client = srp_client(&target, &pool_id, true).await;
+    let client = srp_client(target, &pool_id, true).await;
     let email = unique_email("srp-email");
     target
         .sign_up_confirmed(&client, &email, PASSWORD, &email)
