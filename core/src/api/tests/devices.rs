@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::{World, claims};
 use crate::error::ErrorKind;
+use crate::ports::Clock as _;
 
 const VERIFIER: &str = "AAECAwQFBgcICQoLDA0ODw==";
 
@@ -476,4 +477,110 @@ fn a_device_verifier_session_is_single_use() {
     world.ok("RespondToAuthChallenge", answer.clone());
     let e = world.err("RespondToAuthChallenge", answer);
     assert_eq!(e.kind, ErrorKind::NotAuthorized);
+}
+
+#[test]
+fn a_remembered_device_skips_mfa_and_a_forgotten_one_does_not() {
+    let world = World::new();
+    let (pool, client) = device_pool(&world, true);
+    world.ok(
+        "SetUserPoolMfaConfig",
+        json!({"UserPoolId": pool, "MfaConfiguration": "OPTIONAL",
+               "SoftwareTokenMfaConfiguration": {"Enabled": true}}),
+    );
+    let first = world.confirmed(&pool, &client, "ann");
+    let access = first["AuthenticationResult"]["AccessToken"].clone();
+    let (device_key, group_key) = new_device(&first);
+    // ann turns on an authenticator app.
+    let secret = world.ok("AssociateSoftwareToken", json!({"AccessToken": access}))["SecretCode"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = crate::totp::decode_secret(&secret).unwrap();
+    let code_now = || {
+        let step = crate::totp::step_of(world.env.clock.now_millis() / 1000);
+        crate::totp::code_at(&key, step).unwrap()
+    };
+    world.ok(
+        "VerifySoftwareToken",
+        json!({"AccessToken": access, "UserCode": code_now()}),
+    );
+    world.ok(
+        "SetUserMFAPreference",
+        json!({"AccessToken": access,
+               "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
+    );
+    world.env.clock.advance(30_000);
+    let (device_secret, config) = device_secret(&device_key, &group_key);
+    world.ok(
+        "ConfirmDevice",
+        json!({"AccessToken": access, "DeviceKey": device_key, "DeviceSecretVerifierConfig": config}),
+    );
+    let sign_in_on_device = || {
+        world.ok(
+            "InitiateAuth",
+            json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
+                   "AuthParameters": {"USERNAME": "ann", "PASSWORD": "Passw0rd!", "DEVICE_KEY": device_key}}),
+        )
+    };
+
+    // Confirmed but not remembered: the device proves itself, then MFA all the same.
+    let challenge = sign_in_on_device();
+    let next = prove_device(
+        &world,
+        &client,
+        &challenge,
+        &device_key,
+        &group_key,
+        &device_secret,
+        false,
+    )
+    .unwrap();
+    assert_eq!(next["ChallengeName"], json!("SOFTWARE_TOKEN_MFA"), "{next}");
+    let done = world.ok(
+        "RespondToAuthChallenge",
+        json!({"ClientId": client, "ChallengeName": "SOFTWARE_TOKEN_MFA", "Session": next["Session"],
+               "ChallengeResponses": {"USERNAME": "ann", "SOFTWARE_TOKEN_MFA_CODE": code_now(),
+                                      "DEVICE_KEY": device_key}}),
+    );
+    let result = &done["AuthenticationResult"];
+    assert_eq!(
+        claims(result["AccessToken"].as_str().unwrap())["device_key"],
+        json!(device_key)
+    );
+    assert!(result.get("NewDeviceMetadata").is_none(), "{result}");
+
+    // Remembered (ChallengeRequiredOnNewDevice is on): the device stands in for MFA.
+    world.ok(
+        "AdminUpdateDeviceStatus",
+        json!({"UserPoolId": pool, "Username": "ann", "DeviceKey": device_key,
+               "DeviceRememberedStatus": "remembered"}),
+    );
+    let challenge = sign_in_on_device();
+    let done = prove_device(
+        &world,
+        &client,
+        &challenge,
+        &device_key,
+        &group_key,
+        &device_secret,
+        false,
+    )
+    .unwrap();
+    assert!(
+        done["AuthenticationResult"]["AccessToken"].is_string(),
+        "{done}"
+    );
+
+    // Forgotten: a stranger again, MFA straight after the password.
+    world.ok(
+        "AdminForgetDevice",
+        json!({"UserPoolId": pool, "Username": "ann", "DeviceKey": device_key}),
+    );
+    let challenge = sign_in_on_device();
+    assert_eq!(
+        challenge["ChallengeName"],
+        json!("SOFTWARE_TOKEN_MFA"),
+        "{challenge}"
+    );
 }
