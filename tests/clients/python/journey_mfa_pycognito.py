@@ -5,11 +5,10 @@ then signs in again and answers the SOFTWARE_TOKEN_MFA challenge with pycognito'
 respond_to_software_token_mfa_challenge; wrong and replayed codes are refused; the admin turns
 the user's MFA off again.
 
-pycognito's own `authenticate` is SRP; with COGNATE_CLIENTS_SRP=1 the journey also signs in
-that way and catches its SoftwareTokenMFAChallengeException.
+pycognito's own `authenticate` is SRP: the journey also signs in that way and catches its
+SoftwareTokenMFAChallengeException.
 """
 
-import os
 import time
 
 import pyotp
@@ -132,19 +131,16 @@ def main(j):
             mfa_tokens=again,
         )
 
-    if os.environ.get("COGNATE_CLIENTS_SRP") == "1":
-        with j.step("pycognito authenticate (SRP) raises SoftwareTokenMFAChallengeException"):
-            from pycognito.exceptions import SoftwareTokenMFAChallengeException
+    with j.step("pycognito authenticate (SRP) raises SoftwareTokenMFAChallengeException"):
+        from pycognito.exceptions import SoftwareTokenMFAChallengeException
 
-            srp = app()
-            try:
-                srp.authenticate(PASSWORD)
-            except SoftwareTokenMFAChallengeException:
-                pass
-            else:
-                raise AssertionError("SRP sign-in skipped MFA")
-    else:
-        j.skip("pycognito authenticate (SRP) with MFA", "COGNATE_CLIENTS_SRP=1 runs it")
+        srp = app()
+        try:
+            srp.authenticate(PASSWORD)
+        except SoftwareTokenMFAChallengeException:
+            pass
+        else:
+            raise AssertionError("SRP sign-in skipped MFA")
 
     with j.step("AdminSetUserMFAPreference turns it off; AdminGetUser lists nothing"):
         admin.admin_set_user_mfa_preference(
