@@ -305,22 +305,25 @@ pub async fn hash(
     let mut salt = [0u8; 16];
     env.random().fill(&mut salt);
     let hash = env.passwords().hash(password, salt, params).await?;
-    Ok(Credentials {
-        hash,
-        srp: srp.map(|who| verifier(env, who, password)),
-    })
+    let srp = match srp {
+        Some(who) => Some(verifier(env, who, password).await),
+        None => None,
+    };
+    Ok(Credentials { hash, srp })
 }
 
 /// An SRP verifier for a password, with a fresh salt (a user who signs in with a password and
 /// has none yet gets one this way).
-pub fn verifier(
+pub async fn verifier(
     env: &dyn crate::ports::Env,
     who: SrpUser<'_>,
     password: &str,
 ) -> crate::srp::Verifier {
     let mut salt = [0u8; 16];
     env.random().fill(&mut salt);
-    crate::srp::verifier(who.pool_name, who.user_id, password, salt)
+    env.srp()
+        .verifier(who.pool_name, who.user_id, password, salt)
+        .await
 }
 
 #[cfg(test)]

@@ -189,6 +189,66 @@ pub trait PasswordHasher: MaybeSend + MaybeSync {
     ) -> BoxFuture<'a, Result<PasswordCheck, Error>>;
 }
 
+/// SRP's 3072-bit modular exponentiations ([`crate::srp`]): B and the server's key for
+/// USER_SRP_AUTH and DEVICE_SRP_AUTH, and the verifier stored wherever a password is set. The
+/// default, [`InCoreSrp`], runs the core's own code where the core runs; the host's Wasm engine
+/// answers with the same code compiled natively, about five times faster than the guest's
+/// 32-bit Wasm arithmetic (host/benches/engines.rs, `srp_*`).
+pub trait SrpMath: MaybeSend + MaybeSync {
+    /// [`crate::srp::verifier`].
+    fn verifier<'a>(
+        &'a self,
+        pool_name: &'a str,
+        user_id: &'a str,
+        password: &'a str,
+        salt: [u8; 16],
+    ) -> BoxFuture<'a, crate::srp::Verifier>;
+    /// [`crate::srp::server_hello`].
+    fn server_hello<'a>(
+        &'a self,
+        v_hex: &'a str,
+        b: [u8; 32],
+    ) -> BoxFuture<'a, Result<crate::srp::ServerHello, crate::srp::SrpError>>;
+    /// [`crate::srp::server_key`].
+    fn server_key<'a>(
+        &'a self,
+        a_hex: &'a str,
+        hello: &'a crate::srp::ServerHello,
+        v_hex: &'a str,
+    ) -> BoxFuture<'a, Result<[u8; 16], crate::srp::SrpError>>;
+}
+
+/// [`SrpMath`] in the core itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InCoreSrp;
+
+impl SrpMath for InCoreSrp {
+    fn verifier<'a>(
+        &'a self,
+        pool_name: &'a str,
+        user_id: &'a str,
+        password: &'a str,
+        salt: [u8; 16],
+    ) -> BoxFuture<'a, crate::srp::Verifier> {
+        boxed(async move { crate::srp::verifier(pool_name, user_id, password, salt) })
+    }
+    fn server_hello<'a>(
+        &'a self,
+        v_hex: &'a str,
+        b: [u8; 32],
+    ) -> BoxFuture<'a, Result<crate::srp::ServerHello, crate::srp::SrpError>> {
+        boxed(async move { crate::srp::server_hello(v_hex, b) })
+    }
+    fn server_key<'a>(
+        &'a self,
+        a_hex: &'a str,
+        hello: &'a crate::srp::ServerHello,
+        v_hex: &'a str,
+    ) -> BoxFuture<'a, Result<[u8; 16], crate::srp::SrpError>> {
+        boxed(async move { crate::srp::server_key(a_hex, hello, v_hex) })
+    }
+}
+
 /// Everything the core needs for one request.
 pub trait Env: MaybeSend + MaybeSync {
     fn store(&self) -> &dyn Store;
@@ -206,6 +266,10 @@ pub trait Env: MaybeSend + MaybeSync {
     /// the default, which answers every call `UnsupportedOperationException`.
     fn plugins(&self) -> &dyn PluginRegistry {
         &NoPluginRegistry
+    }
+    /// SRP's arithmetic. Adapters that run the core natively keep the default.
+    fn srp(&self) -> &dyn SrpMath {
+        &InCoreSrp
     }
 }
 

@@ -80,6 +80,12 @@ pub mod imports {
     pub const PASSWORD_HASH: &str = "password_hash";
     /// `(password: str, phc: str, params: HashParams) -> Result<PasswordCheck, Error>`
     pub const PASSWORD_VERIFY: &str = "password_verify";
+    /// `(pool name: str, user id: str, password: str, salt: bytes(16)) -> srp::Verifier`
+    pub const SRP_VERIFIER: &str = "srp_verifier";
+    /// `(v: str, b: bytes(32)) -> Result<srp::ServerHello, srp::SrpError>`
+    pub const SRP_SERVER_HELLO: &str = "srp_server_hello";
+    /// `(A: str, hello: srp::ServerHello, v: str) -> Result<bytes(16), srp::SrpError>`
+    pub const SRP_SERVER_KEY: &str = "srp_server_key";
     /// `(message: Message) -> Result<(), Error>`
     pub const SEND: &str = "send";
     /// `(pool id: str, request: DeliveryRequest) -> Result<(), Error>`
@@ -93,7 +99,7 @@ pub mod imports {
     /// `(reference: str) -> Result<bool, RegistryError>`
     pub const PLUGINS_DELETE: &str = "plugins_delete";
     /// Every import taking `(args ptr, args len) -> answer len or -id`.
-    pub const PORT_CALLS: [&str; 15] = [
+    pub const PORT_CALLS: [&str; 18] = [
         STORE_GET,
         STORE_PUT,
         STORE_DELETE,
@@ -103,6 +109,9 @@ pub mod imports {
         JWS_VERIFY,
         PASSWORD_HASH,
         PASSWORD_VERIFY,
+        SRP_VERIFIER,
+        SRP_SERVER_HELLO,
+        SRP_SERVER_KEY,
         SEND,
         DELIVER,
         TRIGGER_INVOKE,

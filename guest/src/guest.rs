@@ -16,10 +16,10 @@ use cognate_core::error::Error;
 use cognate_core::ports::{
     BoxFuture, ByteBuf, Clock, DeliveryRequest, Env, GeneratedKey, HashParams, InvocationError,
     Jws, JwsAlgorithm, Message, PasswordCheck, PasswordHasher, PluginInfo, PluginRegistry, Random,
-    RegistryError, Sender, Triggers, boxed,
+    RegistryError, Sender, SrpMath, Triggers, boxed,
 };
 use cognate_core::store::{Expect, Page, Store, StoreError, Versioned, contract};
-use cognate_core::{Secret, Service};
+use cognate_core::{Secret, Service, srp};
 
 use crate::abi::{self, Wire};
 
@@ -59,6 +59,9 @@ mod host {
         pub fn jws_verify(ptr: *const u8, len: usize) -> i64;
         pub fn password_hash(ptr: *const u8, len: usize) -> i64;
         pub fn password_verify(ptr: *const u8, len: usize) -> i64;
+        pub fn srp_verifier(ptr: *const u8, len: usize) -> i64;
+        pub fn srp_server_hello(ptr: *const u8, len: usize) -> i64;
+        pub fn srp_server_key(ptr: *const u8, len: usize) -> i64;
         pub fn send(ptr: *const u8, len: usize) -> i64;
         pub fn deliver(ptr: *const u8, len: usize) -> i64;
         pub fn trigger_invoke(ptr: *const u8, len: usize) -> i64;
@@ -253,6 +256,35 @@ impl PasswordHasher for GuestEnv {
     }
 }
 
+/// SRP's arithmetic runs in the host, natively: 3072-bit exponentiation on the guest's 32-bit
+/// limbs is about five times slower.
+impl SrpMath for GuestEnv {
+    fn verifier<'a>(
+        &'a self,
+        pool_name: &'a str,
+        user_id: &'a str,
+        password: &'a str,
+        salt: [u8; 16],
+    ) -> BoxFuture<'a, srp::Verifier> {
+        boxed(async move { call(host::srp_verifier, (pool_name, user_id, password, salt)).await })
+    }
+    fn server_hello<'a>(
+        &'a self,
+        v_hex: &'a str,
+        b: [u8; 32],
+    ) -> BoxFuture<'a, Result<srp::ServerHello, srp::SrpError>> {
+        boxed(async move { call(host::srp_server_hello, (v_hex, b)).await })
+    }
+    fn server_key<'a>(
+        &'a self,
+        a_hex: &'a str,
+        hello: &'a srp::ServerHello,
+        v_hex: &'a str,
+    ) -> BoxFuture<'a, Result<[u8; 16], srp::SrpError>> {
+        boxed(async move { call(host::srp_server_key, (a_hex, hello, v_hex)).await })
+    }
+}
+
 impl Sender for GuestEnv {
     fn send<'a>(&'a self, message: Message) -> BoxFuture<'a, Result<(), Error>> {
         boxed(async move { call(host::send, (message,)).await })
@@ -319,6 +351,9 @@ impl Env for GuestEnv {
         self
     }
     fn plugins(&self) -> &dyn PluginRegistry {
+        self
+    }
+    fn srp(&self) -> &dyn SrpMath {
         self
     }
 }

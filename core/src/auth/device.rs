@@ -148,7 +148,7 @@ pub(super) async fn respond_srp_auth(
     for _ in 0..4 {
         let mut b = [0u8; 32];
         env.random().fill(&mut b);
-        match srp::server_hello(&v, b) {
+        match env.srp().server_hello(&v, b).await {
             Ok(h) => {
                 hello = Some(h);
                 break;
@@ -241,7 +241,11 @@ pub(super) async fn respond_password_verifier(
             .ok_or_else(|| Error::internal("device session state"))?,
         big_b: exchange.big_b.clone(),
     };
-    let key = srp::server_key(&exchange.big_a, &hello, &exchange.v).map_err(srp_a_error)?;
+    let key = env
+        .srp()
+        .server_key(&exchange.big_a, &hello, &exchange.v)
+        .await
+        .map_err(srp_a_error)?;
     let expected = srp::signature(&key, &device.group_key, device_key, &block, timestamp);
     // A verifier replaced between the two calls (ConfirmDevice again) voids the proof.
     let current = hex_of_base64(&device.verifier.verifier)? == exchange.v;

@@ -143,7 +143,7 @@ async fn challenge(
     for _ in 0..4 {
         let mut b = [0u8; 32];
         env.random().fill(&mut b);
-        match srp::server_hello(&verifier.v, b) {
+        match env.srp().server_hello(&verifier.v, b).await {
             Ok(h) => {
                 hello = Some(h);
                 break;
@@ -232,7 +232,7 @@ pub(super) async fn respond(
     if state.decoy.as_deref() == Some(UNKNOWN_USER) {
         at.proof.check(client, &[username])?;
         // The same work as a real answer; the result does not matter.
-        let _ = srp::server_key(&state.big_a, &hello, &state.v);
+        let _ = env.srp().server_key(&state.big_a, &hello, &state.v).await;
         return Err(Error::bad_credentials());
     }
     let user = session::user_of(env, pool, &found, username).await?;
@@ -242,7 +242,11 @@ pub(super) async fn respond(
         events::record(env, pool, &user, client, "SignIn", false, origin).await?;
         return Err(Error::not_authorized("Password attempts exceeded"));
     }
-    let key = srp::server_key(&state.big_a, &hello, &state.v).map_err(srp_a_error)?;
+    let key = env
+        .srp()
+        .server_key(&state.big_a, &hello, &state.v)
+        .await
+        .map_err(srp_a_error)?;
     let expected = srp::signature(
         &key,
         srp::pool_name(&pool.id),
@@ -315,7 +319,10 @@ pub(super) async fn sync_verifier(
     if wanted.is_some() == found.srp_verifier.is_some() {
         return Ok(());
     }
-    let verifier = wanted.map(|who| crate::password::verifier(env, who, password));
+    let verifier = match wanted {
+        Some(who) => Some(crate::password::verifier(env, who, password).await),
+        None => None,
+    };
     let expected_hash = found.password_hash.clone();
     let outcome = user::modify(env, pool, &found.username, |u| {
         if u.password_hash != expected_hash {

@@ -64,7 +64,7 @@ pub const SECRET_BITS: u32 = 256;
 pub const MAX_HEX_LEN: usize = 1024;
 
 /// Why an SRP value was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SrpError {
     /// Not hexadecimal, empty, or longer than [`MAX_HEX_LEN`] / 3072 bits.
     Malformed,
@@ -250,7 +250,7 @@ pub fn device_verifier(
 }
 
 /// The server's half of one exchange: its secret `b` (kept for [`server_key`]) and B, as PAD hex.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct ServerHello {
     pub b: [u8; 32],
     pub big_b: String,

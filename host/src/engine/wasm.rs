@@ -749,6 +749,26 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
             env.passwords.verify(&password, &phc, params).await
         },
     )?;
+    // SRP's arithmetic natively, inline as the native engine runs it (a few milliseconds).
+    define_port(
+        linker,
+        SRP_VERIFIER,
+        |_env, (pool_name, user_id, password, salt): (String, String, String, [u8; 16])| async move {
+            cognate_core::srp::verifier(&pool_name, &user_id, &password, salt)
+        },
+    )?;
+    define_port(
+        linker,
+        SRP_SERVER_HELLO,
+        |_env, (v_hex, b): (String, [u8; 32])| async move { cognate_core::srp::server_hello(&v_hex, b) },
+    )?;
+    define_port(
+        linker,
+        SRP_SERVER_KEY,
+        |_env, (a_hex, hello, v_hex): (String, cognate_core::srp::ServerHello, String)| async move {
+            cognate_core::srp::server_key(&a_hex, &hello, &v_hex)
+        },
+    )?;
     define_port(
         linker,
         SEND,
