@@ -1,7 +1,8 @@
 //! Identity pools (Cognito's `AWSCognitoIdentityService`): pools ([`pools`]), identities and the
 //! logins linked to them ([`identities`]), how a login is proved ([`logins`]), the identity
 //! service's OpenID tokens ([`open_id`]), roles and role mappings ([`roles`]), principal tags
-//! ([`principal_tags`]) and developer-authenticated identities ([`developer`]).
+//! ([`principal_tags`]), developer-authenticated identities ([`developer`]) and credentials
+//! from an STS ([`credentials`]).
 //!
 //! # Security
 //! - A login is a verified token, never a trusted string: a Cognate user pool's ID token is
@@ -18,6 +19,7 @@ use alloc::string::String;
 
 use crate::error::Error;
 
+pub mod credentials;
 pub mod developer;
 pub mod identities;
 pub mod logins;

@@ -583,11 +583,11 @@ async fn get_credentials_for_identity(ctx: &Ctx<'_>, body: Value) -> Result<Valu
         },
     )
     .await?;
-    let _ = (role, token);
-    Err(Error::new(
-        ErrorKind::ExternalService,
-        "This server has no security token service configured.",
-    ))
+    let credentials = crate::identity::credentials::assume_role(ctx.env, &role, &token).await?;
+    Ok(json!({
+        "IdentityId": auth.identity.identity_id,
+        "Credentials": credentials.to_wire(),
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -805,3 +805,182 @@ fn developer_identities() {
     // user-b is free again: a new identity.
     assert_ne!(token_for("user-b", None).unwrap()["IdentityId"], id_a);
 }
+
+/// A scripted STS: records each form it gets and answers from `answer`.
+struct ScriptedSts {
+    forms: std::sync::Mutex<Vec<String>>,
+    answer: std::sync::Mutex<(u16, String)>,
+}
+
+impl crate::ports::Sts for ScriptedSts {
+    fn post<'a>(
+        &'a self,
+        form: &'a str,
+    ) -> crate::ports::BoxFuture<'a, Result<crate::ports::StsAnswer, crate::Error>> {
+        self.forms.lock().unwrap().push(form.to_string());
+        let (status, body) = self.answer.lock().unwrap().clone();
+        crate::ports::boxed(async move {
+            Ok(crate::ports::StsAnswer {
+                status,
+                body: body.into_bytes(),
+            })
+        })
+    }
+}
+
+/// The test ports with a scripted STS.
+struct StsEnv<'a> {
+    inner: &'a TestEnv,
+    sts: ScriptedSts,
+}
+
+impl crate::ports::Env for StsEnv<'_> {
+    fn store(&self) -> &dyn crate::store::Store {
+        self.inner.store()
+    }
+    fn clock(&self) -> &dyn crate::ports::Clock {
+        self.inner.clock()
+    }
+    fn random(&self) -> &dyn crate::ports::Random {
+        self.inner.random()
+    }
+    fn sender(&self) -> &dyn crate::ports::Sender {
+        self.inner.sender()
+    }
+    fn jws(&self) -> &dyn crate::ports::Jws {
+        self.inner.jws()
+    }
+    fn passwords(&self) -> &dyn crate::ports::PasswordHasher {
+        self.inner.passwords()
+    }
+    fn sts(&self) -> &dyn crate::ports::Sts {
+        &self.sts
+    }
+}
+
+#[test]
+fn credentials_come_from_the_sts_for_the_chosen_role() {
+    let w = World::new();
+    let (up, client) = w.user_pool(&["erin"]);
+    let p = provider(&up);
+    let pool = w.identity_pool(
+        json!({"CognitoIdentityProviders": [{"ProviderName": p, "ClientId": client}]}),
+    );
+    // No roles yet.
+    let guest = w.ok("GetId", json!({"IdentityPoolId": pool}))["IdentityId"].clone();
+    assert_eq!(
+        w.err("GetCredentialsForIdentity", json!({"IdentityId": guest}))
+            .kind,
+        ErrorKind::InvalidIdentityPoolConfiguration
+    );
+    w.ok(
+        "SetIdentityPoolRoles",
+        json!({"IdentityPoolId": pool, "Roles": {"unauthenticated": "arn:aws:iam::000000000000:role/guest",
+               "authenticated": "arn:aws:iam::000000000000:role/auth"},
+               "RoleMappings": {p.clone(): {"Type": "Rules", "AmbiguousRoleResolution": "Deny",
+                 "RulesConfiguration": {"Rules": [{"Claim": "custom:tier", "MatchType": "Equals", "Value": "gold",
+                   "RoleARN": "arn:aws:iam::000000000000:role/gold"}]}}}}),
+    );
+    // Without an STS: ExternalServiceException.
+    assert_eq!(
+        w.err("GetCredentialsForIdentity", json!({"IdentityId": guest}))
+            .kind,
+        ErrorKind::ExternalService
+    );
+    let env = StsEnv {
+        inner: &w.env,
+        sts: ScriptedSts {
+            forms: Default::default(),
+            answer: std::sync::Mutex::new((200, "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>s3cret</SecretAccessKey><SessionToken>tok</SessionToken><Expiration>2026-01-01T01:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>".to_string())),
+        },
+    };
+    let ctx = Ctx {
+        config: &w.config,
+        env: &env,
+        region: "us-east-1".to_string(),
+        origin: Default::default(),
+    };
+    let call = |op: &str, body: Value| super::dispatch(&ctx, op, body).now_or_never().unwrap();
+    let out = call("GetCredentialsForIdentity", json!({"IdentityId": guest})).unwrap();
+    assert_eq!(
+        out,
+        json!({"IdentityId": guest, "Credentials": {"AccessKeyId": "ASIA1", "SecretKey": "s3cret",
+               "SessionToken": "tok", "Expiration": 1_767_229_200}})
+    );
+    let form = env.sts.forms.lock().unwrap().last().unwrap().clone();
+    assert!(form.starts_with("Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fguest&RoleSessionName=CognitoIdentityCredentials&WebIdentityToken="), "{form}");
+    let token = crate::codec::form_decode(
+        form.split("WebIdentityToken=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap(),
+    );
+    let c = claims(&token);
+    assert_eq!(c["sub"], guest);
+    assert_eq!(c["aud"], json!(pool));
+
+    // A signed-in user whose claims match the rule gets its role.
+    let id_token = {
+        let ctx_idp = Ctx {
+            config: &w.config,
+            env: &env,
+            region: "us-east-1".into(),
+            origin: Default::default(),
+        };
+        crate::api::dispatch(
+            &ctx_idp,
+            "InitiateAuth",
+            json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": "erin", "PASSWORD": "Passw0rd!"}}),
+        )
+        .now_or_never()
+        .unwrap()
+        .unwrap()["AuthenticationResult"]["IdToken"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let id = call(
+        "GetId",
+        json!({"IdentityPoolId": pool, "Logins": {p.clone(): id_token}}),
+    )
+    .unwrap()["IdentityId"]
+        .clone();
+    call(
+        "GetCredentialsForIdentity",
+        json!({"IdentityId": id, "Logins": {p.clone(): id_token}}),
+    )
+    .unwrap();
+    let form = env.sts.forms.lock().unwrap().last().unwrap().clone();
+    assert!(
+        form.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fgold"),
+        "{form}"
+    );
+    // The STS refuses the role: the pool's configuration.
+    *env.sts.answer.lock().unwrap() = (403, "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>".into());
+    let e = call(
+        "GetCredentialsForIdentity",
+        json!({"IdentityId": id, "Logins": {p.clone(): id_token}}),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidIdentityPoolConfiguration);
+    // No rule matches and the mapping says Deny.
+    call("SetIdentityPoolRoles", json!({"IdentityPoolId": pool, "Roles": {"authenticated": "arn:aws:iam::000000000000:role/auth"},
+        "RoleMappings": {p.clone(): {"Type": "Rules", "AmbiguousRoleResolution": "Deny",
+          "RulesConfiguration": {"Rules": [{"Claim": "custom:tier", "MatchType": "Equals", "Value": "silver",
+            "RoleARN": "arn:aws:iam::000000000000:role/silver"}]}}}})).unwrap();
+    let sent = env.sts.forms.lock().unwrap().len();
+    let e = call(
+        "GetCredentialsForIdentity",
+        json!({"IdentityId": id, "Logins": {p.clone(): id_token}}),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
+    assert_eq!(
+        env.sts.forms.lock().unwrap().len(),
+        sent,
+        "a denied call reaches no STS"
+    );
+}
