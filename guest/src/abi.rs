@@ -92,8 +92,10 @@ pub mod imports {
     pub const PLUGINS_LIST: &str = "plugins_list";
     /// `(reference: str) -> Result<bool, RegistryError>`
     pub const PLUGINS_DELETE: &str = "plugins_delete";
+    /// `(form: str) -> Result<StsAnswer, Error>`
+    pub const STS_POST: &str = "sts_post";
     /// Every import taking `(args ptr, args len) -> answer len or -id`.
-    pub const PORT_CALLS: [&str; 15] = [
+    pub const PORT_CALLS: [&str; 16] = [
         STORE_GET,
         STORE_PUT,
         STORE_DELETE,
@@ -109,6 +111,7 @@ pub mod imports {
         PLUGINS_REGISTER,
         PLUGINS_LIST,
         PLUGINS_DELETE,
+        STS_POST,
     ];
 }
 

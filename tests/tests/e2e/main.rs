@@ -32,6 +32,7 @@ mod edge;
 mod groups;
 mod health;
 mod hosted_ui_browser;
+mod identity_pools;
 mod list_users;
 mod negative_http;
 mod oauth_triggers;
