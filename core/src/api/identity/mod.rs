@@ -567,7 +567,7 @@ async fn get_credentials_for_identity(ctx: &Ctx<'_>, body: Value) -> Result<Valu
         roles::RoleChoice::Role(role) => role,
         roles::RoleChoice::Denied => {
             return Err(Error::not_authorized(
-                "Unable to determine a role for this identity: the role mapping denies it.",
+                "The ambiguous role mapping rules denied this request.",
             ));
         }
     };
