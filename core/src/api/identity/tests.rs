@@ -978,7 +978,10 @@ fn credentials_come_from_the_sts_for_the_chosen_role() {
     )
     .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotAuthorized);
-    assert_eq!(e.message, "The ambiguous role mapping rules denied this request.");
+    assert_eq!(
+        e.message,
+        "The ambiguous role mapping rules denied this request."
+    );
     assert_eq!(
         env.sts.forms.lock().unwrap().len(),
         sent,
