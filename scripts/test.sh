@@ -74,6 +74,11 @@ scripts/test-edge.sh
 step "delivery: aiosmtpd (STARTTLS, AUTH), moto as SES and SNS, a plugin receiver; host and Worker"
 scripts/test-delivery.sh --edge
 
+# -- identity pools (issue 19): moto's STS behind GetCredentialsForIdentity ------------------
+step "identity pools: moto as the STS; boto3, the AWS CLI, PyJWT, fromCognitoIdentityPool (both engines)"
+scripts/test-identity.sh --engine wasm
+scripts/test-identity.sh --engine native
+
 # -- PostgreSQL (issue 21): the contract, the scenarios and two hosts on one database ---------
 step "postgres: a throwaway PostgreSQL server; contract suite, scenarios, two hosts"
 scripts/test-postgres.sh

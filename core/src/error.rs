@@ -62,6 +62,19 @@ pub enum ErrorKind {
     UnexpectedLambda,
     /// The plugin's answer is not a valid response for its trigger.
     InvalidLambdaResponse,
+    // Identity pools (`crate::identity`).
+    /// A login already belongs to another identity; an identity pool name or developer user
+    /// identifier is taken.
+    ResourceConflict,
+    /// A developer user identifier is already linked to another identity.
+    DeveloperUserAlreadyRegistered,
+    /// The identity pool's roles or role mappings cannot give credentials (no role, an STS
+    /// refusal of the role).
+    InvalidIdentityPoolConfiguration,
+    /// An outside service (the STS, a login provider) failed.
+    ExternalService,
+    /// A concurrent update of the same resource won.
+    ConcurrentModification,
 }
 
 impl ErrorKind {
@@ -103,6 +116,15 @@ impl ErrorKind {
             Self::UserLambdaValidation => ("UserLambdaValidationException", 400),
             Self::UnexpectedLambda => ("UnexpectedLambdaException", 400),
             Self::InvalidLambdaResponse => ("InvalidLambdaResponseException", 400),
+            Self::ResourceConflict => ("ResourceConflictException", 400),
+            Self::DeveloperUserAlreadyRegistered => {
+                ("DeveloperUserAlreadyRegisteredException", 400)
+            }
+            Self::InvalidIdentityPoolConfiguration => {
+                ("InvalidIdentityPoolConfigurationException", 400)
+            }
+            Self::ExternalService => ("ExternalServiceException", 400),
+            Self::ConcurrentModification => ("ConcurrentModificationException", 400),
         }
     }
 }

@@ -52,6 +52,7 @@ pub mod future;
 pub mod group;
 pub mod html;
 pub mod http;
+pub mod identity;
 pub mod ids;
 pub mod janitor;
 pub mod message;

@@ -271,6 +271,47 @@ pub trait Env: MaybeSend + MaybeSync {
     fn srp(&self) -> &dyn SrpMath {
         &InCoreSrp
     }
+    /// The security token service identity pools get credentials from. Adapters without one
+    /// keep the default, which answers `ExternalServiceException`.
+    fn sts(&self) -> &dyn Sts {
+        &NoSts
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The security token service (identity pools' GetCredentialsForIdentity)
+
+/// An STS answer: the HTTP status and body, unparsed (the core reads them,
+/// `crate::identity::credentials`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StsAnswer {
+    pub status: u16,
+    #[serde(with = "crate::codec::bytes")]
+    pub body: Vec<u8>,
+}
+
+/// Posts STS Query API requests (`AssumeRoleWithWebIdentity`, unsigned) to the operator's STS
+/// endpoint (AWS by default, or any STS-compatible service): the adapter's outbound HTTP, with
+/// a timeout and a cap on the answer, to that endpoint only. A request that gets no answer
+/// (refused connection, timeout, oversized answer) is `ExternalServiceException`.
+pub trait Sts: MaybeSend + MaybeSync {
+    /// POSTs `form` (`application/x-www-form-urlencoded`) to the STS endpoint.
+    fn post<'a>(&'a self, form: &'a str) -> BoxFuture<'a, Result<StsAnswer, Error>>;
+}
+
+/// A runtime without an STS.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSts;
+
+impl Sts for NoSts {
+    fn post<'a>(&'a self, _form: &'a str) -> BoxFuture<'a, Result<StsAnswer, Error>> {
+        boxed(async {
+            Err(Error::new(
+                crate::error::ErrorKind::ExternalService,
+                "This server has no security token service configured.",
+            ))
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -74,7 +74,27 @@ impl Service {
             if let Some(operation) = crate::api::plugins::operation(request) {
                 return crate::api::plugins::handle(&self.config, env, request, operation).await;
             }
+            if let Some(operation) = crate::api::identity::operation(request) {
+                return crate::api::identity::handle(&self.config, env, request, operation).await;
+            }
             return crate::api::handle(&self.config, env, request).await;
+        }
+        // The identity service's OpenID Connect discovery and keys (identity pools).
+        if method == "GET" || method == "HEAD" {
+            if path == crate::identity::open_id::DISCOVERY_PATH {
+                let body = crate::identity::open_id::discovery(&self.config.base_url);
+                return Response::json(200, "application/json", body.to_string().into_bytes())
+                    .with_header("cache-control", "public, max-age=300");
+            }
+            if path == crate::identity::open_id::JWKS_PATH {
+                return match crate::identity::open_id::jwks(env).await {
+                    Ok(body) => {
+                        Response::json(200, "application/json", body.to_string().into_bytes())
+                            .with_header("cache-control", "public, max-age=300")
+                    }
+                    Err(e) => crate::api::error_response(&e),
+                };
+            }
         }
         // OAuth 2.0 / OIDC endpoints and the hosted UI (issue 6).
         if let Some((ctx, path)) = crate::oidc::context(&self.config, env, request).await {

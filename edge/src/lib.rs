@@ -45,7 +45,8 @@
 
 use cognate_core::password::Argon2Hasher;
 use cognate_core::ports::{
-    BoxFuture, InvocationError, Message, PluginInfo, PluginRegistry, RegistryError, Triggers, boxed,
+    BoxFuture, InvocationError, Message, PluginInfo, PluginRegistry, RegistryError, Sts, StsAnswer,
+    Triggers, boxed,
 };
 use cognate_core::{
     Clock, Config, Env, Error, Jws, PasswordHasher, Random, Sender, Service, Store,
@@ -83,6 +84,8 @@ pub struct EdgeEnv {
     delivery_hosts: Vec<String>,
     /// SES and SNS credentials and endpoints (`COGNATE_DELIVERY_AWS_*`), if configured.
     aws: Option<outbox::EdgeAws>,
+    /// Identity pools' STS (`COGNATE_STS_ENDPOINT`, default `https://sts.amazonaws.com`).
+    sts_endpoint: String,
 }
 
 impl core::fmt::Debug for EdgeEnv {
@@ -118,6 +121,36 @@ impl Env for EdgeEnv {
     }
     fn plugins(&self) -> &dyn PluginRegistry {
         self
+    }
+    fn sts(&self) -> &dyn Sts {
+        self
+    }
+}
+
+/// Identity pools' STS: the core's `AssumeRoleWithWebIdentity` form, posted with `fetch` (a
+/// timeout, a capped answer) to the configured endpoint only.
+impl Sts for EdgeEnv {
+    fn post<'a>(&'a self, form: &'a str) -> BoxFuture<'a, Result<StsAnswer, Error>> {
+        boxed(SendFuture::new(async move {
+            let request = cognate_core::ports::DeliveryRequest {
+                method: "POST".into(),
+                url: self.sts_endpoint.clone(),
+                headers: [(
+                    "content-type".to_string(),
+                    "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+                )]
+                .into_iter()
+                .collect(),
+                body: form.to_string(),
+            };
+            match outbox::fetch(&request).await {
+                Ok((status, _, body)) => Ok(StsAnswer { status, body }),
+                Err(why) => Err(Error::new(
+                    cognate_core::error::ErrorKind::ExternalService,
+                    format!("The security token service is unavailable ({why})."),
+                )),
+            }
+        }))
     }
 }
 
@@ -242,6 +275,8 @@ pub fn edge_env(env: &worker::Env) -> worker::Result<EdgeEnv> {
             }),
             _ => None,
         },
+        sts_endpoint: setting(env, "COGNATE_STS_ENDPOINT")
+            .unwrap_or_else(|| "https://sts.amazonaws.com".to_owned()),
     })
 }
 

@@ -141,7 +141,7 @@ pub async fn send_aws(clock: &dyn Clock, aws: &EdgeAws, message: &Message) -> Re
 }
 
 /// One request with `fetch` and [`DELIVERY_TIMEOUT`]: status, `x-amzn-ErrorType`, body (capped).
-async fn fetch(
+pub(crate) async fn fetch(
     request: &cognate_core::ports::DeliveryRequest,
 ) -> Result<(u16, Option<String>, Vec<u8>), String> {
     let headers = worker::Headers::new();

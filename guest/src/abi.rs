@@ -98,8 +98,10 @@ pub mod imports {
     pub const PLUGINS_LIST: &str = "plugins_list";
     /// `(reference: str) -> Result<bool, RegistryError>`
     pub const PLUGINS_DELETE: &str = "plugins_delete";
+    /// `(form: str) -> Result<StsAnswer, Error>`
+    pub const STS_POST: &str = "sts_post";
     /// Every import taking `(args ptr, args len) -> answer len or -id`.
-    pub const PORT_CALLS: [&str; 18] = [
+    pub const PORT_CALLS: [&str; 19] = [
         STORE_GET,
         STORE_PUT,
         STORE_DELETE,
@@ -118,6 +120,7 @@ pub mod imports {
         PLUGINS_REGISTER,
         PLUGINS_LIST,
         PLUGINS_DELETE,
+        STS_POST,
     ];
 }
 

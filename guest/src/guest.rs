@@ -16,7 +16,7 @@ use cognate_core::error::Error;
 use cognate_core::ports::{
     BoxFuture, ByteBuf, Clock, DeliveryRequest, Env, GeneratedKey, HashParams, InvocationError,
     Jws, JwsAlgorithm, Message, PasswordCheck, PasswordHasher, PluginInfo, PluginRegistry, Random,
-    RegistryError, Sender, SrpMath, Triggers, boxed,
+    RegistryError, Sender, SrpMath, Sts, StsAnswer, Triggers, boxed,
 };
 use cognate_core::store::{Expect, Page, Store, StoreError, Versioned, contract};
 use cognate_core::{Secret, Service, srp};
@@ -68,6 +68,7 @@ mod host {
         pub fn plugins_register(ptr: *const u8, len: usize) -> i64;
         pub fn plugins_list(ptr: *const u8, len: usize) -> i64;
         pub fn plugins_delete(ptr: *const u8, len: usize) -> i64;
+        pub fn sts_post(ptr: *const u8, len: usize) -> i64;
     }
 }
 
@@ -328,6 +329,12 @@ impl PluginRegistry for GuestEnv {
     }
 }
 
+impl Sts for GuestEnv {
+    fn post<'a>(&'a self, form: &'a str) -> BoxFuture<'a, Result<StsAnswer, Error>> {
+        boxed(async move { call(host::sts_post, (form,)).await })
+    }
+}
+
 impl Env for GuestEnv {
     fn store(&self) -> &dyn Store {
         self
@@ -354,6 +361,9 @@ impl Env for GuestEnv {
         self
     }
     fn srp(&self) -> &dyn SrpMath {
+        self
+    }
+    fn sts(&self) -> &dyn Sts {
         self
     }
 }

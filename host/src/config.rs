@@ -37,7 +37,15 @@
 //! [[plugins.register]]     # registered at start, like `cognate plugins add NAME FILE`
 //! name = "pre-sign-up"
 //! path = "plugins/pre_sign_up.wasm"
+//!
+//! # Identity pools (optional)
+//! [identity]
+//! sts_endpoint = "https://sts.amazonaws.com"   # where AssumeRoleWithWebIdentity goes (default);
+//!                                               # any STS-compatible service (MinIO, Ceph RGW)
+//! sts_timeout_ms = 10000
 //! ```
+//!
+//! Environment: `COGNATE_STS_ENDPOINT` (over `[identity] sts_endpoint`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -234,6 +242,27 @@ pub struct FileConfig {
     /// Email and SMS transports (SMTP, SES, SNS) and the development outbox.
     #[serde(default)]
     pub delivery: crate::delivery::DeliveryConfig,
+    /// Identity pools: the STS that gives credentials.
+    #[serde(default)]
+    pub identity: IdentityConfig,
+}
+
+/// `[identity]` in the config file.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// The STS endpoint (default `https://sts.amazonaws.com`).
+    pub sts_endpoint: Option<String>,
+    pub sts_timeout_ms: Option<u64>,
+}
+
+impl IdentityConfig {
+    /// The STS endpoint in force.
+    pub fn sts_endpoint(&self) -> &str {
+        self.sts_endpoint
+            .as_deref()
+            .unwrap_or("https://sts.amazonaws.com")
+    }
 }
 
 /// An admin access key in the config file.
@@ -301,6 +330,8 @@ pub struct Settings {
     pub plugins: PluginsConfig,
     /// Email and SMS transports, the environment's settings over the file's.
     pub delivery: crate::delivery::DeliveryConfig,
+    /// Identity pools' STS.
+    pub identity: IdentityConfig,
     pub engine: crate::engine::EngineKind,
     /// The compiled Wasm core's cache.
     pub cache_dir: PathBuf,
@@ -387,9 +418,14 @@ impl Settings {
             None => StoreChoice::Sqlite,
         };
         let delivery = file.delivery.with_env(&env)?;
+        let mut identity = file.identity;
+        if let Some(endpoint) = env("COGNATE_STS_ENDPOINT").filter(|v| !v.is_empty()) {
+            identity.sts_endpoint = Some(endpoint);
+        }
         Ok(Self {
             store,
             delivery,
+            identity,
             engine: args.engine.or(file.engine).unwrap_or_default(),
             wasm_requests_per_instance,
             cache_dir: args

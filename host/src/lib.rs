@@ -40,6 +40,7 @@ pub mod ports;
 pub mod server;
 pub mod store_postgres;
 pub mod store_sqlite;
+pub mod sts;
 
 pub use config::{Cli, Command, ServeArgs, Settings};
 pub use engine::{CoreEngine, EngineKind, WasmCore};

@@ -254,6 +254,8 @@ pub struct HostEnv {
     pub triggers: Arc<dyn Triggers>,
     /// The same runtime, for plugin management (the admin API's registry port).
     pub plugins: Option<Arc<crate::plugins::PluginRuntime>>,
+    /// Identity pools' STS (none until the server sets it: `ExternalServiceException`).
+    pub sts: Arc<dyn cognate_core::ports::Sts>,
 }
 
 impl fmt::Debug for HostEnv {
@@ -274,6 +276,7 @@ impl HostEnv {
             passwords: Arc::new(BlockingArgon2::new()),
             triggers: Arc::new(cognate_core::ports::NoTriggers),
             plugins: None,
+            sts: Arc::new(cognate_core::ports::NoSts),
         })
     }
 
@@ -312,6 +315,9 @@ impl Env for HostEnv {
             Some(runtime) => &**runtime,
             None => &cognate_core::ports::NoPluginRegistry,
         }
+    }
+    fn sts(&self) -> &dyn cognate_core::ports::Sts {
+        &*self.sts
     }
 }
 

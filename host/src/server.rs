@@ -284,6 +284,11 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
     )?;
     tracing::info!(transports = %sender.describe(), "email and SMS delivery");
     env.sender = Arc::new(sender);
+    env.sts = Arc::new(crate::sts::HostSts::new(
+        settings.identity.sts_endpoint(),
+        std::time::Duration::from_millis(settings.identity.sts_timeout_ms.unwrap_or(10_000)),
+    )?);
+    tracing::info!(endpoint = %settings.identity.sts_endpoint(), "identity pools' STS");
     let env = Arc::new(env);
 
     let (admin_keys, admin_key_source) = if settings.admin_keys.is_empty() {

@@ -47,6 +47,7 @@ pub use aws_sdk_cognitoidentityprovider as cognito;
 
 mod fixtures;
 pub mod form_browser;
+mod identity;
 mod outbox;
 // Trigger plugins: example modules and their registration.
 pub mod plugins;

@@ -150,6 +150,7 @@ impl Target {
             ("x-amz-target", target.as_str()),
         ];
         let signed = sigv4_headers(
+            "cognito-idp",
             &self.admin_keys().access_key_id,
             &self.admin_keys().secret_access_key,
             crate::REGION,
@@ -171,12 +172,14 @@ impl Target {
 }
 
 /// The SigV4 headers of a request, from the AWS SDK's own signer (`aws-sigv4`).
-struct Signed {
-    amz_date: String,
-    authorization: String,
+pub(crate) struct Signed {
+    pub amz_date: String,
+    pub authorization: String,
 }
 
-fn sigv4_headers(
+/// Signs a `POST` for `service` (`cognito-idp`, `cognito-identity`).
+pub(crate) fn sigv4_headers(
+    service: &str,
     access_key_id: &str,
     secret: &str,
     region: &str,
@@ -191,7 +194,7 @@ fn sigv4_headers(
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name("cognito-idp")
+        .name(service)
         .time(SystemTime::now())
         .settings(SigningSettings::default())
         .build()

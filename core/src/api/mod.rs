@@ -11,6 +11,7 @@ pub(crate) mod pools;
 mod resource_servers;
 pub(crate) use pools::create_client;
 mod groups;
+pub mod identity;
 mod list_users;
 mod mfa;
 mod model;
@@ -142,22 +143,7 @@ async fn call(config: &Config, env: &dyn Env, request: &Request) -> Result<Value
             "Content-Type must be application/x-amz-json-1.1",
         ));
     }
-    let mut body: Value = if request.body.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_slice(&request.body).map_err(|e| {
-            Error::new(
-                ErrorKind::Serialization,
-                format!("Request body is not valid JSON: {e}"),
-            )
-        })?
-    };
-    if !body.is_object() {
-        return Err(Error::new(
-            ErrorKind::Serialization,
-            "Request body must be a JSON object",
-        ));
-    }
+    let mut body = parse_body(request)?;
     drop_nulls(&mut body);
     let region = if PUBLIC_OPERATIONS.contains(&operation) {
         crate::sigv4::credential_region(request).unwrap_or_else(|| config.default_region.clone())
@@ -186,6 +172,27 @@ async fn call(config: &Config, env: &dyn Env, request: &Request) -> Result<Value
         },
     };
     dispatch(&ctx, operation, body).await
+}
+
+/// The request body as a JSON object (an empty body is `{}`).
+fn parse_body(request: &Request) -> Result<Value, Error> {
+    let body: Value = if request.body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_slice(&request.body).map_err(|e| {
+            Error::new(
+                ErrorKind::Serialization,
+                format!("Request body is not valid JSON: {e}"),
+            )
+        })?
+    };
+    if !body.is_object() {
+        return Err(Error::new(
+            ErrorKind::Serialization,
+            "Request body must be a JSON object",
+        ));
+    }
+    Ok(body)
 }
 
 /// Cognito treats a member whose value is JSON `null` as absent, at every depth (the SDKs of

@@ -45,6 +45,47 @@ pub fn signing_keys(pool_id: &str) -> String {
     format!("p/{pool_id}/keys")
 }
 
+// Identity pools (`crate::identity`). An identity pool lives at `ipool/<id>`; what it owns
+// under `ip/<id>/`; an identity at `ident/<identityId>` (operations name an identity without its
+// pool); the identity service's signing keys at `identity/keys`.
+
+/// An identity pool's record.
+pub fn identity_pool(identity_pool_id: &str) -> String {
+    format!("ipool/{identity_pool_id}")
+}
+/// The prefix of every identity pool of a region (ids are `<region>:<uuid>`).
+pub fn identity_pools_of_region(region: &str) -> String {
+    format!("ipool/{region}:")
+}
+/// Everything an identity pool owns.
+pub fn identity_pool_prefix(identity_pool_id: &str) -> String {
+    format!("ip/{identity_pool_id}/")
+}
+/// An identity's record.
+pub fn identity(identity_id: &str) -> String {
+    format!("ident/{identity_id}")
+}
+/// An identity pool's index entry for one of its identities (ListIdentities).
+pub fn pool_identity(identity_pool_id: &str, identity_id: &str) -> String {
+    format!("ip/{identity_pool_id}/i/{identity_id}")
+}
+/// The prefix of an identity pool's identity index.
+pub fn pool_identities(identity_pool_id: &str) -> String {
+    format!("ip/{identity_pool_id}/i/")
+}
+/// A login's reservation: which identity the `subject` of `provider` is (created only once, so
+/// one login is one identity however many requests race). Hashed: subjects are arbitrary text.
+pub fn identity_login(identity_pool_id: &str, provider: &str, subject: &str) -> String {
+    format!(
+        "ip/{identity_pool_id}/l/{}",
+        sha256_hex(&[provider.as_bytes(), subject.as_bytes()])
+    )
+}
+/// The identity service's signing keys (its OpenID tokens).
+pub fn identity_signing_keys() -> String {
+    String::from("identity/keys")
+}
+
 /// A user, under its normalized username.
 pub fn user(pool_id: &str, username_key: &str) -> String {
     format!("p/{pool_id}/u/{username_key}")

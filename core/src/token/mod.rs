@@ -152,6 +152,29 @@ pub struct UnverifiedJwt<'a> {
     signature: Vec<u8>,
 }
 
+impl UnverifiedJwt<'_> {
+    /// Whether the signature verifies with the RSA public key `n`, `e` (big-endian bytes).
+    pub async fn verify_with(
+        &self,
+        env: &dyn Env,
+        alg: JwsAlgorithm,
+        kid: &str,
+        n: &[u8],
+        e: &[u8],
+    ) -> Result<bool, Error> {
+        env.jws()
+            .verify(
+                alg,
+                kid,
+                n,
+                e,
+                self.signing_input.as_bytes(),
+                &self.signature,
+            )
+            .await
+    }
+}
+
 /// Splits and decodes a compact JWS. Any malformation is `None`.
 pub fn decode_unverified(token: &str) -> Option<UnverifiedJwt<'_>> {
     if token.len() > 16 * 1024 {

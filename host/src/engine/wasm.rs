@@ -808,6 +808,9 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
             env.plugins().delete(&reference).await
         },
     )?;
+    define_port(linker, STS_POST, |env, (form,): (String,)| async move {
+        env.sts.post(&form).await
+    })?;
     Ok(())
 }
 

@@ -10,10 +10,18 @@ const identityJsDevices = require('./identity-js-devices.cjs');
 const jwtVerify = require('./jwt-verify.cjs');
 const amplify = require('./amplify.cjs');
 const identityJsMfa = require('./identity-js-mfa.cjs');
+const identityPools = require('./identity-pool.cjs');
 
 async function main() {
   console.log(`js clients against ${process.env.COGNATE_TARGET_NAME || target.baseUrl} (${target.baseUrl})`);
   const journeys = [];
+
+  // COGNATE_JS_JOURNEYS=identity-pools (scripts/test-identity.sh) runs only that journey.
+  if (process.env.COGNATE_JS_JOURNEYS === 'identity-pools') {
+    const journey = await identityPools.run(await createPool('identity-pools'));
+    console.log(journey.summary());
+    return !journey.failed;
+  }
 
   const identityPool = await createPool('identity-js');
   const identity = await identityJs.run(identityPool);
@@ -27,6 +35,8 @@ async function main() {
   const browser = await amplify.run(amplifyPool);
   journeys.push(browser.journey);
   journeys.push(await jwtVerify.run('amplify', amplifyPool, browser.tokens));
+
+  journeys.push(await identityPools.run(await createPool('identity-pools')));
 
   console.log('');
   for (const journey of journeys) console.log(journey.summary());

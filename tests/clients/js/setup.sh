@@ -8,6 +8,7 @@
 #   - aws-amplify v6 (bundled by esbuild into a page that runs in headless Chromium)
 #   - esbuild (its platform binary, @esbuild/linux-x64, is an npm package too)
 #   - @aws-sdk/client-cognito-identity-provider (the SigV4-signed admin set-up)
+#   - @aws-sdk/credential-providers (`fromCognitoIdentityPool`, identity pools)
 # plus playwright-core and Debian's chromium from scripts/setup-browser.sh. Node: the machine's.
 # `tests/clients/js/setup.sh --env` prints NODE_PATH (these clients and playwright-core) and
 # CHROMIUM as shell assignments.

@@ -33,6 +33,7 @@ mod edge;
 mod groups;
 mod health;
 mod hosted_ui_browser;
+mod identity_pools;
 mod list_users;
 mod mfa;
 mod negative_http;

@@ -25,6 +25,25 @@ use crate::error::{Error, ErrorKind};
 
 #[rustfmt::skip]
 mod data;
+#[rustfmt::skip]
+mod identity_data;
+
+/// One service's model: its operations (sorted by name) and their shapes.
+struct Model {
+    operations: &'static [(&'static str, u16)],
+    shapes: &'static [Shape],
+}
+
+/// The user-pools API (`cognito-idp`).
+static USER_POOLS: Model = Model {
+    operations: &data::OPERATIONS,
+    shapes: &data::SHAPES,
+};
+/// The identity-pools API (`cognito-identity`).
+static IDENTITY_POOLS: Model = Model {
+    operations: &identity_data::OPERATIONS,
+    shapes: &identity_data::SHAPES,
+};
 
 /// The kind of a shape, with what it contains (indices into `SHAPES`).
 #[derive(Debug)]
@@ -65,17 +84,29 @@ const QUOTE_CHARS: usize = 256;
 /// Nesting deeper than this is refused (the model's own is at most a few levels).
 const MAX_DEPTH: usize = 16;
 
-/// Checks `body` (nulls already removed) against the model of `operation`. Operations the model
-/// does not know pass unchecked (the dispatcher answers them).
+/// Checks `body` (nulls already removed) against the user-pools model of `operation`.
+/// Operations the model does not know pass unchecked (the dispatcher answers them).
 pub(super) fn check(operation: &str, body: &Value) -> Result<(), Error> {
-    let Ok(found) = data::OPERATIONS.binary_search_by(|(name, _)| name.cmp(&operation)) else {
+    check_in(&USER_POOLS, operation, body)
+}
+
+/// [`check`] against the identity-pools model (`AWSCognitoIdentityService.*`).
+pub(crate) fn check_identity(operation: &str, body: &Value) -> Result<(), Error> {
+    check_in(&IDENTITY_POOLS, operation, body)
+}
+
+fn check_in(model: &Model, operation: &str, body: &Value) -> Result<(), Error> {
+    let Ok(found) = model
+        .operations
+        .binary_search_by(|(name, _)| name.cmp(&operation))
+    else {
         return Ok(());
     };
-    let Some(&(_, shape)) = data::OPERATIONS.get(found) else {
+    let Some(&(_, shape)) = model.operations.get(found) else {
         return Ok(());
     };
     let mut violations = Vec::new();
-    value(shape, body, "", 0, &mut violations)?;
+    value(model, shape, body, "", 0, &mut violations)?;
     match violations.len() {
         0 => Ok(()),
         1 => Err(Error::invalid_parameter(format!(
@@ -89,8 +120,9 @@ pub(super) fn check(operation: &str, body: &Value) -> Result<(), Error> {
     }
 }
 
-fn shape(index: u16) -> Result<&'static Shape, Error> {
-    data::SHAPES
+fn shape(model: &Model, index: u16) -> Result<&'static Shape, Error> {
+    model
+        .shapes
         .get(usize::from(index))
         .ok_or_else(|| Error::internal("service model: shape index out of range"))
 }
@@ -158,6 +190,7 @@ fn length_rules(
 }
 
 fn value(
+    model: &Model,
     index: u16,
     value: &Value,
     path: &str,
@@ -167,7 +200,7 @@ fn value(
     if depth > MAX_DEPTH {
         return Err(type_error(path, "less deeply nested input"));
     }
-    let shape = shape(index)?;
+    let shape = shape(model, index)?;
     match &shape.kind {
         Kind::Document => {}
         Kind::String | Kind::Blob => {
@@ -225,15 +258,15 @@ fn value(
                 if item.is_null() {
                     return Err(type_error(&item_path, "a value, not null,"));
                 }
-                self::value(*member, item, &item_path, depth + 1, out)?;
+                self::value(model, *member, item, &item_path, depth + 1, out)?;
             }
         }
         Kind::Map(key, member) => {
             let entries = value.as_object().ok_or_else(|| type_error(path, "a map"))?;
             length_rules(shape, entries.len(), None, path, out);
             for (k, v) in entries {
-                self::value(*key, &Value::String(k.clone()), path, depth + 1, out)?;
-                self::value(*member, v, &format!("{path}.{k}"), depth + 1, out)?;
+                self::value(model, *key, &Value::String(k.clone()), path, depth + 1, out)?;
+                self::value(model, *member, v, &format!("{path}.{k}"), depth + 1, out)?;
             }
         }
         Kind::Structure(members) => {
@@ -243,7 +276,7 @@ fn value(
             for member in *members {
                 let member_path = member_path(path, member.name);
                 match object.get(member.name) {
-                    Some(v) => self::value(member.shape, v, &member_path, depth + 1, out)?,
+                    Some(v) => self::value(model, member.shape, v, &member_path, depth + 1, out)?,
                     None if member.required => out.push(format!(
                         "Value null at '{member_path}' failed to satisfy constraint: Member must not be null"
                     )),

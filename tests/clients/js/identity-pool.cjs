@@ -1,0 +1,104 @@
+// The AWS SDK for JavaScript v3's `fromCognitoIdentityPool` (npm @aws-sdk/credential-providers)
+// pointed at Cognate (`clientConfig.endpoint`): a user signs in to a user pool, and the credential
+// provider turns the ID token into AWS credentials through Cognate's GetId and
+// GetCredentialsForIdentity, as an app's S3 or DynamoDB client would. The identity pool is set up
+// with SigV4-signed calls (the SDK's own signer) with the admin key.
+//
+// The credentials come from the STS the host was started with (COGNATE_STS_URL, moto in
+// scripts/test-identity.sh); without it the credential step is skipped and only GetId runs.
+'use strict';
+
+const { target, unique, eq, ok, rejects, Journey, publicCall } = require('./lib.cjs');
+
+/** A signed `AWSCognitoIdentityService.<operation>` call with the admin key. */
+async function identityAdmin(operation, body) {
+  const { SignatureV4 } = require('@smithy/signature-v4');
+  const { Sha256 } = require('@aws-crypto/sha256-js');
+  const url = new URL(`${target.baseUrl}/`);
+  const signer = new SignatureV4({
+    service: 'cognito-identity', region: target.region, credentials: target.admin, sha256: Sha256,
+  });
+  const request = await signer.sign({
+    method: 'POST', protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined,
+    path: '/',
+    headers: {
+      host: url.host,
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': `AWSCognitoIdentityService.${operation}`,
+    },
+    body: JSON.stringify(body),
+  });
+  const response = await fetch(`${target.baseUrl}/`, { method: 'POST', headers: request.headers, body: request.body });
+  const data = await response.json();
+  if (!response.ok) throw Object.assign(new Error(data.message || JSON.stringify(data)), { name: data.__type });
+  return data;
+}
+
+async function run(pool) {
+  const j = new Journey('fromCognitoIdentityPool');
+  const { fromCognitoIdentityPool } = require('@aws-sdk/credential-providers');
+  const provider = `cognito-idp.${target.region}.amazonaws.com/${pool.poolId}`;
+  const username = unique('ip');
+  const password = 'Correct-Horse-9-Battery';
+
+  const idToken = await j.step('a signed-in user (AdminCreateUser, InitiateAuth)', async () => {
+    await pool.admin.send(new pool.sdk.AdminCreateUserCommand({
+      UserPoolId: pool.poolId, Username: username, MessageAction: 'SUPPRESS',
+    }));
+    await pool.admin.send(new pool.sdk.AdminSetUserPasswordCommand({
+      UserPoolId: pool.poolId, Username: username, Password: password, Permanent: true,
+    }));
+    const out = await publicCall('InitiateAuth', {
+      ClientId: pool.clientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password },
+    });
+    return out.AuthenticationResult.IdToken;
+  });
+
+  const identityPoolId = await j.step('an identity pool with roles (signed with the SDK signer)', async () => {
+    const created = await identityAdmin('CreateIdentityPool', {
+      IdentityPoolName: 'js journey', AllowUnauthenticatedIdentities: true,
+      CognitoIdentityProviders: [{ ProviderName: provider, ClientId: pool.clientId }],
+    });
+    await identityAdmin('SetIdentityPoolRoles', {
+      IdentityPoolId: created.IdentityPoolId,
+      Roles: {
+        authenticated: 'arn:aws:iam::123456789012:role/js-auth',
+        unauthenticated: 'arn:aws:iam::123456789012:role/js-guest',
+      },
+    });
+    return created.IdentityPoolId;
+  });
+
+  const clientConfig = { region: target.region, endpoint: target.baseUrl, maxAttempts: 1 };
+  if (process.env.COGNATE_STS_URL) {
+    await j.step('fromCognitoIdentityPool with the ID token: credentials from the STS', async () => {
+      const credentials = await fromCognitoIdentityPool({
+        identityPoolId, logins: { [provider]: idToken }, clientConfig,
+      })();
+      ok('an access key id', typeof credentials.accessKeyId === 'string' && credentials.accessKeyId.length > 0, credentials.accessKeyId);
+      ok('a secret', typeof credentials.secretAccessKey === 'string' && credentials.secretAccessKey.length > 0);
+      ok('a session token', typeof credentials.sessionToken === 'string' && credentials.sessionToken.length > 0);
+      ok('an expiration in the future', credentials.expiration instanceof Date && credentials.expiration > new Date(), credentials.expiration);
+      ok('the identity id', typeof credentials.identityId === 'string' && credentials.identityId.startsWith(`${target.region}:`), credentials.identityId);
+    });
+    await j.step('fromCognitoIdentityPool as a guest', async () => {
+      const credentials = await fromCognitoIdentityPool({ identityPoolId, clientConfig })();
+      ok('an access key id', credentials.accessKeyId.length > 0);
+    });
+  } else {
+    j.skip('credentials', 'COGNATE_STS_URL is not set');
+  }
+  await j.step('a forged login is refused (NotAuthorizedException)', async () => {
+    const [h, p, s] = idToken.split('.');
+    const forged = [h, p, s.slice(0, -4) + (s.endsWith('AAAA') ? 'BBBB' : 'AAAA')].join('.');
+    await rejects('forged', 'NotAuthorizedException', () => fromCognitoIdentityPool({
+      identityPoolId, logins: { [provider]: forged }, clientConfig,
+    })());
+  });
+  await j.step('DeleteIdentityPool', async () => {
+    eq('answer', await identityAdmin('DeleteIdentityPool', { IdentityPoolId: identityPoolId }), {});
+  });
+  return j;
+}
+
+module.exports = { run };

@@ -1,0 +1,95 @@
+//! Identity pools (`AWSCognitoIdentityService.*`) as a client calls them: signed admin calls,
+//! unsigned public calls, and the identity service's keys.
+
+use jsonwebtoken::jwk::JwkSet;
+use serde_json::Value;
+
+use crate::plugins::sigv4_headers;
+use crate::{Jwks, RawResponse, Target};
+
+impl Target {
+    /// A `AWSCognitoIdentityService.<operation>` call, SigV4-signed (service
+    /// `cognito-identity`) with the admin key when `signed`.
+    pub async fn identity_call(&self, operation: &str, body: &Value, signed: bool) -> RawResponse {
+        let target = format!("AWSCognitoIdentityService.{operation}");
+        let body = body.to_string().into_bytes();
+        if !signed {
+            return self
+                .post_raw(
+                    &[
+                        ("content-type", "application/x-amz-json-1.1"),
+                        ("x-amz-target", &target),
+                    ],
+                    body,
+                )
+                .await;
+        }
+        let host = self
+            .base_url()
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let url = format!("{}/", self.base_url());
+        let headers = [
+            ("content-type", "application/x-amz-json-1.1"),
+            ("host", host.as_str()),
+            ("x-amz-target", target.as_str()),
+        ];
+        let signed = sigv4_headers(
+            "cognito-identity",
+            &self.admin_keys().access_key_id,
+            &self.admin_keys().secret_access_key,
+            crate::REGION,
+            &url,
+            &headers,
+            &body,
+        );
+        self.post_raw(
+            &[
+                ("content-type", "application/x-amz-json-1.1"),
+                ("x-amz-target", &target),
+                ("x-amz-date", &signed.amz_date),
+                ("authorization", &signed.authorization),
+            ],
+            body,
+        )
+        .await
+    }
+
+    /// A signed identity-pools call that must succeed; its JSON answer.
+    pub async fn identity_admin(&self, operation: &str, body: &Value) -> Value {
+        let response = self.identity_call(operation, body, true).await;
+        assert_eq!(response.status, 200, "{operation}: {response}");
+        response.json().unwrap_or(Value::Null)
+    }
+
+    /// An unsigned identity-pools call that must succeed; its JSON answer.
+    pub async fn identity_public(&self, operation: &str, body: &Value) -> Value {
+        let response = self.identity_call(operation, body, false).await;
+        assert_eq!(response.status, 200, "{operation}: {response}");
+        response.json().unwrap_or(Value::Null)
+    }
+
+    /// The identity service's issuer and keys, found through its discovery document.
+    pub async fn identity_jwks(&self) -> Jwks {
+        let discovery_url = format!(
+            "{}/cognito-identity/.well-known/openid-configuration",
+            self.base_url()
+        );
+        let get = |url: String| async move {
+            let response = self.http().get(&url).send().await;
+            let response = response.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+            assert_eq!(response.status().as_u16(), 200, "GET {url}");
+            response.text().await.unwrap_or_default()
+        };
+        let discovery: Value =
+            serde_json::from_str(&get(discovery_url).await).expect("a discovery document");
+        let issuer = discovery["issuer"].as_str().expect("issuer").to_owned();
+        let jwks_uri = discovery["jwks_uri"].as_str().expect("jwks_uri").to_owned();
+        let keys: JwkSet = serde_json::from_str(&get(jwks_uri).await).expect("a JWK set");
+        Jwks { issuer, keys }
+    }
+}
