@@ -29,6 +29,7 @@ rm -f "$out/.gitignore"
 
 wasm_gz=$(gzip -9c "$out/cognate_web_bg.wasm" | wc -c)
 js_gz=$(gzip -9c "$out/cognate_web.js" | wc -c)
-echo "cognate-web: cognate_web_bg.wasm $wasm_gz B + cognate_web.js $js_gz B gzipped = $((wasm_gz + js_gz)) B (budget 174080 B)"
-# 150 KB until USER_SRP_AUTH's client side (crypto-bigint, ~31 KB gzipped) became signIn's default.
-[ $((wasm_gz + js_gz)) -le 174080 ] || { echo "build: over the 170 KB budget" >&2; exit 1; }
+echo "cognate-web: cognate_web_bg.wasm $wasm_gz B + cognate_web.js $js_gz B gzipped = $((wasm_gz + js_gz)) B (budget 194560 B)"
+# 150 KB until USER_SRP_AUTH's client side (crypto-bigint, ~31 KB gzipped) became signIn's default;
+# 190 KB since MFA (~6 KB) and remembered devices (device SRP, ~9 KB) joined it.
+[ $((wasm_gz + js_gz)) -le 194560 ] || { echo "build: over the 190 KB budget" >&2; exit 1; }

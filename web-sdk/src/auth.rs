@@ -24,7 +24,7 @@ use crate::error::{AuthError, Result, from_js, names};
 use crate::js;
 use crate::jwt::{Expected, Jwt, KeyCache};
 use crate::oauth::{self, OAuthConfig};
-use crate::storage::{Backend, TokenStore, Tokens};
+use crate::storage::{Backend, Device, TokenStore, Tokens};
 
 /// Where every input keeps its trigger metadata.
 const METADATA: &[&str] = &["options", "clientMetadata"];
@@ -351,6 +351,9 @@ impl Auth {
         }
         let mut parameters = BTreeMap::new();
         parameters.insert("USERNAME".to_owned(), username.clone());
+        if let Some(device) = self.store.device(&username).await? {
+            parameters.insert("DEVICE_KEY".to_owned(), device.key);
+        }
         let wire_flow = match flow.as_str() {
             "USER_PASSWORD_AUTH" | "CUSTOM_WITH_PASSWORD" => {
                 let password = input.string(&["password"]).ok_or_else(|| {
@@ -402,9 +405,13 @@ impl Auth {
             )
         };
         let a = js::random_bytes(32)?;
+        let device = self.store.device(username).await?;
         let mut parameters = BTreeMap::new();
         parameters.insert("USERNAME".to_owned(), username.to_owned());
         parameters.insert("SRP_A".to_owned(), srp::client_public(&a).map_err(failed)?);
+        if let Some(device) = &device {
+            parameters.insert("DEVICE_KEY".to_owned(), device.key.clone());
+        }
         let challenge: AuthResponse = self
             .call(
                 "InitiateAuth",
@@ -455,6 +462,9 @@ impl Auth {
             "PASSWORD_CLAIM_SIGNATURE".to_owned(),
             cognate_core::codec::b64(&signature),
         );
+        if let Some(device) = device {
+            responses.insert("DEVICE_KEY".to_owned(), device.key);
+        }
         let response: AuthResponse = self
             .call(
                 "RespondToAuthChallenge",
@@ -520,6 +530,9 @@ impl Auth {
         for (name, value) in input.strings(&["options", "userAttributes"]) {
             responses.insert(format!("userAttributes.{name}"), value);
         }
+        if let Some(device) = self.store.device(&pending.username).await? {
+            responses.insert("DEVICE_KEY".to_owned(), device.key);
+        }
         let response: AuthResponse = self
             .call(
                 "RespondToAuthChallenge",
@@ -537,9 +550,14 @@ impl Auth {
     }
 
     /// Tokens: signed in. A challenge: remembered for `confirmSignIn`, shown as `nextStep`.
-    async fn next_step(&self, username: &str, response: AuthResponse) -> Result<JsValue> {
+    async fn next_step(&self, username: &str, mut response: AuthResponse) -> Result<JsValue> {
+        // A remembered device proves itself without the user (as Amplify does).
+        if response.challenge_name.as_deref() == Some("DEVICE_SRP_AUTH") {
+            response = self.prove_device(username, response).await?;
+        }
         if let Some(result) = response.authentication_result {
             self.pending.replace(None);
+            let access_token = result.access_token.clone();
             self.accept_tokens(
                 Tokens {
                     access_token: result.access_token,
@@ -549,6 +567,11 @@ impl Auth {
                 None,
             )
             .await?;
+            // A pool that tracks devices offered this browser a device key: confirm it, as
+            // Amplify does, so later sign-ins can prove the device.
+            if let Some(offered) = result.new_device_metadata {
+                self.confirm_new_device(&access_token, offered).await?;
+            }
             return Ok(js::to_value(
                 &json!({"isSignedIn": true, "nextStep": {"signInStep": "DONE"}}),
             ));
@@ -871,6 +894,259 @@ impl Auth {
             out.insert(name, value);
         }
         Ok(js::to_value(&out))
+    }
+
+    // -- remembered devices -------------------------------------------------------------------
+
+    /// Answers DEVICE_SRP_AUTH and DEVICE_PASSWORD_VERIFIER with the device this browser
+    /// confirmed (the core's `srp`, device variant); returns the server's next answer.
+    async fn prove_device(&self, username: &str, challenge: AuthResponse) -> Result<AuthResponse> {
+        use cognate_core::srp;
+        let failed = |e: srp::SrpError| {
+            AuthError::new(
+                names::NETWORK,
+                format!("device SRP: the server's values are unusable ({e:?})"),
+            )
+        };
+        let server_name = challenge
+            .challenge_parameters
+            .get("USERNAME")
+            .and_then(Value::as_str)
+            .unwrap_or(username)
+            .to_owned();
+        let device = match self.store.device(username).await? {
+            Some(device) => device,
+            None => self
+                .store
+                .device(&server_name)
+                .await?
+                .ok_or_else(|| AuthError::new(names::SIGN_IN_STATE, "no device is stored"))?,
+        };
+        let a = js::random_bytes(32)?;
+        let mut responses = BTreeMap::new();
+        responses.insert("USERNAME".to_owned(), server_name.clone());
+        responses.insert("DEVICE_KEY".to_owned(), device.key.clone());
+        responses.insert("SRP_A".to_owned(), srp::client_public(&a).map_err(failed)?);
+        let verifier: AuthResponse = self
+            .call(
+                "RespondToAuthChallenge",
+                &RespondToAuthChallengeRequest {
+                    client_id: self.client_id.clone(),
+                    challenge_name: "DEVICE_SRP_AUTH".to_owned(),
+                    session: challenge.session.clone(),
+                    challenge_responses: responses,
+                    client_metadata: BTreeMap::new(),
+                    user_pool_id: None,
+                },
+            )
+            .await?;
+        let p = |name: &str| {
+            verifier
+                .challenge_parameters
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    AuthError::new(
+                        names::NETWORK,
+                        format!("DEVICE_PASSWORD_VERIFIER without {name}"),
+                    )
+                })
+        };
+        let key = srp::client_key(
+            &a,
+            &p("SRP_B")?,
+            &p("SALT")?,
+            &device.group_key,
+            &device.key,
+            &device.secret,
+        )
+        .map_err(failed)?;
+        let block_b64 = p("SECRET_BLOCK")?;
+        let block = cognate_core::codec::b64_decode(&block_b64)
+            .ok_or_else(|| AuthError::new(names::NETWORK, "SECRET_BLOCK is not base64"))?;
+        let timestamp = srp::format_timestamp((js_sys::Date::now() / 1000.0) as i64)
+            .ok_or_else(|| AuthError::new(names::VALIDATION, "the clock is out of range"))?;
+        let signature = srp::signature(&key, &device.group_key, &device.key, &block, &timestamp);
+        let mut responses = BTreeMap::new();
+        responses.insert("USERNAME".to_owned(), server_name);
+        responses.insert("DEVICE_KEY".to_owned(), device.key.clone());
+        responses.insert("PASSWORD_CLAIM_SECRET_BLOCK".to_owned(), block_b64);
+        responses.insert("TIMESTAMP".to_owned(), timestamp);
+        responses.insert(
+            "PASSWORD_CLAIM_SIGNATURE".to_owned(),
+            cognate_core::codec::b64(&signature),
+        );
+        self.call(
+            "RespondToAuthChallenge",
+            &RespondToAuthChallengeRequest {
+                client_id: self.client_id.clone(),
+                challenge_name: "DEVICE_PASSWORD_VERIFIER".to_owned(),
+                session: verifier.session.clone(),
+                challenge_responses: responses,
+                client_metadata: BTreeMap::new(),
+                user_pool_id: None,
+            },
+        )
+        .await
+    }
+
+    /// ConfirmDevice for a device key the pool offered: a fresh secret only this browser keeps,
+    /// and its SRP verifier for the server; stored under the signed-in user's name.
+    async fn confirm_new_device(
+        &self,
+        access_token: &str,
+        offered: cognate_core::api::wire::NewDeviceMetadata,
+    ) -> Result<()> {
+        let secret = cognate_core::codec::b64(&js::random_bytes(40)?);
+        let salt: [u8; 16] = js::random_bytes(16)?
+            .try_into()
+            .map_err(|_| AuthError::new(names::CONFIG, "no randomness"))?;
+        let verifier = cognate_core::srp::device_verifier(
+            &offered.device_group_key,
+            &offered.device_key,
+            &secret,
+            salt,
+        );
+        let bytes = |hex_text: &str| {
+            hex::decode(hex_text)
+                .map(|b| cognate_core::codec::b64(&b))
+                .map_err(|_| AuthError::new(names::VALIDATION, "device verifier"))
+        };
+        let _: Value = self
+            .call(
+                "ConfirmDevice",
+                &json!({
+                    "AccessToken": access_token,
+                    "DeviceKey": offered.device_key,
+                    "DeviceName": "cognate-web",
+                    "DeviceSecretVerifierConfig": {
+                        "Salt": bytes(&verifier.salt)?,
+                        "PasswordVerifier": bytes(&verifier.v)?,
+                    },
+                }),
+            )
+            .await?;
+        let username = Jwt::decode(access_token)?
+            .claim_str("username")
+            .unwrap_or_default()
+            .to_owned();
+        self.store
+            .save_device(
+                &username,
+                &Device {
+                    key: offered.device_key,
+                    group_key: offered.device_group_key,
+                    secret,
+                },
+            )
+            .await
+    }
+
+    /// The signed-in user's name and this browser's device for them.
+    async fn current_device(self: &Rc<Self>) -> Result<(String, String, Option<Device>)> {
+        let access_token = self.access_token().await?;
+        let username = Jwt::decode(&access_token)?
+            .claim_str("username")
+            .unwrap_or_default()
+            .to_owned();
+        let device = self.store.device(&username).await?;
+        Ok((access_token, username, device))
+    }
+
+    /// `rememberDevice()`: this browser's device is remembered (UpdateDeviceStatus).
+    pub async fn remember_device(self: &Rc<Self>) -> Result<JsValue> {
+        let (access_token, _, device) = self.current_device().await?;
+        let device = device.ok_or_else(|| {
+            AuthError::new(
+                names::SIGN_IN_STATE,
+                "this browser has no device to remember",
+            )
+        })?;
+        let _: Value = self
+            .call(
+                "UpdateDeviceStatus",
+                &json!({"AccessToken": access_token, "DeviceKey": device.key,
+                        "DeviceRememberedStatus": "remembered"}),
+            )
+            .await?;
+        Ok(JsValue::UNDEFINED)
+    }
+
+    /// `forgetDevice({device?: {id}})`: forgets a device of the user (by default this
+    /// browser's, which then forgets its keys too).
+    pub async fn forget_device(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
+        let input = js::Input::new(input, "forgetDevice")?;
+        let (access_token, username, device) = self.current_device().await?;
+        let own = device.as_ref().map(|d| d.key.clone());
+        let key = input
+            .string(&["device", "id"])
+            .or_else(|| own.clone())
+            .ok_or_else(|| {
+                AuthError::new(names::SIGN_IN_STATE, "this browser has no device to forget")
+            })?;
+        let _: Value = self
+            .call(
+                "ForgetDevice",
+                &json!({"AccessToken": access_token, "DeviceKey": key}),
+            )
+            .await?;
+        if own.as_deref() == Some(key.as_str()) {
+            self.store.forget_device(&username).await?;
+        }
+        Ok(JsValue::UNDEFINED)
+    }
+
+    /// `fetchDevices()`: the user's devices as Amplify v6 lists them (`id`, `name`,
+    /// `attributes`, and the dates as `Date`s).
+    pub async fn fetch_devices(self: &Rc<Self>) -> Result<JsValue> {
+        let access_token = self.access_token().await?;
+        let listed: Value = self
+            .call(
+                "ListDevices",
+                &json!({"AccessToken": access_token, "Limit": 60}),
+            )
+            .await?;
+        let out = js_sys::Array::new();
+        for device in listed
+            .get("Devices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let attributes: Map<String, Value> = device
+                .get("DeviceAttributes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|a| {
+                    Some((
+                        a.get("Name")?.as_str()?.to_owned(),
+                        a.get("Value").cloned().unwrap_or(Value::Null),
+                    ))
+                })
+                .collect();
+            let entry = js_sys::Object::new();
+            js::set(&entry, "id", &js::to_value(&device.get("DeviceKey")));
+            js::set(
+                &entry,
+                "name",
+                &js::to_value(&attributes.get("device_name")),
+            );
+            js::set(&entry, "attributes", &js::to_value(&attributes));
+            for (name, field) in [
+                ("createDate", "DeviceCreateDate"),
+                ("lastAuthenticatedDate", "DeviceLastAuthenticatedDate"),
+                ("lastModifiedDate", "DeviceLastModifiedDate"),
+            ] {
+                if let Some(seconds) = device.get(field).and_then(Value::as_f64) {
+                    let date = js_sys::Date::new(&JsValue::from_f64(seconds * 1000.0));
+                    js::set(&entry, name, &date.into());
+                }
+            }
+            out.push(&entry);
+        }
+        Ok(out.into())
     }
 
     // -- MFA ----------------------------------------------------------------------------------

@@ -130,6 +130,9 @@ export!("setUpTOTP", set_up_totp, set_up_totp, => "{ sharedSecret: string }");
 export!("verifyTOTPSetup", verify_totp_setup, verify_totp_setup, input: "VerifyTOTPSetupInput" => "undefined");
 export!("updateMFAPreference", update_mfa_preference, update_mfa_preference, input: "UpdateMFAPreferenceInput" => "undefined");
 export!("fetchMFAPreference", fetch_mfa_preference, fetch_mfa_preference, => "FetchMFAPreferenceOutput");
+export!("rememberDevice", remember_device, remember_device, => "undefined");
+export!("forgetDevice", forget_device, forget_device, optional: "ForgetDeviceInput | void" => "undefined");
+export!("fetchDevices", fetch_devices, fetch_devices, => "FetchDevicesOutput");
 export!("signInWithRedirect", sign_in_with_redirect, sign_in_with_redirect, optional: "object | void" => "undefined");
 
 /// `handleRedirect(url?)`: call on the page the hosted UI redirects back to.

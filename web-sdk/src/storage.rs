@@ -154,4 +154,36 @@ impl TokenStore {
         }
         Ok(())
     }
+
+    /// The remembered device of `username` on this browser, if one was confirmed. It outlives
+    /// sign-out (the device stays the same), as Amplify keeps it.
+    pub async fn device(&self, username: &str) -> Result<Option<Device>> {
+        Ok(self
+            .backend
+            .get(&self.key(&format!("device.{username}")))
+            .await?
+            .and_then(|text| serde_json::from_str(&text).ok()))
+    }
+
+    pub async fn save_device(&self, username: &str, device: &Device) -> Result<()> {
+        let text = serde_json::to_string(device).unwrap_or_default();
+        self.backend
+            .set(&self.key(&format!("device.{username}")), &text)
+            .await
+    }
+
+    pub async fn forget_device(&self, username: &str) -> Result<()> {
+        self.backend
+            .remove(&self.key(&format!("device.{username}")))
+            .await
+    }
+}
+
+/// A device this browser confirmed (ConfirmDevice): its key, group key and the secret only it
+/// knows (the server keeps the SRP verifier).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Device {
+    pub key: String,
+    pub group_key: String,
+    pub secret: String,
 }

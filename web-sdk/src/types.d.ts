@@ -87,6 +87,11 @@ export type MFAPreference = "ENABLED" | "DISABLED" | "PREFERRED" | "NOT_PREFERRE
 export interface VerifyTOTPSetupInput { code: string; options?: { friendlyDeviceName?: string } }
 export interface UpdateMFAPreferenceInput { sms?: MFAPreference; totp?: MFAPreference; email?: MFAPreference }
 export interface FetchMFAPreferenceOutput { enabled?: MFAType[]; preferred?: MFAType }
+export interface ForgetDeviceInput { device?: { id: string } }
+export type FetchDevicesOutput = {
+  id: string; name?: string; attributes: Record<string, string>;
+  createDate?: Date; lastAuthenticatedDate?: Date; lastModifiedDate?: Date;
+}[];
 export interface SignInInput {
   username: string;
   password?: string;

@@ -997,7 +997,7 @@ async fn totp_mfa_set_up_during_sign_in_and_preferences() {
     let client = admin(
         "CreateUserPoolClient",
         json!({"UserPoolId": pool, "ClientName": "web-mfa",
-               "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}),
+               "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}),
     )
     .await["UserPoolClient"]["ClientId"]
         .as_str()
@@ -1105,4 +1105,94 @@ async fn totp_mfa_set_up_during_sign_in_and_preferences() {
         "InvalidParameterException",
     )
     .await;
+}
+
+/// The access token's `device_key` claim.
+async fn device_claim(auth: &Rc<Auth>) -> Option<String> {
+    let session = auth.fetch_auth_session(&JsValue::UNDEFINED).await.unwrap();
+    let payload = get(&get(&get(&session, "tokens"), "accessToken"), "payload");
+    rust(&payload)["device_key"].as_str().map(str::to_owned)
+}
+
+#[wasm_bindgen_test]
+async fn remembered_devices_confirm_prove_list_and_forget() {
+    // A pool of its own that tracks devices (remembered on the user's word).
+    let pool = admin(
+        "CreateUserPool",
+        json!({"PoolName": unique("web-dev"),
+               "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true,
+                                       "DeviceOnlyRememberedOnUserPrompt": true}}),
+    )
+    .await["UserPool"]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = admin(
+        "CreateUserPoolClient",
+        json!({"UserPoolId": pool, "ClientName": "web-dev",
+               "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}),
+    )
+    .await["UserPoolClient"]["ClientId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let username = unique("dev");
+    admin(
+        "AdminCreateUser",
+        json!({"UserPoolId": pool, "Username": username, "MessageAction": "SUPPRESS"}),
+    )
+    .await;
+    admin(
+        "AdminSetUserPassword",
+        json!({"UserPoolId": pool, "Username": username, "Password": PASSWORD, "Permanent": true}),
+    )
+    .await;
+    let auth = Auth::configure(&config(
+        "memory".into(),
+        json!({"userPoolId": pool, "userPoolClientId": client}),
+    ))
+    .unwrap();
+
+    // The first sign-in: the pool offers a device key, the SDK confirms it by itself.
+    let out = sign_in(&auth, &username, PASSWORD).await;
+    assert_eq!(out["isSignedIn"], true);
+    let device_key = device_claim(&auth)
+        .await
+        .expect("the access token names a device");
+    let devices = auth.fetch_devices().await.unwrap();
+    let devices = rust(&devices);
+    assert_eq!(devices.as_array().unwrap().len(), 1, "{devices}");
+    assert_eq!(devices[0]["id"], json!(device_key));
+    assert_eq!(devices[0]["name"], json!("cognate-web"));
+    assert_eq!(
+        devices[0]["attributes"]["dev:device_remembered_status"],
+        json!("not_remembered")
+    );
+    auth.remember_device().await.unwrap();
+    let devices = rust(&auth.fetch_devices().await.unwrap());
+    assert_eq!(
+        devices[0]["attributes"]["dev:device_remembered_status"],
+        json!("remembered")
+    );
+
+    // The next sign-in proves the device (DEVICE_SRP_AUTH): no new device, the same key.
+    auth.sign_out(&JsValue::UNDEFINED).await.unwrap();
+    let out = sign_in(&auth, &username, PASSWORD).await;
+    assert_eq!(out["isSignedIn"], true);
+    assert_eq!(device_claim(&auth).await, Some(device_key.clone()));
+    assert_eq!(
+        rust(&auth.fetch_devices().await.unwrap())
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Forgotten: the server and the browser both let it go; the next sign-in gets a new key.
+    auth.forget_device(&JsValue::UNDEFINED).await.unwrap();
+    assert_eq!(rust(&auth.fetch_devices().await.unwrap()), json!([]));
+    auth.sign_out(&JsValue::UNDEFINED).await.unwrap();
+    sign_in(&auth, &username, PASSWORD).await;
+    let fresh = device_claim(&auth).await.expect("a new device key");
+    assert_ne!(fresh, device_key);
 }
