@@ -4,7 +4,6 @@
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::Value;
 
-use crate::plugins::sigv4_headers;
 use crate::{Jwks, RawResponse, Target};
 
 impl Target {
@@ -12,49 +11,15 @@ impl Target {
     /// `cognito-identity`) with the admin key when `signed`.
     pub async fn identity_call(&self, operation: &str, body: &Value, signed: bool) -> RawResponse {
         let target = format!("AWSCognitoIdentityService.{operation}");
-        let body = body.to_string().into_bytes();
-        if !signed {
-            return self
-                .post_raw(
-                    &[
-                        ("content-type", "application/x-amz-json-1.1"),
-                        ("x-amz-target", &target),
-                    ],
-                    body,
-                )
-                .await;
+        if signed {
+            return self.signed_call_as("cognito-identity", &target, body).await;
         }
-        let host = self
-            .base_url()
-            .trim_start_matches("http://")
-            .trim_start_matches("https://")
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let url = format!("{}/", self.base_url());
-        let headers = [
-            ("content-type", "application/x-amz-json-1.1"),
-            ("host", host.as_str()),
-            ("x-amz-target", target.as_str()),
-        ];
-        let signed = sigv4_headers(
-            "cognito-identity",
-            &self.admin_keys().access_key_id,
-            &self.admin_keys().secret_access_key,
-            crate::REGION,
-            &url,
-            &headers,
-            &body,
-        );
         self.post_raw(
             &[
                 ("content-type", "application/x-amz-json-1.1"),
                 ("x-amz-target", &target),
-                ("x-amz-date", &signed.amz_date),
-                ("authorization", &signed.authorization),
             ],
-            body,
+            body.to_string().into_bytes(),
         )
         .await
     }

@@ -133,6 +133,12 @@ impl Target {
     /// A SigV4-signed call with the admin key to any `X-Amz-Target` (Cognate's extension members
     /// that the AWS SDK cannot send, e.g. `AWSCognitoIdentityProviderService.CreateUserPool`).
     pub async fn signed_call(&self, target: &str, body: &Value) -> RawResponse {
+        self.signed_call_as("cognito-idp", target, body).await
+    }
+
+    /// A SigV4-signed call with the admin key for the signing service `service`
+    /// (`cognito-idp`, `cognito-identity`).
+    pub async fn signed_call_as(&self, service: &str, target: &str, body: &Value) -> RawResponse {
         let target = target.to_owned();
         let body = body.to_string().into_bytes();
         let host = self
@@ -150,7 +156,7 @@ impl Target {
             ("x-amz-target", target.as_str()),
         ];
         let signed = sigv4_headers(
-            "cognito-idp",
+            service,
             &self.admin_keys().access_key_id,
             &self.admin_keys().secret_access_key,
             crate::REGION,

@@ -15,10 +15,11 @@ use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::srp::{required, srp_a_error};
 use super::{Attempt, Authenticated, SignInOutcome, Step, events, session};
 use crate::device::{self, DeviceRecord};
 use crate::error::Error;
-use crate::srp::{self, ServerHello, SrpError};
+use crate::srp::{self, ServerHello};
 use crate::user::UserRecord;
 
 /// What the DEVICE_SRP_AUTH session keeps: the device it asked about.
@@ -37,16 +38,6 @@ struct Exchange {
     big_a: String,
     /// The verifier B was computed from (hex).
     v: String,
-}
-
-fn required<'a>(responses: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, Error> {
-    responses
-        .get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            Error::invalid_parameter(alloc::format!("Missing required parameter {name}"))
-        })
 }
 
 fn hex_of_base64(text: &str) -> Result<String, Error> {
@@ -144,20 +135,7 @@ pub(super) async fn respond_srp_auth(
         return Err(Error::resource_not_found("Device does not exist."));
     };
     let v = hex_of_base64(&device.verifier.verifier)?;
-    let mut hello = None;
-    for _ in 0..4 {
-        let mut b = [0u8; 32];
-        env.random().fill(&mut b);
-        match env.srp().server_hello(&v, b).await {
-            Ok(h) => {
-                hello = Some(h);
-                break;
-            }
-            Err(SrpError::Zero) => continue,
-            Err(SrpError::Malformed) => return Err(Error::internal("stored device verifier")),
-        }
-    }
-    let hello = hello.ok_or_else(|| Error::internal("SRP: no usable b"))?;
+    let hello = super::srp::hello(env, &v).await?;
     let exchange = Exchange {
         device_key: device_key.to_string(),
         b: hex::encode(hello.b),
@@ -256,13 +234,4 @@ pub(super) async fn respond_password_verifier(
     }
     device::touch(env, pool, &user, device_key, origin.ip_address.as_deref()).await?;
     Ok((user, device))
-}
-
-fn srp_a_error(e: SrpError) -> Error {
-    match e {
-        SrpError::Malformed => {
-            Error::invalid_parameter("SRP_A must be a hexadecimal number of at most 3072 bits.")
-        }
-        SrpError::Zero => Error::invalid_parameter("SRP_A cannot be zero modulo N."),
-    }
 }

@@ -90,27 +90,35 @@ pub(super) async fn authenticate(
         events::record(env, pool, &user, client, "SignIn", false, origin).await?;
         return Err(Error::bad_credentials());
     }
-    // A correct password. Statuses that can go on reset the failure count (an expired temporary
-    // password cannot); `admit` decides the rest.
-    if user.enabled
-        && matches!(
-            user.status,
-            UserStatus::Confirmed | UserStatus::ForceChangePassword
-        )
-    {
-        if user.status == UserStatus::ForceChangePassword
-            && user
-                .temporary_password_expires_millis
-                .is_some_and(|expires| now >= expires)
-        {
-            return Err(Error::not_authorized(
-                "Temporary password has expired and must be reset by an administrator.",
-            ));
-        }
+    // A correct password; `admit` decides the rest.
+    if may_go_on(&user, now)? {
         clear_failures(env, pool, &user, check, password).await?;
         super::srp::sync_verifier(env, pool, &user, password).await?;
     }
     admit(at, user).await
+}
+
+/// After a proved password (or SRP proof): whether the user's status lets the sign-in go on, and
+/// so resets the failure count. An expired temporary password cannot go on.
+pub(super) fn may_go_on(user: &UserRecord, now: u64) -> Result<bool, Error> {
+    if !(user.enabled
+        && matches!(
+            user.status,
+            UserStatus::Confirmed | UserStatus::ForceChangePassword
+        ))
+    {
+        return Ok(false);
+    }
+    if user.status == UserStatus::ForceChangePassword
+        && user
+            .temporary_password_expires_millis
+            .is_some_and(|expires| now >= expires)
+    {
+        return Err(Error::not_authorized(
+            "Temporary password has expired and must be reset by an administrator.",
+        ));
+    }
+    Ok(true)
 }
 
 /// After a correct password: rehash with the pool's current parameters and reset the failure

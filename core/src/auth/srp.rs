@@ -56,7 +56,23 @@ struct State {
     decoy: Option<String>,
 }
 
-fn srp_a_error(e: SrpError) -> Error {
+/// The server's half of an exchange over the verifier `v_hex` (a user's or a device's): a fresh
+/// secret b and B.
+pub(super) async fn hello(env: &dyn Env, v_hex: &str) -> Result<ServerHello, Error> {
+    // B ≡ 0 needs b to hit one value in 2^256: retried all the same, as SRP asks.
+    for _ in 0..4 {
+        let mut b = [0u8; 32];
+        env.random().fill(&mut b);
+        match env.srp().server_hello(v_hex, b).await {
+            Ok(h) => return Ok(h),
+            Err(SrpError::Zero) => continue,
+            Err(SrpError::Malformed) => return Err(Error::internal("stored SRP verifier")),
+        }
+    }
+    Err(Error::internal("SRP: no usable b"))
+}
+
+pub(super) fn srp_a_error(e: SrpError) -> Error {
     match e {
         SrpError::Malformed => {
             Error::invalid_parameter("SRP_A must be a hexadecimal number of at most 3072 bits.")
@@ -138,21 +154,7 @@ async fn challenge(
 ) -> Result<Authenticated, Error> {
     let (env, pool, client) = (at.env, at.pool, at.client);
     let verifier = verifier.unwrap_or_else(|| decoy_verifier(pool, &user.username));
-    let mut hello = None;
-    // B ≡ 0 needs b to hit one value in 2^256: retried all the same, as SRP asks.
-    for _ in 0..4 {
-        let mut b = [0u8; 32];
-        env.random().fill(&mut b);
-        match env.srp().server_hello(&verifier.v, b).await {
-            Ok(h) => {
-                hello = Some(h);
-                break;
-            }
-            Err(SrpError::Zero) => continue,
-            Err(SrpError::Malformed) => return Err(Error::internal("stored SRP verifier")),
-        }
-    }
-    let hello = hello.ok_or_else(|| Error::internal("SRP: no usable b"))?;
+    let hello = hello(env, &verifier.v).await?;
     let state = State {
         b: hex::encode(hello.b),
         big_b: hello.big_b.clone(),
@@ -189,7 +191,10 @@ async fn challenge(
     }))
 }
 
-fn required<'a>(responses: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, Error> {
+pub(super) fn required<'a>(
+    responses: &'a BTreeMap<String, String>,
+    name: &str,
+) -> Result<&'a str, Error> {
     responses
         .get(name)
         .map(String::as_str)
@@ -266,26 +271,9 @@ pub(super) async fn respond(
         events::record(env, pool, &user, client, "SignIn", false, origin).await?;
         return Err(Error::bad_credentials());
     }
-    // A proved password: as the password step, an expired temporary password cannot go on, and
-    // statuses that can go on reset the failure count; `admit` decides the rest.
-    if user.enabled
-        && matches!(
-            user.status,
-            UserStatus::Confirmed | UserStatus::ForceChangePassword
-        )
-    {
-        if user.status == UserStatus::ForceChangePassword
-            && user
-                .temporary_password_expires_millis
-                .is_some_and(|expires| now >= expires)
-        {
-            return Err(Error::not_authorized(
-                "Temporary password has expired and must be reset by an administrator.",
-            ));
-        }
-        if user.failed_sign_ins > 0 {
-            reset_failures(env, pool, &user.username).await?;
-        }
+    // A proved password: as the password step; `admit` decides the rest.
+    if super::password::may_go_on(&user, now)? && user.failed_sign_ins > 0 {
+        reset_failures(env, pool, &user.username).await?;
     }
     admit(at, user).await
 }
