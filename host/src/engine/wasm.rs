@@ -880,7 +880,7 @@ mod tests {
                  (func (export "abi_version") (result i32) i32.const 3))"#,
         );
         assert!(
-            other.contains("speaks ABI version 3, this host speaks 4"),
+            other.contains("speaks ABI version 3, this host speaks 5"),
             "{other}"
         );
         // The embedded guest is this host's.
