@@ -294,6 +294,29 @@ pub(crate) async fn admit(at: &Attempt<'_>, user: UserRecord) -> Result<Authenti
     post_authentication(env, pool, client, user).await
 }
 
+/// After a proved password (or SRP proof): whether the user's status lets the sign-in go on, and
+/// so resets the failure count. An expired temporary password cannot go on.
+pub(crate) fn may_go_on(user: &UserRecord, now: u64) -> Result<bool, Error> {
+    if !(user.enabled
+        && matches!(
+            user.status,
+            UserStatus::Confirmed | UserStatus::ForceChangePassword
+        ))
+    {
+        return Ok(false);
+    }
+    if user.status == UserStatus::ForceChangePassword
+        && user
+            .temporary_password_expires_millis
+            .is_some_and(|expires| now >= expires)
+    {
+        return Err(Error::not_authorized(
+            "Temporary password has expired and must be reset by an administrator.",
+        ));
+    }
+    Ok(true)
+}
+
 /// After a device proved itself: a remembered device stands in for MFA where the pool says so
 /// (`ChallengeRequiredOnNewDevice`); any other goes on as `admit` would.
 async fn after_device(

@@ -8,7 +8,7 @@ use super::{Attempt, Authenticated, admit, events, not_found_error};
 use crate::error::{Error, ErrorKind};
 use crate::pool::PoolRecord;
 use crate::ports::{Env, PasswordCheck};
-use crate::user::{self, Step, UserRecord, UserStatus};
+use crate::user::{self, Step, UserRecord};
 
 /// The password check shared by every sign-in (the Cognito API and the hosted UI): the one
 /// argon2id verification, lockout, user status and the NEW_PASSWORD_REQUIRED challenge. Records
@@ -91,34 +91,11 @@ pub(super) async fn authenticate(
         return Err(Error::bad_credentials());
     }
     // A correct password; `admit` decides the rest.
-    if may_go_on(&user, now)? {
+    if super::may_go_on(&user, now)? {
         clear_failures(env, pool, &user, check, password).await?;
         super::srp::sync_verifier(env, pool, &user, password).await?;
     }
     admit(at, user).await
-}
-
-/// After a proved password (or SRP proof): whether the user's status lets the sign-in go on, and
-/// so resets the failure count. An expired temporary password cannot go on.
-pub(super) fn may_go_on(user: &UserRecord, now: u64) -> Result<bool, Error> {
-    if !(user.enabled
-        && matches!(
-            user.status,
-            UserStatus::Confirmed | UserStatus::ForceChangePassword
-        ))
-    {
-        return Ok(false);
-    }
-    if user.status == UserStatus::ForceChangePassword
-        && user
-            .temporary_password_expires_millis
-            .is_some_and(|expires| now >= expires)
-    {
-        return Err(Error::not_authorized(
-            "Temporary password has expired and must be reset by an administrator.",
-        ));
-    }
-    Ok(true)
 }
 
 /// After a correct password: rehash with the pool's current parameters and reset the failure

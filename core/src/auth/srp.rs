@@ -272,7 +272,7 @@ pub(super) async fn respond(
         return Err(Error::bad_credentials());
     }
     // A proved password: as the password step; `admit` decides the rest.
-    if super::password::may_go_on(&user, now)? && user.failed_sign_ins > 0 {
+    if super::may_go_on(&user, now)? && user.failed_sign_ins > 0 {
         reset_failures(env, pool, &user.username).await?;
     }
     admit(at, user).await
