@@ -52,8 +52,10 @@ impl CognitoProvider {
 pub struct IdentityPoolSettings {
     pub identity_pool_name: String,
     pub allow_unauthenticated_identities: bool,
-    #[serde(default)]
-    pub allow_classic_flow: bool,
+    /// Unset when the creator left it out: then, as in Cognito, the pool describes no value and
+    /// the basic flow works; `false` turns the basic flow off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_classic_flow: Option<bool>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub supported_login_providers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -133,6 +133,23 @@ def main(j):
         cli_id = aws("get-id", "--identity-pool-id", ipool, signed=False)["IdentityId"]
         check(cli_id.startswith(REGION + ":"), f"get-id {cli_id!r}")
 
+    with j.step("a guest: GetId, GetOpenIdToken (the basic flow, before any role mapping) verified with PyJWT against the published JWKS"):
+        guest = public.get_id(IdentityPoolId=ipool)["IdentityId"]
+        token = public.get_open_id_token(IdentityId=guest)["Token"]
+        discovery = requests.get(f"{t.base_url}/cognito-identity/.well-known/openid-configuration", timeout=10).json()
+        expect_equal(discovery["issuer"], f"{t.base_url}/cognito-identity", "issuer")
+        keys = jwt.PyJWKClient(discovery["jwks_uri"])
+        claims = jwt.decode(
+            token,
+            keys.get_signing_key_from_jwt(token).key,
+            algorithms=["RS256"],
+            audience=ipool,
+            issuer=discovery["issuer"],
+        )
+        expect_equal(claims["sub"], guest, "sub")
+        expect_equal(claims["amr"], ["unauthenticated"], "amr")
+        expect_equal(claims["exp"] - claims["iat"], 600, "lifetime")
+
     with j.step("roles and a rules mapping (SetIdentityPoolRoles / GetIdentityPoolRoles)"):
         mappings = {
             provider: {
@@ -153,23 +170,8 @@ def main(j):
         got = admin.get_identity_pool_roles(IdentityPoolId=ipool)
         expect_equal(got["Roles"], {"authenticated": role("auth"), "unauthenticated": role("guest")}, "Roles")
         expect_equal(got["RoleMappings"], mappings, "RoleMappings")
-
-    with j.step("a guest: GetId, GetOpenIdToken verified with PyJWT against the published JWKS"):
-        guest = public.get_id(IdentityPoolId=ipool)["IdentityId"]
-        token = public.get_open_id_token(IdentityId=guest)["Token"]
-        discovery = requests.get(f"{t.base_url}/cognito-identity/.well-known/openid-configuration", timeout=10).json()
-        expect_equal(discovery["issuer"], f"{t.base_url}/cognito-identity", "issuer")
-        keys = jwt.PyJWKClient(discovery["jwks_uri"])
-        claims = jwt.decode(
-            token,
-            keys.get_signing_key_from_jwt(token).key,
-            algorithms=["RS256"],
-            audience=ipool,
-            issuer=discovery["issuer"],
-        )
-        expect_equal(claims["sub"], guest, "sub")
-        expect_equal(claims["amr"], ["unauthenticated"], "amr")
-        expect_equal(claims["exp"] - claims["iat"], 600, "lifetime")
+        # As Cognito documents it: role mappings rule out the basic flow.
+        expect_client_error("InvalidParameterException", public.get_open_id_token, IdentityId=guest)
 
     def caller(credentials):
         sts = boto3.client(
@@ -205,7 +207,10 @@ def main(j):
                 "assumed role",
             )
         else:
-            public.get_open_id_token(IdentityId=guest, Logins={provider: ida})
+            # Without an STS the login is still verified and linked before the STS is asked.
+            expect_client_error(
+                "ExternalServiceException", public.get_credentials_for_identity, IdentityId=guest, Logins={provider: ida}
+            )
         expect_equal(public.get_id(IdentityPoolId=ipool, Logins={provider: ida})["IdentityId"], guest, "GetId")
         expect_equal(admin.describe_identity(IdentityId=guest)["Logins"], [provider], "Logins")
         expect_client_error("NotAuthorizedException", public.get_open_id_token, IdentityId=guest)

@@ -453,6 +453,8 @@ struct ListIdentitiesInput {
     max_results: i64,
     #[serde(default)]
     next_token: Option<String>,
+    #[serde(default)]
+    hide_disabled: bool,
 }
 
 async fn list_identities(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
@@ -460,6 +462,7 @@ async fn list_identities(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
         identity_pool_id,
         max_results,
         next_token,
+        hide_disabled,
     } = input(body)?;
     pools::load(ctx.env, &identity_pool_id).await?;
     let prefix = keys::pool_identities(&identity_pool_id);
@@ -471,7 +474,13 @@ async fn list_identities(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
         page_size(max_results),
     )
     .await?;
-    let items: Vec<Value> = list.iter().map(IdentityRecord::to_wire).collect();
+    // A disabled identity is one whose last login was unlinked: no login reaches it any more.
+    // Hiding them can leave a page short; the token still points past it.
+    let items: Vec<Value> = list
+        .iter()
+        .filter(|identity| !(hide_disabled && identity.orphaned))
+        .map(IdentityRecord::to_wire)
+        .collect();
     let mut out = json!({ "IdentityPoolId": identity_pool_id, "Identities": items });
     if let Some(next) = next {
         super::set(&mut out, "NextToken", Value::String(encode_token(&next)));
@@ -532,6 +541,23 @@ fn login_tags(auth: &Authenticated) -> BTreeMap<String, String> {
     }
 }
 
+/// GetOpenIdToken serves the basic (classic) flow, where the client assumes a role itself. As in
+/// Cognito, a pool turns it off with `AllowClassicFlow: false`, and a pool with role mappings
+/// refuses it (the mappings could not be applied to a client's own AssumeRoleWithWebIdentity).
+fn basic_flow_allowed(pool: &IdentityPoolRecord) -> Result<(), Error> {
+    if pool.settings.allow_classic_flow == Some(false) {
+        return Err(Error::invalid_parameter(
+            "Basic (classic) flow is not enabled, please use enhanced flow.",
+        ));
+    }
+    if !pool.role_mappings.is_empty() {
+        return Err(Error::invalid_parameter(
+            "Basic (classic) flow is not supported with RoleMappings, please use enhanced flow.",
+        ));
+    }
+    Ok(())
+}
+
 async fn get_open_id_token(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let IdentityInput {
         identity_id,
@@ -539,6 +565,7 @@ async fn get_open_id_token(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
         ..
     } = input(body)?;
     let auth = authenticate(ctx, &identity_id, &logins).await?;
+    basic_flow_allowed(&auth.pool)?;
     let token = open_id::issue(
         ctx.env,
         &ctx.config.base_url,
@@ -785,6 +812,10 @@ struct LookupInput {
     identity_id: Option<String>,
     #[serde(default)]
     developer_user_identifier: Option<String>,
+    #[serde(default)]
+    max_results: Option<i64>,
+    #[serde(default)]
+    next_token: Option<String>,
 }
 
 async fn lookup_developer_identity(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
@@ -792,6 +823,8 @@ async fn lookup_developer_identity(ctx: &Ctx<'_>, body: Value) -> Result<Value, 
         identity_pool_id,
         identity_id,
         developer_user_identifier,
+        max_results,
+        next_token,
     } = input(body)?;
     let (pool, _) = pools::load(ctx.env, &identity_pool_id).await?;
     developer::provider(&pool, None)?;
@@ -822,10 +855,34 @@ async fn lookup_developer_identity(ctx: &Ctx<'_>, body: Value) -> Result<Value, 
                 ))
             })?,
     };
-    Ok(json!({
+    // The list pages by position in the identity's (sorted) developer user identifiers; the
+    // token names the last identifier returned, under the identity's id.
+    let mut users = developer::users_of(&pool, &record);
+    users.sort();
+    let prefix = format!("{}/", record.identity_id);
+    let after = decode_token(next_token.as_deref(), &prefix)?;
+    let start = after
+        .as_deref()
+        .and_then(|cursor| cursor.strip_prefix(&prefix))
+        .map_or(0, |last| {
+            users.partition_point(|user| user.as_str() <= last)
+        });
+    let limit = max_results.map_or(usize::MAX, page_size);
+    let page: Vec<String> = users.iter().skip(start).take(limit).cloned().collect();
+    let mut out = json!({
         "IdentityId": record.identity_id,
-        "DeveloperUserIdentifierList": developer::users_of(&pool, &record),
-    }))
+        "DeveloperUserIdentifierList": page,
+    });
+    if start.saturating_add(page.len()) < users.len()
+        && let Some(last) = page.last()
+    {
+        super::set(
+            &mut out,
+            "NextToken",
+            Value::String(encode_token(&format!("{prefix}{last}"))),
+        );
+    }
+    Ok(out)
 }
 
 #[derive(Deserialize)]

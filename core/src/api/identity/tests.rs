@@ -140,7 +140,7 @@ fn identity_pool_crud_tags_and_validation() {
     assert_eq!(
         created,
         json!({"IdentityPoolId": id, "IdentityPoolName": "my pool",
-               "AllowUnauthenticatedIdentities": false, "AllowClassicFlow": false,
+               "AllowUnauthenticatedIdentities": false,
                "DeveloperProviderName": "login.example", "IdentityPoolTags": {"team": "a"}})
     );
     assert_eq!(
@@ -987,4 +987,147 @@ fn credentials_come_from_the_sts_for_the_chosen_role() {
         sent,
         "a denied call reaches no STS"
     );
+}
+
+#[test]
+fn hide_disabled_leaves_out_identities_no_login_reaches() {
+    let w = World::new();
+    let (up, client) = w.user_pool(&["alice"]);
+    let pool = w.identity_pool(
+        json!({"CognitoIdentityProviders": [{"ProviderName": provider(&up), "ClientId": client}]}),
+    );
+    let token = w.id_token(&client, "alice");
+    let alice = w.ok(
+        "GetId",
+        json!({"IdentityPoolId": pool, "Logins": {provider(&up): token.clone()}}),
+    )["IdentityId"]
+        .clone();
+    let guest = w.ok("GetId", json!({"IdentityPoolId": pool}))["IdentityId"].clone();
+    // Unlinking alice's only login disables her identity.
+    w.ok(
+        "UnlinkIdentity",
+        json!({"IdentityId": alice, "Logins": {provider(&up): token}, "LoginsToRemove": [provider(&up)]}),
+    );
+    let ids = |body: Value| -> Vec<Value> {
+        w.ok("ListIdentities", body)["Identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["IdentityId"].clone())
+            .collect()
+    };
+    let all = ids(json!({"IdentityPoolId": pool, "MaxResults": 10}));
+    assert_eq!(all.len(), 2);
+    assert!(all.contains(&alice) && all.contains(&guest));
+    assert_eq!(
+        ids(json!({"IdentityPoolId": pool, "MaxResults": 10, "HideDisabled": true})),
+        [guest.clone()]
+    );
+    assert_eq!(
+        ids(json!({"IdentityPoolId": pool, "MaxResults": 10, "HideDisabled": false})).len(),
+        2
+    );
+}
+
+#[test]
+fn lookup_developer_identity_pages_the_identifier_list() {
+    let w = World::new();
+    let pool = w.identity_pool(json!({"DeveloperProviderName": "login.example"}));
+    let mut identity = None;
+    for user in ["u3", "u1", "u5", "u2", "u4"] {
+        let mut body = json!({"IdentityPoolId": pool, "Logins": {"login.example": user}});
+        if let Some(id) = &identity {
+            body["IdentityId"] = Value::clone(id);
+        }
+        identity = Some(w.ok("GetOpenIdTokenForDeveloperIdentity", body)["IdentityId"].clone());
+    }
+    let identity = identity.unwrap();
+    let mut seen = Vec::new();
+    let mut next: Option<Value> = None;
+    let mut pages = 0;
+    loop {
+        let mut body = json!({"IdentityPoolId": pool, "IdentityId": identity, "MaxResults": 2});
+        if let Some(token) = &next {
+            body["NextToken"] = token.clone();
+        }
+        let page = w.ok("LookupDeveloperIdentity", body);
+        assert_eq!(page["IdentityId"], identity);
+        let list = page["DeveloperUserIdentifierList"].as_array().unwrap();
+        assert!(list.len() <= 2);
+        seen.extend(list.iter().map(|v| v.as_str().unwrap().to_string()));
+        pages += 1;
+        match page.get("NextToken") {
+            Some(token) => next = Some(token.clone()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ["u1", "u2", "u3", "u4", "u5"]);
+    // Without MaxResults, the whole list and no token.
+    let whole = w.ok(
+        "LookupDeveloperIdentity",
+        json!({"IdentityPoolId": pool, "IdentityId": identity}),
+    );
+    assert_eq!(
+        whole["DeveloperUserIdentifierList"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert!(whole.get("NextToken").is_none());
+    // A token of another identity, or garbage, is refused.
+    let e = w.err(
+        "LookupDeveloperIdentity",
+        json!({"IdentityPoolId": pool, "IdentityId": identity, "NextToken": "bm90LWEtdG9rZW4"}),
+    );
+    assert_eq!(e.kind, ErrorKind::InvalidParameter);
+}
+
+#[test]
+fn the_basic_flow_follows_allow_classic_flow_and_role_mappings() {
+    let w = World::new();
+    // Left unset, as the AWS CLI and SDKs create pools: the basic flow works, and the pool
+    // describes no AllowClassicFlow.
+    let open = w.identity_pool(json!({}));
+    assert!(
+        w.ok("DescribeIdentityPool", json!({"IdentityPoolId": open}))
+            .get("AllowClassicFlow")
+            .is_none()
+    );
+    let guest = w.ok("GetId", json!({"IdentityPoolId": open}))["IdentityId"].clone();
+    w.ok("GetOpenIdToken", json!({"IdentityId": guest}));
+
+    let closed = w.identity_pool(json!({"AllowClassicFlow": false}));
+    assert_eq!(
+        w.ok("DescribeIdentityPool", json!({"IdentityPoolId": closed}))["AllowClassicFlow"],
+        json!(false)
+    );
+    let guest = w.ok("GetId", json!({"IdentityPoolId": closed}))["IdentityId"].clone();
+    let e = w.err("GetOpenIdToken", json!({"IdentityId": guest}));
+    assert_eq!(e.kind, ErrorKind::InvalidParameter);
+    assert!(e.message.contains("not enabled"), "{}", e.message);
+
+    // Role mappings rule out the basic flow whatever AllowClassicFlow says.
+    let (up, client) = w.user_pool(&["alice"]);
+    let mapped = w.identity_pool(json!({"AllowClassicFlow": true,
+        "CognitoIdentityProviders": [{"ProviderName": provider(&up), "ClientId": client}]}));
+    w.ok(
+        "SetIdentityPoolRoles",
+        json!({"IdentityPoolId": mapped,
+               "Roles": {"authenticated": "arn:aws:iam::123456789012:role/auth"},
+               "RoleMappings": {provider(&up): {"Type": "Token", "AmbiguousRoleResolution": "AuthenticatedRole"}}}),
+    );
+    let token = w.id_token(&client, "alice");
+    let id = w.ok(
+        "GetId",
+        json!({"IdentityPoolId": mapped, "Logins": {provider(&up): token.clone()}}),
+    )["IdentityId"]
+        .clone();
+    let e = w.err(
+        "GetOpenIdToken",
+        json!({"IdentityId": id, "Logins": {provider(&up): token}}),
+    );
+    assert_eq!(e.kind, ErrorKind::InvalidParameter);
+    assert!(e.message.contains("RoleMappings"), "{}", e.message);
 }
