@@ -1021,7 +1021,7 @@ fn hide_disabled_leaves_out_identities_no_login_reaches() {
     assert!(all.contains(&alice) && all.contains(&guest));
     assert_eq!(
         ids(json!({"IdentityPoolId": pool, "MaxResults": 10, "HideDisabled": true})),
-        [guest.clone()]
+        [guest]
     );
     assert_eq!(
         ids(json!({"IdentityPoolId": pool, "MaxResults": 10, "HideDisabled": false})).len(),
