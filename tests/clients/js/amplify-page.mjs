@@ -47,6 +47,21 @@ window.cognate = {
   })),
   getCurrentUser: () => settle(() => getCurrentUser()),
   fetchAuthSession: (forceRefresh) => settle(async () => tokensOf(await fetchAuthSession({ forceRefresh }))),
+  // Identity pools (issue 19): what fetchAuthSession answers about the AWS side of the session.
+  fetchAwsSession: (forceRefresh) => settle(async () => {
+    const session = await fetchAuthSession({ forceRefresh });
+    const c = session.credentials;
+    return {
+      identityId: session.identityId,
+      signedIn: Boolean(session.tokens),
+      credentials: c && {
+        accessKeyId: c.accessKeyId,
+        secretAccessKey: c.secretAccessKey,
+        sessionToken: c.sessionToken,
+        expiration: c.expiration && c.expiration.toISOString(),
+      },
+    };
+  }),
   fetchUserAttributes: () => settle(() => fetchUserAttributes()),
   updateUserAttributes: (userAttributes) => settle(() => updateUserAttributes({ userAttributes })),
   signOut: (global) => settle(() => signOut({ global })),

@@ -54,16 +54,20 @@ function serve(dir) {
   });
 }
 
-async function run(pool) {
-  const journey = new Journey('aws-amplify (Chromium)');
-  const tokens = {};
+/**
+ * The Amplify page in headless Chromium, for one journey: `open()` (a step of its own) bundles and
+ * serves the page and opens it; `call(name, ...args)` runs one of its functions and answers the
+ * value or throws the error Amplify threw, by name; `close()` tears everything down and, when the
+ * journey failed, prints what the page reported.
+ */
+function amplifyPage(journey) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cognate-amplify-'));
+  const pageErrors = [];
   let server;
   let context;
-  const pageErrors = [];
-  try {
-    let page;
-    await journey.step('bundle the page (esbuild), serve it, open it in headless Chromium', async () => {
+  let page;
+  return {
+    open: () => journey.step('bundle the page (esbuild), serve it, open it in headless Chromium', async () => {
       await bundle(dir);
       let origin;
       ({ server, origin } = await serve(dir));
@@ -80,10 +84,8 @@ async function run(pool) {
       page.on('requestfailed', (request) => pageErrors.push(`request failed: ${request.method()} ${request.url()}: ${request.failure() && request.failure().errorText}`));
       await page.goto(`${origin}/`);
       await page.waitForFunction(() => window.cognateReady === true);
-    });
-
-    // One page function, its outcome: the value, or a failure naming the error Amplify threw.
-    const call = async (name, ...args) => {
+    }),
+    call: async (name, ...args) => {
       const outcome = await page.evaluate(([fn, fnArgs]) => window.cognate[fn](...fnArgs), [name, args]);
       if (outcome.error) {
         const error = new Error(outcome.error.message);
@@ -91,7 +93,23 @@ async function run(pool) {
         throw error;
       }
       return outcome.ok;
-    };
+    },
+    close: async () => {
+      if (journey.failed && pageErrors.length) console.log(`       in the page: ${pageErrors.join('\n       in the page: ')}`);
+      if (context) await context.close().catch(() => {});
+      if (server) server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function run(pool) {
+  const journey = new Journey('aws-amplify (Chromium)');
+  const tokens = {};
+  const browser = amplifyPage(journey);
+  const { call } = browser;
+  try {
+    await browser.open();
 
     const username = unique('amplify');
     const email = `${username}@example.com`;
@@ -273,12 +291,9 @@ async function run(pool) {
       await call('signOut', false);
     });
   } finally {
-    if (journey.failed && pageErrors.length) console.log(`       in the page: ${pageErrors.join('\n       in the page: ')}`);
-    if (context) await context.close().catch(() => {});
-    if (server) server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await browser.close();
   }
   return { journey, tokens };
 }
 
-module.exports = { run };
+module.exports = { run, amplifyPage };

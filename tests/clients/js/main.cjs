@@ -18,9 +18,12 @@ async function main() {
 
   // COGNATE_JS_JOURNEYS=identity-pools (scripts/test-identity.sh) runs only that journey.
   if (process.env.COGNATE_JS_JOURNEYS === 'identity-pools') {
-    const journey = await identityPools.run(await createPool('identity-pools'));
-    console.log(journey.summary());
-    return !journey.failed;
+    const ran = [
+      await identityPools.run(await createPool('identity-pools')),
+      await identityPools.runAmplify(await createPool('amplify-identity')),
+    ];
+    for (const journey of ran) console.log(journey.summary());
+    return ran.every((journey) => !journey.failed);
   }
 
   const identityPool = await createPool('identity-js');
@@ -37,6 +40,7 @@ async function main() {
   journeys.push(await jwtVerify.run('amplify', amplifyPool, browser.tokens));
 
   journeys.push(await identityPools.run(await createPool('identity-pools')));
+  journeys.push(await identityPools.runAmplify(await createPool('amplify-identity')));
 
   console.log('');
   for (const journey of journeys) console.log(journey.summary());
