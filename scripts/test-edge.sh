@@ -21,7 +21,8 @@ edge/build.sh
 source scripts/edge-env.sh
 
 scratch="$(mktemp -d -t cognate-edge-XXXXXX)"
-trap 'stop_edge; rm -rf "$scratch"' EXIT
+moto_pid=
+trap 'stop_edge; [ -z "$moto_pid" ] || { kill "$moto_pid" 2>/dev/null; wait "$moto_pid" 2>/dev/null; }; rm -rf "$scratch"' EXIT
 
 # upload_kib LABEL: the gzipped upload wrangler reports for the built Worker, in KiB.
 upload_kib() {
@@ -56,6 +57,20 @@ COGNATE_EDGE_PLUGINS="$(echo "$CARGO_TARGET_DIR"/wasm32-unknown-unknown/plugin/c
   edge/build.sh --plugins-only
 # Reported, not enforced: test-only plugins are never deployed.
 upload_kib "with test plugins" >/dev/null
+
+step "moto's STS on loopback: identity pools' credentials (COGNATE_STS_ENDPOINT)"
+scripts/setup-delivery.sh
+eval "$(scripts/setup-delivery.sh --env)"
+moto_port="$(free_port)"
+"$DELIVERY_PYTHON" -m moto.server -H 127.0.0.1 -p "$moto_port" >"$scratch/moto.log" 2>&1 </dev/null &
+moto_pid=$!
+export COGNATE_STS_URL="http://127.0.0.1:$moto_port"
+export COGNATE_EDGE_EXTRA_ARGS="${COGNATE_EDGE_EXTRA_ARGS:-} --var COGNATE_STS_ENDPOINT:$COGNATE_STS_URL"
+deadline=$((SECONDS + 60))
+until curl -fsS "$COGNATE_STS_URL/moto-api/data.json" >/dev/null 2>&1; do
+  [ "$SECONDS" -lt "$deadline" ] || { echo "test-edge: moto did not start" >&2; cat "$scratch/moto.log" >&2; exit 1; }
+  sleep 0.2
+done
 
 step "start the Worker under wrangler dev --local"
 port="$(free_port)"

@@ -4,8 +4,8 @@
 // GetCredentialsForIdentity, as an app's S3 or DynamoDB client would. The identity pool is set up
 // with SigV4-signed calls (the SDK's own signer) with the admin key.
 //
-// The credentials come from the STS the host was started with (COGNATE_STS_URL, moto in
-// scripts/test-identity.sh); without it the credential step is skipped and only GetId runs.
+// The credentials come from the STS the target was started with (COGNATE_STS_URL, moto in
+// scripts/test-identity.sh and the edge stage); main.cjs runs these journeys only with one.
 'use strict';
 
 const { target, unique, eq, ok, rejects, Journey, publicCall } = require('./lib.cjs');
@@ -71,24 +71,20 @@ async function run(pool) {
   });
 
   const clientConfig = { region: target.region, endpoint: target.baseUrl, maxAttempts: 1 };
-  if (process.env.COGNATE_STS_URL) {
-    await j.step('fromCognitoIdentityPool with the ID token: credentials from the STS', async () => {
-      const credentials = await fromCognitoIdentityPool({
-        identityPoolId, logins: { [provider]: idToken }, clientConfig,
-      })();
-      ok('an access key id', typeof credentials.accessKeyId === 'string' && credentials.accessKeyId.length > 0, credentials.accessKeyId);
-      ok('a secret', typeof credentials.secretAccessKey === 'string' && credentials.secretAccessKey.length > 0);
-      ok('a session token', typeof credentials.sessionToken === 'string' && credentials.sessionToken.length > 0);
-      ok('an expiration in the future', credentials.expiration instanceof Date && credentials.expiration > new Date(), credentials.expiration);
-      ok('the identity id', typeof credentials.identityId === 'string' && credentials.identityId.startsWith(`${target.region}:`), credentials.identityId);
-    });
-    await j.step('fromCognitoIdentityPool as a guest', async () => {
-      const credentials = await fromCognitoIdentityPool({ identityPoolId, clientConfig })();
-      ok('an access key id', credentials.accessKeyId.length > 0);
-    });
-  } else {
-    j.skip('credentials', 'COGNATE_STS_URL is not set');
-  }
+  await j.step('fromCognitoIdentityPool with the ID token: credentials from the STS', async () => {
+    const credentials = await fromCognitoIdentityPool({
+      identityPoolId, logins: { [provider]: idToken }, clientConfig,
+    })();
+    ok('an access key id', typeof credentials.accessKeyId === 'string' && credentials.accessKeyId.length > 0, credentials.accessKeyId);
+    ok('a secret', typeof credentials.secretAccessKey === 'string' && credentials.secretAccessKey.length > 0);
+    ok('a session token', typeof credentials.sessionToken === 'string' && credentials.sessionToken.length > 0);
+    ok('an expiration in the future', credentials.expiration instanceof Date && credentials.expiration > new Date(), credentials.expiration);
+    ok('the identity id', typeof credentials.identityId === 'string' && credentials.identityId.startsWith(`${target.region}:`), credentials.identityId);
+  });
+  await j.step('fromCognitoIdentityPool as a guest', async () => {
+    const credentials = await fromCognitoIdentityPool({ identityPoolId, clientConfig })();
+    ok('an access key id', credentials.accessKeyId.length > 0);
+  });
   await j.step('a forged login is refused (NotAuthorizedException)', async () => {
     const [h, p, s] = idToken.split('.');
     const forged = [h, p, s.slice(0, -4) + (s.endsWith('AAAA') ? 'BBBB' : 'AAAA')].join('.');
@@ -128,10 +124,6 @@ async function callerArn(credentials) {
  */
 async function runAmplify(pool) {
   const j = new Journey('aws-amplify fetchAuthSession (identity pool, Chromium)');
-  if (!process.env.COGNATE_STS_URL) {
-    j.skip('identityId and credentials', 'COGNATE_STS_URL is not set');
-    return j;
-  }
   const username = unique('amp-ip');
   const password = 'Correct-Horse-9-Battery';
   const role = (name) => `arn:aws:iam::123456789012:role/${name}`;

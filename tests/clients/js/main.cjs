@@ -39,8 +39,13 @@ async function main() {
   journeys.push(browser.journey);
   journeys.push(await jwtVerify.run('amplify', amplifyPool, browser.tokens));
 
-  journeys.push(await identityPools.run(await createPool('identity-pools')));
-  journeys.push(await identityPools.runAmplify(await createPool('amplify-identity')));
+  // The identity-pools journeys need the STS the target was started with (moto).
+  if (process.env.COGNATE_STS_URL) {
+    journeys.push(await identityPools.run(await createPool('identity-pools')));
+    journeys.push(await identityPools.runAmplify(await createPool('amplify-identity')));
+  } else {
+    console.log('identity-pools journeys skipped: COGNATE_STS_URL is not set (scripts/test-identity.sh runs them)');
+  }
 
   console.log('');
   for (const journey of journeys) console.log(journey.summary());

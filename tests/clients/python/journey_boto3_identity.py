@@ -50,7 +50,9 @@ def main(j):
         region_name=REGION,
         config=t.botocore_config().merge(Config(signature_version=UNSIGNED)),
     )
-    sts_url = os.environ.get("COGNATE_STS_URL")
+    # The STS the target was started with (moto): scripts/test-identity.sh and the edge stage set
+    # it; tests/clients/python/run.sh runs this journey only then.
+    sts_url = os.environ["COGNATE_STS_URL"]
 
     with j.step("a user pool, an app client and a user (cognito-idp)"):
         pool_id = idp.create_user_pool(
@@ -184,33 +186,24 @@ def main(j):
         )
         return sts.get_caller_identity()["Arn"]
 
-    if sts_url:
-        with j.step("a guest's credentials (GetCredentialsForIdentity -> STS) are the guest role's"):
-            out = public.get_credentials_for_identity(IdentityId=guest)
-            expect_equal(out["IdentityId"], guest, "IdentityId")
-            expect_keys(out["Credentials"], ["AccessKeyId", "SecretKey", "SessionToken", "Expiration"], "Credentials")
-            expect_equal(
-                caller(out["Credentials"]),
-                f"arn:aws:sts::{ACCOUNT}:assumed-role/guest/CognitoIdentityCredentials",
-                "assumed role",
-            )
-    else:
-        j.skip("guest credentials", "COGNATE_STS_URL is not set")
+    with j.step("a guest's credentials (GetCredentialsForIdentity -> STS) are the guest role's"):
+        out = public.get_credentials_for_identity(IdentityId=guest)
+        expect_equal(out["IdentityId"], guest, "IdentityId")
+        expect_keys(out["Credentials"], ["AccessKeyId", "SecretKey", "SessionToken", "Expiration"], "Credentials")
+        expect_equal(
+            caller(out["Credentials"]),
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/guest/CognitoIdentityCredentials",
+            "assumed role",
+        )
 
     ida = id_token("ida")
     with j.step("the guest signs in: same identity, now authenticated; the gold rule picks the role"):
-        if sts_url:
-            out = public.get_credentials_for_identity(IdentityId=guest, Logins={provider: ida})
-            expect_equal(
-                caller(out["Credentials"]),
-                f"arn:aws:sts::{ACCOUNT}:assumed-role/gold/CognitoIdentityCredentials",
-                "assumed role",
-            )
-        else:
-            # Without an STS the login is still verified and linked before the STS is asked.
-            expect_client_error(
-                "ExternalServiceException", public.get_credentials_for_identity, IdentityId=guest, Logins={provider: ida}
-            )
+        out = public.get_credentials_for_identity(IdentityId=guest, Logins={provider: ida})
+        expect_equal(
+            caller(out["Credentials"]),
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/gold/CognitoIdentityCredentials",
+            "assumed role",
+        )
         expect_equal(public.get_id(IdentityPoolId=ipool, Logins={provider: ida})["IdentityId"], guest, "GetId")
         expect_equal(admin.describe_identity(IdentityId=guest)["Logins"], [provider], "Logins")
         expect_client_error("NotAuthorizedException", public.get_open_id_token, IdentityId=guest)
@@ -219,13 +212,12 @@ def main(j):
         ivan = id_token("ivan")
         ivan_id = public.get_id(IdentityPoolId=ipool, Logins={provider: ivan})["IdentityId"]
         check(ivan_id != guest, "a second user has a second identity")
-        if sts_url:
-            out = public.get_credentials_for_identity(IdentityId=ivan_id, Logins={provider: ivan})
-            expect_equal(
-                caller(out["Credentials"]),
-                f"arn:aws:sts::{ACCOUNT}:assumed-role/auth/CognitoIdentityCredentials",
-                "assumed role",
-            )
+        out = public.get_credentials_for_identity(IdentityId=ivan_id, Logins={provider: ivan})
+        expect_equal(
+            caller(out["Credentials"]),
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/auth/CognitoIdentityCredentials",
+            "assumed role",
+        )
         mappings[provider]["AmbiguousRoleResolution"] = "Deny"
         admin.set_identity_pool_roles(
             IdentityPoolId=ipool,
@@ -288,15 +280,14 @@ def main(j):
         found = admin.lookup_developer_identity(IdentityPoolId=ipool, DeveloperUserIdentifier="dev-1")
         expect_equal(found["IdentityId"], dev_id, "LookupDeveloperIdentity")
         expect_equal(found["DeveloperUserIdentifierList"], ["dev-1"], "DeveloperUserIdentifierList")
-        if sts_url:
-            out = public.get_credentials_for_identity(
-                IdentityId=dev_id, Logins={"cognito-identity.amazonaws.com": dev["Token"]}
-            )
-            expect_equal(
-                caller(out["Credentials"]),
-                f"arn:aws:sts::{ACCOUNT}:assumed-role/auth/CognitoIdentityCredentials",
-                "assumed role",
-            )
+        out = public.get_credentials_for_identity(
+            IdentityId=dev_id, Logins={"cognito-identity.amazonaws.com": dev["Token"]}
+        )
+        expect_equal(
+            caller(out["Credentials"]),
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/auth/CognitoIdentityCredentials",
+            "assumed role",
+        )
         other = admin.get_open_id_token_for_developer_identity(
             IdentityPoolId=ipool, Logins={"login.journey.example": "dev-2"}
         )["IdentityId"]
