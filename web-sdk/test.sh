@@ -61,7 +61,15 @@ name = "custom-auth"
 path = "$plugin"
 TOML
 
-"$cognate_bin" serve --config "$scratch/cognate.toml" >"$scratch/host.log" 2>&1 &
+# moto's STS for the identity-pool test (fetchAuthSession's credentials).
+scripts/setup-delivery.sh
+eval "$(scripts/setup-delivery.sh --env)"
+moto_port="$(free_port)"
+"$DELIVERY_PYTHON" -m moto.server -H 127.0.0.1 -p "$moto_port" >"$scratch/moto.log" 2>&1 </dev/null &
+pids+=("$!")
+
+COGNATE_STS_ENDPOINT="http://127.0.0.1:$moto_port" \
+  "$cognate_bin" serve --config "$scratch/cognate.toml" >"$scratch/host.log" 2>&1 &
 pids+=("$!")
 "$NODE" web-sdk/tests/helper.mjs "$helper_port" "$scratch/data/outbox.jsonl" "$PWD/web-sdk" \
   >"$scratch/helper.log" 2>&1 &
@@ -71,6 +79,11 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 curl -fsS "$endpoint/health" >/dev/null || { cat "$scratch/host.log" >&2; exit 1; }
+for _ in $(seq 1 600); do
+  curl -fsS "http://127.0.0.1:$moto_port/moto-api/data.json" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$moto_port/moto-api/data.json" >/dev/null || { cat "$scratch/moto.log" >&2; exit 1; }
 
 status=0
 COGNATE_WEB_TEST_ENDPOINT="$endpoint" COGNATE_WEB_TEST_HELPER="$helper" \

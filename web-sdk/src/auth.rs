@@ -21,6 +21,7 @@ use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use crate::error::{AuthError, Result, from_js, names};
+use crate::identity_pool::{IdentityPool, IdentityPoolConfig};
 use crate::js;
 use crate::jwt::{Expected, Jwt, KeyCache};
 use crate::oauth::{self, OAuthConfig};
@@ -42,6 +43,8 @@ pub struct Auth {
     refresh_margin_secs: f64,
     pub(crate) oauth: Option<OAuthConfig>,
     pub(crate) fetch: Option<Function>,
+    /// The identity pool `fetchAuthSession` gets AWS credentials from, if configured.
+    identity_pool: Option<IdentityPool>,
     store: TokenStore,
     keys: KeyCache,
     /// The refresh in flight, shared by every caller that needs fresh tokens meanwhile.
@@ -183,7 +186,10 @@ impl Auth {
         let backend = Backend::from_option(&js::get(config, "storage"))?;
         let fetch = js::get(config, "fetch").dyn_into::<Function>().ok();
         let oauth = OAuthConfig::from_input(&input, &js::get(config, "oauth"))?;
+        let identity_pool =
+            IdentityPoolConfig::from_input(&input, &endpoint)?.map(IdentityPool::new);
         Ok(Rc::new(Self {
+            identity_pool,
             issuer: input
                 .string(&["issuer"])
                 .unwrap_or_else(|| format!("{endpoint}/{user_pool_id}")),
@@ -202,42 +208,20 @@ impl Auth {
         }))
     }
 
-    /// One AWS JSON 1.1 call; errors carry Cognito's `__type` and message.
+    /// One user-pools call; errors carry Cognito's `__type` and message.
     async fn call<Q: Serialize, R: DeserializeOwned>(
         &self,
         operation: &str,
         request: &Q,
     ) -> Result<R> {
-        let body = serde_json::to_string(request)
-            .map_err(|e| AuthError::new(names::VALIDATION, e.to_string()))?;
-        let target = wire::target(operation);
-        let response = js::post(
+        aws_json_call(
             self.fetch.as_ref(),
-            &format!("{}/", self.endpoint),
-            &[
-                ("content-type", cognate_core::api::CONTENT_TYPE),
-                ("x-amz-target", &target),
-            ],
-            &body,
+            &self.endpoint,
+            &wire::target(operation),
+            operation,
+            request,
         )
-        .await?;
-        if response.status == 200 {
-            return serde_json::from_str(&response.body).map_err(|e| {
-                AuthError::new(
-                    names::NETWORK,
-                    format!("{operation}: unexpected answer: {e}"),
-                )
-            });
-        }
-        Err(match serde_json::from_str::<ErrorBody>(&response.body) {
-            Ok(error) if !error.kind.is_empty() => {
-                AuthError::new(error.name(), error.message.clone())
-            }
-            _ => AuthError::new(
-                names::NETWORK,
-                format!("{operation}: HTTP {}", response.status),
-            ),
-        })
+        .await
     }
 
     pub(crate) fn jwks_url(&self) -> String {
@@ -763,11 +747,33 @@ impl Auth {
 
     pub async fn fetch_auth_session(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
         let input = js::Input::new(input, "fetchAuthSession")?;
-        let Some(tokens) = self.tokens(input.flag(&["forceRefresh"])).await? else {
-            return Ok(js::to_value(&json!({})));
+        let force = input.flag(&["forceRefresh"]);
+        let Some(tokens) = self.tokens(force).await? else {
+            let out = js_sys::Object::new();
+            if let Some(pool) = &self.identity_pool
+                && let Some(session) = pool
+                    .session(&pool.caller(self.fetch.as_ref()), &self.store, None, force)
+                    .await?
+            {
+                session.write_to(&out);
+            }
+            return Ok(out.into());
         };
         let access = Jwt::decode(&tokens.access_token)?;
         let out = js_sys::Object::new();
+        if let Some(pool) = &self.identity_pool
+            && let Some(id_token) = &tokens.id_token
+            && let Some(session) = pool
+                .session(
+                    &pool.caller(self.fetch.as_ref()),
+                    &self.store,
+                    Some((id_token, &self.issuer)),
+                    force,
+                )
+                .await?
+        {
+            session.write_to(&out);
+        }
         let token_object = js_sys::Object::new();
         js::set(
             &token_object,
@@ -809,6 +815,10 @@ impl Auth {
 
     pub async fn sign_out(self: &Rc<Self>, input: &JsValue) -> Result<JsValue> {
         let global = js::Input::new(input, "signOut")?.flag(&["global"]);
+        // Signed in or a guest, the next AWS session is a new guest's (as Amplify does).
+        if let Some(pool) = &self.identity_pool {
+            pool.forget(&self.store).await?;
+        }
         let Some(tokens) = self.store.load().await? else {
             return Ok(JsValue::UNDEFINED);
         };
@@ -1341,4 +1351,42 @@ impl Auth {
     pub(crate) async fn store_tokens_from_oauth(&self, tokens: Tokens, nonce: &str) -> Result<()> {
         self.accept_tokens(tokens, Some(nonce)).await
     }
+}
+
+/// One AWS JSON 1.1 call to `endpoint` (`target` is its `X-Amz-Target`); errors carry the
+/// service's `__type` and message.
+pub(crate) async fn aws_json_call<Q: Serialize, R: DeserializeOwned>(
+    fetch: Option<&Function>,
+    endpoint: &str,
+    target: &str,
+    operation: &str,
+    request: &Q,
+) -> Result<R> {
+    let body = serde_json::to_string(request)
+        .map_err(|e| AuthError::new(names::VALIDATION, e.to_string()))?;
+    let response = js::post(
+        fetch,
+        &format!("{endpoint}/"),
+        &[
+            ("content-type", cognate_core::api::CONTENT_TYPE),
+            ("x-amz-target", target),
+        ],
+        &body,
+    )
+    .await?;
+    if response.status == 200 {
+        return serde_json::from_str(&response.body).map_err(|e| {
+            AuthError::new(
+                names::NETWORK,
+                format!("{operation}: unexpected answer: {e}"),
+            )
+        });
+    }
+    Err(match serde_json::from_str::<ErrorBody>(&response.body) {
+        Ok(error) if !error.kind.is_empty() => AuthError::new(error.name(), error.message.clone()),
+        _ => AuthError::new(
+            names::NETWORK,
+            format!("{operation}: HTTP {}", response.status),
+        ),
+    })
 }

@@ -10,6 +10,7 @@
 
 mod auth;
 mod error;
+mod identity_pool;
 mod js;
 mod jwt;
 mod oauth;
@@ -74,7 +75,7 @@ impl JWT {
 }
 
 /// `configure({ endpoint, userPoolId, userPoolClientId, storage?, oauth?, fetch?, issuer?,
-/// tokenRefreshMarginSeconds? })`.
+/// tokenRefreshMarginSeconds?, identityPoolId?, identityPoolEndpoint?, allowGuestAccess? })`.
 #[wasm_bindgen]
 pub fn configure(
     #[wasm_bindgen(unchecked_param_type = "AuthConfig")] config: JsValue,

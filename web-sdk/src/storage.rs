@@ -155,6 +155,19 @@ impl TokenStore {
         Ok(())
     }
 
+    /// Another value of this client, under its own `name` (prefixed like the tokens).
+    pub async fn get_item(&self, name: &str) -> Result<Option<String>> {
+        self.backend.get(&self.key(name)).await
+    }
+
+    pub async fn set_item(&self, name: &str, value: &str) -> Result<()> {
+        self.backend.set(&self.key(name), value).await
+    }
+
+    pub async fn remove_item(&self, name: &str) -> Result<()> {
+        self.backend.remove(&self.key(name)).await
+    }
+
     /// The remembered device of `username` on this browser, if one was confirmed. It outlives
     /// sign-out (the device stays the same), as Amplify keeps it.
     pub async fn device(&self, username: &str) -> Result<Option<Device>> {

@@ -36,6 +36,12 @@ export interface AuthConfig {
   issuer?: string;
   /** Refresh when the access token expires within this many seconds (default 60). */
   tokenRefreshMarginSeconds?: number;
+  /** An identity pool (`<region>:<uuid>`): fetchAuthSession then answers identityId and AWS credentials. */
+  identityPoolId?: string;
+  /** Where the identity-pools API is served; the endpoint by default. */
+  identityPoolEndpoint?: string;
+  /** A visitor who is not signed in gets guest credentials (the pool must allow unauthenticated identities). */
+  allowGuestAccess?: boolean;
 }
 
 export type ClientMetadata = Record<string, string>;
@@ -106,7 +112,14 @@ export interface SignOutInput { global?: boolean }
 
 export interface AuthUser { username: string; userId: string }
 export interface FetchAuthSessionInput { forceRefresh?: boolean }
-export interface AuthSession { tokens?: { accessToken: JWT; idToken?: JWT }; userSub?: string }
+export interface AWSCredentials { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: Date }
+export interface AuthSession {
+  tokens?: { accessToken: JWT; idToken?: JWT };
+  userSub?: string;
+  /** With an identity pool configured: the identity and its temporary AWS credentials. */
+  identityId?: string;
+  credentials?: AWSCredentials;
+}
 
 export interface UpdateUserAttributesInput { userAttributes: UserAttributes }
 export type UpdateUserAttributesOutput = Record<string, {

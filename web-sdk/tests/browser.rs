@@ -161,6 +161,27 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
 
 /// An administrative call, SigV4-signed with the test admin key (as the AWS SDKs sign it).
 async fn admin(operation: &str, body: Value) -> Value {
+    signed(
+        "AWSCognitoIdentityProviderService",
+        "cognito-idp",
+        operation,
+        body,
+    )
+    .await
+}
+
+/// An identity-pools administrative call (`AWSCognitoIdentityService`, service `cognito-identity`).
+async fn identity_admin(operation: &str, body: Value) -> Value {
+    signed(
+        "AWSCognitoIdentityService",
+        "cognito-identity",
+        operation,
+        body,
+    )
+    .await
+}
+
+async fn signed(prefix: &str, service: &str, operation: &str, body: Value) -> Value {
     let body = body.to_string();
     let now = js_sys::Date::new_0();
     let amz_date = String::from(now.to_iso_string())
@@ -172,20 +193,20 @@ async fn admin(operation: &str, body: Value) -> Value {
         + "Z";
     let date = &amz_date[..8];
     let host = ENDPOINT.trim_start_matches("http://");
-    let target = format!("AWSCognitoIdentityProviderService.{operation}");
+    let target = format!("{prefix}.{operation}");
     let content_type = "application/x-amz-json-1.1";
     let signed_headers = "content-type;host;x-amz-date;x-amz-target";
     let canonical = format!(
         "POST\n/\n\ncontent-type:{content_type}\nhost:{host}\nx-amz-date:{amz_date}\nx-amz-target:{target}\n\n{signed_headers}\n{}",
         hex::encode(Sha256::digest(body.as_bytes()))
     );
-    let scope = format!("{date}/us-east-1/cognito-idp/aws4_request");
+    let scope = format!("{date}/us-east-1/{service}/aws4_request");
     let to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
     let mut key = hmac(format!("AWS4{ADMIN_SECRET}").as_bytes(), date);
-    for part in ["us-east-1", "cognito-idp", "aws4_request"] {
+    for part in ["us-east-1", service, "aws4_request"] {
         key = hmac(&key, part);
     }
     let signature = hex::encode(hmac(&key, &to_sign));
@@ -1195,4 +1216,89 @@ async fn remembered_devices_confirm_prove_list_and_forget() {
     sign_in(&auth, &username, PASSWORD).await;
     let fresh = device_claim(&auth).await.expect("a new device key");
     assert_ne!(fresh, device_key);
+}
+
+/// With an identity pool configured, fetchAuthSession answers Amplify's `identityId` and
+/// `credentials`: a guest's (kept in storage), the same identity once the guest signs in (the
+/// login links to it), and a new guest after sign-out. The host's STS is moto (web-sdk/test.sh).
+#[wasm_bindgen_test]
+async fn identity_pool_credentials_for_a_guest_who_signs_in_and_out() {
+    let provider = format!("cognito-idp.us-east-1.amazonaws.com/{POOL_ID}");
+    let identity_pool = identity_admin(
+        "CreateIdentityPool",
+        json!({"IdentityPoolName": unique("web"), "AllowUnauthenticatedIdentities": true,
+               "CognitoIdentityProviders": [{"ProviderName": provider, "ClientId": CLIENT_ID}]}),
+    )
+    .await["IdentityPoolId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    identity_admin(
+        "SetIdentityPoolRoles",
+        json!({"IdentityPoolId": identity_pool,
+               "Roles": {"authenticated": "arn:aws:iam::123456789012:role/web-auth",
+                         "unauthenticated": "arn:aws:iam::123456789012:role/web-guest"}}),
+    )
+    .await;
+    let auth = Auth::configure(&config(
+        "memory".into(),
+        json!({"identityPoolId": identity_pool, "allowGuestAccess": true}),
+    ))
+    .unwrap();
+    let session = |value: JsValue| {
+        let credentials = get(&value, "credentials");
+        let expiration: js_sys::Date = get(&credentials, "expiration").unchecked_into();
+        assert!(
+            expiration.get_time() > js_sys::Date::now(),
+            "credentials expire in the future"
+        );
+        for key in ["accessKeyId", "secretAccessKey", "sessionToken"] {
+            assert!(
+                !get(&credentials, key).as_string().unwrap().is_empty(),
+                "{key}"
+            );
+        }
+        get(&value, "identityId").as_string().unwrap()
+    };
+
+    let guest = session(auth.fetch_auth_session(&JsValue::UNDEFINED).await.unwrap());
+    assert!(guest.starts_with("us-east-1:"), "{guest}");
+    let described = identity_admin("DescribeIdentity", json!({"IdentityId": guest})).await;
+    assert!(
+        described.get("Logins").is_none(),
+        "a guest has no logins: {described}"
+    );
+    // Cached: the same answer without a new identity.
+    assert_eq!(
+        session(auth.fetch_auth_session(&JsValue::UNDEFINED).await.unwrap()),
+        guest
+    );
+
+    let (username, _) = confirmed_user(&auth, "ip").await;
+    sign_in(&auth, &username, PASSWORD).await;
+    let signed_in = auth.fetch_auth_session(&JsValue::UNDEFINED).await.unwrap();
+    assert!(!get(&signed_in, "tokens").is_undefined());
+    assert_eq!(session(signed_in), guest, "the guest's identity, upgraded");
+    let described = identity_admin("DescribeIdentity", json!({"IdentityId": guest})).await;
+    assert_eq!(
+        described["Logins"].as_array().map(Vec::len),
+        Some(1),
+        "{described}"
+    );
+
+    auth.sign_out(&JsValue::UNDEFINED).await.unwrap();
+    let next = session(auth.fetch_auth_session(&JsValue::UNDEFINED).await.unwrap());
+    assert_ne!(next, guest, "after sign-out, a new guest");
+
+    // Without allowGuestAccess, a visitor gets no AWS session (and no error).
+    let no_guests = Auth::configure(&config(
+        "memory".into(),
+        json!({"identityPoolId": identity_pool}),
+    ))
+    .unwrap();
+    let out = no_guests
+        .fetch_auth_session(&JsValue::UNDEFINED)
+        .await
+        .unwrap();
+    assert!(get(&out, "identityId").is_undefined() && get(&out, "credentials").is_undefined());
 }
