@@ -405,30 +405,28 @@ pub async fn set_remembered(
             )));
         }
     };
-    for _ in 0..4 {
-        let (mut record, version) = load(env, pool, user, device_key)
-            .await?
-            .ok_or_else(not_found)?;
-        record.remembered = remembered;
-        record.modified_millis = env.clock().now_millis();
-        match env
-            .store()
-            .put(
-                &device_key_of(pool, user, device_key),
-                &serde_json::to_vec(&record)?,
-                Expect::Version(version),
+    crate::store::modify_json(
+        env.store(),
+        &device_key_of(pool, user, device_key),
+        not_found,
+        || {
+            Error::new(
+                ErrorKind::TooManyRequests,
+                "The device changed while it was being updated; try again.",
             )
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Error::new(
-        ErrorKind::TooManyRequests,
-        "The device changed while it was being updated; try again.",
-    ))
+        },
+        |record: &mut DeviceRecord| {
+            // A device of an earlier user of this username is not this user's.
+            if record.sub != user.sub {
+                return Err(not_found());
+            }
+            record.remembered = remembered;
+            record.modified_millis = env.clock().now_millis();
+            Ok(())
+        },
+    )
+    .await
+    .map(drop)
 }
 
 /// Records a sign-in from a confirmed device (DeviceLastAuthenticatedDate, last IP).

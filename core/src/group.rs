@@ -86,14 +86,40 @@ pub fn check_role_arn(arn: &str) -> Result<(), Error> {
 
 pub async fn load(env: &dyn Env, pool_id: &str, name: &str) -> Result<(GroupRecord, u64), Error> {
     check_name(name)?;
-    match env
-        .store()
-        .get(&crate::store::keys::group(pool_id, name))
+    crate::store::get_json(env.store(), &crate::store::keys::group(pool_id, name))
         .await?
-    {
-        Some(item) => Ok((serde_json::from_slice(&item.value)?, item.version)),
-        None => Err(Error::resource_not_found("Group not found.")),
-    }
+        .ok_or_else(group_not_found)
+}
+
+fn group_not_found() -> Error {
+    Error::resource_not_found("Group not found.")
+}
+
+/// Changes a group with `change` (compare-and-set, retried on a concurrent write).
+pub async fn modify(
+    env: &dyn Env,
+    pool_id: &str,
+    name: &str,
+    mut change: impl FnMut(&mut GroupRecord),
+) -> Result<GroupRecord, Error> {
+    check_name(name)?;
+    crate::store::modify_json(
+        env.store(),
+        &crate::store::keys::group(pool_id, name),
+        group_not_found,
+        || {
+            Error::new(
+                crate::error::ErrorKind::TooManyRequests,
+                "The group is being updated concurrently; try again.",
+            )
+        },
+        |record: &mut GroupRecord| {
+            change(record);
+            record.modified_millis = env.clock().now_millis();
+            Ok(())
+        },
+    )
+    .await
 }
 
 pub fn group_exists(name: &str) -> Error {

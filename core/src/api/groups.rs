@@ -98,8 +98,7 @@ pub(super) async fn update_group(ctx: &Ctx<'_>, body: Value) -> Result<Value, Er
     let req: GroupInput = input(body)?;
     let precedence = check_group_fields(&req)?;
     let (pool, _) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
-    for _ in 0..8 {
-        let (mut record, version) = group::load(ctx.env, &pool.id, &req.group_name).await?;
+    let record = group::modify(ctx.env, &pool.id, &req.group_name, |record| {
         if let Some(d) = &req.description {
             record.description = Some(d.clone());
         }
@@ -109,26 +108,9 @@ pub(super) async fn update_group(ctx: &Ctx<'_>, body: Value) -> Result<Value, Er
         if precedence.is_some() {
             record.precedence = precedence;
         }
-        record.modified_millis = ctx.env.clock().now_millis();
-        match ctx
-            .env
-            .store()
-            .put(
-                &crate::store::keys::group(&pool.id, &req.group_name),
-                &serde_json::to_vec(&record)?,
-                Expect::Version(version),
-            )
-            .await
-        {
-            Ok(_) => return Ok(json!({ "Group": record.to_wire(&pool.id) })),
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Error::new(
-        ErrorKind::TooManyRequests,
-        "The group is being updated concurrently; try again.",
-    ))
+    })
+    .await?;
+    Ok(json!({ "Group": record.to_wire(&pool.id) }))
 }
 
 pub(super) async fn delete_group(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {

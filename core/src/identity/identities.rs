@@ -69,10 +69,9 @@ pub async fn load(env: &dyn Env, identity_id: &str) -> Result<(IdentityRecord, u
     if !super::is_identity_id(identity_id) {
         return Err(super::identity_not_found(identity_id));
     }
-    match env.store().get(&keys::identity(identity_id)).await? {
-        Some(item) => Ok((serde_json::from_slice(&item.value)?, item.version)),
-        None => Err(super::identity_not_found(identity_id)),
-    }
+    crate::store::get_json(env.store(), &keys::identity(identity_id))
+        .await?
+        .ok_or_else(|| super::identity_not_found(identity_id))
 }
 
 /// Loads an identity of `pool` (an identity of another pool is not found).
@@ -198,29 +197,26 @@ pub async fn modify(
     identity_id: &str,
     mut change: impl FnMut(&mut IdentityRecord) -> Result<(), Error>,
 ) -> Result<IdentityRecord, Error> {
-    for _ in 0..8 {
-        let (mut record, version) = load(env, identity_id).await?;
-        change(&mut record)?;
-        record.modified_millis = env.clock().now_millis();
-        let bytes = serde_json::to_vec(&record)?;
-        match env
-            .store()
-            .put(
-                &keys::identity(identity_id),
-                &bytes,
-                Expect::Version(version),
-            )
-            .await
-        {
-            Ok(_) => return Ok(record),
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
+    if !super::is_identity_id(identity_id) {
+        return Err(super::identity_not_found(identity_id));
     }
-    Err(Error::new(
-        ErrorKind::ConcurrentModification,
-        "The identity is being updated concurrently; try again.",
-    ))
+    crate::store::modify_json(
+        env.store(),
+        &keys::identity(identity_id),
+        || super::identity_not_found(identity_id),
+        || {
+            Error::new(
+                ErrorKind::ConcurrentModification,
+                "The identity is being updated concurrently; try again.",
+            )
+        },
+        |record: &mut IdentityRecord| {
+            change(record)?;
+            record.modified_millis = env.clock().now_millis();
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Why a login cannot be linked.

@@ -303,14 +303,9 @@ pub async fn load(
     if !super::is_identity_id(identity_pool_id) {
         return Err(super::pool_not_found(identity_pool_id));
     }
-    match env
-        .store()
-        .get(&keys::identity_pool(identity_pool_id))
+    crate::store::get_json(env.store(), &keys::identity_pool(identity_pool_id))
         .await?
-    {
-        Some(item) => Ok((serde_json::from_slice(&item.value)?, item.version)),
-        None => Err(super::pool_not_found(identity_pool_id)),
-    }
+        .ok_or_else(|| super::pool_not_found(identity_pool_id))
 }
 
 /// Changes an identity pool with `change` (compare-and-set, retried on a concurrent write).
@@ -319,29 +314,26 @@ pub async fn modify(
     identity_pool_id: &str,
     mut change: impl FnMut(&mut IdentityPoolRecord) -> Result<(), Error>,
 ) -> Result<IdentityPoolRecord, Error> {
-    for _ in 0..8 {
-        let (mut record, version) = load(env, identity_pool_id).await?;
-        change(&mut record)?;
-        record.modified_millis = env.clock().now_millis();
-        let bytes = serde_json::to_vec(&record)?;
-        match env
-            .store()
-            .put(
-                &keys::identity_pool(identity_pool_id),
-                &bytes,
-                Expect::Version(version),
-            )
-            .await
-        {
-            Ok(_) => return Ok(record),
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
+    if !super::is_identity_id(identity_pool_id) {
+        return Err(super::pool_not_found(identity_pool_id));
     }
-    Err(Error::new(
-        ErrorKind::ConcurrentModification,
-        "The identity pool is being updated concurrently; try again.",
-    ))
+    crate::store::modify_json(
+        env.store(),
+        &keys::identity_pool(identity_pool_id),
+        || super::pool_not_found(identity_pool_id),
+        || {
+            Error::new(
+                ErrorKind::ConcurrentModification,
+                "The identity pool is being updated concurrently; try again.",
+            )
+        },
+        |record: &mut IdentityPoolRecord| {
+            change(record)?;
+            record.modified_millis = env.clock().now_millis();
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// UpdateIdentityPool: the settings are replaced as a whole (members left out return to their
