@@ -372,7 +372,7 @@ impl Http for NoHttp {
 
 /// The error for a request to a host off the allow-list.
 pub fn http_refused(url: &str) -> Error {
-    let host = crate::trigger::url_host(url).unwrap_or_else(|| "?".into());
+    let host = crate::codec::url_host(url).unwrap_or_else(|| "?".into());
     Error::new(
         crate::error::ErrorKind::ExternalService,
         alloc::format!("The host {host} is not on this server's list of upstream hosts."),
@@ -384,7 +384,7 @@ pub fn http_refused(url: &str) -> Error {
 /// `host:port` (that port only, e.g. `127.0.0.1:8443` for a provider started by a test). An
 /// empty list allows nothing.
 pub fn host_allowed(url: &str, allowed: &[String]) -> bool {
-    let Some(host) = crate::trigger::url_host(url) else {
+    let Some(host) = crate::codec::url_host(url) else {
         return false;
     };
     let port = url_port(url);

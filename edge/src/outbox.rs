@@ -197,7 +197,8 @@ pub(crate) async fn fetch_http(
     }
     let outgoing =
         worker::Request::new_with_init(&request.url, &init).map_err(|e| e.to_string())?;
-    let fetch = Box::pin(worker::Fetch::Request(outgoing).send());
+    let fetcher = worker::Fetch::Request(outgoing);
+    let fetch = Box::pin(fetcher.send());
     let timeout = Box::pin(worker::Delay::from(UPSTREAM_TIMEOUT));
     match futures_util::future::select(fetch, timeout).await {
         futures_util::future::Either::Left((Ok(mut response), _)) => {

@@ -30,7 +30,7 @@ mod sign_up;
 mod tokens;
 
 pub use authentication::{post_authentication, pre_authentication};
-pub use message::{MessageSource, check_delivery, deliver, delivery_request, url_host};
+pub use message::{MessageSource, check_delivery, deliver, delivery_request};
 pub use migration::{Migration, store_migrated_user, user_migration};
 pub use sign_up::{PreSignUp, post_confirmation, pre_sign_up};
 pub use tokens::{
