@@ -155,10 +155,7 @@ async fn sign_in_through_upstream(
         upstream_authorize.starts_with(&format!("{}/oauth2/authorize?", target.base_url())),
         "{upstream_authorize}"
     );
-    assert_eq!(
-        query_param(&upstream_authorize, "client_id").is_some(),
-        true
-    );
+    assert!(query_param(&upstream_authorize, "client_id").is_some_and(|c| !c.is_empty()));
     assert_eq!(
         query_param(&upstream_authorize, "code_challenge_method").as_deref(),
         Some("S256")
@@ -461,4 +458,169 @@ async fn identity_providers_are_managed_with_cognitos_operations() {
         "DescribeIdentityProvider",
     );
     assert!(gone.is_resource_not_found_exception(), "{gone:?}");
+}
+
+/// Node `oidc-provider` as the upstream (started by scripts/test-federation.sh, which sets
+/// `COGNATE_TEST_OIDC_PROVIDER` to its issuer and allows its address as an upstream host):
+/// the test registers Cognate as a relying party (dynamic client registration), signs in
+/// through the provider's development login and consent pages, and checks the user and the
+/// email that came from the provider's userInfo (its ID token carries only `sub`).
+#[tokio::test]
+#[ignore = "needs node oidc-provider: scripts/test-federation.sh"]
+async fn a_user_signs_in_through_node_oidc_provider() {
+    let issuer = std::env::var("COGNATE_TEST_OIDC_PROVIDER")
+        .expect("COGNATE_TEST_OIDC_PROVIDER (scripts/test-federation.sh sets it)");
+    let target = Target::shared();
+    let admin = target.admin_client();
+    let http = no_redirects();
+    // Cognate registers with the provider as a relying party.
+    let registration: Value = http
+        .post(format!("{issuer}/reg"))
+        .json(&serde_json::json!({
+            "redirect_uris": [format!("{}/oauth2/idpresponse", target.base_url())],
+            "token_endpoint_auth_method": "client_secret_post",
+            "grant_types": ["authorization_code"],
+            "response_types": ["code"],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pool_id = target.create_standard_pool("fed-node").await;
+    ok(
+        admin
+            .create_identity_provider()
+            .user_pool_id(&pool_id)
+            .provider_name("NodeOidc")
+            .provider_type(IdentityProviderTypeType::Oidc)
+            .provider_details("client_id", registration["client_id"].as_str().unwrap())
+            .provider_details(
+                "client_secret",
+                registration["client_secret"].as_str().unwrap(),
+            )
+            .provider_details("authorize_scopes", "openid email")
+            .provider_details("attributes_request_method", "GET")
+            .provider_details("oidc_issuer", &issuer)
+            .attribute_mapping("email", "email")
+            .send()
+            .await,
+        "CreateIdentityProvider",
+    );
+    let app = target
+        .create_client(&pool_id, |b| {
+            b.generate_secret(true)
+                .allowed_o_auth_flows_user_pool_client(true)
+                .allowed_o_auth_flows(OAuthFlowType::Code)
+                .allowed_o_auth_scopes("openid")
+                .allowed_o_auth_scopes("email")
+                .callback_urls(CALLBACK)
+                .supported_identity_providers("NodeOidc")
+        })
+        .await;
+    let metadata = CoreProviderMetadata::discover_async(
+        IssuerUrl::new(target.issuer(&pool_id)).unwrap(),
+        &http,
+    )
+    .await
+    .expect("discovery");
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(app.id.clone()),
+        Some(ClientSecret::new(app.secret.clone().unwrap())),
+    )
+    .set_redirect_uri(RedirectUrl::new(CALLBACK.to_owned()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, _state, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("email".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    // A browser across both servers: follows redirects, fills the provider's forms.
+    let login = unique("node");
+    let mut cookies = std::collections::BTreeMap::<String, String>::new();
+    let mut url = format!("{auth_url}&identity_provider=NodeOidc");
+    let mut form: Option<Vec<(String, String)>> = None;
+    let mut callback = None;
+    for _ in 0..20 {
+        let jar: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let request = match form.take() {
+            Some(fields) => http.post(&url).form(&fields),
+            None => http.get(&url),
+        };
+        let response = request
+            .header("cookie", jar.join("; "))
+            .send()
+            .await
+            .unwrap();
+        for cookie in response.headers().get_all("set-cookie") {
+            let text = cookie.to_str().unwrap();
+            let (k, v) = text.split(';').next().unwrap().split_once('=').unwrap();
+            cookies.insert(k.to_owned(), v.to_owned());
+        }
+        let status = response.status().as_u16();
+        let origin = {
+            let parsed = reqwest::Url::parse(&url).unwrap();
+            format!("{}://{}", parsed.scheme(), parsed.host_str().unwrap())
+                + &parsed.port().map(|p| format!(":{p}")).unwrap_or_default()
+        };
+        if (300..400).contains(&status) {
+            let location = response.headers()["location"].to_str().unwrap().to_owned();
+            if location.starts_with(CALLBACK) {
+                callback = Some(location);
+                break;
+            }
+            url = if location.starts_with('/') {
+                format!("{origin}{location}")
+            } else {
+                location
+            };
+            continue;
+        }
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 200, "{url}: {body}");
+        let action = cognate_tests::form_browser::attribute_after(&body, "<form", "action")
+            .unwrap_or_else(|| panic!("no form at {url}: {body}"));
+        let mut fields = cognate_tests::form_browser::hidden_fields(&body);
+        if body.contains("name=\"login\"") {
+            fields.push(("login".into(), login.clone()));
+            fields.push(("password".into(), "any".into()));
+        }
+        url = if action.starts_with('/') {
+            format!("{origin}{action}")
+        } else {
+            action
+        };
+        form = Some(fields);
+    }
+    let callback = callback.expect("back at the app's callback");
+    let code = query_param(&callback, "code").expect("a code");
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("token exchange");
+    let id_token = tokens.id_token().expect("ID token");
+    id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("a valid ID token");
+    let claims = JwtParts::split(&id_token.to_string()).payload_json();
+    assert_eq!(
+        claims["cognito:username"],
+        format!("NodeOidc_{login}").as_str()
+    );
+    // The email came from the provider's userInfo (not in its ID token).
+    assert_eq!(
+        claims["email"],
+        format!("{login}@oidc-provider.example").as_str()
+    );
+    assert_eq!(claims["identities"][0]["issuer"], issuer.as_str());
 }
