@@ -75,6 +75,11 @@ pub enum ErrorKind {
     ExternalService,
     /// A concurrent update of the same resource won.
     ConcurrentModification,
+    // Federation (`crate::federation`).
+    /// An identity provider of this name (or with one of these identifiers) exists.
+    DuplicateProvider,
+    /// The identity provider cannot be used for this (a SAML provider's flow, for now).
+    UnsupportedIdentityProvider,
 }
 
 impl ErrorKind {
@@ -125,6 +130,8 @@ impl ErrorKind {
             }
             Self::ExternalService => ("ExternalServiceException", 400),
             Self::ConcurrentModification => ("ConcurrentModificationException", 400),
+            Self::DuplicateProvider => ("DuplicateProviderException", 400),
+            Self::UnsupportedIdentityProvider => ("UnsupportedIdentityProviderException", 400),
         }
     }
 }

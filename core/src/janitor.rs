@@ -18,7 +18,7 @@ use crate::store::{Expect, StoreError};
 
 /// The per-pool key prefixes of records with an `expires_millis` (`dr/`: the delivery rate
 /// counters of `crate::delivery::check_rate`; `nd/`: device offers, `crate::device`).
-const EXPIRING: [&str; 6] = ["oc", "hs", "as", "rt", "dr", "nd"];
+const EXPIRING: [&str; 7] = ["oc", "hs", "as", "rt", "dr", "nd", "fs"];
 
 /// Keys read per store page.
 const PAGE: usize = 200;

@@ -48,6 +48,7 @@ pub mod config;
 pub mod delivery;
 pub mod device;
 pub mod error;
+pub mod federation;
 pub mod future;
 pub mod group;
 pub mod html;

@@ -276,6 +276,153 @@ pub trait Env: MaybeSend + MaybeSync {
     fn sts(&self) -> &dyn Sts {
         &NoSts
     }
+    /// Outbound HTTP to other services (upstream identity providers and their JWKS). Adapters
+    /// without one keep the default, which refuses every request.
+    fn http(&self) -> &dyn Http {
+        &NoHttp
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbound HTTP (upstream identity providers: discovery, JWKS, token and userInfo endpoints)
+
+/// An outbound HTTP request, as the core writes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HttpRequest {
+    /// `GET` or `POST` (upper case).
+    pub method: String,
+    /// An absolute `http(s)` URL.
+    pub url: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    #[serde(with = "crate::codec::bytes")]
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    /// A `GET` of `url` that accepts JSON.
+    pub fn get(url: &str) -> Self {
+        Self {
+            method: "GET".into(),
+            url: url.into(),
+            headers: alloc::vec![("accept".into(), "application/json".into())],
+            body: Vec::new(),
+        }
+    }
+    /// A `POST` of a form (`application/x-www-form-urlencoded`) to `url` that accepts JSON.
+    pub fn post_form(url: &str, form: String) -> Self {
+        Self {
+            method: "POST".into(),
+            url: url.into(),
+            headers: alloc::vec![
+                (
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into()
+                ),
+                ("accept".into(), "application/json".into()),
+            ],
+            body: form.into_bytes(),
+        }
+    }
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+}
+
+/// An outbound HTTP answer: any status (the core reads it), headers with lower-case names, the
+/// body (never larger than the adapter's cap).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    #[serde(with = "crate::codec::bytes")]
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Performs outbound HTTP requests for the core. The adapter enforces the operator's policy:
+/// only hosts on its allow-list ([`host_allowed`]), no redirects followed (a redirect could
+/// leave the list), a timeout, and a cap on the answer's size. A request refused by policy or
+/// that gets no answer (refused connection, timeout, oversized answer) is an
+/// `ExternalServiceException` [`Error`] whose message names the host, never the full URL.
+pub trait Http: MaybeSend + MaybeSync {
+    fn request<'a>(&'a self, request: HttpRequest) -> BoxFuture<'a, Result<HttpResponse, Error>>;
+}
+
+/// A runtime that makes no outbound requests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHttp;
+
+impl Http for NoHttp {
+    fn request<'a>(&'a self, request: HttpRequest) -> BoxFuture<'a, Result<HttpResponse, Error>> {
+        boxed(async move { Err(http_refused(&request.url)) })
+    }
+}
+
+/// The error for a request to a host off the allow-list.
+pub fn http_refused(url: &str) -> Error {
+    let host = crate::codec::url_host(url).unwrap_or_else(|| "?".into());
+    Error::new(
+        crate::error::ErrorKind::ExternalService,
+        alloc::format!("The host {host} is not on this server's list of upstream hosts."),
+    )
+}
+
+/// Whether `url` (`http(s)://host[:port]/...`) may be requested under `allowed`: entries are
+/// exact host names (`idp.example.com`, any port), `*.example.com` (its subdomains), or
+/// `host:port` (that port only, e.g. `127.0.0.1:8443` for a provider started by a test). An
+/// empty list allows nothing.
+pub fn host_allowed(url: &str, allowed: &[String]) -> bool {
+    let Some(host) = crate::codec::url_host(url) else {
+        return false;
+    };
+    let port = url_port(url);
+    allowed.iter().any(|entry| {
+        let entry = entry.trim().to_ascii_lowercase();
+        if let Some(domain) = entry.strip_prefix("*.") {
+            return host.ends_with(&alloc::format!(".{domain}"));
+        }
+        match entry.rsplit_once(':') {
+            Some((h, p)) if !h.is_empty() && !h.ends_with(']') && p.parse::<u16>().is_ok() => {
+                host == h.trim_start_matches('[').trim_end_matches(']')
+                    && port == p.parse::<u16>().ok()
+            }
+            Some((h, p)) if h.ends_with(']') && p.parse::<u16>().is_ok() => {
+                host == h.trim_start_matches('[').trim_end_matches(']')
+                    && port == p.parse::<u16>().ok()
+            }
+            _ => host == entry.trim_start_matches('[').trim_end_matches(']'),
+        }
+    })
+}
+
+/// The port of an `http(s)` URL, explicit or the scheme's default.
+fn url_port(url: &str) -> Option<u16> {
+    let (default, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (443, rest)
+    } else {
+        (80, url.strip_prefix("http://")?)
+    };
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let after_host = match authority.rsplit_once(']') {
+        Some((_, after)) => after,
+        None => authority,
+    };
+    match after_host.rsplit_once(':') {
+        Some((_, p)) => p.parse().ok(),
+        None => Some(default),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -544,4 +691,35 @@ pub struct SnsRoute {
     pub region: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+}
+
+#[cfg(test)]
+mod http_tests {
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    use super::host_allowed;
+
+    #[test]
+    fn the_upstream_allow_list_matches_hosts_subdomains_and_ports() {
+        let allowed = vec![
+            "accounts.google.com".to_string(),
+            "*.okta.com".to_string(),
+            "127.0.0.1:8443".to_string(),
+        ];
+        assert!(host_allowed("https://accounts.google.com/x", &allowed));
+        assert!(host_allowed("https://accounts.google.com:444/x", &allowed));
+        assert!(host_allowed("https://acme.okta.com/oauth2", &allowed));
+        assert!(!host_allowed("https://okta.com/oauth2", &allowed));
+        assert!(host_allowed("http://127.0.0.1:8443/jwks", &allowed));
+        assert!(!host_allowed("http://127.0.0.1:8444/jwks", &allowed));
+        assert!(!host_allowed("http://127.0.0.1/jwks", &allowed));
+        assert!(!host_allowed("https://evil.example/x", &allowed));
+        assert!(!host_allowed("ftp://accounts.google.com/x", &allowed));
+        assert!(!host_allowed(
+            "https://user@accounts.google.com/x",
+            &allowed
+        ));
+        assert!(!host_allowed("https://accounts.google.com/x", &[]));
+    }
 }

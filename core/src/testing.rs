@@ -204,6 +204,57 @@ pub struct TestEnv {
     pub passwords: FastHasher,
     /// Trigger plugins as Rust closures (see [`ScriptedTriggers`]).
     pub triggers: ScriptedTriggers,
+    /// Outbound HTTP answered from a table (see [`ScriptedHttp`]).
+    pub http: ScriptedHttp,
+}
+
+/// Outbound HTTP for tests: answers by URL from a table the test fills; counts requests.
+#[derive(Debug, Default)]
+pub struct ScriptedHttp {
+    pub routes: Mutex<alloc::collections::BTreeMap<String, (u16, Vec<u8>)>>,
+    pub requests: Mutex<Vec<crate::ports::HttpRequest>>,
+}
+
+impl ScriptedHttp {
+    /// Answers `url` with `status` and `body` from now on.
+    pub fn route(&self, url: &str, status: u16, body: &[u8]) {
+        if let Ok(mut routes) = self.routes.lock() {
+            routes.insert(url.into(), (status, body.to_vec()));
+        }
+    }
+    /// How many requests went to `url`.
+    pub fn count(&self, url: &str) -> usize {
+        self.requests
+            .lock()
+            .map(|r| r.iter().filter(|q| q.url == url).count())
+            .unwrap_or(0)
+    }
+}
+
+impl crate::ports::Http for ScriptedHttp {
+    fn request<'a>(
+        &'a self,
+        request: crate::ports::HttpRequest,
+    ) -> BoxFuture<'a, Result<crate::ports::HttpResponse, Error>> {
+        boxed(async move {
+            let answer = self
+                .routes
+                .lock()
+                .ok()
+                .and_then(|r| r.get(&request.url).cloned());
+            if let Ok(mut log) = self.requests.lock() {
+                log.push(request.clone());
+            }
+            match answer {
+                Some((status, body)) => Ok(crate::ports::HttpResponse {
+                    status,
+                    headers: Vec::new(),
+                    body,
+                }),
+                None => Err(crate::ports::http_refused(&request.url)),
+            }
+        })
+    }
 }
 
 impl TestEnv {
@@ -219,6 +270,7 @@ impl TestEnv {
             sender: MemorySender::default(),
             passwords: FastHasher,
             triggers: ScriptedTriggers::default(),
+            http: ScriptedHttp::default(),
         }
     }
 }
@@ -250,6 +302,9 @@ impl Env for TestEnv {
     }
     fn triggers(&self) -> &dyn crate::ports::Triggers {
         &self.triggers
+    }
+    fn http(&self) -> &dyn crate::ports::Http {
+        &self.http
     }
 }
 

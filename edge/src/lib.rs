@@ -86,6 +86,9 @@ pub struct EdgeEnv {
     aws: Option<outbox::EdgeAws>,
     /// Identity pools' STS (`COGNATE_STS_ENDPOINT`, default `https://sts.amazonaws.com`).
     sts_endpoint: String,
+    /// Hosts of upstream identity providers (`COGNATE_UPSTREAM_HOSTS`, comma-separated:
+    /// `idp.example.com`, `*.example.com`, `127.0.0.1:8443`).
+    upstream_hosts: Vec<String>,
 }
 
 impl core::fmt::Debug for EdgeEnv {
@@ -124,6 +127,30 @@ impl Env for EdgeEnv {
     }
     fn sts(&self) -> &dyn Sts {
         self
+    }
+    fn http(&self) -> &dyn cognate_core::ports::Http {
+        self
+    }
+}
+
+/// Outbound HTTP to upstream identity providers: `fetch` (no redirects followed, a timeout, a
+/// capped answer) to the hosts on `COGNATE_UPSTREAM_HOSTS` only.
+impl cognate_core::ports::Http for EdgeEnv {
+    fn request<'a>(
+        &'a self,
+        request: cognate_core::ports::HttpRequest,
+    ) -> BoxFuture<'a, Result<cognate_core::ports::HttpResponse, Error>> {
+        boxed(SendFuture::new(async move {
+            if !cognate_core::ports::host_allowed(&request.url, &self.upstream_hosts) {
+                return Err(cognate_core::ports::http_refused(&request.url));
+            }
+            outbox::fetch_http(&request).await.map_err(|why| {
+                Error::new(
+                    cognate_core::error::ErrorKind::ExternalService,
+                    format!("The upstream request failed ({why})."),
+                )
+            })
+        }))
     }
 }
 
@@ -277,6 +304,15 @@ pub fn edge_env(env: &worker::Env) -> worker::Result<EdgeEnv> {
         },
         sts_endpoint: setting(env, "COGNATE_STS_ENDPOINT")
             .unwrap_or_else(|| "https://sts.amazonaws.com".to_owned()),
+        upstream_hosts: setting(env, "COGNATE_UPSTREAM_HOSTS")
+            .map(|hosts| {
+                hosts
+                    .split(',')
+                    .map(|h| h.trim().to_owned())
+                    .filter(|h| !h.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 

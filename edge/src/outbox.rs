@@ -172,6 +172,64 @@ pub(crate) async fn fetch(
     }
 }
 
+/// The largest upstream answer accepted (a JWKS or a discovery document is a few KiB).
+const UPSTREAM_MAX_ANSWER: usize = 256 * 1024;
+/// How long an upstream request may take.
+const UPSTREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One outbound request for the core's HTTP port, with `fetch`: redirects are not followed
+/// (`redirect: manual`), [`UPSTREAM_TIMEOUT`], and an answer over [`UPSTREAM_MAX_ANSWER`] is
+/// refused. The caller has checked the host against the allow-list.
+pub(crate) async fn fetch_http(
+    request: &cognate_core::ports::HttpRequest,
+) -> Result<cognate_core::ports::HttpResponse, String> {
+    let headers = worker::Headers::new();
+    for (name, value) in &request.headers {
+        headers.set(name, value).map_err(|e| e.to_string())?;
+    }
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::from(request.method.to_ascii_uppercase()))
+        .with_headers(headers)
+        .with_redirect(worker::RequestRedirect::Manual);
+    if !request.body.is_empty() {
+        let body = js_sys::Uint8Array::from(request.body.as_slice());
+        init.with_body(Some(body.into()));
+    }
+    let outgoing =
+        worker::Request::new_with_init(&request.url, &init).map_err(|e| e.to_string())?;
+    let fetcher = worker::Fetch::Request(outgoing);
+    let fetch = Box::pin(fetcher.send());
+    let timeout = Box::pin(worker::Delay::from(UPSTREAM_TIMEOUT));
+    match futures_util::future::select(fetch, timeout).await {
+        futures_util::future::Either::Left((Ok(mut response), _)) => {
+            let status = response.status_code();
+            let headers: Vec<(String, String)> = response
+                .headers()
+                .entries()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v))
+                .collect();
+            let declared = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .and_then(|(_, v)| v.parse::<usize>().ok());
+            if declared.is_some_and(|n| n > UPSTREAM_MAX_ANSWER) {
+                return Err("answer too large".into());
+            }
+            let body = response.bytes().await.map_err(|e| e.to_string())?;
+            if body.len() > UPSTREAM_MAX_ANSWER {
+                return Err("answer too large".into());
+            }
+            Ok(cognate_core::ports::HttpResponse {
+                status,
+                headers,
+                body,
+            })
+        }
+        futures_util::future::Either::Left((Err(e), _)) => Err(e.to_string()),
+        futures_util::future::Either::Right(_) => Err("timed out".into()),
+    }
+}
+
 /// How long a custom sender's delivery request may take.
 const DELIVERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 

@@ -14,9 +14,10 @@ use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use cognate_core::error::Error;
 use cognate_core::ports::{
-    BoxFuture, ByteBuf, Clock, DeliveryRequest, Env, GeneratedKey, HashParams, InvocationError,
-    Jws, JwsAlgorithm, Message, PasswordCheck, PasswordHasher, PluginInfo, PluginRegistry, Random,
-    RegistryError, Sender, SrpMath, Sts, StsAnswer, Triggers, boxed,
+    BoxFuture, ByteBuf, Clock, DeliveryRequest, Env, GeneratedKey, HashParams, Http, HttpRequest,
+    HttpResponse, InvocationError, Jws, JwsAlgorithm, Message, PasswordCheck, PasswordHasher,
+    PluginInfo, PluginRegistry, Random, RegistryError, Sender, SrpMath, Sts, StsAnswer, Triggers,
+    boxed,
 };
 use cognate_core::store::{Expect, Page, Store, StoreError, Versioned, contract};
 use cognate_core::{Secret, Service, srp};
@@ -69,6 +70,7 @@ mod host {
         pub fn plugins_list(ptr: *const u8, len: usize) -> i64;
         pub fn plugins_delete(ptr: *const u8, len: usize) -> i64;
         pub fn sts_post(ptr: *const u8, len: usize) -> i64;
+        pub fn http_request(ptr: *const u8, len: usize) -> i64;
     }
 }
 
@@ -335,6 +337,12 @@ impl Sts for GuestEnv {
     }
 }
 
+impl Http for GuestEnv {
+    fn request<'a>(&'a self, request: HttpRequest) -> BoxFuture<'a, Result<HttpResponse, Error>> {
+        boxed(async move { call(host::http_request, (request,)).await })
+    }
+}
+
 impl Env for GuestEnv {
     fn store(&self) -> &dyn Store {
         self
@@ -364,6 +372,9 @@ impl Env for GuestEnv {
         self
     }
     fn sts(&self) -> &dyn Sts {
+        self
+    }
+    fn http(&self) -> &dyn Http {
         self
     }
 }

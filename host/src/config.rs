@@ -43,9 +43,17 @@
 //! sts_endpoint = "https://sts.amazonaws.com"   # where AssumeRoleWithWebIdentity goes (default);
 //!                                               # any STS-compatible service (MinIO, Ceph RGW)
 //! sts_timeout_ms = 10000
+//!
+//! # Federation (optional): hosts the server may call for upstream identity providers
+//! [federation]
+//! upstream_hosts = ["accounts.google.com", "www.googleapis.com", "*.okta.com", "127.0.0.1:8443"]
+//! upstream_timeout_ms = 10000
+//! upstream_max_answer_kib = 256
 //! ```
 //!
-//! Environment: `COGNATE_STS_ENDPOINT` (over `[identity] sts_endpoint`).
+//! Environment: `COGNATE_STS_ENDPOINT` (over `[identity] sts_endpoint`),
+//! `COGNATE_UPSTREAM_HOSTS` (comma-separated, like `--upstream-hosts`; replaces
+//! `[federation] upstream_hosts`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -191,6 +199,17 @@ pub struct ServeArgs {
         env = "COGNATE_PLUGIN_DELIVERY_HOSTS"
     )]
     pub plugin_delivery_hosts: Vec<String>,
+    /// Hosts the server may call for upstream identity providers (their discovery documents,
+    /// JWKS, token and userInfo endpoints), comma-separated: `idp.example.com`,
+    /// `*.example.com`, `127.0.0.1:8443` (replaces the config file's `[federation]
+    /// upstream_hosts`).
+    #[arg(
+        long,
+        value_name = "HOSTS",
+        value_delimiter = ',',
+        env = "COGNATE_UPSTREAM_HOSTS"
+    )]
+    pub upstream_hosts: Vec<String>,
     /// How the core runs: its Wasm build in wasmtime, or linked natively [default: wasm].
     #[arg(long, value_enum, value_name = "ENGINE", env = "COGNATE_ENGINE")]
     pub engine: Option<crate::engine::EngineKind>,
@@ -245,6 +264,20 @@ pub struct FileConfig {
     /// Identity pools: the STS that gives credentials.
     #[serde(default)]
     pub identity: IdentityConfig,
+    /// Federation: the hosts of upstream identity providers.
+    #[serde(default)]
+    pub federation: FederationConfig,
+}
+
+/// `[federation]` in the config file.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationConfig {
+    /// Hosts upstream identity providers live on (`host`, `*.domain`, `host:port`).
+    #[serde(default)]
+    pub upstream_hosts: Vec<String>,
+    pub upstream_timeout_ms: Option<u64>,
+    pub upstream_max_answer_kib: Option<usize>,
 }
 
 /// `[identity]` in the config file.
@@ -332,6 +365,8 @@ pub struct Settings {
     pub delivery: crate::delivery::DeliveryConfig,
     /// Identity pools' STS.
     pub identity: IdentityConfig,
+    /// Upstream identity providers' hosts.
+    pub federation: FederationConfig,
     pub engine: crate::engine::EngineKind,
     /// The compiled Wasm core's cache.
     pub cache_dir: PathBuf,
@@ -422,10 +457,20 @@ impl Settings {
         if let Some(endpoint) = env("COGNATE_STS_ENDPOINT").filter(|v| !v.is_empty()) {
             identity.sts_endpoint = Some(endpoint);
         }
+        let mut federation = file.federation;
+        if !args.upstream_hosts.is_empty() {
+            federation.upstream_hosts = args
+                .upstream_hosts
+                .iter()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+                .collect();
+        }
         Ok(Self {
             store,
             delivery,
             identity,
+            federation,
             engine: args.engine.or(file.engine).unwrap_or_default(),
             wasm_requests_per_instance,
             cache_dir: args

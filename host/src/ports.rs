@@ -256,6 +256,8 @@ pub struct HostEnv {
     pub plugins: Option<Arc<crate::plugins::PluginRuntime>>,
     /// Identity pools' STS (none until the server sets it: `ExternalServiceException`).
     pub sts: Arc<dyn cognate_core::ports::Sts>,
+    /// Outbound HTTP to upstream identity providers (none until the server sets it).
+    pub http: Arc<dyn cognate_core::ports::Http>,
 }
 
 impl fmt::Debug for HostEnv {
@@ -277,6 +279,7 @@ impl HostEnv {
             triggers: Arc::new(cognate_core::ports::NoTriggers),
             plugins: None,
             sts: Arc::new(cognate_core::ports::NoSts),
+            http: Arc::new(cognate_core::ports::NoHttp),
         })
     }
 
@@ -318,6 +321,9 @@ impl Env for HostEnv {
     }
     fn sts(&self) -> &dyn cognate_core::ports::Sts {
         &*self.sts
+    }
+    fn http(&self) -> &dyn cognate_core::ports::Http {
+        &*self.http
     }
 }
 

@@ -289,6 +289,20 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         std::time::Duration::from_millis(settings.identity.sts_timeout_ms.unwrap_or(10_000)),
     )?);
     tracing::info!(endpoint = %settings.identity.sts_endpoint(), "identity pools' STS");
+    let federation = &settings.federation;
+    env.http = Arc::new(crate::upstream::HostHttp::new(
+        federation.upstream_hosts.clone(),
+        federation.upstream_timeout_ms.map_or(
+            crate::upstream::DEFAULT_TIMEOUT,
+            std::time::Duration::from_millis,
+        ),
+        federation
+            .upstream_max_answer_kib
+            .map_or(crate::upstream::DEFAULT_MAX_ANSWER_BYTES, |k| {
+                k.saturating_mul(1024)
+            }),
+    )?);
+    tracing::info!(hosts = ?federation.upstream_hosts, "upstream identity providers' hosts");
     let env = Arc::new(env);
 
     let (admin_keys, admin_key_source) = if settings.admin_keys.is_empty() {

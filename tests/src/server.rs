@@ -106,6 +106,15 @@ impl LocalServer {
         let spawned = command
             // Custom sender plugins' deliveries (the example posts to mail.example.com).
             .env("COGNATE_PLUGIN_DELIVERY_HOSTS", "mail.example.com")
+            // Federation's scenarios use a pool of the same server as the upstream provider,
+            // and scripts/test-federation.sh adds node oidc-provider's address.
+            .env(
+                "COGNATE_UPSTREAM_HOSTS",
+                match std::env::var("COGNATE_TEST_EXTRA_UPSTREAM_HOSTS") {
+                    Ok(extra) if !extra.is_empty() => format!("{addr},{extra}"),
+                    _ => addr.to_string(),
+                },
+            )
             // Every server shares one cache of the compiled Wasm core (compiling it takes
             // seconds); `COGNATE_ENGINE` (wasm or native), if set, passes through to the server.
             .env(

@@ -12,6 +12,7 @@ mod resource_servers;
 pub(crate) use pools::create_client;
 mod groups;
 pub mod identity;
+mod identity_providers;
 mod list_users;
 mod mfa;
 mod model;
@@ -278,6 +279,14 @@ const OAUTH_OPERATIONS: &[&str] = &[
     "DeleteUserPoolDomain",
     "SetUICustomization",
     "GetUICustomization",
+    "CreateIdentityProvider",
+    "DescribeIdentityProvider",
+    "UpdateIdentityProvider",
+    "DeleteIdentityProvider",
+    "ListIdentityProviders",
+    "GetIdentityProviderByIdentifier",
+    "AdminLinkProviderForUser",
+    "AdminDisableProviderForUser",
 ];
 
 fn is_known(operation: &str) -> bool {
@@ -371,6 +380,23 @@ pub(crate) async fn dispatch(ctx: &Ctx<'_>, operation: &str, body: Value) -> Res
         "DeleteUserPoolDomain" => domains::delete_domain(ctx, body).await,
         "SetUICustomization" => ui_customization::set_ui_customization(ctx, body).await,
         "GetUICustomization" => ui_customization::get_ui_customization(ctx, body).await,
+        // Federation (issue 20).
+        "CreateIdentityProvider" => identity_providers::create_identity_provider(ctx, body).await,
+        "DescribeIdentityProvider" => {
+            identity_providers::describe_identity_provider(ctx, body).await
+        }
+        "UpdateIdentityProvider" => identity_providers::update_identity_provider(ctx, body).await,
+        "DeleteIdentityProvider" => identity_providers::delete_identity_provider(ctx, body).await,
+        "ListIdentityProviders" => identity_providers::list_identity_providers(ctx, body).await,
+        "GetIdentityProviderByIdentifier" => {
+            identity_providers::get_identity_provider_by_identifier(ctx, body).await
+        }
+        "AdminLinkProviderForUser" => {
+            identity_providers::admin_link_provider_for_user(ctx, body).await
+        }
+        "AdminDisableProviderForUser" => {
+            identity_providers::admin_disable_provider_for_user(ctx, body).await
+        }
         other => Err(unknown(other)),
     }
 }

@@ -277,6 +277,9 @@ pub(crate) async fn admit(at: &Attempt<'_>, user: UserRecord) -> Result<Authenti
                 "User is not confirmed.",
             ));
         }
+        UserStatus::ExternalProvider => {
+            return Err(Error::bad_credentials());
+        }
         UserStatus::ForceChangePassword => {
             return Ok(Authenticated::Challenge(
                 new_password::challenge(env, pool, client, &user).await?,

@@ -342,6 +342,12 @@ pub async fn authorize(ctx: &Ctx<'_>) -> Response {
         Ok(r) => r,
         Err(rejection) => return rejection.into_response(),
     };
+    // `identity_provider` / `idp_identifier`: straight to that provider.
+    match super::federation::requested(ctx, &params, &request).await {
+        Ok(Some(provider)) => return super::federation::start(ctx, &request, &provider).await,
+        Ok(None) => {}
+        Err(rejection) => return rejection.into_response(),
+    }
     // An active hosted-UI session skips the sign-in page, unless the client asks for it.
     let session = if request.prompt == Prompt::Login {
         None

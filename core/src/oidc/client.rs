@@ -86,7 +86,11 @@ pub async fn check_settings(
         .as_deref()
         .unwrap_or_default()
     {
-        if provider != "COGNITO" {
+        if provider != "COGNITO"
+            && crate::federation::provider::load(env, &pool.id, provider)
+                .await?
+                .is_none()
+        {
             return Err(Error::invalid_parameter(format!(
                 "The provider {provider} does not exist for User Pool {}",
                 pool.id

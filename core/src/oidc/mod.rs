@@ -32,6 +32,7 @@ pub mod discovery;
 pub mod domain;
 pub mod endpoints;
 pub mod error;
+pub mod federation;
 pub mod form;
 pub mod resource_server;
 pub mod session;
@@ -71,6 +72,7 @@ pub fn is_oauth_path(path: &str) -> bool {
             | "/oauth2/userInfo"
             | "/oauth2/userinfo"
             | "/oauth2/revoke"
+            | "/oauth2/idpresponse"
             | "/logout"
     ) || HOSTED_UI_PATHS.contains(&path)
 }
@@ -113,6 +115,7 @@ pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
         ("GET" | "POST", "/oauth2/userInfo" | "/oauth2/userinfo") => endpoints::userinfo(ctx).await,
         ("POST", "/oauth2/revoke") => endpoints::revoke(ctx).await,
         ("GET" | "HEAD", "/logout") => endpoints::logout(ctx).await,
+        ("GET", "/oauth2/idpresponse") => federation::idp_response(ctx).await,
         _ => OAuthError::invalid_request("This endpoint does not accept this method.")
             .with_status(405)
             .into_json(),

@@ -26,7 +26,7 @@ use crate::oidc::form;
 use crate::pool::PoolRecord;
 use crate::ports::Env;
 use crate::store::{Expect, StoreError, keys};
-use crate::user::{self, UserRecord, UserStatus};
+use crate::user::{self, UserRecord};
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -208,7 +208,7 @@ pub async fn current(ctx: &Ctx<'_>, pool: &PoolRecord) -> Option<(UserRecord, u6
         .ok()??;
     let valid = user.sub == record.sub
         && user.enabled
-        && user.status == UserStatus::Confirmed
+        && user.status.is_active()
         && (user.tokens_valid_after_millis == 0
             || user.tokens_valid_after_millis < record.created_millis);
     valid.then_some((user, record.auth_time))

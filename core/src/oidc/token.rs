@@ -16,7 +16,7 @@ use crate::oidc::types::{AuthorizationCode, CodeChallenge, CodeVerifier, Scopes}
 use crate::pool::{AppClient, PoolRecord};
 use crate::store::{Expect, StoreError};
 use crate::token::{self as tokens, FamilyRecord, Grant, RefreshIssue, RefreshRecord, Session};
-use crate::user::{self, UserStatus};
+use crate::user;
 
 /// `POST /oauth2/token`.
 pub async fn token(ctx: &Ctx<'_>) -> Response {
@@ -204,7 +204,7 @@ async fn authorization_code(
         .await?
         .filter(|(u, _)| u.sub == record.sub)
         .ok_or_else(invalid)?;
-    if !user.enabled || user.status != UserStatus::Confirmed {
+    if !user.enabled || !user.status.is_active() {
         return Err(invalid());
     }
     if user.tokens_valid_after_millis > 0

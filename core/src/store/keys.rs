@@ -11,6 +11,34 @@ use alloc::string::String;
 
 use crate::codec::sha256_hex;
 
+/// An upstream identity provider's cached document (discovery or JWKS), under the SHA-256 of
+/// its URL: shared by every pool that trusts the issuer, refreshed when it expires.
+pub fn upstream_document(url: &str) -> String {
+    format!("upstream/{}", sha256_hex(&[url.as_bytes()]))
+}
+/// A pool's identity provider (federation).
+pub fn identity_provider(pool_id: &str, name: &str) -> String {
+    format!("p/{pool_id}/idp/{name}")
+}
+/// The prefix of a pool's identity providers.
+pub fn identity_providers(pool_id: &str) -> String {
+    format!("p/{pool_id}/idp/")
+}
+/// A federated identity linked to a user (AdminLinkProviderForUser): provider, attribute name
+/// and value (under its digest) → the user's normalized username.
+pub fn provider_link(pool_id: &str, provider: &str, attribute: &str, value: &str) -> String {
+    format!(
+        "p/{pool_id}/fl/{provider}/{}",
+        sha256_hex(&[attribute.as_bytes(), b"\0", value.as_bytes()])
+    )
+}
+/// A sign-in through an upstream provider in progress (under the SHA-256 of its `state`).
+pub fn federation_state(pool_id: &str, state: &str) -> String {
+    format!(
+        "p/{pool_id}/{FEDERATION_STATES}/{}",
+        sha256_hex(&[state.as_bytes()])
+    )
+}
 /// A pool's record.
 pub fn pool(pool_id: &str) -> String {
     format!("pool/{pool_id}")
@@ -203,6 +231,7 @@ pub const AUTH_SESSIONS: &str = "as";
 pub const REFRESH_TOKENS: &str = "rt";
 pub const DELIVERY_RATES: &str = "dr";
 pub const DEVICE_OFFERS: &str = "nd";
+pub const FEDERATION_STATES: &str = "fs";
 /// Every expiring kind, in the janitor's sweep order.
 pub const EXPIRING: [&str; 5] = [
     AUTHORIZATION_CODES,

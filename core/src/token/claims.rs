@@ -63,7 +63,10 @@ pub(super) fn id_claims(
         let is_bool = pool
             .schema_attribute(name)
             .is_some_and(|s| s.attribute_data_type == "Boolean");
-        let v = if is_bool {
+        let v = if name == "identities" {
+            crate::federation::federated::identities_claim(value)
+                .unwrap_or_else(|| Value::String(value.clone()))
+        } else if is_bool {
             Value::Bool(value == "true")
         } else {
             Value::String(value.clone())

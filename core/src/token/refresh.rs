@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind};
 use crate::pool::{AppClient, PoolRecord};
 use crate::ports::Env;
 use crate::store::{Expect, StoreError, keys};
-use crate::user::{self, Step, UserRecord, UserStatus};
+use crate::user::{self, Step, UserRecord};
 
 /// How a client rotates refresh tokens (Cognito's `RefreshTokenRotation`).
 fn rotation(client: &AppClient) -> Option<u64> {
@@ -92,7 +92,7 @@ pub async fn refresh(
         if !user.enabled {
             return Err(Error::not_authorized("User is disabled."));
         }
-        if user.status != UserStatus::Confirmed {
+        if !user.status.is_active() {
             return Err(invalid());
         }
         let issue = match (rotation(client), record.rotated_millis) {

@@ -242,22 +242,7 @@ pub fn delivery_request(answer: &Map<String, Value>) -> Result<Option<DeliveryRe
     Ok(Some(request))
 }
 
-/// The host of an `http://` or `https://` URL (lower-cased, without port or credentials).
-pub fn url_host(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.contains('@') || authority.is_empty() {
-        return None;
-    }
-    let host = if authority.starts_with('[') {
-        authority.split(']').next()?.trim_start_matches('[')
-    } else {
-        authority.split(':').next()?
-    };
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
-}
+pub use crate::codec::url_host;
 
 /// Whether the runtime may perform `request`: its URL's host is on `allowed_hosts` (exact
 /// names; `*.example.com` allows subdomains of example.com). An empty list allows nothing.

@@ -41,6 +41,8 @@ pub enum UserStatus {
     Confirmed,
     ForceChangePassword,
     ResetRequired,
+    /// A federated user: signs in only through its identity provider.
+    ExternalProvider,
 }
 
 impl UserStatus {
@@ -50,7 +52,12 @@ impl UserStatus {
             Self::Confirmed => "CONFIRMED",
             Self::ForceChangePassword => "FORCE_CHANGE_PASSWORD",
             Self::ResetRequired => "RESET_REQUIRED",
+            Self::ExternalProvider => "EXTERNAL_PROVIDER",
         }
+    }
+    /// Whether the user may hold tokens and sessions: confirmed, or federated.
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Confirmed | Self::ExternalProvider)
     }
 }
 

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use cognate_core::DeliveryRequest;
+use cognate_core::ports::{HttpRequest, HttpResponse};
 
 /// An answer, its body capped.
 #[derive(Debug, Clone)]
@@ -88,6 +89,66 @@ impl OutboundHttp {
         Ok(Answer {
             status,
             error_type,
+            body,
+        })
+    }
+}
+
+impl OutboundHttp {
+    /// Performs a core [`HttpRequest`] if its URL passes
+    /// [`cognate_core::ports::host_allowed`] (`host`, `*.domain`, `host:port`): any status, the
+    /// headers (lower-case names), the body up to the cap.
+    pub async fn perform_http(
+        &self,
+        request: &HttpRequest,
+        allowed: &[String],
+    ) -> Result<HttpResponse, Failure> {
+        if !cognate_core::ports::host_allowed(&request.url, allowed) {
+            return Err(Failure::NotAllowed(
+                cognate_core::ports::http_refused(&request.url).message,
+            ));
+        }
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| Failure::Transport("bad method".into()))?;
+        let mut builder = self.client.request(method, &request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let mut response = builder
+            .body(request.body.clone())
+            .send()
+            .await
+            .map_err(|e| Failure::Transport(describe(&e)))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(n, v)| {
+                v.to_str()
+                    .ok()
+                    .map(|v| (n.as_str().to_ascii_lowercase(), v.to_string()))
+            })
+            .collect();
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.max_answer_bytes as u64)
+        {
+            return Err(Failure::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| Failure::Transport(describe(&e)))?
+        {
+            if body.len() + chunk.len() > self.max_answer_bytes {
+                return Err(Failure::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse {
+            status,
+            headers,
             body,
         })
     }

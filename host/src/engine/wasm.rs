@@ -811,6 +811,13 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
     define_port(linker, STS_POST, |env, (form,): (String,)| async move {
         env.sts.post(&form).await
     })?;
+    define_port(
+        linker,
+        HTTP_REQUEST,
+        |env, (request,): (cognate_core::ports::HttpRequest,)| async move {
+            env.http.request(request).await
+        },
+    )?;
     Ok(())
 }
 
@@ -880,7 +887,7 @@ mod tests {
                  (func (export "abi_version") (result i32) i32.const 3))"#,
         );
         assert!(
-            other.contains("speaks ABI version 3, this host speaks 5"),
+            other.contains("speaks ABI version 3, this host speaks 6"),
             "{other}"
         );
         // The embedded guest is this host's.

@@ -30,6 +30,7 @@ mod client_secret;
 mod codes;
 mod confirmation_link;
 mod edge;
+mod federation;
 mod groups;
 mod health;
 mod hosted_ui_browser;

@@ -1,5 +1,6 @@
 //! `/login`: sign in with a password.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::{custom_auth, next_step, not_confirmed, user_message, username_label};
@@ -18,7 +19,28 @@ pub async fn page(
     status: u16,
 ) -> Response {
     let hint = request.login_hint.clone().unwrap_or_default();
-    let page = Page {
+    // The client's identity providers, each a link that signs in through it.
+    let providers: Vec<(String, String)> = request
+        .client
+        .settings
+        .supported_identity_providers
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| p.as_str() != "COGNITO")
+        .map(|p| {
+            (
+                alloc::format!(
+                    "{}/oauth2/authorize?{}&{}",
+                    ctx.path_prefix,
+                    request.query,
+                    crate::oidc::form::encode_pairs([("identity_provider", Some(p.as_str()))])
+                ),
+                alloc::format!("Continue with {p}"),
+            )
+        })
+        .collect();
+    let mut page = Page {
         title: "Sign in",
         action: &alloc::format!("{}/login", ctx.path_prefix),
         button: "Sign in",
@@ -35,6 +57,11 @@ pub async fn page(
             links(ctx, request, &["/forgotPassword", "/signup"])
         },
     };
+    page.links.extend(
+        providers
+            .iter()
+            .map(|(href, text)| (href.clone(), text.as_str())),
+    );
     render(ctx, request, page, status).await
 }
 

@@ -1,0 +1,260 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+//! The upstream ID-token verifier against a provider served from the scripted HTTP port. The
+//! test JWS double "signs" with HMAC keyed by the JWK's `n` (see `crate::testing`), so a token
+//! signed with another key's bytes fails exactly as a wrong RSA key would.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use futures_util::FutureExt;
+use serde_json::{Value, json};
+
+use super::upstream::{JWKS_REFETCH_MIN_MILLIS, discovery_url, verify_id_token};
+use crate::codec::b64url;
+use crate::error::ErrorKind;
+use crate::ports::Env;
+use crate::testing::TestEnv;
+
+const ISSUER: &str = "https://idp.example.com";
+const JWKS: &str = "https://idp.example.com/jwks";
+const CLIENT: &str = "client-1";
+
+fn run<T>(f: impl core::future::Future<Output = T>) -> T {
+    f.now_or_never().expect("the test env never waits")
+}
+
+fn jwks(keys: &[(&str, &[u8])]) -> Vec<u8> {
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|(kid, key)| json!({"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig", "n": b64url(key), "e": "AQAB"}))
+        .collect();
+    serde_json::to_vec(&json!({ "keys": keys })).unwrap()
+}
+
+fn provider(env: &TestEnv, keys: &[(&str, &[u8])]) {
+    env.http.route(
+        &discovery_url(ISSUER),
+        200,
+        &serde_json::to_vec(&json!({
+            "issuer": ISSUER,
+            "authorization_endpoint": "https://idp.example.com/authorize",
+            "token_endpoint": "https://idp.example.com/token",
+            "jwks_uri": JWKS,
+        }))
+        .unwrap(),
+    );
+    env.http.route(JWKS, 200, &jwks(keys));
+}
+
+fn sign(kid: &str, key: &[u8], claims: &Value, alg: &str) -> String {
+    let header =
+        b64url(&serde_json::to_vec(&json!({"alg": alg, "kid": kid, "typ": "JWT"})).unwrap());
+    let payload = b64url(&serde_json::to_vec(claims).unwrap());
+    let input = alloc::format!("{header}.{payload}");
+    let env = TestEnv::new();
+    let signature = run(env.jws().sign(
+        crate::ports::JwsAlgorithm::RS256,
+        kid,
+        &crate::secret::Secret::new(crate::codec::b64(key)),
+        input.as_bytes(),
+    ))
+    .unwrap();
+    alloc::format!("{input}.{}", b64url(&signature))
+}
+
+fn claims(env: &TestEnv) -> Value {
+    let now = env.clock().now_millis() / 1000;
+    json!({"iss": ISSUER, "aud": CLIENT, "sub": "u-1", "exp": now + 300, "iat": now, "nonce": "n-1", "email": "a@example.com"})
+}
+
+fn verify(
+    env: &TestEnv,
+    token: &str,
+    nonce: Option<&str>,
+) -> Result<serde_json::Map<String, Value>, crate::error::Error> {
+    run(verify_id_token(env, ISSUER, &[CLIENT], token, nonce))
+}
+
+fn refused(env: &TestEnv, token: &str, nonce: Option<&str>, why: &str) {
+    let error = verify(env, token, nonce).unwrap_err();
+    assert_eq!(error.kind, ErrorKind::NotAuthorized, "{error:?}");
+    assert!(error.message.contains(why), "{} lacks {why}", error.message);
+}
+
+const KEY_1: &[u8] = b"key-one-key-one-key-one-key-one!";
+const KEY_2: &[u8] = b"key-two-key-two-key-two-key-two!";
+
+#[test]
+fn a_valid_token_verifies_and_its_claims_come_back() {
+    let env = TestEnv::new();
+    provider(&env, &[("k1", KEY_1)]);
+    let token = sign("k1", KEY_1, &claims(&env), "RS256");
+    let out = verify(&env, &token, Some("n-1")).unwrap();
+    assert_eq!(out["sub"], "u-1");
+    assert_eq!(out["email"], "a@example.com");
+    // Without a nonce to compare, the nonce is not checked.
+    verify(&env, &token, None).unwrap();
+    // The documents were fetched once and then served from the store.
+    verify(&env, &token, None).unwrap();
+    assert_eq!(env.http.count(&discovery_url(ISSUER)), 1);
+    assert_eq!(env.http.count(JWKS), 1);
+}
+
+#[test]
+fn the_wrong_issuer_audience_nonce_and_expired_tokens_are_refused() {
+    let env = TestEnv::new();
+    provider(&env, &[("k1", KEY_1)]);
+    let mut c = claims(&env);
+    c["iss"] = json!("https://other.example.com");
+    refused(
+        &env,
+        &sign("k1", KEY_1, &c, "RS256"),
+        None,
+        "the issuer does not match",
+    );
+    let mut c = claims(&env);
+    c["aud"] = json!(["someone-else"]);
+    refused(
+        &env,
+        &sign("k1", KEY_1, &c, "RS256"),
+        None,
+        "the audience does not match",
+    );
+    let mut c = claims(&env);
+    c["aud"] = json!([CLIENT, "x"]);
+    c["azp"] = json!("x");
+    refused(
+        &env,
+        &sign("k1", KEY_1, &c, "RS256"),
+        None,
+        "the authorized party does not match",
+    );
+    let token = sign("k1", KEY_1, &claims(&env), "RS256");
+    refused(&env, &token, Some("n-2"), "the nonce does not match");
+    let mut c = claims(&env);
+    c.as_object_mut().unwrap().remove("nonce");
+    refused(
+        &env,
+        &sign("k1", KEY_1, &c, "RS256"),
+        Some("n-1"),
+        "the nonce does not match",
+    );
+    // Expired beyond the allowed skew.
+    let now = env.clock().now_millis() / 1000;
+    let mut c = claims(&env);
+    c["exp"] = json!(now - 61);
+    c["iat"] = json!(now - 400);
+    refused(
+        &env,
+        &sign("k1", KEY_1, &c, "RS256"),
+        None,
+        "the token has expired",
+    );
+    // Within the skew it still passes.
+    c["exp"] = json!(now - 30);
+    verify(&env, &sign("k1", KEY_1, &c, "RS256"), None).unwrap();
+    let mut c = claims(&env);
+    c["iat"] = json!(now + 3600);
+    refused(
+        &env,
+        &sign("k1", KEY_1, &c, "RS256"),
+        None,
+        "issued in the future",
+    );
+}
+
+#[test]
+fn a_bad_signature_or_algorithm_is_refused() {
+    let env = TestEnv::new();
+    provider(&env, &[("k1", KEY_1)]);
+    // Signed with another key under the known kid.
+    refused(
+        &env,
+        &sign("k1", KEY_2, &claims(&env), "RS256"),
+        None,
+        "the signature does not verify",
+    );
+    // A modified payload under a valid signature.
+    let token = sign("k1", KEY_1, &claims(&env), "RS256");
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut c = claims(&env);
+    c["sub"] = json!("someone-else");
+    let forged = alloc::format!(
+        "{}.{}.{}",
+        parts[0],
+        b64url(&serde_json::to_vec(&c).unwrap()),
+        parts[2]
+    );
+    refused(&env, &forged, None, "the signature does not verify");
+    // alg none / HS256 are never accepted.
+    refused(
+        &env,
+        &sign("k1", KEY_1, &claims(&env), "HS256"),
+        None,
+        "the algorithm is not RS256",
+    );
+    let unsigned = alloc::format!("{}.{}.", b64url(br#"{"alg":"none"}"#), parts[1]);
+    refused(&env, &unsigned, None, "the algorithm is not RS256");
+    refused(&env, "not-a-jwt", None, "not a signed JWT");
+}
+
+#[test]
+fn an_unknown_kid_refetches_the_jwks_once() {
+    let env = TestEnv::new();
+    provider(&env, &[("k1", KEY_1)]);
+    verify(&env, &sign("k1", KEY_1, &claims(&env), "RS256"), None).unwrap();
+    assert_eq!(env.http.count(JWKS), 1);
+    // The provider rotates its key; a token with the new kid refetches the JWKS (once the
+    // cached copy is older than the minimum refetch interval) and verifies.
+    env.http.route(JWKS, 200, &jwks(&[("k2", KEY_2)]));
+    env.clock.advance(JWKS_REFETCH_MIN_MILLIS + 1);
+    verify(&env, &sign("k2", KEY_2, &claims(&env), "RS256"), None).unwrap();
+    assert_eq!(env.http.count(JWKS), 2);
+    // A kid the provider never had: refused, and the JWKS just fetched is not fetched again.
+    refused(
+        &env,
+        &sign("k9", KEY_2, &claims(&env), "RS256"),
+        None,
+        "no key of the issuer matches the kid",
+    );
+    assert_eq!(env.http.count(JWKS), 2);
+    // Later, an unknown kid refetches once more, and only once per verification.
+    env.clock.advance(JWKS_REFETCH_MIN_MILLIS + 1);
+    refused(
+        &env,
+        &sign("k9", KEY_2, &claims(&env), "RS256"),
+        None,
+        "no key of the issuer matches the kid",
+    );
+    assert_eq!(env.http.count(JWKS), 3);
+}
+
+#[test]
+fn an_unreachable_or_lying_provider_is_an_external_service_error() {
+    let env = TestEnv::new();
+    // Nothing routed: the port refuses, as a host off the allow-list is refused.
+    let token = sign("k1", KEY_1, &claims(&env), "RS256");
+    assert_eq!(
+        verify(&env, &token, None).unwrap_err().kind,
+        ErrorKind::ExternalService
+    );
+    // A discovery document for another issuer.
+    env.http.route(
+        &discovery_url(ISSUER),
+        200,
+        &serde_json::to_vec(&json!({"issuer": "https://evil.example.com", "authorization_endpoint": "x", "jwks_uri": JWKS})).unwrap(),
+    );
+    let error = verify(&env, &token, None).unwrap_err();
+    assert_eq!(error.kind, ErrorKind::ExternalService);
+    assert!(
+        error.message.contains("names another issuer"),
+        "{}",
+        error.message
+    );
+}

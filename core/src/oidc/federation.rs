@@ -1,0 +1,397 @@
+//! Signing in through an upstream identity provider (OIDC and OAuth 2.0 social providers).
+//!
+//! 1. `/oauth2/authorize` with `identity_provider=<name>` or `idp_identifier=<identifier>`
+//!    (or the hosted UI's provider buttons, which link there) validates the app's request as
+//!    usual, then redirects to the provider's authorization endpoint with a fresh `state`,
+//!    `nonce` and PKCE (`S256`) challenge. The state record (under the state's digest) keeps
+//!    the app's request, the nonce and the PKCE verifier, is bound to the browser by a cookie
+//!    (its digest in the record), expires after [`STATE_LIFETIME_MILLIS`] and is single-use.
+//! 2. `/oauth2/idpresponse` takes the provider's code, exchanges it at the provider's token
+//!    endpoint (over the outbound-HTTP port), verifies the ID token
+//!    ([`crate::federation::upstream`]), reads userInfo where the provider needs it, signs the
+//!    federated (or linked) user in ([`crate::federation::federated`]), starts a hosted-UI
+//!    session and answers the app's redirect URI with Cognate's own authorization code.
+//!
+//! SAML providers and Sign in with Apple are refused with `UnsupportedIdentityProvider` for now.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::Ctx;
+use super::authorize::{AuthRequest, Rejection, issue_code, redirect};
+use super::error::OAuthError;
+use super::form::{self, Params};
+use crate::error::Error;
+use crate::federation::provider::{self, IdentityProvider, ProviderType};
+use crate::federation::{federated, upstream};
+use crate::http::Response;
+use crate::ports::HttpRequest;
+use crate::store::{Expect, keys};
+
+/// How long a sign-in at the provider may take.
+pub const STATE_LIFETIME_MILLIS: u64 = 10 * 60 * 1000;
+
+/// The cookie that binds a state to the browser that started the sign-in.
+fn binding_cookie_name(pool_id: &str) -> String {
+    format!("cognate-federation-{pool_id}")
+}
+
+/// A sign-in at an upstream provider in progress.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StateRecord {
+    provider_name: String,
+    /// The app's authorization request (its normalized query).
+    query: String,
+    nonce: String,
+    code_verifier: String,
+    /// SHA-256 of the browser binding cookie's value.
+    binding: String,
+    redirect_uri: String,
+    expires_millis: u64,
+}
+
+/// The provider an authorization request names (`identity_provider` or `idp_identifier`), if
+/// any; `COGNITO` is the pool's own sign-in page.
+pub async fn requested(
+    ctx: &Ctx<'_>,
+    params: &Params,
+    request: &AuthRequest,
+) -> Result<Option<IdentityProvider>, Rejection> {
+    let fail = |error: OAuthError| Rejection::Redirect {
+        redirect_uri: request.redirect_uri.clone(),
+        state: request.state.clone(),
+        error,
+    };
+    let pool_id = &request.pool.id;
+    let found = if let Some(name) = params.first("identity_provider") {
+        if name == "COGNITO" {
+            return Ok(None);
+        }
+        provider::load(ctx.env, pool_id, name)
+            .await
+            .map_err(|e| fail(e.into()))?
+            .map(|(p, _)| p)
+    } else if let Some(identifier) = params.first("idp_identifier") {
+        provider::by_identifier(ctx.env, pool_id, identifier)
+            .await
+            .map_err(|e| fail(e.into()))?
+    } else {
+        return Ok(None);
+    };
+    let supported = |name: &str| {
+        request
+            .client
+            .settings
+            .supported_identity_providers
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(|p| p == name)
+    };
+    match found {
+        Some(p) if supported(&p.provider_name) => Ok(Some(p)),
+        _ => Err(fail(OAuthError::invalid_request(
+            "The identity provider does not exist or is not enabled for this client.",
+        ))),
+    }
+}
+
+/// The callback URL the provider sends the browser back to.
+fn callback_url(ctx: &Ctx<'_>) -> String {
+    format!(
+        "{}{}/oauth2/idpresponse",
+        ctx.config.base_url, ctx.path_prefix
+    )
+}
+
+/// Step 1: the redirect to the provider.
+pub async fn start(ctx: &Ctx<'_>, request: &AuthRequest, provider: &IdentityProvider) -> Response {
+    match try_start(ctx, request, provider).await {
+        Ok(response) => response,
+        Err(error) => Rejection::Redirect {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            error: error.into(),
+        }
+        .into_response(),
+    }
+}
+
+async fn try_start(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    provider: &IdentityProvider,
+) -> Result<Response, Error> {
+    let endpoints = provider::endpoints(ctx.env, provider).await?;
+    let random = ctx.env.random();
+    let state = format!(
+        "{}.{}",
+        request.pool.id,
+        crate::ids::random_token(random, 32)
+    );
+    let nonce = crate::ids::random_token(random, 32);
+    let code_verifier = crate::ids::random_token(random, 48);
+    let binding = crate::ids::random_token(random, 32);
+    let challenge = {
+        use sha2::Digest as _;
+        crate::codec::b64url(&sha2::Sha256::digest(code_verifier.as_bytes()))
+    };
+    let redirect_uri = callback_url(ctx);
+    let record = StateRecord {
+        provider_name: provider.provider_name.clone(),
+        query: request.query.clone(),
+        nonce: nonce.clone(),
+        code_verifier,
+        binding: crate::codec::sha256_hex(&[binding.as_bytes()]),
+        redirect_uri: redirect_uri.clone(),
+        expires_millis: ctx
+            .env
+            .clock()
+            .now_millis()
+            .saturating_add(STATE_LIFETIME_MILLIS),
+    };
+    ctx.env
+        .store()
+        .put(
+            &keys::federation_state(&request.pool.id, &state),
+            &serde_json::to_vec(&record)?,
+            Expect::Absent,
+        )
+        .await?;
+    let scopes = provider
+        .detail("authorize_scopes")
+        .unwrap_or("openid")
+        .replace(',', " ");
+    let scopes = scopes.split_whitespace().collect::<Vec<_>>().join(" ");
+    let client_id = provider.detail("client_id").unwrap_or_default();
+    let location = form::append_query(
+        &endpoints.authorize_url,
+        &form::encode_pairs([
+            ("response_type", Some("code")),
+            ("client_id", Some(client_id)),
+            ("redirect_uri", Some(redirect_uri.as_str())),
+            ("scope", Some(scopes.as_str())),
+            ("state", Some(state.as_str())),
+            ("nonce", Some(nonce.as_str())),
+            ("code_challenge", Some(challenge.as_str())),
+            ("code_challenge_method", Some("S256")),
+        ]),
+    );
+    let secure = if ctx.config.base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    Ok(redirect(&location).with_header(
+        "set-cookie",
+        &format!(
+            "{}={binding}; Path=/; HttpOnly{secure}; SameSite=Lax; Max-Age={}",
+            binding_cookie_name(&request.pool.id),
+            STATE_LIFETIME_MILLIS / 1000
+        ),
+    ))
+}
+
+/// Step 2: `GET /oauth2/idpresponse`.
+pub async fn idp_response(ctx: &Ctx<'_>) -> Response {
+    let params = Params::parse(&ctx.request.query);
+    let page = |m: &str| OAuthError::invalid_request(m.to_string()).page();
+    // The state: known, unexpired, this browser's, used once.
+    let Some(state) = params.first("state") else {
+        return page("The identity provider's response has no state.");
+    };
+    let Some((pool_id, _)) = state.split_once('.') else {
+        return page("The state is not valid.");
+    };
+    let key = keys::federation_state(pool_id, state);
+    let Ok(Some(item)) = ctx.env.store().get(&key).await else {
+        return page("The state is not valid or was already used.");
+    };
+    if ctx
+        .env
+        .store()
+        .delete(&key, Expect::Version(item.version))
+        .await
+        .is_err()
+    {
+        return page("The state is not valid or was already used.");
+    }
+    let Ok(record) = serde_json::from_slice::<StateRecord>(&item.value) else {
+        return page("The state is not valid.");
+    };
+    if ctx.env.clock().now_millis() >= record.expires_millis {
+        return page("The sign-in took too long; start again.");
+    }
+    let presented = form::cookie(ctx.request.header("cookie"), &binding_cookie_name(pool_id))
+        .map(|v| crate::codec::sha256_hex(&[v.as_bytes()]));
+    if presented.as_deref() != Some(record.binding.as_str()) {
+        return page("The sign-in was started in another browser.");
+    }
+    // The app's request, validated again (the client may have changed meanwhile).
+    let request = match super::authorize::parse(ctx, &Params::parse(&record.query)).await {
+        Ok(r) => r,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let fail = |error: OAuthError| {
+        Rejection::Redirect {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            error,
+        }
+        .into_response()
+    };
+    if let Some(error) = params.first("error") {
+        let description = params.first("error_description").unwrap_or(error);
+        return fail(OAuthError::invalid_request(format!(
+            "The identity provider refused the sign-in: {}",
+            description.chars().take(200).collect::<String>()
+        )));
+    }
+    let Some(code) = params.first("code") else {
+        return fail(OAuthError::invalid_request(
+            "The identity provider's response has no code.",
+        ));
+    };
+    match finish(ctx, &request, &record, code).await {
+        Ok(response) => response.with_header(
+            "set-cookie",
+            &format!(
+                "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+                binding_cookie_name(pool_id)
+            ),
+        ),
+        Err(error) => fail(error.into()),
+    }
+}
+
+/// The token exchange, the ID token, userInfo, the user, the session, Cognate's code.
+async fn finish(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    record: &StateRecord,
+    code: &str,
+) -> Result<Response, Error> {
+    let (provider, _) = provider::load(ctx.env, &request.pool.id, &record.provider_name)
+        .await?
+        .ok_or_else(|| Error::invalid_parameter("The identity provider no longer exists."))?;
+    let endpoints = provider::endpoints(ctx.env, &provider).await?;
+    let client_id = provider.detail("client_id").unwrap_or_default();
+    // 1. The token request (RFC 6749 §4.1.3, RFC 7636 §4.5), the secret in the form.
+    let form = form::encode_pairs([
+        ("grant_type", Some("authorization_code")),
+        ("code", Some(code)),
+        ("redirect_uri", Some(record.redirect_uri.as_str())),
+        ("client_id", Some(client_id)),
+        ("client_secret", provider.detail("client_secret")),
+        ("code_verifier", Some(record.code_verifier.as_str())),
+    ]);
+    let token_request = if endpoints.token_request_method == "GET" {
+        let mut r = HttpRequest::get(&form::append_query(&endpoints.token_url, &form));
+        r.method = "GET".into();
+        r
+    } else {
+        HttpRequest::post_form(&endpoints.token_url, form)
+    };
+    let answer = ctx.env.http().request(token_request).await?;
+    let tokens: Map<String, Value> = serde_json::from_slice(&answer.body).unwrap_or_default();
+    if answer.status != 200 {
+        return Err(Error::not_authorized(format!(
+            "The identity provider refused the code ({}).",
+            tokens
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("no error given")
+                .chars()
+                .take(100)
+                .collect::<String>()
+        )));
+    }
+    let access_token = tokens.get("access_token").and_then(Value::as_str);
+    // 2. The ID token, for providers that issue one.
+    let mut claims = match (tokens.get("id_token").and_then(Value::as_str), &endpoints) {
+        (
+            Some(id_token),
+            provider::Endpoints {
+                issuer: Some(issuer),
+                jwks_uri: Some(jwks),
+                ..
+            },
+        ) => {
+            upstream::verify_with_jwks(
+                ctx.env,
+                issuer,
+                jwks,
+                &[client_id],
+                id_token,
+                Some(&record.nonce),
+            )
+            .await?
+        }
+        (None, _)
+            if matches!(
+                provider.provider_type,
+                ProviderType::Oidc | ProviderType::Google
+            ) =>
+        {
+            return Err(Error::not_authorized(
+                "The identity provider returned no ID token.",
+            ));
+        }
+        (Some(_), _) if provider.provider_type == ProviderType::Oidc => {
+            return Err(Error::invalid_parameter(
+                "The OIDC provider has no issuer or jwks_uri to verify its ID token with.",
+            ));
+        }
+        _ => Map::new(),
+    };
+    // 3. userInfo: for providers without ID tokens, and to complete the mapped attributes.
+    let wants_userinfo = claims.is_empty()
+        || provider
+            .attribute_mapping
+            .values()
+            .any(|claim| !claims.contains_key(claim));
+    if let (true, Some(url), Some(access)) =
+        (wants_userinfo, &endpoints.attributes_url, access_token)
+    {
+        let mut info_request = if endpoints.attributes_request_method == "POST" {
+            HttpRequest::post_form(url, String::new())
+        } else {
+            HttpRequest::get(url)
+        };
+        info_request = info_request.with_header("authorization", &format!("Bearer {access}"));
+        let info = ctx.env.http().request(info_request).await?;
+        if info.status == 200
+            && let Ok(Value::Object(info)) = serde_json::from_slice::<Value>(&info.body)
+        {
+            // OIDC Core §5.3.2: userInfo's sub must be the ID token's.
+            if let (Some(a), Some(b)) = (claims.get("sub"), info.get("sub"))
+                && a != b
+            {
+                return Err(Error::not_authorized(
+                    "The identity provider's userInfo names another subject.",
+                ));
+            }
+            for (k, v) in info {
+                claims.entry(k).or_insert(v);
+            }
+        }
+    }
+    // 4. The user, a hosted-UI session, Cognate's code.
+    let user = federated::sign_in(
+        ctx.env,
+        &request.pool,
+        &provider,
+        &claims,
+        &request.client.client_id,
+    )
+    .await?;
+    let cookie = super::session::start(ctx, &request.pool, &user).await?;
+    let auth_time = ctx.env.clock().now_millis() / 1000;
+    Ok(issue_code(ctx.env, request, &user, auth_time)
+        .await?
+        .with_header("set-cookie", &cookie))
+}
