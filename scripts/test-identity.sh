@@ -52,8 +52,28 @@ export COGNATE_ADMIN_ACCESS_KEY_ID=AKIACOGNATEIDENTITY1
 export COGNATE_ADMIN_SECRET_ACCESS_KEY="identity+test+secret+$RANDOM$RANDOM"
 port=$(free_port)
 mkdir -p "$work/data"
-COGNATE_STS_ENDPOINT="$COGNATE_STS_URL" COGNATE_LOG=info "$bin" serve --listen "127.0.0.1:$port" \
-  --data "$work/data" --cache-dir "$work/cache" --engine "$engine" --no-demo >"$work/host.log" 2>&1 </dev/null &
+# A user pool of this server (fixed ids) registered as an OpenID Connect provider for identity
+# pools, with the server's own address on the upstream-hosts list (its discovery and JWKS are
+# fetched over HTTP like any provider's).
+export COGNATE_OIDC_UPSTREAM_POOL=us-east-1_OidcUpstr1 COGNATE_OIDC_UPSTREAM_CLIENT=oidcupstreamclient00000001
+cat >"$work/cognate.toml" <<TOML
+[[pools]]
+id = "$COGNATE_OIDC_UPSTREAM_POOL"
+create = { PoolName = "oidc-upstream" }
+[[pools.clients]]
+id = "$COGNATE_OIDC_UPSTREAM_CLIENT"
+create = { ClientName = "relying-party", ExplicitAuthFlows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"] }
+
+[[identity.oidc_providers]]
+url = "http://127.0.0.1:$port/$COGNATE_OIDC_UPSTREAM_POOL"
+client_ids = ["$COGNATE_OIDC_UPSTREAM_CLIENT"]
+
+[federation]
+upstream_hosts = ["127.0.0.1:$port"]
+TOML
+COGNATE_STS_ENDPOINT="$COGNATE_STS_URL" COGNATE_LOG=info "$bin" serve --config "$work/cognate.toml" \
+  --listen "127.0.0.1:$port" --data "$work/data" --cache-dir "$work/cache" --engine "$engine" --no-demo \
+  >"$work/host.log" 2>&1 </dev/null &
 pids+=($!)
 host_pid=$!
 deadline=$((SECONDS + 180))
@@ -67,7 +87,7 @@ export COGNATE_BASE_URL="http://127.0.0.1:$port" COGNATE_OUTBOX_FILE="$work/data
 export COGNATE_TARGET_NAME="host-$engine"
 echo "==> identity pools: host ($engine) $COGNATE_BASE_URL, STS (moto) $COGNATE_STS_URL"
 status=0
-tests/clients/python/run.sh journey_boto3_identity.py || status=$?
+tests/clients/python/run.sh journey_boto3_identity.py journey_boto3_identity_oidc.py || status=$?
 COGNATE_JS_JOURNEYS=identity-pools tests/clients/js/run.sh || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- the host's log (last 60 lines) ---" >&2

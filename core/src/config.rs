@@ -20,6 +20,30 @@ pub struct Config {
     pub admin_keys: Vec<AdminKey>,
     /// How long a hosted-UI sign-in lasts (the session cookie), in seconds. Default 1 hour.
     pub hosted_ui_session_seconds: u64,
+    /// The OpenID Connect providers identity pools may name in `OpenIdConnectProviderARNs`.
+    #[serde(default)]
+    pub oidc_providers: Vec<OidcProvider>,
+}
+
+/// An OpenID Connect provider as AWS IAM registers one (CreateOpenIDConnectProvider), for
+/// identity pools: tokens of the identity pool's `arn:aws:iam::<account>:oidc-provider/<host/path>`
+/// must come from the issuer `url` (whose address without the scheme is `<host/path>`) and be
+/// issued to one of `client_ids`. Cognito asks IAM for this; Cognate, which has no IAM, reads it
+/// from its configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OidcProvider {
+    /// The issuer, e.g. `https://login.example.com` (`http://` only for loopback tests).
+    pub url: String,
+    /// The audiences (`aud`) its tokens may name.
+    pub client_ids: Vec<String>,
+}
+
+impl OidcProvider {
+    /// The provider's name in `Logins` and in IAM ARNs: the issuer without its scheme.
+    pub fn name(&self) -> &str {
+        let url = self.url.trim_end_matches('/');
+        url.split_once("://").map_or(url, |(_, rest)| rest)
+    }
 }
 
 impl Config {
@@ -29,6 +53,7 @@ impl Config {
             default_region: default_region.to_string(),
             admin_keys: Vec::new(),
             hosted_ui_session_seconds: 3600,
+            oidc_providers: Vec::new(),
         }
     }
     pub fn with_admin_key(mut self, access_key_id: &str, secret_access_key: &str) -> Self {

@@ -257,6 +257,62 @@ impl crate::ports::Http for ScriptedHttp {
     }
 }
 
+impl ScriptedHttp {
+    /// Serves an upstream OpenID provider: its discovery document at
+    /// `<issuer>/.well-known/openid-configuration` and its keys (`kid`, key bytes: the test JWS
+    /// keys an RSA "modulus" with them) at `<issuer>/jwks`.
+    pub fn serve_openid_provider(&self, issuer: &str, keys: &[(&str, &[u8])]) {
+        let jwks = alloc::format!("{issuer}/jwks");
+        let discovery = serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": alloc::format!("{issuer}/authorize"),
+            "token_endpoint": alloc::format!("{issuer}/token"),
+            "jwks_uri": jwks,
+        });
+        self.route(
+            &alloc::format!("{issuer}/.well-known/openid-configuration"),
+            200,
+            &serde_json::to_vec(&discovery).unwrap_or_default(),
+        );
+        let keys: Vec<serde_json::Value> = keys
+            .iter()
+            .map(|(kid, key)| {
+                serde_json::json!({"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig",
+                                   "n": crate::codec::b64url(key), "e": "AQAB"})
+            })
+            .collect();
+        self.route(
+            &jwks,
+            200,
+            &serde_json::to_vec(&serde_json::json!({ "keys": keys })).unwrap_or_default(),
+        );
+    }
+}
+
+/// A JWT with `claims`, signed by the test JWS with `key` under `kid` (as a provider served by
+/// [`ScriptedHttp::serve_openid_provider`] with that key would sign it).
+pub fn sign_openid_token(kid: &str, key: &[u8], claims: &serde_json::Value) -> String {
+    use futures_util::FutureExt as _;
+    let header = crate::codec::b64url(
+        &serde_json::to_vec(&serde_json::json!({"alg": "RS256", "kid": kid, "typ": "JWT"}))
+            .unwrap_or_default(),
+    );
+    let payload = crate::codec::b64url(&serde_json::to_vec(claims).unwrap_or_default());
+    let input = alloc::format!("{header}.{payload}");
+    let signature = TestEnv::new()
+        .jws
+        .sign(
+            crate::ports::JwsAlgorithm::RS256,
+            kid,
+            &crate::secret::Secret::new(crate::codec::b64(key)),
+            input.as_bytes(),
+        )
+        .now_or_never()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    alloc::format!("{input}.{}", crate::codec::b64url(&signature))
+}
+
 impl TestEnv {
     pub fn new() -> Self {
         let random = Arc::new(SeededRandom::new(42));

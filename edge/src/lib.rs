@@ -328,6 +328,14 @@ pub fn service(env: &worker::Env, origin: &str) -> Service {
     ) {
         config = config.with_admin_key(&id, &secret);
     }
+    // Identity pools' OpenID Connect providers, as IAM registers them (JSON list of
+    // {"url", "client_ids"}); a malformed value registers none, and their logins are refused.
+    if let Some(json) = setting(env, "COGNATE_IDENTITY_OIDC_PROVIDERS") {
+        match serde_json::from_str(&json) {
+            Ok(providers) => config.oidc_providers = providers,
+            Err(e) => worker::console_error!("COGNATE_IDENTITY_OIDC_PROVIDERS is not valid: {e}"),
+        }
+    }
     Service::new(config)
 }
 

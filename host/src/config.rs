@@ -43,6 +43,9 @@
 //! sts_endpoint = "https://sts.amazonaws.com"   # where AssumeRoleWithWebIdentity goes (default);
 //!                                               # any STS-compatible service (MinIO, Ceph RGW)
 //! sts_timeout_ms = 10000
+//! [[identity.oidc_providers]]   # OpenID Connect providers identity pools may name, as IAM
+//! url = "https://login.example.com"     # registers them (OpenIdConnectProviderARNs)
+//! client_ids = ["my-app"]
 //!
 //! # Federation (optional): hosts the server may call for upstream identity providers
 //! [federation]
@@ -52,6 +55,7 @@
 //! ```
 //!
 //! Environment: `COGNATE_STS_ENDPOINT` (over `[identity] sts_endpoint`),
+//! `COGNATE_IDENTITY_OIDC_PROVIDERS` (JSON, over `[[identity.oidc_providers]]`),
 //! `COGNATE_UPSTREAM_HOSTS` (comma-separated, like `--upstream-hosts`; replaces
 //! `[federation] upstream_hosts`).
 
@@ -287,6 +291,10 @@ pub struct IdentityConfig {
     /// The STS endpoint (default `https://sts.amazonaws.com`).
     pub sts_endpoint: Option<String>,
     pub sts_timeout_ms: Option<u64>,
+    /// OpenID Connect providers identity pools may name (`[[identity.oidc_providers]]`), as
+    /// AWS IAM registers them: issuer `url` and `client_ids`.
+    #[serde(default)]
+    pub oidc_providers: Vec<cognate_core::config::OidcProvider>,
 }
 
 impl IdentityConfig {
@@ -456,6 +464,11 @@ impl Settings {
         let mut identity = file.identity;
         if let Some(endpoint) = env("COGNATE_STS_ENDPOINT").filter(|v| !v.is_empty()) {
             identity.sts_endpoint = Some(endpoint);
+        }
+        if let Some(json) = env("COGNATE_IDENTITY_OIDC_PROVIDERS").filter(|v| !v.is_empty()) {
+            identity.oidc_providers = serde_json::from_str(&json).context(
+                "COGNATE_IDENTITY_OIDC_PROVIDERS: expected [{\"url\": ..., \"client_ids\": [...]}]",
+            )?;
         }
         let mut federation = file.federation;
         if !args.upstream_hosts.is_empty() {

@@ -330,6 +330,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
 
     let mut config = Config::new(&base_url, &settings.region);
     config.admin_keys = admin_keys;
+    config.oidc_providers = settings.identity.oidc_providers.clone();
     let service = Arc::new(Service::new(config));
     let limits = crate::engine::WasmLimits {
         requests_per_instance: settings.wasm_requests_per_instance,

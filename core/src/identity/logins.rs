@@ -10,8 +10,16 @@
 //!   proves an identity rather than adding a login.
 //! - The pool's developer provider: only on the signed developer operations (the value is the
 //!   developer's user identifier, which the developer's back end vouches for).
-//! - Social and OpenID Connect providers need their keys fetched over the network, which this
-//!   core cannot do yet: their tokens are refused, never trusted.
+//! - An OpenID Connect provider the identity pool names in `OpenIdConnectProviderARNs`
+//!   (`arn:aws:iam::<account>:oidc-provider/<host/path>`, its `Logins` key `<host/path>`): an ID
+//!   token verified against the provider's discovery document and JWKS, fetched over the
+//!   outbound-HTTP port ([`crate::federation::upstream`]), issued to one of the client ids the
+//!   operator registered for it ([`crate::config::OidcProvider`], IAM's part in Cognito).
+//! - Google (`accounts.google.com`) and Sign in with Apple (`appleid.apple.com`) in
+//!   `SupportedLoginProviders`: the same, with the provider's issuer and the pool's app id(s) as
+//!   audience. Facebook, Login with Amazon, Twitter and Digits send access tokens that only their
+//!   own APIs can check, which Cognate does not call: their logins are refused, never trusted.
+//! - SAML providers (`SamlProviderARNs`) are refused for now.
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -22,6 +30,7 @@ use serde_json::{Map, Value};
 
 use super::identities::LinkedLogin;
 use super::pools::{CognitoProvider, IdentityPoolRecord};
+use crate::config::Config;
 use crate::error::Error;
 use crate::ports::Env;
 use crate::store::keys;
@@ -76,11 +85,12 @@ fn user_pool_of<'a>(base_url: &str, provider: &'a str) -> Option<&'a str> {
 /// operations only).
 pub async fn verify(
     env: &dyn Env,
-    base_url: &str,
+    config: &Config,
     pool: &IdentityPoolRecord,
     logins: &BTreeMap<String, String>,
     developer: bool,
 ) -> Result<Proof, Error> {
+    let base_url = config.base_url.as_str();
     let mut proof = Proof::default();
     for (provider, token) in logins {
         if pool.settings.developer_provider_name.as_deref() == Some(provider.as_str()) {
@@ -108,6 +118,53 @@ pub async fn verify(
             proof.identity = Some(sub.to_string());
             continue;
         }
+        // An OIDC provider the pool names comes first: a user pool of this server may be named as
+        // a plain OpenID Connect provider too.
+        if pool
+            .settings
+            .open_id_connect_provider_arns
+            .iter()
+            .any(|arn| oidc_provider_of_arn(arn) == Some(provider.as_str()))
+        {
+            let registered = config
+                .oidc_providers
+                .iter()
+                .find(|p| p.name() == provider)
+                .ok_or_else(|| {
+                    Error::new(
+                        crate::error::ErrorKind::InvalidIdentityPoolConfiguration,
+                        format!(
+                            "The OpenID Connect provider {} is not registered on this server.",
+                            provider.chars().take(128).collect::<String>()
+                        ),
+                    )
+                })?;
+            let audiences: Vec<&str> = registered.client_ids.iter().map(String::as_str).collect();
+            proof.logins.push(
+                verify_oidc_token(
+                    env,
+                    provider,
+                    registered.url.trim_end_matches('/'),
+                    &audiences,
+                    token,
+                )
+                .await?,
+            );
+            continue;
+        }
+        if let Some(issuer) = social_issuer(provider)
+            && let Some(app_ids) = pool.settings.supported_login_providers.get(provider)
+        {
+            let audiences: Vec<&str> = app_ids
+                .split([';', ','])
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .collect();
+            proof
+                .logins
+                .push(verify_oidc_token(env, provider, issuer, &audiences, token).await?);
+            continue;
+        }
         if let Some(user_pool_id) = user_pool_of(base_url, provider) {
             let providers = pool.cognito_providers_of(user_pool_id);
             if providers.is_empty() {
@@ -120,13 +177,71 @@ pub async fn verify(
         }
         if pool.has_provider(provider) {
             return Err(Error::not_authorized(format!(
-                "Cognate cannot verify tokens of {} yet.",
+                "Cognate cannot verify tokens of {}: its access tokens are checked only by its own API.",
                 provider.chars().take(128).collect::<String>()
             )));
         }
         return Err(unsupported());
     }
     Ok(proof)
+}
+
+/// The `Logins` name of an IAM OpenID Connect provider ARN (`arn:aws:iam::<account>:oidc-provider/<name>`).
+fn oidc_provider_of_arn(arn: &str) -> Option<&str> {
+    arn.split_once(":oidc-provider/").map(|(_, name)| name)
+}
+
+/// The issuer of a public provider whose logins are OpenID Connect ID tokens.
+fn social_issuer(provider: &str) -> Option<&'static str> {
+    match provider {
+        "accounts.google.com" => Some("https://accounts.google.com"),
+        "appleid.apple.com" => Some("https://appleid.apple.com"),
+        _ => None,
+    }
+}
+
+/// An upstream OpenID provider's ID token ([`crate::federation::upstream::verify_id_token`]: its
+/// signature by the provider's published keys, issuer, audience, expiry). The login's subject is
+/// the token's `sub`; its `amr` entry `<provider>:<aud>:<sub>`.
+async fn verify_oidc_token(
+    env: &dyn Env,
+    provider: &str,
+    issuer: &str,
+    audiences: &[&str],
+    token: &str,
+) -> Result<VerifiedLogin, Error> {
+    if audiences.is_empty() {
+        return Err(Error::new(
+            crate::error::ErrorKind::InvalidIdentityPoolConfiguration,
+            format!("No client id is registered for {provider}."),
+        ));
+    }
+    let claims =
+        crate::federation::upstream::verify_id_token(env, issuer, audiences, token, None).await?;
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| invalid("Missing sub."))?
+        .to_string();
+    let aud = match claims.get("aud") {
+        Some(Value::String(a)) => a.clone(),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|a| audiences.contains(a))
+            .unwrap_or_default()
+            .to_string(),
+        _ => String::new(),
+    };
+    Ok(VerifiedLogin {
+        amr: alloc::vec![provider.to_string(), format!("{provider}:{aud}:{sub}")],
+        login: LinkedLogin {
+            provider: provider.to_string(),
+            subject: sub,
+        },
+        claims,
+    })
 }
 
 /// A Cognate user pool's ID token, checked against the identity pool's providers of that pool.

@@ -323,7 +323,7 @@ async fn get_id(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
         logins,
     } = input(body)?;
     let (pool, _) = pools::load(ctx.env, &identity_pool_id).await?;
-    let proof = logins::verify(ctx.env, &ctx.config.base_url, &pool, &logins, false).await?;
+    let proof = logins::verify(ctx.env, ctx.config, &pool, &logins, false).await?;
     let record = if !proof.logins.is_empty() {
         let linked: Vec<_> = proof.logins.iter().map(|l| l.login.clone()).collect();
         let record = identities::identity_for_logins(ctx.env, &pool, &linked).await?;
@@ -369,7 +369,7 @@ async fn authenticate(
     let Proof {
         logins: verified,
         identity: proved,
-    } = logins::verify(ctx.env, &ctx.config.base_url, &pool, logins, false).await?;
+    } = logins::verify(ctx.env, ctx.config, &pool, logins, false).await?;
     if let Some(proved) = &proved
         && proved != identity_id
     {
@@ -750,7 +750,7 @@ async fn get_open_id_token_for_developer_identity(
         token_duration,
     } = input(body)?;
     let (pool, _) = pools::load(ctx.env, &identity_pool_id).await?;
-    let proof = logins::verify(ctx.env, &ctx.config.base_url, &pool, &logins, true).await?;
+    let proof = logins::verify(ctx.env, ctx.config, &pool, &logins, true).await?;
     if proof.logins.is_empty() {
         return Err(Error::invalid_parameter(
             "Logins must name at least one login provider of the identity pool.",

@@ -17,6 +17,7 @@ use super::super::Ctx;
 use crate::config::Config;
 use crate::error::ErrorKind;
 use crate::http::Request;
+use crate::ports::Env as _;
 use crate::service::Service;
 use crate::testing::TestEnv;
 
@@ -1130,4 +1131,136 @@ fn the_basic_flow_follows_allow_classic_flow_and_role_mappings() {
     );
     assert_eq!(e.kind, ErrorKind::InvalidParameter);
     assert!(e.message.contains("RoleMappings"), "{}", e.message);
+}
+
+const OIDC_ISSUER: &str = "https://login.example.com/tenant";
+const OIDC_KEY: &[u8] = b"oidc-key-oidc-key-oidc-key-oidc!";
+const OTHER_KEY: &[u8] = b"other-key-other-key-other-key-ok";
+
+/// A token of the upstream provider at [`OIDC_ISSUER`] (or another issuer), for `aud` and `sub`.
+fn upstream_token(w: &World, iss: &str, aud: &str, sub: &str, key: &[u8]) -> String {
+    let now = w.env.clock().now_millis() / 1000;
+    crate::testing::sign_openid_token(
+        "k1",
+        key,
+        &json!({"iss": iss, "aud": aud, "sub": sub, "iat": now, "exp": now + 600, "email": "o@example.com"}),
+    )
+}
+
+#[test]
+fn open_id_connect_and_google_logins_are_verified_against_the_providers_keys() {
+    let mut w = World::new();
+    w.config.oidc_providers = alloc::vec![crate::config::OidcProvider {
+        url: OIDC_ISSUER.to_string(),
+        client_ids: alloc::vec!["app-1".to_string()],
+    }];
+    w.env
+        .http
+        .serve_openid_provider(OIDC_ISSUER, &[("k1", OIDC_KEY)]);
+    w.env
+        .http
+        .serve_openid_provider("https://accounts.google.com", &[("k1", OIDC_KEY)]);
+    let name = "login.example.com/tenant";
+    let pool = w.identity_pool(json!({
+        "OpenIdConnectProviderARNs": [format!("arn:aws:iam::123456789012:oidc-provider/{name}")],
+        "SupportedLoginProviders": {"accounts.google.com": "google-app.apps.googleusercontent.com"},
+    }));
+    let token = upstream_token(&w, OIDC_ISSUER, "app-1", "oidc-user", OIDC_KEY);
+    let id = w.ok(
+        "GetId",
+        json!({"IdentityPoolId": pool, "Logins": {name: token.clone()}}),
+    )["IdentityId"]
+        .clone();
+    // The same login is the same identity; the OpenID token names the provider.
+    assert_eq!(
+        w.ok(
+            "GetId",
+            json!({"IdentityPoolId": pool, "Logins": {name: token.clone()}})
+        )["IdentityId"],
+        id
+    );
+    let open_id = w.ok(
+        "GetOpenIdToken",
+        json!({"IdentityId": id, "Logins": {name: token}}),
+    )["Token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        claims(&open_id)["amr"],
+        json!(["authenticated", name, format!("{name}:app-1:oidc-user")])
+    );
+
+    // Refused: another audience, another key, another issuer, an expired token.
+    for (what, bad) in [
+        (
+            "audience",
+            upstream_token(&w, OIDC_ISSUER, "app-2", "oidc-user", OIDC_KEY),
+        ),
+        (
+            "key",
+            upstream_token(&w, OIDC_ISSUER, "app-1", "oidc-user", OTHER_KEY),
+        ),
+        (
+            "issuer",
+            upstream_token(
+                &w,
+                "https://evil.example.com",
+                "app-1",
+                "oidc-user",
+                OIDC_KEY,
+            ),
+        ),
+    ] {
+        let e = w.err(
+            "GetId",
+            json!({"IdentityPoolId": pool, "Logins": {name: bad}}),
+        );
+        assert_eq!(e.kind, ErrorKind::NotAuthorized, "{what}: {e:?}");
+    }
+    let stale = upstream_token(&w, OIDC_ISSUER, "app-1", "oidc-user", OIDC_KEY);
+    w.env.clock.advance(3_600_000);
+    let e = w.err(
+        "GetId",
+        json!({"IdentityPoolId": pool, "Logins": {name: stale}}),
+    );
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
+
+    // Google: the pool's app id is the audience.
+    let google = upstream_token(
+        &w,
+        "https://accounts.google.com",
+        "google-app.apps.googleusercontent.com",
+        "g-1",
+        OIDC_KEY,
+    );
+    let g = w.ok(
+        "GetId",
+        json!({"IdentityPoolId": pool, "Logins": {"accounts.google.com": google}}),
+    )["IdentityId"]
+        .clone();
+    assert_ne!(g, id);
+    let wrong_app = upstream_token(&w, "https://accounts.google.com", "app-1", "g-1", OIDC_KEY);
+    let e = w.err(
+        "GetId",
+        json!({"IdentityPoolId": pool, "Logins": {"accounts.google.com": wrong_app}}),
+    );
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
+
+    // A provider the pool names but the server has not registered: a configuration error.
+    let unregistered = w.identity_pool(json!({
+        "OpenIdConnectProviderARNs": ["arn:aws:iam::123456789012:oidc-provider/other.example.com"],
+    }));
+    let e = w.err(
+        "GetId",
+        json!({"IdentityPoolId": unregistered, "Logins": {"other.example.com": "x.y.z"}}),
+    );
+    assert_eq!(e.kind, ErrorKind::InvalidIdentityPoolConfiguration);
+    // Facebook's access tokens are never trusted.
+    let fb = w.identity_pool(json!({"SupportedLoginProviders": {"graph.facebook.com": "12345"}}));
+    let e = w.err(
+        "GetId",
+        json!({"IdentityPoolId": fb, "Logins": {"graph.facebook.com": "EAAB-access-token"}}),
+    );
+    assert_eq!(e.kind, ErrorKind::NotAuthorized);
 }
