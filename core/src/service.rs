@@ -106,7 +106,7 @@ impl Service {
         }
         if method == "GET" || method == "HEAD" {
             if path == "/health" {
-                return Response::json(200, "application/json", b"{\"status\":\"ok\"}".to_vec());
+                return health(env).await;
             }
             if let Some(pool_id) = path
                 .strip_prefix('/')
@@ -261,4 +261,104 @@ fn with_cors(request: &Request, mut response: Response) -> Response {
         ));
     }
     response
+}
+
+/// `GET /health`: the service answers and its store reads. A store that fails says why, with
+/// 503, so a load balancer takes the instance out and an operator sees the cause.
+async fn health(env: &dyn Env) -> Response {
+    match env.store().get(crate::store::keys::HEALTH_PROBE).await {
+        Ok(_) => Response::json(200, "application/json", b"{\"status\":\"ok\"}".to_vec()),
+        Err(e) => Response::json(
+            503,
+            "application/json",
+            serde_json::to_vec(
+                &serde_json::json!({"status": "unavailable", "store": e.to_string()}),
+            )
+            .unwrap_or_default(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod health_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use futures_util::FutureExt as _;
+
+    use super::*;
+    use crate::store::{Expect, Page, Store, StoreError, Versioned};
+    use crate::testing::TestEnv;
+
+    /// A store whose engine is down.
+    struct DownStore;
+
+    impl Store for DownStore {
+        fn get<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> crate::future::BoxFuture<'a, Result<Option<Versioned>, StoreError>> {
+            crate::ports::boxed(async { Err(StoreError::Unavailable("disk I/O error".into())) })
+        }
+        fn put<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a [u8],
+            _: Expect,
+        ) -> crate::future::BoxFuture<'a, Result<u64, StoreError>> {
+            crate::ports::boxed(async { Err(StoreError::Unavailable("disk I/O error".into())) })
+        }
+        fn delete<'a>(
+            &'a self,
+            _: &'a str,
+            _: Expect,
+        ) -> crate::future::BoxFuture<'a, Result<(), StoreError>> {
+            crate::ports::boxed(async { Err(StoreError::Unavailable("disk I/O error".into())) })
+        }
+        fn scan<'a>(
+            &'a self,
+            _: &'a str,
+            _: Option<&'a str>,
+            _: usize,
+        ) -> crate::future::BoxFuture<'a, Result<Page, StoreError>> {
+            crate::ports::boxed(async { Err(StoreError::Unavailable("disk I/O error".into())) })
+        }
+    }
+
+    struct DownEnv(TestEnv);
+
+    impl Env for DownEnv {
+        fn store(&self) -> &dyn Store {
+            &DownStore
+        }
+        fn clock(&self) -> &dyn crate::ports::Clock {
+            self.0.clock()
+        }
+        fn random(&self) -> &dyn crate::ports::Random {
+            self.0.random()
+        }
+        fn sender(&self) -> &dyn crate::ports::Sender {
+            self.0.sender()
+        }
+        fn jws(&self) -> &dyn crate::ports::Jws {
+            self.0.jws()
+        }
+        fn passwords(&self) -> &dyn crate::ports::PasswordHasher {
+            self.0.passwords()
+        }
+    }
+
+    #[test]
+    fn health_reads_the_store_and_says_when_it_cannot() {
+        let ok = health(&TestEnv::new()).now_or_never().unwrap();
+        assert_eq!(ok.status, 200);
+        assert_eq!(ok.body, b"{\"status\":\"ok\"}");
+        let down = health(&DownEnv(TestEnv::new())).now_or_never().unwrap();
+        assert_eq!(down.status, 503);
+        let body: serde_json::Value = serde_json::from_slice(&down.body).unwrap();
+        assert_eq!(body["status"], "unavailable");
+        assert!(
+            body["store"].as_str().unwrap().contains("disk I/O error"),
+            "{body}"
+        );
+    }
 }

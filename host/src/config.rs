@@ -87,6 +87,23 @@ pub enum Command {
     /// Manage trigger plugins in a data directory (a running server picks changes up).
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Write a consistent copy of the SQLite store to FILE (safe while the server runs).
+    Backup {
+        /// The backup file to create (it must not exist).
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Put a backup in place as the store of a data directory.
+    Restore {
+        /// A file written by `cognate backup`.
+        file: PathBuf,
+        /// Overwrite the data directory's store (stop its server first).
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
 }
 
 /// `cognate plugins ...`

@@ -15,6 +15,14 @@ async fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Plugins(command) => cognate_host::plugins::cli(command),
+        Command::Backup { file, data } => cognate_host::backup::backup(&data.dir(), &file)
+            .map(|()| println!("Backed up {} to {}", data.dir().display(), file.display())),
+        Command::Restore {
+            file,
+            replace,
+            data,
+        } => cognate_host::backup::restore(&data.dir(), &file, replace)
+            .map(|()| println!("Restored {} into {}", file.display(), data.dir().display())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,6 +13,9 @@ use crate::codec::sha256_hex;
 
 /// An upstream identity provider's cached document (discovery or JWKS), under the SHA-256 of
 /// its URL: shared by every pool that trusts the issuer, refreshed when it expires.
+/// The key `GET /health` reads to check the store (never written).
+pub const HEALTH_PROBE: &str = "health/probe";
+
 pub fn upstream_document(url: &str) -> String {
     format!("upstream/{}", sha256_hex(&[url.as_bytes()]))
 }
