@@ -534,4 +534,6 @@ pub(crate) fn attribute_map(
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

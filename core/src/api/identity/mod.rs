@@ -32,7 +32,7 @@ pub const TARGET_PREFIX: &str = "AWSCognitoIdentityService.";
 pub const SIGNING_SERVICE: &str = "cognito-identity";
 
 /// Operations callable without a signature, as in Cognito.
-const PUBLIC_OPERATIONS: &[&str] = &[
+pub(super) const PUBLIC_OPERATIONS: &[&str] = &[
     "GetId",
     "GetOpenIdToken",
     "GetCredentialsForIdentity",
@@ -40,7 +40,7 @@ const PUBLIC_OPERATIONS: &[&str] = &[
 ];
 
 /// The signed operations.
-const ADMIN_OPERATIONS: &[&str] = &[
+pub(super) const ADMIN_OPERATIONS: &[&str] = &[
     "CreateIdentityPool",
     "DescribeIdentityPool",
     "UpdateIdentityPool",
