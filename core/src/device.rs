@@ -405,7 +405,7 @@ pub async fn set_remembered(
             )));
         }
     };
-    crate::store::modify_json(
+    crate::record::modify_json(
         env.store(),
         &device_key_of(pool, user, device_key),
         not_found,

@@ -86,7 +86,7 @@ pub fn check_role_arn(arn: &str) -> Result<(), Error> {
 
 pub async fn load(env: &dyn Env, pool_id: &str, name: &str) -> Result<(GroupRecord, u64), Error> {
     check_name(name)?;
-    crate::store::get_json(env.store(), &crate::store::keys::group(pool_id, name))
+    crate::record::get_json(env.store(), &crate::store::keys::group(pool_id, name))
         .await?
         .ok_or_else(group_not_found)
 }
@@ -103,7 +103,7 @@ pub async fn modify(
     mut change: impl FnMut(&mut GroupRecord),
 ) -> Result<GroupRecord, Error> {
     check_name(name)?;
-    crate::store::modify_json(
+    crate::record::modify_json(
         env.store(),
         &crate::store::keys::group(pool_id, name),
         group_not_found,

@@ -64,6 +64,7 @@ pub mod pool;
 pub mod ports;
 pub mod profile;
 pub mod qr;
+pub mod record;
 pub mod recovery;
 pub mod registration;
 pub mod secret;

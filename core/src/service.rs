@@ -280,6 +280,10 @@ async fn health(env: &dyn Env) -> Response {
 }
 
 #[cfg(test)]
+#[path = "service_properties.rs"]
+mod properties;
+
+#[cfg(test)]
 mod health_tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 

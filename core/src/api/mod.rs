@@ -534,6 +534,6 @@ pub(crate) fn attribute_map(
 }
 
 #[cfg(test)]
-mod properties;
+pub(crate) mod properties;
 #[cfg(test)]
 mod tests;

@@ -82,7 +82,7 @@ const MEMBERS: &[&str] = &[
 
 /// Strings that have broken parsers elsewhere: empty, huge, control characters, JSON-looking,
 /// id-looking, JWT-looking.
-fn hostile_string() -> impl Strategy<Value = String> {
+pub(crate) fn hostile_string() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(String::new()),
         Just("\u{0}".to_string()),
@@ -97,7 +97,7 @@ fn hostile_string() -> impl Strategy<Value = String> {
     ]
 }
 
-fn json_value() -> impl Strategy<Value = Value> {
+pub(crate) fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -126,7 +126,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 /// A body: mostly an object of real member names, whose ids often name the world's pool, client,
 /// user and identity pool (so the handlers get past their lookups).
-fn body() -> impl Strategy<Value = Value> {
+pub(crate) fn body() -> impl Strategy<Value = Value> {
     let (_, _, known) = world();
     let real: Vec<(&'static str, Value)> = known;
     let member = prop_oneof![
@@ -140,7 +140,7 @@ fn body() -> impl Strategy<Value = Value> {
     ]
 }
 
-fn user_pool_operation() -> impl Strategy<Value = &'static str> {
+pub(crate) fn user_pool_operation() -> impl Strategy<Value = &'static str> {
     let all: Vec<&'static str> = super::ADMIN_OPERATIONS
         .iter()
         .chain(super::PUBLIC_OPERATIONS)
@@ -149,7 +149,7 @@ fn user_pool_operation() -> impl Strategy<Value = &'static str> {
     prop::sample::select(all)
 }
 
-fn identity_operation() -> impl Strategy<Value = &'static str> {
+pub(crate) fn identity_operation() -> impl Strategy<Value = &'static str> {
     let all: Vec<&'static str> = super::identity::ADMIN_OPERATIONS
         .iter()
         .chain(super::identity::PUBLIC_OPERATIONS)
@@ -161,7 +161,7 @@ fn identity_operation() -> impl Strategy<Value = &'static str> {
 /// A fresh world: a pool with a client and a confirmed user, and an identity pool. The test
 /// ports are deterministic, so every world has the same ids; the members that name them come
 /// back as the third element.
-fn world() -> (TestEnv, Config, Vec<(&'static str, Value)>) {
+pub(crate) fn world() -> (TestEnv, Config, Vec<(&'static str, Value)>) {
     let env = TestEnv::new();
     let config = Config::new("http://cognate.test", "us-east-1");
     let call = |op: &str, body: Value| {
@@ -209,7 +209,7 @@ fn world() -> (TestEnv, Config, Vec<(&'static str, Value)>) {
     (env, config, known)
 }
 
-fn ctx<'a>(env: &'a TestEnv, config: &'a Config) -> Ctx<'a> {
+pub(crate) fn ctx<'a>(env: &'a TestEnv, config: &'a Config) -> Ctx<'a> {
     Ctx {
         config,
         env,
@@ -269,176 +269,5 @@ proptest! {
                 .expect("memory ports never pend"),
         };
         assert_client_error(operation, &body, result)?;
-    }
-}
-
-// -- whole requests: the HTTP-level parsers (SigV4 headers, query strings, forms, cookies, the
-// OAuth endpoints and the hosted UI) ----------------------------------------------------------
-
-const PATHS: &[&str] = &[
-    "/",
-    "/health",
-    "/oauth2/authorize",
-    "/oauth2/token",
-    "/oauth2/userInfo",
-    "/oauth2/revoke",
-    "/oauth2/idpresponse",
-    "/saml2/idpresponse",
-    "/login",
-    "/logout",
-    "/signup",
-    "/confirm",
-    "/forgotPassword",
-    "/confirmForgotPassword",
-    "/mfa",
-    "/confirmUser",
-    "/cognito-identity/.well-known/jwks.json",
-    "/cognito-identity/.well-known/openid-configuration",
-];
-
-const QUERY_KEYS: &[&str] = &[
-    "client_id",
-    "redirect_uri",
-    "response_type",
-    "scope",
-    "state",
-    "code",
-    "nonce",
-    "code_challenge",
-    "code_challenge_method",
-    "identity_provider",
-    "idp_identifier",
-    "grant_type",
-    "refresh_token",
-    "code_verifier",
-    "username",
-    "password",
-    "logout_uri",
-    "lang",
-    "token",
-];
-
-fn text() -> impl Strategy<Value = String> {
-    prop_oneof![hostile_string(), "[a-zA-Z0-9_=%&+.-]{0,40}"]
-}
-
-fn form(known: Vec<(&'static str, Value)>) -> impl Strategy<Value = String> {
-    let client = known
-        .iter()
-        .find(|(k, _)| *k == "ClientId")
-        .and_then(|(_, v)| v.as_str())
-        .unwrap_or_default()
-        .to_string();
-    prop::collection::vec(
-        (
-            prop::sample::select(QUERY_KEYS),
-            prop_oneof![
-                text(),
-                Just(client),
-                Just("code".to_string()),
-                Just("openid".to_string())
-            ],
-        ),
-        0..8,
-    )
-    .prop_map(|pairs| {
-        pairs
-            .iter()
-            .map(|(k, v)| {
-                alloc::format!(
-                    "{k}={}",
-                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("&")
-    })
-}
-
-fn request() -> impl Strategy<Value = crate::http::Request> {
-    let (_, _, known) = world();
-    let pool = known
-        .iter()
-        .find(|(k, _)| *k == "UserPoolId")
-        .and_then(|(_, v)| v.as_str())
-        .unwrap_or_default()
-        .to_string();
-    let path = prop_oneof![
-        3 => prop::sample::select(PATHS).prop_map(str::to_string),
-        1 => Just(alloc::format!("/{pool}/.well-known/jwks.json")),
-        1 => Just(alloc::format!("/{pool}/.well-known/openid-configuration")),
-        1 => "/[a-zA-Z0-9_./%-]{0,30}",
-    ];
-    let target = prop_oneof![
-        user_pool_operation()
-            .prop_map(|op| alloc::format!("AWSCognitoIdentityProviderService.{op}")),
-        identity_operation().prop_map(|op| alloc::format!("AWSCognitoIdentityService.{op}")),
-        text(),
-    ];
-    let authorization = prop_oneof![
-        Just(None),
-        text().prop_map(Some),
-        (text(), text()).prop_map(|(scope, sig)| Some(alloc::format!(
-            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{scope}, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature={sig}"
-        ))),
-    ];
-    let content_type = prop_oneof![
-        Just("application/x-amz-json-1.1".to_string()),
-        Just("application/x-www-form-urlencoded".to_string()),
-        Just("application/json".to_string()),
-        text(),
-    ];
-    let body = prop_oneof![
-        body().prop_map(|b| serde_json::to_vec(&b).unwrap_or_default()),
-        form(known.clone()).prop_map(String::into_bytes),
-        prop::collection::vec(any::<u8>(), 0..200),
-    ];
-    (
-        prop::sample::select(&["GET", "POST", "OPTIONS", "HEAD", "PUT"][..]),
-        path,
-        form(known),
-        (
-            target,
-            authorization,
-            content_type,
-            prop::option::of(text()),
-        ),
-        body,
-    )
-        .prop_map(
-            |(method, path, query, (target, authorization, content_type, cookie), body)| {
-                let mut request = crate::http::Request::new(method, &path)
-                    .with_header("host", "cognate.test")
-                    .with_header("x-amz-target", &target)
-                    .with_header("content-type", &content_type)
-                    .with_header("x-amz-date", "20260101T000000Z")
-                    .with_body(body);
-                request.query = query;
-                if let Some(a) = authorization {
-                    request = request.with_header("authorization", &a);
-                }
-                if let Some(c) = cookie {
-                    request = request.with_header("cookie", &c);
-                }
-                request
-            },
-        )
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(
-        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(300)
-    ))]
-
-    #[test]
-    fn any_request_is_answered_without_a_server_error(request in request()) {
-        let (env, config, _) = world();
-        let service = crate::service::Service::new(config);
-        let shown = alloc::format!("{} {}?{}", request.method, request.path, request.query);
-        let response = service
-            .handle(request, &env)
-            .now_or_never()
-            .expect("memory ports never pend");
-        prop_assert!(response.status < 500, "{shown} answered {}: {}", response.status, String::from_utf8_lossy(&response.body));
     }
 }

@@ -69,7 +69,7 @@ pub async fn load(env: &dyn Env, identity_id: &str) -> Result<(IdentityRecord, u
     if !super::is_identity_id(identity_id) {
         return Err(super::identity_not_found(identity_id));
     }
-    crate::store::get_json(env.store(), &keys::identity(identity_id))
+    crate::record::get_json(env.store(), &keys::identity(identity_id))
         .await?
         .ok_or_else(|| super::identity_not_found(identity_id))
 }
@@ -200,7 +200,7 @@ pub async fn modify(
     if !super::is_identity_id(identity_id) {
         return Err(super::identity_not_found(identity_id));
     }
-    crate::store::modify_json(
+    crate::record::modify_json(
         env.store(),
         &keys::identity(identity_id),
         || super::identity_not_found(identity_id),

@@ -303,7 +303,7 @@ pub async fn load(
     if !super::is_identity_id(identity_pool_id) {
         return Err(super::pool_not_found(identity_pool_id));
     }
-    crate::store::get_json(env.store(), &keys::identity_pool(identity_pool_id))
+    crate::record::get_json(env.store(), &keys::identity_pool(identity_pool_id))
         .await?
         .ok_or_else(|| super::pool_not_found(identity_pool_id))
 }
@@ -317,7 +317,7 @@ pub async fn modify(
     if !super::is_identity_id(identity_pool_id) {
         return Err(super::pool_not_found(identity_pool_id));
     }
-    crate::store::modify_json(
+    crate::record::modify_json(
         env.store(),
         &keys::identity_pool(identity_pool_id),
         || super::pool_not_found(identity_pool_id),

@@ -110,7 +110,7 @@ pub async fn context<'a>(
 pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
     let method = ctx.request.method.as_str();
     match (method, path) {
-        ("GET" | "HEAD", "/oauth2/authorize") => authorize::authorize(ctx).await,
+        ("GET" | "HEAD", "/oauth2/authorize") => federation::authorize(ctx).await,
         ("POST", "/oauth2/token") => token::token(ctx).await,
         ("GET" | "POST", "/oauth2/userInfo" | "/oauth2/userinfo") => endpoints::userinfo(ctx).await,
         ("POST", "/oauth2/revoke") => endpoints::revoke(ctx).await,

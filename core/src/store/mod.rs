@@ -37,8 +37,6 @@ use crate::future::{BoxFuture, MaybeSend, MaybeSync};
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
 pub mod keys;
-mod record;
-pub use record::{get_json, modify_json};
 #[cfg(feature = "std")]
 mod memory;
 #[cfg(feature = "std")]

@@ -1,12 +1,12 @@
-//! JSON records on the store: a typed read with its version, and the read-modify-write that
+//! JSON records on the store ([`crate::store`]): a typed read with its version, and the read-modify-write that
 //! every mutable record uses (a compare-and-set, retried when another writer got there first),
 //! so no caller writes its own retry loop.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Expect, Store, StoreError};
 use crate::error::Error;
+use crate::store::{Expect, Store, StoreError};
 
 /// How often a read-modify-write retries after losing a race before it gives up.
 const ATTEMPTS: usize = 8;
