@@ -276,6 +276,56 @@ pub trait Env: MaybeSend + MaybeSync {
     fn sts(&self) -> &dyn Sts {
         &NoSts
     }
+    /// The SAML 2.0 verifier (XML signatures). Adapters without one keep the default, which
+    /// refuses SAML identity providers ([`crate::saml::UNSUPPORTED`]).
+    fn saml(&self) -> &dyn Saml {
+        &NoSaml
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SAML 2.0 (issue 20; the decisions are in `crate::saml`)
+
+/// Verifies XML signatures of SAML 2.0 responses with a maintained XML-DSig library, and reads
+/// IdP metadata. It decides nothing else: [`crate::saml::check`] applies the issuer, audience,
+/// recipient, `InResponseTo` and time rules, [`crate::saml::remember`] one-time use.
+pub trait Saml: MaybeSend + MaybeSync {
+    /// Reads an IdP's metadata XML (`EntityDescriptor`).
+    fn metadata<'a>(
+        &'a self,
+        metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<crate::saml::IdpMetadata, crate::saml::SamlError>>;
+    /// Verifies `saml_response` (a base64 `SAMLResponse`, HTTP-POST binding) against the signing
+    /// certificates of `metadata_xml`, and answers what the signature covers. Refused
+    /// ([`crate::saml::SamlError::Signature`]): no signature, a signature by another key, a
+    /// modified signed element, and any response whose one assertion is not the signed element
+    /// (or inside the signed `Response`) in its place, as XML signature wrapping produces.
+    fn verify<'a>(
+        &'a self,
+        saml_response: &'a str,
+        metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<crate::saml::SignedAssertion, crate::saml::SamlError>>;
+}
+
+/// A runtime without an XML-DSig verifier (the edge): every SAML call is refused with
+/// [`crate::saml::SamlError::Unsupported`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSaml;
+
+impl Saml for NoSaml {
+    fn metadata<'a>(
+        &'a self,
+        _metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<crate::saml::IdpMetadata, crate::saml::SamlError>> {
+        boxed(async { Err(crate::saml::SamlError::Unsupported) })
+    }
+    fn verify<'a>(
+        &'a self,
+        _saml_response: &'a str,
+        _metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<crate::saml::SignedAssertion, crate::saml::SamlError>> {
+        boxed(async { Err(crate::saml::SamlError::Unsupported) })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

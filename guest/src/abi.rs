@@ -100,8 +100,12 @@ pub mod imports {
     pub const PLUGINS_DELETE: &str = "plugins_delete";
     /// `(form: str) -> Result<StsAnswer, Error>`
     pub const STS_POST: &str = "sts_post";
+    /// `(metadata xml: str) -> Result<saml::IdpMetadata, saml::SamlError>`
+    pub const SAML_METADATA: &str = "saml_metadata";
+    /// `(SAMLResponse: str, metadata xml: str) -> Result<saml::SignedAssertion, saml::SamlError>`
+    pub const SAML_VERIFY: &str = "saml_verify";
     /// Every import taking `(args ptr, args len) -> answer len or -id`.
-    pub const PORT_CALLS: [&str; 19] = [
+    pub const PORT_CALLS: [&str; 21] = [
         STORE_GET,
         STORE_PUT,
         STORE_DELETE,
@@ -121,6 +125,8 @@ pub mod imports {
         PLUGINS_LIST,
         PLUGINS_DELETE,
         STS_POST,
+        SAML_METADATA,
+        SAML_VERIFY,
     ];
 }
 
