@@ -256,6 +256,8 @@ pub struct HostEnv {
     pub plugins: Option<Arc<crate::plugins::PluginRuntime>>,
     /// Identity pools' STS (none until the server sets it: `ExternalServiceException`).
     pub sts: Arc<dyn cognate_core::ports::Sts>,
+    /// SAML 2.0 signature verification: libxmlsec1 with the `saml` feature, else refused.
+    pub saml: Arc<dyn cognate_core::ports::Saml>,
 }
 
 impl fmt::Debug for HostEnv {
@@ -277,6 +279,7 @@ impl HostEnv {
             triggers: Arc::new(cognate_core::ports::NoTriggers),
             plugins: None,
             sts: Arc::new(cognate_core::ports::NoSts),
+            saml: default_saml(),
         })
     }
 
@@ -285,6 +288,18 @@ impl HostEnv {
         self.triggers = runtime.clone();
         self.plugins = Some(runtime);
         self
+    }
+}
+
+/// The host's SAML verifier: libxmlsec1 when built with the `saml` feature.
+fn default_saml() -> Arc<dyn cognate_core::ports::Saml> {
+    #[cfg(feature = "saml")]
+    {
+        Arc::new(crate::saml::XmlSecSaml)
+    }
+    #[cfg(not(feature = "saml"))]
+    {
+        Arc::new(cognate_core::ports::NoSaml)
     }
 }
 
@@ -318,6 +333,9 @@ impl Env for HostEnv {
     }
     fn sts(&self) -> &dyn cognate_core::ports::Sts {
         &*self.sts
+    }
+    fn saml(&self) -> &dyn cognate_core::ports::Saml {
+        &*self.saml
     }
 }
 
