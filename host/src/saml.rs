@@ -225,6 +225,36 @@ fn shape(xml: &str) -> Result<Shape, SamlError> {
     Ok(shape)
 }
 
+/// What the reduced (signed-only) document's root is.
+enum Root {
+    Response,
+    Assertion,
+    Other,
+}
+
+fn root_element(xml: &str) -> Result<Root, SamlError> {
+    let mut reader = NsReader::from_str(xml);
+    loop {
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|e| SamlError::Malformed(format!("the signed XML: {e}")))?;
+        match event {
+            Event::Start(s) | Event::Empty(s) => {
+                let local = s.local_name();
+                return Ok(if is(&ns, PROTOCOL_NS) && local.as_ref() == b"Response" {
+                    Root::Response
+                } else if is(&ns, ASSERTION_NS) && local.as_ref() == b"Assertion" {
+                    Root::Assertion
+                } else {
+                    Root::Other
+                });
+            }
+            Event::Eof => return Ok(Root::Other),
+            _ => {}
+        }
+    }
+}
+
 fn millis(t: &chrono::DateTime<chrono::Utc>) -> u64 {
     u64::try_from(t.timestamp_millis()).unwrap_or(0)
 }
@@ -295,22 +325,32 @@ pub fn verify(saml_response: &str, metadata_xml: &str) -> Result<SignedAssertion
     })?;
 
     // 3. The signed element is the assertion, or the Response around it.
-    let (assertion, signed_response) = if let Ok(response) = reduced.parse::<Response>() {
-        if Some(&response.id) != shape.root_id.as_ref() {
+    let (assertion, signed_response) = match root_element(&reduced)? {
+        Root::Response => {
+            let response = reduced
+                .parse::<Response>()
+                .map_err(|e| SamlError::Malformed(format!("the signed Response: {e}")))?;
+            if Some(&response.id) != shape.root_id.as_ref() {
+                return Err(SamlError::Signature(
+                    "the signed Response is not the document".into(),
+                ));
+            }
+            let assertion = response.assertion.clone().ok_or_else(|| {
+                SamlError::Signature("the signed Response holds no assertion".into())
+            })?;
+            (assertion, Some(response))
+        }
+        Root::Assertion => {
+            let assertion = reduced
+                .parse::<Assertion>()
+                .map_err(|e| SamlError::Malformed(format!("the signed assertion: {e}")))?;
+            (assertion, None)
+        }
+        Root::Other => {
             return Err(SamlError::Signature(
-                "the signed Response is not the document".into(),
+                "the signed element is neither the Response nor its assertion".into(),
             ));
         }
-        let assertion = response
-            .assertion
-            .clone()
-            .ok_or_else(|| SamlError::Signature("the signed Response holds no assertion".into()))?;
-        (assertion, Some(response))
-    } else {
-        let assertion = reduced.parse::<Assertion>().map_err(|e| {
-            SamlError::Signature(format!("the signed element is not an assertion ({e})"))
-        })?;
-        (assertion, None)
     };
     if assertion.id != assertion_id {
         return Err(SamlError::Signature(
