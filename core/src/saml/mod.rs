@@ -311,7 +311,7 @@ pub fn check(signed: &SignedAssertion, expect: &Expectations) -> Result<Assertio
         || signed
             .audience_restrictions
             .iter()
-            .any(|audiences| !audiences.iter().any(|a| *a == expect.sp_entity_id))
+            .any(|audiences| !audiences.contains(&expect.sp_entity_id))
     {
         return Err(SamlError::Audience {
             expected: expect.sp_entity_id.clone(),
