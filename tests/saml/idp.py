@@ -10,7 +10,7 @@ Endpoints (the user is always signed in as alice; there is no login page):
                               HTTP-POST binding's auto-submitting form to the SP's ACS
   GET  /idp-initiated?sp=ID   an unsolicited response for the SP (no InResponseTo)
   add `signer=rogue` to either to have the response signed by another key under the same
-  entity id (an attacker's IdP).
+  entity id (an attacker's IdP), `alg=sha1` to have it signed with RSA-SHA1 and SHA-1 digests.
 """
 
 import argparse
@@ -23,7 +23,7 @@ from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.server import Server
-from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
 
 IDENTITY = {
     "email": ["alice@example.com"],
@@ -89,7 +89,10 @@ class Idp:
     def metadata(self):
         return create_metadata_string(None, config=self.servers["idp"].config, valid=24)
 
-    def respond(self, server, in_response_to, destination, sp_entity_id, relay_state):
+    def respond(self, server, in_response_to, destination, sp_entity_id, relay_state, alg):
+        sign_alg, digest_alg = (
+            (SIG_RSA_SHA1, DIGEST_SHA1) if alg == "sha1" else (SIG_RSA_SHA256, DIGEST_SHA256)
+        )
         response = server.create_authn_response(
             IDENTITY,
             in_response_to=in_response_to,
@@ -98,8 +101,8 @@ class Idp:
             name_id=NAME_ID,
             sign_assertion=True,
             sign_response=False,
-            sign_alg=SIG_RSA_SHA256,
-            digest_alg=DIGEST_SHA256,
+            sign_alg=sign_alg,
+            digest_alg=digest_alg,
             authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"},
         )
         http_args = server.apply_binding(
@@ -150,6 +153,7 @@ def handler_for(idp):
                             args["destination"],
                             args["sp_entity_id"],
                             query.get("RelayState"),
+                            query.get("alg"),
                         ),
                     )
                 if url.path == "/idp-initiated":
@@ -157,7 +161,9 @@ def handler_for(idp):
                     acs = server.metadata.assertion_consumer_service(sp, BINDING_HTTP_POST)
                     destination = acs[0]["location"]
                     return self.answer(
-                        200, idp.respond(server, None, destination, sp, query.get("RelayState"))
+                        200, idp.respond(
+                            server, None, destination, sp, query.get("RelayState"), query.get("alg")
+                        )
                     )
             except Exception as e:  # a refusal the test can read, not a dropped connection
                 return self.answer(400, "%s: %s" % (type(e).__name__, e), "text/plain")
