@@ -10,7 +10,8 @@ Endpoints (the user is always signed in as alice; there is no login page):
                               HTTP-POST binding's auto-submitting form to the SP's ACS
   GET  /idp-initiated?sp=ID   an unsolicited response for the SP (no InResponseTo)
   add `signer=rogue` to either to have the response signed by another key under the same
-  entity id (an attacker's IdP), `alg=sha1` to have it signed with RSA-SHA1 and SHA-1 digests.
+  entity id (an attacker's IdP), `alg=sha1` to have it signed with RSA-SHA1 and SHA-1 digests, `sign=response` or
+  `sign=both` to sign the whole Response instead of (or as well as) the assertion.
 """
 
 import argparse
@@ -89,7 +90,7 @@ class Idp:
     def metadata(self):
         return create_metadata_string(None, config=self.servers["idp"].config, valid=24)
 
-    def respond(self, server, in_response_to, destination, sp_entity_id, relay_state, alg):
+    def respond(self, server, in_response_to, destination, sp_entity_id, relay_state, alg, sign):
         sign_alg, digest_alg = (
             (SIG_RSA_SHA1, DIGEST_SHA1) if alg == "sha1" else (SIG_RSA_SHA256, DIGEST_SHA256)
         )
@@ -99,8 +100,8 @@ class Idp:
             destination=destination,
             sp_entity_id=sp_entity_id,
             name_id=NAME_ID,
-            sign_assertion=True,
-            sign_response=False,
+            sign_assertion=sign in (None, "assertion", "both"),
+            sign_response=sign in ("response", "both"),
             sign_alg=sign_alg,
             digest_alg=digest_alg,
             authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"},
@@ -154,6 +155,7 @@ def handler_for(idp):
                             args["sp_entity_id"],
                             query.get("RelayState"),
                             query.get("alg"),
+                            query.get("sign"),
                         ),
                     )
                 if url.path == "/idp-initiated":
@@ -162,7 +164,13 @@ def handler_for(idp):
                     destination = acs[0]["location"]
                     return self.answer(
                         200, idp.respond(
-                            server, None, destination, sp, query.get("RelayState"), query.get("alg")
+                            server,
+                            None,
+                            destination,
+                            sp,
+                            query.get("RelayState"),
+                            query.get("alg"),
+                            query.get("sign"),
                         )
                     )
             except Exception as e:  # a refusal the test can read, not a dropped connection

@@ -253,6 +253,34 @@ async fn a_genuine_sp_initiated_response_verifies_once_with_its_attributes() {
 }
 
 #[tokio::test]
+async fn a_signed_response_or_both_signed_verify_too() {
+    let env = env();
+    let metadata = setup().await;
+    for sign in ["response", "both"] {
+        let (id, response) = sp_initiated(&env, &metadata, &format!("idp&sign={sign}")).await;
+        let xml = decode(&response);
+        // One signature on the Response; "both" adds the assertion's.
+        let signatures = xml.matches("<ns2:Signature ").count();
+        assert_eq!(signatures, if sign == "both" { 2 } else { 1 }, "{sign}");
+        let a = accept(&env, &metadata, &response, &expect(&env, Some(&id)))
+            .await
+            .unwrap();
+        assert_eq!(a.name_id, "alice@example.com", "{sign}");
+        assert_eq!(a.attribute("given_name"), Some(&["Alice".to_string()][..]));
+        // A modified assertion inside a signed Response is refused too.
+        let modified = xml.replacen(">Alice<", ">Mallory<", 1);
+        let refused = accept(
+            &env,
+            &metadata,
+            &encode(&modified),
+            &expect(&env, Some(&id)),
+        )
+        .await;
+        assert!(is_signature(&refused), "{sign}: {refused:?}");
+    }
+}
+
+#[tokio::test]
 async fn idp_initiated_responses_carry_no_request_id() {
     let env = env();
     let metadata = setup().await;
