@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-run.sh
-exec cargo run --release --locked -p cognate-host --bin cognate -- serve "$@"
+# `saml`: SAML 2.0 identity providers, verified with libxmlsec1 (issue 20).
+exec cargo run --release --locked -p cognate-host --features saml --bin cognate -- serve "$@"

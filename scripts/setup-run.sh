@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs only what building and running the host needs (scripts/run.sh): the Rust target the
-# core's Wasm guest is built for. Idempotent. Everything the tests need is in scripts/setup.sh.
+# core's Wasm guest is built for, and the C libraries of the `saml` feature (libxmlsec1 & co,
+# scripts/setup-saml.sh --libs). Idempotent. Everything the tests need is in scripts/setup.sh.
 set -euo pipefail
 
 if ! command -v rustup >/dev/null 2>&1; then
@@ -12,3 +13,5 @@ installed_targets="$(rustup target list --installed)"
 for target in wasm32-unknown-unknown; do
   grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
 done
+# SAML 2.0 identity providers (issue 20): scripts/run.sh builds the host with `--features saml`.
+"$(dirname "$0")/setup-saml.sh" --libs

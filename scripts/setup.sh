@@ -30,3 +30,6 @@ done
 
 # -- delivery tests (issue 22): aiosmtpd and moto[server] in a pinned venv ---------------------
 "$here/setup-delivery.sh"
+
+# -- SAML (issue 20): libxmlsec1 & co for `--features saml`, xmlsec1 and pysaml2's IdP (pinned venv)
+"$here/setup-saml.sh"

@@ -86,3 +86,7 @@ scripts/test-federation.sh
 # -- PostgreSQL (issue 21): the contract, the scenarios and two hosts on one database ---------
 step "postgres: a throwaway PostgreSQL server; contract suite, scenarios, two hosts"
 scripts/test-postgres.sh
+
+# -- SAML (issue 20): pysaml2's IdP, the host's verifier (--features saml) and the core's checks
+step "saml: pysaml2's IdP; genuine responses accepted once, forged ones (wrapped, modified, unsigned, foreign key, expired, replayed) refused"
+scripts/test-saml.sh

@@ -67,6 +67,9 @@ pub mod qr;
 pub mod record;
 pub mod recovery;
 pub mod registration;
+// SAML 2.0 service provider (issue 20): requests, SP metadata, and the checks of responses whose
+// signatures the `Saml` port verified.
+pub mod saml;
 pub mod secret;
 pub mod service;
 pub mod sigv4;

@@ -281,6 +281,11 @@ pub trait Env: MaybeSend + MaybeSync {
     fn http(&self) -> &dyn Http {
         &NoHttp
     }
+    /// The SAML 2.0 verifier (XML signatures). Adapters without one keep the default, which
+    /// refuses SAML identity providers ([`UNSUPPORTED`]).
+    fn saml(&self) -> &dyn Saml {
+        &NoSaml
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,6 +427,165 @@ fn url_port(url: &str) -> Option<u16> {
     match after_host.rsplit_once(':') {
         Some((_, p)) => p.parse().ok(),
         None => Some(default),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SAML 2.0 (issue 20; the decisions are in `crate::saml`)
+
+/// What an IdP's metadata says, as the port read it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SamlIdpMetadata {
+    /// The IdP's `entityID` (the issuer its assertions must name).
+    pub entity_id: String,
+    /// `SingleSignOnService` locations by binding.
+    pub sso_redirect: Option<String>,
+    pub sso_post: Option<String>,
+    /// `SingleLogoutService` location for the HTTP-Redirect binding (`IDPSignout`).
+    pub slo_redirect: Option<String>,
+    /// Whether the IdP wants signed `AuthnRequest`s (Cognate does not sign them yet).
+    pub want_authn_requests_signed: bool,
+    /// How many signing certificates the metadata names (at least one is needed).
+    pub signing_certificates: usize,
+}
+
+/// A bearer `SubjectConfirmationData`, as signed.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SamlConfirmation {
+    /// The confirmation's `Method` (only [`crate::saml::BEARER`] counts).
+    pub method: String,
+    pub recipient: Option<String>,
+    pub in_response_to: Option<String>,
+    pub not_before_millis: Option<u64>,
+    pub not_on_or_after_millis: Option<u64>,
+}
+
+/// One `Attribute` of an `AttributeStatement`: its `Name` and its values as text.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SamlAttribute {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+/// What the port found under a valid signature by one of the IdP's certificates, and nothing
+/// that the signature does not cover. Times are milliseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SignedAssertion {
+    /// The IdP's entity id, from its metadata.
+    pub idp_entity_id: String,
+    /// The assertion's `ID`.
+    pub id: String,
+    /// The assertion's `Issuer`.
+    pub issuer: String,
+    pub issue_instant_millis: u64,
+    pub name_id: Option<String>,
+    pub name_id_format: Option<String>,
+    pub confirmations: Vec<SamlConfirmation>,
+    /// `Conditions`: `NotBefore`, `NotOnOrAfter`, and each `AudienceRestriction`'s audiences.
+    pub not_before_millis: Option<u64>,
+    pub not_on_or_after_millis: Option<u64>,
+    pub audience_restrictions: Vec<Vec<String>>,
+    /// The first `AuthnStatement`'s `SessionIndex` and `SessionNotOnOrAfter`.
+    pub session_index: Option<String>,
+    pub session_not_on_or_after_millis: Option<u64>,
+    pub attributes: Vec<SamlAttribute>,
+    /// The enclosing `Response`'s `Destination` and `InResponseTo`. Checked when present (they
+    /// are only as trustworthy as the response's own signature; the assertion's confirmation
+    /// is what counts).
+    pub response_destination: Option<String>,
+    pub response_in_response_to: Option<String>,
+}
+
+/// Why a SAML response (or an IdP's metadata) is refused.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SamlError {
+    /// This runtime has no XML-DSig verifier.
+    Unsupported,
+    /// The IdP's metadata is unusable (not XML, no IdP descriptor, no signing certificate).
+    Metadata(String),
+    /// The `SAMLResponse` is not base64, not XML, or not a SAML `Response`.
+    Malformed(String),
+    /// The IdP answered with a status other than Success.
+    Status(String),
+    /// No valid signature by the IdP's certificates covers the assertion (unsigned, signed by
+    /// another key, modified, or its signed element moved or wrapped).
+    Signature(String),
+    /// The response carries an encrypted assertion, which this runtime cannot decrypt.
+    Encrypted,
+    Issuer {
+        expected: String,
+        found: String,
+    },
+    Audience {
+        expected: String,
+        found: Vec<String>,
+    },
+    Recipient {
+        expected: String,
+        found: Option<String>,
+    },
+    Destination {
+        expected: String,
+        found: String,
+    },
+    InResponseTo {
+        expected: Option<String>,
+        found: Option<String>,
+    },
+    /// `NotBefore` is still ahead (beyond the clock skew).
+    NotYetValid,
+    /// `NotOnOrAfter` has passed (beyond the clock skew), or the bearer confirmation has none.
+    Expired,
+    /// The assertion names no subject.
+    NoSubject,
+    /// This assertion id was accepted before.
+    Replayed(String),
+    /// The store failed.
+    Store(String),
+}
+
+/// The message runtimes without a verifier answer.
+pub const UNSUPPORTED: &str = "SAML identity providers are not supported on this runtime";
+
+/// Verifies XML signatures of SAML 2.0 responses with a maintained XML-DSig library, and reads
+/// IdP metadata. It decides nothing else: [`crate::saml::check`] applies the issuer, audience,
+/// recipient, `InResponseTo` and time rules, [`crate::saml::remember`] one-time use.
+pub trait Saml: MaybeSend + MaybeSync {
+    /// Reads an IdP's metadata XML (`EntityDescriptor`).
+    fn metadata<'a>(
+        &'a self,
+        metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<SamlIdpMetadata, SamlError>>;
+    /// Verifies `saml_response` (a base64 `SAMLResponse`, HTTP-POST binding) against the signing
+    /// certificates of `metadata_xml`, and answers what the signature covers. Refused
+    /// ([`SamlError::Signature`]): no signature, a signature by another key, a
+    /// modified signed element, and any response whose one assertion is not the signed element
+    /// (or inside the signed `Response`) in its place, as XML signature wrapping produces.
+    fn verify<'a>(
+        &'a self,
+        saml_response: &'a str,
+        metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<SignedAssertion, SamlError>>;
+}
+
+/// A runtime without an XML-DSig verifier (the edge): every SAML call is refused with
+/// [`SamlError::Unsupported`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSaml;
+
+impl Saml for NoSaml {
+    fn metadata<'a>(
+        &'a self,
+        _metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<SamlIdpMetadata, SamlError>> {
+        boxed(async { Err(SamlError::Unsupported) })
+    }
+    fn verify<'a>(
+        &'a self,
+        _saml_response: &'a str,
+        _metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<SignedAssertion, SamlError>> {
+        boxed(async { Err(SamlError::Unsupported) })
     }
 }
 

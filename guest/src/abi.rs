@@ -103,8 +103,12 @@ pub mod imports {
     pub const STS_POST: &str = "sts_post";
     /// `(request: HttpRequest) -> Result<HttpResponse, Error>`
     pub const HTTP_REQUEST: &str = "http_request";
+    /// `(metadata xml: str) -> Result<saml::IdpMetadata, saml::SamlError>`
+    pub const SAML_METADATA: &str = "saml_metadata";
+    /// `(SAMLResponse: str, metadata xml: str) -> Result<saml::SignedAssertion, saml::SamlError>`
+    pub const SAML_VERIFY: &str = "saml_verify";
     /// Every import taking `(args ptr, args len) -> answer len or -id`.
-    pub const PORT_CALLS: [&str; 20] = [
+    pub const PORT_CALLS: [&str; 22] = [
         STORE_GET,
         STORE_PUT,
         STORE_DELETE,
@@ -125,6 +129,8 @@ pub mod imports {
         PLUGINS_DELETE,
         STS_POST,
         HTTP_REQUEST,
+        SAML_METADATA,
+        SAML_VERIFY,
     ];
 }
 

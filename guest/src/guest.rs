@@ -71,6 +71,8 @@ mod host {
         pub fn plugins_delete(ptr: *const u8, len: usize) -> i64;
         pub fn sts_post(ptr: *const u8, len: usize) -> i64;
         pub fn http_request(ptr: *const u8, len: usize) -> i64;
+        pub fn saml_metadata(ptr: *const u8, len: usize) -> i64;
+        pub fn saml_verify(ptr: *const u8, len: usize) -> i64;
     }
 }
 
@@ -343,6 +345,23 @@ impl Http for GuestEnv {
     }
 }
 
+impl cognate_core::ports::Saml for GuestEnv {
+    fn metadata<'a>(
+        &'a self,
+        metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<cognate_core::saml::IdpMetadata, cognate_core::saml::SamlError>> {
+        boxed(async move { call(host::saml_metadata, (metadata_xml,)).await })
+    }
+    fn verify<'a>(
+        &'a self,
+        saml_response: &'a str,
+        metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<cognate_core::saml::SignedAssertion, cognate_core::saml::SamlError>>
+    {
+        boxed(async move { call(host::saml_verify, (saml_response, metadata_xml)).await })
+    }
+}
+
 impl Env for GuestEnv {
     fn store(&self) -> &dyn Store {
         self
@@ -375,6 +394,9 @@ impl Env for GuestEnv {
         self
     }
     fn http(&self) -> &dyn Http {
+        self
+    }
+    fn saml(&self) -> &dyn cognate_core::ports::Saml {
         self
     }
 }

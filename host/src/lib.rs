@@ -38,6 +38,9 @@ pub mod janitor;
 pub mod jws;
 pub mod plugins;
 pub mod ports;
+// SAML 2.0 signature verification with libxmlsec1 (issue 20).
+#[cfg(feature = "saml")]
+pub mod saml;
 pub mod server;
 pub mod store_postgres;
 pub mod store_sqlite;

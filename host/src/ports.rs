@@ -258,6 +258,8 @@ pub struct HostEnv {
     pub sts: Arc<dyn cognate_core::ports::Sts>,
     /// Outbound HTTP to upstream identity providers (none until the server sets it).
     pub http: Arc<dyn cognate_core::ports::Http>,
+    /// SAML 2.0 signature verification: libxmlsec1 with the `saml` feature, else refused.
+    pub saml: Arc<dyn cognate_core::ports::Saml>,
 }
 
 impl fmt::Debug for HostEnv {
@@ -280,6 +282,7 @@ impl HostEnv {
             plugins: None,
             sts: Arc::new(cognate_core::ports::NoSts),
             http: Arc::new(cognate_core::ports::NoHttp),
+            saml: default_saml(),
         })
     }
 
@@ -288,6 +291,18 @@ impl HostEnv {
         self.triggers = runtime.clone();
         self.plugins = Some(runtime);
         self
+    }
+}
+
+/// The host's SAML verifier: libxmlsec1 when built with the `saml` feature.
+fn default_saml() -> Arc<dyn cognate_core::ports::Saml> {
+    #[cfg(feature = "saml")]
+    {
+        Arc::new(crate::saml::XmlSecSaml)
+    }
+    #[cfg(not(feature = "saml"))]
+    {
+        Arc::new(cognate_core::ports::NoSaml)
     }
 }
 
@@ -324,6 +339,9 @@ impl Env for HostEnv {
     }
     fn http(&self) -> &dyn cognate_core::ports::Http {
         &*self.http
+    }
+    fn saml(&self) -> &dyn cognate_core::ports::Saml {
+        &*self.saml
     }
 }
 

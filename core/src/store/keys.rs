@@ -71,6 +71,14 @@ pub fn pool_client(pool_id: &str, client_id: &str) -> String {
 pub fn pool_clients(pool_id: &str) -> String {
     format!("p/{pool_id}/c/")
 }
+/// An accepted SAML assertion (`crate::saml::remember`), by issuer and assertion id, hashed
+/// (both are the IdP's text). Created only once: a replay finds it.
+pub fn saml_assertion(pool_id: &str, issuer: &str, assertion_id: &str) -> String {
+    format!(
+        "p/{pool_id}/sa/{}",
+        sha256_hex(&[issuer.as_bytes(), assertion_id.as_bytes()])
+    )
+}
 /// A pool's signing keys.
 pub fn signing_keys(pool_id: &str) -> String {
     format!("p/{pool_id}/keys")

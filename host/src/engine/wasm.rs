@@ -818,6 +818,18 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
             env.http.request(request).await
         },
     )?;
+    define_port(
+        linker,
+        SAML_METADATA,
+        |env, (metadata_xml,): (String,)| async move { env.saml.metadata(&metadata_xml).await },
+    )?;
+    define_port(
+        linker,
+        SAML_VERIFY,
+        |env, (response, metadata_xml): (String, String)| async move {
+            env.saml.verify(&response, &metadata_xml).await
+        },
+    )?;
     Ok(())
 }
 

@@ -1,0 +1,440 @@
+//! The host's [`Saml`] port (issue 20, feature `saml`): XML signatures of SAML 2.0 responses
+//! verified by samael over libxmlsec1 (Debian's `libxmlsec1`), never by hand-written XML-DSig.
+//!
+//! Defences against XML signature wrapping, in this order:
+//! 1. Before any signature work, the original document's shape is checked with a
+//!    namespace-aware reader: its root is a SAML protocol `Response`, it has no DOCTYPE, and it
+//!    holds exactly one `saml:Assertion`, a direct child of the root (and no
+//!    `EncryptedAssertion`, which this port cannot decrypt). A second assertion anywhere, or the
+//!    assertion moved under another element, is refused.
+//! 2. samael has libxmlsec1 verify every `Signature` in the document against the IdP metadata's
+//!    signing certificates only (not a certificate the response carries), with SHA-2 algorithms
+//!    only, after registering `ID` attributes (duplicate IDs are refused), and then reduces the
+//!    document to the elements the verified references cover
+//!    ([`ReduceMode::ValidateAndMarkNoAncestors`]): nothing unsigned survives.
+//! 3. The signed element must be that one assertion (by its unique `ID`) or the root
+//!    `Response` that contains it. Only the reduced, signed XML is parsed for the answer.
+//!
+//! Everything else (issuer, audience, recipient, `InResponseTo`, time, replay) is decided by
+//! `cognate_core::saml`.
+
+use base64ct::{Base64, Encoding};
+use cognate_core::ports::{BoxFuture, Saml, boxed};
+use cognate_core::saml::{
+    Attribute, Confirmation, IdpMetadata, STATUS_SUCCESS, SamlError, SignedAssertion,
+};
+use quick_xml::events::Event;
+use quick_xml::name::{Namespace, ResolveResult};
+use quick_xml::reader::NsReader;
+use samael::crypto::{AllowedSignatureAlgorithm, Crypto, CryptoProvider, ReduceMode};
+use samael::metadata::EntityDescriptor;
+use samael::schema::{Assertion, Response};
+use samael::service_provider::ServiceProvider;
+
+/// The largest `SAMLResponse` accepted (base64 text), and the largest metadata document.
+pub const MAX_RESPONSE: usize = 512 * 1024;
+pub const MAX_METADATA: usize = 1024 * 1024;
+
+const PROTOCOL_NS: &[u8] = b"urn:oasis:names:tc:SAML:2.0:protocol";
+const ASSERTION_NS: &[u8] = b"urn:oasis:names:tc:SAML:2.0:assertion";
+const HTTP_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+const HTTP_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+
+/// SignatureMethods accepted (SHA-1 and unknown methods are refused by xmlsec's checks).
+const ALGORITHMS: [AllowedSignatureAlgorithm; 6] = [
+    AllowedSignatureAlgorithm::RsaSha256,
+    AllowedSignatureAlgorithm::RsaSha384,
+    AllowedSignatureAlgorithm::RsaSha512,
+    AllowedSignatureAlgorithm::EcdsaSha256,
+    AllowedSignatureAlgorithm::EcdsaSha384,
+    AllowedSignatureAlgorithm::EcdsaSha512,
+];
+
+/// The SAML verifier of the host.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct XmlSecSaml;
+
+impl Saml for XmlSecSaml {
+    fn metadata<'a>(
+        &'a self,
+        metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<IdpMetadata, SamlError>> {
+        boxed(async move { read_metadata(metadata_xml) })
+    }
+    fn verify<'a>(
+        &'a self,
+        saml_response: &'a str,
+        metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<SignedAssertion, SamlError>> {
+        boxed(async move { verify(saml_response, metadata_xml) })
+    }
+}
+
+fn parse_metadata(metadata_xml: &str) -> Result<EntityDescriptor, SamlError> {
+    if metadata_xml.len() > MAX_METADATA {
+        return Err(SamlError::Metadata("the metadata is too large".into()));
+    }
+    if has_doctype(metadata_xml) {
+        return Err(SamlError::Metadata("the metadata has a DOCTYPE".into()));
+    }
+    metadata_xml
+        .parse::<EntityDescriptor>()
+        .map_err(|e| SamlError::Metadata(format!("not an EntityDescriptor: {e}")))
+}
+
+/// Reads an IdP's metadata: entity id, SSO and SLO endpoints, signing certificates.
+pub fn read_metadata(metadata_xml: &str) -> Result<IdpMetadata, SamlError> {
+    let descriptor = parse_metadata(metadata_xml)?;
+    let certificates = signing_certificates(&descriptor)?;
+    let idps = descriptor.idp_sso_descriptors.clone().unwrap_or_default();
+    if idps.is_empty() {
+        return Err(SamlError::Metadata(
+            "the metadata has no IDPSSODescriptor".into(),
+        ));
+    }
+    let sso = |binding: &str| {
+        idps.iter()
+            .flat_map(|d| d.single_sign_on_services.iter())
+            .find(|e| e.binding == binding)
+            .map(|e| e.location.clone())
+    };
+    let slo_redirect = idps
+        .iter()
+        .flat_map(|d| d.single_logout_services.iter())
+        .find(|e| e.binding == HTTP_REDIRECT)
+        .map(|e| e.location.clone());
+    Ok(IdpMetadata {
+        entity_id: descriptor.entity_id.clone().unwrap_or_default(),
+        sso_redirect: sso(HTTP_REDIRECT),
+        sso_post: sso(HTTP_POST),
+        slo_redirect,
+        want_authn_requests_signed: idps
+            .iter()
+            .any(|d| d.want_authn_requests_signed == Some(true)),
+        signing_certificates: certificates.len(),
+    })
+}
+
+fn signing_certificates(
+    descriptor: &EntityDescriptor,
+) -> Result<Vec<samael::crypto::CertificateDer>, SamlError> {
+    let sp = ServiceProvider {
+        idp_metadata: descriptor.clone(),
+        ..ServiceProvider::default()
+    };
+    sp.idp_signing_certs()
+        .map_err(|e| SamlError::Metadata(format!("unreadable signing certificate: {e}")))
+        .map(Option::unwrap_or_default)
+}
+
+/// The original document's shape (step 1).
+#[derive(Debug, Default)]
+struct Shape {
+    root_id: Option<String>,
+    destination: Option<String>,
+    in_response_to: Option<String>,
+    status: Option<String>,
+    /// IDs of every `saml:Assertion`, and whether each is a direct child of the root.
+    assertions: Vec<(Option<String>, bool)>,
+    encrypted: usize,
+}
+
+fn attr(e: &quick_xml::events::BytesStart<'_>, name: &[u8]) -> Result<Option<String>, SamlError> {
+    for a in e.attributes() {
+        let a = a.map_err(|e| SamlError::Malformed(format!("bad attribute: {e}")))?;
+        if a.key.as_ref() == name {
+            let v = a
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|e| SamlError::Malformed(format!("bad attribute value: {e}")))?;
+            return Ok(Some(v.into_owned()));
+        }
+    }
+    Ok(None)
+}
+
+fn is(ns: &ResolveResult<'_>, want: &[u8]) -> bool {
+    matches!(ns, ResolveResult::Bound(Namespace(n)) if *n == want)
+}
+
+fn has_doctype(xml: &str) -> bool {
+    xml.contains("<!DOCTYPE") || xml.contains("<!doctype")
+}
+
+fn shape(xml: &str) -> Result<Shape, SamlError> {
+    if has_doctype(xml) {
+        return Err(SamlError::Malformed("a DOCTYPE is not allowed".into()));
+    }
+    let mut reader = NsReader::from_str(xml);
+    let mut shape = Shape::default();
+    let mut depth = 0usize;
+    let mut root_seen = false;
+    let mut status_depth: Option<usize> = None;
+    loop {
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|e| SamlError::Malformed(format!("not XML: {e}")))?;
+        let (start, empty) = match &event {
+            Event::Start(s) => (Some(s), false),
+            Event::Empty(s) => (Some(s), true),
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if status_depth.is_some_and(|d| depth < d) {
+                    status_depth = None;
+                }
+                continue;
+            }
+            Event::Eof => break,
+            Event::DocType(_) => {
+                return Err(SamlError::Malformed("a DOCTYPE is not allowed".into()));
+            }
+            _ => continue,
+        };
+        let Some(s) = start else { continue };
+        let local = s.local_name();
+        let local = local.as_ref();
+        if !root_seen {
+            if !(is(&ns, PROTOCOL_NS) && local == b"Response") {
+                return Err(SamlError::Malformed(
+                    "the root element is not a SAML Response".into(),
+                ));
+            }
+            root_seen = true;
+            shape.root_id = attr(s, b"ID")?;
+            shape.destination = attr(s, b"Destination")?;
+            shape.in_response_to = attr(s, b"InResponseTo")?;
+        } else if is(&ns, ASSERTION_NS) && local == b"Assertion" {
+            shape.assertions.push((attr(s, b"ID")?, depth == 1));
+        } else if is(&ns, ASSERTION_NS) && local == b"EncryptedAssertion" {
+            shape.encrypted += 1;
+        } else if is(&ns, PROTOCOL_NS) && local == b"Status" && depth == 1 {
+            status_depth = Some(depth + 1);
+        } else if is(&ns, PROTOCOL_NS)
+            && local == b"StatusCode"
+            && status_depth == Some(depth)
+            && shape.status.is_none()
+        {
+            shape.status = attr(s, b"Value")?;
+        }
+        if !empty {
+            depth += 1;
+        }
+    }
+    if !root_seen {
+        return Err(SamlError::Malformed("empty document".into()));
+    }
+    Ok(shape)
+}
+
+/// What the reduced (signed-only) document's root is.
+enum Root {
+    Response,
+    Assertion,
+    Other,
+}
+
+fn root_element(xml: &str) -> Result<Root, SamlError> {
+    let mut reader = NsReader::from_str(xml);
+    loop {
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|e| SamlError::Malformed(format!("the signed XML: {e}")))?;
+        match event {
+            Event::Start(s) | Event::Empty(s) => {
+                let local = s.local_name();
+                return Ok(if is(&ns, PROTOCOL_NS) && local.as_ref() == b"Response" {
+                    Root::Response
+                } else if is(&ns, ASSERTION_NS) && local.as_ref() == b"Assertion" {
+                    Root::Assertion
+                } else {
+                    Root::Other
+                });
+            }
+            Event::Eof => return Ok(Root::Other),
+            _ => {}
+        }
+    }
+}
+
+fn millis(t: &chrono::DateTime<chrono::Utc>) -> u64 {
+    u64::try_from(t.timestamp_millis()).unwrap_or(0)
+}
+
+/// Verifies a base64 `SAMLResponse` against the IdP's metadata (see the module's comment).
+pub fn verify(saml_response: &str, metadata_xml: &str) -> Result<SignedAssertion, SamlError> {
+    if saml_response.len() > MAX_RESPONSE {
+        return Err(SamlError::Malformed("the response is too large".into()));
+    }
+    let compact: String = saml_response
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let bytes = Base64::decode_vec(&compact)
+        .map_err(|_| SamlError::Malformed("SAMLResponse is not base64".into()))?;
+    let xml = String::from_utf8(bytes)
+        .map_err(|_| SamlError::Malformed("SAMLResponse is not UTF-8".into()))?;
+
+    let descriptor = parse_metadata(metadata_xml)?;
+    let idp_entity_id = descriptor
+        .entity_id
+        .clone()
+        .ok_or_else(|| SamlError::Metadata("the metadata names no entityID".into()))?;
+    let certificates = signing_certificates(&descriptor)?;
+    if certificates.is_empty() {
+        return Err(SamlError::Metadata(
+            "the IdP descriptor has no signing certificate".into(),
+        ));
+    }
+
+    // 1. Shape.
+    let shape = shape(&xml)?;
+    match shape.status.as_deref() {
+        Some(STATUS_SUCCESS) => {}
+        Some(other) => return Err(SamlError::Status(other.to_string())),
+        None => {
+            return Err(SamlError::Malformed(
+                "the response has no StatusCode".into(),
+            ));
+        }
+    }
+    if shape.encrypted > 0 {
+        return Err(SamlError::Encrypted);
+    }
+    let assertion_id = match shape.assertions.as_slice() {
+        [(Some(id), true)] => id.clone(),
+        [] => {
+            return Err(SamlError::Malformed(
+                "the response carries no assertion".into(),
+            ));
+        }
+        _ => {
+            return Err(SamlError::Signature(
+                "the response must carry exactly one assertion, a child of the Response".into(),
+            ));
+        }
+    };
+
+    // 2. Signatures, and only what they cover.
+    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+        &xml,
+        &certificates,
+        ReduceMode::ValidateAndMarkNoAncestors,
+        Some(&ALGORITHMS),
+    )
+    .map_err(|e| {
+        SamlError::Signature(format!("no valid signature by the IdP's certificate ({e})"))
+    })?;
+
+    // 3. The signed element is the assertion, or the Response around it.
+    let (assertion, signed_response) = match root_element(&reduced)? {
+        Root::Response => {
+            let response = reduced
+                .parse::<Response>()
+                .map_err(|e| SamlError::Malformed(format!("the signed Response: {e}")))?;
+            if Some(&response.id) != shape.root_id.as_ref() {
+                return Err(SamlError::Signature(
+                    "the signed Response is not the document".into(),
+                ));
+            }
+            let assertion = response.assertion.clone().ok_or_else(|| {
+                SamlError::Signature("the signed Response holds no assertion".into())
+            })?;
+            (assertion, Some(response))
+        }
+        Root::Assertion => {
+            let assertion = reduced
+                .parse::<Assertion>()
+                .map_err(|e| SamlError::Malformed(format!("the signed assertion: {e}")))?;
+            (assertion, None)
+        }
+        Root::Other => {
+            return Err(SamlError::Signature(
+                "the signed element is neither the Response nor its assertion".into(),
+            ));
+        }
+    };
+    if assertion.id != assertion_id {
+        return Err(SamlError::Signature(
+            "the signed assertion is not the response's assertion".into(),
+        ));
+    }
+    Ok(answer(
+        idp_entity_id,
+        assertion,
+        signed_response.as_ref(),
+        &shape,
+    ))
+}
+
+fn answer(
+    idp_entity_id: String,
+    a: Assertion,
+    response: Option<&Response>,
+    shape: &Shape,
+) -> SignedAssertion {
+    let subject = a.subject.as_ref();
+    let name_id = subject.and_then(|s| s.name_id.as_ref());
+    let confirmations = subject
+        .and_then(|s| s.subject_confirmations.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            let data = c.subject_confirmation_data;
+            Confirmation {
+                method: c.method.unwrap_or_default(),
+                recipient: data.as_ref().and_then(|d| d.recipient.clone()),
+                in_response_to: data.as_ref().and_then(|d| d.in_response_to.clone()),
+                not_before_millis: data
+                    .as_ref()
+                    .and_then(|d| d.not_before.as_ref())
+                    .map(millis),
+                not_on_or_after_millis: data
+                    .as_ref()
+                    .and_then(|d| d.not_on_or_after.as_ref())
+                    .map(millis),
+            }
+        })
+        .collect();
+    let conditions = a.conditions.as_ref();
+    let authn = a.authn_statements.as_ref().and_then(|s| s.first());
+    let attributes = a
+        .attribute_statements
+        .iter()
+        .flatten()
+        .flat_map(|s| s.attributes.iter())
+        .map(|at| Attribute {
+            name: at.name.clone().unwrap_or_default(),
+            values: at.values.iter().filter_map(|v| v.value.clone()).collect(),
+        })
+        .collect();
+    SignedAssertion {
+        idp_entity_id,
+        id: a.id.clone(),
+        issuer: a.issuer.value.clone().unwrap_or_default(),
+        issue_instant_millis: millis(&a.issue_instant),
+        name_id: name_id.map(|n| n.value.clone()),
+        name_id_format: name_id.and_then(|n| n.format.clone()),
+        confirmations,
+        not_before_millis: conditions.and_then(|c| c.not_before.as_ref()).map(millis),
+        not_on_or_after_millis: conditions
+            .and_then(|c| c.not_on_or_after.as_ref())
+            .map(millis),
+        audience_restrictions: conditions
+            .and_then(|c| c.audience_restrictions.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.audience)
+            .collect(),
+        session_index: authn.and_then(|s| s.session_index.clone()),
+        session_not_on_or_after_millis: authn
+            .and_then(|s| s.session_not_on_or_after.as_ref())
+            .map(millis),
+        attributes,
+        // Signed when the Response is; otherwise the document's own (checked all the same).
+        response_destination: response
+            .map(|r| r.destination.clone())
+            .unwrap_or_else(|| shape.destination.clone()),
+        response_in_response_to: response
+            .map(|r| r.in_response_to.clone())
+            .unwrap_or_else(|| shape.in_response_to.clone()),
+    }
+}
