@@ -258,3 +258,126 @@ fn an_unreachable_or_lying_provider_is_an_external_service_error() {
         error.message
     );
 }
+
+/// Federated users: created on first sign-in with the federated trigger sources, attributes
+/// mapped on every sign-in, a refusing pre sign-up trigger refuses the sign-in.
+mod federated_users {
+    use alloc::string::{String, ToString};
+    use alloc::vec::Vec;
+
+    use serde_json::{Map, Value, json};
+
+    use super::run;
+    use crate::api::{Ctx, dispatch};
+    use crate::config::Config;
+    use crate::error::ErrorKind;
+    use crate::federation::{federated, provider};
+    use crate::testing::TestEnv;
+    use crate::user::UserStatus;
+
+    fn call(env: &TestEnv, op: &str, body: Value) -> Value {
+        let config = Config::new("http://cognate.test", "us-east-1");
+        let ctx = Ctx {
+            config: &config,
+            env,
+            region: "us-east-1".to_string(),
+            origin: Default::default(),
+        };
+        run(dispatch(&ctx, op, body)).unwrap_or_else(|e| panic!("{op}: {e}"))
+    }
+
+    fn claims(email: &str) -> Map<String, Value> {
+        json!({"sub": "u-1", "email": email, "iss": "https://idp.example.com"})
+            .as_object()
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn a_first_sign_in_creates_the_user_with_the_federated_trigger_sources() {
+        let env = TestEnv::new();
+        let answer = |_: &Value| Ok(serde_json::to_vec(&json!({})).unwrap());
+        env.triggers.register("pre", answer);
+        env.triggers.register("conf", answer);
+        env.triggers.register("post", answer);
+        let pool_id = call(
+            &env,
+            "CreateUserPool",
+            json!({"PoolName": "fed", "LambdaConfig": {"PreSignUp": "pre", "PostConfirmation": "conf", "PostAuthentication": "post"}}),
+        )["UserPool"]["Id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        call(
+            &env,
+            "CreateIdentityProvider",
+            json!({"UserPoolId": pool_id, "ProviderName": "Upstream", "ProviderType": "OIDC",
+                   "ProviderDetails": {"client_id": "c", "authorize_scopes": "openid email",
+                                       "attributes_request_method": "GET", "oidc_issuer": "https://idp.example.com"},
+                   "AttributeMapping": {"email": "email"}}),
+        );
+        let (pool, _) = run(crate::pool::load_pool(&env, &pool_id)).unwrap();
+        let (idp, _) = run(provider::load(&env, &pool_id, "Upstream"))
+            .unwrap()
+            .unwrap();
+
+        let user = run(federated::sign_in(
+            &env,
+            &pool,
+            &idp,
+            &claims("a@example.com"),
+            "client",
+        ))
+        .unwrap();
+        assert_eq!(user.username, "Upstream_u-1");
+        assert_eq!(user.status, UserStatus::ExternalProvider);
+        assert_eq!(user.attributes["email"], "a@example.com");
+        let identities: Vec<Value> = serde_json::from_str(&user.attributes["identities"]).unwrap();
+        assert_eq!(identities[0]["userId"], "u-1");
+        assert_eq!(identities[0]["providerType"], "OIDC");
+        let pre = env.triggers.events_of("pre");
+        assert_eq!(pre.len(), 1);
+        assert_eq!(pre[0]["triggerSource"], "PreSignUp_ExternalProvider");
+        assert_eq!(pre[0]["userName"], "Upstream_u-1");
+        assert_eq!(
+            pre[0]["request"]["userAttributes"]["email"],
+            "a@example.com"
+        );
+        assert_eq!(
+            env.triggers.events_of("conf")[0]["triggerSource"],
+            "PostConfirmation_ConfirmSignUp"
+        );
+        assert_eq!(
+            env.triggers.events_of("post")[0]["triggerSource"],
+            "PostAuthentication_Authentication"
+        );
+
+        // The next sign-in maps the attributes again; no new sign-up.
+        let again = run(federated::sign_in(
+            &env,
+            &pool,
+            &idp,
+            &claims("b@example.com"),
+            "client",
+        ))
+        .unwrap();
+        assert_eq!(again.sub, user.sub);
+        assert_eq!(again.attributes["email"], "b@example.com");
+        assert_eq!(env.triggers.events_of("pre").len(), 1);
+        assert_eq!(env.triggers.events_of("post").len(), 2);
+
+        // A pre sign-up trigger that refuses: no user.
+        env.triggers.register("pre", |_| {
+            Ok(serde_json::to_vec(&json!({"error": "no federated users"})).unwrap())
+        });
+        let mut other = claims("c@example.com");
+        other.insert("sub".into(), json!("u-2"));
+        let error = run(federated::sign_in(&env, &pool, &idp, &other, "client")).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::UserLambdaValidation, "{error:?}");
+        assert!(
+            run(crate::user::load(&env, &pool, "Upstream_u-2"))
+                .unwrap()
+                .is_none()
+        );
+    }
+}
