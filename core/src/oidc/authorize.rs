@@ -335,19 +335,9 @@ pub async fn issue_code(
     )))
 }
 
-/// `GET /oauth2/authorize`.
-pub async fn authorize(ctx: &Ctx<'_>) -> Response {
-    let params = Params::parse(&ctx.request.query);
-    let request = match parse(ctx, &params).await {
-        Ok(r) => r,
-        Err(rejection) => return rejection.into_response(),
-    };
-    // `identity_provider` / `idp_identifier`: straight to that provider.
-    match super::federation::requested(ctx, &params, &request).await {
-        Ok(Some(provider)) => return super::federation::start(ctx, &request, &provider).await,
-        Ok(None) => {}
-        Err(rejection) => return rejection.into_response(),
-    }
+/// `GET /oauth2/authorize` for a validated request that names no upstream identity provider
+/// (`super::handle` sends those to `super::federation`).
+pub async fn authorize(ctx: &Ctx<'_>, request: AuthRequest) -> Response {
     // An active hosted-UI session skips the sign-in page, unless the client asks for it.
     let session = if request.prompt == Prompt::Login {
         None
