@@ -22,19 +22,24 @@ use openidconnect::{
 use serde_json::Value;
 
 const CALLBACK: &str = "http://localhost:8976/callback";
-const PROVIDER: &str = "Upstream";
+pub(crate) const PROVIDER: &str = "Upstream";
 
-struct Setup {
-    upstream_pool: String,
-    upstream_users: AppClient,
-    pool_id: String,
-    app: AppClient,
+pub(crate) struct Setup {
+    pub(crate) upstream_pool: String,
+    pub(crate) upstream_users: AppClient,
+    pub(crate) pool_id: String,
+    pub(crate) app: AppClient,
 }
 
 /// The upstream pool (a confidential client whose callback is the downstream server's
 /// `/oauth2/idpresponse`), the downstream pool with the upstream as an OIDC provider, and an
 /// app client of the downstream pool that supports it.
 async fn setup(target: &Target) -> Setup {
+    setup_with(target, CALLBACK).await
+}
+
+/// [`setup`] with the app's callback URL.
+pub(crate) async fn setup_with(target: &Target, callback: &str) -> Setup {
     let admin = target.admin_client();
     let upstream_pool = target.create_standard_pool("fed-up").await;
     let upstream = target
@@ -74,7 +79,7 @@ async fn setup(target: &Target) -> Setup {
                 .allowed_o_auth_flows(OAuthFlowType::Code)
                 .allowed_o_auth_scopes("openid")
                 .allowed_o_auth_scopes("email")
-                .callback_urls(CALLBACK)
+                .callback_urls(callback)
                 .supported_identity_providers("COGNITO")
                 .supported_identity_providers(PROVIDER)
         })
@@ -88,7 +93,7 @@ async fn setup(target: &Target) -> Setup {
 }
 
 /// A confirmed user of the upstream pool: (username, email, sub).
-async fn upstream_user(target: &Target, s: &Setup) -> (String, String, String) {
+pub(crate) async fn upstream_user(target: &Target, s: &Setup) -> (String, String, String) {
     let username = unique("fed");
     let email = unique_email("fed");
     target
