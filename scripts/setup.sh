@@ -30,3 +30,6 @@ done
 
 # -- delivery tests (issue 22): aiosmtpd and moto[server] in a pinned venv ---------------------
 "$here/setup-delivery.sh"
+
+# -- federation tests (issue 20): node oidc-provider, pinned, as an upstream OpenID provider --
+"$here/setup-federation.sh"
