@@ -7,8 +7,9 @@
 # `openidconnect` crate. (The scenarios with a Cognate pool as the upstream run with every
 # other scenario in `cargo test`.)
 #
-# `--edge` also runs every federation scenario against the Worker under `wrangler dev --local`
-# (edge/build.sh, scripts/edge-env.sh; the Worker allows its own address and the provider's).
+# `--edge` also runs it against the Worker under `wrangler dev --local` (edge/build.sh,
+# scripts/edge-env.sh; the Worker allows its own address and the provider's). The other
+# federation scenarios run on the Worker in scripts/test-edge.sh with every other scenario.
 #
 # Needs the test binaries and the host (cargo test --workspace --no-run builds both).
 set -euo pipefail
@@ -67,7 +68,8 @@ if [ "$edge" = 1 ]; then
   echo "==> federation on the edge: http://127.0.0.1:$edge_port (PID $EDGE_PID)"
   if ! COGNATE_BASE_URL="http://127.0.0.1:$edge_port" \
     COGNATE_OUTBOX_URL="http://127.0.0.1:$edge_port/__cognate/test/outbox" \
-    cargo test --workspace --test e2e --locked -- --include-ignored federation::; then
+    cargo test --workspace --test e2e --locked -- --ignored \
+    federation::a_user_signs_in_through_node_oidc_provider; then
     echo "--- the Worker's log (last 60 lines) ---" >&2
     tail -n 60 "$work/edge.log" >&2
     exit 1
