@@ -335,9 +335,10 @@ pub async fn issue_code(
     )))
 }
 
-/// `GET /oauth2/authorize` for a validated request that names no upstream identity provider
-/// (`super::handle` sends those to `super::federation`).
-pub async fn authorize(ctx: &Ctx<'_>, request: AuthRequest) -> Response {
+/// `GET /oauth2/authorize` for a request that names no identity provider (those go to the
+/// provider first: `super::federation::authorize`): an active hosted-UI session gets its code,
+/// anyone else the sign-in page.
+pub async fn sign_in(ctx: &Ctx<'_>, request: AuthRequest) -> Response {
     // An active hosted-UI session skips the sign-in page, unless the client asks for it.
     let session = if request.prompt == Prompt::Login {
         None

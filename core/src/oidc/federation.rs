@@ -54,6 +54,22 @@ struct StateRecord {
     expires_millis: u64,
 }
 
+/// `GET /oauth2/authorize`: a request that names an identity provider (`identity_provider` /
+/// `idp_identifier`) goes straight to it; any other continues in the hosted UI
+/// ([`super::authorize::sign_in`]).
+pub async fn authorize(ctx: &Ctx<'_>) -> Response {
+    let params = Params::parse(&ctx.request.query);
+    let request = match super::authorize::parse(ctx, &params).await {
+        Ok(r) => r,
+        Err(rejection) => return rejection.into_response(),
+    };
+    match requested(ctx, &params, &request).await {
+        Ok(Some(provider)) => start(ctx, &request, &provider).await,
+        Ok(None) => super::authorize::sign_in(ctx, request).await,
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
 /// The provider an authorization request names (`identity_provider` or `idp_identifier`), if
 /// any; `COGNITO` is the pool's own sign-in page.
 pub async fn requested(

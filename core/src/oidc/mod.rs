@@ -110,19 +110,7 @@ pub async fn context<'a>(
 pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
     let method = ctx.request.method.as_str();
     match (method, path) {
-        ("GET" | "HEAD", "/oauth2/authorize") => {
-            let params = form::Params::parse(&ctx.request.query);
-            let request = match authorize::parse(ctx, &params).await {
-                Ok(r) => r,
-                Err(rejection) => return rejection.into_response(),
-            };
-            // `identity_provider` / `idp_identifier`: straight to that provider.
-            match federation::requested(ctx, &params, &request).await {
-                Ok(Some(provider)) => federation::start(ctx, &request, &provider).await,
-                Ok(None) => authorize::authorize(ctx, request).await,
-                Err(rejection) => rejection.into_response(),
-            }
-        }
+        ("GET" | "HEAD", "/oauth2/authorize") => federation::authorize(ctx).await,
         ("POST", "/oauth2/token") => token::token(ctx).await,
         ("GET" | "POST", "/oauth2/userInfo" | "/oauth2/userinfo") => endpoints::userinfo(ctx).await,
         ("POST", "/oauth2/revoke") => endpoints::revoke(ctx).await,
