@@ -28,7 +28,7 @@ start_edge() {
       --persist-to "$persist" --show-interactive-dev-session=false --log-level "${EDGE_LOG_LEVEL:-log}" \
       --var "COGNATE_TEST_KEY:$COGNATE_TEST_KEY" --var "COGNATE_DEV_OUTBOX:true" \
       --var "COGNATE_PLUGIN_DELIVERY_HOSTS:${COGNATE_PLUGIN_DELIVERY_HOSTS:-mail.example.com}" \
-      --var "COGNATE_UPSTREAM_HOSTS:127.0.0.1:$port" \
+      --var "COGNATE_UPSTREAM_HOSTS:127.0.0.1:$port${COGNATE_TEST_EXTRA_UPSTREAM_HOSTS:+,$COGNATE_TEST_EXTRA_UPSTREAM_HOSTS}" \
       --var "COGNATE_ADMIN_ACCESS_KEY_ID:$COGNATE_ADMIN_ACCESS_KEY_ID" \
       --var "COGNATE_ADMIN_SECRET_ACCESS_KEY:$COGNATE_ADMIN_SECRET_ACCESS_KEY" \
       ${COGNATE_EDGE_EXTRA_ARGS:-}

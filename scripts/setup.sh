@@ -33,3 +33,6 @@ done
 
 # -- SAML (issue 20): libxmlsec1 & co for `--features saml`, xmlsec1 and pysaml2's IdP (pinned venv)
 "$here/setup-saml.sh"
+
+# -- federation tests (issue 20): node oidc-provider, pinned, as an upstream OpenID provider --
+"$here/setup-federation.sh"

@@ -7,10 +7,16 @@
 # `openidconnect` crate. (The scenarios with a Cognate pool as the upstream run with every
 # other scenario in `cargo test`.)
 #
+# `--edge` also runs it against the Worker under `wrangler dev --local` (edge/build.sh,
+# scripts/edge-env.sh; the Worker allows its own address and the provider's). The other
+# federation scenarios run on the Worker in scripts/test-edge.sh with every other scenario.
+#
 # Needs the test binaries and the host (cargo test --workspace --no-run builds both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+edge=0
+[ "${1:-}" = "--edge" ] && edge=1
 
 scripts/setup-federation.sh
 eval "$(scripts/setup-federation.sh --env)"
@@ -20,6 +26,7 @@ work="$(mktemp -d -t cognate-federation-XXXXXX)"
 provider_pid=""
 stop() {
   local status=$?
+  if declare -F stop_edge >/dev/null; then stop_edge; fi
   if [ -n "$provider_pid" ]; then
     kill -TERM "$provider_pid" 2>/dev/null || true
     wait "$provider_pid" 2>/dev/null || true
@@ -51,3 +58,20 @@ for engine in wasm native; do
   COGNATE_ENGINE="$engine" cargo test --workspace --test e2e --locked -- --ignored \
     federation::a_user_signs_in_through_node_oidc_provider
 done
+
+if [ "$edge" = 1 ]; then
+  # shellcheck source=scripts/edge-env.sh
+  source scripts/edge-env.sh
+  edge/build.sh
+  edge_port="$(free_port)"
+  start_edge "$edge_port" "$work/edge-state" "$work/edge.log"
+  echo "==> federation on the edge: http://127.0.0.1:$edge_port (PID $EDGE_PID)"
+  if ! COGNATE_BASE_URL="http://127.0.0.1:$edge_port" \
+    COGNATE_OUTBOX_URL="http://127.0.0.1:$edge_port/__cognate/test/outbox" \
+    cargo test --workspace --test e2e --locked -- --ignored \
+    federation::a_user_signs_in_through_node_oidc_provider; then
+    echo "--- the Worker's log (last 60 lines) ---" >&2
+    tail -n 60 "$work/edge.log" >&2
+    exit 1
+  fi
+fi

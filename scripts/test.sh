@@ -80,8 +80,8 @@ scripts/test-identity.sh --engine wasm
 scripts/test-identity.sh --engine native
 
 # -- federation (issue 20): node oidc-provider as an upstream OpenID provider -----------------
-step "federation: node oidc-provider as the upstream; Cognate registers, signs a user in (both engines)"
-scripts/test-federation.sh
+step "federation: node oidc-provider as the upstream; Cognate registers, signs a user in (both engines, and the Worker)"
+scripts/test-federation.sh --edge
 
 # -- PostgreSQL (issue 21): the contract, the scenarios and two hosts on one database ---------
 step "postgres: a throwaway PostgreSQL server; contract suite, scenarios, two hosts"

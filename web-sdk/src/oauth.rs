@@ -106,8 +106,32 @@ fn encode(value: &str) -> String {
     String::from(js_sys::encode_uri_component(value))
 }
 
-/// `signInWithRedirect`: remembers a fresh verifier, state and nonce, then opens the hosted UI.
-pub async fn start(auth: &Auth, _input: &JsValue) -> Result<JsValue> {
+/// The pool's name for Amplify's `provider` option: `'Google'`, `'Facebook'`, `'Amazon'`,
+/// `'Apple'`, or `{ custom: '<ProviderName>' }` (an OIDC or SAML provider of the pool).
+fn identity_provider(input: &JsValue) -> Option<String> {
+    if input.is_undefined() || input.is_null() {
+        return None;
+    }
+    let provider = js::get(input, "provider");
+    if let Some(name) = provider.as_string() {
+        return Some(
+            match name.as_str() {
+                "Amazon" => "LoginWithAmazon",
+                "Apple" => "SignInWithApple",
+                other => other,
+            }
+            .to_owned(),
+        );
+    }
+    if provider.is_object() {
+        return js::get(&provider, "custom").as_string();
+    }
+    None
+}
+
+/// `signInWithRedirect`: remembers a fresh verifier, state and nonce, then opens the hosted UI
+/// (or, with `provider`, goes straight to that identity provider: `identity_provider=`).
+pub async fn start(auth: &Auth, input: &JsValue) -> Result<JsValue> {
     let config = config(auth)?;
     let verifier = random_token(32)?;
     let challenge = Base64UrlUnpadded::encode_string(&js::sha256(verifier.as_bytes()).await?);
@@ -117,7 +141,7 @@ pub async fn start(auth: &Auth, _input: &JsValue) -> Result<JsValue> {
         nonce: random_token(16)?,
         redirect_uri: config.redirect_sign_in.clone(),
     };
-    let url = format!(
+    let mut url = format!(
         "{}/oauth2/authorize?response_type=code&client_id={}&redirect_uri={}&scope={}&state={}&nonce={}&code_challenge={}&code_challenge_method=S256",
         base(auth, config),
         encode(&auth.client_id),
@@ -127,6 +151,10 @@ pub async fn start(auth: &Auth, _input: &JsValue) -> Result<JsValue> {
         encode(&pending.nonce),
         encode(&challenge),
     );
+    if let Some(provider) = identity_provider(input) {
+        url.push_str("&identity_provider=");
+        url.push_str(&encode(&provider));
+    }
     let text = serde_json::to_string(&pending)
         .map_err(|e| AuthError::new(names::CONFIG, e.to_string()))?;
     session_storage()?

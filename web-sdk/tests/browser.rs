@@ -933,6 +933,24 @@ async fn sign_in_with_redirect_sends_pkce_state_and_nonce_and_checks_state_on_re
     assert_eq!(query.get("state").as_deref(), pending["state"].as_str());
     assert_eq!(query.get("nonce").as_deref(), pending["nonce"].as_str());
 
+    // Amplify's `provider` option goes straight to the pool's identity provider.
+    for (provider, expected) in [
+        (json!({"provider": "Google"}), "Google"),
+        (json!({"provider": "Apple"}), "SignInWithApple"),
+        (json!({"provider": {"custom": "Corp"}}), "Corp"),
+    ] {
+        auth.sign_in_with_redirect(&js(provider)).await.unwrap();
+        let last = opened.get(opened.length() - 1).as_string().unwrap();
+        let query = web_sys::Url::new(&last).unwrap().search_params();
+        assert_eq!(query.get("identity_provider").as_deref(), Some(expected));
+    }
+    assert!(query.get("identity_provider").is_none());
+    auth.sign_in_with_redirect(&JsValue::UNDEFINED)
+        .await
+        .unwrap();
+    let pending: Value =
+        serde_json::from_str(&session.get_item(&pending_key).unwrap().unwrap()).unwrap();
+
     // A return whose state is not ours is refused, and the pending sign-in is spent.
     let message = expect_error(
         auth.handle_redirect(Some(format!("{redirect}?code=abc&state=forged")))

@@ -258,3 +258,308 @@ fn an_unreachable_or_lying_provider_is_an_external_service_error() {
         error.message
     );
 }
+
+/// Federated users: created on first sign-in with the federated trigger sources, attributes
+/// mapped on every sign-in, a refusing pre sign-up trigger refuses the sign-in.
+mod federated_users {
+    use alloc::string::{String, ToString};
+    use alloc::vec::Vec;
+
+    use serde_json::{Map, Value, json};
+
+    use super::run;
+    use crate::api::{Ctx, dispatch};
+    use crate::config::Config;
+    use crate::error::ErrorKind;
+    use crate::federation::{federated, provider};
+    use crate::testing::TestEnv;
+    use crate::user::UserStatus;
+
+    fn call(env: &TestEnv, op: &str, body: Value) -> Value {
+        let config = Config::new("http://cognate.test", "us-east-1");
+        let ctx = Ctx {
+            config: &config,
+            env,
+            region: "us-east-1".to_string(),
+            origin: Default::default(),
+        };
+        run(dispatch(&ctx, op, body)).unwrap_or_else(|e| panic!("{op}: {e}"))
+    }
+
+    fn claims(email: &str) -> Map<String, Value> {
+        json!({"sub": "u-1", "email": email, "iss": "https://idp.example.com"})
+            .as_object()
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn a_first_sign_in_creates_the_user_with_the_federated_trigger_sources() {
+        let env = TestEnv::new();
+        let answer = |_: &Value| Ok(serde_json::to_vec(&json!({})).unwrap());
+        env.triggers.register("pre", answer);
+        env.triggers.register("conf", answer);
+        env.triggers.register("post", answer);
+        let pool_id = call(
+            &env,
+            "CreateUserPool",
+            json!({"PoolName": "fed", "LambdaConfig": {"PreSignUp": "pre", "PostConfirmation": "conf", "PostAuthentication": "post"}}),
+        )["UserPool"]["Id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        call(
+            &env,
+            "CreateIdentityProvider",
+            json!({"UserPoolId": pool_id, "ProviderName": "Upstream", "ProviderType": "OIDC",
+                   "ProviderDetails": {"client_id": "c", "authorize_scopes": "openid email",
+                                       "attributes_request_method": "GET", "oidc_issuer": "https://idp.example.com"},
+                   "AttributeMapping": {"email": "email"}}),
+        );
+        let (pool, _) = run(crate::pool::load_pool(&env, &pool_id)).unwrap();
+        let (idp, _) = run(provider::load(&env, &pool_id, "Upstream"))
+            .unwrap()
+            .unwrap();
+
+        let user = run(federated::sign_in(
+            &env,
+            &pool,
+            &idp,
+            &claims("a@example.com"),
+            "client",
+        ))
+        .unwrap();
+        assert_eq!(user.username, "Upstream_u-1");
+        assert_eq!(user.status, UserStatus::ExternalProvider);
+        assert_eq!(user.attributes["email"], "a@example.com");
+        let identities: Vec<Value> = serde_json::from_str(&user.attributes["identities"]).unwrap();
+        assert_eq!(identities[0]["userId"], "u-1");
+        assert_eq!(identities[0]["providerType"], "OIDC");
+        let pre = env.triggers.events_of("pre");
+        assert_eq!(pre.len(), 1);
+        assert_eq!(pre[0]["triggerSource"], "PreSignUp_ExternalProvider");
+        assert_eq!(pre[0]["userName"], "Upstream_u-1");
+        assert_eq!(
+            pre[0]["request"]["userAttributes"]["email"],
+            "a@example.com"
+        );
+        assert_eq!(
+            env.triggers.events_of("conf")[0]["triggerSource"],
+            "PostConfirmation_ConfirmSignUp"
+        );
+        assert_eq!(
+            env.triggers.events_of("post")[0]["triggerSource"],
+            "PostAuthentication_Authentication"
+        );
+
+        // The next sign-in maps the attributes again; no new sign-up.
+        let again = run(federated::sign_in(
+            &env,
+            &pool,
+            &idp,
+            &claims("b@example.com"),
+            "client",
+        ))
+        .unwrap();
+        assert_eq!(again.sub, user.sub);
+        assert_eq!(again.attributes["email"], "b@example.com");
+        assert_eq!(env.triggers.events_of("pre").len(), 1);
+        assert_eq!(env.triggers.events_of("post").len(), 2);
+
+        // A pre sign-up trigger that refuses: no user.
+        env.triggers.register("pre", |_| {
+            Ok(serde_json::to_vec(&json!({"error": "no federated users"})).unwrap())
+        });
+        let mut other = claims("c@example.com");
+        other.insert("sub".into(), json!("u-2"));
+        let error = run(federated::sign_in(&env, &pool, &idp, &other, "client")).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::UserLambdaValidation, "{error:?}");
+        assert!(
+            run(crate::user::load(&env, &pool, "Upstream_u-2"))
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+/// The provider operations' validation, as far as the e2e scenarios do not reach it.
+mod operations {
+    use alloc::string::{String, ToString};
+
+    use serde_json::{Value, json};
+
+    use super::run;
+    use crate::api::{Ctx, dispatch};
+    use crate::config::Config;
+    use crate::error::ErrorKind;
+    use crate::testing::TestEnv;
+
+    fn call(env: &TestEnv, op: &str, body: Value) -> Result<Value, crate::Error> {
+        let config = Config::new("http://cognate.test", "us-east-1");
+        let ctx = Ctx {
+            config: &config,
+            env,
+            region: "us-east-1".to_string(),
+            origin: Default::default(),
+        };
+        run(dispatch(&ctx, op, body))
+    }
+
+    fn pool(env: &TestEnv) -> String {
+        call(env, "CreateUserPool", json!({"PoolName": "p"})).unwrap()["UserPool"]["Id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn create(
+        env: &TestEnv,
+        pool: &str,
+        name: &str,
+        kind: &str,
+        details: Value,
+    ) -> Result<Value, crate::Error> {
+        call(
+            env,
+            "CreateIdentityProvider",
+            json!({"UserPoolId": pool, "ProviderName": name, "ProviderType": kind, "ProviderDetails": details}),
+        )
+    }
+
+    fn refused(result: Result<Value, crate::Error>, kind: ErrorKind, why: &str) {
+        let error = result.unwrap_err();
+        assert_eq!(error.kind, kind, "{error:?}");
+        assert!(error.message.contains(why), "{} lacks {why}", error.message);
+    }
+
+    #[test]
+    fn provider_details_are_checked_per_type() {
+        let env = TestEnv::new();
+        let p = pool(&env);
+        let google =
+            json!({"client_id": "c", "client_secret": "s", "authorize_scopes": "openid email"});
+        // Social providers are named after their type.
+        refused(
+            create(&env, &p, "MyGoogle", "Google", google.clone()),
+            ErrorKind::InvalidParameter,
+            "must be Google",
+        );
+        let out = create(&env, &p, "Google", "Google", google).unwrap();
+        // Cognito fills in the endpoints it describes, and maps username to the subject.
+        let idp = &out["IdentityProvider"];
+        assert_eq!(
+            idp["ProviderDetails"]["oidc_issuer"],
+            "https://accounts.google.com"
+        );
+        assert_eq!(
+            idp["ProviderDetails"]["authorize_url"],
+            "https://accounts.google.com/o/oauth2/v2/auth"
+        );
+        assert_eq!(idp["AttributeMapping"]["username"], "sub");
+        refused(
+            create(
+                &env,
+                &p,
+                "Facebook",
+                "Facebook",
+                json!({"client_id": "c", "authorize_scopes": "email"}),
+            ),
+            ErrorKind::InvalidParameter,
+            "client_secret is required",
+        );
+        let oidc = json!({"client_id": "c", "authorize_scopes": "email", "attributes_request_method": "GET", "oidc_issuer": "https://idp.example.com"});
+        refused(
+            create(&env, &p, "Corp", "OIDC", oidc),
+            ErrorKind::InvalidParameter,
+            "must include openid",
+        );
+        let oidc = json!({"client_id": "c", "authorize_scopes": "openid", "attributes_request_method": "PUT", "oidc_issuer": "https://idp.example.com"});
+        refused(
+            create(&env, &p, "Corp", "OIDC", oidc),
+            ErrorKind::InvalidParameter,
+            "must be GET or POST",
+        );
+        let oidc = json!({"client_id": "c", "authorize_scopes": "openid", "attributes_request_method": "GET", "oidc_issuer": "https://idp.example.com", "colour": "blue"});
+        refused(
+            create(&env, &p, "Corp", "OIDC", oidc),
+            ErrorKind::InvalidParameter,
+            "colour is not valid",
+        );
+        refused(
+            create(
+                &env,
+                &p,
+                "Corp",
+                "SAML",
+                json!({"MetadataURL": "https://idp.example.com/md", "MetadataFile": "<x/>"}),
+            ),
+            ErrorKind::InvalidParameter,
+            "exactly one",
+        );
+        refused(
+            create(&env, &p, "_Corp", "SAML", json!({"MetadataFile": "<x/>"})),
+            ErrorKind::InvalidParameter,
+            "providerName",
+        );
+        refused(
+            create(&env, &p, "Cognito", "SAML", json!({"MetadataFile": "<x/>"})),
+            ErrorKind::InvalidParameter,
+            "reserved",
+        );
+        create(&env, &p, "Corp", "SAML", json!({"MetadataFile": "<x/>"})).unwrap();
+        // Update merges ProviderDetails; identifiers are unique in the pool.
+        let updated = call(
+            &env,
+            "UpdateIdentityProvider",
+            json!({"UserPoolId": p, "ProviderName": "Google", "ProviderDetails": {"authorize_scopes": "openid"}, "IdpIdentifiers": ["g"]}),
+        )
+        .unwrap();
+        assert_eq!(
+            updated["IdentityProvider"]["ProviderDetails"]["client_secret"],
+            "s"
+        );
+        assert_eq!(
+            updated["IdentityProvider"]["ProviderDetails"]["authorize_scopes"],
+            "openid"
+        );
+        refused(
+            call(
+                &env,
+                "UpdateIdentityProvider",
+                json!({"UserPoolId": p, "ProviderName": "Corp", "IdpIdentifiers": ["G"]}),
+            ),
+            ErrorKind::DuplicateProvider,
+            "already used",
+        );
+        refused(
+            call(
+                &env,
+                "DeleteIdentityProvider",
+                json!({"UserPoolId": p, "ProviderName": "Nope"}),
+            ),
+            ErrorKind::ResourceNotFound,
+            "does not exist",
+        );
+        refused(
+            call(
+                &env,
+                "UpdateIdentityProvider",
+                json!({"UserPoolId": p, "ProviderName": "COGNITO"}),
+            ),
+            ErrorKind::UnsupportedIdentityProvider,
+            "Cognito",
+        );
+    }
+
+    #[test]
+    fn a_saml_provider_is_refused_by_the_flow() {
+        let env = TestEnv::new();
+        let p = pool(&env);
+        create(&env, &p, "Corp", "SAML", json!({"MetadataFile": "<x/>"})).unwrap();
+        let (idp, _) = run(crate::federation::provider::load(&env, &p, "Corp"))
+            .unwrap()
+            .unwrap();
+        let error = run(crate::federation::provider::endpoints(&env, &idp)).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::UnsupportedIdentityProvider);
+    }
+}

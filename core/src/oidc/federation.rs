@@ -272,7 +272,7 @@ pub async fn idp_response(ctx: &Ctx<'_>) -> Response {
             "The identity provider's response has no code.",
         ));
     };
-    match finish(ctx, &request, &record, code).await {
+    match finish(ctx, &request, &record, code, params.first("iss")).await {
         Ok(response) => response.with_header(
             "set-cookie",
             &format!(
@@ -290,11 +290,21 @@ async fn finish(
     request: &AuthRequest,
     record: &StateRecord,
     code: &str,
+    response_issuer: Option<&str>,
 ) -> Result<Response, Error> {
     let (provider, _) = provider::load(ctx.env, &request.pool.id, &record.provider_name)
         .await?
         .ok_or_else(|| Error::invalid_parameter("The identity provider no longer exists."))?;
     let endpoints = provider::endpoints(ctx.env, &provider).await?;
+    // RFC 9207: a provider that names itself in the response must be the one we sent the
+    // browser to (a mix-up defence).
+    if let (Some(given), Some(issuer)) = (response_issuer, &endpoints.issuer)
+        && given != issuer
+    {
+        return Err(Error::not_authorized(
+            "The authorization response comes from another issuer.",
+        ));
+    }
     let client_id = provider.detail("client_id").unwrap_or_default();
     // 1. The token request (RFC 6749 §4.1.3, RFC 7636 §4.5), the secret in the form.
     let form = form::encode_pairs([
@@ -306,9 +316,7 @@ async fn finish(
         ("code_verifier", Some(record.code_verifier.as_str())),
     ]);
     let token_request = if endpoints.token_request_method == "GET" {
-        let mut r = HttpRequest::get(&form::append_query(&endpoints.token_url, &form));
-        r.method = "GET".into();
-        r
+        HttpRequest::get(&form::append_query(&endpoints.token_url, &form))
     } else {
         HttpRequest::post_form(&endpoints.token_url, form)
     };

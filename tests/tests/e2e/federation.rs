@@ -22,19 +22,24 @@ use openidconnect::{
 use serde_json::Value;
 
 const CALLBACK: &str = "http://localhost:8976/callback";
-const PROVIDER: &str = "Upstream";
+pub(crate) const PROVIDER: &str = "Upstream";
 
-struct Setup {
-    upstream_pool: String,
-    upstream_users: AppClient,
-    pool_id: String,
-    app: AppClient,
+pub(crate) struct Setup {
+    pub(crate) upstream_pool: String,
+    pub(crate) upstream_users: AppClient,
+    pub(crate) pool_id: String,
+    pub(crate) app: AppClient,
 }
 
 /// The upstream pool (a confidential client whose callback is the downstream server's
 /// `/oauth2/idpresponse`), the downstream pool with the upstream as an OIDC provider, and an
 /// app client of the downstream pool that supports it.
 async fn setup(target: &Target) -> Setup {
+    setup_with(target, CALLBACK).await
+}
+
+/// [`setup`] with the app's callback URL.
+pub(crate) async fn setup_with(target: &Target, callback: &str) -> Setup {
     let admin = target.admin_client();
     let upstream_pool = target.create_standard_pool("fed-up").await;
     let upstream = target
@@ -74,7 +79,7 @@ async fn setup(target: &Target) -> Setup {
                 .allowed_o_auth_flows(OAuthFlowType::Code)
                 .allowed_o_auth_scopes("openid")
                 .allowed_o_auth_scopes("email")
-                .callback_urls(CALLBACK)
+                .callback_urls(callback)
                 .supported_identity_providers("COGNITO")
                 .supported_identity_providers(PROVIDER)
         })
@@ -88,7 +93,7 @@ async fn setup(target: &Target) -> Setup {
 }
 
 /// A confirmed user of the upstream pool: (username, email, sub).
-async fn upstream_user(target: &Target, s: &Setup) -> (String, String, String) {
+pub(crate) async fn upstream_user(target: &Target, s: &Setup) -> (String, String, String) {
     let username = unique("fed");
     let email = unique_email("fed");
     target
@@ -623,4 +628,51 @@ async fn a_user_signs_in_through_node_oidc_provider() {
         format!("{login}@oidc-provider.example").as_str()
     );
     assert_eq!(claims["identities"][0]["issuer"], issuer.as_str());
+}
+
+/// The hosted sign-in page offers the client's providers; the link goes to the provider.
+#[tokio::test]
+async fn the_sign_in_page_links_to_the_clients_providers() {
+    let target = Target::shared();
+    let s = setup(target).await;
+    let mut browser = Browser::new(target);
+    let authorize = format!(
+        "/oauth2/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&state=s1",
+        s.app.id,
+        openidconnect::url::form_urlencoded::byte_serialize(CALLBACK.as_bytes())
+            .collect::<String>()
+    );
+    let hop = browser.get(&authorize).await;
+    assert_eq!(hop.status, 302, "{}", hop.body);
+    let login = browser.get(hop.location.as_deref().unwrap()).await;
+    assert_eq!(login.status, 200);
+    // The href of the link whose text names the provider.
+    let before = &login.body[..login
+        .body
+        .find("Continue with Upstream")
+        .expect("a provider link")];
+    let href = &before[before.rfind("href=\"").unwrap() + 6..];
+    let link = cognate_tests::form_browser::unescape(&href[..href.find('"').unwrap()]);
+    assert!(link.contains("identity_provider=Upstream"), "{link}");
+    let to_upstream = browser.get(&link).await;
+    assert_eq!(to_upstream.status, 302, "{}", to_upstream.body);
+    assert!(
+        to_upstream
+            .location
+            .as_deref()
+            .unwrap()
+            .starts_with(&format!("{}/oauth2/authorize?", target.base_url())),
+        "{:?}",
+        to_upstream.location
+    );
+    // A provider the client does not support is refused, back at the app.
+    let refused = browser
+        .get(&format!("{authorize}&identity_provider=Nope"))
+        .await;
+    let location = refused.location.expect("a redirect to the app");
+    assert!(location.starts_with(CALLBACK), "{location}");
+    assert_eq!(
+        query_param(&location, "error").as_deref(),
+        Some("invalid_request")
+    );
 }

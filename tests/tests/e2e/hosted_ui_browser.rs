@@ -247,3 +247,95 @@ async fn a_person_signs_up_confirms_and_signs_in_through_the_hosted_ui_in_chromi
     assert_eq!(id["email"], email.as_str());
     assert_eq!(id["email_verified"], true);
 }
+
+/// Federation in Chromium: the downstream pool's sign-in page shows the provider's button; the
+/// person signs in on the upstream pool's hosted UI and lands on the app with a code of the
+/// downstream pool, which the app's back end exchanges for tokens of the federated user.
+/// Screenshots `federation-*.png` go to `target/browser/hosted-ui/`.
+#[tokio::test]
+async fn a_person_signs_in_through_an_upstream_provider_in_chromium() {
+    let target = Target::shared();
+    let app = FakeApp::start();
+    let callback = format!("{}/app/callback", app.base_url);
+    let s = crate::federation::setup_with(target, &callback).await;
+    let (username, email, sub) = crate::federation::upstream_user(target, &s).await;
+    let authorize = format!(
+        "{}/oauth2/authorize?response_type=code&client_id={}&redirect_uri={callback}&scope=openid+email&state=federated-state",
+        target.base_url(),
+        s.app.id
+    );
+    let shots = screenshot_dir();
+    let output = Command::new("node")
+        .arg(repo_root().join("tests/browser/federation.cjs"))
+        .envs(browser_env())
+        .env("AUTHORIZE_URL", &authorize)
+        .env("PROVIDER", crate::federation::PROVIDER)
+        .env("USERNAME", &username)
+        .env("PASSWORD", PASSWORD)
+        .env("CALLBACK", &callback)
+        .env("SCREENSHOTS", &shots)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("node (run scripts/setup.sh)");
+    let said = String::from_utf8(output.stdout).unwrap();
+    let result: Value = serde_json::from_str(said.lines().last().unwrap_or_default())
+        .unwrap_or_else(|_| panic!("browser script said: {said:?}"));
+    assert!(output.status.success(), "browser script failed: {result}");
+    let titles: Vec<&str> = result["titles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(titles[0].starts_with("Sign in"), "{titles:?}");
+    assert!(titles[1].starts_with("Sign in"), "{titles:?}");
+    assert_eq!(titles[2], "App", "{titles:?}");
+    // The second sign-in page was the upstream pool's.
+    let upstream = result["upstream"].as_str().unwrap();
+    assert!(
+        upstream.contains("client_id=") && !upstream.contains(&s.app.id),
+        "{upstream}"
+    );
+    for name in [
+        "federation-1-sign-in-with-provider",
+        "federation-2-upstream-sign-in",
+        "federation-3-redirected-to-app",
+    ] {
+        let shot = shots.join(format!("{name}.png"));
+        let bytes = std::fs::read(&shot).unwrap_or_else(|_| panic!("no {}", shot.display()));
+        assert!(
+            bytes.starts_with(b"\x89PNG"),
+            "{} is not a PNG",
+            shot.display()
+        );
+    }
+    let landed = result["callback"].as_str().unwrap();
+    assert_eq!(
+        query_param(landed, "state").as_deref(),
+        Some("federated-state")
+    );
+    let code = query_param(landed, "code").expect("an authorization code");
+    let response = no_redirects()
+        .post(format!("{}/oauth2/token", target.base_url()))
+        .basic_auth(&s.app.id, s.app.secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", callback.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let tokens: Value = response.json().await.unwrap();
+    let id = target
+        .jwks(&s.pool_id)
+        .await
+        .verify_id_token(tokens["id_token"].as_str().unwrap(), &s.app.id)
+        .expect("a valid ID token");
+    assert_eq!(
+        id["cognito:username"],
+        format!("{}_{sub}", crate::federation::PROVIDER).as_str()
+    );
+    assert_eq!(id["email"], email.as_str());
+}
