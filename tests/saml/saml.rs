@@ -551,3 +551,251 @@ async fn samael_alone_keeps_only_the_signed_assertion() {
         .is_err()
     );
 }
+
+// -- the whole flow through the service: /oauth2/authorize -> the IdP -> /saml2/idpresponse ->
+// the app's code -> the pool's tokens ---------------------------------------------------------
+
+const FLOW_POOL: &str = "us-east-1_SamlFlow1";
+const FLOW_CLIENT: &str = "samlflowclient000000000001";
+const FLOW_BASE: &str = "http://cognate.test";
+const APP: &str = "https://app.example.com/cb";
+const ADMIN_ID: &str = "AKIASAMLFLOWTEST0001";
+const ADMIN_SECRET: &str = "saml-flow-test-secret-0123456789abcdef";
+
+fn request(method: &str, path_and_query: &str) -> cognate_core::Request {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut r = cognate_core::Request::new(method, path).with_header("host", "cognate.test");
+    r.query = query.to_string();
+    r
+}
+
+/// A SigV4-signed user-pools call with the test admin key.
+async fn admin(
+    service: &cognate_core::service::Service,
+    env: &SamlEnv,
+    op: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let mut outgoing = cognate_core::ports::DeliveryRequest {
+        method: "POST".into(),
+        url: format!("{FLOW_BASE}/"),
+        headers: [
+            (
+                "content-type".to_string(),
+                "application/x-amz-json-1.1".to_string(),
+            ),
+            (
+                "x-amz-target".to_string(),
+                format!("AWSCognitoIdentityProviderService.{op}"),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+        body: body.to_string(),
+    };
+    cognate_core::sigv4::sign(
+        &mut outgoing,
+        &cognate_core::sigv4::Credentials {
+            access_key_id: ADMIN_ID.into(),
+            secret_access_key: cognate_core::secret::Secret::new(ADMIN_SECRET),
+            session_token: None,
+        },
+        "us-east-1",
+        "cognito-idp",
+        env.clock().now_millis(),
+    )
+    .unwrap();
+    let mut r = request("POST", "/").with_body(outgoing.body.into_bytes());
+    for (name, value) in outgoing.headers {
+        r = r.with_header(&name, &value);
+    }
+    let response = service.handle(r, env).await;
+    let text = String::from_utf8_lossy(&response.body).to_string();
+    assert_eq!(response.status, 200, "{op}: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn header(response: &cognate_core::Response, name: &str) -> String {
+    response
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[tokio::test]
+async fn a_user_signs_in_through_the_idp_and_gets_the_pools_tokens() {
+    use cognate_core::service::{ClientSpec, PoolSpec, Service};
+    let env = env();
+    let service = Service::new(
+        cognate_core::Config::new(FLOW_BASE, "us-east-1").with_admin_key(ADMIN_ID, ADMIN_SECRET),
+    );
+    let client_settings = |providers: &[&str]| {
+        serde_json::json!({"ClientName": "app", "AllowedOAuthFlowsUserPoolClient": true,
+            "AllowedOAuthFlows": ["code"], "AllowedOAuthScopes": ["openid", "email"],
+            "CallbackURLs": [APP], "SupportedIdentityProviders": providers})
+    };
+    service
+        .apply_pool_spec(
+            &env,
+            &PoolSpec {
+                id: Some(FLOW_POOL.into()),
+                region: None,
+                create: serde_json::json!({"PoolName": "saml-flow"}),
+                clients: vec![ClientSpec {
+                    id: Some(FLOW_CLIENT.into()),
+                    create: client_settings(&["COGNITO"]),
+                }],
+            },
+        )
+        .await
+        .unwrap();
+    // The IdP learns the pool's SP metadata (as an operator uploads it), the pool the IdP's.
+    let http = reqwest::Client::new();
+    let sp =
+        saml::metadata::sp_metadata_xml(&saml::sp_entity_id(FLOW_POOL), &saml::acs_url(FLOW_BASE));
+    let status = http
+        .post(format!("{}/sp", idp_url()))
+        .body(sp)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 204);
+    let metadata = http
+        .get(format!("{}/metadata", idp_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    admin(
+        &service,
+        &env,
+        "CreateIdentityProvider",
+        serde_json::json!({"UserPoolId": FLOW_POOL, "ProviderName": "Corp", "ProviderType": "SAML",
+            "ProviderDetails": {"MetadataFile": metadata},
+            "AttributeMapping": {"email": "urn:oid:1.2.840.113549.1.9.1.1", "given_name": "given_name"}}),
+    )
+    .await;
+    let mut update = client_settings(&["COGNITO", "Corp"]);
+    update["UserPoolId"] = FLOW_POOL.into();
+    update["ClientId"] = FLOW_CLIENT.into();
+    admin(&service, &env, "UpdateUserPoolClient", update).await;
+
+    // 1. The app sends the browser to Cognate, which sends it to the IdP with an AuthnRequest;
+    // 2. the IdP signs the user in and answers with its auto-posting form.
+    let verifier = "v".repeat(48);
+    let challenge = {
+        use sha2::Digest as _;
+        base64ct::Base64UrlUnpadded::encode_string(&sha2::Sha256::digest(verifier.as_bytes()))
+    };
+    let authorize_path = format!(
+        "/oauth2/authorize?response_type=code&client_id={FLOW_CLIENT}&redirect_uri={}&scope=openid+email&identity_provider=Corp&state=app-state&code_challenge={challenge}&code_challenge_method=S256",
+        form_urlencoded::byte_serialize(APP.as_bytes()).collect::<String>()
+    );
+    let through_idp = || async {
+        let authorize = service.handle(request("GET", &authorize_path), &env).await;
+        assert_eq!(
+            authorize.status,
+            302,
+            "{}",
+            String::from_utf8_lossy(&authorize.body)
+        );
+        let to_idp = header(&authorize, "location");
+        assert!(
+            to_idp.starts_with(&format!("{}/sso/redirect?", idp_url())),
+            "{to_idp}"
+        );
+        let cookie = header(&authorize, "set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let html = reqwest::get(&to_idp).await.unwrap().text().await.unwrap();
+        assert_eq!(form_action(&html), saml::acs_url(FLOW_BASE));
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("SAMLResponse", &form_field(&html, "SAMLResponse").unwrap())
+            .append_pair("RelayState", &form_field(&html, "RelayState").unwrap())
+            .finish();
+        (cookie, form)
+    };
+    let post = |cookie: Option<&str>, form: &str| {
+        let mut r = request("POST", "/saml2/idpresponse")
+            .with_header("content-type", "application/x-www-form-urlencoded")
+            .with_body(form.as_bytes().to_vec());
+        if let Some(c) = cookie {
+            r = r.with_header("cookie", c);
+        }
+        r
+    };
+    let (cookie, form) = through_idp().await;
+
+    // 3. Cognate verifies the response and answers the app with its own code.
+    let back = service.handle(post(Some(&cookie), &form), &env).await;
+    assert_eq!(back.status, 302, "{}", String::from_utf8_lossy(&back.body));
+    let to_app = header(&back, "location");
+    assert!(to_app.starts_with(APP), "{to_app}");
+    assert_eq!(query_param(&to_app, "state").as_deref(), Some("app-state"));
+    let code = query_param(&to_app, "code").expect("a code for the app");
+
+    // 4. The app redeems the code: the pool's tokens for the federated user.
+    let token_form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "authorization_code")
+        .append_pair("code", &code)
+        .append_pair("redirect_uri", APP)
+        .append_pair("client_id", FLOW_CLIENT)
+        .append_pair("code_verifier", &verifier)
+        .finish();
+    let tokens = service
+        .handle(
+            request("POST", "/oauth2/token")
+                .with_header("content-type", "application/x-www-form-urlencoded")
+                .with_body(token_form.into_bytes()),
+            &env,
+        )
+        .await;
+    assert_eq!(
+        tokens.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&tokens.body)
+    );
+    let tokens: serde_json::Value = serde_json::from_slice(&tokens.body).unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let payload = id_token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64ct::Base64UrlUnpadded::decode_vec(payload).unwrap()).unwrap();
+    assert_eq!(claims["cognito:username"], "Corp_alice@example.com");
+    assert_eq!(claims["email"], "alice@example.com");
+    assert_eq!(claims["given_name"], "Alice");
+    assert_eq!(claims["identities"][0]["providerName"], "Corp");
+    assert_eq!(claims["identities"][0]["providerType"], "SAML");
+
+    // The same response again is refused (its state is spent, and so is its assertion id).
+    let replay = service.handle(post(Some(&cookie), &form), &env).await;
+    assert_eq!(replay.status, 400);
+    // A response posted by another browser (without the binding cookie) is refused.
+    let (_, form) = through_idp().await;
+    let stranger = service.handle(post(None, &form), &env).await;
+    assert_eq!(stranger.status, 400);
+    // Without RelayState (IdP-initiated) it is refused too.
+    let bare = service
+        .handle(
+            post(Some(&cookie), "SAMLResponse=PHNhbWxwOlJlc3BvbnNlLz4="),
+            &env,
+        )
+        .await;
+    assert_eq!(bare.status, 400);
+}

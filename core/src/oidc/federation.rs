@@ -12,7 +12,13 @@
 //!    federated (or linked) user in ([`crate::federation::federated`]), starts a hosted-UI
 //!    session and answers the app's redirect URI with Cognate's own authorization code.
 //!
-//! SAML providers and Sign in with Apple are refused with `UnsupportedIdentityProvider` for now.
+//!
+//! SAML 2.0 providers take the same two steps with SAML's messages: an `AuthnRequest` over the
+//! HTTP-Redirect binding (its id kept in the state record, the state as `RelayState`), and the
+//! IdP's `SAMLResponse` posted to `/saml2/idpresponse`, verified by the `Saml` port and
+//! [`crate::saml::accept`] (signature, issuer, audience, recipient, `InResponseTo`, validity,
+//! one-time assertion id). IdP-initiated sign-in is refused. Sign in with Apple is refused with
+//! `UnsupportedIdentityProvider` for now.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -142,6 +148,9 @@ async fn try_start(
     request: &AuthRequest,
     provider: &IdentityProvider,
 ) -> Result<Response, Error> {
+    if provider.provider_type == ProviderType::Saml {
+        return start_saml(ctx, request, provider).await;
+    }
     let endpoints = provider::endpoints(ctx.env, provider).await?;
     let random = ctx.env.random();
     let state = format!(
@@ -405,11 +414,22 @@ async fn finish(
         }
     }
     // 4. The user, a hosted-UI session, Cognate's code.
+    complete(ctx, request, &provider, &claims).await
+}
+
+/// The user the provider vouched for (federated or linked), a hosted-UI session, and Cognate's
+/// authorization code to the app.
+async fn complete(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    provider: &IdentityProvider,
+    claims: &Map<String, Value>,
+) -> Result<Response, Error> {
     let user = federated::sign_in(
         ctx.env,
         &request.pool,
-        &provider,
-        &claims,
+        provider,
+        claims,
         &request.client.client_id,
     )
     .await?;
@@ -418,4 +438,197 @@ async fn finish(
     Ok(issue_code(ctx.env, request, &user, auth_time)
         .await?
         .with_header("set-cookie", &cookie))
+}
+
+// -- SAML 2.0 --------------------------------------------------------------------------------
+
+/// The IdP's metadata document: `MetadataFile`, or `MetadataURL` fetched over the
+/// outbound-HTTP port (the host must be on the operator's upstream hosts).
+async fn saml_metadata(ctx: &Ctx<'_>, provider: &IdentityProvider) -> Result<String, Error> {
+    if let Some(file) = provider.detail("MetadataFile") {
+        return Ok(file.to_string());
+    }
+    let url = provider.detail("MetadataURL").ok_or_else(|| {
+        Error::invalid_parameter("The SAML provider has neither MetadataFile nor MetadataURL.")
+    })?;
+    let answer = ctx.env.http().request(HttpRequest::get(url)).await?;
+    if answer.status != 200 {
+        return Err(Error::new(
+            crate::error::ErrorKind::ExternalService,
+            format!(
+                "The SAML provider's metadata answered HTTP {}.",
+                answer.status
+            ),
+        ));
+    }
+    String::from_utf8(answer.body)
+        .map_err(|_| Error::invalid_parameter("The SAML provider's metadata is not UTF-8."))
+}
+
+/// Where the IdP posts its response for this request (under any domain prefix).
+fn saml_acs_url(ctx: &Ctx<'_>) -> String {
+    crate::saml::acs_url(&format!("{}{}", ctx.config.base_url, ctx.path_prefix))
+}
+
+/// Step 1 for SAML: the `AuthnRequest` (HTTP-Redirect binding), its id in the state record and
+/// the state as `RelayState`.
+async fn start_saml(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    provider: &IdentityProvider,
+) -> Result<Response, Error> {
+    let metadata = saml_metadata(ctx, provider).await?;
+    let idp = crate::saml::idp_metadata(ctx.env, &metadata).await?;
+    let sso = idp.sso_redirect.ok_or_else(|| {
+        Error::invalid_parameter(
+            "The SAML provider's metadata has no HTTP-Redirect sign-on endpoint.",
+        )
+    })?;
+    let random = ctx.env.random();
+    let state = format!(
+        "{}.{}",
+        request.pool.id,
+        crate::ids::random_token(random, 24)
+    );
+    let binding = crate::ids::random_token(random, 32);
+    let acs = saml_acs_url(ctx);
+    let authn = crate::saml::request::redirect(
+        random,
+        ctx.env.clock(),
+        &sso,
+        &crate::saml::sp_entity_id(&request.pool.id),
+        &acs,
+        Some(&state),
+    )
+    .ok_or_else(|| Error::invalid_parameter("The SAML RelayState is too long."))?;
+    let record = StateRecord {
+        provider_name: provider.provider_name.clone(),
+        query: request.query.clone(),
+        nonce: authn.id,
+        code_verifier: String::new(),
+        binding: crate::codec::sha256_hex(&[binding.as_bytes()]),
+        redirect_uri: acs,
+        expires_millis: ctx
+            .env
+            .clock()
+            .now_millis()
+            .saturating_add(STATE_LIFETIME_MILLIS),
+    };
+    ctx.env
+        .store()
+        .put(
+            &keys::federation_state(&request.pool.id, &state),
+            &serde_json::to_vec(&record)?,
+            Expect::Absent,
+        )
+        .await?;
+    // The IdP answers with a cross-site POST: a `SameSite=Lax` cookie would stay behind, so on
+    // https the binding cookie is `SameSite=None; Secure` (loopback http is same-site anyway).
+    let same_site = if ctx.config.base_url.starts_with("https://") {
+        "; Secure; SameSite=None"
+    } else {
+        "; SameSite=Lax"
+    };
+    Ok(redirect(&authn.url).with_header(
+        "set-cookie",
+        &format!(
+            "{}={binding}; Path=/; HttpOnly{same_site}; Max-Age={}",
+            binding_cookie_name(&request.pool.id),
+            STATE_LIFETIME_MILLIS / 1000
+        ),
+    ))
+}
+
+/// Step 2 for SAML: `POST /saml2/idpresponse` with `SAMLResponse` and `RelayState`.
+pub async fn saml_response(ctx: &Ctx<'_>) -> Response {
+    let form = Params::parse(&String::from_utf8_lossy(&ctx.request.body));
+    let page = |m: &str| OAuthError::invalid_request(m.to_string()).page();
+    let Some(saml_response) = form.first("SAMLResponse") else {
+        return page("The identity provider's response has no SAMLResponse.");
+    };
+    let Some(state) = form.first("RelayState") else {
+        return page("IdP-initiated SAML sign-in is not enabled: start the sign-in at the app.");
+    };
+    let Some((pool_id, _)) = state.split_once('.') else {
+        return page("The RelayState is not valid.");
+    };
+    let key = keys::federation_state(pool_id, state);
+    let Ok(Some(item)) = ctx.env.store().get(&key).await else {
+        return page("The RelayState is not valid or was already used.");
+    };
+    if ctx
+        .env
+        .store()
+        .delete(&key, Expect::Version(item.version))
+        .await
+        .is_err()
+    {
+        return page("The RelayState is not valid or was already used.");
+    }
+    let Ok(record) = serde_json::from_slice::<StateRecord>(&item.value) else {
+        return page("The RelayState is not valid.");
+    };
+    if ctx.env.clock().now_millis() >= record.expires_millis {
+        return page("The sign-in took too long; start again.");
+    }
+    let presented = form::cookie(ctx.request.header("cookie"), &binding_cookie_name(pool_id))
+        .map(|v| crate::codec::sha256_hex(&[v.as_bytes()]));
+    if presented.as_deref() != Some(record.binding.as_str()) {
+        return page("The sign-in was started in another browser.");
+    }
+    let request = match super::authorize::parse(ctx, &Params::parse(&record.query)).await {
+        Ok(r) => r,
+        Err(rejection) => return rejection.into_response(),
+    };
+    match finish_saml(ctx, &request, &record, saml_response).await {
+        Ok(response) => response.with_header(
+            "set-cookie",
+            &format!(
+                "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+                binding_cookie_name(pool_id)
+            ),
+        ),
+        Err(error) => Rejection::Redirect {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            error: error.into(),
+        }
+        .into_response(),
+    }
+}
+
+/// The assertion verified against the IdP's metadata and this request, as claims: `NameID` (the
+/// subject) and each attribute by name (several values joined by commas).
+async fn finish_saml(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    record: &StateRecord,
+    saml_response: &str,
+) -> Result<Response, Error> {
+    let (provider, _) = provider::load(ctx.env, &request.pool.id, &record.provider_name)
+        .await?
+        .ok_or_else(|| Error::invalid_parameter("The identity provider no longer exists."))?;
+    let metadata = saml_metadata(ctx, &provider).await?;
+    let assertion = crate::saml::accept(
+        ctx.env,
+        &request.pool.id,
+        &metadata,
+        saml_response,
+        &crate::saml::Expectations {
+            sp_entity_id: crate::saml::sp_entity_id(&request.pool.id),
+            acs_url: record.redirect_uri.clone(),
+            in_response_to: Some(record.nonce.clone()),
+            now_millis: ctx.env.clock().now_millis(),
+        },
+    )
+    .await?;
+    let mut claims = Map::new();
+    for attribute in &assertion.attributes {
+        claims.insert(
+            attribute.name.clone(),
+            Value::String(attribute.values.join(",")),
+        );
+    }
+    claims.insert("NameID".into(), Value::String(assertion.name_id.clone()));
+    complete(ctx, request, &provider, &claims).await
 }

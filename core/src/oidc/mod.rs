@@ -73,6 +73,7 @@ pub fn is_oauth_path(path: &str) -> bool {
             | "/oauth2/userinfo"
             | "/oauth2/revoke"
             | "/oauth2/idpresponse"
+            | "/saml2/idpresponse"
             | "/logout"
     ) || HOSTED_UI_PATHS.contains(&path)
 }
@@ -116,6 +117,7 @@ pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
         ("POST", "/oauth2/revoke") => endpoints::revoke(ctx).await,
         ("GET" | "HEAD", "/logout") => endpoints::logout(ctx).await,
         ("GET", "/oauth2/idpresponse") => federation::idp_response(ctx).await,
+        ("POST", "/saml2/idpresponse") => federation::saml_response(ctx).await,
         _ => OAuthError::invalid_request("This endpoint does not accept this method.")
             .with_status(405)
             .into_json(),
