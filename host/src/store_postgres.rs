@@ -156,8 +156,9 @@ fn tls_for(
                 .map_err(|e| unreadable(&e))?;
         }
     }
-    // ring, the host's crypto everywhere else; rustls deprecates the constructor only to point
-    // at aws-lc-rs's post-quantum key exchange, which would add a second crypto library.
+    // ring, as the delivery transports' TLS (RS256 signing is aws-lc-rs's, host/src/jws.rs);
+    // rustls deprecates the constructor only to point at aws-lc-rs's post-quantum key exchange,
+    // which would add that key exchange too.
     #[allow(deprecated)]
     let provider = rustls::crypto::ring::default_provider();
     let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(provider))
