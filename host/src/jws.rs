@@ -255,11 +255,17 @@ mod tests {
         let small = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 1024).unwrap();
         let der = small.to_pkcs8_der().unwrap();
         let encoded = Secret::new(Base64::encode_string(der.as_bytes()));
-        // It signs (a key is the operator's business) but a 1024-bit signature never verifies.
-        let sig = jws
-            .sign(JwsAlgorithm::RS256, "small", &encoded, b"a.b")
-            .await
-            .unwrap();
+        // AWS-LC refuses to sign with it (an error, not a panic) ...
+        assert!(
+            jws.sign(JwsAlgorithm::RS256, "small", &encoded, b"a.b")
+                .await
+                .is_err()
+        );
+        // ... and a valid 1024-bit signature (made with the `rsa` crate) never verifies.
+        use rsa::signature::{SignatureEncoding, Signer};
+        let sig = rsa::pkcs1v15::SigningKey::<rsa::sha2::Sha256>::new(small.clone())
+            .sign(b"a.b")
+            .to_vec();
         let (n, e) = (small.n().to_bytes_be(), small.e().to_bytes_be());
         assert!(
             !jws.verify(JwsAlgorithm::RS256, "small", &n, &e, b"a.b", &sig)
