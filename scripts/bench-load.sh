@@ -63,10 +63,10 @@ if [ "${BENCH_SKIP_BOUNDS:-}" != 1 ]; then
   echo "bench-load: argon2id on one core (host/benches/hot_paths.rs, password/argon2id_verify)" >&2
   argon_out="$(taskset -c 0 cargo bench --locked -p cognate-host --bench hot_paths -- \
     --exact password/argon2id_verify 2>&1)"
-  # criterion: "time:   [low MID high]" with a unit
-  ARGON2_PER_S="$(awk '/time:/ {gsub(/\[/, ""); v = $4; u = $5;
-    if (u == "ms") s = v / 1000; else if (u == "s") s = v; else if (u ~ /s$/ && u != "ms") s = v / 1e6;
-    printf "%.2f", 1 / s; exit}' <<<"$argon_out")"
+  # criterion: "time:   [low unit MID unit high unit]", the name before it on the line or above
+  ARGON2_PER_S="$(awk '/time:/ {gsub(/\[/, ""); for (i = 1; i <= NF; i++) if ($i == "time:") {
+    v = $(i + 3); u = $(i + 4) }
+    s = (u == "s") ? v : (u == "ms") ? v / 1000 : v / 1e6; printf "%.2f", 1 / s; exit}' <<<"$argon_out")"
   echo "argon2id verify: $ARGON2_PER_S/s on one core"
 fi
 export SIGN_PER_S VERIFY_PER_S ARGON2_PER_S
