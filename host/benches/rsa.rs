@@ -24,11 +24,16 @@ use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 
+/// Signs an input.
+type SignFn = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+/// Verifies a signature over an input.
+type VerifyFn = Box<dyn Fn(&[u8], &[u8]) -> bool>;
+
 /// One candidate: a name and its sign and verify closures.
 struct Candidate {
     name: &'static str,
-    sign: Box<dyn Fn(&[u8]) -> Vec<u8>>,
-    verify: Box<dyn Fn(&[u8], &[u8]) -> bool>,
+    sign: SignFn,
+    verify: VerifyFn,
     /// RustCrypto is slow: fewer operations a round keep the rounds of equal length in time.
     weight: u32,
 }
