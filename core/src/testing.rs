@@ -1,7 +1,7 @@
 //! In-memory ports with a settable clock and seeded randomness, for tests and examples.
 //!
 //! `TestJws` is a test double: it "signs" with HMAC-SHA256 keyed by the private key bytes, so
-//! core tests run without an RSA implementation. Real adapters use real RSA (the host: ring).
+//! core tests run without an RSA implementation. Real adapters use real RSA (the host: aws-lc-rs).
 
 use alloc::string::String;
 use alloc::sync::Arc;

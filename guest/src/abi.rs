@@ -35,9 +35,9 @@ pub use cognate_core::ports::ByteBuf;
 
 /// The framing version. Bump it on any change to the encoding or to a type that crosses (a new
 /// field, a reordered variant). 3 was the hand-written codec; 4 is postcard, with the plugin
-/// registry imports; 5 adds `Message::link` (confirmation links); 6 adds the outbound-HTTP
-/// port ([`imports::HTTP_REQUEST`]).
-pub const FRAME_VERSION: u8 = 6;
+/// registry imports; 5 adds `Message::link` (confirmation links); 6 the outbound-HTTP port
+/// ([`imports::HTTP_REQUEST`]); 7 the SAML port and `store_get_many`.
+pub const FRAME_VERSION: u8 = 7;
 
 /// The guest's exports besides `memory`, `handle` and `store_contract`.
 pub mod exports {
@@ -70,6 +70,8 @@ pub mod imports {
     pub const STORE_DELETE: &str = "store_delete";
     /// `(prefix: str, after: Option<str>, limit: u64) -> Result<Page, StoreError>`
     pub const STORE_SCAN: &str = "store_scan";
+    /// `(keys: Vec<str>) -> Result<Vec<Option<Versioned>>, StoreError>`
+    pub const STORE_GET_MANY: &str = "store_get_many";
     /// `(alg: JwsAlgorithm) -> Result<GeneratedKey, Error>`
     pub const JWS_GENERATE: &str = "jws_generate";
     /// `(alg, kid: str, private key: str, input: bytes) -> Result<bytes, Error>`
@@ -108,11 +110,12 @@ pub mod imports {
     /// `(SAMLResponse: str, metadata xml: str) -> Result<saml::SignedAssertion, saml::SamlError>`
     pub const SAML_VERIFY: &str = "saml_verify";
     /// Every import taking `(args ptr, args len) -> answer len or -id`.
-    pub const PORT_CALLS: [&str; 22] = [
+    pub const PORT_CALLS: [&str; 23] = [
         STORE_GET,
         STORE_PUT,
         STORE_DELETE,
         STORE_SCAN,
+        STORE_GET_MANY,
         JWS_GENERATE,
         JWS_SIGN,
         JWS_VERIFY,

@@ -55,6 +55,7 @@ mod host {
         pub fn store_put(ptr: *const u8, len: usize) -> i64;
         pub fn store_delete(ptr: *const u8, len: usize) -> i64;
         pub fn store_scan(ptr: *const u8, len: usize) -> i64;
+        pub fn store_get_many(ptr: *const u8, len: usize) -> i64;
         pub fn jws_generate(ptr: *const u8, len: usize) -> i64;
         pub fn jws_sign(ptr: *const u8, len: usize) -> i64;
         pub fn jws_verify(ptr: *const u8, len: usize) -> i64;
@@ -193,6 +194,12 @@ impl Store for GuestEnv {
     ) -> BoxFuture<'a, Result<Page, StoreError>> {
         let limit = u64::try_from(limit).unwrap_or(u64::MAX);
         boxed(async move { call(host::store_scan, (prefix, after, limit)).await })
+    }
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Option<Versioned>>, StoreError>> {
+        boxed(async move { call(host::store_get_many, (keys,)).await })
     }
 }
 

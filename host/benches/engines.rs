@@ -1,4 +1,4 @@
-//! The two engines side by side, in one run, over the same ports (SQLite in WAL mode, ring
+//! The two engines side by side, in one run, over the same ports (SQLite in WAL mode, aws-lc-rs
 //! RS256, argon2id on the blocking pool), in-process (no HTTP): the core linked natively
 //! (`--engine native`) against the core's Wasm build in wasmtime (`--engine wasm`: `wasm` with
 //! the default 1000 requests per instance, `wasm_fresh` with a fresh instance per request).

@@ -1,5 +1,5 @@
 //! The hot paths of DESIGN.md §7, measured in one run through the real host ports (SQLite in WAL
-//! mode, ring RS256, argon2id on the blocking pool), in-process (no HTTP):
+//! mode, aws-lc-rs RS256, argon2id on the blocking pool), in-process (no HTTP):
 //!
 //! - `argon2id_verify`: the raw cost a password sign-in cannot avoid (same parameters);
 //! - `password_sign_in`: InitiateAuth USER_PASSWORD_AUTH, end to end through `Service::handle`;

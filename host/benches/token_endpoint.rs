@@ -1,5 +1,5 @@
 //! The OAuth 2.0 token endpoint (issue 6) on one core, through the real host ports (SQLite in WAL
-//! mode, ring RS256), in-process through `Service::handle` (no HTTP), next to the raw RS256
+//! mode, aws-lc-rs RS256), in-process through `Service::handle` (no HTTP), next to the raw RS256
 //! signature rate of the same port:
 //!
 //! - `rs256_sign`: one signature, the floor of any token issuance;

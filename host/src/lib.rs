@@ -1,7 +1,7 @@
 //! # cognate-host
 //!
 //! The self-hosted Cognate server: the core's [`Service`](cognate_core::Service) behind an axum
-//! HTTP server, with a SQLite store and native ports (ring RS256, argon2id on a blocking pool, a
+//! HTTP server, with a SQLite store and native ports (aws-lc-rs RS256, argon2id on a blocking pool, a
 //! file outbox for email and SMS). The core runs as its Wasm build inside wasmtime by default
 //! ([`engine`]), or linked natively (`--engine native`). The `cognate` binary is a thin wrapper around [`run`];
 //! benchmarks and tests reuse the pieces.
@@ -56,21 +56,47 @@ pub use server::{prepare, router, run};
 pub use store_postgres::PostgresStore;
 pub use store_sqlite::SqliteStore;
 
+/// Keeps the log writer's thread alive; dropping it writes out what is still buffered. Hold it
+/// for as long as the process logs (`main` keeps it until it returns).
+#[must_use = "dropping the guard stops the log writer"]
+#[derive(Debug)]
+pub struct LogGuard(#[allow(dead_code)] Option<tracing_appender::non_blocking::WorkerGuard>);
+
 /// Sets up logging: `COGNATE_LOG` filters (default `info`), `COGNATE_LOG_FORMAT=json` for JSON
 /// lines. Logs go to stderr; stdout carries only the start-up banner.
-pub fn init_logging() {
+///
+/// Lines are formatted on the thread that logs and written by a thread of their own through a
+/// buffer (issue 23): a request never waits for the terminal, pipe or disk behind stderr, and a
+/// burst becomes one `write` instead of one per line. Nothing is dropped: when the writer falls
+/// 64k lines behind, loggers wait for it (back-pressure, not loss). Each line is written whole.
+pub fn init_logging() -> LogGuard {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("COGNATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(LOG_LINES_IN_FLIGHT)
+        .thread_name("cognate-log")
+        .finish(std::io::BufWriter::with_capacity(
+            LOG_BUFFER_BYTES,
+            std::io::stderr(),
+        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         // Colours only for a person at a terminal, not in files and pipes.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_ansi(terminal);
     let json = std::env::var("COGNATE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     // `try_init`: a second call (tests) keeps the first subscriber instead of panicking.
-    let _ = if json {
+    let installed = if json {
         builder.json().try_init()
     } else {
         builder.try_init()
     };
+    LogGuard(installed.is_ok().then_some(guard))
 }
+
+/// Log lines queued for the writer thread before loggers wait.
+const LOG_LINES_IN_FLIGHT: usize = 64 * 1024;
+/// The writer thread's buffer in front of stderr; flushed whenever the queue runs empty.
+const LOG_BUFFER_BYTES: usize = 64 * 1024;

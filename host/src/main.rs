@@ -8,7 +8,8 @@ use cognate_host::{Cli, Command, Settings};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    cognate_host::init_logging();
+    // Held to the end: dropping it writes out the last buffered log lines.
+    let _log = cognate_host::init_logging();
     let result = match cli.command {
         Command::Serve(args) => match Settings::from_args(args) {
             Ok(settings) => cognate_host::run(settings).await,

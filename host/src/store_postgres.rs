@@ -156,8 +156,9 @@ fn tls_for(
                 .map_err(|e| unreadable(&e))?;
         }
     }
-    // ring, the host's crypto everywhere else; rustls deprecates the constructor only to point
-    // at aws-lc-rs's post-quantum key exchange, which would add a second crypto library.
+    // ring, as the delivery transports' TLS (RS256 signing is aws-lc-rs's, host/src/jws.rs);
+    // rustls deprecates the constructor only to point at aws-lc-rs's post-quantum key exchange,
+    // which would add that key exchange too.
     #[allow(deprecated)]
     let provider = rustls::crypto::ring::default_provider();
     let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(provider))
@@ -421,6 +422,7 @@ fn scan_sql(inclusive: bool, bounded: bool) -> &'static str {
 }
 
 const GET_SQL: &str = "SELECT value, version FROM cognate_kv WHERE key = $1";
+const GET_MANY_SQL: &str = "SELECT key, value, version FROM cognate_kv WHERE key = ANY($1)";
 const PUT_ANY_SQL: &str = "INSERT INTO cognate_kv (key, value, version)
      VALUES ($1, $2, nextval('cognate_kv_version'))
      ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = nextval('cognate_kv_version')
@@ -457,6 +459,48 @@ impl Store for PostgresStore {
                     }))
                 }
             }
+        })
+    }
+
+    /// One query (`key = ANY($1)`) for all the keys: one round trip to the database.
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Option<Versioned>>, StoreError>> {
+        boxed(async move {
+            // Over-long keys can never have been written: not asked for.
+            let asked: Vec<&[u8]> = keys
+                .iter()
+                .filter(|key| key.len() <= MAX_KEY_LEN)
+                .map(|key| key.as_bytes())
+                .collect();
+            if asked.is_empty() {
+                return Ok(vec![None; keys.len()]);
+            }
+            let rows = self.query("get_many", GET_MANY_SQL, &[&asked]).await?;
+            let mut found = std::collections::HashMap::with_capacity(rows.len());
+            for row in rows {
+                let key: Vec<u8> = row
+                    .try_get(0)
+                    .map_err(|e| self.unavailable("get_many", &e))?;
+                let value: Vec<u8> = row
+                    .try_get(1)
+                    .map_err(|e| self.unavailable("get_many", &e))?;
+                let version: i64 = row
+                    .try_get(2)
+                    .map_err(|e| self.unavailable("get_many", &e))?;
+                found.insert(
+                    key,
+                    Versioned {
+                        value,
+                        version: to_version(version)?,
+                    },
+                );
+            }
+            Ok(keys
+                .iter()
+                .map(|key| found.get(key.as_bytes()).cloned())
+                .collect())
         })
     }
 

@@ -322,6 +322,40 @@ fn usernames_are_unique_case_insensitively() {
     w.sign_up(&cs_client, "erin", "erin2@example.com");
 }
 
+/// GetUser reads the user under the pool's spelling of the name (one store round trip asks for
+/// both spellings before the pool says which): each of two users whose names differ only in
+/// case gets their own record in a case-sensitive pool, and a mixed-case name is found in a
+/// case-insensitive one.
+#[test]
+fn get_user_finds_the_user_under_the_pools_spelling() {
+    let w = World::new();
+    let cs = w.pool(json!({"UsernameConfiguration": {"CaseSensitive": true}}));
+    let cs_client = w.client(&cs, json!({}));
+    let upper = w.confirmed(&cs, &cs_client, "Gina");
+    let lower = w.confirmed(&cs, &cs_client, "gina");
+    for (signed_in, name) in [(&upper, "Gina"), (&lower, "gina")] {
+        let me = w
+            .get_user(&signed_in["AuthenticationResult"]["AccessToken"])
+            .unwrap();
+        assert_eq!(me["Username"], json!(name));
+        let email = me["UserAttributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["Name"] == "email")
+            .unwrap()["Value"]
+            .clone();
+        assert_eq!(email, json!(format!("{name}@example.com")));
+    }
+    let ci = w.pool(json!({}));
+    let ci_client = w.client(&ci, json!({}));
+    let mixed = w.confirmed(&ci, &ci_client, "HaNk");
+    let me = w
+        .get_user(&mixed["AuthenticationResult"]["AccessToken"])
+        .unwrap();
+    assert_eq!(me["Username"], json!("HaNk"));
+}
+
 #[test]
 fn email_as_username_is_unique_and_signs_in() {
     let w = World::new();

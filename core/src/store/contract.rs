@@ -44,6 +44,7 @@ macro_rules! contract_checks {
     ($callback:ident) => {
         $callback!(
             get_missing,
+            get_many,
             create_only,
             compare_and_set,
             versions_never_reused,
@@ -252,6 +253,58 @@ pub async fn get_missing(store: &dyn Store) {
 }
 
 /// A create-only put succeeds once, then is a `Conflict` that leaves the first value.
+/// `get_many` answers each key as `get` does, in the order asked: present, missing and
+/// repeated keys alike.
+pub async fn get_many(store: &dyn Store) {
+    let a = "contract/get_many/a";
+    let b = "contract/get_many/b";
+    let va = put(store, a, b"first", Expect::Absent).await;
+    let vb = put(store, b, b"", Expect::Absent).await;
+    let keys = vec![
+        b.to_string(),
+        "contract/get_many/missing".to_string(),
+        a.to_string(),
+        a.to_string(),
+    ];
+    let got = store
+        .get_many(&keys)
+        .await
+        .unwrap_or_else(|e| panic!("get_many failed: {e}"));
+    let first = Some(Versioned {
+        value: b"first".to_vec(),
+        version: va,
+    });
+    assert_eq!(
+        got,
+        vec![
+            Some(Versioned {
+                value: Vec::new(),
+                version: vb
+            }),
+            None,
+            first.clone(),
+            first,
+        ],
+        "get_many answers each key as get does, in order"
+    );
+    let none = store
+        .get_many(&[])
+        .await
+        .unwrap_or_else(|e| panic!("get_many of no keys failed: {e}"));
+    assert!(none.is_empty(), "get_many of no keys is empty");
+    // After a write, get_many sees it (read-your-writes, as get).
+    let va2 = put(store, a, b"second", Expect::Version(va)).await;
+    let got = store.get_many(&[a.to_string()]).await.unwrap();
+    assert_eq!(
+        got,
+        vec![Some(Versioned {
+            value: b"second".to_vec(),
+            version: va2
+        })],
+        "get_many sees the latest write"
+    );
+}
+
 pub async fn create_only(store: &dyn Store) {
     let key = "contract/create_only/k";
     let v1 = put(store, key, b"first", Expect::Absent).await;

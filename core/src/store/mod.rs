@@ -129,6 +129,22 @@ pub trait Store: MaybeSend + MaybeSync {
         after: Option<&'a str>,
         limit: usize,
     ) -> BoxFuture<'a, Result<Page, StoreError>>;
+    /// The value and version of each of `keys`, in order (`None` for a key that does not exist),
+    /// as [`get`](Store::get) would answer for each: for a request that needs several records
+    /// (GetUser: the pool's signing keys, the pool, the user), in one round trip where the engine
+    /// can (SQLite: one blocking task and one connection; the Wasm guest: one host call). Not a
+    /// snapshot across keys, only each key atomic; the default runs the `get`s concurrently.
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Option<Versioned>>, StoreError>> {
+        crate::future::boxed(async move {
+            futures_util::future::join_all(keys.iter().map(|key| self.get(key)))
+                .await
+                .into_iter()
+                .collect()
+        })
+    }
 }
 
 /// The smallest byte string greater than every key starting with `prefix` (the exclusive upper
@@ -180,5 +196,11 @@ where
         limit: usize,
     ) -> BoxFuture<'a, Result<Page, StoreError>> {
         (**self).scan(prefix, after, limit)
+    }
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Option<Versioned>>, StoreError>> {
+        (**self).get_many(keys)
     }
 }

@@ -1,10 +1,12 @@
 //! Access-token checks: the token authorises a user operation only when its signature, scope,
 //! user and session all still hold.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
+use alloc::vec;
 
 use serde_json::{Map, Value};
 
+use super::KeySet;
 use super::session::FamilyRecord;
 use crate::error::Error;
 use crate::pool::PoolRecord;
@@ -40,10 +42,40 @@ pub async fn authorize_access_token_scoped(
     access_token: &str,
     scope: Option<&str>,
 ) -> Result<(PoolRecord, UserRecord, u64, Map<String, Value>), Error> {
+    let invalid = || Error::not_authorized("Invalid Access Token");
     if access_token.is_empty() || access_token.len() > 16 * 1024 {
-        return Err(Error::not_authorized("Invalid Access Token"));
+        return Err(invalid());
     }
-    let (pool_id, claims) = super::verify(env, issuer_base, access_token, "access").await?;
+    let jwt = super::decode_unverified(access_token).ok_or_else(invalid)?;
+    let pool_id = super::issuer_pool_id(&jwt, issuer_base)
+        .ok_or_else(invalid)?
+        .to_string();
+    // The three records this needs (the pool's signing keys, the pool, the user) in one store
+    // round trip, named by the token's unverified claims and used only once it verifies. The
+    // user's key depends on the pool's case sensitivity, unknown before the pool is read: both
+    // spellings are asked for when they differ.
+    let username = jwt
+        .claims
+        .get("username")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let lower = username.to_lowercase();
+    let mut wanted = vec![keys::signing_keys(&pool_id), keys::pool(&pool_id)];
+    let username_valid = user::check_username(&username).is_ok();
+    if username_valid {
+        wanted.push(keys::user(&pool_id, &username));
+        if lower != username {
+            wanted.push(keys::user(&pool_id, &lower));
+        }
+    }
+    let mut items = env.store().get_many(&wanted).await?.into_iter();
+    let (key_set, pool_item) = (items.next().flatten(), items.next().flatten());
+    let (exact, lowered) = (items.next().flatten(), items.next().flatten());
+    let set: KeySet = key_set
+        .and_then(|item| serde_json::from_slice(&item.value).ok())
+        .ok_or_else(invalid)?;
+    let claims = super::verify_decoded(env, jwt, &set, "access").await?;
     if let Some(required) = scope
         && !claims
             .get("scope")
@@ -54,13 +86,8 @@ pub async fn authorize_access_token_scoped(
             "Access Token does not have required scopes",
         ));
     }
-    let (pool, _) = crate::pool::load_pool(env, &pool_id)
-        .await
-        .map_err(|_| Error::not_authorized("Invalid Access Token"))?;
-    let username = claims
-        .get("username")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let pool: PoolRecord =
+        serde_json::from_slice(&pool_item.ok_or_else(invalid)?.value).map_err(|_| invalid())?;
     let sub = claims
         .get("sub")
         .and_then(Value::as_str)
@@ -69,11 +96,20 @@ pub async fn authorize_access_token_scoped(
         .get("origin_jti")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    // The user under the pool's own spelling of the name (`user::load`'s key).
+    let user_item = match (
+        username_valid,
+        pool.normalize_username(&username) == username,
+    ) {
+        (false, _) => None,
+        (true, true) => exact,
+        (true, false) => lowered,
+    };
+    let loaded: Option<(UserRecord, u64)> = user_item
+        .map(|item| serde_json::from_slice(&item.value).map(|u| (u, item.version)))
+        .transpose()?;
     let revoked = || Error::not_authorized("Access Token has been revoked");
-    let (user, version) = user::load(env, &pool, username)
-        .await?
-        .filter(|(u, _)| u.sub == sub)
-        .ok_or_else(revoked)?;
+    let (user, version) = loaded.filter(|(u, _)| u.sub == sub).ok_or_else(revoked)?;
     if user.session_revoked(origin_jti) {
         return Err(revoked());
     }

@@ -207,17 +207,34 @@ pub async fn verify(
 ) -> Result<(String, Map<String, Value>), Error> {
     let invalid = || Error::not_authorized("Invalid Access Token");
     let jwt = decode_unverified(token).ok_or_else(invalid)?;
-    let iss = jwt
-        .claims
+    let pool_id = issuer_pool_id(&jwt, issuer_base)
+        .ok_or_else(invalid)?
+        .to_string();
+    let set = load_key_set(env, &pool_id).await.map_err(|_| invalid())?;
+    let claims = verify_decoded(env, jwt, &set, token_use).await?;
+    Ok((pool_id, claims))
+}
+
+/// The pool a token claims to come from: its `iss` is `<issuer_base>/<pool id>`. Unverified:
+/// only for choosing the keys to verify it with (and records to read alongside).
+pub fn issuer_pool_id<'t>(jwt: &'t UnverifiedJwt<'_>, issuer_base: &str) -> Option<&'t str> {
+    jwt.claims
         .get("iss")
-        .and_then(Value::as_str)
-        .ok_or_else(invalid)?;
-    let pool_id = iss
+        .and_then(Value::as_str)?
         .strip_prefix(issuer_base)
         .and_then(|rest| rest.strip_prefix('/'))
         .filter(|id| crate::ids::is_pool_id(id))
-        .ok_or_else(invalid)?;
-    let set = load_key_set(env, pool_id).await.map_err(|_| invalid())?;
+}
+
+/// [`verify`] with the pool's key set already read: the signature with the key the header
+/// names, then `token_use` and expiry. Returns the (now verified) claims.
+pub async fn verify_decoded(
+    env: &dyn Env,
+    jwt: UnverifiedJwt<'_>,
+    set: &KeySet,
+    token_use: &str,
+) -> Result<Map<String, Value>, Error> {
+    let invalid = || Error::not_authorized("Invalid Access Token");
     let key = set
         .keys
         .iter()
@@ -253,7 +270,7 @@ pub async fn verify(
     if env.clock().now_millis() / 1000 >= exp {
         return Err(Error::not_authorized("Access Token has expired"));
     }
-    Ok((pool_id.to_string(), jwt.claims))
+    Ok(jwt.claims)
 }
 
 #[cfg(test)]

@@ -64,6 +64,8 @@ const RECYCLE_MEMORY_BYTES: usize = 16 * 1024 * 1024;
 const MAX_IDLE_INSTANCES: usize = 32;
 /// The most port calls one request may have in flight (the core's widest `join` is a few dozen).
 const MAX_CALLS_IN_FLIGHT: usize = 4096;
+/// Keys one `store_get_many` call may name (the core asks for a handful).
+const MAX_GET_MANY_KEYS: usize = 1000;
 /// The longest panic message kept for the log.
 const MAX_PANIC_MESSAGE: usize = 4096;
 
@@ -680,6 +682,19 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
     define_port(linker, STORE_GET, |env, (key,): (String,)| async move {
         env.store.get(&key).await
     })?;
+    define_port(
+        linker,
+        STORE_GET_MANY,
+        |env, (keys,): (Vec<String>,)| async move {
+            if keys.len() > MAX_GET_MANY_KEYS {
+                return Err(cognate_core::StoreError::Unavailable(format!(
+                    "store_get_many: {} keys, at most {MAX_GET_MANY_KEYS}",
+                    keys.len()
+                )));
+            }
+            env.store.get_many(&keys).await
+        },
+    )?;
     define_port(
         linker,
         STORE_PUT,

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The load benchmark (issue 23; not part of CI): Cognate (release build, Wasm engine and native
+# engine, SQLite) side by side with node oidc-provider (RS256 JWT access tokens) and cognito-local
+# over HTTP on 127.0.0.1, driven by wrk in interleaved rounds. Prints req/s, p50/p99 and requests
+# per server CPU-second, the ratios of issue 23's table, and each path's ratio to its physical
+# bound (RS256 signatures/s from host/benches/rsa.rs, argon2id verifications/s from
+# host/benches/hot_paths.rs), measured first on one core.
+#
+# Installs what it needs, idempotently and pinned: Debian's wrk; oidc-provider and cognito-local
+# (exact npm versions) under ${COGNATE_CACHE:-~/.cache/cognate}, keyed by version, run on the
+# project's Node 22 (scripts/setup-edge.sh). fakecloud (crates.io) is not included: its build
+# (a whole AWS emulator) takes longer than this benchmark on a 2-core machine.
+#
+# BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (8) tune it; BENCH_SKIP_BOUNDS=1 reuses
+# SIGN_PER_S, VERIFY_PER_S and ARGON2_PER_S from the environment instead of measuring them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
+CACHE="${COGNATE_CACHE:-$HOME/.cache/cognate}"
+WRK_DEBIAN_VERSION=4.1.0-3+b2
+OIDC_PROVIDER_VERSION=9.13.3
+COGNITO_LOCAL_VERSION=5.3.0
+PEERS_ROOT="$CACHE/npm-bench-oidc-provider$OIDC_PROVIDER_VERSION-cognito-local$COGNITO_LOCAL_VERSION"
+
+if ! command -v wrk >/dev/null; then
+  echo "bench-load: installing Debian's wrk $WRK_DEBIAN_VERSION" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "wrk=$WRK_DEBIAN_VERSION" >&2
+fi
+
+scripts/setup-edge.sh
+eval "$(scripts/setup-edge.sh --env)"
+
+if [ ! -f "$PEERS_ROOT/.complete" ]; then
+  echo "bench-load: installing oidc-provider@$OIDC_PROVIDER_VERSION and cognito-local@$COGNITO_LOCAL_VERSION into $PEERS_ROOT" >&2
+  rm -rf "$PEERS_ROOT"
+  mkdir -p "$PEERS_ROOT"
+  cat >"$PEERS_ROOT/package.json" <<JSON
+{"name": "cognate-bench-peers", "private": true, "type": "module",
+ "dependencies": {"oidc-provider": "$OIDC_PROVIDER_VERSION", "cognito-local": "$COGNITO_LOCAL_VERSION"}}
+JSON
+  (cd "$PEERS_ROOT" && npm install --no-audit --no-fund --loglevel=error >&2)
+  touch "$PEERS_ROOT/.complete"
+fi
+# The peer's script beside its node_modules (ES modules resolve packages from their own folder).
+cp scripts/bench-load/oidc-peer.mjs "$PEERS_ROOT/oidc-peer.mjs"
+
+echo "bench-load: building the release host" >&2
+cargo build --release --locked -p cognate-host --bin cognate
+
+if [ "${BENCH_SKIP_BOUNDS:-}" != 1 ]; then
+  echo "bench-load: RS256 on one core (host/benches/rsa.rs) and openssl speed rsa2048" >&2
+  rsa_out="$(taskset -c 0 cargo bench --locked -p cognate-host --bench rsa -- --rounds 5)"
+  echo "$rsa_out"
+  taskset -c 0 openssl speed -seconds 3 rsa2048 2>/dev/null | tail -2
+  lc="$(grep '^aws-lc-rs' <<<"$rsa_out")"
+  SIGN_PER_S="$(awk '{print $4}' <<<"$lc")"
+  VERIFY_PER_S="$(awk '{print $7}' <<<"$lc")"
+  echo "bench-load: argon2id on one core (host/benches/hot_paths.rs, password/argon2id_verify)" >&2
+  argon_out="$(taskset -c 0 cargo bench --locked -p cognate-host --bench hot_paths -- \
+    --exact password/argon2id_verify 2>&1)"
+  # criterion: "time:   [low unit MID unit high unit]", the name before it on the line or above
+  ARGON2_PER_S="$(awk '/time:/ {gsub(/\[/, ""); for (i = 1; i <= NF; i++) if ($i == "time:") {
+    v = $(i + 3); u = $(i + 4) }
+    s = (u == "s") ? v : (u == "ms") ? v / 1000 : v / 1e6; printf "%.2f", 1 / s; exit}' <<<"$argon_out")"
+  echo "argon2id verify: $ARGON2_PER_S/s on one core"
+fi
+export SIGN_PER_S VERIFY_PER_S ARGON2_PER_S
+
+COGNATE_BIN="$CARGO_TARGET_DIR/release/cognate" NODE22="$NODE" PEERS_ROOT="$PEERS_ROOT" \
+  python3 scripts/bench_load.py
