@@ -23,6 +23,7 @@ use crate::testing::TestEnv;
 
 mod devices;
 mod srp;
+mod user_auth;
 
 struct World {
     env: TestEnv,
