@@ -17,8 +17,9 @@ use crate::ports::Env;
 use crate::store::{Expect, StoreError};
 
 /// The per-pool key prefixes of records with an `expires_millis` (`dr/`: the delivery rate
-/// counters of `crate::delivery::check_rate`; `nd/`: device offers, `crate::device`).
-const EXPIRING: [&str; 6] = ["oc", "hs", "as", "rt", "dr", "nd"];
+/// counters of `crate::delivery::check_rate`; `nd/`: device offers, `crate::device`; `wr/`:
+/// passkey registrations in progress, `crate::auth::webauthn`).
+const EXPIRING: [&str; 7] = ["oc", "hs", "as", "rt", "dr", "nd", "wr"];
 
 /// Keys read per store page.
 const PAGE: usize = 200;
