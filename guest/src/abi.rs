@@ -36,7 +36,7 @@ pub use cognate_core::ports::ByteBuf;
 /// The framing version. Bump it on any change to the encoding or to a type that crosses (a new
 /// field, a reordered variant). 3 was the hand-written codec; 4 is postcard, with the plugin
 /// registry imports; 5 adds `Message::link` (confirmation links).
-pub const FRAME_VERSION: u8 = 5;
+pub const FRAME_VERSION: u8 = 6;
 
 /// The guest's exports besides `memory`, `handle` and `store_contract`.
 pub mod exports {
@@ -100,8 +100,12 @@ pub mod imports {
     pub const PLUGINS_DELETE: &str = "plugins_delete";
     /// `(form: str) -> Result<StsAnswer, Error>`
     pub const STS_POST: &str = "sts_post";
+    /// `(check: RegistrationCheck) -> Result<VerifiedPasskey, WebAuthnRefusal>`
+    pub const WEBAUTHN_REGISTER: &str = "webauthn_register";
+    /// `(check: AssertionCheck) -> Result<VerifiedAssertion, WebAuthnRefusal>`
+    pub const WEBAUTHN_ASSERT: &str = "webauthn_assert";
     /// Every import taking `(args ptr, args len) -> answer len or -id`.
-    pub const PORT_CALLS: [&str; 19] = [
+    pub const PORT_CALLS: [&str; 21] = [
         STORE_GET,
         STORE_PUT,
         STORE_DELETE,
@@ -121,6 +125,8 @@ pub mod imports {
         PLUGINS_LIST,
         PLUGINS_DELETE,
         STS_POST,
+        WEBAUTHN_REGISTER,
+        WEBAUTHN_ASSERT,
     ];
 }
 

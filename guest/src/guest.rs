@@ -14,6 +14,10 @@ use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use cognate_core::error::Error;
 use cognate_core::ports::{
+    AssertionCheck, RegistrationCheck, VerifiedAssertion, VerifiedPasskey, WebAuthnRefusal,
+    WebAuthnVerifier,
+};
+use cognate_core::ports::{
     BoxFuture, ByteBuf, Clock, DeliveryRequest, Env, GeneratedKey, HashParams, InvocationError,
     Jws, JwsAlgorithm, Message, PasswordCheck, PasswordHasher, PluginInfo, PluginRegistry, Random,
     RegistryError, Sender, SrpMath, Sts, StsAnswer, Triggers, boxed,
@@ -69,6 +73,8 @@ mod host {
         pub fn plugins_list(ptr: *const u8, len: usize) -> i64;
         pub fn plugins_delete(ptr: *const u8, len: usize) -> i64;
         pub fn sts_post(ptr: *const u8, len: usize) -> i64;
+        pub fn webauthn_register(ptr: *const u8, len: usize) -> i64;
+        pub fn webauthn_assert(ptr: *const u8, len: usize) -> i64;
     }
 }
 
@@ -335,6 +341,21 @@ impl Sts for GuestEnv {
     }
 }
 
+impl WebAuthnVerifier for GuestEnv {
+    fn verify_registration<'a>(
+        &'a self,
+        check: &'a RegistrationCheck,
+    ) -> BoxFuture<'a, Result<VerifiedPasskey, WebAuthnRefusal>> {
+        boxed(async move { call(host::webauthn_register, (check,)).await })
+    }
+    fn verify_assertion<'a>(
+        &'a self,
+        check: &'a AssertionCheck,
+    ) -> BoxFuture<'a, Result<VerifiedAssertion, WebAuthnRefusal>> {
+        boxed(async move { call(host::webauthn_assert, (check,)).await })
+    }
+}
+
 impl Env for GuestEnv {
     fn store(&self) -> &dyn Store {
         self
@@ -364,6 +385,9 @@ impl Env for GuestEnv {
         self
     }
     fn sts(&self) -> &dyn Sts {
+        self
+    }
+    fn webauthn(&self) -> &dyn WebAuthnVerifier {
         self
     }
 }

@@ -41,6 +41,7 @@ pub mod server;
 pub mod store_postgres;
 pub mod store_sqlite;
 pub mod sts;
+pub mod webauthn;
 
 pub use config::{Cli, Command, ServeArgs, Settings};
 pub use engine::{CoreEngine, EngineKind, WasmCore};

@@ -319,6 +319,9 @@ impl Env for HostEnv {
     fn sts(&self) -> &dyn cognate_core::ports::Sts {
         &*self.sts
     }
+    fn webauthn(&self) -> &dyn cognate_core::ports::WebAuthnVerifier {
+        &crate::webauthn::HostWebAuthn
+    }
 }
 
 #[cfg(test)]

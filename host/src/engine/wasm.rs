@@ -811,6 +811,22 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
     define_port(linker, STS_POST, |env, (form,): (String,)| async move {
         env.sts.post(&form).await
     })?;
+    define_port(
+        linker,
+        WEBAUTHN_REGISTER,
+        |env, (check,): (cognate_core::ports::RegistrationCheck,)| async move {
+            use cognate_core::Env as _;
+            env.webauthn().verify_registration(&check).await
+        },
+    )?;
+    define_port(
+        linker,
+        WEBAUTHN_ASSERT,
+        |env, (check,): (cognate_core::ports::AssertionCheck,)| async move {
+            use cognate_core::Env as _;
+            env.webauthn().verify_assertion(&check).await
+        },
+    )?;
     Ok(())
 }
 
@@ -880,7 +896,7 @@ mod tests {
                  (func (export "abi_version") (result i32) i32.const 3))"#,
         );
         assert!(
-            other.contains("speaks ABI version 3, this host speaks 5"),
+            other.contains("speaks ABI version 3, this host speaks 6"),
             "{other}"
         );
         // The embedded guest is this host's.
