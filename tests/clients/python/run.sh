@@ -19,7 +19,7 @@ export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_M
 export PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 
 journeys=("$@")
-[ "${#journeys[@]}" -gt 0 ] || journeys=(journey_awscli_readme.py journey_boto3_pycognito.py journey_pycognito_devices.py journey_authlib_oidc.py journey_mfa_pycognito.py journey_boto3_identity.py)
+[ "${#journeys[@]}" -gt 0 ] || journeys=(journey_awscli_readme.py journey_boto3_pycognito.py journey_pycognito_devices.py journey_authlib_oidc.py journey_mfa_pycognito.py journey_boto3_identity.py journey_boto3_user_auth.py)
 failed=()
 for journey in "${journeys[@]}"; do
   "$PYTHON" "$here/$journey" || failed+=("$journey")
