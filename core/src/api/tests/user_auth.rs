@@ -1,7 +1,7 @@
 //! Choice-based sign-in in-process: the pool's first factors and passkey settings, USER_AUTH's
 //! SELECT_CHALLENGE and its answers (PASSWORD, PASSWORD_SRP, EMAIL_OTP, SMS_OTP).
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use serde_json::{Value, json};
@@ -396,4 +396,41 @@ fn get_user_auth_factors_lists_what_the_user_set_up() {
         json!({"AccessToken": access, "CredentialId": "AAAA"}),
     );
     assert_eq!(err.kind, ErrorKind::ResourceNotFound);
+}
+
+#[test]
+fn deleting_a_user_frees_their_passkeys() {
+    use crate::store::{Expect, Store, keys};
+    use futures_util::FutureExt;
+    let (w, pool, _client) = world(json!({}));
+    let record = w.ok(
+        "AdminGetUser",
+        json!({"UserPoolId": pool, "Username": "ada"}),
+    );
+    let sub = record["UserAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["Name"] == json!("sub"))
+        .unwrap()["Value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let put = |key: String| {
+        w.env
+            .store
+            .put(&key, b"{}", Expect::Absent)
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+    };
+    put(keys::passkey(&pool, &sub, "Y3JlZA"));
+    put(keys::passkey_owner(&pool, "Y3JlZA"));
+    w.ok(
+        "AdminDeleteUser",
+        json!({"UserPoolId": pool, "Username": "ada"}),
+    );
+    let get = |key: String| w.env.store.get(&key).now_or_never().unwrap().unwrap();
+    assert!(get(keys::passkey(&pool, &sub, "Y3JlZA")).is_none());
+    assert!(get(keys::passkey_owner(&pool, "Y3JlZA")).is_none());
 }
