@@ -434,3 +434,74 @@ fn deleting_a_user_frees_their_passkeys() {
     assert!(get(keys::passkey(&pool, &sub, "Y3JlZA")).is_none());
     assert!(get(keys::passkey_owner(&pool, "Y3JlZA")).is_none());
 }
+
+#[test]
+fn sms_otp_needs_a_verified_phone_and_signs_in_with_admin_initiate_auth_too() {
+    let (w, pool, client) = world(json!({}));
+    w.ok(
+        "UpdateUserPool",
+        json!({"UserPoolId": pool, "AutoVerifiedAttributes": ["email"],
+               "SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::000000000000:role/sms"},
+               "Policies": {"SignInPolicy": {"AllowedFirstAuthFactors": ["PASSWORD", "SMS_OTP"]}}}),
+    );
+    w.ok(
+        "AdminUpdateUserAttributes",
+        json!({"UserPoolId": pool, "Username": "ada", "UserAttributes": [
+            {"Name": "phone_number", "Value": "+15555550123"}]}),
+    );
+    // An unverified phone number is not offered.
+    let out = user_auth(&w, &client, json!({"USERNAME": "ada"})).unwrap();
+    assert_eq!(
+        out["AvailableChallenges"],
+        json!(["PASSWORD", "PASSWORD_SRP"])
+    );
+    w.ok(
+        "AdminUpdateUserAttributes",
+        json!({"UserPoolId": pool, "Username": "ada", "UserAttributes": [
+            {"Name": "phone_number_verified", "Value": "true"}]}),
+    );
+    let out = w
+        .call(
+            "AdminInitiateAuth",
+            json!({"UserPoolId": pool, "ClientId": client, "AuthFlow": "USER_AUTH",
+                   "AuthParameters": {"USERNAME": "ada"}}),
+        )
+        .unwrap();
+    assert_eq!(
+        out["AvailableChallenges"],
+        json!(["PASSWORD", "PASSWORD_SRP", "SMS_OTP"])
+    );
+    let challenge = w
+        .call(
+            "AdminRespondToAuthChallenge",
+            json!({"UserPoolId": pool, "ClientId": client, "ChallengeName": "SELECT_CHALLENGE",
+                   "Session": out["Session"],
+                   "ChallengeResponses": {"USERNAME": "ada", "ANSWER": "SMS_OTP"}}),
+        )
+        .unwrap();
+    assert_eq!(challenge["ChallengeName"], json!("SMS_OTP"));
+    assert_eq!(
+        challenge["ChallengeParameters"]["CODE_DELIVERY_DELIVERY_MEDIUM"],
+        json!("SMS")
+    );
+    let code = w.code_for("ada");
+    // The MFA code's name does not answer it.
+    let wrong_name = respond(
+        &w,
+        &client,
+        "SMS_OTP",
+        &challenge["Session"],
+        json!({"USERNAME": "ada", "SMS_MFA_CODE": code}),
+    )
+    .unwrap_err();
+    assert_eq!(wrong_name.kind, ErrorKind::InvalidParameter);
+    let out = respond(
+        &w,
+        &client,
+        "SMS_OTP",
+        &challenge["Session"],
+        json!({"USERNAME": "ada", "SMS_OTP_CODE": code}),
+    )
+    .unwrap();
+    assert!(out["AuthenticationResult"]["AccessToken"].is_string());
+}
