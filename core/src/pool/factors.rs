@@ -167,9 +167,22 @@ impl WebAuthnConfig {
     }
 }
 
-/// A relying party id: a host name of letters, digits and hyphens (or `localhost`).
+/// A relying party id: a host name of dot-separated labels of letters, digits and hyphens
+/// (or `localhost`).
 fn is_rp_id(rp: &str) -> bool {
-    rp == "localhost" || crate::oidc::domain::is_host_name(&rp.to_ascii_lowercase())
+    let label = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    rp == "localhost" || (rp.len() <= 253 && rp.contains('.') && rp.split('.').all(label))
+}
+
+/// The authority (`host[:port]`) of a URL.
+fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or_default()
 }
 
 impl PoolRecord {
@@ -221,10 +234,7 @@ pub fn relying_party_id(
     if let Some(custom) = custom_domain {
         return Some(custom.to_ascii_lowercase());
     }
-    prefix_domain.map(|_| {
-        let authority = crate::oidc::domain::authority(base_url);
-        host_of(authority).to_ascii_lowercase()
-    })
+    prefix_domain.map(|_| host_of(authority(base_url)).to_ascii_lowercase())
 }
 
 /// The host of an authority (`host[:port]`, `[v6]:port`).
