@@ -80,6 +80,21 @@ pub enum ErrorKind {
     DuplicateProvider,
     /// The identity provider cannot be used for this (a SAML provider's flow, for now).
     UnsupportedIdentityProvider,
+    // Passkeys (`crate::auth::webauthn`), Cognito's seven WebAuthn answers.
+    /// The pool does not allow WEB_AUTHN as a first factor.
+    WebAuthnNotEnabled,
+    /// The pool has neither a relying party id nor a domain to take one from.
+    WebAuthnConfigurationMissing,
+    /// No live registration challenge: never started, already used, or expired.
+    WebAuthnChallengeNotFound,
+    /// The credential was made for another relying party id.
+    WebAuthnRelyingPartyMismatch,
+    /// The access token's client is not the one that started the registration.
+    WebAuthnClientMismatch,
+    /// The credential's origin does not belong to the relying party id.
+    WebAuthnOriginNotAllowed,
+    /// The credential cannot be used (attestation format, algorithm, flags, malformed).
+    WebAuthnCredentialNotSupported,
 }
 
 impl ErrorKind {
@@ -132,6 +147,15 @@ impl ErrorKind {
             Self::ConcurrentModification => ("ConcurrentModificationException", 400),
             Self::DuplicateProvider => ("DuplicateProviderException", 400),
             Self::UnsupportedIdentityProvider => ("UnsupportedIdentityProviderException", 400),
+            Self::WebAuthnNotEnabled => ("WebAuthnNotEnabledException", 400),
+            Self::WebAuthnConfigurationMissing => ("WebAuthnConfigurationMissingException", 400),
+            Self::WebAuthnChallengeNotFound => ("WebAuthnChallengeNotFoundException", 400),
+            Self::WebAuthnRelyingPartyMismatch => ("WebAuthnRelyingPartyMismatchException", 400),
+            Self::WebAuthnClientMismatch => ("WebAuthnClientMismatchException", 400),
+            Self::WebAuthnOriginNotAllowed => ("WebAuthnOriginNotAllowedException", 400),
+            Self::WebAuthnCredentialNotSupported => {
+                ("WebAuthnCredentialNotSupportedException", 400)
+            }
         }
     }
 }

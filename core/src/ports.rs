@@ -286,6 +286,11 @@ pub trait Env: MaybeSend + MaybeSync {
     fn saml(&self) -> &dyn Saml {
         &NoSaml
     }
+    /// Passkey attestation and assertion verification. Adapters without a verifier keep the
+    /// default, which refuses every passkey (`WebAuthnCredentialNotSupportedException`).
+    fn webauthn(&self) -> &dyn WebAuthnVerifier {
+        &NoWebAuthn
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -586,6 +591,120 @@ impl Saml for NoSaml {
         _metadata_xml: &'a str,
     ) -> BoxFuture<'a, Result<SignedAssertion, SamlError>> {
         boxed(async { Err(SamlError::Unsupported) })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Passkeys (W3C WebAuthn Level 3; the core's side is `crate::auth::webauthn`)
+
+/// A registration ceremony to verify (WebAuthn L3 §7.1, "Registering a New Credential"). The
+/// core has already checked the client data's `type`, `challenge` and `origin` against its
+/// single-use challenge and the pool's relying party; the verifier checks them again, and all
+/// the rest: the RP ID hash, the UP flag (and UV where `user_verification_required`), the
+/// attestation statement (formats `none` and `packed` at least) and the key's algorithm (ES256
+/// and RS256 at least).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RegistrationCheck {
+    pub rp_id: String,
+    /// The one origin the client data must name.
+    pub origin: String,
+    /// The challenge the core issued (raw bytes).
+    #[serde(with = "crate::codec::bytes")]
+    pub challenge: Vec<u8>,
+    pub user_verification_required: bool,
+    /// The browser's RegistrationResponseJSON, as the client sent it.
+    pub response_json: String,
+}
+
+/// A verified new passkey.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VerifiedPasskey {
+    #[serde(with = "crate::codec::bytes")]
+    pub credential_id: Vec<u8>,
+    pub sign_count: u32,
+    pub user_verified: bool,
+    /// The attestation statement format (`none`, `packed`, ...).
+    pub attestation_format: String,
+    /// The verifier's own record of the public key, stored with the credential and handed back
+    /// to [`WebAuthnVerifier::verify_assertion`]; the core does not read it.
+    pub key: String,
+}
+
+/// An authentication ceremony to verify (WebAuthn L3 §7.2, "Verifying an Authentication
+/// Assertion") for one stored credential: the signature over authenticatorData and the client
+/// data hash with the stored key, the RP ID hash, UP (and UV where required); the credential
+/// id must be `credential_id`. The signature counter is the core's to judge.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AssertionCheck {
+    pub rp_id: String,
+    pub origin: String,
+    #[serde(with = "crate::codec::bytes")]
+    pub challenge: Vec<u8>,
+    pub user_verification_required: bool,
+    #[serde(with = "crate::codec::bytes")]
+    pub credential_id: Vec<u8>,
+    /// [`VerifiedPasskey::key`].
+    pub key: String,
+    /// The browser's AuthenticationResponseJSON.
+    pub response_json: String,
+}
+
+/// A verified assertion.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VerifiedAssertion {
+    pub sign_count: u32,
+    pub user_verified: bool,
+}
+
+/// Why a verifier refused a ceremony. The core maps each to Cognito's answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum WebAuthnRefusal {
+    /// The authenticator data's RP ID hash is not the relying party's.
+    RelyingParty,
+    /// The client data's origin is not the expected one.
+    Origin,
+    /// The client data's challenge or type is not the expected one.
+    Challenge,
+    /// The ceremony failed: a bad signature, no user presence, no user verification where
+    /// required, a credential that is not the expected one.
+    Failed(String),
+    /// The credential cannot be used: an attestation format, algorithm or key this verifier
+    /// does not support, or a response that does not parse.
+    Unsupported(String),
+}
+
+/// Verifies passkey ceremonies with a maintained WebAuthn library (the core decides what to
+/// check and stores the credentials). CBOR, COSE, attestation statements and signatures are
+/// the verifier's; the host implements it natively for both engines.
+pub trait WebAuthnVerifier: MaybeSend + MaybeSync {
+    fn verify_registration<'a>(
+        &'a self,
+        check: &'a RegistrationCheck,
+    ) -> BoxFuture<'a, Result<VerifiedPasskey, WebAuthnRefusal>>;
+    fn verify_assertion<'a>(
+        &'a self,
+        check: &'a AssertionCheck,
+    ) -> BoxFuture<'a, Result<VerifiedAssertion, WebAuthnRefusal>>;
+}
+
+/// A runtime without a WebAuthn verifier: every passkey is refused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoWebAuthn;
+
+const NO_VERIFIER: &str = "This server has no passkey verifier.";
+
+impl WebAuthnVerifier for NoWebAuthn {
+    fn verify_registration<'a>(
+        &'a self,
+        _check: &'a RegistrationCheck,
+    ) -> BoxFuture<'a, Result<VerifiedPasskey, WebAuthnRefusal>> {
+        boxed(async { Err(WebAuthnRefusal::Unsupported(NO_VERIFIER.into())) })
+    }
+    fn verify_assertion<'a>(
+        &'a self,
+        _check: &'a AssertionCheck,
+    ) -> BoxFuture<'a, Result<VerifiedAssertion, WebAuthnRefusal>> {
+        boxed(async { Err(WebAuthnRefusal::Unsupported(NO_VERIFIER.into())) })
     }
 }
 

@@ -36,7 +36,7 @@ pub use cognate_core::ports::ByteBuf;
 /// The framing version. Bump it on any change to the encoding or to a type that crosses (a new
 /// field, a reordered variant). 3 was the hand-written codec; 4 is postcard, with the plugin
 /// registry imports; 5 adds `Message::link` (confirmation links); 6 the outbound-HTTP port
-/// ([`imports::HTTP_REQUEST`]); 7 the SAML port and `store_get_many`.
+/// ([`imports::HTTP_REQUEST`]); 7 the SAML and WebAuthn ports and `store_get_many`.
 pub const FRAME_VERSION: u8 = 7;
 
 /// The guest's exports besides `memory`, `handle` and `store_contract`.
@@ -109,8 +109,12 @@ pub mod imports {
     pub const SAML_METADATA: &str = "saml_metadata";
     /// `(SAMLResponse: str, metadata xml: str) -> Result<saml::SignedAssertion, saml::SamlError>`
     pub const SAML_VERIFY: &str = "saml_verify";
+    /// `(check: RegistrationCheck) -> Result<VerifiedPasskey, WebAuthnRefusal>`
+    pub const WEBAUTHN_REGISTER: &str = "webauthn_register";
+    /// `(check: AssertionCheck) -> Result<VerifiedAssertion, WebAuthnRefusal>`
+    pub const WEBAUTHN_ASSERT: &str = "webauthn_assert";
     /// Every import taking `(args ptr, args len) -> answer len or -id`.
-    pub const PORT_CALLS: [&str; 23] = [
+    pub const PORT_CALLS: [&str; 25] = [
         STORE_GET,
         STORE_PUT,
         STORE_DELETE,
@@ -134,6 +138,8 @@ pub mod imports {
         HTTP_REQUEST,
         SAML_METADATA,
         SAML_VERIFY,
+        WEBAUTHN_REGISTER,
+        WEBAUTHN_ASSERT,
     ];
 }
 

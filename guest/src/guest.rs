@@ -14,10 +14,11 @@ use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use cognate_core::error::Error;
 use cognate_core::ports::{
-    BoxFuture, ByteBuf, Clock, DeliveryRequest, Env, GeneratedKey, HashParams, Http, HttpRequest,
-    HttpResponse, InvocationError, Jws, JwsAlgorithm, Message, PasswordCheck, PasswordHasher,
-    PluginInfo, PluginRegistry, Random, RegistryError, Sender, SrpMath, Sts, StsAnswer, Triggers,
-    boxed,
+    AssertionCheck, BoxFuture, ByteBuf, Clock, DeliveryRequest, Env, GeneratedKey, HashParams,
+    Http, HttpRequest, HttpResponse, InvocationError, Jws, JwsAlgorithm, Message, PasswordCheck,
+    PasswordHasher, PluginInfo, PluginRegistry, Random, RegistrationCheck, RegistryError, Sender,
+    SrpMath, Sts, StsAnswer, Triggers, VerifiedAssertion, VerifiedPasskey, WebAuthnRefusal,
+    WebAuthnVerifier, boxed,
 };
 use cognate_core::store::{Expect, Page, Store, StoreError, Versioned, contract};
 use cognate_core::{Secret, Service, srp};
@@ -74,6 +75,8 @@ mod host {
         pub fn http_request(ptr: *const u8, len: usize) -> i64;
         pub fn saml_metadata(ptr: *const u8, len: usize) -> i64;
         pub fn saml_verify(ptr: *const u8, len: usize) -> i64;
+        pub fn webauthn_register(ptr: *const u8, len: usize) -> i64;
+        pub fn webauthn_assert(ptr: *const u8, len: usize) -> i64;
     }
 }
 
@@ -369,6 +372,21 @@ impl cognate_core::ports::Saml for GuestEnv {
     }
 }
 
+impl WebAuthnVerifier for GuestEnv {
+    fn verify_registration<'a>(
+        &'a self,
+        check: &'a RegistrationCheck,
+    ) -> BoxFuture<'a, Result<VerifiedPasskey, WebAuthnRefusal>> {
+        boxed(async move { call(host::webauthn_register, (check,)).await })
+    }
+    fn verify_assertion<'a>(
+        &'a self,
+        check: &'a AssertionCheck,
+    ) -> BoxFuture<'a, Result<VerifiedAssertion, WebAuthnRefusal>> {
+        boxed(async move { call(host::webauthn_assert, (check,)).await })
+    }
+}
+
 impl Env for GuestEnv {
     fn store(&self) -> &dyn Store {
         self
@@ -404,6 +422,9 @@ impl Env for GuestEnv {
         self
     }
     fn saml(&self) -> &dyn cognate_core::ports::Saml {
+        self
+    }
+    fn webauthn(&self) -> &dyn WebAuthnVerifier {
         self
     }
 }

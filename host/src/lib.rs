@@ -46,6 +46,7 @@ pub mod store_postgres;
 pub mod store_sqlite;
 pub mod sts;
 pub mod upstream;
+pub mod webauthn;
 
 pub use config::{Cli, Command, ServeArgs, Settings};
 pub use engine::{CoreEngine, EngineKind, WasmCore};

@@ -343,6 +343,9 @@ impl Env for HostEnv {
     fn saml(&self) -> &dyn cognate_core::ports::Saml {
         &*self.saml
     }
+    fn webauthn(&self) -> &dyn cognate_core::ports::WebAuthnVerifier {
+        &crate::webauthn::HostWebAuthn
+    }
 }
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ mod fixtures;
 pub mod form_browser;
 mod identity;
 mod outbox;
+pub mod passkeys;
 // Trigger plugins: example modules and their registration.
 pub mod plugins;
 mod responses;

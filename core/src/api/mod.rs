@@ -16,6 +16,7 @@ mod identity_providers;
 mod list_users;
 mod mfa;
 mod model;
+mod passkeys;
 mod sign_in;
 mod sign_up;
 mod ui_customization;
@@ -368,6 +369,11 @@ pub(crate) async fn dispatch(ctx: &Ctx<'_>, operation: &str, body: Value) -> Res
         "VerifySoftwareToken" => mfa::verify_software_token(ctx, body).await,
         "SetUserMFAPreference" => mfa::set_user_mfa_preference(ctx, body).await,
         "AdminSetUserMFAPreference" => mfa::admin_set_user_mfa_preference(ctx, body).await,
+        "GetUserAuthFactors" => passkeys::get_user_auth_factors(ctx, body).await,
+        "StartWebAuthnRegistration" => passkeys::start_registration(ctx, body).await,
+        "CompleteWebAuthnRegistration" => passkeys::complete_registration(ctx, body).await,
+        "ListWebAuthnCredentials" => passkeys::list_credentials(ctx, body).await,
+        "DeleteWebAuthnCredential" => passkeys::delete_credential(ctx, body).await,
         // Resource servers, domains, UI customization (issue 6).
         "CreateResourceServer" => resource_servers::put_resource_server(ctx, body, true).await,
         "UpdateResourceServer" => resource_servers::put_resource_server(ctx, body, false).await,

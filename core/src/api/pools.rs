@@ -83,6 +83,7 @@ pub(super) async fn update_user_pool(ctx: &Ctx<'_>, body: Value) -> Result<Value
                 .params();
         record.settings = update.settings.clone();
         pool::mfa::reconcile(&mut record)?;
+        pool::factors::check_pool(&record)?;
         if let Some(name) = &update.pool_name {
             record.name = name.clone();
         }

@@ -181,9 +181,26 @@ async fn run_auth_flow(
             };
             sign_in(&attempt, &issuer, how).await
         }
-        "USER_AUTH" => Err(Error::invalid_parameter(format!(
-            "The {flow} flow is not supported by this server yet; use USER_PASSWORD_AUTH."
-        ))),
+        "USER_AUTH" => {
+            if !client.allows("ALLOW_USER_AUTH", None) {
+                return Err(Error::invalid_parameter(
+                    "USER_AUTH flow not enabled for this client",
+                ));
+            }
+            let get = |name: &str| {
+                req.auth_parameters
+                    .get(name)
+                    .map(String::as_str)
+                    .filter(|v| !v.is_empty())
+            };
+            let how = auth::Begin::UserAuth {
+                login: param(req, "USERNAME")?,
+                preferred: get("PREFERRED_CHALLENGE"),
+                password: get("PASSWORD"),
+                srp_a: get("SRP_A"),
+            };
+            sign_in(&attempt, &issuer, how).await
+        }
         other => Err(Error::invalid_parameter(format!(
             "1 validation error detected: Value '{}' at 'authFlow' failed to satisfy constraint: Member must satisfy enum value set: [USER_SRP_AUTH, REFRESH_TOKEN_AUTH, REFRESH_TOKEN, CUSTOM_AUTH, ADMIN_NO_SRP_AUTH, USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH, USER_AUTH]",
             other.chars().take(64).collect::<String>()
@@ -208,6 +225,14 @@ fn outcome_json(outcome: SignInOutcome) -> Value {
             session: (!session.is_empty()).then_some(session),
             challenge_parameters: parameters,
             authentication_result: None,
+            available_challenges: None,
+        },
+        SignInOutcome::Select { session, available } => super::wire::AuthResponse {
+            challenge_name: Some("SELECT_CHALLENGE".into()),
+            session: Some(session),
+            challenge_parameters: serde_json::Map::new(),
+            authentication_result: None,
+            available_challenges: Some(available.into_iter().map(String::from).collect()),
         },
     };
     serde_json::to_value(response).unwrap_or_default()

@@ -23,6 +23,7 @@ use crate::testing::TestEnv;
 
 mod devices;
 mod srp;
+mod user_auth;
 
 struct World {
     env: TestEnv,
@@ -98,6 +99,25 @@ impl World {
                    "AuthParameters": {"USERNAME": username, "PASSWORD": password}}),
         )
     }
+}
+
+/// A user's failed sign-in count.
+fn failures(w: &World, username: &str) -> u32 {
+    let mut found = 0;
+    let page = w
+        .env
+        .store
+        .scan("p/", None, 10_000)
+        .now_or_never()
+        .unwrap()
+        .unwrap();
+    for (key, item) in page.items {
+        if key.ends_with(&format!("/u/{username}")) {
+            let u: crate::user::UserRecord = serde_json::from_slice(&item.value).unwrap();
+            found = u.failed_sign_ins;
+        }
+    }
+    found
 }
 
 fn claims(token: &str) -> serde_json::Map<String, Value> {

@@ -267,6 +267,9 @@ pub struct AuthResponse {
     pub challenge_parameters: serde_json::Map<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authentication_result: Option<AuthenticationResult>,
+    /// USER_AUTH's SELECT_CHALLENGE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_challenges: Option<Vec<String>>,
 }
 
 /// Cognito's `CodeDeliveryDetailsType`.

@@ -58,6 +58,10 @@ struct MfaState {
     /// count on from there.
     #[serde(default, skip_serializing_if = "is_zero")]
     failed_before: u32,
+    /// The code is USER_AUTH's first factor (EMAIL_OTP, SMS_OTP), not a second one: a right
+    /// code signs in without MFA.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    first_factor: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -141,7 +145,7 @@ pub(super) async fn challenge(
             }
         },
     };
-    method_challenge(env, pool, client, user, chosen, user.failed_sign_ins)
+    method_challenge(env, pool, client, user, chosen, user.failed_sign_ins, false)
         .await
         .map(Some)
 }
@@ -213,7 +217,8 @@ async fn select_challenge(
     })
 }
 
-/// The code challenge of `method`: for SMS and email, a code is sent now.
+/// The code challenge of `method`: for SMS and email, a code is sent now. `first_factor`: the
+/// code is USER_AUTH's first factor (SMS_OTP, EMAIL_OTP; [`super::choice`]).
 pub(super) async fn method_challenge(
     env: &dyn Env,
     pool: &PoolRecord,
@@ -221,8 +226,12 @@ pub(super) async fn method_challenge(
     user: &UserRecord,
     method: MfaMethod,
     failed_before: u32,
+    first_factor: bool,
 ) -> Result<SignInOutcome, Error> {
-    let step = step_of(method);
+    let step = match method {
+        MfaMethod::Sms if first_factor => Step::SmsOtp,
+        _ => step_of(method),
+    };
     let mut parameters = Map::new();
     let (attribute, medium, medium_name) = match method {
         MfaMethod::SoftwareToken => {
@@ -265,6 +274,7 @@ pub(super) async fn method_challenge(
     let state = MfaState {
         code: Some(pending),
         failed_before,
+        first_factor,
         ..MfaState::default()
     };
     let session = session::start(env, pool, client, user, step, state.to_value()?).await?;
@@ -367,7 +377,8 @@ pub(super) async fn respond(
                 })?;
             session::finish(env, pool, raw, version).await?;
             let next =
-                method_challenge(env, pool, client, &user, method, state.failed_before).await?;
+                method_challenge(env, pool, client, &user, method, state.failed_before, false)
+                    .await?;
             Ok(Authenticated::Challenge(next))
         }
         Step::MfaSetup => {
@@ -412,17 +423,23 @@ pub(super) async fn respond(
             session::finish(env, pool, raw, version).await?;
             complete(at, user).await
         }
-        Step::SmsMfa | Step::EmailOtp => {
-            let field = if step == Step::SmsMfa {
-                "SMS_MFA_CODE"
-            } else {
-                "EMAIL_OTP_CODE"
+        Step::SmsMfa | Step::EmailOtp | Step::SmsOtp => {
+            let field = match step {
+                Step::SmsMfa => "SMS_MFA_CODE",
+                Step::SmsOtp => "SMS_OTP_CODE",
+                _ => "EMAIL_OTP_CODE",
             };
             let given = required(responses, field)?;
             let mut pending = state.code.clone().ok_or_else(invalid_session)?;
             match code::check(&pending, CodePurpose::Authentication, given, now)? {
                 CodeCheck::Correct => {
                     session::finish(env, pool, raw, version).await?;
+                    if state.first_factor {
+                        // A one-time code as the first factor: no second one (Cognito's
+                        // passwordless sign-in), the user's status still decides.
+                        let user = reset_failures(at, user).await?;
+                        return super::admit_without_mfa(at, user).await;
+                    }
                     complete(at, user).await
                 }
                 CodeCheck::Wrong => {
@@ -469,19 +486,22 @@ async fn wrong_code(at: &Attempt<'_>, user: &UserRecord, failed_before: u32) -> 
 /// The second factor is given: the failure count resets, then the post authentication trigger
 /// runs (Cognito runs it after MFA) and the user is signed in.
 async fn complete(at: &Attempt<'_>, user: UserRecord) -> Result<Authenticated, Error> {
-    let (env, pool, client) = (at.env, at.pool, at.client);
-    let user = if user.failed_sign_ins > 0 {
-        user::modify(env, pool, &user.username, |u| {
-            u.failed_sign_ins = 0;
-            u.locked_until_millis = 0;
-            Ok(user::Step::Save(()))
-        })
-        .await?
-        .0
-    } else {
-        user
-    };
-    super::post_authentication(env, pool, client, user).await
+    let user = reset_failures(at, user).await?;
+    super::post_authentication(at.env, at.pool, at.client, user).await
+}
+
+/// A right code resets the failure count.
+async fn reset_failures(at: &Attempt<'_>, user: UserRecord) -> Result<UserRecord, Error> {
+    if user.failed_sign_ins == 0 {
+        return Ok(user);
+    }
+    Ok(user::modify(at.env, at.pool, &user.username, |u| {
+        u.failed_sign_ins = 0;
+        u.locked_until_millis = 0;
+        Ok(user::Step::Save(()))
+    })
+    .await?
+    .0)
 }
 
 // ------------------------------------------------ software-token set-up during sign-in

@@ -11,8 +11,9 @@
 //! migration), [`srp`] (USER_SRP_AUTH's PASSWORD_VERIFIER), [`new_password`]
 //! (NEW_PASSWORD_REQUIRED), [`custom_challenge`] (CUSTOM_AUTH), [`device`] (a remembered
 //! device's DEVICE_SRP_AUTH), [`mfa`] (the second factor, which `admit` asks for). The
-//! steps still to come each get their file and a [`Step`]: passkeys (`webauthn`) and one-time
-//! codes (`otp`). Lockout ([`lockout`])
+//! choice-based sign-in USER_AUTH ([`choice`]: SELECT_CHALLENGE, then a password, an SRP proof,
+//! a one-time code by email or SMS, which [`mfa`]'s code steps check, or a passkey,
+//! [`webauthn`]). Lockout ([`lockout`])
 //! and auth events ([`events`]) belong to the machine too.
 
 use alloc::collections::BTreeMap;
@@ -29,6 +30,7 @@ use crate::token::{self, Grant, RefreshIssue, Session, Tokens};
 use crate::trigger::TokenSource;
 use crate::user::{UserRecord, UserStatus};
 
+pub mod choice;
 pub mod custom_challenge;
 pub mod device;
 pub mod events;
@@ -38,6 +40,7 @@ pub mod new_password;
 pub mod password;
 pub mod session;
 pub mod srp;
+pub mod webauthn;
 
 pub use crate::pool::ClientProof;
 pub use lockout::{LOCKOUT_THRESHOLD, MAX_LOCKOUT_MILLIS, record_failure};
@@ -73,13 +76,22 @@ pub enum Step {
     /// A code sent by SMS.
     #[serde(rename = "SMS_MFA")]
     SmsMfa,
-    /// A code sent by email.
+    /// A code sent by email (MFA, or USER_AUTH's first factor).
     #[serde(rename = "EMAIL_OTP")]
     EmailOtp,
+    /// USER_AUTH: the user chooses a first factor among `AvailableChallenges` ([`choice`]).
+    #[serde(rename = "SELECT_CHALLENGE")]
+    SelectChallenge,
+    /// USER_AUTH's first factor by SMS: a code sent by SMS.
+    #[serde(rename = "SMS_OTP")]
+    SmsOtp,
+    /// USER_AUTH's passkey: the browser's assertion ([`webauthn`]).
+    #[serde(rename = "WEB_AUTHN")]
+    WebAuthn,
 }
 
 impl Step {
-    const ALL: [Step; 10] = [
+    const ALL: [Step; 13] = [
         Self::NewPassword,
         Self::CustomChallenge,
         Self::PasswordVerifier,
@@ -90,6 +102,9 @@ impl Step {
         Self::SoftwareTokenMfa,
         Self::SmsMfa,
         Self::EmailOtp,
+        Self::SelectChallenge,
+        Self::SmsOtp,
+        Self::WebAuthn,
     ];
 
     /// Cognito's `ChallengeName` (the name the session stores, too).
@@ -105,6 +120,9 @@ impl Step {
             Self::SoftwareTokenMfa => "SOFTWARE_TOKEN_MFA",
             Self::SmsMfa => "SMS_MFA",
             Self::EmailOtp => "EMAIL_OTP",
+            Self::SelectChallenge => "SELECT_CHALLENGE",
+            Self::SmsOtp => "SMS_OTP",
+            Self::WebAuthn => "WEB_AUTHN",
         }
     }
 
@@ -115,14 +133,10 @@ impl Step {
 }
 
 /// Challenge names in Cognito's model that this server does not run yet.
-const NOT_YET: &[&str] = &[
-    "ADMIN_NO_SRP_AUTH",
-    "SELECT_CHALLENGE",
-    "SMS_OTP",
-    "WEB_AUTHN",
-    "PASSWORD",
-    "PASSWORD_SRP",
-];
+const NOT_YET: &[&str] = &["ADMIN_NO_SRP_AUTH"];
+
+/// Challenge names that are answers to SELECT_CHALLENGE, not challenges of their own.
+const ANSWERS_ONLY: &[&str] = &["PASSWORD", "PASSWORD_SRP"];
 
 /// One sign-in attempt's context: who asks, through which client, from where.
 #[allow(missing_debug_implementations)] // the ports are not Debug
@@ -150,6 +164,14 @@ pub enum Begin<'a> {
         login: &'a str,
         client_metadata: Value,
     },
+    /// USER_AUTH: the user chooses a first factor (SELECT_CHALLENGE), or names it
+    /// (`PREFERRED_CHALLENGE`, with `PASSWORD` or `SRP_A` where it needs them).
+    UserAuth {
+        login: &'a str,
+        preferred: Option<&'a str>,
+        password: Option<&'a str>,
+        srp_a: Option<&'a str>,
+    },
 }
 
 /// Starts a sign-in: the user is proved, or the first challenge is set.
@@ -161,6 +183,15 @@ pub async fn begin(at: &Attempt<'_>, how: Begin<'_>) -> Result<Authenticated, Er
             login,
             client_metadata,
         } => custom_challenge::start(at, login, client_metadata).await,
+        Begin::UserAuth {
+            login,
+            preferred,
+            password,
+            srp_a,
+        } => {
+            let given = choice::Given { password, srp_a };
+            choice::start(at, login, preferred, given).await
+        }
     }
 }
 
@@ -175,6 +206,11 @@ pub async fn respond(
 ) -> Result<Authenticated, Error> {
     let step = match Step::from_challenge_name(challenge_name) {
         Some(step) => step,
+        None if ANSWERS_ONLY.contains(&challenge_name) => {
+            return Err(Error::invalid_parameter(format!(
+                "{challenge_name} is chosen by answering SELECT_CHALLENGE (ANSWER {challenge_name}), or with PREFERRED_CHALLENGE in USER_AUTH."
+            )));
+        }
         None if NOT_YET.contains(&challenge_name) => {
             return Err(Error::invalid_parameter(format!(
                 "The {challenge_name} challenge is not supported by this server yet."
@@ -220,7 +256,10 @@ pub async fn respond(
         | Step::SelectMfaType
         | Step::SoftwareTokenMfa
         | Step::SmsMfa
-        | Step::EmailOtp => mfa::respond(at, step, session, responses).await,
+        | Step::EmailOtp
+        | Step::SmsOtp => mfa::respond(at, step, session, responses).await,
+        Step::SelectChallenge => choice::respond(at, session, responses).await,
+        Step::WebAuthn => webauthn::respond(at, session, responses).await,
     }
 }
 
@@ -233,6 +272,12 @@ pub enum SignInOutcome {
         name: &'static str,
         session: String,
         parameters: Map<String, Value>,
+    },
+    /// USER_AUTH's SELECT_CHALLENGE: the first factors the user may choose
+    /// (`AvailableChallenges`).
+    Select {
+        session: String,
+        available: alloc::vec::Vec<&'static str>,
     },
 }
 
@@ -259,6 +304,23 @@ pub enum Authenticated {
 /// challenge answered) leads to: a challenge their status demands, the device they named
 /// proving itself, then the post authentication trigger.
 pub(crate) async fn admit(at: &Attempt<'_>, user: UserRecord) -> Result<Authenticated, Error> {
+    admit_with(at, user, true).await
+}
+
+/// [`admit`] after a passwordless first factor (a one-time code, a passkey): no MFA follows,
+/// as in Cognito, whose passwordless factors are something the user has.
+pub(crate) async fn admit_without_mfa(
+    at: &Attempt<'_>,
+    user: UserRecord,
+) -> Result<Authenticated, Error> {
+    admit_with(at, user, false).await
+}
+
+async fn admit_with(
+    at: &Attempt<'_>,
+    user: UserRecord,
+    with_mfa: bool,
+) -> Result<Authenticated, Error> {
     let (env, pool, client) = (at.env, at.pool, at.client);
     if !user.enabled {
         return Err(Error::not_authorized("User is disabled."));
@@ -291,7 +353,7 @@ pub(crate) async fn admit(at: &Attempt<'_>, user: UserRecord) -> Result<Authenti
         return device::challenge(at, &user, &device).await;
     }
     // The second factor, if the pool and the user call for one (every first factor gets here).
-    if let Some(challenge) = mfa::challenge(env, pool, client, &user).await? {
+    if with_mfa && let Some(challenge) = mfa::challenge(env, pool, client, &user).await? {
         return Ok(Authenticated::Challenge(challenge));
     }
     post_authentication(env, pool, client, user).await

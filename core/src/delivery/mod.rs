@@ -431,6 +431,7 @@ mod tests {
             username_configuration: Default::default(),
             dummy_password_hash: String::new(),
             mfa: Default::default(),
+            webauthn: Default::default(),
         }
     }
 

@@ -155,6 +155,9 @@ pub struct SetMfaConfig {
     pub email_mfa_configuration: Option<EmailMfa>,
     #[serde(default)]
     pub mfa_configuration: Option<String>,
+    /// Passkey settings; left out, the pool's stay as they are.
+    #[serde(default)]
+    pub web_authn_configuration: Option<super::factors::WebAuthnConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -220,6 +223,10 @@ pub fn apply(record: &mut PoolRecord, config: &SetMfaConfig) -> Result<(), Error
             record.mfa.email = Some(email.clone());
         }
     }
+    if let Some(webauthn) = &config.web_authn_configuration {
+        webauthn.validate()?;
+        record.webauthn = webauthn.clone();
+    }
     if record.mfa_mode() != "OFF" && record.mfa_methods().is_empty() {
         return Err(no_method());
     }
@@ -250,6 +257,7 @@ pub fn to_wire(record: &PoolRecord) -> Value {
         );
     }
     out.insert("MfaConfiguration".into(), json!(record.mfa_mode()));
+    out.insert("WebAuthnConfiguration".into(), record.webauthn.to_wire());
     Value::Object(out)
 }
 

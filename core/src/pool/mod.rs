@@ -15,6 +15,7 @@ use crate::ports::{Env, HashParams};
 use crate::store::{Expect, keys};
 
 pub mod client;
+pub mod factors;
 pub mod lambda;
 pub mod messages;
 pub mod mfa;
@@ -38,6 +39,9 @@ pub const ACCOUNT_ID: &str = "000000000000";
 pub struct Policies {
     #[serde(default)]
     pub password_policy: PasswordPolicy,
+    /// The first factors USER_AUTH offers (`["PASSWORD"]` by default).
+    #[serde(default)]
+    pub sign_in_policy: factors::SignInPolicy,
 }
 
 /// Cognito's `UsernameConfiguration`.
@@ -152,6 +156,7 @@ fn mfa_default() -> String {
 impl PoolSettings {
     pub fn validate(&mut self) -> Result<(), Error> {
         self.policies.password_policy.validate()?;
+        self.policies.sign_in_policy.validate()?;
         if !matches!(self.deletion_protection.as_str(), "ACTIVE" | "INACTIVE") {
             return Err(Error::invalid_parameter(
                 "DeletionProtection must be ACTIVE or INACTIVE.",
@@ -210,6 +215,9 @@ pub struct PoolRecord {
     /// The second factors the pool offers (SetUserPoolMfaConfig).
     #[serde(default)]
     pub mfa: mfa::PoolMfa,
+    /// Passkey settings (SetUserPoolMfaConfig's `WebAuthnConfiguration`).
+    #[serde(default)]
+    pub webauthn: factors::WebAuthnConfig,
 }
 
 pub fn epoch_seconds(millis: u64) -> Value {
@@ -422,8 +430,10 @@ pub async fn new_record(
         username_configuration: input.username_configuration.unwrap_or_default(),
         dummy_password_hash,
         mfa: mfa::PoolMfa::default(),
+        webauthn: factors::WebAuthnConfig::default(),
     };
     mfa::reconcile(&mut record)?;
+    factors::check_pool(&record)?;
     Ok(record)
 }
 

@@ -235,6 +235,24 @@ pub fn devices(pool_id: &str, username_key: &str) -> String {
     format!("p/{pool_id}/dv/{username_key}/")
 }
 
+/// A user's passkey (`sub`: a user deleted and created again under the same name does not
+/// inherit passkeys), under its credential id (base64url).
+pub fn passkey(pool_id: &str, sub: &str, credential_id: &str) -> String {
+    format!("p/{pool_id}/pk/{sub}/{credential_id}")
+}
+/// The prefix of a user's passkeys.
+pub fn passkeys(pool_id: &str, sub: &str) -> String {
+    format!("p/{pool_id}/pk/{sub}/")
+}
+/// Which user a credential id belongs to (create-only: one owner per credential in a pool).
+pub fn passkey_owner(pool_id: &str, credential_id: &str) -> String {
+    format!("p/{pool_id}/po/{credential_id}")
+}
+/// A user's passkey registration in progress (StartWebAuthnRegistration's challenge).
+pub fn passkey_registration(pool_id: &str, sub: &str) -> String {
+    format!("p/{pool_id}/{PASSKEY_REGISTRATIONS}/{sub}")
+}
+
 /// The kinds of pool records that expire (the janitor sweeps `p/<pool>/<kind>/`).
 pub const AUTHORIZATION_CODES: &str = "oc";
 pub const HOSTED_SESSIONS: &str = "hs";
@@ -243,13 +261,15 @@ pub const REFRESH_TOKENS: &str = "rt";
 pub const DELIVERY_RATES: &str = "dr";
 pub const DEVICE_OFFERS: &str = "nd";
 pub const FEDERATION_STATES: &str = "fs";
+pub const PASSKEY_REGISTRATIONS: &str = "wr";
 /// Every expiring kind, in the janitor's sweep order.
-pub const EXPIRING: [&str; 5] = [
+pub const EXPIRING: [&str; 6] = [
     AUTHORIZATION_CODES,
     HOSTED_SESSIONS,
     AUTH_SESSIONS,
     REFRESH_TOKENS,
     DELIVERY_RATES,
+    PASSKEY_REGISTRATIONS,
 ];
 /// The prefix of one kind of a pool's records.
 pub fn kind_prefix(pool_id: &str, kind: &str) -> String {

@@ -374,6 +374,23 @@ pub async fn delete(
             )
             .await;
     }
+    // The user's passkeys (at most 20) and their owner entries: the credential ids are free
+    // again. Best effort, as above.
+    if let Ok(page) = env
+        .store()
+        .scan(&keys::passkeys(&pool.id, &user.sub), None, 64)
+        .await
+    {
+        for (key, _) in page.items {
+            if let Some(id) = key.rsplit('/').next() {
+                let _ = env
+                    .store()
+                    .delete(&keys::passkey_owner(&pool.id, id), Expect::Any)
+                    .await;
+            }
+            let _ = env.store().delete(&key, Expect::Any).await;
+        }
+    }
     Ok(())
 }
 

@@ -835,6 +835,14 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
     )?;
     define_port(
         linker,
+        WEBAUTHN_REGISTER,
+        |env, (check,): (cognate_core::ports::RegistrationCheck,)| async move {
+            use cognate_core::Env as _;
+            env.webauthn().verify_registration(&check).await
+        },
+    )?;
+    define_port(
+        linker,
         SAML_METADATA,
         |env, (metadata_xml,): (String,)| async move { env.saml.metadata(&metadata_xml).await },
     )?;
@@ -843,6 +851,14 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
         SAML_VERIFY,
         |env, (response, metadata_xml): (String, String)| async move {
             env.saml.verify(&response, &metadata_xml).await
+        },
+    )?;
+    define_port(
+        linker,
+        WEBAUTHN_ASSERT,
+        |env, (check,): (cognate_core::ports::AssertionCheck,)| async move {
+            use cognate_core::Env as _;
+            env.webauthn().verify_assertion(&check).await
         },
     )?;
     Ok(())

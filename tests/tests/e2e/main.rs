@@ -40,6 +40,7 @@ mod mfa;
 mod negative_http;
 mod oauth_triggers;
 mod oidc;
+mod passkeys;
 mod self_service;
 mod sign_in;
 mod srp;

@@ -25,7 +25,7 @@ fn initiate(w: &World, client: &str, login: &str, a: &[u8]) -> Result<Value, cra
 }
 
 /// The answer to a PASSWORD_VERIFIER challenge, as pycognito and identity-js compute it.
-fn answer(w: &World, pool: &str, challenge: &Value, a: &[u8], password: &str) -> Value {
+pub(super) fn answer(w: &World, pool: &str, challenge: &Value, a: &[u8], password: &str) -> Value {
     assert_eq!(challenge["ChallengeName"], json!("PASSWORD_VERIFIER"));
     let p = &challenge["ChallengeParameters"];
     let user_id = p["USER_ID_FOR_SRP"].as_str().unwrap();

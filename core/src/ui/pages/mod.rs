@@ -124,7 +124,7 @@ pub async fn next_step(
             session,
             parameters,
         }) => (name, session, parameters),
-        Authenticated::Challenge(SignInOutcome::Tokens(_)) => {
+        Authenticated::Challenge(SignInOutcome::Tokens(_) | SignInOutcome::Select { .. }) => {
             return plain_error(500, "Something went wrong; please try again.");
         }
     };
