@@ -153,40 +153,30 @@ async fn try_start(
     }
     let endpoints = provider::endpoints(ctx.env, provider).await?;
     let random = ctx.env.random();
-    let state = format!(
-        "{}.{}",
-        request.pool.id,
-        crate::ids::random_token(random, 32)
-    );
+    let state = new_state(ctx, &request.pool.id);
     let nonce = crate::ids::random_token(random, 32);
     let code_verifier = crate::ids::random_token(random, 48);
-    let binding = crate::ids::random_token(random, 32);
     let challenge = {
         use sha2::Digest as _;
         crate::codec::b64url(&sha2::Sha256::digest(code_verifier.as_bytes()))
     };
     let redirect_uri = callback_url(ctx);
-    let record = StateRecord {
-        provider_name: provider.provider_name.clone(),
-        query: request.query.clone(),
-        nonce: nonce.clone(),
-        code_verifier,
-        binding: crate::codec::sha256_hex(&[binding.as_bytes()]),
-        redirect_uri: redirect_uri.clone(),
-        expires_millis: ctx
-            .env
-            .clock()
-            .now_millis()
-            .saturating_add(STATE_LIFETIME_MILLIS),
-    };
-    ctx.env
-        .store()
-        .put(
-            &keys::federation_state(&request.pool.id, &state),
-            &serde_json::to_vec(&record)?,
-            Expect::Absent,
-        )
-        .await?;
+    let cookie = save_state(
+        ctx,
+        &request.pool.id,
+        &state,
+        StateRecord {
+            provider_name: provider.provider_name.clone(),
+            query: request.query.clone(),
+            nonce: nonce.clone(),
+            code_verifier,
+            binding: String::new(),
+            redirect_uri: redirect_uri.clone(),
+            expires_millis: 0,
+        },
+        false,
+    )
+    .await?;
     let scopes = provider
         .detail("authorize_scopes")
         .unwrap_or("openid")
@@ -206,35 +196,71 @@ async fn try_start(
             ("code_challenge_method", Some("S256")),
         ]),
     );
-    let secure = if ctx.config.base_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
+    Ok(redirect(&location).with_header("set-cookie", &cookie))
+}
+
+/// A new state for a sign-in at a provider: `<poolId>.<random>` (the callback finds the pool
+/// by it).
+fn new_state(ctx: &Ctx<'_>, pool_id: &str) -> String {
+    format!(
+        "{pool_id}.{}",
+        crate::ids::random_token(ctx.env.random(), 32)
+    )
+}
+
+/// Keeps `record` under `state` (create-only, expiring, bound to this browser) and answers the
+/// binding cookie to set. A provider that answers with a cross-site POST (SAML's HTTP-POST
+/// binding) would leave a `SameSite=Lax` cookie behind, so on https that cookie is
+/// `SameSite=None; Secure` (loopback http is same-site anyway).
+async fn save_state(
+    ctx: &Ctx<'_>,
+    pool_id: &str,
+    state: &str,
+    mut record: StateRecord,
+    cross_site_post: bool,
+) -> Result<String, Error> {
+    let binding = crate::ids::random_token(ctx.env.random(), 32);
+    record.binding = crate::codec::sha256_hex(&[binding.as_bytes()]);
+    record.expires_millis = ctx
+        .env
+        .clock()
+        .now_millis()
+        .saturating_add(STATE_LIFETIME_MILLIS);
+    ctx.env
+        .store()
+        .put(
+            &keys::federation_state(pool_id, state),
+            &serde_json::to_vec(&record)?,
+            Expect::Absent,
+        )
+        .await?;
+    let attributes = match (ctx.config.base_url.starts_with("https://"), cross_site_post) {
+        (true, true) => "; Secure; SameSite=None",
+        (true, false) => "; Secure; SameSite=Lax",
+        (false, _) => "; SameSite=Lax",
     };
-    Ok(redirect(&location).with_header(
-        "set-cookie",
-        &format!(
-            "{}={binding}; Path=/; HttpOnly{secure}; SameSite=Lax; Max-Age={}",
-            binding_cookie_name(&request.pool.id),
-            STATE_LIFETIME_MILLIS / 1000
-        ),
+    Ok(format!(
+        "{}={binding}; Path=/; HttpOnly{attributes}; Max-Age={}",
+        binding_cookie_name(pool_id),
+        STATE_LIFETIME_MILLIS / 1000
     ))
 }
 
-/// Step 2: `GET /oauth2/idpresponse`.
-pub async fn idp_response(ctx: &Ctx<'_>) -> Response {
-    let params = Params::parse(&ctx.request.query);
+/// The sign-in a provider's answer continues (`state`, or SAML's `RelayState`): known,
+/// unexpired, started by this browser, and used once (taken out of the store before anything
+/// else). Answers the pool id and the record, or the error page.
+async fn take_state<'s>(
+    ctx: &Ctx<'_>,
+    state: Option<&'s str>,
+) -> Result<(&'s str, StateRecord), Response> {
     let page = |m: &str| OAuthError::invalid_request(m.to_string()).page();
-    // The state: known, unexpired, this browser's, used once.
-    let Some(state) = params.first("state") else {
-        return page("The identity provider's response has no state.");
-    };
-    let Some((pool_id, _)) = state.split_once('.') else {
-        return page("The state is not valid.");
-    };
+    let state = state.ok_or_else(|| page("The identity provider's response has no state."))?;
+    let (pool_id, _) = state
+        .split_once('.')
+        .ok_or_else(|| page("The state is not valid."))?;
     let key = keys::federation_state(pool_id, state);
     let Ok(Some(item)) = ctx.env.store().get(&key).await else {
-        return page("The state is not valid or was already used.");
+        return Err(page("The state is not valid or was already used."));
     };
     if ctx
         .env
@@ -243,19 +269,28 @@ pub async fn idp_response(ctx: &Ctx<'_>) -> Response {
         .await
         .is_err()
     {
-        return page("The state is not valid or was already used.");
+        return Err(page("The state is not valid or was already used."));
     }
-    let Ok(record) = serde_json::from_slice::<StateRecord>(&item.value) else {
-        return page("The state is not valid.");
-    };
+    let record = serde_json::from_slice::<StateRecord>(&item.value)
+        .map_err(|_| page("The state is not valid."))?;
     if ctx.env.clock().now_millis() >= record.expires_millis {
-        return page("The sign-in took too long; start again.");
+        return Err(page("The sign-in took too long; start again."));
     }
     let presented = form::cookie(ctx.request.header("cookie"), &binding_cookie_name(pool_id))
         .map(|v| crate::codec::sha256_hex(&[v.as_bytes()]));
     if presented.as_deref() != Some(record.binding.as_str()) {
-        return page("The sign-in was started in another browser.");
+        return Err(page("The sign-in was started in another browser."));
     }
+    Ok((pool_id, record))
+}
+
+/// Step 2: `GET /oauth2/idpresponse`.
+pub async fn idp_response(ctx: &Ctx<'_>) -> Response {
+    let params = Params::parse(&ctx.request.query);
+    let (pool_id, record) = match take_state(ctx, params.first("state")).await {
+        Ok(taken) => taken,
+        Err(page) => return page,
+    };
     // The app's request, validated again (the client may have changed meanwhile).
     let request = match super::authorize::parse(ctx, &Params::parse(&record.query)).await {
         Ok(r) => r,
@@ -484,16 +519,10 @@ async fn start_saml(
             "The SAML provider's metadata has no HTTP-Redirect sign-on endpoint.",
         )
     })?;
-    let random = ctx.env.random();
-    let state = format!(
-        "{}.{}",
-        request.pool.id,
-        crate::ids::random_token(random, 24)
-    );
-    let binding = crate::ids::random_token(random, 32);
+    let state = new_state(ctx, &request.pool.id);
     let acs = saml_acs_url(ctx);
     let authn = crate::saml::request::redirect(
-        random,
+        ctx.env.random(),
         ctx.env.clock(),
         &sso,
         &crate::saml::sp_entity_id(&request.pool.id),
@@ -501,42 +530,23 @@ async fn start_saml(
         Some(&state),
     )
     .ok_or_else(|| Error::invalid_parameter("The SAML RelayState is too long."))?;
-    let record = StateRecord {
-        provider_name: provider.provider_name.clone(),
-        query: request.query.clone(),
-        nonce: authn.id,
-        code_verifier: String::new(),
-        binding: crate::codec::sha256_hex(&[binding.as_bytes()]),
-        redirect_uri: acs,
-        expires_millis: ctx
-            .env
-            .clock()
-            .now_millis()
-            .saturating_add(STATE_LIFETIME_MILLIS),
-    };
-    ctx.env
-        .store()
-        .put(
-            &keys::federation_state(&request.pool.id, &state),
-            &serde_json::to_vec(&record)?,
-            Expect::Absent,
-        )
-        .await?;
-    // The IdP answers with a cross-site POST: a `SameSite=Lax` cookie would stay behind, so on
-    // https the binding cookie is `SameSite=None; Secure` (loopback http is same-site anyway).
-    let same_site = if ctx.config.base_url.starts_with("https://") {
-        "; Secure; SameSite=None"
-    } else {
-        "; SameSite=Lax"
-    };
-    Ok(redirect(&authn.url).with_header(
-        "set-cookie",
-        &format!(
-            "{}={binding}; Path=/; HttpOnly{same_site}; Max-Age={}",
-            binding_cookie_name(&request.pool.id),
-            STATE_LIFETIME_MILLIS / 1000
-        ),
-    ))
+    let cookie = save_state(
+        ctx,
+        &request.pool.id,
+        &state,
+        StateRecord {
+            provider_name: provider.provider_name.clone(),
+            query: request.query.clone(),
+            nonce: authn.id,
+            code_verifier: String::new(),
+            binding: String::new(),
+            redirect_uri: acs,
+            expires_millis: 0,
+        },
+        true,
+    )
+    .await?;
+    Ok(redirect(&authn.url).with_header("set-cookie", &cookie))
 }
 
 /// Step 2 for SAML: `POST /saml2/idpresponse` with `SAMLResponse` and `RelayState`.
@@ -546,36 +556,13 @@ pub async fn saml_response(ctx: &Ctx<'_>) -> Response {
     let Some(saml_response) = form.first("SAMLResponse") else {
         return page("The identity provider's response has no SAMLResponse.");
     };
-    let Some(state) = form.first("RelayState") else {
+    if form.first("RelayState").is_none() {
         return page("IdP-initiated SAML sign-in is not enabled: start the sign-in at the app.");
-    };
-    let Some((pool_id, _)) = state.split_once('.') else {
-        return page("The RelayState is not valid.");
-    };
-    let key = keys::federation_state(pool_id, state);
-    let Ok(Some(item)) = ctx.env.store().get(&key).await else {
-        return page("The RelayState is not valid or was already used.");
-    };
-    if ctx
-        .env
-        .store()
-        .delete(&key, Expect::Version(item.version))
-        .await
-        .is_err()
-    {
-        return page("The RelayState is not valid or was already used.");
     }
-    let Ok(record) = serde_json::from_slice::<StateRecord>(&item.value) else {
-        return page("The RelayState is not valid.");
+    let (pool_id, record) = match take_state(ctx, form.first("RelayState")).await {
+        Ok(taken) => taken,
+        Err(page) => return page,
     };
-    if ctx.env.clock().now_millis() >= record.expires_millis {
-        return page("The sign-in took too long; start again.");
-    }
-    let presented = form::cookie(ctx.request.header("cookie"), &binding_cookie_name(pool_id))
-        .map(|v| crate::codec::sha256_hex(&[v.as_bytes()]));
-    if presented.as_deref() != Some(record.binding.as_str()) {
-        return page("The sign-in was started in another browser.");
-    }
     let request = match super::authorize::parse(ctx, &Params::parse(&record.query)).await {
         Ok(r) => r,
         Err(rejection) => return rejection.into_response(),
