@@ -102,12 +102,13 @@ class Target:
 
         return Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
-    def admin_client(self):
-        """boto3's cognito-idp client signed with the admin key, as an AWS admin script has."""
+    def admin_client(self, service="cognito-idp"):
+        """boto3's client of `service` (cognito-idp, or cognito-identity for identity pools)
+        signed with the admin key, as an AWS admin script has."""
         import boto3
 
         return boto3.client(
-            "cognito-idp",
+            service,
             endpoint_url=self.base_url,
             region_name=REGION,
             aws_access_key_id=self.admin_key_id,
@@ -115,15 +116,16 @@ class Target:
             config=self.botocore_config(),
         )
 
-    def public_client(self):
-        """boto3's cognito-idp client with no credentials at all, as an app has: the public
-        operations (SignUp, InitiateAuth, GetUser, ...) are unsigned in botocore's model."""
+    def public_client(self, service="cognito-idp"):
+        """boto3's client of `service` with no credentials at all, as an app has: the public
+        operations (SignUp, InitiateAuth, GetUser, ...; GetId, GetCredentialsForIdentity, ...)
+        are unsigned in botocore's model."""
         import boto3
         from botocore import UNSIGNED
         from botocore.config import Config
 
         config = self.botocore_config().merge(Config(signature_version=UNSIGNED))
-        return boto3.client("cognito-idp", endpoint_url=self.base_url, region_name=REGION, config=config)
+        return boto3.client(service, endpoint_url=self.base_url, region_name=REGION, config=config)
 
     # -- the outbox --------------------------------------------------------------------------
 

@@ -20,8 +20,6 @@ import subprocess
 import boto3
 import jwt
 import requests
-from botocore import UNSIGNED
-from botocore.config import Config
 
 from journey import PASSWORD, REGION, check, expect_client_error, expect_equal, expect_keys, run, unique
 
@@ -36,20 +34,8 @@ def main(j):
     t = j.target
     idp = t.admin_client()
     public_idp = t.public_client()
-    admin = boto3.client(
-        "cognito-identity",
-        endpoint_url=t.base_url,
-        region_name=REGION,
-        aws_access_key_id=t.admin_key_id,
-        aws_secret_access_key=t.admin_secret,
-        config=t.botocore_config(),
-    )
-    public = boto3.client(
-        "cognito-identity",
-        endpoint_url=t.base_url,
-        region_name=REGION,
-        config=t.botocore_config().merge(Config(signature_version=UNSIGNED)),
-    )
+    admin = t.admin_client("cognito-identity")
+    public = t.public_client("cognito-identity")
     # The STS the target was started with (moto): scripts/test-identity.sh and the edge stage set
     # it; tests/clients/python/run.sh runs this journey only then.
     sts_url = os.environ["COGNATE_STS_URL"]
@@ -248,12 +234,7 @@ def main(j):
         token = id_token(fresh_user)
 
         def get_id(_):
-            client = boto3.client(
-                "cognito-identity",
-                endpoint_url=t.base_url,
-                region_name=REGION,
-                config=t.botocore_config().merge(Config(signature_version=UNSIGNED)),
-            )
+            client = t.public_client("cognito-identity")
             return client.get_id(IdentityPoolId=ipool, Logins={provider: token})["IdentityId"]
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:

@@ -14,8 +14,6 @@ import os
 import boto3
 import jwt
 import requests
-from botocore import UNSIGNED
-from botocore.config import Config
 
 from journey import PASSWORD, REGION, check, expect_client_error, expect_equal, run, unique
 
@@ -26,20 +24,8 @@ def main(j):
     t = j.target
     idp = t.admin_client()
     public_idp = t.public_client()
-    admin = boto3.client(
-        "cognito-identity",
-        endpoint_url=t.base_url,
-        region_name=REGION,
-        aws_access_key_id=t.admin_key_id,
-        aws_secret_access_key=t.admin_secret,
-        config=t.botocore_config(),
-    )
-    public = boto3.client(
-        "cognito-identity",
-        endpoint_url=t.base_url,
-        region_name=REGION,
-        config=t.botocore_config().merge(Config(signature_version=UNSIGNED)),
-    )
+    admin = t.admin_client("cognito-identity")
+    public = t.public_client("cognito-identity")
     sts_url = os.environ["COGNATE_STS_URL"]
     upstream_pool = os.environ["COGNATE_OIDC_UPSTREAM_POOL"]
     upstream_client = os.environ["COGNATE_OIDC_UPSTREAM_CLIENT"]
