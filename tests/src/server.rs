@@ -159,12 +159,12 @@ impl LocalServer {
 
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
-            if health_ok(addr) {
+            if health_answers(addr) {
                 return Ok(server);
             }
             if let Some(status) = server.exit_status() {
                 let message = format!(
-                    "{} serve --listen {addr} exited ({status}) before GET /health answered 200; \
+                    "{} serve --listen {addr} exited ({status}) before GET /health answered; \
                      its output:\n{}",
                     binary.display(),
                     server.log()
@@ -174,7 +174,7 @@ impl LocalServer {
             }
             if Instant::now() > deadline {
                 let message = format!(
-                    "{} serve --listen {addr}: GET /health did not answer 200 within {STARTUP_TIMEOUT:?}; \
+                    "{} serve --listen {addr}: GET /health did not answer within {STARTUP_TIMEOUT:?}; \
                      its output:\n{}",
                     binary.display(),
                     server.log()
@@ -362,7 +362,7 @@ fn free_port() -> Result<SocketAddr, String> {
 }
 
 /// `GET /health` answered 200, over a plain socket (no async runtime needed).
-fn health_ok(addr: SocketAddr) -> bool {
+fn health_answers(addr: SocketAddr) -> bool {
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
         return false;
     };
@@ -380,5 +380,9 @@ fn health_ok(addr: SocketAddr) -> bool {
             Ok(n) => read += n,
         }
     }
-    head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200")
+    // 200, or 503 from a server that is up but whose store does not answer (it says why, and
+    // serves retryable errors until the store is back): either way the server has started.
+    [b"200", b"503"]
+        .iter()
+        .any(|status| head.get(9..12) == Some(&status[..]))
 }

@@ -279,6 +279,14 @@ async fn a_host_whose_database_is_down_starts_answers_a_retryable_error_and_reco
         log.contains("connection refused") || log.contains("Connection refused"),
         "{log}"
     );
+    // GET /health says the store is what is wrong (503), without saying where it is.
+    let health = reqwest::get(format!("{}/health", host.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 503);
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable", "{body}");
+    assert!(!body.to_string().contains(&format!(":{port}")), "{body}");
 
     // The database comes back (a relay to the real server on that port): the same host serves.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -298,6 +306,10 @@ async fn a_host_whose_database_is_down_starts_answers_a_retryable_error_and_reco
     let client = host.standard_setup("recovered").await;
     let username = confirmed_user(&host, &client, "after").await;
     host.password_sign_in(&client, &username, PASSWORD).await;
+    let health = reqwest::get(format!("{}/health", host.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
     relay.abort();
 }
 
