@@ -10,10 +10,9 @@ use serde_json::{Value, json};
 
 use super::{Ctx, admin_target, input};
 use crate::auth::mfa as auth_mfa;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::pool::mfa::{self, MfaMethod, SetMfaConfig};
 use crate::pool::{self, PoolRecord};
-use crate::store::{Expect, StoreError, keys};
 use crate::user::{self, mfa::Preferences};
 
 #[derive(Deserialize)]
@@ -26,29 +25,11 @@ struct SetUserPoolMfaConfig {
 
 pub(super) async fn set_user_pool_mfa_config(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: SetUserPoolMfaConfig = input(body)?;
-    for _ in 0..8 {
-        let (mut record, version) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
-        mfa::apply(&mut record, &req.config)?;
-        record.modified_millis = ctx.env.clock().now_millis();
-        match ctx
-            .env
-            .store()
-            .put(
-                &keys::pool(&record.id),
-                &serde_json::to_vec(&record)?,
-                Expect::Version(version),
-            )
-            .await
-        {
-            Ok(_) => return Ok(mfa::to_wire(&record)),
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Error::new(
-        ErrorKind::TooManyRequests,
-        "The user pool is being updated concurrently; try again.",
-    ))
+    let record = pool::modify_pool(ctx.env, &req.user_pool_id, |record| {
+        mfa::apply(record, &req.config)
+    })
+    .await?;
+    Ok(mfa::to_wire(&record))
 }
 
 #[derive(Deserialize)]

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Ctx, decode_token, encode_token, input};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::pool::{
     self, AppClient, ClientSettings, CreatePool, PoolRecord, PoolSettings, SchemaAttribute,
 };
@@ -471,8 +471,7 @@ pub(super) async fn add_custom_attributes(ctx: &Ctx<'_>, body: Value) -> Result<
             "1 validation error detected: Value at 'customAttributes' failed to satisfy constraint: Member must have length between 1 and 25",
         ));
     }
-    for _ in 0..8 {
-        let (mut record, version) = pool::load_pool(ctx.env, &req.user_pool_id).await?;
+    pool::modify_pool(ctx.env, &req.user_pool_id, |record| {
         for attr in &req.custom_attributes {
             if attr.required {
                 return Err(Error::invalid_parameter(
@@ -481,24 +480,8 @@ pub(super) async fn add_custom_attributes(ctx: &Ctx<'_>, body: Value) -> Result<
             }
             pool::add_custom_attribute(&mut record.schema, attr)?;
         }
-        record.modified_millis = ctx.env.clock().now_millis();
-        match ctx
-            .env
-            .store()
-            .put(
-                &crate::store::keys::pool(&record.id),
-                &serde_json::to_vec(&record)?,
-                Expect::Version(version),
-            )
-            .await
-        {
-            Ok(_) => return Ok(json!({})),
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Error::new(
-        ErrorKind::TooManyRequests,
-        "The user pool is being updated concurrently; try again.",
-    ))
+        Ok(())
+    })
+    .await?;
+    Ok(json!({}))
 }

@@ -455,6 +455,36 @@ pub async fn insert(env: &dyn Env, record: &PoolRecord) -> Result<(), Error> {
 }
 
 /// Loads a pool, with its version for compare-and-set updates.
+/// Changes a pool's settings with `change` (compare-and-set, retried on a concurrent write) and
+/// stamps its modification time; answers the pool as written.
+pub async fn modify_pool(
+    env: &dyn Env,
+    pool_id: &str,
+    mut change: impl FnMut(&mut PoolRecord) -> Result<(), Error>,
+) -> Result<PoolRecord, Error> {
+    let missing = || Error::resource_not_found(format!("User pool {pool_id} does not exist."));
+    if !crate::ids::is_pool_id(pool_id) {
+        return Err(missing());
+    }
+    crate::record::modify_json(
+        env.store(),
+        &keys::pool(pool_id),
+        missing,
+        || {
+            Error::new(
+                crate::error::ErrorKind::TooManyRequests,
+                "The user pool is being updated concurrently; try again.",
+            )
+        },
+        |record: &mut PoolRecord| {
+            change(record)?;
+            record.modified_millis = env.clock().now_millis();
+            Ok(())
+        },
+    )
+    .await
+}
+
 pub async fn load_pool(env: &dyn Env, pool_id: &str) -> Result<(PoolRecord, u64), Error> {
     let missing = || Error::resource_not_found(format!("User pool {pool_id} does not exist."));
     if !crate::ids::is_pool_id(pool_id) {
