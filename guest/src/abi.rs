@@ -468,3 +468,59 @@ mod tests {
         assert!(back.code.ct_eq("123456"));
     }
 }
+
+/// Property tests of the frames between host and guest (issue 24): whatever bytes arrive, a
+/// decoder answers a value or an error, never a panic; a frame cut or flipped anywhere is
+/// either refused or decodes to something (the guest and host are built from one source, so a
+/// corrupted frame is a bug, but it must not crash either side).
+#[cfg(test)]
+mod properties {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn cases() -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(500)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_a_decoder(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode_request_frame(&bytes);
+            let _ = decode_response_frame(&bytes);
+            let _ = decode::<Request>(&bytes);
+            let _ = decode::<Response>(&bytes);
+            let _ = decode::<cognate_core::error::Error>(&bytes);
+        }
+
+        #[test]
+        fn a_request_frame_flipped_anywhere_never_panics(
+            path in "/[a-z0-9/._-]{0,40}",
+            body in prop::collection::vec(any::<u8>(), 0..200),
+            at in any::<prop::sample::Index>(),
+            bit in 0u8..8,
+        ) {
+            let request = Request::new("POST", &path)
+                .with_header("x-amz-target", "AWSCognitoIdentityProviderService.GetUser")
+                .with_body(body);
+            let mut frame = encode_request_frame(
+                &encode_config(&Config::new("http://h.example", "us-east-1")),
+                &request,
+            );
+            let (_, back) = decode_request_frame(&frame).unwrap();
+            prop_assert_eq!(&back.path, &path);
+            let i = at.index(frame.len());
+            if let Some(byte) = frame.get_mut(i) {
+                *byte ^= 1 << bit;
+            }
+            let _ = decode_request_frame(&frame);
+        }
+    }
+}
