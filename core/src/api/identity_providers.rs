@@ -217,13 +217,7 @@ pub(super) async fn update_identity_provider(ctx: &Ctx<'_>, body: Value) -> Resu
             Expect::Version(version),
         )
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict => Error::new(
-                ErrorKind::ConcurrentModification,
-                "The identity provider changed concurrently; try again.",
-            ),
-            other => other.into(),
-        })?;
+        .map_err(changed_concurrently)?;
     Ok(json!({ "IdentityProvider": record.to_wire() }))
 }
 
@@ -240,13 +234,7 @@ pub(super) async fn delete_identity_provider(ctx: &Ctx<'_>, body: Value) -> Resu
             Expect::Version(version),
         )
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict => Error::new(
-                ErrorKind::ConcurrentModification,
-                "The identity provider changed concurrently; try again.",
-            ),
-            other => other.into(),
-        })?;
+        .map_err(changed_concurrently)?;
     Ok(json!({}))
 }
 
@@ -430,4 +418,15 @@ pub(super) async fn admin_disable_provider_for_user(
         .ok_or_else(|| provider_missing(&pool.id, name))?;
     crate::federation::federated::disable(ctx.env, &pool, name, attribute, value).await?;
     Ok(json!({}))
+}
+
+/// A conditional write on a provider lost to another writer.
+fn changed_concurrently(e: StoreError) -> Error {
+    match e {
+        StoreError::Conflict => Error::new(
+            ErrorKind::ConcurrentModification,
+            "The identity provider changed concurrently; try again.",
+        ),
+        other => other.into(),
+    }
 }

@@ -29,29 +29,6 @@ fn run<T>(f: impl core::future::Future<Output = T>) -> T {
     f.now_or_never().expect("the test env never waits")
 }
 
-fn jwks(keys: &[(&str, &[u8])]) -> Vec<u8> {
-    let keys: Vec<Value> = keys
-        .iter()
-        .map(|(kid, key)| json!({"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig", "n": b64url(key), "e": "AQAB"}))
-        .collect();
-    serde_json::to_vec(&json!({ "keys": keys })).unwrap()
-}
-
-fn provider(env: &TestEnv, keys: &[(&str, &[u8])]) {
-    env.http.route(
-        &discovery_url(ISSUER),
-        200,
-        &serde_json::to_vec(&json!({
-            "issuer": ISSUER,
-            "authorization_endpoint": "https://idp.example.com/authorize",
-            "token_endpoint": "https://idp.example.com/token",
-            "jwks_uri": JWKS,
-        }))
-        .unwrap(),
-    );
-    env.http.route(JWKS, 200, &jwks(keys));
-}
-
 fn sign(kid: &str, key: &[u8], claims: &Value, alg: &str) -> String {
     let header =
         b64url(&serde_json::to_vec(&json!({"alg": alg, "kid": kid, "typ": "JWT"})).unwrap());
@@ -93,7 +70,7 @@ const KEY_2: &[u8] = b"key-two-key-two-key-two-key-two!";
 #[test]
 fn a_valid_token_verifies_and_its_claims_come_back() {
     let env = TestEnv::new();
-    provider(&env, &[("k1", KEY_1)]);
+    env.http.serve_openid_provider(ISSUER, &[("k1", KEY_1)]);
     let token = sign("k1", KEY_1, &claims(&env), "RS256");
     let out = verify(&env, &token, Some("n-1")).unwrap();
     assert_eq!(out["sub"], "u-1");
@@ -109,7 +86,7 @@ fn a_valid_token_verifies_and_its_claims_come_back() {
 #[test]
 fn the_wrong_issuer_audience_nonce_and_expired_tokens_are_refused() {
     let env = TestEnv::new();
-    provider(&env, &[("k1", KEY_1)]);
+    env.http.serve_openid_provider(ISSUER, &[("k1", KEY_1)]);
     let mut c = claims(&env);
     c["iss"] = json!("https://other.example.com");
     refused(
@@ -172,7 +149,7 @@ fn the_wrong_issuer_audience_nonce_and_expired_tokens_are_refused() {
 #[test]
 fn a_bad_signature_or_algorithm_is_refused() {
     let env = TestEnv::new();
-    provider(&env, &[("k1", KEY_1)]);
+    env.http.serve_openid_provider(ISSUER, &[("k1", KEY_1)]);
     // Signed with another key under the known kid.
     refused(
         &env,
@@ -207,12 +184,12 @@ fn a_bad_signature_or_algorithm_is_refused() {
 #[test]
 fn an_unknown_kid_refetches_the_jwks_once() {
     let env = TestEnv::new();
-    provider(&env, &[("k1", KEY_1)]);
+    env.http.serve_openid_provider(ISSUER, &[("k1", KEY_1)]);
     verify(&env, &sign("k1", KEY_1, &claims(&env), "RS256"), None).unwrap();
     assert_eq!(env.http.count(JWKS), 1);
     // The provider rotates its key; a token with the new kid refetches the JWKS (once the
     // cached copy is older than the minimum refetch interval) and verifies.
-    env.http.route(JWKS, 200, &jwks(&[("k2", KEY_2)]));
+    env.http.serve_openid_provider(ISSUER, &[("k2", KEY_2)]);
     env.clock.advance(JWKS_REFETCH_MIN_MILLIS + 1);
     verify(&env, &sign("k2", KEY_2, &claims(&env), "RS256"), None).unwrap();
     assert_eq!(env.http.count(JWKS), 2);

@@ -58,34 +58,21 @@ impl OutboundHttp {
     ) -> Result<Answer, Failure> {
         cognate_core::trigger::check_delivery(request, allowed)
             .map_err(|e| Failure::NotAllowed(e.message))?;
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| Failure::Transport("bad method".into()))?;
-        let mut builder = self.client.request(method, &request.url);
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        let mut response = builder
-            .body(request.body.clone())
-            .send()
-            .await
-            .map_err(|e| Failure::Transport(describe(&e)))?;
-        let status = response.status().as_u16();
-        let error_type = response
-            .headers()
+        let (status, headers, body) = self
+            .send(
+                &request.method,
+                &request.url,
+                request
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str())),
+                request.body.clone().into_bytes(),
+            )
+            .await?;
+        let error_type = headers
             .get("x-amzn-errortype")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| Failure::Transport(describe(&e)))?
-        {
-            if body.len() + chunk.len() > self.max_answer_bytes {
-                return Err(Failure::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
         Ok(Answer {
             status,
             error_type,
@@ -108,20 +95,19 @@ impl OutboundHttp {
                 cognate_core::ports::http_refused(&request.url).message,
             ));
         }
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| Failure::Transport("bad method".into()))?;
-        let mut builder = self.client.request(method, &request.url);
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        let mut response = builder
-            .body(request.body.clone())
-            .send()
-            .await
-            .map_err(|e| Failure::Transport(describe(&e)))?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
+        let headers_in = request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()));
+        let (status, headers, body) = self
+            .send(
+                &request.method,
+                &request.url,
+                headers_in,
+                request.body.clone(),
+            )
+            .await?;
+        let headers = headers
             .iter()
             .filter_map(|(n, v)| {
                 v.to_str()
@@ -129,12 +115,43 @@ impl OutboundHttp {
                     .map(|v| (n.as_str().to_ascii_lowercase(), v.to_string()))
             })
             .collect();
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+impl OutboundHttp {
+    /// Sends one request (no redirects, the client's timeout) and reads its answer up to the
+    /// cap: the status, the headers, the body.
+    async fn send<'h>(
+        &self,
+        method: &str,
+        url: &str,
+        headers: impl IntoIterator<Item = (&'h str, &'h str)>,
+        body: Vec<u8>,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), Failure> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| Failure::Transport("bad method".into()))?;
+        let mut builder = self.client.request(method, url);
+        for (name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        let mut response = builder
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Failure::Transport(describe(&e)))?;
         if response
             .content_length()
             .is_some_and(|n| n > self.max_answer_bytes as u64)
         {
             return Err(Failure::TooLarge);
         }
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -146,11 +163,7 @@ impl OutboundHttp {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
+        Ok((status, headers, body))
     }
 }
 
