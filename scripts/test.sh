@@ -22,6 +22,8 @@ step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The core's modules form no cycle (top level, and siblings inside each module directory).
 python3 scripts/module-graph.py >/dev/null
+# The admin console's vendored files are exactly the pinned npm packages' files.
+scripts/vendor-console.sh --check
 # The core must stay no_std: check the exact build the edge and the Wasm host use.
 cargo clippy -p cognate-core --no-default-features --target wasm32-unknown-unknown --locked -- -D warnings
 # The core's Wasm guest (what `cognate serve --engine wasm` runs), for its real target.

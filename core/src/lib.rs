@@ -39,11 +39,13 @@ extern crate alloc;
 extern crate std;
 
 pub mod account;
+pub mod activity;
 pub mod api;
 pub mod auth;
 pub mod code;
 pub mod codec;
 pub mod config;
+pub mod console;
 // Email and SMS: composition, routing (SMTP/SES/SNS), flood control (issue 22).
 pub mod delivery;
 pub mod device;

@@ -74,6 +74,9 @@ impl Service {
             if let Some(operation) = crate::api::plugins::operation(request) {
                 return crate::api::plugins::handle(&self.config, env, request, operation).await;
             }
+            if let Some(operation) = crate::api::insights::operation(request) {
+                return crate::api::insights::handle(&self.config, env, request, operation).await;
+            }
             if let Some(operation) = crate::api::identity::operation(request) {
                 return crate::api::identity::handle(&self.config, env, request, operation).await;
             }
@@ -95,6 +98,9 @@ impl Service {
                     Err(e) => crate::api::error_response(&e),
                 };
             }
+        }
+        if crate::console::is_console_path(path) {
+            return crate::console::respond(&self.config, request);
         }
         // OAuth 2.0 / OIDC endpoints and the hosted UI (issue 6).
         if let Some((ctx, path)) = crate::oidc::context(&self.config, env, request).await {

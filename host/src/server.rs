@@ -488,7 +488,8 @@ impl Prepared {
              Engine: {engine}\n\
              Region: {region}\n\
              Admin access key id: {id}\n\
-             Admin secret access key: {secret}\n",
+             Admin secret access key: {secret}\n\
+             Admin console: {url}/console/ (sign in with the admin key above)\n",
             addr = self.local_addr,
             data = self.data_dir.display(),
             store = self.store,

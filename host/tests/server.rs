@@ -260,6 +260,21 @@ fn serves_limits_bodies_stops_on_sigterm_and_keeps_its_admin_key() {
     assert!(key_id.starts_with("AKIA") && key_id.len() == 20, "{key_id}");
     assert_eq!(secret.len(), 40);
     let demo_pool = server.banner.get("Demo user pool id").cloned();
+    // The printed console address serves the console.
+    let console = &server.banner["Admin console"];
+    assert!(
+        console.starts_with(&format!("{endpoint}/console/ ")),
+        "{console}"
+    );
+    let (status, headers, _) = server.request(
+        "GET /console/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        b"",
+    );
+    assert_eq!(status, 200);
+    assert!(
+        headers["content-security-policy"].contains("script-src 'self'"),
+        "{headers:?}"
+    );
 
     // A 2 MiB body with a Content-Length: refused before it is read.
     let big = vec![b'x'; 2 * 1024 * 1024];

@@ -13,6 +13,7 @@ pub(crate) use pools::create_client;
 mod groups;
 pub mod identity;
 mod identity_providers;
+pub mod insights;
 mod list_users;
 mod mfa;
 mod model;

@@ -21,6 +21,7 @@ use crate::service::Service;
 use crate::store::Store;
 use crate::testing::TestEnv;
 
+mod activity;
 mod devices;
 mod srp;
 mod user_auth;

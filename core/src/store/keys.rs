@@ -129,6 +129,10 @@ pub fn identity_signing_keys() -> String {
 pub fn user(pool_id: &str, username_key: &str) -> String {
     format!("p/{pool_id}/u/{username_key}")
 }
+/// The prefix of a pool's users.
+pub fn users(pool_id: &str) -> String {
+    format!("p/{pool_id}/u/")
+}
 /// An alias reservation (a unique email, phone number or preferred username).
 pub fn alias(pool_id: &str, attribute: &str, normalized_value: &str) -> String {
     format!("p/{pool_id}/a/{attribute}/{normalized_value}")
@@ -158,6 +162,10 @@ pub fn group_members(pool_id: &str, group: &str) -> String {
 /// The prefix of a user's auth events (newest first: keys carry `u64::MAX - time`).
 pub fn auth_events(pool_id: &str, username_key: &str) -> String {
     format!("p/{pool_id}/ev/{username_key}/")
+}
+/// The prefix of every auth event of a pool.
+pub fn pool_auth_events(pool_id: &str) -> String {
+    format!("p/{pool_id}/ev/")
 }
 /// A sign-in's challenge session (the `Session` string between InitiateAuth and
 /// RespondToAuthChallenge).

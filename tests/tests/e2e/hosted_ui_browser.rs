@@ -20,7 +20,7 @@ use cognate_tests::{PASSWORD, Target, unique, unique_email};
 use serde_json::{Value, json};
 
 /// The repository root (this crate is `<root>/tests`).
-fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -29,7 +29,7 @@ fn repo_root() -> PathBuf {
 
 /// `NAME=value` lines from `scripts/setup-browser.sh --env`: where Chromium and playwright-core
 /// are. (Run scripts/setup.sh once to install them.)
-fn browser_env() -> Vec<(String, String)> {
+pub(crate) fn browser_env() -> Vec<(String, String)> {
     let output = Command::new("bash")
         .arg(repo_root().join("scripts/setup-browser.sh"))
         .arg("--env")
@@ -101,9 +101,14 @@ impl FakeApp {
 
 /// `target/browser/hosted-ui/`, next to the test executable's profile directory.
 fn screenshot_dir() -> PathBuf {
+    screenshots("hosted-ui")
+}
+
+/// `target/browser/<name>/`, where a browser test keeps its screenshots (CI's artefacts).
+pub(crate) fn screenshots(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let target = exe.parent().unwrap().parent().unwrap().parent().unwrap();
-    let dir = target.join("browser").join("hosted-ui");
+    let dir = target.join("browser").join(name);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -29,6 +29,7 @@ mod admin_users;
 mod client_secret;
 mod codes;
 mod confirmation_link;
+mod console_browser;
 mod edge;
 mod federation;
 mod groups;
