@@ -3,6 +3,7 @@
 #   - Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver), by apt
 #   - playwright-core from npm (it drives the system Chromium; it never downloads a browser),
 #     cached outside the clone in COGNATE_CACHE (default ~/.cache/cognate), keyed by version
+#   - axe-core from npm beside it (the admin console's accessibility check), same cache
 #   - binaryen from npm (its wasm-opt, itself Wasm run by Node, shrinks the browser SDK), likewise
 # `scripts/setup-browser.sh --env` prints CHROMIUM, CHROMEDRIVER, NODE_PATH and WASM_OPT_JS as
 # shell assignments.
@@ -11,7 +12,8 @@ cd "$(dirname "$0")/.."
 
 CACHE="${COGNATE_CACHE:-$HOME/.cache/cognate}"
 PLAYWRIGHT_VERSION=1.65.1
-NPM_ROOT="$CACHE/npm-playwright-core$PLAYWRIGHT_VERSION"
+AXE_CORE_VERSION=4.14.1
+NPM_ROOT="$CACHE/npm-playwright-core$PLAYWRIGHT_VERSION-axe-core$AXE_CORE_VERSION"
 BINARYEN_VERSION=132.0.0
 BINARYEN_ROOT="$CACHE/npm-binaryen$BINARYEN_VERSION"
 
@@ -33,12 +35,12 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
 fi
 
 if [ ! -f "$NPM_ROOT/.complete" ]; then
-  echo "setup-browser: installing playwright-core@$PLAYWRIGHT_VERSION into $NPM_ROOT" >&2
+  echo "setup-browser: installing playwright-core@$PLAYWRIGHT_VERSION and axe-core@$AXE_CORE_VERSION into $NPM_ROOT" >&2
   rm -rf "$NPM_ROOT"
   mkdir -p "$NPM_ROOT"
   cat >"$NPM_ROOT/package.json" <<JSON
 {"name": "cognate-browser-tools", "private": true,
- "dependencies": {"playwright-core": "$PLAYWRIGHT_VERSION"}}
+ "dependencies": {"playwright-core": "$PLAYWRIGHT_VERSION", "axe-core": "$AXE_CORE_VERSION"}}
 JSON
   # playwright-core has no install script and never fetches browsers: we use /usr/bin/chromium.
   (cd "$NPM_ROOT" && npm install --no-audit --no-fund --loglevel=error >&2)

@@ -10,7 +10,11 @@
 'use strict';
 
 const { chromium } = require('playwright-core');
+const fs = require('node:fs');
 const path = require('node:path');
+
+// axe-core (Deque's accessibility engine), evaluated in the page through DevTools.
+const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 const env = (name) => {
   const value = process.env[name];
@@ -40,6 +44,18 @@ async function main() {
     page.on('pageerror', (e) => result.consoleErrors.push(String(e)));
     page.on('dialog', (d) => d.accept());
     const shot = (name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+    // WCAG 2.1 A and AA rules on the page as it is now: every violation, by page.
+    result.accessibility = {};
+    const audit = async (name) => {
+      await page.evaluate(AXE_SOURCE);
+      result.accessibility[name] = await page.evaluate(async () => {
+        const report = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] });
+        return {
+          passed: report.passes.length,
+          violations: report.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`),
+        };
+      });
+    };
     const status = (form) => page.locator(`form[aria-label="${form}"] .status`);
     const submit = async (form, expected) => {
       await page.click(`form[aria-label="${form}"] button[type=submit]`);
@@ -66,6 +82,7 @@ async function main() {
       return { status: r.status, body: await r.json() };
     });
     await shot('console-1-refused');
+    await audit('sign-in');
 
     // The right key.
     await page.getByLabel('Secret access key').fill(env('SECRET_ACCESS_KEY'));
@@ -89,6 +106,7 @@ async function main() {
     await submit('Create an app client');
     result.clientId = await page.locator('#new-client-id').textContent();
     await shot('console-3-new-client');
+    await audit('clients');
 
     // A group.
     await page.click('nav.tabs >> text=Groups');
@@ -127,6 +145,7 @@ async function main() {
     const rows = page.locator('table caption', { hasText: 'Users' }).locator('xpath=..').locator('tbody tr');
     result.found = await rows.allTextContents();
     await shot('console-4-found-by-email');
+    await audit('users');
     await page.click(`a:text-is("${env('USERNAME')}")`);
 
     // Add them to the group, see the failed sign-in, disable them.
@@ -142,6 +161,7 @@ async function main() {
     result.enabled = await page.locator('#user-enabled').textContent();
     result.userStatus = await page.locator('#user-status').textContent();
     await shot('console-5-user');
+    await audit('user');
 
     // The pool's overview: the failed sign-in in the numbers and the chart.
     await page.click('.crumbs a:nth-of-type(2)');
@@ -151,6 +171,7 @@ async function main() {
       (dds) => dds.map((dd) => [dd.dataset.stat, dd.textContent])));
     result.chartDrawn = await page.locator('#sign-in-chart .uplot').count();
     await shot('console-6-overview');
+    await audit('overview');
 
     // Signing out forgets the key.
     await page.click('#sign-out');

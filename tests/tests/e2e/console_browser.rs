@@ -66,6 +66,17 @@ async fn an_operator_manages_a_pool_from_the_console_in_chromium() {
         );
     }
     assert_eq!(result["consoleErrors"], serde_json::json!([]), "{result}");
+    // axe-core finds no WCAG 2.1 A/AA violation on the pages the operator saw.
+    let audits = result["accessibility"].as_object().unwrap();
+    assert_eq!(audits.len(), 5, "{result}");
+    for (page, audit) in audits {
+        assert_eq!(
+            audit["violations"],
+            serde_json::json!([]),
+            "{page}: {audit}"
+        );
+        assert!(audit["passed"].as_u64().unwrap() >= 5, "{page}: {audit}");
+    }
 
     // What the operator did, as the API sees it.
     let admin = target.admin_client();
