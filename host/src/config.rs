@@ -94,6 +94,19 @@ pub enum Command {
         #[command(flatten)]
         data: DataDirArg,
     },
+    /// Compile the Wasm core into a compilation cache, then exit. The server runs this as a
+    /// child process at start, so the compiler's memory is not kept by the server.
+    #[command(hide = true)]
+    CompileCore {
+        #[arg(long)]
+        cache_dir: PathBuf,
+        #[arg(long)]
+        memory_bytes: usize,
+        #[arg(long)]
+        max_instances: u32,
+        #[arg(long)]
+        requests_per_instance: u32,
+    },
     /// Put a backup in place as the store of a data directory.
     Restore {
         /// A file written by `cognate backup`.

@@ -18,6 +18,19 @@ async fn main() -> ExitCode {
         Command::Plugins(command) => cognate_host::plugins::cli(command),
         Command::Backup { file, data } => cognate_host::backup::backup(&data.dir(), &file)
             .map(|()| println!("Backed up {} to {}", data.dir().display(), file.display())),
+        Command::CompileCore {
+            cache_dir,
+            memory_bytes,
+            max_instances,
+            requests_per_instance,
+        } => cognate_host::engine::WasmCore::precompile(
+            &cache_dir,
+            cognate_host::engine::WasmLimits {
+                memory_bytes,
+                max_instances,
+                requests_per_instance,
+            },
+        ),
         Command::Restore {
             file,
             replace,

@@ -336,7 +336,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         requests_per_instance: settings.wasm_requests_per_instance,
         ..crate::engine::WasmLimits::default()
     };
-    let engine = start_engine(settings.engine, &service, &settings.cache_dir, limits).await?;
+    let engine = start_engine(settings.engine, &service, &settings.cache_dir, limits)?;
 
     for spec in &settings.pools {
         match service.apply_pool_spec(&*env, spec).await {
@@ -408,21 +408,19 @@ async fn open_store(
     }
 }
 
-/// Compiles (or loads from the cache) the core for `kind`, off the async threads.
-async fn start_engine(
+/// The core engine of `kind`, answering at once (the Wasm core compiles in the background).
+fn start_engine(
     kind: EngineKind,
     service: &Arc<Service>,
     cache_dir: &std::path::Path,
     limits: crate::engine::WasmLimits,
 ) -> anyhow::Result<Arc<CoreEngine>> {
-    let service = Arc::clone(service);
-    let cache_dir = cache_dir.to_path_buf();
-    let engine = tokio::task::spawn_blocking(move || {
-        CoreEngine::new(kind, &service, Some(&cache_dir), limits)
-    })
-    .await
-    .context("engine start-up task failed")??;
-    tracing::info!(engine = kind.name(), "core engine ready");
+    let engine = match kind {
+        // Serves at once: the core compiles (or loads) on a thread of its own.
+        EngineKind::Wasm => CoreEngine::warming(service, Some(cache_dir), limits)?,
+        EngineKind::Native => CoreEngine::Native,
+    };
+    tracing::info!(engine = kind.name(), "core engine started");
     Ok(Arc::new(engine))
 }
 

@@ -347,3 +347,53 @@ fn serves_limits_bodies_stops_on_sigterm_and_keeps_its_admin_key() {
     let status = again.terminate();
     assert!(status.success());
 }
+
+/// A new binary's first start: the server answers while its Wasm core compiles (in a child
+/// process, `cognate compile-core`, so the compiler's memory leaves with it), then every request
+/// runs in Wasm, loaded from the cache the child filled.
+#[test]
+fn answers_while_the_wasm_core_compiles_then_runs_it_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, "warming.log");
+    assert_eq!(server.banner["Engine"], "wasm");
+    let describe = |server: &Server| {
+        server.request(
+            "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.1\r\n\
+             X-Amz-Target: AWSCognitoIdentityProviderService.DescribeUserPoolClient\r\n\
+             Content-Length: 2\r\nConnection: close\r\n\r\n",
+            b"{}",
+        )
+    };
+    // Whichever core answers, the answer is Cognito's (an unsigned admin call is refused).
+    let (status, _, body) = describe(&server);
+    assert_eq!(
+        (status, error_type(&body).as_str()),
+        (400, "UnrecognizedClientException")
+    );
+
+    let deadline = Instant::now() + START_TIMEOUT;
+    while !server.logs().contains("requests now run in the Wasm core") {
+        assert!(
+            Instant::now() < deadline,
+            "the Wasm core never took over:\n{}",
+            server.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let logs = server.logs();
+    assert!(!logs.contains("child process failed"), "{logs}");
+    assert!(
+        std::fs::read_dir(data.join("cache"))
+            .unwrap()
+            .next()
+            .is_some(),
+        "the child left no compiled core in the cache"
+    );
+    let (status, _, body) = describe(&server);
+    assert_eq!(
+        (status, error_type(&body).as_str()),
+        (400, "UnrecognizedClientException")
+    );
+    assert!(server.terminate().success());
+}

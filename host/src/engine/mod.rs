@@ -4,7 +4,7 @@
 //! Both engines answer a [`Request`] with a [`Response`] over the same [`HostEnv`] ports; only
 //! where the core's own code runs differs.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use cognate_core::{Request, Response, Service};
 
@@ -39,6 +39,11 @@ impl EngineKind {
 pub enum CoreEngine {
     Native,
     Wasm(WasmCore),
+    /// The Wasm core while it compiles in the background: the first start of a new binary
+    /// compiles it for seconds, and meanwhile requests run in the natively linked core (the
+    /// same code, on the same ports, so the same answers); each request after the compile
+    /// runs in Wasm.
+    Warming(Arc<OnceLock<WasmCore>>),
 }
 
 impl CoreEngine {
@@ -56,10 +61,60 @@ impl CoreEngine {
         })
     }
 
+    /// The Wasm engine for `service`, compiled (or loaded from `cache_dir`) on a thread of its
+    /// own; answers at once. A compile that fails is logged and leaves the native core serving.
+    pub fn warming(
+        service: &Service,
+        cache_dir: Option<&std::path::Path>,
+        limits: WasmLimits,
+    ) -> anyhow::Result<Self> {
+        let cell = Arc::new(OnceLock::new());
+        let ready = Arc::clone(&cell);
+        let config = service.config().clone();
+        let cache_dir = cache_dir.map(std::path::Path::to_path_buf);
+        std::thread::Builder::new()
+            .name("cognate-core-compile".into())
+            .spawn(move || {
+                // Compiled by a child process into the cache, the compiler's memory (tens of MB
+                // that glibc's arenas would keep resident here) leaves with it; this process
+                // then only loads the machine code.
+                if let Some(dir) = cache_dir.as_deref()
+                    && let Err(e) = compile_in_child(dir, limits)
+                {
+                    tracing::warn!(
+                        target: "cognate::engine",
+                        error = %format!("{e:#}"),
+                        "compiling the Wasm core in a child process failed: compiling it here"
+                    );
+                }
+                match WasmCore::new(&config, cache_dir.as_deref(), limits) {
+                    Ok(core) => {
+                        let _ = ready.set(core);
+                        tracing::info!(target: "cognate::engine", "requests now run in the Wasm core");
+                    }
+                    Err(e) => tracing::error!(
+                        target: "cognate::engine",
+                        error = %format!("{e:#}"),
+                        "the Wasm core did not compile: requests keep running in the native core"
+                    ),
+                }
+            })?;
+        Ok(Self::Warming(cell))
+    }
+
+    /// Whether requests run in Wasm yet (always for a compiled engine, never for native).
+    pub fn is_wasm_ready(&self) -> bool {
+        match self {
+            Self::Native => false,
+            Self::Wasm(_) => true,
+            Self::Warming(cell) => cell.get().is_some(),
+        }
+    }
+
     pub fn kind(&self) -> EngineKind {
         match self {
             Self::Native => EngineKind::Native,
-            Self::Wasm(_) => EngineKind::Wasm,
+            Self::Wasm(_) | Self::Warming(_) => EngineKind::Wasm,
         }
     }
 
@@ -74,6 +129,10 @@ impl CoreEngine {
         match self {
             Self::Native => native_handle(service, request, env).await,
             Self::Wasm(core) => core.handle(&request, Arc::clone(env)).await,
+            Self::Warming(cell) => match cell.get() {
+                Some(core) => core.handle(&request, Arc::clone(env)).await,
+                None => native_handle(service, request, env).await,
+            },
         }
     }
 }
@@ -87,4 +146,33 @@ fn native_handle<'a>(
     env: &'a HostEnv,
 ) -> impl std::future::Future<Output = Response> + Send + 'a {
     service.handle(request, env)
+}
+
+/// Runs `cognate compile-core` (this executable) to fill `cache_dir`'s compilation cache with
+/// the core compiled for exactly these limits.
+fn compile_in_child(cache_dir: &std::path::Path, limits: WasmLimits) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let exe = std::env::current_exe().context("this executable's path")?;
+    let output = std::process::Command::new(exe)
+        .arg("compile-core")
+        .arg("--cache-dir")
+        .arg(cache_dir)
+        .args(["--memory-bytes", &limits.memory_bytes.to_string()])
+        .args(["--max-instances", &limits.max_instances.to_string()])
+        .args([
+            "--requests-per-instance",
+            &limits.requests_per_instance.to_string(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("cannot start `cognate compile-core`")?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: String = stderr.lines().rev().take(5).collect::<Vec<_>>().join(" / ");
+    anyhow::bail!(
+        "`cognate compile-core` ended with {}: {tail}",
+        output.status
+    )
 }

@@ -190,6 +190,14 @@ impl WasmCore {
         Self::from_module(CORE_WASM, config, cache_dir, limits)
     }
 
+    /// Compiles the embedded core into `cache_dir`'s compilation cache and nothing else
+    /// (`cognate compile-core`, which the server runs as a child process at start).
+    pub fn precompile(cache_dir: &std::path::Path, limits: WasmLimits) -> anyhow::Result<()> {
+        let engine = engine(Some(cache_dir), limits)?;
+        Module::new(&engine, CORE_WASM).map_err(|e| anyhow::anyhow!("the core module: {e:?}"))?;
+        Ok(())
+    }
+
     /// As [`WasmCore::new`], for another build of the guest.
     pub fn from_module(
         wasm: &[u8],
