@@ -14,6 +14,8 @@
 //! cache_dir = "./cognate-data/cache"   # compiled Wasm core (default <data>/cache)
 //! wasm_requests_per_instance = 1000     # 1: a fresh Wasm instance for every request
 //! store = "sqlite"          # default: <data>/cognate.db; or "postgres://user:pw@host:5432/db"
+//! metrics_listen = "127.0.0.1:9464"   # GET /metrics here without a signature (default: none;
+//!                                     # the main listener answers admin-signed requests)
 //!
 //! [[admin_keys]]
 //! access_key_id = "AKIAEXAMPLEEXAMPLE00"
@@ -251,6 +253,11 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub store: Option<String>,
+    /// A second address that serves `GET /metrics` without authentication, for a Prometheus
+    /// server to scrape (keep it private) [default: none; the main listener serves `/metrics`
+    /// to requests signed with an admin key].
+    #[arg(long, value_name = "ADDR", env = "COGNATE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The config file's contents.
@@ -271,6 +278,8 @@ pub struct FileConfig {
     pub wasm_requests_per_instance: Option<u32>,
     /// `sqlite` (default) or a PostgreSQL URL.
     pub store: Option<String>,
+    /// The unauthenticated metrics listener (default: none).
+    pub metrics_listen: Option<SocketAddr>,
     #[serde(default)]
     pub admin_keys: Vec<AdminKeyConfig>,
     /// Pools declared as code, created at start unless they exist.
@@ -399,6 +408,8 @@ pub struct Settings {
     pub wasm_requests_per_instance: u32,
     /// SQLite in the data directory, or PostgreSQL.
     pub store: StoreChoice,
+    /// Where `GET /metrics` is served without a signature, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -497,6 +508,7 @@ impl Settings {
                 .collect();
         }
         Ok(Self {
+            metrics_listen: args.metrics_listen.or(file.metrics_listen),
             store,
             delivery,
             identity,

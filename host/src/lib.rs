@@ -36,6 +36,7 @@ pub mod engine;
 pub mod epoch;
 pub mod janitor;
 pub mod jws;
+pub mod metrics;
 pub mod plugins;
 pub mod ports;
 // SAML 2.0 signature verification with libxmlsec1 (issue 20).

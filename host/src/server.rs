@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use crate::config::{Settings, StoreChoice};
 use crate::demo::{self, DemoIds};
 use crate::engine::{CoreEngine, EngineKind};
+use crate::metrics::{MeteredSender, MeteredStore, MeteredTriggers, Metrics};
 use crate::ports::HostEnv;
 use crate::store_postgres::PostgresStore;
 use crate::store_sqlite::SqliteStore;
@@ -47,15 +48,51 @@ pub struct AppState {
     pub env: Arc<HostEnv>,
     /// Runs the core: Wasm (default) or native.
     pub engine: Arc<CoreEngine>,
+    /// What `/metrics` shows.
+    pub metrics: Arc<Metrics>,
 }
 
-/// The router: every method and path goes to the core.
-pub fn router(service: Arc<Service>, env: Arc<HostEnv>, engine: Arc<CoreEngine>) -> axum::Router {
-    axum::Router::new().fallback(handle).with_state(AppState {
-        service,
-        env,
-        engine,
-    })
+/// The router: every method and path goes to the core (but `GET /metrics`, which the host
+/// answers to admin-signed requests).
+pub fn router(state: AppState) -> axum::Router {
+    axum::Router::new().fallback(handle).with_state(state)
+}
+
+/// The separate metrics listener's router: `GET /metrics` to anyone who reaches it.
+pub fn metrics_router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(|State(state): State<AppState>| async move { metrics_text(&state) }),
+        )
+        .with_state(state)
+}
+
+fn metrics_text(state: &AppState) -> axum::response::Response {
+    let mut response =
+        axum::response::Response::new(Body::from(state.metrics.render(&state.engine)));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+    );
+    response
+}
+
+/// `GET /metrics` on the main listener: for requests signed with an admin key (SigV4, service
+/// `cognito-idp`, any region), else the Cognito error the administrative API gives.
+fn metrics_signed(state: &AppState, request: &Request) -> axum::response::Response {
+    match cognate_core::sigv4::verify(
+        request,
+        "cognito-idp",
+        &state.service.config().admin_keys,
+        state.env.clock.now_millis(),
+    ) {
+        Ok(_) => metrics_text(state),
+        Err(error) => into_http(
+            cognate_core::api::error_response(&error)
+                .with_header("access-control-allow-origin", "*"),
+        ),
+    }
 }
 
 async fn handle(
@@ -71,14 +108,27 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let response = match tokio::time::timeout(REQUEST_TIMEOUT, process(&state, request)).await {
-        Ok(response) => response,
-        Err(_) => host_error(
-            StatusCode::GATEWAY_TIMEOUT,
-            "RequestTimeoutException",
-            "The request timed out.",
-        ),
-    };
+    let operation = crate::metrics::operation_of(method.as_str(), &path, &target);
+    let response =
+        match tokio::time::timeout(REQUEST_TIMEOUT, process(&state, request, &operation)).await {
+            Ok(response) => response,
+            Err(_) => host_error(
+                StatusCode::GATEWAY_TIMEOUT,
+                "RequestTimeoutException",
+                "The request timed out.",
+            ),
+        };
+    let error_type = response
+        .headers()
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(':').next().unwrap_or_default());
+    state.metrics.request(
+        &operation,
+        response.status().as_u16(),
+        error_type,
+        started.elapsed(),
+    );
     // Never the body or query string: they carry passwords, codes and tokens.
     tracing::info!(
         target: "cognate::request",
@@ -92,7 +142,11 @@ async fn handle(
     response
 }
 
-async fn process(state: &AppState, request: axum::extract::Request) -> axum::response::Response {
+async fn process(
+    state: &AppState,
+    request: axum::extract::Request,
+    operation: &crate::metrics::Operation,
+) -> axum::response::Response {
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -145,12 +199,26 @@ async fn process(state: &AppState, request: axum::extract::Request) -> axum::res
         body,
         remote_addr,
     };
-    into_http(
-        state
-            .engine
-            .handle(&state.service, core_request, &state.env)
-            .await,
-    )
+    if core_request.method == "GET" && core_request.path == "/metrics" {
+        return metrics_signed(state, &core_request);
+    }
+    let sign_in = crate::metrics::sign_in_step(operation, &core_request.body);
+    let response = state
+        .engine
+        .handle(&state.service, core_request, &state.env)
+        .await;
+    if let Some((step, flow)) = sign_in {
+        let (result, locked) = crate::metrics::sign_in_result(
+            response.status,
+            response.header("x-amzn-errortype"),
+            &response.body,
+        );
+        state.metrics.sign_in(step, &flow, &result);
+        if locked {
+            state.metrics.lockout();
+        }
+    }
+    into_http(response)
 }
 
 enum BodyError {
@@ -241,6 +309,10 @@ pub struct Prepared {
     pub service: Arc<Service>,
     pub env: Arc<HostEnv>,
     pub engine: Arc<CoreEngine>,
+    pub metrics: Arc<Metrics>,
+    /// The separate, unauthenticated metrics listener, when configured.
+    pub metrics_addr: Option<SocketAddr>,
+    metrics_listener: Option<TcpListener>,
     pub admin_key: AdminKey,
     pub admin_key_source: AdminKeySource,
     pub demo: Option<DemoIds>,
@@ -264,6 +336,9 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         .with_context(|| format!("cache directory {}", settings.cache_dir.display()))?;
     let data_dir = settings.data_dir.clone();
     let (store, store_description) = open_store(&settings.store, &data_dir).await?;
+    let metrics = Arc::new(Metrics::new());
+    let store: Arc<dyn cognate_core::Store> =
+        Arc::new(MeteredStore::new(store, Arc::clone(&metrics)));
     let mut env = HostEnv::native(store, &data_dir)
         .with_context(|| format!("cannot open the outbox in {}", data_dir.display()))?;
     // Trigger plugins: the wasmtime runtime over <data>/plugins, the config file's plugins
@@ -274,6 +349,10 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
     };
     let runtime = start_plugins(&data_dir, &settings.plugins, shared_plugins).await?;
     env = env.with_plugins(runtime);
+    env.triggers = Arc::new(MeteredTriggers::new(
+        Arc::clone(&env.triggers),
+        Arc::clone(&metrics),
+    ));
     let sender = crate::delivery::DeliverySender::new(
         &settings.delivery,
         crate::ports::OutboxSender::open(&data_dir)
@@ -283,7 +362,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         settings.plugins.delivery_hosts.clone(),
     )?;
     tracing::info!(transports = %sender.describe(), "email and SMS delivery");
-    env.sender = Arc::new(sender);
+    env.sender = Arc::new(MeteredSender::new(Arc::new(sender), Arc::clone(&metrics)));
     env.sts = Arc::new(crate::sts::HostSts::new(
         settings.identity.sts_endpoint(),
         std::time::Duration::from_millis(settings.identity.sts_timeout_ms.unwrap_or(10_000)),
@@ -320,6 +399,16 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let local_addr = listener.local_addr().context("listener address")?;
+    let (metrics_listener, metrics_addr) = match settings.metrics_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+            let bound = listener.local_addr().context("metrics listener address")?;
+            (Some(listener), Some(bound))
+        }
+        None => (None, None),
+    };
     if !local_addr.ip().is_loopback() {
         tracing::warn!(%local_addr, "listening beyond loopback: put TLS in front of this server");
     }
@@ -366,6 +455,9 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         service,
         env,
         engine,
+        metrics,
+        metrics_addr,
+        metrics_listener,
         admin_key,
         admin_key_source,
         demo,
@@ -483,6 +575,7 @@ impl Prepared {
             "Cognate is running.\n\
              Endpoint: {url}\n\
              Listening on: {addr}\n\
+             {metrics}\
              Data directory: {data}\n\
              Store: {store}\n\
              Engine: {engine}\n\
@@ -493,6 +586,10 @@ impl Prepared {
             data = self.data_dir.display(),
             store = self.store,
             engine = self.engine.kind().name(),
+            metrics = match self.metrics_addr {
+                Some(addr) => format!("Metrics on: http://{addr}/metrics\n"),
+                None => String::new(),
+            },
         );
         if let Some(demo) = &self.demo {
             let pool = &demo.pool_id;
@@ -528,7 +625,21 @@ impl Prepared {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let janitor = crate::janitor::spawn(Arc::clone(&self.env));
-        let app = router(self.service, self.env, self.engine);
+        let state = AppState {
+            service: self.service,
+            env: self.env,
+            engine: self.engine,
+            metrics: self.metrics,
+        };
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let app = metrics_router(state.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            })
+        });
+        let app = router(state);
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
         let server = axum::serve(
             self.listener,
@@ -544,6 +655,9 @@ impl Prepared {
         }
         tracing::info!("shutting down: finishing in-flight requests");
         janitor.abort();
+        if let Some(metrics_server) = metrics_server {
+            metrics_server.abort();
+        }
         let _ = stop_tx.send(true);
         match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
             Ok(result) => result.context("server failed"),
