@@ -40,6 +40,11 @@
 //! name = "pre-sign-up"
 //! path = "plugins/pre_sign_up.wasm"
 //!
+//! # The audit stream (optional): JSON lines of security-relevant events
+//! [audit]
+//! path = "stdout"                 # or a file, appended to (default: no audit stream)
+//! auth_event_retention_days = 90  # sign-in events (AdminListUserAuthEvents) kept this long
+//!
 //! # Identity pools (optional)
 //! [identity]
 //! sts_endpoint = "https://sts.amazonaws.com"   # where AssumeRoleWithWebIdentity goes (default);
@@ -83,6 +88,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of `serve`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
@@ -258,6 +265,9 @@ pub struct ServeArgs {
     /// to requests signed with an admin key].
     #[arg(long, value_name = "ADDR", env = "COGNATE_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Write the audit stream (JSON lines) to FILE, or `stdout` (replaces `[audit] path`).
+    #[arg(long, value_name = "FILE", env = "COGNATE_AUDIT_LOG")]
+    pub audit_log: Option<String>,
 }
 
 /// The config file's contents.
@@ -297,6 +307,9 @@ pub struct FileConfig {
     /// Federation: the hosts of upstream identity providers.
     #[serde(default)]
     pub federation: FederationConfig,
+    /// The audit stream and how long sign-in events are kept.
+    #[serde(default)]
+    pub audit: crate::audit::AuditConfig,
 }
 
 /// `[federation]` in the config file.
@@ -410,6 +423,8 @@ pub struct Settings {
     pub store: StoreChoice,
     /// Where `GET /metrics` is served without a signature, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// The audit stream's destination and the sign-in events' retention.
+    pub audit: crate::audit::AuditConfig,
 }
 
 impl Settings {
@@ -507,7 +522,12 @@ impl Settings {
                 .filter(|h| !h.is_empty())
                 .collect();
         }
+        let mut audit = file.audit;
+        if let Some(path) = args.audit_log.filter(|p| !p.is_empty()) {
+            audit.path = Some(path);
+        }
         Ok(Self {
+            audit,
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
             store,
             delivery,

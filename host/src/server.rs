@@ -50,6 +50,8 @@ pub struct AppState {
     pub engine: Arc<CoreEngine>,
     /// What `/metrics` shows.
     pub metrics: Arc<Metrics>,
+    /// The audit stream, when configured.
+    pub audit: Option<Arc<crate::audit::AuditLog>>,
 }
 
 /// The router: every method and path goes to the core (but `GET /metrics`, which the host
@@ -203,10 +205,40 @@ async fn process(
         return metrics_signed(state, &core_request);
     }
     let sign_in = crate::metrics::sign_in_step(operation, &core_request.body);
+    // What the audit line needs of the request, kept before the core takes it.
+    let audit = state.audit.as_ref().map(|log| {
+        (
+            Arc::clone(log),
+            core_request.body.clone(),
+            core_request.query.clone(),
+            core_request.header("authorization").map(str::to_owned),
+            core_request.header("user-agent").map(str::to_owned),
+            core_request.header("x-amz-target").unwrap_or("").to_owned(),
+            core_request.remote_addr.clone(),
+        )
+    });
+    let (method, path) = (core_request.method.clone(), core_request.path.clone());
     let response = state
         .engine
         .handle(&state.service, core_request, &state.env)
         .await;
+    if let Some((log, body, query, authorization, user_agent, target, source_ip)) = audit {
+        log.record(&crate::audit::Seen {
+            operation,
+            target: &target,
+            method: &method,
+            path: &path,
+            query: &query,
+            authorization: authorization.as_deref(),
+            request_body: &body,
+            status: response.status,
+            error_type: response.header("x-amzn-errortype"),
+            response_body: &response.body,
+            source_ip: source_ip.as_deref(),
+            user_agent: user_agent.as_deref(),
+            now_millis: state.env.clock.now_millis(),
+        });
+    }
     if let Some((step, flow)) = sign_in {
         let (result, locked) = crate::metrics::sign_in_result(
             response.status,
@@ -310,6 +342,9 @@ pub struct Prepared {
     pub env: Arc<HostEnv>,
     pub engine: Arc<CoreEngine>,
     pub metrics: Arc<Metrics>,
+    pub audit: Option<Arc<crate::audit::AuditLog>>,
+    /// Sign-in events older than this are pruned.
+    pub auth_event_max_age_millis: u64,
     /// The separate, unauthenticated metrics listener, when configured.
     pub metrics_addr: Option<SocketAddr>,
     metrics_listener: Option<TcpListener>,
@@ -337,6 +372,10 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
     let data_dir = settings.data_dir.clone();
     let (store, store_description) = open_store(&settings.store, &data_dir).await?;
     let metrics = Arc::new(Metrics::new());
+    let audit = match &settings.audit.path {
+        Some(path) => Some(Arc::new(crate::audit::AuditLog::open(path)?)),
+        None => None,
+    };
     let store: Arc<dyn cognate_core::Store> =
         Arc::new(MeteredStore::new(store, Arc::clone(&metrics)));
     let mut env = HostEnv::native(store, &data_dir)
@@ -456,6 +495,8 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         env,
         engine,
         metrics,
+        audit,
+        auth_event_max_age_millis: settings.audit.retention_millis(),
         metrics_addr,
         metrics_listener,
         admin_key,
@@ -624,12 +665,13 @@ impl Prepared {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let janitor = crate::janitor::spawn(Arc::clone(&self.env));
+        let janitor = crate::janitor::spawn(Arc::clone(&self.env), self.auth_event_max_age_millis);
         let state = AppState {
             service: self.service,
             env: self.env,
             engine: self.engine,
             metrics: self.metrics,
+            audit: self.audit,
         };
         let metrics_server = self.metrics_listener.map(|listener| {
             let app = metrics_router(state.clone());

@@ -133,13 +133,21 @@ impl Host {
 
     /// An administrative JSON 1.1 call: (status, body).
     pub async fn admin(&self, operation: &str, body: &Value) -> (u16, Value) {
-        let target = format!("AWSCognitoIdentityProviderService.{operation}");
+        self.admin_target(
+            &format!("AWSCognitoIdentityProviderService.{operation}"),
+            body,
+        )
+        .await
+    }
+
+    /// A signed JSON 1.1 call with `target` as sent: (status, body).
+    pub async fn admin_target(&self, target: &str, body: &Value) -> (u16, Value) {
         let request = self.signed(
             "POST",
             "/",
             &[
                 ("content-type", "application/x-amz-json-1.1"),
-                ("x-amz-target", &target),
+                ("x-amz-target", target),
             ],
             &body.to_string(),
         );

@@ -7,5 +7,6 @@
     clippy::indexing_slicing
 )]
 
+mod audit;
 mod harness;
 mod metrics;
