@@ -45,6 +45,18 @@
 //! path = "stdout"                 # or a file, appended to (default: no audit stream)
 //! auth_event_retention_days = 90  # sign-in events (AdminListUserAuthEvents) kept this long
 //!
+//! # Rate limits in Cognito's quota categories (requests per second; none by default) and the
+//! # HTTP limits on slow or bloated clients (these are the defaults): see host/src/limits.rs
+//! [rate_limits.per_pool]
+//! UserAuthentication = 120
+//! [rate_limits.per_ip]
+//! UserAuthentication = 10
+//! [http]
+//! header_read_timeout_ms = 10000
+//! body_read_timeout_ms = 10000
+//! max_header_bytes = 32768
+//! max_headers = 100
+//!
 //! # Identity pools (optional)
 //! [identity]
 //! sts_endpoint = "https://sts.amazonaws.com"   # where AssumeRoleWithWebIdentity goes (default);
@@ -310,6 +322,12 @@ pub struct FileConfig {
     /// The audit stream and how long sign-in events are kept.
     #[serde(default)]
     pub audit: crate::audit::AuditConfig,
+    /// Requests per second by Cognito quota category, per pool and per source IP.
+    #[serde(default)]
+    pub rate_limits: crate::limits::RateLimitConfig,
+    /// Timeouts and size limits for clients.
+    #[serde(default)]
+    pub http: crate::limits::HttpConfig,
 }
 
 /// `[federation]` in the config file.
@@ -425,6 +443,8 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     /// The audit stream's destination and the sign-in events' retention.
     pub audit: crate::audit::AuditConfig,
+    pub rate_limits: crate::limits::RateLimitConfig,
+    pub http: crate::limits::HttpLimits,
 }
 
 impl Settings {
@@ -526,8 +546,11 @@ impl Settings {
         if let Some(path) = args.audit_log.filter(|p| !p.is_empty()) {
             audit.path = Some(path);
         }
+        file.rate_limits.check()?;
         Ok(Self {
             audit,
+            rate_limits: file.rate_limits,
+            http: file.http.limits(),
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
             store,
             delivery,

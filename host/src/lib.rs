@@ -37,6 +37,7 @@ pub mod engine;
 pub mod epoch;
 pub mod janitor;
 pub mod jws;
+pub mod limits;
 pub mod metrics;
 pub mod plugins;
 pub mod ports;

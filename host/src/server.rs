@@ -52,6 +52,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The audit stream, when configured.
     pub audit: Option<Arc<crate::audit::AuditLog>>,
+    /// Requests per second by quota category.
+    pub limiter: Arc<crate::limits::RateLimiter>,
+    /// Timeouts and size limits for clients.
+    pub http: crate::limits::HttpLimits,
 }
 
 /// The router: every method and path goes to the core (but `GET /metrics`, which the host
@@ -167,9 +171,16 @@ async fn process(
         }
         return too_large();
     }
-    let body = match read_body(body).await {
+    let body = match read_body(body, state.http.body_read_timeout).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => return too_large(),
+        Err(BodyError::Stalled) => {
+            return host_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "RequestTimeoutException",
+                "The request body did not arrive in time.",
+            );
+        }
         Err(BodyError::Read(e)) => {
             tracing::debug!(error = %e, "could not read the request body");
             return host_error(
@@ -203,6 +214,20 @@ async fn process(
     };
     if core_request.method == "GET" && core_request.path == "/metrics" {
         return metrics_signed(state, &core_request);
+    }
+    if state.limiter.is_active()
+        && let Some(category) = crate::limits::category_of(operation, &core_request.body)
+    {
+        let target = core_request.header("x-amz-target").unwrap_or("");
+        let scope = crate::limits::Scope::of(
+            target,
+            &core_request.body,
+            &core_request.query,
+            core_request.remote_addr.clone(),
+        );
+        if !state.limiter.admit(category, &scope) {
+            return too_many_requests(!target.is_empty());
+        }
     }
     let sign_in = crate::metrics::sign_in_step(operation, &core_request.body);
     // What the audit line needs of the request, kept before the core takes it.
@@ -253,15 +278,50 @@ async fn process(
     into_http(response)
 }
 
+/// A request over a rate limit: Cognito's `TooManyRequestsException` for the JSON API, else
+/// (OAuth endpoints, hosted UI) 429 with an OAuth-style error.
+fn too_many_requests(json_api: bool) -> axum::response::Response {
+    if json_api {
+        return host_error(
+            StatusCode::BAD_REQUEST,
+            "TooManyRequestsException",
+            "Too many requests.",
+        );
+    }
+    let mut response = axum::response::Response::new(Body::from(
+        r#"{"error":"too_many_requests","error_description":"Too many requests."}"#,
+    ));
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        axum::http::header::RETRY_AFTER,
+        HeaderValue::from_static("1"),
+    );
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    response
+}
+
 enum BodyError {
     TooLarge,
+    /// No piece of the body arrived within the body read timeout.
+    Stalled,
     Read(axum::Error),
 }
 
 /// Reads the body up to [`MAX_BODY_BYTES`]; past that, drains the rest and reports `TooLarge`.
-async fn read_body(mut body: Body) -> Result<Vec<u8>, BodyError> {
+/// Each wait for the next piece is bounded by `stall`.
+async fn read_body(mut body: Body, stall: Duration) -> Result<Vec<u8>, BodyError> {
     let mut bytes = Vec::new();
-    while let Some(frame) = body.frame().await {
+    loop {
+        let frame = match tokio::time::timeout(stall, body.frame()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => return Err(BodyError::Stalled),
+        };
         let Ok(data) = frame.map_err(BodyError::Read)?.into_data() else {
             continue; // trailers
         };
@@ -345,6 +405,8 @@ pub struct Prepared {
     pub audit: Option<Arc<crate::audit::AuditLog>>,
     /// Sign-in events older than this are pruned.
     pub auth_event_max_age_millis: u64,
+    limiter: Arc<crate::limits::RateLimiter>,
+    http: crate::limits::HttpLimits,
     /// The separate, unauthenticated metrics listener, when configured.
     pub metrics_addr: Option<SocketAddr>,
     metrics_listener: Option<TcpListener>,
@@ -497,6 +559,10 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         metrics,
         audit,
         auth_event_max_age_millis: settings.audit.retention_millis(),
+        limiter: Arc::new(crate::limits::RateLimiter::new(
+            settings.rate_limits.clone(),
+        )),
+        http: settings.http,
         metrics_addr,
         metrics_listener,
         admin_key,
@@ -672,6 +738,8 @@ impl Prepared {
             engine: self.engine,
             metrics: self.metrics,
             audit: self.audit,
+            limiter: self.limiter,
+            http: self.http,
         };
         let metrics_server = self.metrics_listener.map(|listener| {
             let app = metrics_router(state.clone());
@@ -681,16 +749,11 @@ impl Prepared {
                 }
             })
         });
+        let http = state.http;
         let app = router(state);
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let server = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.wait_for(|stop| *stop).await;
-        });
-        let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let server = serve_connections(self.listener, app, http, stop_rx);
+        let mut server = std::pin::pin!(server);
         tokio::select! {
             result = &mut server => return result.context("server failed"),
             () = shutdown => {}
@@ -709,6 +772,78 @@ impl Prepared {
             }
         }
     }
+}
+
+/// Accepts connections and serves HTTP/1.1 on each with the client limits: the request head
+/// within `header_read_timeout` (hyper's timer starts when the connection waits for a head, so
+/// it also bounds the idle time between requests of a kept-alive connection), at most
+/// `max_header_bytes` and `max_headers` (else 431). When `stop` turns true, stops accepting,
+/// lets each connection finish its request in flight, and returns once all are closed.
+async fn serve_connections(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: crate::limits::HttpLimits,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, remote) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a little, keep serving.
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let service = tower::ServiceExt::map_request(
+                    app.clone(),
+                    move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                        request.extensions_mut().insert(ConnectInfo(remote));
+                        request.map(Body::new)
+                    },
+                );
+                let service = hyper_util::service::TowerToHyperService::new(service);
+                let mut stop = stop.clone();
+                connections.spawn(async move {
+                    let mut builder = hyper::server::conn::http1::Builder::new();
+                    builder
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(limits.header_read_timeout)
+                        .max_header_size(limits.max_header_bytes)
+                        .max_headers(limits.max_headers);
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    let mut connection = std::pin::pin!(connection);
+                    tokio::select! {
+                        result = connection.as_mut() => {
+                            if let Err(e) = result {
+                                tracing::debug!(error = %e, %remote, "connection ended");
+                            }
+                        }
+                        () = stopped(&mut stop) => {
+                            connection.as_mut().graceful_shutdown();
+                            let _ = connection.await;
+                        }
+                    }
+                });
+            }
+            // Finished connections leave the set as they end.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = stopped(&mut stop) => break,
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Completes once `stop` is true (or its sender is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

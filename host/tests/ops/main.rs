@@ -9,4 +9,5 @@
 
 mod audit;
 mod harness;
+mod limits;
 mod metrics;
