@@ -108,6 +108,12 @@ pub enum Command {
     /// Manage trigger plugins in a data directory (a running server picks changes up).
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// A pool's token signing keys, on a running server (SigV4 with an admin key).
+    #[command(subcommand)]
+    Keys(crate::admin_client::KeysCommand),
+    /// Export or import a pool's users with their password hashes (SigV4 with an admin key).
+    #[command(subcommand)]
+    Users(crate::admin_client::UsersCommand),
     /// Write a consistent copy of the SQLite store to FILE (safe while the server runs).
     Backup {
         /// The backup file to create (it must not exist).

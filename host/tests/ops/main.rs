@@ -9,5 +9,7 @@
 
 mod audit;
 mod harness;
+mod keys;
 mod limits;
 mod metrics;
+mod phc;
