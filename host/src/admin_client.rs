@@ -164,8 +164,8 @@ impl AdminClient {
         if !status.is_success() {
             bail!(
                 "{}: {}",
-                answer["__type"].as_str().unwrap_or("Error"),
-                answer["message"].as_str().unwrap_or("(no message)")
+                at(&answer, "__type").as_str().unwrap_or("Error"),
+                at(&answer, "message").as_str().unwrap_or("(no message)")
             );
         }
         Ok(answer)
@@ -173,16 +173,16 @@ impl AdminClient {
 }
 
 fn print_keys(answer: &Value) {
-    if let Some(keys) = answer["Keys"].as_array() {
+    if let Some(keys) = at(answer, "Keys").as_array() {
         for key in keys {
-            let mut line = format!("  {}", key["KeyId"].as_str().unwrap_or("?"));
-            if key["Signing"] == true {
+            let mut line = format!("  {}", at(key, "KeyId").as_str().unwrap_or("?"));
+            if at(key, "Signing") == true {
                 line.push_str("  signing");
             }
-            if let Some(t) = key["SignsFrom"].as_f64() {
+            if let Some(t) = at(key, "SignsFrom").as_f64() {
                 line.push_str(&format!("  signs from {}", t as u64));
             }
-            if let Some(t) = key["Retires"].as_f64() {
+            if let Some(t) = at(key, "Retires").as_f64() {
                 line.push_str(&format!("  retires at {}", t as u64));
             }
             println!("{line}");
@@ -201,10 +201,10 @@ pub async fn keys_cli(command: KeysCommand) -> anyhow::Result<()> {
         } => {
             let mut body = json!({"UserPoolId": pool});
             if let Some(s) = publish_ahead {
-                body["PublishAheadSeconds"] = json!(s);
+                put(&mut body, "PublishAheadSeconds", json!(s));
             }
             if let Some(s) = longest_token {
-                body["LongestTokenSeconds"] = json!(s);
+                put(&mut body, "LongestTokenSeconds", json!(s));
             }
             ("CognateKeys.RotateSigningKey", body, client)
         }
@@ -222,8 +222,8 @@ pub async fn keys_cli(command: KeysCommand) -> anyhow::Result<()> {
     if let KeysCommand::Rotate { pool, .. } = &command {
         println!(
             "Rotated the signing key of {pool}: new key {} signs from {} (Unix time).",
-            answer["KeyId"].as_str().unwrap_or("?"),
-            answer["SignsFrom"].as_f64().map_or(0, |t| t as u64)
+            at(&answer, "KeyId").as_str().unwrap_or("?"),
+            at(&answer, "SignsFrom").as_f64().map_or(0, |t| t as u64)
         );
     }
     println!("Live keys, newest first:");
@@ -281,15 +281,15 @@ pub async fn users_cli(command: UsersCommand) -> anyhow::Result<()> {
             loop {
                 let mut body = json!({"UserPoolId": pool, "Limit": 500});
                 if let Some(t) = &token {
-                    body["PaginationToken"] = json!(t);
+                    put(&mut body, "PaginationToken", json!(t));
                 }
                 let page = api.call("CognateUsers.ExportUsers", &body).await?;
-                for user in page["Users"].as_array().into_iter().flatten() {
+                for user in at(&page, "Users").as_array().into_iter().flatten() {
                     serde_json::to_writer(&mut file, user)?;
                     file.write_all(b"\n")?;
                     count += 1;
                 }
-                match page["PaginationToken"].as_str() {
+                match at(&page, "PaginationToken").as_str() {
                     Some(next) => token = Some(next.to_owned()),
                     None => break,
                 }
@@ -312,15 +312,15 @@ pub async fn users_cli(command: UsersCommand) -> anyhow::Result<()> {
                     failed += 1;
                     continue;
                 };
-                let mut attributes = user["Attributes"].clone();
+                let mut attributes = at(&user, "Attributes").clone();
                 if let Some(map) = attributes.as_object_mut() {
                     map.remove("sub");
                 }
                 let body = json!({
                     "UserPoolId": pool,
-                    "Username": user["Username"],
+                    "Username": at(&user, "Username"),
                     "Attributes": if attributes.is_object() { attributes } else { json!({}) },
-                    "PasswordHash": user["PasswordHash"],
+                    "PasswordHash": at(&user, "PasswordHash"),
                 });
                 match api.call("CognateUsers.ImportUser", &body).await {
                     Ok(_) => imported += 1,
@@ -329,7 +329,7 @@ pub async fn users_cli(command: UsersCommand) -> anyhow::Result<()> {
                         eprintln!(
                             "line {} ({}): {e}",
                             number + 1,
-                            user["Username"].as_str().unwrap_or("?")
+                            at(&user, "Username").as_str().unwrap_or("?")
                         );
                         failed += 1;
                     }
@@ -341,5 +341,17 @@ pub async fn users_cli(command: UsersCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// A member of a JSON answer, `null` when absent.
+fn at<'a>(value: &'a Value, name: &str) -> &'a Value {
+    value.get(name).unwrap_or(&Value::Null)
+}
+
+/// Sets a member of a JSON object (no-op on anything else).
+fn put(value: &mut Value, name: &str, member: Value) {
+    if let Some(map) = value.as_object_mut() {
+        map.insert(name.to_owned(), member);
     }
 }

@@ -157,10 +157,10 @@ fn listing(set: &KeySet, now: u64) -> Vec<Value> {
                 "Signing": signing.as_deref() == Some(k.kid.as_str()),
             });
             if let Some(t) = k.signs_from_millis {
-                entry["SignsFrom"] = epoch_seconds(t);
+                super::set(&mut entry, "SignsFrom", epoch_seconds(t));
             }
             if let Some(t) = k.retires_millis {
-                entry["Retires"] = epoch_seconds(t);
+                super::set(&mut entry, "Retires", epoch_seconds(t));
             }
             entry
         })

@@ -146,13 +146,17 @@ async fn call(
                     "UserStatus": user.status.as_str(),
                 });
                 if let Some(hash) = &user.password_hash {
-                    entry["PasswordHash"] = json!(hash);
+                    super::set(&mut entry, "PasswordHash", json!(hash));
                 }
                 users.push(entry);
             }
             let mut answer = json!({ "Users": users });
             if let Some(next) = page.next {
-                answer["PaginationToken"] = json!(super::encode_token(&next));
+                super::set(
+                    &mut answer,
+                    "PaginationToken",
+                    json!(super::encode_token(&next)),
+                );
             }
             Ok(answer)
         }
