@@ -109,6 +109,58 @@ pub async fn sweep_pool(
     Ok(report)
 }
 
+#[derive(Deserialize)]
+struct Created {
+    created_millis: u64,
+}
+
+/// Removes the sign-in events (`p/<pool>/ev/`, what AdminListUserAuthEvents lists) of every pool
+/// that are older than `max_age_millis`. Conditional deletes, like [`sweep_all`]; an event that
+/// does not parse is left.
+pub async fn prune_auth_events(env: &dyn Env, max_age_millis: u64) -> Result<SweepReport, Error> {
+    let now = env.clock().now_millis();
+    let mut report = SweepReport::default();
+    let mut after_pool: Option<String> = None;
+    loop {
+        let pools = env
+            .store()
+            .scan("pool/", after_pool.as_deref(), PAGE)
+            .await?;
+        for (key, _) in &pools.items {
+            let Some(pool_id) = key.strip_prefix("pool/") else {
+                continue;
+            };
+            let prefix = format!("p/{pool_id}/ev/");
+            let mut after: Option<String> = None;
+            loop {
+                let page = env.store().scan(&prefix, after.as_deref(), PAGE).await?;
+                for (key, item) in &page.items {
+                    report.examined += 1;
+                    let Ok(event) = serde_json::from_slice::<Created>(&item.value) else {
+                        continue;
+                    };
+                    if event.created_millis.saturating_add(max_age_millis) > now {
+                        continue;
+                    }
+                    match env.store().delete(key, Expect::Version(item.version)).await {
+                        Ok(()) => report.removed += 1,
+                        Err(StoreError::Conflict) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        match pools.next {
+            Some(next) => after_pool = Some(next),
+            None => return Ok(report),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +185,33 @@ mod tests {
 
     fn exists(env: &TestEnv, key: &str) -> bool {
         run(env.store.get(key)).unwrap().is_some()
+    }
+
+    #[test]
+    fn prunes_auth_events_by_age_only() {
+        let env = TestEnv::new();
+        let now = env.clock.now_millis();
+        put(&env, "pool/p1", json!({}));
+        let day = 86_400_000;
+        put(
+            &env,
+            "p/p1/ev/alice/old",
+            json!({ "created_millis": now - 91 * day }),
+        );
+        put(
+            &env,
+            "p/p1/ev/alice/new",
+            json!({ "created_millis": now - day }),
+        );
+        put(&env, "p/p1/ev/bob/odd", json!({ "no_time": true }));
+        put(&env, "p/p1/u/alice", json!({ "created_millis": 0 }));
+        let report = run(prune_auth_events(&env, 90 * day)).unwrap();
+        assert_eq!(report.removed, 1);
+        assert_eq!(report.examined, 3);
+        assert!(!exists(&env, "p/p1/ev/alice/old"));
+        for key in ["p/p1/ev/alice/new", "p/p1/ev/bob/odd", "p/p1/u/alice"] {
+            assert!(exists(&env, key), "{key} should stay");
+        }
     }
 
     #[test]

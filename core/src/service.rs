@@ -71,6 +71,12 @@ impl Service {
         }
         let path = request.path.as_str();
         if method == "POST" && (path == "/" || path.is_empty()) {
+            if let Some(operation) = crate::api::phc::operation(request) {
+                return crate::api::phc::handle(&self.config, env, request, operation).await;
+            }
+            if let Some(operation) = crate::api::keys::operation(request) {
+                return crate::api::keys::handle(&self.config, env, request, operation).await;
+            }
             if let Some(operation) = crate::api::plugins::operation(request) {
                 return crate::api::plugins::handle(&self.config, env, request, operation).await;
             }
@@ -146,7 +152,8 @@ impl Service {
             Ok(set) => Response::json(
                 200,
                 "application/json",
-                serde_json::to_vec(&crate::token::jwks(&set)).unwrap_or_default(),
+                serde_json::to_vec(&crate::token::jwks(&set, env.clock().now_millis()))
+                    .unwrap_or_default(),
             )
             // Verifiers cache keys; a short max-age keeps rotation quick.
             .with_header("cache-control", "public, max-age=300"),

@@ -14,6 +14,8 @@
 //! cache_dir = "./cognate-data/cache"   # compiled Wasm core (default <data>/cache)
 //! wasm_requests_per_instance = 1000     # 1: a fresh Wasm instance for every request
 //! store = "sqlite"          # default: <data>/cognate.db; or "postgres://user:pw@host:5432/db"
+//! metrics_listen = "127.0.0.1:9464"   # GET /metrics here without a signature (default: none;
+//!                                     # the main listener answers admin-signed requests)
 //!
 //! [[admin_keys]]
 //! access_key_id = "AKIAEXAMPLEEXAMPLE00"
@@ -37,6 +39,23 @@
 //! [[plugins.register]]     # registered at start, like `cognate plugins add NAME FILE`
 //! name = "pre-sign-up"
 //! path = "plugins/pre_sign_up.wasm"
+//!
+//! # The audit stream (optional): JSON lines of security-relevant events
+//! [audit]
+//! path = "stdout"                 # or a file, appended to (default: no audit stream)
+//! auth_event_retention_days = 90  # sign-in events (AdminListUserAuthEvents) kept this long
+//!
+//! # Rate limits in Cognito's quota categories (requests per second; none by default) and the
+//! # HTTP limits on slow or bloated clients (these are the defaults): see host/src/limits.rs
+//! [rate_limits.per_pool]
+//! UserAuthentication = 120
+//! [rate_limits.per_ip]
+//! UserAuthentication = 10
+//! [http]
+//! header_read_timeout_ms = 10000
+//! body_read_timeout_ms = 10000
+//! max_header_bytes = 32768
+//! max_headers = 100
 //!
 //! # Identity pools (optional)
 //! [identity]
@@ -81,12 +100,20 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of `serve`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
     /// Manage trigger plugins in a data directory (a running server picks changes up).
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// A pool's token signing keys, on a running server (SigV4 with an admin key).
+    #[command(subcommand)]
+    Keys(crate::admin_client::KeysCommand),
+    /// Export or import a pool's users with their password hashes (SigV4 with an admin key).
+    #[command(subcommand)]
+    Users(crate::admin_client::UsersCommand),
     /// Write a consistent copy of the SQLite store to FILE (safe while the server runs).
     Backup {
         /// The backup file to create (it must not exist).
@@ -264,6 +291,14 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub store: Option<String>,
+    /// A second address that serves `GET /metrics` without authentication, for a Prometheus
+    /// server to scrape (keep it private) [default: none; the main listener serves `/metrics`
+    /// to requests signed with an admin key].
+    #[arg(long, value_name = "ADDR", env = "COGNATE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Write the audit stream (JSON lines) to FILE, or `stdout` (replaces `[audit] path`).
+    #[arg(long, value_name = "FILE", env = "COGNATE_AUDIT_LOG")]
+    pub audit_log: Option<String>,
 }
 
 /// The config file's contents.
@@ -284,6 +319,8 @@ pub struct FileConfig {
     pub wasm_requests_per_instance: Option<u32>,
     /// `sqlite` (default) or a PostgreSQL URL.
     pub store: Option<String>,
+    /// The unauthenticated metrics listener (default: none).
+    pub metrics_listen: Option<SocketAddr>,
     #[serde(default)]
     pub admin_keys: Vec<AdminKeyConfig>,
     /// Pools declared as code, created at start unless they exist.
@@ -301,6 +338,15 @@ pub struct FileConfig {
     /// Federation: the hosts of upstream identity providers.
     #[serde(default)]
     pub federation: FederationConfig,
+    /// The audit stream and how long sign-in events are kept.
+    #[serde(default)]
+    pub audit: crate::audit::AuditConfig,
+    /// Requests per second by Cognito quota category, per pool and per source IP.
+    #[serde(default)]
+    pub rate_limits: crate::limits::RateLimitConfig,
+    /// Timeouts and size limits for clients.
+    #[serde(default)]
+    pub http: crate::limits::HttpConfig,
 }
 
 /// `[federation]` in the config file.
@@ -412,6 +458,12 @@ pub struct Settings {
     pub wasm_requests_per_instance: u32,
     /// SQLite in the data directory, or PostgreSQL.
     pub store: StoreChoice,
+    /// Where `GET /metrics` is served without a signature, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The audit stream's destination and the sign-in events' retention.
+    pub audit: crate::audit::AuditConfig,
+    pub rate_limits: crate::limits::RateLimitConfig,
+    pub http: crate::limits::HttpLimits,
 }
 
 impl Settings {
@@ -509,7 +561,16 @@ impl Settings {
                 .filter(|h| !h.is_empty())
                 .collect();
         }
+        let mut audit = file.audit;
+        if let Some(path) = args.audit_log.filter(|p| !p.is_empty()) {
+            audit.path = Some(path);
+        }
+        file.rate_limits.check()?;
         Ok(Self {
+            audit,
+            rate_limits: file.rate_limits,
+            http: file.http.limits(),
+            metrics_listen: args.metrics_listen.or(file.metrics_listen),
             store,
             delivery,
             identity,

@@ -10,7 +10,8 @@ use crate::ports::HostEnv;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Starts the sweep; it runs until the task is aborted.
-pub fn spawn(env: Arc<HostEnv>) -> tokio::task::JoinHandle<()> {
+/// `auth_event_max_age_millis`: sign-in events older than this are removed too.
+pub fn spawn(env: Arc<HostEnv>, auth_event_max_age_millis: u64) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
         // The first tick is immediate: sweep once at start, then every interval.
@@ -25,6 +26,15 @@ pub fn spawn(env: Arc<HostEnv>) -> tokio::task::JoinHandle<()> {
                 ),
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "sweeping expired records failed"),
+            }
+            match cognate_core::janitor::prune_auth_events(&*env, auth_event_max_age_millis).await {
+                Ok(report) if report.removed > 0 => tracing::info!(
+                    examined = report.examined,
+                    removed = report.removed,
+                    "removed old sign-in events"
+                ),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "removing old sign-in events failed"),
             }
         }
     })

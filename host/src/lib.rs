@@ -27,6 +27,8 @@
 //!   strings; the outbox log line never carries the code or the message body.
 //! - `outbox.jsonl` holds live codes: it is a development mail gateway, not for production.
 
+pub mod admin_client;
+pub mod audit;
 pub mod backup;
 pub mod config;
 pub mod credentials;
@@ -34,8 +36,11 @@ pub mod delivery;
 pub mod demo;
 pub mod engine;
 pub mod epoch;
+pub mod foreign_hash;
 pub mod janitor;
 pub mod jws;
+pub mod limits;
+pub mod metrics;
 pub mod plugins;
 pub mod ports;
 // SAML 2.0 signature verification with libxmlsec1 (issue 20).

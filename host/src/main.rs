@@ -16,6 +16,8 @@ async fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Plugins(command) => cognate_host::plugins::cli(command),
+        Command::Keys(command) => cognate_host::admin_client::keys_cli(command).await,
+        Command::Users(command) => cognate_host::admin_client::users_cli(command).await,
         Command::Backup { file, data } => cognate_host::backup::backup(&data.dir(), &file)
             .map(|()| println!("Backed up {} to {}", data.dir().display(), file.display())),
         Command::CompileCore {

@@ -117,6 +117,10 @@ impl PasswordHasher for BlockingArgon2 {
         let password = password.to_owned();
         let phc = phc.to_owned();
         boxed(self.run(move || {
+            // bcrypt, scrypt, PBKDF2 imported from elsewhere: checked here, then replaced.
+            if let Some(result) = crate::foreign_hash::verify(&password, &phc) {
+                return result;
+            }
             SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
                 Ok(mut memory) => {
                     cognate_core::password::verify_argon2id_in(&password, &phc, params, &mut memory)

@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use crate::config::{Settings, StoreChoice};
 use crate::demo::{self, DemoIds};
 use crate::engine::{CoreEngine, EngineKind};
+use crate::metrics::{MeteredSender, MeteredStore, MeteredTriggers, Metrics};
 use crate::ports::HostEnv;
 use crate::store_postgres::PostgresStore;
 use crate::store_sqlite::SqliteStore;
@@ -47,15 +48,57 @@ pub struct AppState {
     pub env: Arc<HostEnv>,
     /// Runs the core: Wasm (default) or native.
     pub engine: Arc<CoreEngine>,
+    /// What `/metrics` shows.
+    pub metrics: Arc<Metrics>,
+    /// The audit stream, when configured.
+    pub audit: Option<Arc<crate::audit::AuditLog>>,
+    /// Requests per second by quota category.
+    pub limiter: Arc<crate::limits::RateLimiter>,
+    /// Timeouts and size limits for clients.
+    pub http: crate::limits::HttpLimits,
 }
 
-/// The router: every method and path goes to the core.
-pub fn router(service: Arc<Service>, env: Arc<HostEnv>, engine: Arc<CoreEngine>) -> axum::Router {
-    axum::Router::new().fallback(handle).with_state(AppState {
-        service,
-        env,
-        engine,
-    })
+/// The router: every method and path goes to the core (but `GET /metrics`, which the host
+/// answers to admin-signed requests).
+pub fn router(state: AppState) -> axum::Router {
+    axum::Router::new().fallback(handle).with_state(state)
+}
+
+/// The separate metrics listener's router: `GET /metrics` to anyone who reaches it.
+pub fn metrics_router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(|State(state): State<AppState>| async move { metrics_text(&state) }),
+        )
+        .with_state(state)
+}
+
+fn metrics_text(state: &AppState) -> axum::response::Response {
+    let mut response =
+        axum::response::Response::new(Body::from(state.metrics.render(&state.engine)));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+    );
+    response
+}
+
+/// `GET /metrics` on the main listener: for requests signed with an admin key (SigV4, service
+/// `cognito-idp`, any region), else the Cognito error the administrative API gives.
+fn metrics_signed(state: &AppState, request: &Request) -> axum::response::Response {
+    match cognate_core::sigv4::verify(
+        request,
+        "cognito-idp",
+        &state.service.config().admin_keys,
+        state.env.clock.now_millis(),
+    ) {
+        Ok(_) => metrics_text(state),
+        Err(error) => into_http(
+            cognate_core::api::error_response(&error)
+                .with_header("access-control-allow-origin", "*"),
+        ),
+    }
 }
 
 async fn handle(
@@ -71,14 +114,27 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let response = match tokio::time::timeout(REQUEST_TIMEOUT, process(&state, request)).await {
-        Ok(response) => response,
-        Err(_) => host_error(
-            StatusCode::GATEWAY_TIMEOUT,
-            "RequestTimeoutException",
-            "The request timed out.",
-        ),
-    };
+    let operation = crate::metrics::operation_of(method.as_str(), &path, &target);
+    let response =
+        match tokio::time::timeout(REQUEST_TIMEOUT, process(&state, request, &operation)).await {
+            Ok(response) => response,
+            Err(_) => host_error(
+                StatusCode::GATEWAY_TIMEOUT,
+                "RequestTimeoutException",
+                "The request timed out.",
+            ),
+        };
+    let error_type = response
+        .headers()
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(':').next().unwrap_or_default());
+    state.metrics.request(
+        &operation,
+        response.status().as_u16(),
+        error_type,
+        started.elapsed(),
+    );
     // Never the body or query string: they carry passwords, codes and tokens.
     tracing::info!(
         target: "cognate::request",
@@ -92,7 +148,11 @@ async fn handle(
     response
 }
 
-async fn process(state: &AppState, request: axum::extract::Request) -> axum::response::Response {
+async fn process(
+    state: &AppState,
+    request: axum::extract::Request,
+    operation: &crate::metrics::Operation,
+) -> axum::response::Response {
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -111,9 +171,16 @@ async fn process(state: &AppState, request: axum::extract::Request) -> axum::res
         }
         return too_large();
     }
-    let body = match read_body(body).await {
+    let body = match read_body(body, state.http.body_read_timeout).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => return too_large(),
+        Err(BodyError::Stalled) => {
+            return host_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "RequestTimeoutException",
+                "The request body did not arrive in time.",
+            );
+        }
         Err(BodyError::Read(e)) => {
             tracing::debug!(error = %e, "could not read the request body");
             return host_error(
@@ -145,23 +212,116 @@ async fn process(state: &AppState, request: axum::extract::Request) -> axum::res
         body,
         remote_addr,
     };
-    into_http(
-        state
-            .engine
-            .handle(&state.service, core_request, &state.env)
-            .await,
-    )
+    if core_request.method == "GET" && core_request.path == "/metrics" {
+        return metrics_signed(state, &core_request);
+    }
+    if state.limiter.is_active()
+        && let Some(category) = crate::limits::category_of(operation, &core_request.body)
+    {
+        let target = core_request.header("x-amz-target").unwrap_or("");
+        let scope = crate::limits::Scope::of(
+            target,
+            &core_request.body,
+            &core_request.query,
+            core_request.remote_addr.clone(),
+        );
+        if !state.limiter.admit(category, &scope) {
+            return too_many_requests(!target.is_empty());
+        }
+    }
+    let sign_in = crate::metrics::sign_in_step(operation, &core_request.body);
+    // What the audit line needs of the request, kept before the core takes it.
+    let audit = state.audit.as_ref().map(|log| {
+        (
+            Arc::clone(log),
+            core_request.body.clone(),
+            core_request.query.clone(),
+            core_request.header("authorization").map(str::to_owned),
+            core_request.header("user-agent").map(str::to_owned),
+            core_request.header("x-amz-target").unwrap_or("").to_owned(),
+            core_request.remote_addr.clone(),
+        )
+    });
+    let (method, path) = (core_request.method.clone(), core_request.path.clone());
+    let response = state
+        .engine
+        .handle(&state.service, core_request, &state.env)
+        .await;
+    if let Some((log, body, query, authorization, user_agent, target, source_ip)) = audit {
+        log.record(&crate::audit::Seen {
+            operation,
+            target: &target,
+            method: &method,
+            path: &path,
+            query: &query,
+            authorization: authorization.as_deref(),
+            request_body: &body,
+            status: response.status,
+            error_type: response.header("x-amzn-errortype"),
+            response_body: &response.body,
+            source_ip: source_ip.as_deref(),
+            user_agent: user_agent.as_deref(),
+            now_millis: state.env.clock.now_millis(),
+        });
+    }
+    if let Some((step, flow)) = sign_in {
+        let (result, locked) = crate::metrics::sign_in_result(
+            response.status,
+            response.header("x-amzn-errortype"),
+            &response.body,
+        );
+        state.metrics.sign_in(step, &flow, &result);
+        if locked {
+            state.metrics.lockout();
+        }
+    }
+    into_http(response)
+}
+
+/// A request over a rate limit: Cognito's `TooManyRequestsException` for the JSON API, else
+/// (OAuth endpoints, hosted UI) 429 with an OAuth-style error.
+fn too_many_requests(json_api: bool) -> axum::response::Response {
+    if json_api {
+        return host_error(
+            StatusCode::BAD_REQUEST,
+            "TooManyRequestsException",
+            "Too many requests.",
+        );
+    }
+    let mut response = axum::response::Response::new(Body::from(
+        r#"{"error":"too_many_requests","error_description":"Too many requests."}"#,
+    ));
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        axum::http::header::RETRY_AFTER,
+        HeaderValue::from_static("1"),
+    );
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    response
 }
 
 enum BodyError {
     TooLarge,
+    /// No piece of the body arrived within the body read timeout.
+    Stalled,
     Read(axum::Error),
 }
 
 /// Reads the body up to [`MAX_BODY_BYTES`]; past that, drains the rest and reports `TooLarge`.
-async fn read_body(mut body: Body) -> Result<Vec<u8>, BodyError> {
+/// Each wait for the next piece is bounded by `stall`.
+async fn read_body(mut body: Body, stall: Duration) -> Result<Vec<u8>, BodyError> {
     let mut bytes = Vec::new();
-    while let Some(frame) = body.frame().await {
+    loop {
+        let frame = match tokio::time::timeout(stall, body.frame()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => return Err(BodyError::Stalled),
+        };
         let Ok(data) = frame.map_err(BodyError::Read)?.into_data() else {
             continue; // trailers
         };
@@ -241,6 +401,15 @@ pub struct Prepared {
     pub service: Arc<Service>,
     pub env: Arc<HostEnv>,
     pub engine: Arc<CoreEngine>,
+    pub metrics: Arc<Metrics>,
+    pub audit: Option<Arc<crate::audit::AuditLog>>,
+    /// Sign-in events older than this are pruned.
+    pub auth_event_max_age_millis: u64,
+    limiter: Arc<crate::limits::RateLimiter>,
+    http: crate::limits::HttpLimits,
+    /// The separate, unauthenticated metrics listener, when configured.
+    pub metrics_addr: Option<SocketAddr>,
+    metrics_listener: Option<TcpListener>,
     pub admin_key: AdminKey,
     pub admin_key_source: AdminKeySource,
     pub demo: Option<DemoIds>,
@@ -264,6 +433,13 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         .with_context(|| format!("cache directory {}", settings.cache_dir.display()))?;
     let data_dir = settings.data_dir.clone();
     let (store, store_description) = open_store(&settings.store, &data_dir).await?;
+    let metrics = Arc::new(Metrics::new());
+    let audit = match &settings.audit.path {
+        Some(path) => Some(Arc::new(crate::audit::AuditLog::open(path)?)),
+        None => None,
+    };
+    let store: Arc<dyn cognate_core::Store> =
+        Arc::new(MeteredStore::new(store, Arc::clone(&metrics)));
     let mut env = HostEnv::native(store, &data_dir)
         .with_context(|| format!("cannot open the outbox in {}", data_dir.display()))?;
     // Trigger plugins: the wasmtime runtime over <data>/plugins, the config file's plugins
@@ -274,6 +450,10 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
     };
     let runtime = start_plugins(&data_dir, &settings.plugins, shared_plugins).await?;
     env = env.with_plugins(runtime);
+    env.triggers = Arc::new(MeteredTriggers::new(
+        Arc::clone(&env.triggers),
+        Arc::clone(&metrics),
+    ));
     let sender = crate::delivery::DeliverySender::new(
         &settings.delivery,
         crate::ports::OutboxSender::open(&data_dir)
@@ -283,7 +463,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         settings.plugins.delivery_hosts.clone(),
     )?;
     tracing::info!(transports = %sender.describe(), "email and SMS delivery");
-    env.sender = Arc::new(sender);
+    env.sender = Arc::new(MeteredSender::new(Arc::new(sender), Arc::clone(&metrics)));
     env.sts = Arc::new(crate::sts::HostSts::new(
         settings.identity.sts_endpoint(),
         std::time::Duration::from_millis(settings.identity.sts_timeout_ms.unwrap_or(10_000)),
@@ -320,6 +500,16 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let local_addr = listener.local_addr().context("listener address")?;
+    let (metrics_listener, metrics_addr) = match settings.metrics_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+            let bound = listener.local_addr().context("metrics listener address")?;
+            (Some(listener), Some(bound))
+        }
+        None => (None, None),
+    };
     if !local_addr.ip().is_loopback() {
         tracing::warn!(%local_addr, "listening beyond loopback: put TLS in front of this server");
     }
@@ -366,6 +556,15 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         service,
         env,
         engine,
+        metrics,
+        audit,
+        auth_event_max_age_millis: settings.audit.retention_millis(),
+        limiter: Arc::new(crate::limits::RateLimiter::new(
+            settings.rate_limits.clone(),
+        )),
+        http: settings.http,
+        metrics_addr,
+        metrics_listener,
         admin_key,
         admin_key_source,
         demo,
@@ -481,6 +680,7 @@ impl Prepared {
             "Cognate is running.\n\
              Endpoint: {url}\n\
              Listening on: {addr}\n\
+             {metrics}\
              Data directory: {data}\n\
              Store: {store}\n\
              Engine: {engine}\n\
@@ -492,6 +692,10 @@ impl Prepared {
             data = self.data_dir.display(),
             store = self.store,
             engine = self.engine.kind().name(),
+            metrics = match self.metrics_addr {
+                Some(addr) => format!("Metrics on: http://{addr}/metrics\n"),
+                None => String::new(),
+            },
         );
         if let Some(demo) = &self.demo {
             let pool = &demo.pool_id;
@@ -526,23 +730,38 @@ impl Prepared {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let janitor = crate::janitor::spawn(Arc::clone(&self.env));
-        let app = router(self.service, self.env, self.engine);
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let server = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.wait_for(|stop| *stop).await;
+        let janitor = crate::janitor::spawn(Arc::clone(&self.env), self.auth_event_max_age_millis);
+        let state = AppState {
+            service: self.service,
+            env: self.env,
+            engine: self.engine,
+            metrics: self.metrics,
+            audit: self.audit,
+            limiter: self.limiter,
+            http: self.http,
+        };
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let app = metrics_router(state.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            })
         });
-        let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
+        let http = state.http;
+        let app = router(state);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let server = serve_connections(self.listener, app, http, stop_rx);
+        let mut server = std::pin::pin!(server);
         tokio::select! {
             result = &mut server => return result.context("server failed"),
             () = shutdown => {}
         }
         tracing::info!("shutting down: finishing in-flight requests");
         janitor.abort();
+        if let Some(metrics_server) = metrics_server {
+            metrics_server.abort();
+        }
         let _ = stop_tx.send(true);
         match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
             Ok(result) => result.context("server failed"),
@@ -552,6 +771,78 @@ impl Prepared {
             }
         }
     }
+}
+
+/// Accepts connections and serves HTTP/1.1 on each with the client limits: the request head
+/// within `header_read_timeout` (hyper's timer starts when the connection waits for a head, so
+/// it also bounds the idle time between requests of a kept-alive connection), at most
+/// `max_header_bytes` and `max_headers` (else 431). When `stop` turns true, stops accepting,
+/// lets each connection finish its request in flight, and returns once all are closed.
+async fn serve_connections(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: crate::limits::HttpLimits,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, remote) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a little, keep serving.
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let service = tower::ServiceExt::map_request(
+                    app.clone(),
+                    move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                        request.extensions_mut().insert(ConnectInfo(remote));
+                        request.map(Body::new)
+                    },
+                );
+                let service = hyper_util::service::TowerToHyperService::new(service);
+                let mut stop = stop.clone();
+                connections.spawn(async move {
+                    let mut builder = hyper::server::conn::http1::Builder::new();
+                    builder
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(limits.header_read_timeout)
+                        .max_header_size(limits.max_header_bytes)
+                        .max_headers(limits.max_headers);
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    let mut connection = std::pin::pin!(connection);
+                    tokio::select! {
+                        result = connection.as_mut() => {
+                            if let Err(e) = result {
+                                tracing::debug!(error = %e, %remote, "connection ended");
+                            }
+                        }
+                        () = stopped(&mut stop) => {
+                            connection.as_mut().graceful_shutdown();
+                            let _ = connection.await;
+                        }
+                    }
+                });
+            }
+            // Finished connections leave the set as they end.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = stopped(&mut stop) => break,
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Completes once `stop` is true (or its sender is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -6,6 +6,8 @@
 
 mod devices;
 mod domains;
+pub mod keys;
+pub mod phc;
 pub mod plugins;
 pub(crate) mod pools;
 mod resource_servers;

@@ -54,6 +54,8 @@ pub async fn key_set(env: &dyn Env) -> Result<KeySet, Error> {
             n: crate::codec::b64url(&generated.modulus),
             e: crate::codec::b64url(&generated.exponent),
             created_millis: env.clock().now_millis(),
+            signs_from_millis: None,
+            retires_millis: None,
         }],
     };
     match env
@@ -169,5 +171,8 @@ pub fn discovery(base_url: &str) -> Value {
 
 /// The JWKS document.
 pub async fn jwks(env: &dyn Env) -> Result<Value, Error> {
-    Ok(crate::token::jwks(&key_set(env).await?))
+    Ok(crate::token::jwks(
+        &key_set(env).await?,
+        env.clock().now_millis(),
+    ))
 }

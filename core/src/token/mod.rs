@@ -50,12 +50,115 @@ pub struct SigningKey {
     /// RSA exponent, base64url.
     pub e: String,
     pub created_millis: u64,
+    /// A rotated-in key is published (JWKS, verification) at once but signs only from this
+    /// time on, so relying parties have fetched it before they meet a token it signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signs_from_millis: Option<u64>,
+    /// A rotated-out key stops verifying (and leaves the JWKS) at this time: when the longest
+    /// token it signed has expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retires_millis: Option<u64>,
 }
 
-/// A pool's key set. The first key signs; all verify (so keys can be rotated).
+impl SigningKey {
+    /// Published and accepted for verification at `now`.
+    pub fn is_live(&self, now: u64) -> bool {
+        self.retires_millis.is_none_or(|t| now < t)
+    }
+
+    /// May sign at `now`.
+    pub fn may_sign(&self, now: u64) -> bool {
+        self.is_live(now) && self.signs_from_millis.is_none_or(|t| t <= now)
+    }
+}
+
+/// A pool's key set, newest first. The first key that may sign does; every live key verifies
+/// (so keys can be rotated without downtime, [`rotate_key_set`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct KeySet {
     pub keys: Vec<SigningKey>,
+}
+
+impl KeySet {
+    /// The key that signs at `now`.
+    pub fn signing_key(&self, now: u64) -> Option<&SigningKey> {
+        self.keys
+            .iter()
+            .find(|k| k.may_sign(now))
+            // Nothing may sign yet (a clock gone backwards): the newest live key, rather than
+            // no tokens at all.
+            .or_else(|| self.keys.iter().find(|k| k.is_live(now)))
+    }
+}
+
+/// What [`rotate_key_set`] did.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    pub set: KeySet,
+    pub new_kid: String,
+    pub signs_from_millis: u64,
+}
+
+/// Rotates a pool's signing key without downtime: a new key is published at once and signs
+/// from `now + publish_ahead_millis`; every older key keeps verifying until
+/// `longest_token_millis` after that (the longest-lived token it can still sign has expired),
+/// then leaves the JWKS. Keys already retired are dropped. A compare-and-set on the key set
+/// record: concurrent rotations each add their key, none is lost.
+pub async fn rotate_key_set(
+    env: &dyn Env,
+    pool_id: &str,
+    publish_ahead_millis: u64,
+    longest_token_millis: u64,
+) -> Result<Rotation, Error> {
+    let key_name = crate::store::keys::signing_keys(pool_id);
+    let generated = env.jws().generate(JwsAlgorithm::RS256).await?;
+    let kid = crate::ids::random_token(env.random(), 24);
+    for _ in 0..8 {
+        let item = env.store().get(&key_name).await?.ok_or_else(|| {
+            Error::resource_not_found(alloc::format!("User pool {pool_id} does not exist."))
+        })?;
+        let mut set: KeySet = serde_json::from_slice(&item.value)?;
+        let now = env.clock().now_millis();
+        let signs_from = now.saturating_add(publish_ahead_millis);
+        let retires = signs_from.saturating_add(longest_token_millis);
+        set.keys.retain(|k| k.is_live(now));
+        for key in &mut set.keys {
+            key.retires_millis = Some(key.retires_millis.map_or(retires, |t| t.min(retires)));
+        }
+        set.keys.insert(
+            0,
+            SigningKey {
+                kid: kid.clone(),
+                alg: JwsAlgorithm::RS256,
+                private_key: generated.private_pkcs8_der.clone(),
+                n: b64url(&generated.modulus),
+                e: b64url(&generated.exponent),
+                created_millis: now,
+                signs_from_millis: Some(signs_from),
+                retires_millis: None,
+            },
+        );
+        let bytes = serde_json::to_vec(&set)?;
+        match env
+            .store()
+            .put(&key_name, &bytes, Expect::Version(item.version))
+            .await
+        {
+            Ok(_) => {
+                return Ok(Rotation {
+                    set,
+                    new_kid: kid,
+                    signs_from_millis: signs_from,
+                });
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::new(
+        crate::error::ErrorKind::TooManyRequests,
+        "The key set changed too often; try again.",
+    ))
 }
 
 /// Creates a pool's first key pair (with the pool).
@@ -68,6 +171,8 @@ pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Erro
         n: b64url(&generated.modulus),
         e: b64url(&generated.exponent),
         created_millis: env.clock().now_millis(),
+        signs_from_millis: None,
+        retires_millis: None,
     };
     let set = KeySet {
         keys: alloc::vec![key],
@@ -109,11 +214,12 @@ pub async fn delete_key_set(env: &dyn Env, pool_id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The JWKS document for a key set.
-pub fn jwks(set: &KeySet) -> Value {
+/// The JWKS document for a key set at `now`: every live key, those not signing yet included.
+pub fn jwks(set: &KeySet, now: u64) -> Value {
     let keys: Vec<Value> = set
         .keys
         .iter()
+        .filter(|k| k.is_live(now))
         .map(|k| json!({"alg": k.alg.name(), "e": k.e, "kid": k.kid, "kty": "RSA", "n": k.n, "use": "sig"}))
         .collect();
     json!({ "keys": keys })
@@ -126,8 +232,7 @@ pub async fn sign(
     claims: &Map<String, Value>,
 ) -> Result<String, Error> {
     let key = set
-        .keys
-        .first()
+        .signing_key(env.clock().now_millis())
         .ok_or_else(|| Error::internal("pool has no signing key"))?;
     let header = json!({"kid": key.kid, "alg": key.alg.name()});
     let mut input = b64url(&serde_json::to_vec(&header)?);
@@ -235,10 +340,11 @@ pub async fn verify_decoded(
     token_use: &str,
 ) -> Result<Map<String, Value>, Error> {
     let invalid = || Error::not_authorized("Invalid Access Token");
+    let now = env.clock().now_millis();
     let key = set
         .keys
         .iter()
-        .find(|k| k.kid == jwt.kid)
+        .find(|k| k.kid == jwt.kid && k.is_live(now))
         .ok_or_else(invalid)?;
     if jwt.alg != key.alg.name() {
         return Err(invalid());

@@ -163,6 +163,8 @@ pub struct WasmCore {
     /// The service configuration, encoded once, copied into every request frame.
     config_frame: Vec<u8>,
     slots: Semaphore,
+    /// Instances made so far (the metrics' `wasm_instances_created`).
+    created: std::sync::atomic::AtomicU64,
     /// Instances between requests, when they serve more than one.
     idle: std::sync::Mutex<Vec<Live>>,
     limits: WasmLimits,
@@ -229,6 +231,7 @@ impl WasmCore {
             pre,
             config_frame: abi::encode_config(config),
             slots: Semaphore::new(usize::try_from(limits.max_instances.max(1)).unwrap_or(1)),
+            created: std::sync::atomic::AtomicU64::new(0),
             idle: std::sync::Mutex::new(Vec::new()),
             limits,
             sha256,
@@ -242,6 +245,22 @@ impl WasmCore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .len()
+    }
+
+    /// Instances serving a request right now.
+    pub fn busy_instances(&self) -> usize {
+        self.max_instances()
+            .saturating_sub(self.slots.available_permits())
+    }
+
+    /// The most instances that serve at once.
+    pub fn max_instances(&self) -> usize {
+        usize::try_from(self.limits.max_instances.max(1)).unwrap_or(1)
+    }
+
+    /// Instances made since the start (an idle one reused is not a new one).
+    pub fn instances_created(&self) -> u64 {
+        self.created.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The SHA-256 of the guest module (lower-case hex).
@@ -298,6 +317,8 @@ impl WasmCore {
                 live
             }
             None => {
+                self.created
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let mut store = self.new_store(env);
                 match Live::instantiate(&mut store, &self.pre).await {
                     Ok(exports) => Live {

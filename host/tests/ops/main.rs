@@ -1,0 +1,15 @@
+//! Operating the server (issue 24): metrics, and what later parts add. Each test starts its own
+//! server in this process (its own counters, its own config) on loopback, with the Wasm core.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod audit;
+mod harness;
+mod keys;
+mod limits;
+mod metrics;
+mod phc;
