@@ -505,6 +505,39 @@ fn saml_acs_url(ctx: &Ctx<'_>) -> String {
     crate::saml::acs_url(&format!("{}{}", ctx.config.base_url, ctx.path_prefix))
 }
 
+/// `GET /saml2/metadata?user_pool_id=<poolId>` (on a domain, the pool it pins, and the
+/// parameter may be left out): the SP metadata to give the pool's SAML IdPs, its entity id
+/// `urn:amazon:cognito:sp:<poolId>` and the ACS this request's base (and domain prefix) serves.
+pub async fn saml_sp_metadata(ctx: &Ctx<'_>) -> Response {
+    let params = Params::parse(&ctx.request.query);
+    let page = |status: u16, m: &str| {
+        OAuthError::invalid_request(m.to_string())
+            .with_status(status)
+            .into_json()
+    };
+    let pool_id = match (params.first("user_pool_id"), ctx.pinned_pool.as_deref()) {
+        (Some(named), Some(pinned)) if named != pinned => {
+            return page(400, "This domain serves another user pool.");
+        }
+        (Some(named), _) => named,
+        (None, Some(pinned)) => pinned,
+        (None, None) => return page(400, "user_pool_id is required."),
+    };
+    match crate::pool::load_pool(ctx.env, pool_id).await {
+        Ok(_) => {}
+        Err(e) if e.kind == crate::error::ErrorKind::ResourceNotFound => {
+            return page(404, "The user pool does not exist.");
+        }
+        Err(e) => return crate::api::error_response(&e),
+    }
+    let xml = crate::saml::metadata::sp_metadata_xml(
+        &crate::saml::sp_entity_id(pool_id),
+        &saml_acs_url(ctx),
+    );
+    Response::json(200, "application/samlmetadata+xml", xml.into_bytes())
+        .with_header("cache-control", "public, max-age=300")
+}
+
 /// Step 1 for SAML: the `AuthnRequest` (HTTP-Redirect binding), its id in the state record and
 /// the state as `RelayState`.
 async fn start_saml(

@@ -44,10 +44,17 @@ fn idp_url() -> String {
 async fn setup(target: &Target, callback: &str, sdk_page: Option<&str>) -> (String, Vec<Clients>) {
     let admin = target.admin_client();
     let pool_id = target.create_standard_pool("saml-ui").await;
-    let sp = cognate_core::saml::metadata::sp_metadata_xml(
-        &cognate_core::saml::sp_entity_id(&pool_id),
-        &cognate_core::saml::acs_url(target.base_url()),
-    );
+    // The pool's SP metadata, from Cognate's route, to the IdP.
+    let sp = no_redirects()
+        .get(format!(
+            "{}/saml2/metadata?user_pool_id={pool_id}",
+            target.base_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sp.status().as_u16(), 200);
+    let sp = sp.text().await.unwrap();
     let registered = no_redirects()
         .post(format!("{}/sp", idp_url()))
         .body(sp)
