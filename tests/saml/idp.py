@@ -4,7 +4,9 @@ with Debian's xmlsec1, on 127.0.0.1.
     idp.py --port P --key K --cert C --rogue-key K2 --rogue-cert C2
 
 Endpoints:
-  GET  /metadata              the IdP's metadata (entity id = this URL)
+  GET  /metadata              the IdP's metadata (entity id = this URL); `?tag=T` is ignored
+                              but counted:
+  GET  /fetches?tag=T         how many times /metadata?tag=T was fetched (JSON {"fetches": n})
   POST /sp                    registers an SP's metadata XML (the body), as an operator would
   GET  /sso/redirect          SP-initiated Web SSO (HTTP-Redirect binding in): the IdP's sign-in
                               page (a form for a browser: username and password; every username
@@ -113,6 +115,7 @@ class Idp:
         self.keys = {"idp": (key, cert), "rogue": (rogue_key, rogue_cert)}
         self.sp_metadata = []
         self.servers = {}
+        self.fetches = {}
         self.rebuild()
 
     def rebuild(self):
@@ -210,7 +213,12 @@ def handler_for(idp):
             server = idp.servers.get(query.get("signer", "idp"))
             try:
                 if url.path == "/metadata":
+                    tag = query.get("tag", "")
+                    idp.fetches[tag] = idp.fetches.get(tag, 0) + 1
                     return self.answer(200, idp.metadata(), "application/samlmetadata+xml")
+                if url.path == "/fetches":
+                    count = idp.fetches.get(query.get("tag", ""), 0)
+                    return self.answer(200, '{"fetches": %d}' % count, "application/json")
                 if url.path == "/sso/redirect" and query.get("auto") == "1":
                     return self.sso(
                         server,

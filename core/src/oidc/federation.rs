@@ -477,27 +477,11 @@ async fn complete(
 
 // -- SAML 2.0 --------------------------------------------------------------------------------
 
-/// The IdP's metadata document: `MetadataFile`, or `MetadataURL` fetched over the
-/// outbound-HTTP port (the host must be on the operator's upstream hosts).
+/// The IdP's metadata document: `MetadataFile`, or `MetadataURL` (fetched over the
+/// outbound-HTTP port from an allowed upstream host, and cached for an hour:
+/// [`upstream::saml_metadata`]).
 async fn saml_metadata(ctx: &Ctx<'_>, provider: &IdentityProvider) -> Result<String, Error> {
-    if let Some(file) = provider.detail("MetadataFile") {
-        return Ok(file.to_string());
-    }
-    let url = provider.detail("MetadataURL").ok_or_else(|| {
-        Error::invalid_parameter("The SAML provider has neither MetadataFile nor MetadataURL.")
-    })?;
-    let answer = ctx.env.http().request(HttpRequest::get(url)).await?;
-    if answer.status != 200 {
-        return Err(Error::new(
-            crate::error::ErrorKind::ExternalService,
-            format!(
-                "The SAML provider's metadata answered HTTP {}.",
-                answer.status
-            ),
-        ));
-    }
-    String::from_utf8(answer.body)
-        .map_err(|_| Error::invalid_parameter("The SAML provider's metadata is not UTF-8."))
+    provider::saml_metadata(ctx.env, provider, false).await
 }
 
 /// Where the IdP posts its response for this request (under any domain prefix).

@@ -399,17 +399,40 @@ async fn identity_providers_are_managed_with_cognitos_operations() {
         "{missing_key:?}"
     );
 
-    // A SAML provider is stored and described; its flow is refused for now.
-    ok(
+    // SAML metadata is checked when the provider is created: this one is not an IdP's. A runtime
+    // without an XML-DSig verifier (the edge, a host built without `saml`) refuses SAML
+    // providers altogether, with its reason.
+    let saml = service_error(
         admin
             .create_identity_provider()
             .user_pool_id(&s.pool_id)
-            .provider_name("Corp")
+            .provider_name("CorpSaml")
             .provider_type(IdentityProviderTypeType::Saml)
             .provider_details("MetadataFile", "<EntityDescriptor/>")
             .send()
             .await,
         "CreateIdentityProvider SAML",
+    );
+    assert!(saml.is_invalid_parameter_exception(), "{saml:?}");
+    let message = saml.meta().message().unwrap_or_default();
+    assert!(
+        message == "SAML identity providers are not supported on this runtime"
+            || message.starts_with("Invalid SAML metadata: "),
+        "{message}"
+    );
+    ok(
+        admin
+            .create_identity_provider()
+            .user_pool_id(&s.pool_id)
+            .provider_name("Corp")
+            .provider_type(IdentityProviderTypeType::Oidc)
+            .provider_details("client_id", "corp")
+            .provider_details("authorize_scopes", "openid")
+            .provider_details("attributes_request_method", "GET")
+            .provider_details("oidc_issuer", "https://corp.example.com")
+            .send()
+            .await,
+        "CreateIdentityProvider OIDC",
     );
     let listed = ok(
         admin

@@ -26,6 +26,7 @@ use openidconnect::{
 use serde_json::Value;
 
 use crate::hosted_ui_browser::{FakeApp, browser_env, repo_root, screenshot_dir};
+use crate::saml::{idp_url, metadata_fetches, register_sp};
 
 const PROVIDER: &str = "CorpSaml";
 /// tests/saml/idp.py's password for every user.
@@ -33,42 +34,24 @@ const IDP_PASSWORD: &str = "Idp-Password-1";
 /// The IdP's attribute names (pysaml2 sends URI names: `email` is PKCS #9's emailAddress).
 const EMAIL_ATTRIBUTE: &str = "urn:oid:1.2.840.113549.1.9.1.1";
 
-fn idp_url() -> String {
-    std::env::var("SAML_IDP_URL")
-        .expect("SAML_IDP_URL: run scripts/test-saml.sh, which starts the IdP")
-}
-
 /// A pool with the IdP as the SAML provider `PROVIDER` (by `MetadataURL`), the IdP told about
 /// the pool (its SP metadata, as an operator uploads it), and the app clients: a confidential
 /// one for `callback`, and (with `sdk_page`) a public one for the web SDK's example page.
 async fn setup(target: &Target, callback: &str, sdk_page: Option<&str>) -> (String, Vec<Clients>) {
     let admin = target.admin_client();
     let pool_id = target.create_standard_pool("saml-ui").await;
-    // The pool's SP metadata, from Cognate's route, to the IdP.
-    let sp = no_redirects()
-        .get(format!(
-            "{}/saml2/metadata?user_pool_id={pool_id}",
-            target.base_url()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sp.status().as_u16(), 200);
-    let sp = sp.text().await.unwrap();
-    let registered = no_redirects()
-        .post(format!("{}/sp", idp_url()))
-        .body(sp)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status().as_u16(), 204);
+    register_sp(target, &pool_id).await;
     ok(
         admin
             .create_identity_provider()
             .user_pool_id(&pool_id)
             .provider_name(PROVIDER)
             .provider_type(IdentityProviderTypeType::Saml)
-            .provider_details("MetadataURL", format!("{}/metadata", idp_url()))
+            // Tagged: the IdP counts the fetches of this URL.
+            .provider_details(
+                "MetadataURL",
+                format!("{}/metadata?tag={pool_id}", idp_url()),
+            )
             .attribute_mapping("email", EMAIL_ATTRIBUTE)
             .attribute_mapping("given_name", "given_name")
             .send()
@@ -277,6 +260,9 @@ async fn a_person_signs_in_through_a_saml_idp_in_chromium() {
             shot.display()
         );
     }
+    // The IdP's metadata was fetched once, when the provider was created: the sign-ins (each
+    // an AuthnRequest and a response to verify) used the cached copy.
+    assert_eq!(metadata_fetches(&pool_id).await, 1);
     let user_record = ok(
         target
             .admin_client()
