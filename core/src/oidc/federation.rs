@@ -512,7 +512,7 @@ pub async fn saml_sp_metadata(ctx: &Ctx<'_>) -> Response {
         Err(e) if e.kind == crate::error::ErrorKind::ResourceNotFound => {
             return page(404, "The user pool does not exist.");
         }
-        Err(e) => return crate::api::error_response(&e),
+        Err(e) => return OAuthError::from(e).into_json(),
     }
     let xml = crate::saml::metadata::sp_metadata_xml(
         &crate::saml::sp_entity_id(pool_id),
