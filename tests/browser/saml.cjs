@@ -8,13 +8,15 @@
 //   1. the app's /oauth2/authorize with identity_provider=<provider> (straight to the IdP);
 //   2. the app's /oauth2/authorize without it: the hosted sign-in page's provider button;
 //   3. (when WEB_SDK_PAGE is set) the web SDK's example page: signInWithRedirect({ provider:
-//      { custom: <provider> } }), back on the page signed in (handleRedirect).
+//      { custom: <provider> } }), back on the page signed in (handleRedirect);
+//   4. (when IDP_INITIATED_URL is set) IdP-initiated: from the IdP straight to the app.
 //
 // Run by tests/tests/e2e/saml_browser.rs, which sets up the pool, checks the results and
 // exchanges the codes. Protocol on stdout, one JSON object per line (the last one counts):
-//   {"done":true,"direct":{...},"button":{...},"sdk":{...}|null}
+//   {"done":true,"direct":{...},"button":{...},"sdk":{...}|null,"idpInitiated":{...}|null}
 // Input (environment): CHROMIUM, PROVIDER, DIRECT_URL, BUTTON_URL, CALLBACK, IDP_ORIGIN,
-// IDP_USER, IDP_PASSWORD, SCREENSHOTS (a directory), WEB_SDK_PAGE (optional), WEB_SDK_USER.
+// IDP_USER, IDP_PASSWORD, SCREENSHOTS (a directory), WEB_SDK_PAGE (optional), WEB_SDK_USER,
+// IDP_INITIATED_URL (optional).
 'use strict';
 
 const { chromium } = require('playwright-core');
@@ -117,7 +119,21 @@ async function main() {
       };
       await done.context.close();
     }
-    say({ done: true, direct: direct.result, button: button.result, sdk });
+    // 4. IdP-initiated: the person starts at the IdP (a dashboard's link to the app); its
+    // auto-submitting form posts an unsolicited response, RelayState naming the app's request.
+    let idpInitiated = null;
+    if (process.env.IDP_INITIATED_URL) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await Promise.all([
+        page.waitForURL((url) => url.href.startsWith(env('CALLBACK'))),
+        page.goto(env('IDP_INITIATED_URL')),
+      ]);
+      await page.screenshot({ path: path.join(shots, 'saml-idp-initiated-signed-in.png'), fullPage: true });
+      idpInitiated = { url: page.url(), title: await page.title() };
+      await context.close();
+    }
+    say({ done: true, direct: direct.result, button: button.result, sdk, idpInitiated });
   } finally {
     await browser.close();
   }

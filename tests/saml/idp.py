@@ -17,7 +17,8 @@ Endpoints:
                               <username>@example.com. A wrong password shows the page again.
   GET  /sso/redirect?...&auto=1  the service-level tests' shortcut: no sign-in page, the
                               response for alice@example.com at once
-  GET  /idp-initiated?sp=ID   an unsolicited response for alice and the SP (no InResponseTo)
+  GET  /idp-initiated?sp=ID   an unsolicited response for the SP (no InResponseTo), for alice
+                              or `user=U`, with the `RelayState` given
   add `signer=rogue` to /sso/redirect?auto=1 or /idp-initiated to have the response signed by another key under the same
   entity id (an attacker's IdP), `alg=sha1` to have it signed with RSA-SHA1 and SHA-1 digests, `sign=response` or
   `sign=both` to sign the whole Response instead of (or as well as) the assertion.
@@ -246,6 +247,7 @@ def handler_for(idp):
                             query.get("RelayState"),
                             query.get("alg"),
                             query.get("sign"),
+                            query.get("user", "alice"),
                         )
                     )
             except Exception as e:  # a refusal the test can read, not a dropped connection

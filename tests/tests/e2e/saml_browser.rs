@@ -7,7 +7,9 @@
 //!    Cognate answers the app's redirect URI with a code;
 //! 2. the same from the hosted sign-in page's "Continue with <provider>" button;
 //! 3. the web SDK's `signInWithRedirect({ provider: { custom: <provider> } })` on its example
-//!    page (served by web-sdk/tests/helper.mjs, `COGNATE_WEB_TEST_HELPER`) ends signed in.
+//!    page (served by web-sdk/tests/helper.mjs, `COGNATE_WEB_TEST_HELPER`) ends signed in;
+//! 4. IdP-initiated: from the IdP's unsolicited response (its auto-submitting form, `RelayState`
+//!    naming the app's request) straight to the app (the provider has `IDPInit`).
 //!
 //! The codes of 1 and 2 are exchanged by a relying-party library (`openidconnect`), as an app's
 //! back end would, and the ID tokens verified. Screenshots `saml-*.png` go to
@@ -52,6 +54,7 @@ async fn setup(target: &Target, callback: &str, sdk_page: Option<&str>) -> (Stri
                 "MetadataURL",
                 format!("{}/metadata?tag={pool_id}", idp_url()),
             )
+            .provider_details("IDPInit", "true")
             .attribute_mapping("email", EMAIL_ATTRIBUTE)
             .attribute_mapping("given_name", "given_name")
             .send()
@@ -87,6 +90,19 @@ async fn setup(target: &Target, callback: &str, sdk_page: Option<&str>) -> (Stri
             .await;
         clients.push(Clients::Sdk(sdk.id));
     }
+    // IdP-initiated sign-in: a client with SAML providers only (Cognito's rule).
+    let saml_only = target
+        .create_client(&pool_id, |b| {
+            b.generate_secret(true)
+                .allowed_o_auth_flows_user_pool_client(true)
+                .allowed_o_auth_flows(OAuthFlowType::Code)
+                .allowed_o_auth_scopes("openid")
+                .allowed_o_auth_scopes("email")
+                .callback_urls(callback)
+                .supported_identity_providers(PROVIDER)
+        })
+        .await;
+    clients.push(Clients::App(saml_only));
     (pool_id, clients)
 }
 
@@ -168,6 +184,29 @@ async fn a_person_signs_in_through_a_saml_idp_in_chromium() {
             "{sdk_page}#endpoint={}&pool={pool_id}&client={sdk_client}",
             target.base_url()
         ),
+    );
+    let Some(Clients::App(saml_only)) = clients.get(2) else {
+        panic!("no SAML-only client");
+    };
+    let relay = format!(
+        "response_type=code&client_id={}&redirect_uri={}&scope=openid+email&identity_provider={PROVIDER}",
+        saml_only.id,
+        openidconnect::url::form_urlencoded::byte_serialize(callback.as_bytes())
+            .collect::<String>()
+    );
+    let idp_user = unique("samlidp").replace(['-', '_'], "");
+    script.env(
+        "IDP_INITIATED_URL",
+        reqwest::Url::parse_with_params(
+            &format!("{}/idp-initiated", idp_url()),
+            &[
+                ("sp", format!("urn:amazon:cognito:sp:{pool_id}")),
+                ("user", idp_user.clone()),
+                ("RelayState", relay),
+            ],
+        )
+        .unwrap()
+        .to_string(),
     );
     let output = script.output().expect("node (run scripts/setup.sh)");
     let said = String::from_utf8(output.stdout).unwrap();
@@ -260,6 +299,40 @@ async fn a_person_signs_in_through_a_saml_idp_in_chromium() {
             shot.display()
         );
     }
+    // IdP-initiated: Chromium went from the IdP to the app with a code for that user.
+    let landed = result["idpInitiated"]["url"].as_str().unwrap();
+    assert!(landed.starts_with(&callback), "{landed}");
+    assert_eq!(result["idpInitiated"]["title"], "App");
+    let code = query_param(landed, "code").expect("an authorization code");
+    let tokens: Value = http
+        .post(format!("{}/oauth2/token", target.base_url()))
+        .basic_auth(&saml_only.id, saml_only.secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", callback.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let claims = target
+        .jwks(&pool_id)
+        .await
+        .verify_id_token(tokens["id_token"].as_str().unwrap(), &saml_only.id)
+        .expect("a valid ID token");
+    assert_eq!(
+        claims["cognito:username"],
+        format!("{PROVIDER}_{idp_user}@example.com").as_str()
+    );
+    assert!(
+        std::fs::read(shots.join("saml-idp-initiated-signed-in.png"))
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
+
     // The IdP's metadata was fetched once, when the provider was created: the sign-ins (each
     // an AuthnRequest and a response to verify) used the cached copy.
     assert_eq!(metadata_fetches(&pool_id).await, 1);
