@@ -298,7 +298,7 @@ impl HostEnv {
 fn default_saml() -> Arc<dyn cognate_core::ports::Saml> {
     #[cfg(feature = "saml")]
     {
-        Arc::new(crate::saml::XmlSecSaml::default())
+        Arc::new(crate::saml::XmlSecSaml)
     }
     #[cfg(not(feature = "saml"))]
     {

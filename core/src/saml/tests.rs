@@ -47,7 +47,6 @@ fn signed() -> SignedAssertion {
         }],
         response_destination: Some(ACS.into()),
         response_in_response_to: Some("_r1".into()),
-        encrypted: false,
     }
 }
 
