@@ -3,9 +3,18 @@
 # signing with RSA keys generated here (the IdP's, and a rogue one under the same entity id),
 # stopped by PID; then clippy for the host with `--features saml` and the Rust tests of the
 # host's verifier (samael over libxmlsec1) and the core's checks (tests/saml/saml.rs): genuine
-# SP- and IdP-initiated responses accepted once, forged ones refused.
+# SP- and IdP-initiated responses accepted once, forged ones refused. Then the browser walks
+# (tests/tests/e2e/saml_browser.rs driving tests/browser/saml.cjs in headless Chromium) against
+# the harness's own host built with `--features saml`, on both engines: the app's
+# /oauth2/authorize with identity_provider=, the hosted sign-in page's provider button, and the
+# web SDK's signInWithRedirect({ provider: { custom } }) on its example page (web-sdk/build.sh,
+# served by web-sdk/tests/helper.mjs), each through the IdP's sign-in page and its
+# auto-submitting HTTP-POST form; the apps' codes exchanged by `openidconnect`; and the checks of
+# MetadataFile/MetadataURL at Create/UpdateIdentityProvider (tests/tests/e2e/saml.rs).
 #
-# Tools: scripts/setup-saml.sh (Debian's libxmlsec1-dev & co, xmlsec1, pysaml2 in a pinned venv).
+# Tools: scripts/setup-saml.sh (Debian's libxmlsec1-dev & co, xmlsec1, pysaml2 in a pinned venv),
+# scripts/setup-browser.sh (Chromium, playwright-core), scripts/setup-edge.sh (Node, for the
+# web SDK's build and helper).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -31,6 +40,13 @@ trap stop EXIT
 echo "==> saml: clippy and build of the host with --features saml"
 cargo clippy -p cognate-host --features saml --all-targets --locked -- -D warnings
 cargo test -p cognate-host --features saml --test saml --locked --no-run
+echo "==> saml: the host binary with --features saml, the end-to-end tests and the web SDK"
+cargo build -p cognate-host --features saml --bin cognate --locked
+cognate_bin="$CARGO_TARGET_DIR/debug/cognate"
+cargo test --workspace --test e2e --locked --no-run
+web-sdk/build.sh
+eval "$(scripts/setup-edge.sh --env)"
+eval "$(scripts/setup-browser.sh --env)"
 
 for name in idp rogue; do
   openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=cognate-test-saml-$name" \
@@ -53,6 +69,25 @@ done
 echo "==> saml: pysaml2's IdP at $SAML_IDP_URL; the host's verifier and the core's checks"
 status=0
 cargo test -p cognate-host --features saml --test saml --locked || status=$?
+
+if [ "$status" -eq 0 ]; then
+  helper_port="$("$SAML_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+  NODE_PATH="$NODE_PATH" "$NODE" web-sdk/tests/helper.mjs "$helper_port" "$work/no-outbox.jsonl" "$PWD/web-sdk" \
+    >"$work/helper.log" 2>&1 </dev/null &
+  pids+=($!)
+  helper="http://127.0.0.1:$helper_port"
+  deadline=$((SECONDS + 30))
+  until curl -fsS "$helper/package.json" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || { echo "test-saml: the web SDK helper did not start" >&2; exit 1; }
+    sleep 0.1
+  done
+  for engine in wasm native; do
+    echo "==> saml: Chromium through the hosted UI and the web SDK to pysaml2's IdP, $engine engine"
+    COGNATE_ENGINE="$engine" COGNATE_BIN="$cognate_bin" SAML_IDP_URL="$SAML_IDP_URL" \
+      COGNATE_TEST_EXTRA_UPSTREAM_HOSTS="127.0.0.1:$port" COGNATE_WEB_TEST_HELPER="$helper" \
+      cargo test --workspace --test e2e --locked -- --ignored saml || { status=$?; break; }
+  done
+fi
 if [ "$status" -ne 0 ]; then
   echo "--- the IdP's log (last 40 lines) ---" >&2
   tail -n 40 "$work/idp.log" >&2

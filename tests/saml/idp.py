@@ -3,18 +3,29 @@ with Debian's xmlsec1, on 127.0.0.1.
 
     idp.py --port P --key K --cert C --rogue-key K2 --rogue-cert C2
 
-Endpoints (the user is always signed in as alice; there is no login page):
-  GET  /metadata              the IdP's metadata (entity id = this URL)
+Endpoints:
+  GET  /metadata              the IdP's metadata (entity id = this URL); `?tag=T` is ignored
+                              but counted:
+  GET  /fetches?tag=T         how many times /metadata?tag=T was fetched (JSON {"fetches": n})
   POST /sp                    registers an SP's metadata XML (the body), as an operator would
-  GET  /sso/redirect          SP-initiated Web SSO (HTTP-Redirect binding in): answers the
-                              HTTP-POST binding's auto-submitting form to the SP's ACS
-  GET  /idp-initiated?sp=ID   an unsolicited response for the SP (no InResponseTo)
-  add `signer=rogue` to either to have the response signed by another key under the same
+  GET  /sso/redirect          SP-initiated Web SSO (HTTP-Redirect binding in): the IdP's sign-in
+                              page (a form for a browser: username and password; every username
+                              exists, the password is PASSWORD below), which posts to
+  POST /sso/login             and answers, for a good password, the HTTP-POST binding's
+                              auto-submitting form (pysaml2's, `onload` submits it) that carries
+                              the signed response to the SP's ACS; the user is
+                              <username>@example.com. A wrong password shows the page again.
+  GET  /sso/redirect?...&auto=1  the service-level tests' shortcut: no sign-in page, the
+                              response for alice@example.com at once
+  GET  /idp-initiated?sp=ID   an unsolicited response for the SP (no InResponseTo), for alice
+                              or `user=U`, with the `RelayState` given
+  add `signer=rogue` to /sso/redirect?auto=1 or /idp-initiated to have the response signed by another key under the same
   entity id (an attacker's IdP), `alg=sha1` to have it signed with RSA-SHA1 and SHA-1 digests, `sign=response` or
   `sign=both` to sign the whole Response instead of (or as well as) the assertion.
 """
 
 import argparse
+import html
 import http.server
 import sys
 import urllib.parse
@@ -26,12 +37,38 @@ from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.server import Server
 from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
 
-IDENTITY = {
-    "email": ["alice@example.com"],
-    "given_name": ["Alice"],
-    "groups": ["admins", "staff"],
-}
-NAME_ID = NameID(format=NAMEID_FORMAT_EMAILADDRESS, text="alice@example.com")
+# Every user of this IdP signs in with this password on its sign-in page.
+PASSWORD = "Idp-Password-1"
+
+
+def identity(user):
+    """The attributes and the NameID of `user` (alice unless the sign-in page named another)."""
+    email = "%s@example.com" % user
+    attributes = {
+        "email": [email],
+        "given_name": [user.capitalize()],
+        "groups": ["admins", "staff"],
+    }
+    return attributes, NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email)
+
+
+def login_page(saml_request, relay_state, error=""):
+    """The IdP's sign-in page: the AuthnRequest and RelayState ride along in hidden fields."""
+    esc = html.escape
+    return """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Test IdP sign-in</title></head>
+<body><h1>Test IdP</h1>%s
+<form method="post" action="/sso/login">
+<input type="hidden" name="SAMLRequest" value="%s">
+<input type="hidden" name="RelayState" value="%s">
+<label>Username <input name="username" autocomplete="username"></label>
+<label>Password <input name="password" type="password" autocomplete="current-password"></label>
+<button type="submit">Sign in</button>
+</form></body></html>""" % (
+        '<p id="error">%s</p>' % esc(error) if error else "",
+        esc(saml_request, quote=True),
+        esc(relay_state or "", quote=True),
+    )
 
 
 def config(base, key, cert, sp_metadata):
@@ -79,6 +116,7 @@ class Idp:
         self.keys = {"idp": (key, cert), "rogue": (rogue_key, rogue_cert)}
         self.sp_metadata = []
         self.servers = {}
+        self.fetches = {}
         self.rebuild()
 
     def rebuild(self):
@@ -90,16 +128,19 @@ class Idp:
     def metadata(self):
         return create_metadata_string(None, config=self.servers["idp"].config, valid=24)
 
-    def respond(self, server, in_response_to, destination, sp_entity_id, relay_state, alg, sign):
+    def respond(
+        self, server, in_response_to, destination, sp_entity_id, relay_state, alg, sign, user="alice"
+    ):
+        attributes, name_id = identity(user)
         sign_alg, digest_alg = (
             (SIG_RSA_SHA1, DIGEST_SHA1) if alg == "sha1" else (SIG_RSA_SHA256, DIGEST_SHA256)
         )
         response = server.create_authn_response(
-            IDENTITY,
+            attributes,
             in_response_to=in_response_to,
             destination=destination,
             sp_entity_id=sp_entity_id,
-            name_id=NAME_ID,
+            name_id=name_id,
             sign_assertion=sign in (None, "assertion", "both"),
             sign_response=sign in ("response", "both"),
             sign_alg=sign_alg,
@@ -125,13 +166,46 @@ def handler_for(idp):
             self.end_headers()
             self.wfile.write(data)
 
+        def sso(self, server, saml_request, relay_state, alg=None, sign=None, user="alice"):
+            """The auto-submitting form with the response to `saml_request` (HTTP-Redirect)."""
+            request = server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT)
+            args = server.response_args(request.message, [BINDING_HTTP_POST])
+            return self.answer(
+                200,
+                idp.respond(
+                    server,
+                    args["in_response_to"],
+                    args["destination"],
+                    args["sp_entity_id"],
+                    relay_state,
+                    alg,
+                    sign,
+                    user,
+                ),
+            )
+
         def do_POST(self):
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length).decode()
-            if self.path == "/sp":
-                idp.sp_metadata.append(body)
-                idp.rebuild()
-                return self.answer(204, b"")
+            try:
+                if self.path == "/sp":
+                    idp.sp_metadata.append(body)
+                    idp.rebuild()
+                    return self.answer(204, b"")
+                if self.path == "/sso/login":
+                    form = dict(urllib.parse.parse_qsl(body))
+                    user = form.get("username", "")
+                    relay_state = form.get("RelayState") or None
+                    if form.get("password") != PASSWORD or not user.isalnum():
+                        return self.answer(
+                            200,
+                            login_page(form["SAMLRequest"], relay_state, "Wrong username or password."),
+                        )
+                    return self.sso(
+                        idp.servers["idp"], form["SAMLRequest"], relay_state, user=user
+                    )
+            except Exception as e:  # a refusal the test can read, not a dropped connection
+                return self.answer(400, "%s: %s" % (type(e).__name__, e), "text/plain")
             return self.answer(404, "not found")
 
         def do_GET(self):
@@ -140,23 +214,25 @@ def handler_for(idp):
             server = idp.servers.get(query.get("signer", "idp"))
             try:
                 if url.path == "/metadata":
+                    tag = query.get("tag", "")
+                    idp.fetches[tag] = idp.fetches.get(tag, 0) + 1
                     return self.answer(200, idp.metadata(), "application/samlmetadata+xml")
-                if url.path == "/sso/redirect":
-                    request = server.parse_authn_request(
-                        query["SAMLRequest"], BINDING_HTTP_REDIRECT
+                if url.path == "/fetches":
+                    count = idp.fetches.get(query.get("tag", ""), 0)
+                    return self.answer(200, '{"fetches": %d}' % count, "application/json")
+                if url.path == "/sso/redirect" and query.get("auto") == "1":
+                    return self.sso(
+                        server,
+                        query["SAMLRequest"],
+                        query.get("RelayState"),
+                        query.get("alg"),
+                        query.get("sign"),
                     )
-                    args = server.response_args(request.message, [BINDING_HTTP_POST])
+                if url.path == "/sso/redirect":
+                    # The request is checked now, so a bad one is refused before the sign-in.
+                    server.parse_authn_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT)
                     return self.answer(
-                        200,
-                        idp.respond(
-                            server,
-                            args["in_response_to"],
-                            args["destination"],
-                            args["sp_entity_id"],
-                            query.get("RelayState"),
-                            query.get("alg"),
-                            query.get("sign"),
-                        ),
+                        200, login_page(query["SAMLRequest"], query.get("RelayState"))
                     )
                 if url.path == "/idp-initiated":
                     sp = query["sp"]
@@ -171,6 +247,7 @@ def handler_for(idp):
                             query.get("RelayState"),
                             query.get("alg"),
                             query.get("sign"),
+                            query.get("user", "alice"),
                         )
                     )
             except Exception as e:  # a refusal the test can read, not a dropped connection

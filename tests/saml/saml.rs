@@ -131,7 +131,8 @@ async fn sp_initiated(env: &SamlEnv, metadata: &str, signer: &str) -> (String, S
         Some("relay-123"),
     )
     .unwrap();
-    let url = format!("{}&signer={signer}", redirect.url);
+    // `auto=1`: the IdP's shortcut past its sign-in page (the browser walks fill it in).
+    let url = format!("{}&auto=1&signer={signer}", redirect.url);
     let page = reqwest::get(url).await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
@@ -723,7 +724,12 @@ async fn a_user_signs_in_through_the_idp_and_gets_the_pools_tokens() {
             .next()
             .unwrap()
             .to_string();
-        let html = reqwest::get(&to_idp).await.unwrap().text().await.unwrap();
+        let html = reqwest::get(format!("{to_idp}&auto=1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert_eq!(form_action(&html), saml::acs_url(FLOW_BASE));
         let form = form_urlencoded::Serializer::new(String::new())
             .append_pair("SAMLResponse", &form_field(&html, "SAMLResponse").unwrap())

@@ -113,6 +113,9 @@ pub(super) async fn create_identity_provider(ctx: &Ctx<'_>, body: Value) -> Resu
         created_millis: now,
         modified_millis: now,
     };
+    if record.provider_type == ProviderType::Saml {
+        provider::check_saml_metadata(ctx.env, &record).await?;
+    }
     match ctx
         .env
         .store()
@@ -194,8 +197,23 @@ pub(super) async fn update_identity_provider(ctx: &Ctx<'_>, body: Value) -> Resu
     if let Some(details) = &req.provider_details {
         // Keys not named keep their values, as Cognito merges ProviderDetails on update.
         let mut merged = record.provider_details.clone();
+        // A SAML provider's metadata source is replaced, not doubled: a new MetadataURL drops
+        // the MetadataFile, and the other way round.
+        if record.provider_type == ProviderType::Saml {
+            for (named, other) in [
+                ("MetadataURL", "MetadataFile"),
+                ("MetadataFile", "MetadataURL"),
+            ] {
+                if details.contains_key(named) && !details.contains_key(other) {
+                    merged.remove(other);
+                }
+            }
+        }
         merged.extend(details.iter().map(|(k, v)| (k.clone(), v.clone())));
         record.provider_details = provider::check_details(record.provider_type, &merged)?;
+        if record.provider_type == ProviderType::Saml {
+            provider::check_saml_metadata(ctx.env, &record).await?;
+        }
     }
     if let Some(mapping) = &req.attribute_mapping {
         record.attribute_mapping = provider::check_mapping(record.provider_type, mapping)?;

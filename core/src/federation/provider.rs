@@ -370,6 +370,50 @@ pub fn check_mapping(
     Ok(mapping)
 }
 
+/// A SAML provider's metadata XML: `MetadataFile`, or the document at `MetadataURL`
+/// ([`super::upstream::saml_metadata`]; `force` fetches it now instead of using the cache).
+pub async fn saml_metadata(
+    env: &dyn Env,
+    provider: &IdentityProvider,
+    force: bool,
+) -> Result<String, Error> {
+    if let Some(file) = provider.detail("MetadataFile") {
+        return Ok(file.to_string());
+    }
+    let url = provider.detail("MetadataURL").ok_or_else(|| {
+        Error::invalid_parameter("The SAML provider has neither MetadataFile nor MetadataURL.")
+    })?;
+    super::upstream::saml_metadata(env, url, force).await
+}
+
+/// Checks a SAML provider's metadata when it is created or updated, as Cognito does: the
+/// document (`MetadataFile`, or fetched now from `MetadataURL`) must be an IdP's
+/// `EntityDescriptor` with an entity id, a signing certificate and an HTTP-Redirect
+/// `SingleSignOnService`. Malformed or incomplete metadata, or a `MetadataURL` that does not
+/// answer it, is `InvalidParameterException`; a runtime without an XML-DSig verifier (the edge)
+/// refuses SAML providers with `UnsupportedOperationException`.
+pub async fn check_saml_metadata(env: &dyn Env, provider: &IdentityProvider) -> Result<(), Error> {
+    let xml = saml_metadata(env, provider, true).await.map_err(|e| {
+        if e.kind == ErrorKind::InvalidParameter {
+            e
+        } else {
+            Error::invalid_parameter(format!(
+                "Could not retrieve the SAML metadata from MetadataURL: {}",
+                e.message
+            ))
+        }
+    })?;
+    match crate::saml::idp_metadata(env, &xml).await {
+        Ok(_) => Ok(()),
+        // InvalidParameterException: the operation's own refusal (UnsupportedOperationException
+        // is not among CreateIdentityProvider's errors).
+        Err(crate::saml::SamlError::Unsupported) => {
+            Err(Error::invalid_parameter(crate::saml::UNSUPPORTED))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Loads a pool's provider by name.
 pub async fn load(
     env: &dyn Env,

@@ -483,7 +483,8 @@ mod operations {
             ErrorKind::InvalidParameter,
             "reserved",
         );
-        create(&env, &p, "Corp", "SAML", json!({"MetadataFile": "<x/>"})).unwrap();
+        let corp = json!({"client_id": "c", "authorize_scopes": "openid", "attributes_request_method": "GET", "oidc_issuer": "https://idp.example.com"});
+        create(&env, &p, "Corp", "OIDC", corp).unwrap();
         // Update merges ProviderDetails; identifiers are unique in the pool.
         let updated = call(
             &env,
@@ -529,14 +530,18 @@ mod operations {
     }
 
     #[test]
-    fn a_saml_provider_is_refused_by_the_flow() {
+    fn a_runtime_without_a_verifier_refuses_saml_providers() {
+        // The edge's case (and a host built without `saml`): the metadata cannot be read, so the
+        // provider is refused when it is created, with the runtime's reason.
         let env = TestEnv::new();
         let p = pool(&env);
-        create(&env, &p, "Corp", "SAML", json!({"MetadataFile": "<x/>"})).unwrap();
-        let (idp, _) = run(crate::federation::provider::load(&env, &p, "Corp"))
-            .unwrap()
-            .unwrap();
-        let error = run(crate::federation::provider::endpoints(&env, &idp)).unwrap_err();
-        assert_eq!(error.kind, ErrorKind::UnsupportedIdentityProvider);
+        let error = create(&env, &p, "Corp", "SAML", json!({"MetadataFile": "<x/>"})).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidParameter);
+        assert_eq!(error.message, crate::ports::UNSUPPORTED);
+        assert!(
+            run(crate::federation::provider::load(&env, &p, "Corp"))
+                .unwrap()
+                .is_none()
+        );
     }
 }

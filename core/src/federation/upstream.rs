@@ -109,6 +109,51 @@ async fn document(env: &dyn Env, url: &str, force: bool) -> Result<(Value, bool)
     Ok((fetched, true))
 }
 
+/// A SAML IdP's metadata XML at `url` (`MetadataURL`): the store's cached copy while it is
+/// fresh ([`DOCUMENT_TTL_MILLIS`]), else fetched over the port and cached, so a sign-in (its
+/// `AuthnRequest`, then the response's verification) fetches it at most once an hour. `force`
+/// fetches it now (CreateIdentityProvider and UpdateIdentityProvider check what the IdP serves
+/// today, and refresh the cache with it).
+pub async fn saml_metadata(env: &dyn Env, url: &str, force: bool) -> Result<String, Error> {
+    let key = keys::upstream_document(url);
+    let now = env.clock().now_millis();
+    if !force
+        && let Some(item) = env.store().get(&key).await?
+        && let Ok(Cached {
+            expires_millis,
+            document: Value::String(xml),
+            ..
+        }) = serde_json::from_slice::<Cached>(&item.value)
+        && now < expires_millis
+    {
+        return Ok(xml);
+    }
+    let host = crate::codec::url_host(url).unwrap_or_default();
+    let response = env.http().request(HttpRequest::get(url)).await?;
+    if response.status != 200 {
+        return Err(upstream_error(format!(
+            "The SAML provider's metadata at {host} answered HTTP {}.",
+            response.status
+        )));
+    }
+    let xml = String::from_utf8(response.body).map_err(|_| {
+        upstream_error(format!(
+            "The SAML provider's metadata at {host} is not UTF-8."
+        ))
+    })?;
+    let cached = Cached {
+        fetched_millis: now,
+        expires_millis: now.saturating_add(DOCUMENT_TTL_MILLIS),
+        document: Value::String(xml.clone()),
+    };
+    // A failed cache write costs only a later fetch.
+    let _ = env
+        .store()
+        .put(&key, &serde_json::to_vec(&cached)?, Expect::Any)
+        .await;
+    Ok(xml)
+}
+
 /// The discovery URL of an issuer (OIDC Discovery §4).
 pub fn discovery_url(issuer: &str) -> String {
     format!(

@@ -477,32 +477,49 @@ async fn complete(
 
 // -- SAML 2.0 --------------------------------------------------------------------------------
 
-/// The IdP's metadata document: `MetadataFile`, or `MetadataURL` fetched over the
-/// outbound-HTTP port (the host must be on the operator's upstream hosts).
+/// The IdP's metadata document: `MetadataFile`, or `MetadataURL` (fetched over the
+/// outbound-HTTP port from an allowed upstream host, and cached for an hour:
+/// [`upstream::saml_metadata`]).
 async fn saml_metadata(ctx: &Ctx<'_>, provider: &IdentityProvider) -> Result<String, Error> {
-    if let Some(file) = provider.detail("MetadataFile") {
-        return Ok(file.to_string());
-    }
-    let url = provider.detail("MetadataURL").ok_or_else(|| {
-        Error::invalid_parameter("The SAML provider has neither MetadataFile nor MetadataURL.")
-    })?;
-    let answer = ctx.env.http().request(HttpRequest::get(url)).await?;
-    if answer.status != 200 {
-        return Err(Error::new(
-            crate::error::ErrorKind::ExternalService,
-            format!(
-                "The SAML provider's metadata answered HTTP {}.",
-                answer.status
-            ),
-        ));
-    }
-    String::from_utf8(answer.body)
-        .map_err(|_| Error::invalid_parameter("The SAML provider's metadata is not UTF-8."))
+    provider::saml_metadata(ctx.env, provider, false).await
 }
 
 /// Where the IdP posts its response for this request (under any domain prefix).
 fn saml_acs_url(ctx: &Ctx<'_>) -> String {
     crate::saml::acs_url(&format!("{}{}", ctx.config.base_url, ctx.path_prefix))
+}
+
+/// `GET /saml2/metadata?user_pool_id=<poolId>` (on a domain, the pool it pins, and the
+/// parameter may be left out): the SP metadata to give the pool's SAML IdPs, its entity id
+/// `urn:amazon:cognito:sp:<poolId>` and the ACS this request's base (and domain prefix) serves.
+pub async fn saml_sp_metadata(ctx: &Ctx<'_>) -> Response {
+    let params = Params::parse(&ctx.request.query);
+    let page = |status: u16, m: &str| {
+        OAuthError::invalid_request(m.to_string())
+            .with_status(status)
+            .into_json()
+    };
+    let pool_id = match (params.first("user_pool_id"), ctx.pinned_pool.as_deref()) {
+        (Some(named), Some(pinned)) if named != pinned => {
+            return page(400, "This domain serves another user pool.");
+        }
+        (Some(named), _) => named,
+        (None, Some(pinned)) => pinned,
+        (None, None) => return page(400, "user_pool_id is required."),
+    };
+    match crate::pool::load_pool(ctx.env, pool_id).await {
+        Ok(_) => {}
+        Err(e) if e.kind == crate::error::ErrorKind::ResourceNotFound => {
+            return page(404, "The user pool does not exist.");
+        }
+        Err(e) => return OAuthError::from(e).into_json(),
+    }
+    let xml = crate::saml::metadata::sp_metadata_xml(
+        &crate::saml::sp_entity_id(pool_id),
+        &saml_acs_url(ctx),
+    );
+    Response::json(200, "application/samlmetadata+xml", xml.into_bytes())
+        .with_header("cache-control", "public, max-age=300")
 }
 
 /// Step 1 for SAML: the `AuthnRequest` (HTTP-Redirect binding), its id in the state record and
@@ -549,17 +566,25 @@ async fn start_saml(
     Ok(redirect(&authn.url).with_header("set-cookie", &cookie))
 }
 
-/// Step 2 for SAML: `POST /saml2/idpresponse` with `SAMLResponse` and `RelayState`.
+/// Step 2 for SAML: `POST /saml2/idpresponse` with `SAMLResponse` and `RelayState`. A
+/// `RelayState` that carries authorization parameters (`client_id=...`) is an IdP-initiated
+/// sign-in ([`saml_idp_initiated`]); any other is the state of an SP-initiated one.
 pub async fn saml_response(ctx: &Ctx<'_>) -> Response {
     let form = Params::parse(&String::from_utf8_lossy(&ctx.request.body));
     let page = |m: &str| OAuthError::invalid_request(m.to_string()).page();
     let Some(saml_response) = form.first("SAMLResponse") else {
         return page("The identity provider's response has no SAMLResponse.");
     };
-    if form.first("RelayState").is_none() {
-        return page("IdP-initiated SAML sign-in is not enabled: start the sign-in at the app.");
+    let Some(relay_state) = form.first("RelayState") else {
+        return page(
+            "The response has no RelayState: start the sign-in at the app, or (IdP-initiated) name the app's authorization parameters in RelayState.",
+        );
+    };
+    let idp_initiated = Params::parse(relay_state);
+    if idp_initiated.first("client_id").is_some() {
+        return saml_idp_initiated(ctx, &idp_initiated, saml_response).await;
     }
-    let (pool_id, record) = match take_state(ctx, form.first("RelayState")).await {
+    let (pool_id, record) = match take_state(ctx, Some(relay_state)).await {
         Ok(taken) => taken,
         Err(page) => return page,
     };
@@ -567,7 +592,12 @@ pub async fn saml_response(ctx: &Ctx<'_>) -> Response {
         Ok(r) => r,
         Err(rejection) => return rejection.into_response(),
     };
-    match finish_saml(ctx, &request, &record, saml_response).await {
+    let expected = SamlExpected {
+        provider_name: &record.provider_name,
+        acs_url: &record.redirect_uri,
+        in_response_to: Some(&record.nonce),
+    };
+    match finish_saml(ctx, &request, &expected, saml_response).await {
         Ok(response) => response.with_header(
             "set-cookie",
             &format!(
@@ -584,18 +614,107 @@ pub async fn saml_response(ctx: &Ctx<'_>) -> Response {
     }
 }
 
+/// How old an IdP-initiated assertion may be (its `IssueInstant`), as Cognito: 6 minutes.
+pub const IDP_INITIATED_MAX_AGE_MILLIS: u64 = 6 * 60 * 1000;
+
+/// An IdP-initiated sign-in (Cognito's rules): `RelayState` carries the parameters the app
+/// would give `/oauth2/authorize` (`response_type`, `client_id`, `redirect_uri`, `scope`,
+/// `identity_provider` or `idp_identifier`, and a PKCE challenge for a public client), checked
+/// as there. The provider must be a SAML provider with `IDPInit` `true` that the client supports,
+/// and the client may support no provider but SAML ones (not even the pool's own sign-in), as
+/// Cognito requires of clients that accept unsolicited responses. The assertion must answer no
+/// request (no `InResponseTo`), be issued within [`IDP_INITIATED_MAX_AGE_MILLIS`], and is
+/// accepted once, like any other.
+async fn saml_idp_initiated(ctx: &Ctx<'_>, params: &Params, saml_response: &str) -> Response {
+    let request = match super::authorize::parse(ctx, params).await {
+        Ok(r) => r,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let fail = |error: OAuthError| {
+        Rejection::Redirect {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            error,
+        }
+        .into_response()
+    };
+    let provider = match requested(ctx, params, &request).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return fail(OAuthError::invalid_request(
+                "An IdP-initiated sign-in's RelayState must name its SAML provider (identity_provider or idp_identifier).",
+            ));
+        }
+        Err(rejection) => return rejection.into_response(),
+    };
+    if provider.provider_type != ProviderType::Saml
+        || !provider
+            .detail("IDPInit")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return fail(OAuthError::invalid_request(
+            "IdP-initiated sign-in is not enabled for this identity provider.",
+        ));
+    }
+    match only_saml_providers(ctx, &request).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return fail(OAuthError::invalid_request(
+                "IdP-initiated sign-in is refused: the client also supports providers that are not SAML providers.",
+            ));
+        }
+        Err(e) => return fail(e.into()),
+    }
+    let acs = saml_acs_url(ctx);
+    let expected = SamlExpected {
+        provider_name: &provider.provider_name,
+        acs_url: &acs,
+        in_response_to: None,
+    };
+    match finish_saml(ctx, &request, &expected, saml_response).await {
+        Ok(response) => response,
+        Err(error) => fail(error.into()),
+    }
+}
+
+/// Whether every provider the client supports is a SAML provider of the pool.
+async fn only_saml_providers(ctx: &Ctx<'_>, request: &AuthRequest) -> Result<bool, Error> {
+    let names = request
+        .client
+        .settings
+        .supported_identity_providers
+        .as_deref()
+        .unwrap_or_default();
+    for name in names {
+        match provider::load(ctx.env, &request.pool.id, name).await? {
+            Some((p, _)) if p.provider_type == ProviderType::Saml => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// What a SAML response must answer: the provider that signed it, our ACS, and the request it
+/// answers (`None`: IdP-initiated, no request).
+struct SamlExpected<'a> {
+    provider_name: &'a str,
+    acs_url: &'a str,
+    in_response_to: Option<&'a str>,
+}
+
 /// The assertion verified against the IdP's metadata and this request, as claims: `NameID` (the
 /// subject) and each attribute by name (several values joined by commas).
 async fn finish_saml(
     ctx: &Ctx<'_>,
     request: &AuthRequest,
-    record: &StateRecord,
+    expected: &SamlExpected<'_>,
     saml_response: &str,
 ) -> Result<Response, Error> {
-    let (provider, _) = provider::load(ctx.env, &request.pool.id, &record.provider_name)
+    let (provider, _) = provider::load(ctx.env, &request.pool.id, expected.provider_name)
         .await?
         .ok_or_else(|| Error::invalid_parameter("The identity provider no longer exists."))?;
     let metadata = saml_metadata(ctx, &provider).await?;
+    let now = ctx.env.clock().now_millis();
     let assertion = crate::saml::accept(
         ctx.env,
         &request.pool.id,
@@ -603,12 +722,19 @@ async fn finish_saml(
         saml_response,
         &crate::saml::Expectations {
             sp_entity_id: crate::saml::sp_entity_id(&request.pool.id),
-            acs_url: record.redirect_uri.clone(),
-            in_response_to: Some(record.nonce.clone()),
-            now_millis: ctx.env.clock().now_millis(),
+            acs_url: expected.acs_url.to_string(),
+            in_response_to: expected.in_response_to.map(ToString::to_string),
+            now_millis: now,
         },
     )
     .await?;
+    if expected.in_response_to.is_none()
+        && now.saturating_sub(assertion.issue_instant_millis) > IDP_INITIATED_MAX_AGE_MILLIS
+    {
+        return Err(Error::not_authorized(
+            "The IdP-initiated SAML assertion was issued more than 6 minutes ago.",
+        ));
+    }
     let mut claims = Map::new();
     for attribute in &assertion.attributes {
         claims.insert(

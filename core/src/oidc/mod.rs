@@ -9,6 +9,8 @@
 //! | `GET/POST /oauth2/userInfo` | OIDC UserInfo (RFC 6750 bearer token) |
 //! | `POST /oauth2/revoke` | RFC 7009 refresh-token revocation |
 //! | `GET /logout` | ends the hosted-UI session |
+//! | `GET /oauth2/idpresponse`, `POST /saml2/idpresponse` | an identity provider's answer ([`federation`]) |
+//! | `GET /saml2/metadata?user_pool_id=<poolId>` | the pool's SAML SP metadata ([`federation`]) |
 //!
 //! The hosted UI's pages (`/login`, `/signup`, ...) are in [`crate::ui`]; the Cognito API
 //! operations that configure all this (resource servers, domains, UI customization) are in
@@ -74,6 +76,7 @@ pub fn is_oauth_path(path: &str) -> bool {
             | "/oauth2/revoke"
             | "/oauth2/idpresponse"
             | "/saml2/idpresponse"
+            | "/saml2/metadata"
             | "/logout"
     ) || HOSTED_UI_PATHS.contains(&path)
 }
@@ -118,6 +121,7 @@ pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
         ("GET" | "HEAD", "/logout") => endpoints::logout(ctx).await,
         ("GET", "/oauth2/idpresponse") => federation::idp_response(ctx).await,
         ("POST", "/saml2/idpresponse") => federation::saml_response(ctx).await,
+        ("GET" | "HEAD", "/saml2/metadata") => federation::saml_sp_metadata(ctx).await,
         _ => OAuthError::invalid_request("This endpoint does not accept this method.")
             .with_status(405)
             .into_json(),

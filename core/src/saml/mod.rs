@@ -87,6 +87,8 @@ pub struct Assertion {
     pub session_index: Option<String>,
     /// Attribute name → values, in the order the IdP sent them.
     pub attributes: Vec<Attribute>,
+    /// The assertion's `IssueInstant`.
+    pub issue_instant_millis: u64,
     /// When the assertion stops being usable (the earliest `NotOnOrAfter` that applies).
     pub not_on_or_after_millis: u64,
 }
@@ -227,6 +229,7 @@ pub fn check(signed: &SignedAssertion, expect: &Expectations) -> Result<Assertio
         name_id_format: signed.name_id_format.clone(),
         session_index: signed.session_index.clone(),
         attributes: signed.attributes.clone(),
+        issue_instant_millis: signed.issue_instant_millis,
         not_on_or_after_millis: not_on_or_after,
     })
 }

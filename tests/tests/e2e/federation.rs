@@ -399,17 +399,40 @@ async fn identity_providers_are_managed_with_cognitos_operations() {
         "{missing_key:?}"
     );
 
-    // A SAML provider is stored and described; its flow is refused for now.
-    ok(
+    // SAML metadata is checked when the provider is created: this one is not an IdP's. A runtime
+    // without an XML-DSig verifier (the edge, a host built without `saml`) refuses SAML
+    // providers altogether, with its reason.
+    let saml = service_error(
         admin
             .create_identity_provider()
             .user_pool_id(&s.pool_id)
-            .provider_name("Corp")
+            .provider_name("CorpSaml")
             .provider_type(IdentityProviderTypeType::Saml)
             .provider_details("MetadataFile", "<EntityDescriptor/>")
             .send()
             .await,
         "CreateIdentityProvider SAML",
+    );
+    assert!(saml.is_invalid_parameter_exception(), "{saml:?}");
+    let message = saml.meta().message().unwrap_or_default();
+    assert!(
+        message == "SAML identity providers are not supported on this runtime"
+            || message.starts_with("Invalid SAML metadata: "),
+        "{message}"
+    );
+    ok(
+        admin
+            .create_identity_provider()
+            .user_pool_id(&s.pool_id)
+            .provider_name("Corp")
+            .provider_type(IdentityProviderTypeType::Oidc)
+            .provider_details("client_id", "corp")
+            .provider_details("authorize_scopes", "openid")
+            .provider_details("attributes_request_method", "GET")
+            .provider_details("oidc_issuer", "https://corp.example.com")
+            .send()
+            .await,
+        "CreateIdentityProvider OIDC",
     );
     let listed = ok(
         admin
@@ -675,4 +698,87 @@ async fn the_sign_in_page_links_to_the_clients_providers() {
         query_param(&location, "error").as_deref(),
         Some("invalid_request")
     );
+}
+
+/// `GET /saml2/metadata?user_pool_id=<poolId>`: the SP metadata a SAML IdP is given (entity id
+/// `urn:amazon:cognito:sp:<poolId>`, the ACS `<base>/saml2/idpresponse` with the HTTP-POST
+/// binding); under a domain prefix, for the pool the domain pins and with the prefixed ACS.
+/// Served on every target (it needs no XML-DSig verifier).
+#[tokio::test]
+async fn the_pool_serves_its_saml_sp_metadata() {
+    let target = Target::shared();
+    let pool_id = target.create_standard_pool("saml-md").await;
+    let http = no_redirects();
+    let get = |path: String| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .get(format!("{}{path}", target.base_url()))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let content_type = r
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, content_type, r.text().await.unwrap())
+        }
+    };
+    let (status, content_type, xml) = get(format!("/saml2/metadata?user_pool_id={pool_id}")).await;
+    assert_eq!(status, 200, "{xml}");
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/samlmetadata+xml")
+    );
+    assert!(
+        xml.contains(&format!(r#"entityID="urn:amazon:cognito:sp:{pool_id}""#)),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!(
+            r#"Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{}/saml2/idpresponse""#,
+            target.base_url()
+        )),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"WantAssertionsSigned="true""#), "{xml}");
+
+    // Under the pool's domain prefix: the pool it pins, the prefixed ACS.
+    let domain = unique("samlmd").to_lowercase().replace('_', "-");
+    ok(
+        target
+            .admin_client()
+            .create_user_pool_domain()
+            .user_pool_id(&pool_id)
+            .domain(&domain)
+            .send()
+            .await,
+        "CreateUserPoolDomain",
+    );
+    let (status, _, xml) = get(format!("/{domain}/saml2/metadata")).await;
+    assert_eq!(status, 200, "{xml}");
+    assert!(
+        xml.contains(&format!(
+            r#"Location="{}/{domain}/saml2/idpresponse""#,
+            target.base_url()
+        )),
+        "{xml}"
+    );
+    assert!(xml.contains(&format!("urn:amazon:cognito:sp:{pool_id}")));
+
+    // Refusals: no pool named, an unknown pool, another pool through this pool's domain.
+    let (status, _, body) = get("/saml2/metadata".into()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        "invalid_request"
+    );
+    let (status, _, body) = get("/saml2/metadata?user_pool_id=us-east-1_NoSuchPool".into()).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _, body) = get(format!(
+        "/{domain}/saml2/metadata?user_pool_id=us-east-1_OtherPool"
+    ))
+    .await;
+    assert_eq!(status, 400, "{body}");
 }

@@ -55,13 +55,13 @@ pub(crate) fn browser_env() -> Vec<(String, String)> {
 
 /// The web app behind the redirect URI: a loopback listener that answers every request with a
 /// small page and records each request line.
-struct FakeApp {
-    base_url: String,
+pub(crate) struct FakeApp {
+    pub(crate) base_url: String,
     arrivals: Arc<Mutex<Vec<String>>>,
 }
 
 impl FakeApp {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let arrivals = Arc::new(Mutex::new(Vec::new()));
@@ -94,13 +94,13 @@ impl FakeApp {
         Self { base_url, arrivals }
     }
 
-    fn arrivals(&self) -> Vec<String> {
+    pub(crate) fn arrivals(&self) -> Vec<String> {
         self.arrivals.lock().unwrap().clone()
     }
 }
 
 /// `target/browser/hosted-ui/`, next to the test executable's profile directory.
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     screenshots("hosted-ui")
 }
 

@@ -14,6 +14,9 @@
 //!   (scripts/test-edge.sh runs them with `--include-ignored`), two of them alone at their
 //!   moment (after a runtime restart; a panic that resets the isolate).
 //!
+//! - `saml::*`, `saml_browser::*`: need pysaml2's IdP, a host built with `--features saml` and
+//!   the web SDK's helper (scripts/test-saml.sh runs them with `--ignored saml`).
+//!
 //! Run one area with a filter: `cargo test -p cognate-tests --test e2e -- sign_in::`.
 
 // A test reports failure by panicking, with a message saying what went wrong.
@@ -42,6 +45,8 @@ mod negative_http;
 mod oauth_triggers;
 mod oidc;
 mod passkeys;
+mod saml;
+mod saml_browser;
 mod self_service;
 mod sign_in;
 mod srp;
