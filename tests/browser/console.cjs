@@ -173,6 +173,17 @@ async function main() {
     await shot('console-6-overview');
     await audit('overview');
 
+    // A key rotation from the console, published at once.
+    await page.click('nav.tabs >> text=Signing keys');
+    const rotate = page.locator('form[aria-label="Rotate the signing key"]');
+    await rotate.waitFor();
+    await rotate.getByLabel('Publish ahead').fill('0');
+    await submit('Rotate the signing key', 'New key');
+    result.rotatedKey = (await status('Rotate the signing key').textContent()).replace(/^New key (.*)\.$/, '$1');
+    await page.locator('table:has(caption:text-is("Signing keys")) tbody tr code', { hasText: result.rotatedKey }).waitFor();
+    result.keys = await page.locator('table:has(caption:text-is("Signing keys")) tbody tr').count();
+    await shot('console-7-keys');
+
     // Signing out forgets the key.
     await page.click('#sign-out');
     await page.locator('form[aria-label="Admin key"]').waitFor();

@@ -155,6 +155,23 @@ async fn an_operator_manages_a_pool_from_the_console_in_chromium() {
     assert_eq!(result["stats"]["disabled"], "1", "{result}");
     assert_eq!(result["chartDrawn"], 1, "{result}");
 
+    // The key rotated from the console is in the pool's JWKS.
+    let rotated = result["rotatedKey"].as_str().unwrap();
+    let jwks: Value = reqwest::get(format!("{}/{pool_id}/.well-known/jwks.json", target.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert!(kids.contains(&rotated), "{rotated} not in {kids:?}");
+    assert!(result["keys"].as_u64().unwrap() >= 1, "{result}");
+
     assert_eq!(result["storedAfterSignOut"], 0);
     for name in [
         "console-1-refused",
@@ -163,6 +180,7 @@ async fn an_operator_manages_a_pool_from_the_console_in_chromium() {
         "console-4-found-by-email",
         "console-5-user",
         "console-6-overview",
+        "console-7-keys",
     ] {
         let shot = shots.join(format!("{name}.png"));
         let bytes = std::fs::read(&shot).unwrap_or_else(|_| panic!("no {}", shot.display()));

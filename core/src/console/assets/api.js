@@ -10,6 +10,7 @@ const APIS = {
   identity: ['AWSCognitoIdentityService', 'cognito-identity'],
   plugins: ['CognatePlugins', 'cognito-idp'],
   insights: ['CognateInsights', 'cognito-idp'],
+  keys: ['CognateKeys', 'cognito-idp'],
 };
 
 export class ApiError extends Error {
@@ -77,6 +78,7 @@ export const idp = (operation, body) => call('idp', operation, body);
 export const identity = (operation, body) => call('identity', operation, body);
 export const plugins = (operation, body) => call('plugins', operation, body);
 export const insights = (operation, body) => call('insights', operation, body);
+export const keys = (operation, body) => call('keys', operation, body);
 
 // Every page of a paginated list operation, up to `limit` items.
 export async function all(api, operation, body, itemsKey, tokenKey = 'NextToken', limit = 1000) {

@@ -1,5 +1,5 @@
 // User pools: the list, creating one, and a pool's pages (tabs).
-import { idp, all } from './api.js';
+import { idp, all, keys } from './api.js';
 import { h, link, table, field, form, button, date, refresh } from './dom.js';
 import { activityView } from './activity.js';
 import { usersTab } from './users.js';
@@ -42,6 +42,7 @@ const TABS = [
   ['settings', 'Settings'],
   ['providers', 'Identity providers'],
   ['resource-servers', 'Resource servers'],
+  ['keys', 'Signing keys'],
 ];
 
 export async function poolView(poolId, tab) {
@@ -57,6 +58,7 @@ export async function poolView(poolId, tab) {
     settings: () => settingsTab(pool),
     providers: () => providersTab(pool),
     'resource-servers': () => resourceServersTab(pool),
+    keys: () => keysTab(pool),
   };
   const content = await (views[tab] || views.overview)();
   return [
@@ -127,3 +129,28 @@ async function resourceServersTab(pool) {
   ];
 }
 
+
+// The pool's token-signing keys (CognateKeys.*): a rotation publishes the new key at once, signs
+// with it later, and keeps the old one verifying until its longest token has expired.
+async function keysTab(pool) {
+  const { Keys: list = [] } = await keys('ListSigningKeys', { UserPoolId: pool.Id });
+  return [
+    table('Signing keys', [
+      ['Key id', (k) => h('code', {}, k.KeyId)],
+      ['Created', (k) => date(k.CreationDate)],
+      ['Signs from', (k) => (k.SignsFrom ? date(k.SignsFrom) : '')],
+      ['Retires', (k) => (k.Retires ? date(k.Retires) : '')],
+      ['Signing now', (k) => (k.Signing ? 'Yes' : 'No')],
+    ], list, 'No signing key yet (the first token creates one).'),
+    form('Rotate the signing key', [
+      field('Publish ahead (seconds before it signs)', 'ahead', { type: 'number', value: 3600, min: 0 }),
+      field('Longest token (seconds old keys keep verifying)', 'longest', { type: 'number', value: 86400, min: 0 }),
+    ], 'Rotate key', async (v) => {
+      const rotated = await keys('RotateSigningKey', {
+        UserPoolId: pool.Id, PublishAheadSeconds: Number(v.ahead), LongestTokenSeconds: Number(v.longest),
+      });
+      refresh();
+      return `New key ${rotated.KeyId}.`;
+    }),
+  ];
+}
