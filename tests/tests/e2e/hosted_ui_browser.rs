@@ -20,7 +20,7 @@ use cognate_tests::{PASSWORD, Target, unique, unique_email};
 use serde_json::{Value, json};
 
 /// The repository root (this crate is `<root>/tests`).
-fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -29,7 +29,7 @@ fn repo_root() -> PathBuf {
 
 /// `NAME=value` lines from `scripts/setup-browser.sh --env`: where Chromium and playwright-core
 /// are. (Run scripts/setup.sh once to install them.)
-fn browser_env() -> Vec<(String, String)> {
+pub(crate) fn browser_env() -> Vec<(String, String)> {
     let output = Command::new("bash")
         .arg(repo_root().join("scripts/setup-browser.sh"))
         .arg("--env")
@@ -55,13 +55,13 @@ fn browser_env() -> Vec<(String, String)> {
 
 /// The web app behind the redirect URI: a loopback listener that answers every request with a
 /// small page and records each request line.
-struct FakeApp {
-    base_url: String,
+pub(crate) struct FakeApp {
+    pub(crate) base_url: String,
     arrivals: Arc<Mutex<Vec<String>>>,
 }
 
 impl FakeApp {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let arrivals = Arc::new(Mutex::new(Vec::new()));
@@ -94,13 +94,13 @@ impl FakeApp {
         Self { base_url, arrivals }
     }
 
-    fn arrivals(&self) -> Vec<String> {
+    pub(crate) fn arrivals(&self) -> Vec<String> {
         self.arrivals.lock().unwrap().clone()
     }
 }
 
 /// `target/browser/hosted-ui/`, next to the test executable's profile directory.
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let target = exe.parent().unwrap().parent().unwrap().parent().unwrap();
     let dir = target.join("browser").join("hosted-ui");

@@ -41,6 +41,7 @@ mod negative_http;
 mod oauth_triggers;
 mod oidc;
 mod passkeys;
+mod passkeys_browser;
 mod self_service;
 mod sign_in;
 mod srp;

@@ -8,6 +8,7 @@ pub mod forgot;
 pub mod login;
 pub mod mfa;
 pub mod new_password;
+pub mod passwordless;
 pub mod signup;
 
 use alloc::string::{String, ToString};
@@ -147,7 +148,10 @@ pub async fn next_step(
         "CUSTOM_CHALLENGE" => {
             custom_auth::challenge_page(ctx, request, &username, &session, &parameters, error).await
         }
-        "MFA_SETUP" | "SELECT_MFA_TYPE" | "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" => {
+        // EMAIL_OTP is an MFA challenge and a first factor (USER_AUTH) alike; SMS_OTP is
+        // USER_AUTH's. Both are answered with a code, as MFA codes are.
+        "MFA_SETUP" | "SELECT_MFA_TYPE" | "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP"
+        | "SMS_OTP" => {
             mfa::challenge_page(ctx, request, &username, name, &session, &parameters, error).await
         }
         _ => {
