@@ -74,10 +74,10 @@ pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
             "/customAuth" if custom_auth::offered(&request) => {
                 custom_auth::page(ctx, &request, None, 200).await
             }
-            "/passkeySignIn" if passwordless::passkey_offered(&request) => {
+            "/passkeySignIn" if pages::passkey_offered(&request) => {
                 passwordless::username_page(ctx, &request, path, None, 200).await
             }
-            "/codeSignIn" if !passwordless::code_factors(&request).is_empty() => {
+            "/codeSignIn" if !pages::code_factors(&request).is_empty() => {
                 passwordless::username_page(ctx, &request, path, None, 200).await
             }
             "/passkeys/add" => passwordless::add_page(ctx, &request, None).await,

@@ -17,6 +17,9 @@ use crate::oidc::Ctx;
 use crate::oidc::authorize::AuthRequest;
 use crate::oidc::session;
 
+/// The passkey pages' script (`crate::ui::pages::passwordless` serves it).
+pub const SCRIPT_PATH: &str = "/passkeys.js";
+
 /// One input of a form.
 #[derive(Debug)]
 pub struct Field<'a> {
@@ -106,11 +109,7 @@ pub async fn render_with_script(
     page: Page<'_>,
     status: u16,
 ) -> Response {
-    let src = format!(
-        "{}{}",
-        ctx.path_prefix,
-        crate::ui::pages::passwordless::SCRIPT_PATH
-    );
+    let src = format!("{}{SCRIPT_PATH}", ctx.path_prefix);
     render_page(ctx, request, page, None, Some(&src), status).await
 }
 

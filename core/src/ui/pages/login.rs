@@ -58,10 +58,10 @@ pub async fn page(
         },
     };
     // USER_AUTH's passwordless first factors, where the client and the pool allow them.
-    if super::passwordless::passkey_offered(request) {
+    if super::passkey_offered(request) {
         page.links.extend(links(ctx, request, &["/passkeySignIn"]));
     }
-    if !super::passwordless::code_factors(request).is_empty() {
+    if !super::code_factors(request).is_empty() {
         page.links.extend(links(ctx, request, &["/codeSignIn"]));
     }
     page.links.extend(

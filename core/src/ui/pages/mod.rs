@@ -23,6 +23,7 @@ use crate::http::Response;
 use crate::oidc::Ctx;
 use crate::oidc::authorize::{self, AuthRequest};
 use crate::oidc::session;
+use crate::pool::factors::FirstFactor;
 
 /// A sign-in step on the hosted UI: the server is the user agent's client (the OAuth 2.0 client
 /// authenticates later, at the token endpoint), and no tokens are issued here (a proved user gets
@@ -54,6 +55,31 @@ fn username_label(request: &AuthRequest) -> &'static str {
     } else {
         "Username"
     }
+}
+
+/// Whether the client may use USER_AUTH (the sign-in page's passwordless factors).
+fn user_auth(request: &AuthRequest) -> bool {
+    request.client.allows("ALLOW_USER_AUTH", None)
+}
+
+/// Whether the sign-in page offers a passkey.
+pub fn passkey_offered(request: &AuthRequest) -> bool {
+    user_auth(request) && request.pool.allows_first(FirstFactor::WebAuthn)
+}
+
+/// The one-time code factors the sign-in page offers (`EMAIL_OTP`, `SMS_OTP`).
+pub fn code_factors(request: &AuthRequest) -> Vec<&'static str> {
+    if !user_auth(request) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if request.pool.allows_first(FirstFactor::EmailOtp) {
+        out.push("EMAIL_OTP");
+    }
+    if request.pool.allows_first(FirstFactor::SmsOtp) {
+        out.push("SMS_OTP");
+    }
+    out
 }
 
 /// The message a failed operation shows: the same for "no such user" and "wrong password".

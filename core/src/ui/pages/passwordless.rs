@@ -15,7 +15,9 @@ use alloc::vec::Vec;
 
 use serde_json::{Value, json};
 
-use super::{next_step, not_confirmed, user_message, username_label};
+use super::{
+    code_factors, next_step, not_confirmed, passkey_offered, user_message, username_label,
+};
 use crate::auth::Authenticated;
 use crate::error::ErrorKind;
 use crate::http::Response;
@@ -23,11 +25,10 @@ use crate::oidc::Ctx;
 use crate::oidc::authorize::AuthRequest;
 use crate::oidc::form::Params;
 use crate::oidc::session;
-use crate::pool::factors::FirstFactor;
 use crate::ui::render::{Field, Page, links, render, render_with_script};
 
 /// The passkey pages' script.
-pub const SCRIPT_PATH: &str = "/passkeys.js";
+pub use crate::ui::render::SCRIPT_PATH;
 
 /// The script: runs the WebAuthn ceremony of the page's form and posts the credential as JSON
 /// (WebAuthn L3's RegistrationResponseJSON / AuthenticationResponseJSON).
@@ -40,30 +41,6 @@ pub fn script() -> Response {
         .with_header("cache-control", "public, max-age=300")
         .with_header("x-content-type-options", "nosniff")
         .with_body(SCRIPT.as_bytes().to_vec())
-}
-
-fn user_auth(request: &AuthRequest) -> bool {
-    request.client.allows("ALLOW_USER_AUTH", None)
-}
-
-/// Whether the sign-in page offers a passkey.
-pub fn passkey_offered(request: &AuthRequest) -> bool {
-    user_auth(request) && request.pool.allows_first(FirstFactor::WebAuthn)
-}
-
-/// The one-time code factors the sign-in page offers (`EMAIL_OTP`, `SMS_OTP`).
-pub fn code_factors(request: &AuthRequest) -> Vec<&'static str> {
-    if !user_auth(request) {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    if request.pool.allows_first(FirstFactor::EmailOtp) {
-        out.push("EMAIL_OTP");
-    }
-    if request.pool.allows_first(FirstFactor::SmsOtp) {
-        out.push("SMS_OTP");
-    }
-    out
 }
 
 /// The username page of a passwordless sign-in (`/passkeySignIn` or `/codeSignIn`).
