@@ -84,16 +84,10 @@ export COGNATE_EDGE_STATE_FILE="$scratch/restart-state.json"
 step "end-to-end scenarios against the Worker (the host's, plus the edge-only ones)"
 # Every scenario, the ignored edge-only ones included, except those that need PostgreSQL
 # (scripts/test-postgres.sh) or node oidc-provider (scripts/test-federation.sh --edge runs it
-# against the Worker), and the two edge ones run alone below, each at its moment; and the
-# passkey scenarios that register a passkey: the Worker has no WebAuthnVerifier yet (the host's,
-# webauthn-rs-core, reads SystemTime::now, which panics on wasm32-unknown-unknown), so it answers
-# WebAuthnCredentialNotSupportedException to every registration (issue 18).
+# against the Worker), and the two edge ones run alone below, each at its moment.
 if ! cargo test --workspace --test e2e --locked --no-fail-fast -- --include-ignored \
   --skip two_hosts:: \
   --skip federation::a_user_signs_in_through_node_oidc_provider \
-  --skip passkeys::a_passkey_registers_lists_signs_in_through_user_auth_and_is_deleted \
-  --skip passkeys::registration_refuses_wrong_origins_relying_parties_replays_and_other_clients \
-  --skip passkeys::another_users_passkey_does_not_sign_in \
   --skip edge::a_rust_panic_fails_one_request_and_the_worker_recovers \
   --skip edge::state_survives_a_runtime_restart; then
   echo "--- the runtime's log (last 200 lines) ---" >&2

@@ -13,6 +13,7 @@
 //! | `Sender` | the development outbox or a log line ([`outbox`]) |
 //! | `Triggers` | plugin modules bundled at deploy time, run through the JS WebAssembly API ([`plugins`]) |
 //! | `PluginRegistry` | the bundled modules, names registered in the store ([`plugins`]) |
+//! | `WebAuthnVerifier` | WebCrypto signatures, ciborium/coset parsing ([`webauthn`]) |
 //!
 //! Configuration comes from the Worker's bindings (see `edge/wrangler.toml`): the Durable
 //! Object namespace `STORE`, the KV namespace `CACHE`, and the variables or secrets
@@ -60,6 +61,7 @@ pub mod platform;
 pub mod plugins;
 pub mod store;
 pub mod testing;
+pub mod webauthn;
 
 pub use store::StoreShard;
 
@@ -130,6 +132,9 @@ impl Env for EdgeEnv {
     }
     fn http(&self) -> &dyn cognate_core::ports::Http {
         self
+    }
+    fn webauthn(&self) -> &dyn cognate_core::ports::WebAuthnVerifier {
+        &webauthn::EdgeWebAuthn
     }
 }
 

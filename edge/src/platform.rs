@@ -44,7 +44,7 @@ pub fn crypto() -> Result<Crypto, Error> {
         .ok_or_else(|| Error::internal("the runtime has no WebCrypto"))
 }
 
-fn subtle() -> Result<SubtleCrypto, Error> {
+pub(crate) fn subtle() -> Result<SubtleCrypto, Error> {
     Ok(crypto()?.subtle())
 }
 
@@ -76,7 +76,7 @@ fn js_error(what: &str, e: &JsValue) -> Error {
     Error::internal(format!("{what}: {detail}"))
 }
 
-fn set(object: &Object, key: &str, value: &JsValue) -> Result<(), Error> {
+pub(crate) fn set(object: &Object, key: &str, value: &JsValue) -> Result<(), Error> {
     Reflect::set(object, &JsValue::from_str(key), value)
         .map(|_| ())
         .map_err(|e| js_error("Reflect.set", &e))
@@ -89,7 +89,7 @@ fn get_string(object: &JsValue, key: &str) -> Result<String, Error> {
         .ok_or_else(|| Error::internal(format!("WebCrypto: no `{key}` in the exported key")))
 }
 
-fn usages(list: &[&str]) -> JsValue {
+pub(crate) fn usages(list: &[&str]) -> JsValue {
     let array = js_sys::Array::new();
     for usage in list {
         array.push(&JsValue::from_str(usage));
@@ -104,7 +104,10 @@ fn rsassa_params() -> Result<Object, Error> {
     Ok(params)
 }
 
-async fn promise(what: &str, p: Result<js_sys::Promise, JsValue>) -> Result<JsValue, Error> {
+pub(crate) async fn promise(
+    what: &str,
+    p: Result<js_sys::Promise, JsValue>,
+) -> Result<JsValue, Error> {
     let p = p.map_err(|e| js_error(what, &e))?;
     JsFuture::from(p).await.map_err(|e| js_error(what, &e))
 }

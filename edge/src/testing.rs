@@ -15,6 +15,8 @@
 //! - `POST panic`: panics, to prove the isolate recovers (the next request gets a fresh instance).
 //! - `POST argon2?n=<n>`: hashes `n` passwords with argon2id (benchmarks read the CPU time).
 //! - `POST demo`: creates the demo pool (fixed ids) unless it exists; answers its ids.
+//! - `POST webauthn`: runs the passkey verifier (`crate::webauthn`), WebCrypto signatures
+//!   included, on recorded browser responses and on tampered copies; answers each outcome.
 
 use cognate_core::service::{ClientSpec, PoolSpec};
 use cognate_core::store::{Store, StoreError, Versioned, contract};
@@ -224,6 +226,7 @@ pub async fn handle(req: worker::Request, env: &worker::Env, origin: &str) -> Re
                 None => not_found(),
             }
         }
+        ("POST", "webauthn") => Response::from_json(&webauthn_known_answers().await),
         ("POST", "panic") => {
             // Proves the isolate recovers from a Rust panic (the shim resets the instance).
             #[allow(clippy::panic)]
@@ -289,4 +292,53 @@ pub fn demo_spec(region: &str) -> PoolSpec {
             }),
         }],
     }
+}
+
+/// `POST webauthn`: each recorded ceremony's outcome (`crate::webauthn::known_answers`).
+async fn webauthn_known_answers() -> serde_json::Value {
+    use crate::webauthn::known_answers::*;
+    use crate::webauthn::{assert, register};
+    use cognate_core::ports::WebAuthnRefusal;
+
+    fn refused(e: &WebAuthnRefusal) -> String {
+        format!("{e:?}")
+    }
+    let packed = match register(&packed_es256()).await {
+        Ok(p) => format!("{} uv={}", p.attestation_format, p.user_verified),
+        Err(e) => refused(&e),
+    };
+    let mut check = packed_es256();
+    check.response_json = tampered(&check.response_json, PACKED_SIG_PREFIX);
+    let packed_tampered = match register(&check).await {
+        Ok(p) => format!("{} uv={}", p.attestation_format, p.user_verified),
+        Err(e) => refused(&e),
+    };
+    let (hello, key) = match register(&hello_rs256()).await {
+        Ok(p) => (
+            format!("{} uv={}", p.attestation_format, p.user_verified),
+            p.key,
+        ),
+        Err(e) => (refused(&e), String::new()),
+    };
+    let outcome = |r: Result<cognate_core::ports::VerifiedAssertion, WebAuthnRefusal>| match r {
+        Ok(a) => format!("count={} uv={}", a.sign_count, a.user_verified),
+        Err(e) => refused(&e),
+    };
+    let assertion = outcome(assert(&hello_assertion(key.clone())).await);
+    let mut check = hello_assertion(key);
+    check.response_json = tampered(&check.response_json, HELLO_SIG_PREFIX);
+    let assertion_tampered = outcome(assert(&check).await);
+    // The packed key in place of the RSA one: another key, and another kind of key.
+    let packed_key = crate::webauthn::check_registration(&packed_es256())
+        .map(|c| c.passkey.key)
+        .unwrap_or_default();
+    let assertion_other_key = outcome(assert(&hello_assertion(packed_key)).await);
+    json!({
+        "packed_es256": packed,
+        "packed_es256_tampered": packed_tampered,
+        "hello_rs256": hello,
+        "hello_assertion": assertion,
+        "hello_assertion_tampered": assertion_tampered,
+        "hello_assertion_other_key": assertion_other_key,
+    })
 }

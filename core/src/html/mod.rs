@@ -46,13 +46,28 @@ struct ErrorTemplate<'a> {
 }
 
 pub fn response(status: u16, html: String) -> Response {
+    response_with_csp(
+        status,
+        html,
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'",
+    )
+}
+
+/// [`response`] for a page that runs Cognate's own scripts (the hosted UI's passkey pages):
+/// scripts from this origin only, nothing inline.
+pub fn response_with_scripts(status: u16, html: String) -> Response {
+    response_with_csp(
+        status,
+        html,
+        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'",
+    )
+}
+
+fn response_with_csp(status: u16, html: String, csp: &str) -> Response {
     Response::new(status)
         .with_header("content-type", "text/html; charset=utf-8")
         .with_header("cache-control", "no-store")
-        .with_header(
-            "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'",
-        )
+        .with_header("content-security-policy", csp)
         .with_header("x-frame-options", "DENY")
         .with_header("x-content-type-options", "nosniff")
         .with_header("referrer-policy", "no-referrer")

@@ -63,6 +63,10 @@ pub const HOSTED_UI_PATHS: &[&str] = &[
     "/mfa",
     "/customAuth",
     "/customChallenge",
+    "/passkeySignIn",
+    "/codeSignIn",
+    "/passkeys/add",
+    "/passkeys.js",
 ];
 
 /// The paths this module and the hosted UI answer (after any domain prefix is removed).

@@ -8,6 +8,9 @@
 //! | `/signup` | sign up |
 //! | `/confirm` | confirm sign-up with the code |
 //! | `/confirmUser` | the confirmation link a pool that confirms by link mails (no authorization request) |
+//! | `/passkeySignIn` | sign in with a passkey (USER_AUTH's WEB_AUTHN; the page runs `/passkeys.js`) |
+//! | `/codeSignIn` | sign in with a one-time code by email or SMS (USER_AUTH's EMAIL_OTP, SMS_OTP) |
+//! | `/passkeys/add` | a signed-in user adds a passkey (Cognito's managed login path) |
 //! | `/forgotPassword` | request a reset code |
 //! | `/confirmForgotPassword` | set a new password with the code |
 //!
@@ -26,7 +29,9 @@
 //!
 //! ## Security
 //! - Pages are sent with a strict Content-Security-Policy (no scripts at all, styles inline,
-//!   images only as `data:`), `X-Frame-Options: DENY` and `Cache-Control: no-store`.
+//!   images only as `data:`), `X-Frame-Options: DENY` and `Cache-Control: no-store`. The
+//!   passkey pages alone load one script, Cognate's `/passkeys.js` (`script-src 'self'`, nothing
+//!   inline): WebAuthn has no form-only ceremony.
 //! - Everything interpolated into HTML is escaped by the templates; the pool's custom CSS is
 //!   checked when it is set (no `<`, `@import`, `url()`).
 
@@ -39,7 +44,7 @@ use crate::oidc::Ctx;
 use crate::oidc::authorize;
 use crate::oidc::form::Params;
 use crate::oidc::session;
-use pages::{confirm, custom_auth, forgot, login, mfa, new_password, signup};
+use pages::{confirm, custom_auth, forgot, login, mfa, new_password, passwordless, signup};
 
 /// The hosted UI's paths.
 pub fn is_ui_path(path: &str) -> bool {
@@ -50,6 +55,9 @@ pub fn is_ui_path(path: &str) -> bool {
 pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
     if matches!(path, "/confirmUser" | "/confirmUser/") {
         return confirm::link(ctx).await;
+    }
+    if path == passwordless::SCRIPT_PATH {
+        return passwordless::script();
     }
     let params = Params::parse(&ctx.request.query);
     let request = match authorize::parse(ctx, &params).await {
@@ -66,6 +74,13 @@ pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
             "/customAuth" if custom_auth::offered(&request) => {
                 custom_auth::page(ctx, &request, None, 200).await
             }
+            "/passkeySignIn" if pages::passkey_offered(&request) => {
+                passwordless::username_page(ctx, &request, path, None, 200).await
+            }
+            "/codeSignIn" if !pages::code_factors(&request).is_empty() => {
+                passwordless::username_page(ctx, &request, path, None, 200).await
+            }
+            "/passkeys/add" => passwordless::add_page(ctx, &request, None).await,
             _ => login::page(ctx, &request, None, None, 200).await,
         };
     }
@@ -93,6 +108,9 @@ pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
         "/customChallenge" if custom_auth::offered(&request) => {
             custom_auth::post_challenge(ctx, &request, &form).await
         }
+        "/passkeySignIn" => passwordless::post_passkey(ctx, &request, &form).await,
+        "/codeSignIn" => passwordless::post_code(ctx, &request, &form).await,
+        "/passkeys/add" => passwordless::post_add(ctx, &request, &form).await,
         "/signup" => signup::post(ctx, &request, &form).await,
         "/confirm" => confirm::post(ctx, &request, &form).await,
         "/forgotPassword" => forgot::post(ctx, &request, &form).await,

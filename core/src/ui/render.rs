@@ -17,6 +17,9 @@ use crate::oidc::Ctx;
 use crate::oidc::authorize::AuthRequest;
 use crate::oidc::session;
 
+/// The passkey pages' script (`crate::ui::pages::passwordless` serves it).
+pub const SCRIPT_PATH: &str = "/passkeys.js";
+
 /// One input of a form.
 #[derive(Debug)]
 pub struct Field<'a> {
@@ -90,11 +93,24 @@ struct FormTemplate<'a> {
     fields: &'a [Field<'a>],
     button: &'a str,
     links: &'a [(String, &'a str)],
+    /// A script of Cognate's to load (the passkey pages' `/passkeys.js`).
+    script: Option<&'a str>,
 }
 
 /// Renders a page with the pool's or client's branding.
 pub async fn render(ctx: &Ctx<'_>, request: &AuthRequest, page: Page<'_>, status: u16) -> Response {
     render_with_image(ctx, request, page, None, status).await
+}
+
+/// [`render`], with the passkey pages' script (and a CSP that lets it, and only it, run).
+pub async fn render_with_script(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    page: Page<'_>,
+    status: u16,
+) -> Response {
+    let src = format!("{}{SCRIPT_PATH}", ctx.path_prefix);
+    render_page(ctx, request, page, None, Some(&src), status).await
 }
 
 /// [`render`], with an image (a `data:` URI) under the page's notice.
@@ -103,6 +119,17 @@ pub async fn render_with_image(
     request: &AuthRequest,
     page: Page<'_>,
     image: Option<&str>,
+    status: u16,
+) -> Response {
+    render_page(ctx, request, page, image, None, status).await
+}
+
+async fn render_page(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    page: Page<'_>,
+    image: Option<&str>,
+    script: Option<&str>,
     status: u16,
 ) -> Response {
     let csrf = match session::csrf(ctx, &request.pool.id).await {
@@ -136,12 +163,17 @@ pub async fn render_with_image(
         fields: &page.fields,
         button: page.button,
         links: &page.links,
+        script,
     }
     .render();
     let Ok(html) = html else {
         return plain_error(500, "The server could not render this page.");
     };
-    let mut response = html_response(status, html);
+    let mut response = if script.is_some() {
+        crate::html::response_with_scripts(status, html)
+    } else {
+        html_response(status, html)
+    };
     if let Some(cookie) = csrf.set_cookie {
         response = response.with_header("set-cookie", &cookie);
     }
@@ -163,6 +195,8 @@ pub fn links(
                 "/forgotPassword" => "Forgot your password?",
                 "/confirm" => "Have a confirmation code? Confirm your account",
                 "/customAuth" => "Sign in without a password",
+                "/passkeySignIn" => "Sign in with a passkey",
+                "/codeSignIn" => "Sign in with a one-time code",
                 _ => "",
             };
             (format!("{}{w}?{}", ctx.path_prefix, request.query), text)
@@ -213,6 +247,7 @@ mod tests {
             fields: &fields,
             button: "Go",
             links: &links,
+            script: None,
         }
         .render()
         .unwrap();

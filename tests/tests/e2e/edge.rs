@@ -51,6 +51,31 @@ async fn test_route(
     (status, response.text().await.unwrap_or_default())
 }
 
+/// The Worker's own passkey verifier (edge/src/webauthn.rs: WebCrypto signatures) on browser
+/// responses recorded from real authenticators (Touch ID's `packed` ES256, Windows Hello's
+/// `none` RS256 and an assertion), and on copies with a few bits of a signature changed. The
+/// software-authenticator scenarios (tests/tests/e2e/passkeys.rs) run against the Worker too.
+#[tokio::test]
+#[ignore = "edge only: needs the Worker's test routes under wrangler dev; scripts/test-edge.sh runs it (--include-ignored)"]
+async fn the_workers_passkey_verifier_checks_recorded_signatures_with_webcrypto() {
+    let target = Target::shared();
+    let key = edge(target);
+    let (status, body) = test_route(target, &key, reqwest::Method::POST, "webauthn", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let outcomes: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        outcomes,
+        json!({
+            "packed_es256": "packed uv=true",
+            "packed_es256_tampered": "Failed(\"the attestation signature does not verify\")",
+            "hello_rs256": "none uv=true",
+            "hello_assertion": "count=1 uv=true",
+            "hello_assertion_tampered": "Failed(\"signature does not verify\")",
+            "hello_assertion_other_key": "Failed(\"signature does not verify\")",
+        })
+    );
+}
+
 #[tokio::test]
 #[ignore = "edge only: needs the Worker's test routes under wrangler dev; scripts/test-edge.sh runs it (--include-ignored)"]
 async fn the_storage_contract_holds_for_durable_objects_inside_the_runtime() {

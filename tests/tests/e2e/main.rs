@@ -45,6 +45,7 @@ mod negative_http;
 mod oauth_triggers;
 mod oidc;
 mod passkeys;
+mod passkeys_browser;
 mod saml;
 mod saml_browser;
 mod self_service;

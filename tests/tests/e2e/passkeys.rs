@@ -541,3 +541,220 @@ async fn user_auth_signs_in_with_an_email_code_from_the_outbox_or_a_password() {
     .unwrap();
     assert!(signed_in["AuthenticationResult"]["AccessToken"].is_string());
 }
+
+// ------------------------------------------------------------------ the hosted UI
+
+const CALLBACK: &str = "http://localhost:8977/callback";
+
+/// A confidential hosted-UI client of `pool_id` that may use USER_AUTH.
+async fn hosted_ui_client(target: &Target, pool_id: &str) -> AppClient {
+    use cognate_tests::cognito::types::OAuthFlowType;
+    target
+        .create_client(pool_id, |b| {
+            b.generate_secret(true)
+                .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserAuth)
+                .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+                .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+                .allowed_o_auth_flows_user_pool_client(true)
+                .allowed_o_auth_flows(OAuthFlowType::Code)
+                .allowed_o_auth_scopes("openid")
+                .callback_urls(CALLBACK)
+                .supported_identity_providers("COGNITO")
+        })
+        .await
+}
+
+fn hidden(page: &cognate_tests::form_browser::Page, name: &str) -> String {
+    cognate_tests::form_browser::hidden_fields(&page.body)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no hidden {name} in {}", page.body))
+}
+
+/// A redirect to the client's callback with a code (and the state).
+fn assert_code(page: &cognate_tests::form_browser::Page) {
+    use cognate_tests::form_browser::query_param;
+    assert_eq!(page.status, 302, "{}", page.body);
+    let location = page.location.clone().unwrap();
+    assert!(location.starts_with(CALLBACK), "{location}");
+    assert!(query_param(&location, "code").is_some(), "{location}");
+    assert_eq!(query_param(&location, "state").as_deref(), Some("st"));
+}
+
+#[tokio::test]
+async fn the_hosted_ui_adds_a_passkey_then_signs_in_with_it_or_an_email_code() {
+    use cognate_tests::form_browser::Browser;
+    let target = Target::shared();
+    let client = pool(
+        target,
+        &[
+            AuthFactorType::Password,
+            AuthFactorType::EmailOtp,
+            AuthFactorType::WebAuthn,
+        ],
+        UserVerificationType::Required,
+    )
+    .await;
+    let web = hosted_ui_client(target, &client.pool_id).await;
+    let (username, _) = user(target, &client).await;
+    let query = format!(
+        "response_type=code&client_id={}&redirect_uri={CALLBACK}&scope=openid&state=st",
+        web.id
+    );
+
+    // The sign-in page offers the pool's passwordless factors to a USER_AUTH client...
+    let mut browser = Browser::new(target);
+    let login = browser.get(&format!("/login?{query}")).await;
+    assert_eq!(login.status, 200);
+    assert!(
+        login.body.contains(">Sign in with a passkey</a>"),
+        "{}",
+        login.body
+    );
+    assert!(login.body.contains(">Sign in with a one-time code</a>"));
+    // ... and no script runs on it.
+    assert!(!login.body.contains("<script"));
+
+    // Adding a passkey needs a signed-in user.
+    let refused = browser.get(&format!("/passkeys/add?{query}")).await;
+    assert_eq!(refused.status, 401);
+    assert!(refused.body.contains("Sign in first"), "{}", refused.body);
+
+    // Signed in with the password, the user adds a passkey and goes back to the app.
+    let signed_in = browser
+        .submit(&login, &[("username", &username), ("password", PASSWORD)])
+        .await;
+    assert_code(&signed_in);
+    let add = browser.get(&format!("/passkeys/add?{query}")).await;
+    assert_eq!(add.status, 200, "{}", add.body);
+    assert!(add.body.contains("<script src=\"/passkeys.js\"></script>"));
+    assert_eq!(hidden(&add, "ceremony"), "create");
+    let options: Value = serde_json::from_str(&hidden(&add, "options")).unwrap();
+    assert_eq!(options["rp"]["id"], json!(RP_ID));
+    assert_eq!(
+        options["authenticatorSelection"]["userVerification"],
+        json!("required")
+    );
+    let mut authenticator = SoftAuthenticator::new();
+    let credential = authenticator.register(ORIGIN, &options).await;
+    let added = browser
+        .submit(&add, &[("credential", &credential.to_string())])
+        .await;
+    assert_eq!(added.status, 302, "{}", added.body);
+    let back = added.location.unwrap();
+    // The authorization request, re-encoded.
+    assert!(back.starts_with("/oauth2/authorize?"), "{back}");
+    assert!(back.contains(&format!("client_id={}", web.id)), "{back}");
+    assert_code(&browser.get(&back).await);
+    // The same registration again: its challenge is spent.
+    let again = browser
+        .submit(&add, &[("credential", &credential.to_string())])
+        .await;
+    assert_eq!(again.status, 400);
+    assert!(
+        again.body.contains("The passkey was not added"),
+        "{}",
+        again.body
+    );
+
+    // A new browser signs in with the passkey.
+    let mut browser = Browser::new(target);
+    let start = browser.get(&format!("/passkeySignIn?{query}")).await;
+    assert_eq!(start.status, 200);
+    let use_it = browser.submit(&start, &[("username", &username)]).await;
+    assert_eq!(use_it.status, 200, "{}", use_it.body);
+    assert!(
+        use_it
+            .body
+            .contains("<script src=\"/passkeys.js\"></script>")
+    );
+    assert_eq!(hidden(&use_it, "ceremony"), "get");
+    let options: Value = serde_json::from_str(&hidden(&use_it, "options")).unwrap();
+    let assertion = authenticator.authenticate(ORIGIN, &options).await;
+    let signed_in = browser
+        .submit(&use_it, &[("credential", &assertion.to_string())])
+        .await;
+    assert_code(&signed_in);
+    // The same answer again: refused, and the page says so.
+    let replayed = browser
+        .submit(&use_it, &[("credential", &assertion.to_string())])
+        .await;
+    assert_eq!(replayed.status, 400);
+    assert!(
+        replayed.body.contains("The passkey was not accepted"),
+        "{}",
+        replayed.body
+    );
+
+    // A new browser signs in with a code sent by email.
+    let mut browser = Browser::new(target);
+    let start = browser.get(&format!("/codeSignIn?{query}")).await;
+    assert_eq!(start.status, 200);
+    let seen = target.codes(&client.pool_id, &username).await.len();
+    let code_page = browser.submit(&start, &[("username", &username)]).await;
+    assert_eq!(code_page.status, 200, "{}", code_page.body);
+    assert!(
+        code_page.body.contains("We sent a code to"),
+        "{}",
+        code_page.body
+    );
+    let code = target.code_after(&client.pool_id, &username, seen).await;
+    assert_code(&browser.submit(&code_page, &[("code", &code)]).await);
+}
+
+#[tokio::test]
+async fn the_passkey_script_is_served_and_pages_without_user_auth_offer_no_passkey() {
+    let target = Target::shared();
+    let script = target
+        .http()
+        .get(format!("{}/passkeys.js", target.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let text = script.text().await.unwrap();
+    assert!(text.contains("navigator.credentials.get"), "{text}");
+    assert!(text.contains("navigator.credentials.create"));
+
+    // A client without ALLOW_USER_AUTH: a password sign-in page, and no passkey page.
+    let client = pool(
+        target,
+        &[AuthFactorType::Password, AuthFactorType::WebAuthn],
+        UserVerificationType::Preferred,
+    )
+    .await;
+    use cognate_tests::cognito::types::OAuthFlowType;
+    let web = target
+        .create_client(&client.pool_id, |b| {
+            b.generate_secret(true)
+                .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+                .allowed_o_auth_flows_user_pool_client(true)
+                .allowed_o_auth_flows(OAuthFlowType::Code)
+                .allowed_o_auth_scopes("openid")
+                .callback_urls(CALLBACK)
+                .supported_identity_providers("COGNITO")
+        })
+        .await;
+    let query = format!(
+        "response_type=code&client_id={}&redirect_uri={CALLBACK}&scope=openid&state=st",
+        web.id
+    );
+    let mut browser = cognate_tests::form_browser::Browser::new(target);
+    let login = browser.get(&format!("/login?{query}")).await;
+    assert_eq!(login.status, 200);
+    assert!(
+        !login.body.contains(">Sign in with a passkey</a>"),
+        "{}",
+        login.body
+    );
+    assert!(!login.body.contains(">Sign in with a one-time code</a>"));
+    let page = browser.get(&format!("/passkeySignIn?{query}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<h1>Sign in</h1>"), "{}", page.body);
+    assert!(!page.body.contains("<script"));
+}

@@ -57,6 +57,13 @@ pub async fn page(
             links(ctx, request, &["/forgotPassword", "/signup"])
         },
     };
+    // USER_AUTH's passwordless first factors, where the client and the pool allow them.
+    if super::passkey_offered(request) {
+        page.links.extend(links(ctx, request, &["/passkeySignIn"]));
+    }
+    if !super::code_factors(request).is_empty() {
+        page.links.extend(links(ctx, request, &["/codeSignIn"]));
+    }
     page.links.extend(
         providers
             .iter()

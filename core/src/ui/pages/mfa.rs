@@ -204,10 +204,11 @@ pub async fn post(ctx: &Ctx<'_>, request: &AuthRequest, form: &Params) -> Respon
             responses.insert("ANSWER".to_string(), field("answer"));
             (session, "SELECT_MFA_TYPE")
         }
-        "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" => {
+        "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" | "SMS_OTP" => {
             let name = match challenge.as_str() {
                 "SOFTWARE_TOKEN_MFA" => "SOFTWARE_TOKEN_MFA",
                 "SMS_MFA" => "SMS_MFA",
+                "SMS_OTP" => "SMS_OTP",
                 _ => "EMAIL_OTP",
             };
             responses.insert(format!("{name}_CODE"), field("code"));

@@ -8,6 +8,7 @@ pub mod forgot;
 pub mod login;
 pub mod mfa;
 pub mod new_password;
+pub mod passwordless;
 pub mod signup;
 
 use alloc::string::{String, ToString};
@@ -22,6 +23,7 @@ use crate::http::Response;
 use crate::oidc::Ctx;
 use crate::oidc::authorize::{self, AuthRequest};
 use crate::oidc::session;
+use crate::pool::factors::FirstFactor;
 
 /// A sign-in step on the hosted UI: the server is the user agent's client (the OAuth 2.0 client
 /// authenticates later, at the token endpoint), and no tokens are issued here (a proved user gets
@@ -53,6 +55,31 @@ fn username_label(request: &AuthRequest) -> &'static str {
     } else {
         "Username"
     }
+}
+
+/// Whether the client may use USER_AUTH (the sign-in page's passwordless factors).
+fn user_auth(request: &AuthRequest) -> bool {
+    request.client.allows("ALLOW_USER_AUTH", None)
+}
+
+/// Whether the sign-in page offers a passkey.
+pub fn passkey_offered(request: &AuthRequest) -> bool {
+    user_auth(request) && request.pool.allows_first(FirstFactor::WebAuthn)
+}
+
+/// The one-time code factors the sign-in page offers (`EMAIL_OTP`, `SMS_OTP`).
+pub fn code_factors(request: &AuthRequest) -> Vec<&'static str> {
+    if !user_auth(request) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if request.pool.allows_first(FirstFactor::EmailOtp) {
+        out.push("EMAIL_OTP");
+    }
+    if request.pool.allows_first(FirstFactor::SmsOtp) {
+        out.push("SMS_OTP");
+    }
+    out
 }
 
 /// The message a failed operation shows: the same for "no such user" and "wrong password".
@@ -147,7 +174,10 @@ pub async fn next_step(
         "CUSTOM_CHALLENGE" => {
             custom_auth::challenge_page(ctx, request, &username, &session, &parameters, error).await
         }
-        "MFA_SETUP" | "SELECT_MFA_TYPE" | "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" => {
+        // EMAIL_OTP is an MFA challenge and a first factor (USER_AUTH) alike; SMS_OTP is
+        // USER_AUTH's. Both are answered with a code, as MFA codes are.
+        "MFA_SETUP" | "SELECT_MFA_TYPE" | "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP"
+        | "SMS_OTP" => {
             mfa::challenge_page(ctx, request, &username, name, &session, &parameters, error).await
         }
         _ => {
