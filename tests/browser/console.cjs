@@ -173,6 +173,15 @@ async function main() {
     await shot('console-6-overview');
     await audit('overview');
 
+    // A custom attribute, from the pool's settings.
+    await page.click('nav.tabs >> text=Settings');
+    const attributeForm = page.locator('form[aria-label="Add a custom attribute"]');
+    await attributeForm.waitFor();
+    await attributeForm.getByLabel('Name (without custom:)').fill('tier');
+    await submit('Add a custom attribute');
+    await page.locator('table:has(caption:text-is("Attributes of the pool")) td', { hasText: 'custom:tier' }).waitFor();
+    await audit('settings');
+
     // A key rotation from the console, published at once.
     await page.click('nav.tabs >> text=Signing keys');
     const rotate = page.locator('form[aria-label="Rotate the signing key"]');

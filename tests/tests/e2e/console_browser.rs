@@ -68,7 +68,7 @@ async fn an_operator_manages_a_pool_from_the_console_in_chromium() {
     assert_eq!(result["consoleErrors"], serde_json::json!([]), "{result}");
     // axe-core finds no WCAG 2.1 A/AA violation on the pages the operator saw.
     let audits = result["accessibility"].as_object().unwrap();
-    assert_eq!(audits.len(), 5, "{result}");
+    assert_eq!(audits.len(), 6, "{result}");
     for (page, audit) in audits {
         assert_eq!(
             audit["violations"],
@@ -88,6 +88,14 @@ async fn an_operator_manages_a_pool_from_the_console_in_chromium() {
         .await
         .unwrap();
     assert_eq!(pool.user_pool().unwrap().name(), Some(pool_name.as_str()));
+    let schema: Vec<&str> = pool
+        .user_pool()
+        .unwrap()
+        .schema_attributes()
+        .iter()
+        .filter_map(|a| a.name())
+        .collect();
+    assert!(schema.contains(&"custom:tier"), "{schema:?}");
     let client_id = result["clientId"].as_str().unwrap();
     let client = admin
         .describe_user_pool_client()
@@ -157,12 +165,15 @@ async fn an_operator_manages_a_pool_from_the_console_in_chromium() {
 
     // The key rotated from the console is in the pool's JWKS.
     let rotated = result["rotatedKey"].as_str().unwrap();
-    let jwks: Value = reqwest::get(format!("{}/{pool_id}/.well-known/jwks.json", target.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = reqwest::get(format!(
+        "{}/{pool_id}/.well-known/jwks.json",
+        target.base_url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     let kids: Vec<&str> = jwks["keys"]
         .as_array()
         .unwrap()

@@ -1,6 +1,6 @@
 // User pools: the list, creating one, and a pool's pages (tabs).
 import { idp, all, keys } from './api.js';
-import { h, link, table, field, form, button, date, refresh } from './dom.js';
+import { h, link, table, field, form, button, date, refresh, replace } from './dom.js';
 import { activityView } from './activity.js';
 import { usersTab } from './users.js';
 import { clientsTab } from './clients.js';
@@ -133,15 +133,20 @@ async function resourceServersTab(pool) {
 // The pool's token-signing keys (CognateKeys.*): a rotation publishes the new key at once, signs
 // with it later, and keeps the old one verifying until its longest token has expired.
 async function keysTab(pool) {
-  const { Keys: list = [] } = await keys('ListSigningKeys', { UserPoolId: pool.Id });
-  return [
-    table('Signing keys', [
+  const listing = h('div');
+  const show = async () => {
+    const { Keys: list = [] } = await keys('ListSigningKeys', { UserPoolId: pool.Id });
+    replace(listing, table('Signing keys', [
       ['Key id', (k) => h('code', {}, k.KeyId)],
       ['Created', (k) => date(k.CreationDate)],
       ['Signs from', (k) => (k.SignsFrom ? date(k.SignsFrom) : '')],
       ['Retires', (k) => (k.Retires ? date(k.Retires) : '')],
       ['Signing now', (k) => (k.Signing ? 'Yes' : 'No')],
-    ], list, 'No signing key yet (the first token creates one).'),
+    ], list, 'No signing key yet (the first token creates one).'));
+  };
+  await show();
+  return [
+    listing,
     form('Rotate the signing key', [
       field('Publish ahead (seconds before it signs)', 'ahead', { type: 'number', value: 3600, min: 0 }),
       field('Longest token (seconds old keys keep verifying)', 'longest', { type: 'number', value: 86400, min: 0 }),
@@ -149,7 +154,7 @@ async function keysTab(pool) {
       const rotated = await keys('RotateSigningKey', {
         UserPoolId: pool.Id, PublishAheadSeconds: Number(v.ahead), LongestTokenSeconds: Number(v.longest),
       });
-      refresh();
+      await show();
       return `New key ${rotated.KeyId}.`;
     }),
   ];

@@ -76,6 +76,24 @@ export async function settingsTab(pool) {
       }
       r.LambdaConfig = config;
     })),
+    h('div', { class: 'card' }, h('h3', {}, 'Attributes'),
+      table('Attributes of the pool', [
+        ['Name', (a) => a.Name],
+        ['Type', (a) => a.AttributeDataType],
+        ['Required', (a) => (a.Required ? 'Yes' : 'No')],
+        ['Mutable', (a) => (a.Mutable ? 'Yes' : 'No')],
+      ], pool.SchemaAttributes || [])),
+    form('Add a custom attribute', [
+      field('Name (without custom:)', 'name', { required: true, pattern: '[A-Za-z0-9_]{1,20}' }),
+      field('Type', 'type', { options: ['String', 'Number', 'DateTime', 'Boolean'] }),
+      field('Mutable', 'mutable', { type: 'checkbox', value: true }),
+    ], 'Add attribute', async (v) => {
+      await idp('AddCustomAttributes', {
+        UserPoolId: pool.Id,
+        CustomAttributes: [{ Name: v.name, AttributeDataType: v.type, Mutable: Boolean(v.mutable) }],
+      });
+      refresh();
+    }),
     pool.Domain
       ? h('div', { class: 'card' }, h('h3', {}, 'Domain'),
         h('p', {}, 'Hosted UI domain: ', h('code', {}, pool.Domain),
