@@ -34,6 +34,7 @@ struct Asset {
     body: &'static [u8],
 }
 
+#[cfg(feature = "console")]
 macro_rules! asset {
     ($name:literal, $type:expr) => {
         Asset {
@@ -44,8 +45,10 @@ macro_rules! asset {
     };
 }
 
+#[cfg(feature = "console")]
 const JS: &str = "text/javascript; charset=utf-8";
 
+#[cfg(feature = "console")]
 static ASSETS: &[Asset] = &[
     asset!("index.html", "text/html; charset=utf-8"),
     asset!("console.css", "text/css; charset=utf-8"),
@@ -63,6 +66,14 @@ static ASSETS: &[Asset] = &[
     asset!("vendor/uPlot.iife.min.js", JS),
     asset!("vendor/uPlot.min.css", "text/css; charset=utf-8"),
 ];
+
+/// This build leaves the console out (the `console` feature): every path answers 404.
+#[cfg(not(feature = "console"))]
+static ASSETS: &[Asset] = &[];
+
+/// Why a build without the console answers 404.
+pub const NOT_SERVED: &str = "The admin console is not served by this runtime (the Worker leaves \
+     it out to stay within its upload budget); open a host's /console/ instead.";
 
 /// Whether `path` is the console's.
 pub fn is_console_path(path: &str) -> bool {
@@ -87,7 +98,12 @@ pub fn respond(config: &Config, request: &Request) -> Response {
     let name = request.path.strip_prefix("/console/").unwrap_or_default();
     let name = if name.is_empty() { "index.html" } else { name };
     let Some(asset) = ASSETS.iter().find(|a| a.name == name) else {
-        return crate::http::AwsError::new(404, "NotFound", "No such console file.")
+        let why = if ASSETS.is_empty() {
+            NOT_SERVED
+        } else {
+            "No such console file."
+        };
+        return crate::http::AwsError::new(404, "NotFound", why)
             .content_type("application/json")
             .response();
     };
@@ -123,7 +139,7 @@ fn escape_attribute(value: &str) -> String {
         .collect()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "console"))]
 mod tests {
     use super::*;
 

@@ -125,6 +125,21 @@ async fn the_test_routes_are_hidden_without_the_key() {
     }
 }
 
+/// The Worker leaves the admin console out (its upload budget) and says so; hosts serve it
+/// (`console_browser`, skipped against the Worker by scripts/test-edge.sh).
+#[tokio::test]
+#[ignore = "edge only: needs the Worker's test routes under wrangler dev; scripts/test-edge.sh runs it (--include-ignored)"]
+async fn the_worker_says_it_does_not_serve_the_console() {
+    let target = Target::shared();
+    edge(target);
+    let response = reqwest::get(format!("{}/console/", target.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["message"], cognate_core::console::NOT_SERVED, "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_sign_ups_of_one_username_give_one_success() {
     let target = Target::shared();
