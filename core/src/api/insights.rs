@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
-use crate::http::{AWS_JSON, Request, Response};
+use crate::http::{Request, Response};
 use crate::ports::Env;
 
 /// The API's target prefix.
@@ -21,12 +21,7 @@ pub const TARGET_PREFIX: &str = "CognateInsights.";
 
 /// The operation of a `CognateInsights.*` call, if `request` is one.
 pub fn operation(request: &Request) -> Option<&str> {
-    if request.method != "POST" || !(request.path == "/" || request.path.is_empty()) {
-        return None;
-    }
-    request
-        .header("x-amz-target")
-        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+    super::extension::operation(request, TARGET_PREFIX)
 }
 
 #[derive(Deserialize)]
@@ -44,28 +39,14 @@ pub async fn handle(
     request: &Request,
     operation: &str,
 ) -> Response {
-    match call(config, env, request, operation).await {
-        Ok(value) => Response::json(
-            200,
-            AWS_JSON,
-            serde_json::to_vec(&value).unwrap_or_default(),
-        ),
-        Err(e) => super::error_response(&e),
-    }
+    super::extension::answer(config, env, request, |_| call(env, request, operation)).await
 }
 
 async fn call(
-    config: &Config,
     env: &dyn Env,
     request: &Request,
     operation: &str,
 ) -> Result<serde_json::Value, Error> {
-    crate::sigv4::verify(
-        request,
-        super::SIGNING_SERVICE,
-        &config.admin_keys,
-        env.clock().now_millis(),
-    )?;
     match operation {
         "GetUserPoolActivity" => {
             let body: ActivityRequest = serde_json::from_slice(&request.body)

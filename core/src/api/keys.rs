@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
-use crate::http::{AWS_JSON, AwsError, Request, Response};
+use crate::http::{Request, Response};
 use crate::pool::epoch_seconds;
 use crate::ports::Env;
 use crate::token::KeySet;
@@ -39,12 +39,7 @@ const MAX_SECONDS: u64 = 10 * 365 * 86_400;
 
 /// The operation of a `CognateKeys.*` call, if `request` is one.
 pub fn operation(request: &Request) -> Option<&str> {
-    if request.method != "POST" || !(request.path == "/" || request.path.is_empty()) {
-        return None;
-    }
-    request
-        .header("x-amz-target")
-        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+    super::extension::operation(request, TARGET_PREFIX)
 }
 
 /// Answers one `CognateKeys.<operation>` call: SigV4 first, then the operation.
@@ -54,26 +49,10 @@ pub async fn handle(
     request: &Request,
     operation: &str,
 ) -> Response {
-    let result = match crate::sigv4::verify(
-        request,
-        super::SIGNING_SERVICE,
-        &config.admin_keys,
-        env.clock().now_millis(),
-    ) {
-        Ok(_) => call(env, operation, &request.body).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(value) => Response::json(
-            200,
-            AWS_JSON,
-            serde_json::to_vec(&value).unwrap_or_default(),
-        ),
-        Err(e) => {
-            let (name, status) = e.kind.wire();
-            AwsError::new(status, name, &e.message).response()
-        }
-    }
+    super::extension::answer(config, env, request, |_| {
+        call(env, operation, &request.body)
+    })
+    .await
 }
 
 fn invalid(message: impl Into<String>) -> Error {

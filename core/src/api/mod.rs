@@ -6,6 +6,7 @@
 
 mod devices;
 mod domains;
+pub mod extension;
 pub mod keys;
 pub mod phc;
 pub mod plugins;

@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
-use crate::http::{AWS_JSON, AwsError, Request, Response};
+use crate::http::{Request, Response};
 use crate::ports::Env;
 use crate::user::{Step, UserRecord, UserStatus};
 
@@ -44,12 +44,7 @@ pub const HASH_PREFIXES: &[&str] = &[
 
 /// The operation of a `CognateUsers.*` call, if `request` is one.
 pub fn operation(request: &Request) -> Option<&str> {
-    if request.method != "POST" || !(request.path == "/" || request.path.is_empty()) {
-        return None;
-    }
-    request
-        .header("x-amz-target")
-        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+    super::extension::operation(request, TARGET_PREFIX)
 }
 
 /// Answers one `CognateUsers.<operation>` call: SigV4 first.
@@ -59,26 +54,10 @@ pub async fn handle(
     request: &Request,
     operation: &str,
 ) -> Response {
-    let result = match crate::sigv4::verify(
-        request,
-        super::SIGNING_SERVICE,
-        &config.admin_keys,
-        env.clock().now_millis(),
-    ) {
-        Ok(signed) => call(config, env, request, operation, signed.region).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(value) => Response::json(
-            200,
-            AWS_JSON,
-            serde_json::to_vec(&value).unwrap_or_default(),
-        ),
-        Err(e) => {
-            let (name, status) = e.kind.wire();
-            AwsError::new(status, name, &e.message).response()
-        }
-    }
+    super::extension::answer(config, env, request, |region| {
+        call(config, env, request, operation, region)
+    })
+    .await
 }
 
 fn invalid(message: impl Into<String>) -> Error {

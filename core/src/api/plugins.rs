@@ -23,12 +23,7 @@ pub const TARGET_PREFIX: &str = "CognatePlugins.";
 
 /// The operation of a `CognatePlugins.*` call, if `request` is one.
 pub fn operation(request: &Request) -> Option<&str> {
-    if request.method != "POST" || !(request.path == "/" || request.path.is_empty()) {
-        return None;
-    }
-    request
-        .header("x-amz-target")
-        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+    super::extension::operation(request, TARGET_PREFIX)
 }
 
 /// Answers one `CognatePlugins.<operation>` call: SigV4 first, then the registry port.
