@@ -187,6 +187,12 @@ pub trait PasswordHasher: MaybeSend + MaybeSync {
         phc: &'a str,
         params: HashParams,
     ) -> BoxFuture<'a, Result<PasswordCheck, Error>>;
+    /// Whether [`verify`](Self::verify) checks hashes of `phc`'s scheme. Every runtime verifies
+    /// argon2id; the host also verifies the bcrypt, scrypt and PBKDF2 hashes that PHC import
+    /// accepts ([`crate::api::phc::acceptable_hash`]), so only it may import them.
+    fn verifies(&self, phc: &str) -> bool {
+        phc.starts_with("$argon2id$")
+    }
 }
 
 /// SRP's 3072-bit modular exponentiations ([`crate::srp`]): B and the server's key for

@@ -253,6 +253,11 @@ impl Jws for GuestEnv {
 }
 
 impl PasswordHasher for GuestEnv {
+    /// The host verifies them (its `password_verify`).
+    fn verifies(&self, phc: &str) -> bool {
+        cognate_core::api::phc::acceptable_hash(phc)
+    }
+
     fn hash<'a>(
         &'a self,
         password: &'a str,

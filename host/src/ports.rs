@@ -98,6 +98,10 @@ impl BlockingArgon2 {
 }
 
 impl PasswordHasher for BlockingArgon2 {
+    fn verifies(&self, phc: &str) -> bool {
+        cognate_core::api::phc::acceptable_hash(phc)
+    }
+
     fn hash<'a>(
         &'a self,
         password: &'a str,

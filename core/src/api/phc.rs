@@ -71,7 +71,7 @@ pub fn acceptable_hash(hash: &str) -> bool {
         && HASH_PREFIXES.iter().any(|p| hash.starts_with(p))
 }
 
-async fn call(
+pub(super) async fn call(
     config: &Config,
     env: &dyn Env,
     request: &Request,
@@ -156,6 +156,12 @@ async fn call(
                      bcrypt hash ({}).",
                     HASH_PREFIXES.join(", ")
                 )));
+            }
+            if !env.passwords().verifies(&hash) {
+                return Err(invalid(
+                    "This runtime verifies only argon2id password hashes: import bcrypt, scrypt \
+                     or PBKDF2 hashes through a Cognate host.",
+                ));
             }
             let mut attributes = Vec::new();
             if let Some(given) = body.get("Attributes") {

@@ -23,6 +23,7 @@ use crate::testing::TestEnv;
 
 mod activity;
 mod devices;
+mod phc_import;
 mod srp;
 mod user_auth;
 
