@@ -8,6 +8,7 @@ use cognate_host::{Cli, Command, Settings};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    cognate_host::engine::compile_in_child_processes();
     // Held to the end: dropping it writes out the last buffered log lines.
     let _log = cognate_host::init_logging();
     let result = match cli.command {

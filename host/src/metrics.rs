@@ -255,7 +255,7 @@ impl Metrics {
 
     /// The text exposition, after reading the engine's instance gauges.
     pub fn render(&self, engine: &crate::engine::CoreEngine) -> String {
-        if let crate::engine::CoreEngine::Wasm(core) = engine {
+        if let Some(core) = engine.wasm_core() {
             let set = |state, value: usize| {
                 self.wasm_instances
                     .get_or_create(&StateLabel { state })

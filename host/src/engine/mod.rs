@@ -79,6 +79,7 @@ impl CoreEngine {
                 // that glibc's arenas would keep resident here) leaves with it; this process
                 // then only loads the machine code.
                 if let Some(dir) = cache_dir.as_deref()
+                    && COMPILE_IN_CHILD.load(std::sync::atomic::Ordering::Relaxed)
                     && let Err(e) = compile_in_child(dir, limits)
                 {
                     tracing::warn!(
@@ -102,13 +103,18 @@ impl CoreEngine {
         Ok(Self::Warming(cell))
     }
 
+    /// The Wasm core requests run in, once there is one (never for native).
+    pub fn wasm_core(&self) -> Option<&WasmCore> {
+        match self {
+            Self::Native => None,
+            Self::Wasm(core) => Some(core),
+            Self::Warming(cell) => cell.get(),
+        }
+    }
+
     /// Whether requests run in Wasm yet (always for a compiled engine, never for native).
     pub fn is_wasm_ready(&self) -> bool {
-        match self {
-            Self::Native => false,
-            Self::Wasm(_) => true,
-            Self::Warming(cell) => cell.get().is_some(),
-        }
+        self.wasm_core().is_some()
     }
 
     pub fn kind(&self) -> EngineKind {
@@ -146,6 +152,15 @@ fn native_handle<'a>(
     env: &'a HostEnv,
 ) -> impl std::future::Future<Output = Response> + Send + 'a {
     service.handle(request, env)
+}
+
+/// Whether this process is the `cognate` executable, which can compile the core as a child
+/// (`cognate compile-core`); a server started inside another program (tests) compiles in-process.
+static COMPILE_IN_CHILD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Called by the `cognate` executable at start: the Wasm core compiles in a child process.
+pub fn compile_in_child_processes() {
+    COMPILE_IN_CHILD.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Runs `cognate compile-core` (this executable) to fill `cache_dir`'s compilation cache with

@@ -61,6 +61,12 @@ impl Host {
         };
         let settings = Settings::resolve(args, file, |_| None).unwrap();
         let prepared = cognate_host::server::prepare(settings).await.unwrap();
+        // The Wasm core's metrics are the engine's: wait until requests run in it.
+        while prepared.engine.kind() == cognate_host::engine::EngineKind::Wasm
+            && !prepared.engine.is_wasm_ready()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         let addr = prepared.local_addr;
         let metrics_addr = prepared.metrics_addr;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
