@@ -84,12 +84,16 @@ export COGNATE_EDGE_STATE_FILE="$scratch/restart-state.json"
 step "end-to-end scenarios against the Worker (the host's, plus the edge-only ones)"
 # Every scenario, the ignored edge-only ones included, except those that need PostgreSQL
 # (scripts/test-postgres.sh) or node oidc-provider (scripts/test-federation.sh --edge runs it
-# against the Worker), the admin console's walk (the Worker leaves the console out: the edge test
+# against the Worker), the SAML sign-ins (pysaml2's IdP and a host built with `--features saml`:
+# scripts/test-saml.sh; the Worker refuses SAML providers, which federation:: checks), the admin
+# console's walk (the Worker leaves the console out: the edge test
 # the_worker_says_it_does_not_serve_the_console checks that), and the two edge ones run alone
 # below, each at its moment.
 if ! cargo test --workspace --test e2e --locked --no-fail-fast -- --include-ignored \
   --skip two_hosts:: \
   --skip console_browser:: \
+  --skip saml:: \
+  --skip saml_browser:: \
   --skip federation::a_user_signs_in_through_node_oidc_provider \
   --skip edge::a_rust_panic_fails_one_request_and_the_worker_recovers \
   --skip edge::state_survives_a_runtime_restart; then
