@@ -82,31 +82,44 @@ pub async fn sweep_pool(
     let mut report = SweepReport::default();
     for kind in EXPIRING {
         let prefix = format!("p/{pool_id}/{kind}/");
-        let mut after: Option<String> = None;
-        loop {
-            let page = env.store().scan(&prefix, after.as_deref(), PAGE).await?;
-            for (key, item) in &page.items {
-                report.examined += 1;
-                // A record that does not parse is not ours to judge: leave it.
-                let Ok(record) = serde_json::from_slice::<Expiring>(&item.value) else {
-                    continue;
-                };
-                if record.expires_millis.saturating_add(grace_millis) > now {
-                    continue;
-                }
-                match env.store().delete(key, Expect::Version(item.version)).await {
-                    Ok(()) => report.removed += 1,
-                    Err(StoreError::Conflict) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
+        remove_due(env, &prefix, &mut report, |value| {
+            serde_json::from_slice::<Expiring>(value)
+                .ok()
+                .map(|r| r.expires_millis.saturating_add(grace_millis) <= now)
+        })
+        .await?;
     }
     Ok(report)
+}
+
+/// Deletes each record under `prefix` that `due` says is due (conditionally: a record rewritten
+/// meanwhile stays), counting into `report`. A record `due` cannot judge (`None`: it does not
+/// parse) is not ours to judge: it stays.
+async fn remove_due(
+    env: &dyn Env,
+    prefix: &str,
+    report: &mut SweepReport,
+    due: impl Fn(&[u8]) -> Option<bool>,
+) -> Result<(), Error> {
+    let mut after: Option<String> = None;
+    loop {
+        let page = env.store().scan(prefix, after.as_deref(), PAGE).await?;
+        for (key, item) in &page.items {
+            report.examined += 1;
+            if due(&item.value) != Some(true) {
+                continue;
+            }
+            match env.store().delete(key, Expect::Version(item.version)).await {
+                Ok(()) => report.removed += 1,
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -130,29 +143,13 @@ pub async fn prune_auth_events(env: &dyn Env, max_age_millis: u64) -> Result<Swe
             let Some(pool_id) = key.strip_prefix("pool/") else {
                 continue;
             };
-            let prefix = format!("p/{pool_id}/ev/");
-            let mut after: Option<String> = None;
-            loop {
-                let page = env.store().scan(&prefix, after.as_deref(), PAGE).await?;
-                for (key, item) in &page.items {
-                    report.examined += 1;
-                    let Ok(event) = serde_json::from_slice::<Created>(&item.value) else {
-                        continue;
-                    };
-                    if event.created_millis.saturating_add(max_age_millis) > now {
-                        continue;
-                    }
-                    match env.store().delete(key, Expect::Version(item.version)).await {
-                        Ok(()) => report.removed += 1,
-                        Err(StoreError::Conflict) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
-            }
+            let prefix = crate::store::keys::pool_auth_events(pool_id);
+            remove_due(env, &prefix, &mut report, |value| {
+                serde_json::from_slice::<Created>(value)
+                    .ok()
+                    .map(|e| e.created_millis.saturating_add(max_age_millis) <= now)
+            })
+            .await?;
         }
         match pools.next {
             Some(next) => after_pool = Some(next),
