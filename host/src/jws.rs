@@ -8,7 +8,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::signature::{
-    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents,
+    ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair,
+    RsaPublicKeyComponents,
 };
 use base64ct::{Base64, Encoding};
 use cognate_core::Error;
@@ -29,7 +30,14 @@ pub struct NativeJws {
     /// for another key is parsed again rather than signing with the wrong key. Parsing (and
     /// checking) an RSA private key costs more than a signature, hence the cache.
     keys: Mutex<HashMap<String, (Secret, Arc<RsaKeyPair>)>>,
+    /// Parsed public keys by `kid`, with the modulus and exponent they were built from (checked
+    /// on every use, as for private keys). A parsed key keeps its Montgomery constants, which
+    /// building the key from its components recomputes on every verification.
+    public_keys: Mutex<HashMap<String, PublicKeyEntry>>,
 }
+
+/// A cached verification key: (modulus, exponent, parsed key).
+type PublicKeyEntry = (Vec<u8>, Vec<u8>, Arc<ParsedPublicKey>);
 
 impl fmt::Debug for NativeJws {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -70,6 +78,29 @@ impl NativeJws {
             (private_pkcs8_der.clone(), Arc::clone(&pair)),
         );
         Ok(pair)
+    }
+
+    fn public_key(&self, kid: &str, n: &[u8], e: &[u8]) -> Option<Arc<ParsedPublicKey>> {
+        let mut keys = self
+            .public_keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((cached_n, cached_e, key)) = keys.get(kid)
+            && cached_n.as_slice() == n
+            && cached_e.as_slice() == e
+        {
+            return Some(Arc::clone(key));
+        }
+        let key = Arc::new(
+            RsaPublicKeyComponents { n, e }
+                .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+                .ok()?,
+        );
+        if keys.len() >= MAX_CACHED_KEYS {
+            keys.clear();
+        }
+        keys.insert(kid.to_owned(), (n.to_vec(), e.to_vec(), Arc::clone(&key)));
+        Some(key)
     }
 }
 
@@ -143,19 +174,16 @@ impl Jws for NativeJws {
         input: &'a [u8],
         signature: &'a [u8],
     ) -> BoxFuture<'a, Result<bool, Error>> {
-        let _ = kid; // Public keys are cheap to use as they are; nothing to cache.
         boxed(async move {
             match alg {
                 // Tens of microseconds: fine inline.
-                JwsAlgorithm::RS256 => {
-                    let key = RsaPublicKeyComponents {
-                        n: trim_leading_zeros(modulus),
-                        e: trim_leading_zeros(exponent),
-                    };
-                    Ok(key
-                        .verify(&RSA_PKCS1_2048_8192_SHA256, input, signature)
-                        .is_ok())
-                }
+                JwsAlgorithm::RS256 => Ok(self
+                    .public_key(
+                        kid,
+                        trim_leading_zeros(modulus),
+                        trim_leading_zeros(exponent),
+                    )
+                    .is_some_and(|key| key.verify_sig(input, signature).is_ok())),
             }
         })
     }
@@ -231,7 +259,8 @@ mod tests {
             .sign(JwsAlgorithm::RS256, "same", &b.private_pkcs8_der, input)
             .await
             .unwrap();
-        for (key, valid) in [(&b, true), (&a, false)] {
+        // The same kid with other public components is parsed again each time they change.
+        for (key, valid) in [(&b, true), (&a, false), (&b, true)] {
             let verified = jws
                 .verify(
                     JwsAlgorithm::RS256,

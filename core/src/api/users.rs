@@ -29,8 +29,9 @@ async fn token_user(
 
 pub(super) async fn get_user(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: AccessTokenRequest = input(body)?;
-    let (_, record, _, _) =
-        token::authorize_access_token(ctx.env, &ctx.config.base_url, &req.access_token).await?;
+    let (record, _, _) =
+        token::authorize_access_token_user(ctx.env, &ctx.config.base_url, &req.access_token)
+            .await?;
     let mut attributes = Vec::with_capacity(record.attributes.len() + 1);
     attributes.push(AttributeType {
         name: "sub".into(),

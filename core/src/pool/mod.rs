@@ -52,6 +52,17 @@ pub struct UsernameConfiguration {
     pub case_sensitive: bool,
 }
 
+impl UsernameConfiguration {
+    /// Usernames are case-insensitive unless the pool says otherwise.
+    pub fn normalize(&self, username: &str) -> String {
+        if self.case_sensitive {
+            username.to_string()
+        } else {
+            username.to_lowercase()
+        }
+    }
+}
+
 /// Cognate's extension to the pool: argon2id cost parameters (`CognatePasswordHashing`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -253,11 +264,7 @@ impl PoolRecord {
     }
     /// Usernames are case-insensitive unless the pool says otherwise.
     pub fn normalize_username(&self, username: &str) -> String {
-        if self.username_configuration.case_sensitive {
-            username.to_string()
-        } else {
-            username.to_lowercase()
-        }
+        self.username_configuration.normalize(username)
     }
     pub fn schema_attribute(&self, name: &str) -> Option<&SchemaAttribute> {
         self.schema.iter().find(|a| a.name == name)

@@ -6,12 +6,14 @@ use alloc::vec;
 
 use serde_json::{Map, Value};
 
-use super::KeySet;
+use serde::Deserialize;
+
+use super::VerificationKeys;
 use super::session::FamilyRecord;
 use crate::error::Error;
-use crate::pool::PoolRecord;
+use crate::pool::{PoolRecord, UsernameConfiguration};
 use crate::ports::Env;
-use crate::store::keys;
+use crate::store::{Versioned, keys};
 use crate::user::{self, UserRecord};
 
 /// Checks an access token and loads its user (GetUser and every token-authorised operation):
@@ -42,6 +44,43 @@ pub async fn authorize_access_token_scoped(
     access_token: &str,
     scope: Option<&str>,
 ) -> Result<(PoolRecord, UserRecord, u64, Map<String, Value>), Error> {
+    let (pool_item, user, version, claims) =
+        authorize(env, issuer_base, access_token, scope).await?;
+    let pool: PoolRecord = serde_json::from_slice(&pool_item.value)
+        .map_err(|_| Error::not_authorized("Invalid Access Token"))?;
+    Ok((pool, user, version, claims))
+}
+
+/// [`authorize_access_token`] for operations that need only the user (GetUser): the pool's
+/// record is checked but not decoded in full (its schema is most of its bytes).
+pub async fn authorize_access_token_user(
+    env: &dyn Env,
+    issuer_base: &str,
+    access_token: &str,
+) -> Result<(UserRecord, u64, Map<String, Value>), Error> {
+    let (_, user, version, claims) = authorize(
+        env,
+        issuer_base,
+        access_token,
+        Some("aws.cognito.signin.user.admin"),
+    )
+    .await?;
+    Ok((user, version, claims))
+}
+
+/// What authorising needs of the pool: how it spells usernames.
+#[derive(Deserialize)]
+struct PoolNaming {
+    username_configuration: UsernameConfiguration,
+}
+
+/// The checks of [`authorize_access_token_scoped`]; the pool's record is returned still encoded.
+async fn authorize(
+    env: &dyn Env,
+    issuer_base: &str,
+    access_token: &str,
+    scope: Option<&str>,
+) -> Result<(Versioned, UserRecord, u64, Map<String, Value>), Error> {
     let invalid = || Error::not_authorized("Invalid Access Token");
     if access_token.is_empty() || access_token.len() > 16 * 1024 {
         return Err(invalid());
@@ -72,7 +111,7 @@ pub async fn authorize_access_token_scoped(
     let mut items = env.store().get_many(&wanted).await?.into_iter();
     let (key_set, pool_item) = (items.next().flatten(), items.next().flatten());
     let (exact, lowered) = (items.next().flatten(), items.next().flatten());
-    let set: KeySet = key_set
+    let set: VerificationKeys = key_set
         .and_then(|item| serde_json::from_slice(&item.value).ok())
         .ok_or_else(invalid)?;
     let claims = super::verify_decoded(env, jwt, &set, "access").await?;
@@ -86,8 +125,8 @@ pub async fn authorize_access_token_scoped(
             "Access Token does not have required scopes",
         ));
     }
-    let pool: PoolRecord =
-        serde_json::from_slice(&pool_item.ok_or_else(invalid)?.value).map_err(|_| invalid())?;
+    let pool_item = pool_item.ok_or_else(invalid)?;
+    let naming: PoolNaming = serde_json::from_slice(&pool_item.value).map_err(|_| invalid())?;
     let sub = claims
         .get("sub")
         .and_then(Value::as_str)
@@ -99,7 +138,7 @@ pub async fn authorize_access_token_scoped(
     // The user under the pool's own spelling of the name (`user::load`'s key).
     let user_item = match (
         username_valid,
-        pool.normalize_username(&username) == username,
+        naming.username_configuration.normalize(&username) == username,
     ) {
         (false, _) => None,
         (true, true) => exact,
@@ -122,7 +161,7 @@ pub async fn authorize_access_token_scoped(
         if iat == signed_out_second {
             let started = env
                 .store()
-                .get(&keys::refresh_family(&pool.id, origin_jti))
+                .get(&keys::refresh_family(&pool_id, origin_jti))
                 .await?
                 .map(|item| serde_json::from_slice::<FamilyRecord>(&item.value))
                 .transpose()?
@@ -136,5 +175,5 @@ pub async fn authorize_access_token_scoped(
     if !user.enabled {
         return Err(Error::not_authorized("User is disabled."));
     }
-    Ok((pool, user, version, claims))
+    Ok((pool_item, user, version, claims))
 }
