@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The browser SDK's tests, as CI runs them (scripts/test.sh calls this after the host build):
-#   1. builds the package (web-sdk/build.sh, which also checks the 190 KB gzipped budget);
+#   1. builds the package (web-sdk/build.sh, which also checks the 195 KB gzipped budget);
 #   2. starts the host on a free loopback port with a config file declaring the test pool and
 #      app client (fixed ids, see tests/browser.rs) and the custom-auth example plugin, and the
 #      loopback helper (tests/helper.mjs: web-sdk/ as static files, the outbox at /outbox);
