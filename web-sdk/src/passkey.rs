@@ -49,7 +49,9 @@ impl Auth {
                 input.required("credentialId")?.into(),
             );
         } else if operation == "ListWebAuthnCredentials" {
-            request.insert("MaxResults".into(), json!(input.number(&["pageSize"])));
+            // An integer member (a JS number arrives as a float).
+            let page_size = input.number(&["pageSize"]).map(|n| n as i64);
+            request.insert("MaxResults".into(), json!(page_size));
             request.insert("NextToken".into(), json!(input.string(&["nextToken"])));
         }
         let answer: Value = self.call(operation, &request).await?;
