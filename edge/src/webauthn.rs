@@ -16,8 +16,8 @@
 //! the `attestation: "none"` the core asks for) and `packed`: self attestation, whose signature
 //! is checked with the new key, or basic attestation with a certificate chain (`x5c`), whose
 //! signature is checked with the first certificate's key (ES256 or RS256) and whose certificate
-//! is held to §8.2.1 (parsed by RustCrypto's `x509-cert`; the chain is not taken to a vendor's
-//! root, as on the host). ECDAA and the other formats are refused here as unsupported
+//! is held to §8.2.1 (read with RustCrypto's `der`; the chain is not taken to a vendor's root,
+//! as on the host). ECDAA and the other formats are refused here as unsupported
 //! (`WebAuthnCredentialNotSupportedException`); the host accepts them too. The stored key ([`VerifiedPasskey::key`]) is the public key as a JWK,
 //! which WebCrypto imports as it is; the host stores its library's own record instead, so a
 //! passkey registered on one is not checked by the other.
@@ -29,7 +29,6 @@ use cognate_core::ports::{
     WebAuthnRefusal, WebAuthnVerifier, boxed,
 };
 use coset::{AsCborValue as _, CoseKey, KeyType, Label, RegisteredLabelWithPrivate, iana};
-use der::asn1::ObjectIdentifier;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -287,13 +286,37 @@ fn text_key(map: &[(Value, Value)], name: &str) -> Option<Value> {
         .map(|(_, v)| v.clone())
 }
 
-// OIDs of the attestation certificate (WebAuthn L3 §8.2.1, RFC 5280, RFC 5480, RFC 8017).
-const ID_FIDO_GEN_CE_AAGUID: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.45724.1.1.4");
-const ID_CE_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
-const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+// Object identifiers of the attestation certificate (WebAuthn L3 §8.2.1, RFC 5280, RFC 5480,
+// RFC 8017), as the contents octets of their DER encoding (compared as they are, which keeps
+// an OID library out of the Worker).
+type Oid = &'static [u8];
+/// id-fido-gen-ce-aaguid, 1.3.6.1.4.1.45724.1.1.4
+const ID_FIDO_GEN_CE_AAGUID: Oid = &[0x2b, 6, 1, 4, 1, 0x82, 0xe5, 0x1c, 1, 1, 4];
+/// id-ce-basicConstraints, 2.5.29.19
+const ID_CE_BASIC_CONSTRAINTS: Oid = &[0x55, 0x1d, 0x13];
+/// id-ecPublicKey, 1.2.840.10045.2.1
+const ID_EC_PUBLIC_KEY: Oid = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 2, 1];
+/// secp256r1, 1.2.840.10045.3.1.7
+const SECP256R1: Oid = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 3, 1, 7];
+/// rsaEncryption, 1.2.840.113549.1.1.1
+const RSA_ENCRYPTION: Oid = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, 1];
+/// id-at-countryName (2.5.4.6), -organizationName (.10), -organizationalUnitName (.11),
+/// -commonName (.3)
+const ID_AT_COUNTRY_NAME: Oid = &[0x55, 4, 6];
+const ID_AT_ORGANIZATION_NAME: Oid = &[0x55, 4, 10];
+const ID_AT_ORGANIZATIONAL_UNIT_NAME: Oid = &[0x55, 4, 11];
+const ID_AT_COMMON_NAME: Oid = &[0x55, 4, 3];
+
+/// The elements of a constructed DER value (a SEQUENCE's or SET's contents), each as `AnyRef`.
+fn elements<'a>(contents: &'a [u8]) -> der::Result<Vec<der::asn1::AnyRef<'a>>> {
+    use der::{Decode as _, Reader as _};
+    let mut reader = der::SliceReader::new(contents)?;
+    let mut out = Vec::new();
+    while !reader.is_finished() {
+        out.push(der::asn1::AnyRef::decode(&mut reader)?);
+    }
+    Ok(out)
+}
 
 /// A `packed` attestation certificate (DER, the first of `x5c`), held to WebAuthn L3 §8.2.1:
 /// version 3; a subject with C, O, CN and OU "Authenticator Attestation"; basic constraints,
@@ -301,71 +324,185 @@ const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1
 /// equal to the authenticator data's AAGUID. Answers its public key (P-256 or RSA), which
 /// signed the statement. The chain is not taken to a root: Cognate keeps no list of
 /// authenticator vendors' CAs (it asks for `attestation: "none"`), as the host does not.
+///
+/// The certificate is read with `der` (RustCrypto's DER library, as in x509-cert), field by
+/// field of RFC 5280's TBSCertificate, keeping only what these checks need: x509-cert's full
+/// decoding would take the Worker over its 1 MB upload.
 fn attestation_certificate(
     der_bytes: &[u8],
     aaguid: &[u8; 16],
 ) -> Result<PublicKey, WebAuthnRefusal> {
-    use der::Decode as _;
-    use x509_cert::Certificate;
-    use x509_cert::certificate::Version;
-    use x509_cert::ext::pkix::BasicConstraints;
+    match read_certificate(der_bytes) {
+        Ok(parts) => judge_certificate(&parts, aaguid),
+        Err(_) => Err(unsupported("attestation certificate is not X.509 DER")),
+    }
+}
 
+/// What §8.2.1 looks at in a certificate.
+struct CertificateParts<'a> {
+    version: u8,
+    /// The subject's attributes: (type, value bytes).
+    subject: Vec<(&'a [u8], &'a [u8])>,
+    /// (id, critical, value).
+    extensions: Vec<(&'a [u8], bool, &'a [u8])>,
+    key_algorithm: &'a [u8],
+    key_parameters: Option<der::asn1::AnyRef<'a>>,
+    key_bits: &'a [u8],
+}
+
+/// A SEQUENCE's elements.
+fn sequence(any: der::asn1::AnyRef<'_>) -> der::Result<Vec<der::asn1::AnyRef<'_>>> {
+    use der::Tagged as _;
+    any.tag().assert_eq(der::Tag::Sequence)?;
+    elements(any.value())
+}
+
+/// The `i`th of `list`, or a DER length error.
+fn nth<'a>(list: &[der::asn1::AnyRef<'a>], i: usize) -> der::Result<der::asn1::AnyRef<'a>> {
+    list.get(i).copied().ok_or_else(|| {
+        der::ErrorKind::Length {
+            tag: der::Tag::Sequence,
+        }
+        .into()
+    })
+}
+
+/// The contents of an element with tag `tag`.
+fn contents(any: der::asn1::AnyRef<'_>, tag: der::Tag) -> der::Result<&[u8]> {
+    use der::Tagged as _;
+    any.tag().assert_eq(tag)?;
+    Ok(any.value())
+}
+
+/// Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue } (RFC 5280).
+/// Every value is read with `der`'s `AnyRef` (tag, length, contents) and taken apart by
+/// position, which keeps the code small.
+fn read_certificate(der_bytes: &[u8]) -> der::Result<CertificateParts<'_>> {
+    use der::asn1::AnyRef;
+    use der::{Class, Decode as _, Tag, TagNumber, Tagged as _};
+    let certificate = sequence(AnyRef::from_der(der_bytes)?)?;
+    let fields = sequence(nth(&certificate, 0)?)?;
+    let context = |any: &AnyRef<'_>, n: u32| {
+        any.tag().class() == Class::ContextSpecific && any.tag().number() == TagNumber(n)
+    };
+    // version [0] EXPLICIT INTEGER DEFAULT v1(0), then serialNumber, signature, issuer,
+    // validity, subject, subjectPublicKeyInfo, and the optional [1], [2], [3] EXPLICIT.
+    let (version, at) = match fields.first() {
+        Some(v) if context(v, 0) => {
+            let number = contents(AnyRef::from_der(v.value())?, Tag::Integer)?;
+            (number.last().copied().filter(|_| number.len() == 1), 1)
+        }
+        _ => (Some(0), 0),
+    };
+    let mut subject = Vec::new();
+    for set in elements(contents(nth(&fields, at + 4)?, Tag::Sequence)?)? {
+        for attribute in elements(contents(set, Tag::Set)?)? {
+            let pair = sequence(attribute)?;
+            subject.push((
+                contents(nth(&pair, 0)?, Tag::ObjectIdentifier)?,
+                nth(&pair, 1)?.value(),
+            ));
+        }
+    }
+    let spki = sequence(nth(&fields, at + 5)?)?;
+    let algorithm = sequence(nth(&spki, 0)?)?;
+    // A BIT STRING's contents: the number of unused bits (0 for a key), then the bits.
+    let key_bits = match contents(nth(&spki, 1)?, Tag::BitString)?.split_first() {
+        Some((0, bits)) => bits,
+        _ => {
+            return Err(der::ErrorKind::Length {
+                tag: Tag::BitString,
+            }
+            .into());
+        }
+    };
+    let mut extensions = Vec::new();
+    for field in fields.iter().skip(at + 6).filter(|f| context(f, 3)) {
+        for extension in sequence(AnyRef::from_der(field.value())?)? {
+            let parts = sequence(extension)?;
+            // Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
+            let critical = parts.len() == 3 && contents(nth(&parts, 1)?, Tag::Boolean)? == [0xff];
+            extensions.push((
+                contents(nth(&parts, 0)?, Tag::ObjectIdentifier)?,
+                critical,
+                contents(
+                    nth(&parts, parts.len().saturating_sub(1))?,
+                    Tag::OctetString,
+                )?,
+            ));
+        }
+    }
+    Ok(CertificateParts {
+        version: version.unwrap_or(u8::MAX),
+        subject,
+        extensions,
+        key_algorithm: contents(nth(&algorithm, 0)?, Tag::ObjectIdentifier)?,
+        key_parameters: algorithm.get(1).copied(),
+        key_bits,
+    })
+}
+
+fn judge_certificate(
+    parts: &CertificateParts<'_>,
+    aaguid: &[u8; 16],
+) -> Result<PublicKey, WebAuthnRefusal> {
+    use der::Decode as _;
+    use der::asn1::AnyRef;
     let requirement = |what: &str| failed(&format!("attestation certificate: {what}"));
-    let certificate = Certificate::from_der(der_bytes)
-        .map_err(|_| unsupported("attestation certificate is not X.509 DER"))?;
-    let tbs = certificate.tbs_certificate();
-    if tbs.version() != Version::V3 {
+    // v3 is encoded as 2.
+    if parts.version != 2 {
         return Err(requirement("not version 3"));
     }
-    let subject = tbs.subject();
-    let present = |field: der::Result<Option<x509_cert::ext::pkix::name::DirectoryString>>| {
-        field.ok().flatten().is_some_and(|v| !v.value().is_empty())
+    let attribute = |wanted: Oid| {
+        parts
+            .subject
+            .iter()
+            .find(|(o, _)| *o == wanted)
+            .map(|(_, v)| *v)
     };
-    let country = subject
-        .country()
-        .ok()
-        .flatten()
-        .is_some_and(|c| c.len() == 2u8.into());
-    let unit = subject.organization_unit().ok().flatten();
+    let country = attribute(ID_AT_COUNTRY_NAME).is_some_and(|c| c.len() == 2);
+    let filled = |oid| attribute(oid).is_some_and(|v| !v.is_empty());
     if !country
-        || !present(subject.organization())
-        || !present(subject.common_name())
-        || unit.as_ref().map(|u| u.value()).as_deref() != Some("Authenticator Attestation")
+        || !filled(ID_AT_ORGANIZATION_NAME)
+        || !filled(ID_AT_COMMON_NAME)
+        || attribute(ID_AT_ORGANIZATIONAL_UNIT_NAME)
+            != Some(b"Authenticator Attestation".as_slice())
     {
         return Err(requirement(
             "the subject lacks C, O, CN or OU \"Authenticator Attestation\"",
         ));
     }
-    for extension in tbs.extensions().into_iter().flatten() {
-        let value = extension.extn_value.as_bytes();
-        if extension.extn_id == ID_CE_BASIC_CONSTRAINTS {
-            let constraints = BasicConstraints::from_der(value)
+    for (id, critical, value) in &parts.extensions {
+        if *id == ID_CE_BASIC_CONSTRAINTS {
+            // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
+            let ca = AnyRef::from_der(value)
+                .and_then(sequence)
+                .map(|c| {
+                    c.first()
+                        .and_then(|f| contents(*f, der::Tag::Boolean).ok())
+                        .is_some_and(|b| b == [0xff])
+                })
                 .map_err(|_| requirement("unreadable basic constraints"))?;
-            if constraints.ca {
+            if ca {
                 return Err(requirement("a CA certificate"));
             }
-        } else if extension.extn_id == ID_FIDO_GEN_CE_AAGUID {
-            let stated = der::asn1::OctetString::from_der(value)
+        } else if *id == ID_FIDO_GEN_CE_AAGUID {
+            let stated = AnyRef::from_der(value)
+                .and_then(|v| contents(v, der::Tag::OctetString))
                 .map_err(|_| requirement("unreadable AAGUID extension"))?;
-            if extension.critical {
+            if *critical {
                 return Err(requirement("a critical AAGUID extension"));
             }
-            if stated.as_bytes() != aaguid {
+            if stated != aaguid {
                 return Err(requirement("its AAGUID is not the authenticator's"));
             }
         }
     }
-    let info = tbs.subject_public_key_info();
-    let bits = info
-        .subject_public_key
-        .as_bytes()
-        .ok_or_else(|| unsupported("attestation key bits"))?;
-    if info.algorithm.oid == ID_EC_PUBLIC_KEY {
-        let curve = info
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    let bits = parts.key_bits;
+    if parts.key_algorithm == ID_EC_PUBLIC_KEY {
+        let curve = parts
+            .key_parameters
+            .and_then(|p| contents(p, der::Tag::ObjectIdentifier).ok());
         if curve != Some(SECP256R1) {
             return Err(unsupported("attestation key not on P-256"));
         }
@@ -380,22 +517,29 @@ fn attestation_certificate(
                 "attestation key is not an uncompressed P-256 point",
             )),
         }
-    } else if info.algorithm.oid == RSA_ENCRYPTION {
+    } else if parts.key_algorithm == RSA_ENCRYPTION {
         // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
-        use der::Reader as _;
         let bad = || unsupported("attestation key is not an RSA public key");
-        let mut reader = der::SliceReader::new(bits).map_err(|_| bad())?;
-        let (n, e) = reader
-            .sequence(|seq| {
-                let n = der::asn1::UintRef::decode(seq)?;
-                let e = der::asn1::UintRef::decode(seq)?;
-                Ok::<_, der::Error>((n, e))
+        let integer = |any| {
+            // An INTEGER's contents, without the sign octet of a positive number.
+            contents(any, der::Tag::Integer).map(|n| match n {
+                [0, rest @ ..] if !rest.is_empty() => rest,
+                _ => n,
             })
+        };
+        let key = AnyRef::from_der(bits)
+            .and_then(sequence)
             .map_err(|_| bad())?;
-        reader.finish().map_err(|_| bad())?;
+        let (n, e) = (
+            integer(nth(&key, 0).map_err(|_| bad())?).map_err(|_| bad())?,
+            integer(nth(&key, 1).map_err(|_| bad())?).map_err(|_| bad())?,
+        );
+        if key.len() != 2 {
+            return Err(bad());
+        }
         Ok(PublicKey::Rsa {
-            n: b64url_string(n.as_bytes()),
-            e: b64url_string(e.as_bytes()),
+            n: b64url_string(n),
+            e: b64url_string(e),
         })
     } else {
         Err(unsupported("attestation key neither EC nor RSA"))
