@@ -11,6 +11,8 @@
 // http://localhost:<helper port> (a secure context whose host is the relying party id; Chromium
 // maps localhost to 127.0.0.1); it calls the host on 127.0.0.1.
 //   node passkeys.mjs <helper origin> <host endpoint> <admin key id> <admin secret>
+// Against the Worker, set COGNATE_OUTBOX_URL (its /__cognate/test/outbox) and COGNATE_TEST_KEY:
+// the codes are read there instead of from the helper.
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { join } from "node:path";
@@ -52,8 +54,13 @@ async function admin(operation, body) {
   return answer;
 }
 
+// The outbox: the helper's copy of the host's file, or (COGNATE_OUTBOX_URL, COGNATE_TEST_KEY)
+// the Worker's test route, to run this against the edge.
 async function codes(who) {
-  const lines = (await (await fetch(`${helper}/outbox`)).text()).split("\n").filter(Boolean);
+  const outbox = process.env.COGNATE_OUTBOX_URL
+    ? await fetch(`${process.env.COGNATE_OUTBOX_URL}?pool=${pool.Id}`, { headers: { "x-cognate-test-key": process.env.COGNATE_TEST_KEY ?? "" } })
+    : await fetch(`${helper}/outbox`);
+  const lines = (await outbox.text()).split("\n").filter(Boolean);
   return lines.map((l) => JSON.parse(l)).filter((m) => m.username === who && m.code);
 }
 /** The first code sent to `who` after `before` codes. */
