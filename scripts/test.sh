@@ -48,7 +48,7 @@ cargo build --profile plugin --target wasm32-unknown-unknown --locked \
 step "web-sdk: clippy for wasm32 (library and browser tests)"
 cargo clippy -p cognate-web --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 
-step "web-sdk: package build (190 KB gzipped budget), browser tests in headless Chromium, example page"
+step "web-sdk: package build (195 KB gzipped budget), browser tests in headless Chromium, example page"
 web-sdk/test.sh
 
 step "tests: unit, storage contract (memory, SQLite), end-to-end scenarios (Wasm engine)"

@@ -29,7 +29,14 @@ rm -f "$out/.gitignore"
 
 wasm_gz=$(gzip -9c "$out/cognate_web_bg.wasm" | wc -c)
 js_gz=$(gzip -9c "$out/cognate_web.js" | wc -c)
-echo "cognate-web: cognate_web_bg.wasm $wasm_gz B + cognate_web.js $js_gz B gzipped = $((wasm_gz + js_gz)) B (budget 194560 B)"
+# The JS snippets wasm-bindgen copies (src/passkey.js: navigator.credentials) ship too.
+snippets_gz=0
+while IFS= read -r -d '' snippet; do
+  snippets_gz=$((snippets_gz + $(gzip -9c "$snippet" | wc -c)))
+done < <(find "$out/snippets" -name '*.js' -print0 2>/dev/null)
+js_gz=$((js_gz + snippets_gz))
+echo "cognate-web: cognate_web_bg.wasm $wasm_gz B + cognate_web.js and snippets $js_gz B gzipped = $((wasm_gz + js_gz)) B (budget 199680 B)"
 # 150 KB until USER_SRP_AUTH's client side (crypto-bigint, ~31 KB gzipped) became signIn's default;
-# 190 KB since MFA (~6 KB) and remembered devices (device SRP, ~9 KB) joined it.
-[ $((wasm_gz + js_gz)) -le 194560 ] || { echo "build: over the 190 KB budget" >&2; exit 1; }
+# 190 KB since MFA (~6 KB) and remembered devices (device SRP, ~9 KB) joined it; 195 KB since
+# USER_AUTH (first-factor choice, one-time codes) and passkeys (~5 KB with passkey.js) did.
+[ $((wasm_gz + js_gz)) -le 199680 ] || { echo "build: over the 195 KB budget" >&2; exit 1; }

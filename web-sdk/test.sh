@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The browser SDK's tests, as CI runs them (scripts/test.sh calls this after the host build):
-#   1. builds the package (web-sdk/build.sh, which also checks the 190 KB gzipped budget);
+#   1. builds the package (web-sdk/build.sh, which also checks the 195 KB gzipped budget);
 #   2. starts the host on a free loopback port with a config file declaring the test pool and
 #      app client (fixed ids, see tests/browser.rs) and the custom-auth example plugin, and the
 #      loopback helper (tests/helper.mjs: web-sdk/ as static files, the outbox at /outbox);
 #   3. runs tests/browser.rs with wasm-bindgen-test in headless Chromium (chromedriver);
 #   4. runs tests/example.mjs: playwright-core drives the example page in /usr/bin/chromium
-#      (sign-up, sign-in, the hosted UI round trip) and saves target/browser/web-sdk-example.png.
+#      (sign-up, sign-in, the hosted UI round trip) and saves target/browser/web-sdk-example.png;
+#   5. runs tests/passkeys.mjs: passkeys and USER_AUTH with Chromium's virtual authenticator.
 # Both servers are stopped by PID on exit, and the scratch directory removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -86,6 +87,12 @@ done
 curl -fsS "http://127.0.0.1:$moto_port/moto-api/data.json" >/dev/null || { cat "$scratch/moto.log" >&2; exit 1; }
 
 status=0
+# WEB_SDK_ONLY=passkeys runs step 5 alone (the package must be built, as above).
+if [ "${WEB_SDK_ONLY:-}" = passkeys ]; then
+  "$NODE" web-sdk/tests/passkeys.mjs "$helper" "$endpoint" AKIAWEBSDKTESTADMIN1 \
+    web-sdk-test-secret-key-0123456789abcdef || { tail -n 50 "$scratch/host.log" >&2; exit 1; }
+  exit 0
+fi
 COGNATE_WEB_TEST_ENDPOINT="$endpoint" COGNATE_WEB_TEST_HELPER="$helper" \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="$(dirname "$WASM_BINDGEN")/wasm-bindgen-test-runner" \
   CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=300 \
@@ -95,6 +102,11 @@ if [ "$status" = 0 ]; then
   mkdir -p "$CARGO_TARGET_DIR/browser"
   "$NODE" web-sdk/tests/example.mjs "$helper" "$endpoint" "$CARGO_TARGET_DIR/browser/web-sdk-example.png" \
     || status=$?
+fi
+if [ "$status" = 0 ]; then
+  # Passkeys and USER_AUTH with the DevTools virtual authenticator (page on http://localhost).
+  "$NODE" web-sdk/tests/passkeys.mjs "$helper" "$endpoint" AKIAWEBSDKTESTADMIN1 \
+    web-sdk-test-secret-key-0123456789abcdef || status=$?
 fi
 if [ "$status" != 0 ]; then
   echo "--- host log" >&2; tail -n 50 "$scratch/host.log" >&2

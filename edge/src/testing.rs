@@ -313,6 +313,15 @@ async fn webauthn_known_answers() -> serde_json::Value {
         Ok(p) => format!("{} uv={}", p.attestation_format, p.user_verified),
         Err(e) => refused(&e),
     };
+    let registered = |r: Result<cognate_core::ports::VerifiedPasskey, WebAuthnRefusal>| match r {
+        Ok(p) => format!("{} uv={}", p.attestation_format, p.user_verified),
+        Err(e) => refused(&e),
+    };
+    let packed_x5c = registered(register(&packed_x5c_es256()).await);
+    let mut check = packed_x5c_es256();
+    check.response_json = tampered(&check.response_json, YUBIKEY_SIG_PREFIX);
+    let packed_x5c_tampered = registered(register(&check).await);
+    let packed_x5c_other_aaguid = registered(register(&packed_x5c_other_aaguid()).await);
     let (hello, key) = match register(&hello_rs256()).await {
         Ok(p) => (
             format!("{} uv={}", p.attestation_format, p.user_verified),
@@ -336,6 +345,9 @@ async fn webauthn_known_answers() -> serde_json::Value {
     json!({
         "packed_es256": packed,
         "packed_es256_tampered": packed_tampered,
+        "packed_x5c_es256": packed_x5c,
+        "packed_x5c_es256_tampered": packed_x5c_tampered,
+        "packed_x5c_other_aaguid": packed_x5c_other_aaguid,
         "hello_rs256": hello,
         "hello_assertion": assertion,
         "hello_assertion_tampered": assertion_tampered,

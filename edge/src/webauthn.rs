@@ -13,10 +13,12 @@
 //! `origin` (exactly the one the core accepts; `crossOrigin` refused), the RP ID hash, the UP
 //! flag (and UV where required), backup flags that agree, the key's algorithm (ES256 or RS256,
 //! the ones the core offers), and the attestation statement: `none` (what browsers send for
-//! the `attestation: "none"` the core asks for) and `packed` self attestation, whose signature
-//! is checked with the new key. A `packed` statement with a certificate chain, and the other
-//! formats, are refused here as unsupported (`WebAuthnCredentialNotSupportedException`); the
-//! host accepts them too. The stored key ([`VerifiedPasskey::key`]) is the public key as a JWK,
+//! the `attestation: "none"` the core asks for) and `packed`: self attestation, whose signature
+//! is checked with the new key, or basic attestation with a certificate chain (`x5c`), whose
+//! signature is checked with the first certificate's key (ES256 or RS256) and whose certificate
+//! is held to §8.2.1 (read with RustCrypto's `der`; the chain is not taken to a vendor's root,
+//! as on the host). ECDAA and the other formats are refused here as unsupported
+//! (`WebAuthnCredentialNotSupportedException`); the host accepts them too. The stored key ([`VerifiedPasskey::key`]) is the public key as a JWK,
 //! which WebCrypto imports as it is; the host stores its library's own record instead, so a
 //! passkey registered on one is not checked by the other.
 
@@ -166,7 +168,8 @@ fn client_data(
 struct AuthData {
     flags: u8,
     counter: u32,
-    attested: Option<(Vec<u8>, CoseKey)>,
+    /// The AAGUID, credential id and public key, where `AT` is set.
+    attested: Option<([u8; 16], Vec<u8>, CoseKey)>,
 }
 
 fn auth_data(
@@ -193,6 +196,11 @@ fn auth_data(
     }
     let attested = if flags & AT != 0 {
         // aaguid (16 bytes), credentialIdLength (2), credentialId, credentialPublicKey (COSE).
+        let aaguid: [u8; 16] = bytes
+            .get(37..53)
+            .ok_or_else(short)?
+            .try_into()
+            .map_err(|_| short())?;
         let length = bytes.get(53..55).ok_or_else(short)?;
         let length = usize::from(u16::from_be_bytes(length.try_into().map_err(|_| short())?));
         if length > 1023 {
@@ -204,7 +212,7 @@ fn auth_data(
             ciborium::from_reader(&mut rest).map_err(|_| unsupported("credential public key"))?;
         let key = CoseKey::from_cbor_value(value)
             .map_err(|_| unsupported("credential public key is not a COSE key"))?;
-        Some((id, key))
+        Some((aaguid, id, key))
     } else {
         None
     };
@@ -278,6 +286,266 @@ fn text_key(map: &[(Value, Value)], name: &str) -> Option<Value> {
         .map(|(_, v)| v.clone())
 }
 
+// Object identifiers of the attestation certificate (WebAuthn L3 §8.2.1, RFC 5280, RFC 5480,
+// RFC 8017), as the contents octets of their DER encoding (compared as they are, which keeps
+// an OID library out of the Worker).
+type Oid = &'static [u8];
+/// id-fido-gen-ce-aaguid, 1.3.6.1.4.1.45724.1.1.4
+const ID_FIDO_GEN_CE_AAGUID: Oid = &[0x2b, 6, 1, 4, 1, 0x82, 0xe5, 0x1c, 1, 1, 4];
+/// id-ce-basicConstraints, 2.5.29.19
+const ID_CE_BASIC_CONSTRAINTS: Oid = &[0x55, 0x1d, 0x13];
+/// id-ecPublicKey, 1.2.840.10045.2.1
+const ID_EC_PUBLIC_KEY: Oid = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 2, 1];
+/// secp256r1, 1.2.840.10045.3.1.7
+const SECP256R1: Oid = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 3, 1, 7];
+/// rsaEncryption, 1.2.840.113549.1.1.1
+const RSA_ENCRYPTION: Oid = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, 1];
+/// id-at-countryName (2.5.4.6), -organizationName (.10), -organizationalUnitName (.11),
+/// -commonName (.3)
+const ID_AT_COUNTRY_NAME: Oid = &[0x55, 4, 6];
+const ID_AT_ORGANIZATION_NAME: Oid = &[0x55, 4, 10];
+const ID_AT_ORGANIZATIONAL_UNIT_NAME: Oid = &[0x55, 4, 11];
+const ID_AT_COMMON_NAME: Oid = &[0x55, 4, 3];
+
+/// The elements of a constructed DER value (a SEQUENCE's or SET's contents), each as `AnyRef`.
+fn elements<'a>(contents: &'a [u8]) -> der::Result<Vec<der::asn1::AnyRef<'a>>> {
+    use der::{Decode as _, Reader as _};
+    let mut reader = der::SliceReader::new(contents)?;
+    let mut out = Vec::new();
+    while !reader.is_finished() {
+        out.push(der::asn1::AnyRef::decode(&mut reader)?);
+    }
+    Ok(out)
+}
+
+/// A `packed` attestation certificate (DER, the first of `x5c`), held to WebAuthn L3 §8.2.1:
+/// version 3; a subject with C, O, CN and OU "Authenticator Attestation"; basic constraints,
+/// if present, not a CA; the id-fido-gen-ce-aaguid extension, if present, not critical and
+/// equal to the authenticator data's AAGUID. Answers its public key (P-256 or RSA), which
+/// signed the statement. The chain is not taken to a root: Cognate keeps no list of
+/// authenticator vendors' CAs (it asks for `attestation: "none"`), as the host does not.
+///
+/// The certificate is read with `der` (RustCrypto's DER library, as in x509-cert), field by
+/// field of RFC 5280's TBSCertificate, keeping only what these checks need: x509-cert's full
+/// decoding would take the Worker over its 1 MB upload.
+fn attestation_certificate(
+    der_bytes: &[u8],
+    aaguid: &[u8; 16],
+) -> Result<PublicKey, WebAuthnRefusal> {
+    match read_certificate(der_bytes) {
+        Ok(parts) => judge_certificate(&parts, aaguid),
+        Err(_) => Err(unsupported("attestation certificate is not X.509 DER")),
+    }
+}
+
+/// What §8.2.1 looks at in a certificate.
+struct CertificateParts<'a> {
+    version: u8,
+    /// The subject's attributes: (type, value bytes).
+    subject: Vec<(&'a [u8], &'a [u8])>,
+    /// (id, critical, value).
+    extensions: Vec<(&'a [u8], bool, &'a [u8])>,
+    key_algorithm: &'a [u8],
+    key_parameters: Option<der::asn1::AnyRef<'a>>,
+    key_bits: &'a [u8],
+}
+
+/// A SEQUENCE's elements.
+fn sequence(any: der::asn1::AnyRef<'_>) -> der::Result<Vec<der::asn1::AnyRef<'_>>> {
+    use der::Tagged as _;
+    any.tag().assert_eq(der::Tag::Sequence)?;
+    elements(any.value())
+}
+
+/// The `i`th of `list`, or a DER length error.
+fn nth<'a>(list: &[der::asn1::AnyRef<'a>], i: usize) -> der::Result<der::asn1::AnyRef<'a>> {
+    list.get(i).copied().ok_or_else(|| {
+        der::ErrorKind::Length {
+            tag: der::Tag::Sequence,
+        }
+        .into()
+    })
+}
+
+/// The contents of an element with tag `tag`.
+fn contents(any: der::asn1::AnyRef<'_>, tag: der::Tag) -> der::Result<&[u8]> {
+    use der::Tagged as _;
+    any.tag().assert_eq(tag)?;
+    Ok(any.value())
+}
+
+/// Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue } (RFC 5280).
+/// Every value is read with `der`'s `AnyRef` (tag, length, contents) and taken apart by
+/// position, which keeps the code small.
+fn read_certificate(der_bytes: &[u8]) -> der::Result<CertificateParts<'_>> {
+    use der::asn1::AnyRef;
+    use der::{Class, Decode as _, Tag, TagNumber, Tagged as _};
+    let certificate = sequence(AnyRef::from_der(der_bytes)?)?;
+    let fields = sequence(nth(&certificate, 0)?)?;
+    let context = |any: &AnyRef<'_>, n: u32| {
+        any.tag().class() == Class::ContextSpecific && any.tag().number() == TagNumber(n)
+    };
+    // version [0] EXPLICIT INTEGER DEFAULT v1(0), then serialNumber, signature, issuer,
+    // validity, subject, subjectPublicKeyInfo, and the optional [1], [2], [3] EXPLICIT.
+    let (version, at) = match fields.first() {
+        Some(v) if context(v, 0) => {
+            let number = contents(AnyRef::from_der(v.value())?, Tag::Integer)?;
+            (number.last().copied().filter(|_| number.len() == 1), 1)
+        }
+        _ => (Some(0), 0),
+    };
+    let mut subject = Vec::new();
+    for set in elements(contents(nth(&fields, at + 4)?, Tag::Sequence)?)? {
+        for attribute in elements(contents(set, Tag::Set)?)? {
+            let pair = sequence(attribute)?;
+            subject.push((
+                contents(nth(&pair, 0)?, Tag::ObjectIdentifier)?,
+                nth(&pair, 1)?.value(),
+            ));
+        }
+    }
+    let spki = sequence(nth(&fields, at + 5)?)?;
+    let algorithm = sequence(nth(&spki, 0)?)?;
+    // A BIT STRING's contents: the number of unused bits (0 for a key), then the bits.
+    let key_bits = match contents(nth(&spki, 1)?, Tag::BitString)?.split_first() {
+        Some((0, bits)) => bits,
+        _ => {
+            return Err(der::ErrorKind::Length {
+                tag: Tag::BitString,
+            }
+            .into());
+        }
+    };
+    let mut extensions = Vec::new();
+    for field in fields.iter().skip(at + 6).filter(|f| context(f, 3)) {
+        for extension in sequence(AnyRef::from_der(field.value())?)? {
+            let parts = sequence(extension)?;
+            // Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
+            let critical = parts.len() == 3 && contents(nth(&parts, 1)?, Tag::Boolean)? == [0xff];
+            extensions.push((
+                contents(nth(&parts, 0)?, Tag::ObjectIdentifier)?,
+                critical,
+                contents(
+                    nth(&parts, parts.len().saturating_sub(1))?,
+                    Tag::OctetString,
+                )?,
+            ));
+        }
+    }
+    Ok(CertificateParts {
+        version: version.unwrap_or(u8::MAX),
+        subject,
+        extensions,
+        key_algorithm: contents(nth(&algorithm, 0)?, Tag::ObjectIdentifier)?,
+        key_parameters: algorithm.get(1).copied(),
+        key_bits,
+    })
+}
+
+fn judge_certificate(
+    parts: &CertificateParts<'_>,
+    aaguid: &[u8; 16],
+) -> Result<PublicKey, WebAuthnRefusal> {
+    use der::Decode as _;
+    use der::asn1::AnyRef;
+    let requirement = |what: &str| failed(&format!("attestation certificate: {what}"));
+    // v3 is encoded as 2.
+    if parts.version != 2 {
+        return Err(requirement("not version 3"));
+    }
+    let attribute = |wanted: Oid| {
+        parts
+            .subject
+            .iter()
+            .find(|(o, _)| *o == wanted)
+            .map(|(_, v)| *v)
+    };
+    let country = attribute(ID_AT_COUNTRY_NAME).is_some_and(|c| c.len() == 2);
+    let filled = |oid| attribute(oid).is_some_and(|v| !v.is_empty());
+    if !country
+        || !filled(ID_AT_ORGANIZATION_NAME)
+        || !filled(ID_AT_COMMON_NAME)
+        || attribute(ID_AT_ORGANIZATIONAL_UNIT_NAME)
+            != Some(b"Authenticator Attestation".as_slice())
+    {
+        return Err(requirement(
+            "the subject lacks C, O, CN or OU \"Authenticator Attestation\"",
+        ));
+    }
+    for (id, critical, value) in &parts.extensions {
+        if *id == ID_CE_BASIC_CONSTRAINTS {
+            // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
+            let ca = AnyRef::from_der(value)
+                .and_then(sequence)
+                .map(|c| {
+                    c.first()
+                        .and_then(|f| contents(*f, der::Tag::Boolean).ok())
+                        .is_some_and(|b| b == [0xff])
+                })
+                .map_err(|_| requirement("unreadable basic constraints"))?;
+            if ca {
+                return Err(requirement("a CA certificate"));
+            }
+        } else if *id == ID_FIDO_GEN_CE_AAGUID {
+            let stated = AnyRef::from_der(value)
+                .and_then(|v| contents(v, der::Tag::OctetString))
+                .map_err(|_| requirement("unreadable AAGUID extension"))?;
+            if *critical {
+                return Err(requirement("a critical AAGUID extension"));
+            }
+            if stated != aaguid {
+                return Err(requirement("its AAGUID is not the authenticator's"));
+            }
+        }
+    }
+    let bits = parts.key_bits;
+    if parts.key_algorithm == ID_EC_PUBLIC_KEY {
+        let curve = parts
+            .key_parameters
+            .and_then(|p| contents(p, der::Tag::ObjectIdentifier).ok());
+        if curve != Some(SECP256R1) {
+            return Err(unsupported("attestation key not on P-256"));
+        }
+        // An uncompressed point: 0x04 || x || y.
+        match (bits.first(), bits.get(1..33), bits.get(33..65), bits.len()) {
+            (Some(4), Some(x), Some(y), 65) => Ok(PublicKey::Ec2 {
+                crv: "P-256".into(),
+                x: b64url_string(x),
+                y: b64url_string(y),
+            }),
+            _ => Err(unsupported(
+                "attestation key is not an uncompressed P-256 point",
+            )),
+        }
+    } else if parts.key_algorithm == RSA_ENCRYPTION {
+        // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
+        let bad = || unsupported("attestation key is not an RSA public key");
+        let integer = |any| {
+            // An INTEGER's contents, without the sign octet of a positive number.
+            contents(any, der::Tag::Integer).map(|n| match n {
+                [0, rest @ ..] if !rest.is_empty() => rest,
+                _ => n,
+            })
+        };
+        let key = AnyRef::from_der(bits)
+            .and_then(sequence)
+            .map_err(|_| bad())?;
+        let (n, e) = (
+            integer(nth(&key, 0).map_err(|_| bad())?).map_err(|_| bad())?,
+            integer(nth(&key, 1).map_err(|_| bad())?).map_err(|_| bad())?,
+        );
+        if key.len() != 2 {
+            return Err(bad());
+        }
+        Ok(PublicKey::Rsa {
+            n: b64url_string(n),
+            e: b64url_string(e),
+        })
+    } else {
+        Err(unsupported("attestation key neither EC nor RSA"))
+    }
+}
+
 /// §7.1: every check of a registration but the signatures (which need WebCrypto).
 pub fn check_registration(
     check: &RegistrationCheck,
@@ -309,7 +577,7 @@ pub fn check_registration(
         .and_then(|v| v.into_bytes().ok())
         .ok_or_else(|| unsupported("attestationObject has no authData"))?;
     let auth = auth_data(&auth_bytes, &check.rp_id, check.user_verification_required)?;
-    let (credential_id, cose_key) = auth
+    let (aaguid, credential_id, cose_key) = auth
         .attested
         .ok_or_else(|| unsupported("no attested credential data"))?;
     if b64url("id", &response.id)? != credential_id {
@@ -320,25 +588,51 @@ pub fn check_registration(
         "none" if statement.is_empty() => None,
         "none" => return Err(unsupported("a `none` attestation with a statement")),
         "packed" => {
-            if text_key(&statement, "x5c").is_some() || text_key(&statement, "ecdaaKeyId").is_some()
-            {
-                return Err(unsupported(
-                    "packed attestation with a certificate chain (this server takes self attestation)",
-                ));
+            if text_key(&statement, "ecdaaKeyId").is_some() {
+                return Err(unsupported("packed ECDAA attestation"));
             }
             let stated = text_key(&statement, "alg")
                 .and_then(|v| v.as_integer())
                 .and_then(|i| i64::try_from(i).ok());
-            if stated != Some(alg as i64) {
-                return Err(unsupported("packed attestation's alg is not the key's"));
-            }
             let signature = text_key(&statement, "sig")
                 .and_then(|v| v.into_bytes().ok())
                 .ok_or_else(|| unsupported("packed attestation without sig"))?;
+            // §8.2 verification procedure: with x5c, `sig` is by the attestation certificate's
+            // key (the first of the chain) with `alg`; without, by the credential's own key
+            // (self attestation), whose algorithm `alg` must be.
+            let signer = match text_key(&statement, "x5c") {
+                Some(chain) => {
+                    let leaf = chain
+                        .into_array()
+                        .ok()
+                        .and_then(|chain| chain.into_iter().next())
+                        .and_then(|leaf| leaf.into_bytes().ok())
+                        .ok_or_else(|| {
+                            unsupported("packed attestation's x5c is not certificates")
+                        })?;
+                    let signer = attestation_certificate(&leaf, &aaguid)?;
+                    let expected = match signer {
+                        PublicKey::Ec2 { .. } => iana::Algorithm::ES256,
+                        PublicKey::Rsa { .. } => iana::Algorithm::RS256,
+                    };
+                    if stated != Some(expected as i64) {
+                        return Err(unsupported(
+                            "packed attestation's alg is not its certificate key's (ES256 or RS256)",
+                        ));
+                    }
+                    signer
+                }
+                None => {
+                    if stated != Some(alg as i64) {
+                        return Err(unsupported("packed attestation's alg is not the key's"));
+                    }
+                    key.clone()
+                }
+            };
             let mut data = auth_bytes.clone();
             data.extend_from_slice(&client_data_hash);
             Some(SignatureCheck {
-                key: key.clone(),
+                key: signer,
                 signature,
                 data,
             })
@@ -611,6 +905,45 @@ pub mod known_answers {
         }
     }
 
+    pub const YUBIKEY_ID: &str =
+        "eKSmfhLUwwmJpuD2IKaTopbbWKFv-qZAE4LXa2FGmTtRpvioMpeFhI8RqdsOGlBoQxJehEQyWyu7ECwPkVL5Hg";
+    /// The attestation certificate's AAGUID extension value, base64url within the object
+    /// (to replace with another AAGUID).
+    pub const YUBIKEY_CERT_AAGUID: &str = "L8BXn4ETR-qxFrtajbkgKj";
+    /// The packed statement's signature, base64url (a prefix of it, to tamper with).
+    pub const YUBIKEY_SIG_PREFIX: &str = "Y2FsZyZjc2lnWEcwRQIgW2gYNWvU";
+
+    /// A YubiKey 5 (firmware 5.2) registration with `packed` basic attestation: `x5c` holds
+    /// Yubico's attestation certificate (C=SE, O=Yubico AB, OU=Authenticator Attestation,
+    /// CN=Yubico U2F EE Serial 512722740, with the AAGUID extension), ES256. From
+    /// webauthn-rs-core 0.6.2's `test_registration_packed_attestaion_works_with_valid_fido_aaguid_extension`.
+    pub fn packed_x5c_es256() -> RegistrationCheck {
+        let response = json!({
+            "id": YUBIKEY_ID, "rawId": YUBIKEY_ID, "type": "public-key",
+            "response": {
+                "attestationObject": "o2NmbXRmcGFja2VkZ2F0dFN0bXSjY2FsZyZjc2lnWEcwRQIgW2gYNWvUDgxl8LB7rflbuJw_zvJCT5ddfDZNROTy0JYCIQDxuy3JLSHDIrEFYqDifFA_ZHttNfRqJAPgH4hedttVIWN4NWOBWQLBMIICvTCCAaWgAwIBAgIEHo-HNDANBgkqhkiG9w0BAQsFADAuMSwwKgYDVQQDEyNZdWJpY28gVTJGIFJvb3QgQ0EgU2VyaWFsIDQ1NzIwMDYzMTAgFw0xNDA4MDEwMDAwMDBaGA8yMDUwMDkwNDAwMDAwMFowbjELMAkGA1UEBhMCU0UxEjAQBgNVBAoMCVl1YmljbyBBQjEiMCAGA1UECwwZQXV0aGVudGljYXRvciBBdHRlc3RhdGlvbjEnMCUGA1UEAwweWXViaWNvIFUyRiBFRSBTZXJpYWwgNTEyNzIyNzQwMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqHn4IzjtFJS6wHBLzH_GY9GycXFZdiQxAcdgURXXwVKeKBwcZzItOEtc1V3T6YGNX9hcIq8ybgxk_CCv4z8jZqNsMGowIgYJKwYBBAGCxAoCBBUxLjMuNi4xLjQuMS40MTQ4Mi4xLjcwEwYLKwYBBAGC5RwCAQEEBAMCBDAwIQYLKwYBBAGC5RwBAQQEEgQQL8BXn4ETR-qxFrtajbkgKjAMBgNVHRMBAf8EAjAAMA0GCSqGSIb3DQEBCwUAA4IBAQCGk_9i3w1XedR0jX_I0QInMYqOWA5qOlfBCOlOA8OFaLNmiU_OViS-Sj79fzQRiz2ZN0P3kqGYkWDI_JrgsE49-e4V4-iMBPyCqNy_WBjhCNzCloV3rnn_ZiuUc0497EWXMF1z5uVe4r65zZZ4ygk15TPrY4-OJvq7gXzaRB--mDGDKuX24q2ZL56720xiI4uPjXq0gdbTJjvNv55KV1UDcJiK1YE0QPoDLK22cjyt2PjXuoCfdbQ8_6Clua3RQjLvnZ4UgSY4IzxMpKhzufismOMroZFnYG4VkJ_N20ot_72uRiAkn5pmRqyB5IMtERn-v6pzGogtolp3gn1G0ZAXaGF1dGhEYXRhWMRqubvw35oW-R27M7uxMvr50Xx4LEgmxuxw7O5Y2X71KkUAAAACL8BXn4ETR-qxFrtajbkgKgBAeKSmfhLUwwmJpuD2IKaTopbbWKFv-qZAE4LXa2FGmTtRpvioMpeFhI8RqdsOGlBoQxJehEQyWyu7ECwPkVL5HqUBAgMmIAEhWCBT_WnxT3SKAIGfnEKUi7xtZmnlcZRV-63N21154_r-xyJYIGuwu6BK1zp6D6EQ94VOcK1DuFWr58xI_PbeP5F1Nfe6",
+                "clientDataJSON": "eyJjaGFsbGVuZ2UiOiJxYWJTQ1lXX1BQS0tCQVc1X3FFc1BGM1EzcHJRZVlCT1JmRE1BcnNvS2RnIiwiY2xpZW50RXh0ZW5zaW9ucyI6e30sImhhc2hBbGdvcml0aG0iOiJTSEEtMjU2Iiwib3JpZ2luIjoiaHR0cHM6Ly93ZWJhdXRobi5maXJzdHllYXIuaWQuYXUiLCJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0"
+            }
+        });
+        RegistrationCheck {
+            rp_id: "webauthn.firstyear.id.au".into(),
+            origin: "https://webauthn.firstyear.id.au".into(),
+            challenge: b64("qabSCYW_PPKKBAW5_qEsPF3Q3prQeYBORfDMArsoKdg"),
+            user_verification_required: true,
+            response_json: response.to_string(),
+        }
+    }
+
+    /// The same registration whose certificate's AAGUID extension names another authenticator
+    /// (webauthn-rs-core's `..._fails_with_invalid_fido_aaguid_extension`).
+    pub fn packed_x5c_other_aaguid() -> RegistrationCheck {
+        let mut check = packed_x5c_es256();
+        check.response_json = check
+            .response_json
+            .replace(YUBIKEY_CERT_AAGUID, "XXXXXXXXXXXXXXXXXXXXXj");
+        check
+    }
+
     /// The assertion's signature, base64url (a prefix of it, to tamper with).
     pub const HELLO_SIG_PREFIX: &str = "Tf2YU7";
 
@@ -691,6 +1024,125 @@ mod tests {
         let mut other = packed_es256();
         other.origin = "https://localhost:9443".into();
         assert_eq!(check_registration(&other), Err(WebAuthnRefusal::Origin));
+    }
+
+    #[test]
+    fn packed_basic_attestation_is_checked_with_its_certificate_key() {
+        use p256::ecdsa::signature::Verifier as _;
+
+        let check = packed_x5c_es256();
+        let checked = check_registration(&check).unwrap();
+        assert_eq!(checked.passkey.attestation_format, "packed");
+        assert_eq!(checked.passkey.credential_id, b64(YUBIKEY_ID));
+        assert!(checked.passkey.user_verified);
+        let signed = checked.attestation.unwrap();
+        // The statement is signed by the certificate's key (its SubjectPublicKeyInfo point, as
+        // read from the DER with Python), not by the new credential's.
+        let certificate_key = PublicKey::Ec2 {
+            crv: "P-256".into(),
+            x: "qHn4IzjtFJS6wHBLzH_GY9GycXFZdiQxAcdgURXXwVI".into(),
+            y: "nigcHGcyLThLXNVd0-mBjV_YXCKvMm4MZPwgr-M_I2Y".into(),
+        };
+        assert_eq!(signed.key, certificate_key);
+        assert_ne!(signed.key, checked.key);
+        // The recorded signature verifies (natively here; with WebCrypto in the Worker).
+        let PublicKey::Ec2 { x, y, .. } = &signed.key else {
+            unreachable!()
+        };
+        let point = [vec![4u8], b64(x), b64(y)].concat();
+        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).unwrap();
+        let signature = p256::ecdsa::Signature::from_der(&signed.signature).unwrap();
+        key.verify(&signed.data, &signature).unwrap();
+        let mut data = signed.data.clone();
+        data[40] ^= 1;
+        assert!(key.verify(&data, &signature).is_err());
+
+        // §8.2.1: the certificate's AAGUID must be the authenticator data's.
+        assert_eq!(
+            check_registration(&packed_x5c_other_aaguid()),
+            Err(WebAuthnRefusal::Failed(
+                "attestation certificate: its AAGUID is not the authenticator's".into()
+            ))
+        );
+        // ... its subject's OU "Authenticator Attestation".
+        let mut object: Value = ciborium::from_reader(
+            b64(serde_json::from_str::<serde_json::Value>(&check.response_json).unwrap()
+                ["response"]["attestationObject"]
+                .as_str()
+                .unwrap())
+            .as_slice(),
+        )
+        .unwrap();
+        type Statement = Vec<(Value, Value)>;
+        let rewrite = |object: &mut Value, edit: &dyn Fn(&mut Statement)| {
+            let statement = object
+                .as_map_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|(k, _)| k.as_text() == Some("attStmt"))
+                .unwrap();
+            edit(statement.1.as_map_mut().unwrap());
+        };
+        let with = |object: &Value| {
+            let mut bytes = Vec::new();
+            ciborium::into_writer(object, &mut bytes).unwrap();
+            let mut json: serde_json::Value = serde_json::from_str(&check.response_json).unwrap();
+            json["response"]["attestationObject"] = b64url_string(&bytes).into();
+            RegistrationCheck {
+                response_json: json.to_string(),
+                ..packed_x5c_es256()
+            }
+        };
+        let mut other_unit = object.clone();
+        rewrite(&mut other_unit, &|statement| {
+            for (k, v) in statement.iter_mut() {
+                if k.as_text() == Some("x5c") {
+                    let leaf = &mut v.as_array_mut().unwrap()[0];
+                    let der = leaf.as_bytes_mut().unwrap();
+                    let at = der
+                        .windows(25)
+                        .position(|w| w == b"Authenticator Attestation")
+                        .unwrap();
+                    der[at + 24] = b'm';
+                }
+            }
+        });
+        assert_eq!(
+            check_registration(&with(&other_unit)),
+            Err(WebAuthnRefusal::Failed(
+                "attestation certificate: the subject lacks C, O, CN or OU \"Authenticator Attestation\"".into()
+            ))
+        );
+        // ... `alg` the certificate key's (ES256, not RS256).
+        rewrite(&mut object, &|statement| {
+            for (k, v) in statement.iter_mut() {
+                if k.as_text() == Some("alg") {
+                    *v = Value::from(-257);
+                }
+            }
+        });
+        assert!(matches!(
+            check_registration(&with(&object)),
+            Err(WebAuthnRefusal::Unsupported(_))
+        ));
+        // ... and a chain that is not certificates is unsupported, not a panic.
+        let mut garbage = object.clone();
+        rewrite(&mut garbage, &|statement| {
+            for (k, v) in statement.iter_mut() {
+                if k.as_text() == Some("alg") {
+                    *v = Value::from(-7);
+                }
+                if k.as_text() == Some("x5c") {
+                    *v = Value::Array(vec![Value::Bytes(vec![0x30, 0x03, 0x02, 0x01, 0x01])]);
+                }
+            }
+        });
+        assert_eq!(
+            check_registration(&with(&garbage)),
+            Err(WebAuthnRefusal::Unsupported(
+                "attestation certificate is not X.509 DER".into()
+            ))
+        );
     }
 
     #[test]

@@ -53,6 +53,13 @@ pub struct Auth {
     pending: RefCell<Option<Pending>>,
 }
 
+/// How a password SRP sign-in starts: InitiateAuth with this flow, or the PASSWORD_SRP answer
+/// to SELECT_CHALLENGE in this session.
+enum SrpStart {
+    Initiate(&'static str),
+    Select(Option<String>),
+}
+
 #[derive(Debug, Clone)]
 struct Pending {
     username: String,
@@ -74,6 +81,16 @@ const CHALLENGES: &[(&str, &str, &str)] = &[
         "ANSWER",
     ),
     ("SMS_MFA", "CONFIRM_SIGN_IN_WITH_SMS_CODE", "SMS_MFA_CODE"),
+    // USER_AUTH's first factors: the choice, the one-time codes, and the password steps a
+    // choice of PASSWORD or PASSWORD_SRP leads to (asked for here, answered to SELECT_CHALLENGE).
+    (
+        "SELECT_CHALLENGE",
+        "CONTINUE_SIGN_IN_WITH_FIRST_FACTOR_SELECTION",
+        "ANSWER",
+    ),
+    ("SMS_OTP", "CONFIRM_SIGN_IN_WITH_SMS_CODE", "SMS_OTP_CODE"),
+    ("PASSWORD", "CONFIRM_SIGN_IN_WITH_PASSWORD", "PASSWORD"),
+    ("PASSWORD_SRP", "CONFIRM_SIGN_IN_WITH_PASSWORD", ""),
     (
         "SOFTWARE_TOKEN_MFA",
         "CONFIRM_SIGN_IN_WITH_TOTP_CODE",
@@ -209,7 +226,7 @@ impl Auth {
     }
 
     /// One user-pools call; errors carry Cognito's `__type` and message.
-    async fn call<Q: Serialize, R: DeserializeOwned>(
+    pub(crate) async fn call<Q: Serialize, R: DeserializeOwned>(
         &self,
         operation: &str,
         request: &Q,
@@ -325,12 +342,28 @@ impl Auth {
         let flow = input
             .string(&["options", "authFlowType"])
             .unwrap_or_else(|| "USER_SRP_AUTH".to_owned());
-        if flow == "USER_SRP_AUTH" {
-            let password = input.string(&["password"]).ok_or_else(|| {
+        let password = || {
+            input.string(&["password"]).ok_or_else(|| {
                 AuthError::new(names::VALIDATION, "password is required for this flow")
-            })?;
+            })
+        };
+        // USER_AUTH: the server offers the first factors (SELECT_CHALLENGE) or starts the
+        // preferred one; PASSWORD and PASSWORD_SRP need the password now (as in Amplify).
+        let preferred = input.string(&["options", "preferredChallenge"]);
+        if flow == "USER_SRP_AUTH"
+            || (flow == "USER_AUTH" && preferred.as_deref() == Some("PASSWORD_SRP"))
+        {
             return self
-                .srp_sign_in(&username, &password, input.strings(METADATA))
+                .srp_sign_in(
+                    &username,
+                    &password()?,
+                    input.strings(METADATA),
+                    SrpStart::Initiate(if flow == "USER_AUTH" {
+                        "USER_AUTH"
+                    } else {
+                        "USER_SRP_AUTH"
+                    }),
+                )
                 .await;
         }
         let mut parameters = BTreeMap::new();
@@ -339,11 +372,17 @@ impl Auth {
             parameters.insert("DEVICE_KEY".to_owned(), device.key);
         }
         let wire_flow = match flow.as_str() {
+            "USER_AUTH" => {
+                if let Some(preferred) = preferred {
+                    if preferred == "PASSWORD" {
+                        parameters.insert("PASSWORD".to_owned(), password()?);
+                    }
+                    parameters.insert("PREFERRED_CHALLENGE".to_owned(), preferred);
+                }
+                "USER_AUTH"
+            }
             "USER_PASSWORD_AUTH" | "CUSTOM_WITH_PASSWORD" => {
-                let password = input.string(&["password"]).ok_or_else(|| {
-                    AuthError::new(names::VALIDATION, "password is required for this flow")
-                })?;
-                parameters.insert("PASSWORD".to_owned(), password);
+                parameters.insert("PASSWORD".to_owned(), password()?);
                 if flow == "USER_PASSWORD_AUTH" {
                     "USER_PASSWORD_AUTH"
                 } else {
@@ -373,13 +412,17 @@ impl Auth {
         self.next_step(&username, response).await
     }
 
-    /// USER_SRP_AUTH: InitiateAuth with SRP_A, then the PASSWORD_VERIFIER answer computed with
-    /// the core's `srp` module (Cognito's SRP, as amazon-cognito-identity-js computes it).
+    /// Password SRP: USER_SRP_AUTH, USER_AUTH with PREFERRED_CHALLENGE PASSWORD_SRP, or the
+    /// PASSWORD_SRP answer to SELECT_CHALLENGE, each with SRP_A; then the PASSWORD_VERIFIER
+    /// answer computed with the core's `srp` module (Cognito's SRP, as
+    /// amazon-cognito-identity-js computes it). One function for the three, so the module
+    /// carries the verifier step once.
     async fn srp_sign_in(
         &self,
         username: &str,
         password: &str,
         metadata: BTreeMap<String, String>,
+        start: SrpStart,
     ) -> Result<JsValue> {
         use cognate_core::srp;
         let failed = |e: srp::SrpError| {
@@ -396,18 +439,39 @@ impl Auth {
         if let Some(device) = &device {
             parameters.insert("DEVICE_KEY".to_owned(), device.key.clone());
         }
-        let challenge: AuthResponse = self
-            .call(
-                "InitiateAuth",
-                &InitiateAuthRequest {
-                    client_id: self.client_id.clone(),
-                    auth_flow: "USER_SRP_AUTH".to_owned(),
-                    auth_parameters: parameters,
-                    client_metadata: metadata.clone(),
-                    user_pool_id: None,
-                },
-            )
-            .await?;
+        let challenge: AuthResponse = match start {
+            SrpStart::Select(session) => {
+                parameters.insert("ANSWER".to_owned(), "PASSWORD_SRP".to_owned());
+                self.call(
+                    "RespondToAuthChallenge",
+                    &RespondToAuthChallengeRequest {
+                        client_id: self.client_id.clone(),
+                        challenge_name: "SELECT_CHALLENGE".to_owned(),
+                        session,
+                        challenge_responses: parameters,
+                        client_metadata: metadata.clone(),
+                        user_pool_id: None,
+                    },
+                )
+                .await?
+            }
+            SrpStart::Initiate(flow) => {
+                if flow == "USER_AUTH" {
+                    parameters.insert("PREFERRED_CHALLENGE".to_owned(), "PASSWORD_SRP".to_owned());
+                }
+                self.call(
+                    "InitiateAuth",
+                    &InitiateAuthRequest {
+                        client_id: self.client_id.clone(),
+                        auth_flow: flow.to_owned(),
+                        auth_parameters: parameters,
+                        client_metadata: metadata.clone(),
+                        user_pool_id: None,
+                    },
+                )
+                .await?
+            }
+        };
         if challenge.challenge_name.as_deref() != Some("PASSWORD_VERIFIER") {
             return self.next_step(username, challenge).await;
         }
@@ -478,7 +542,33 @@ impl Auth {
         responses.insert("USERNAME".to_owned(), pending.username.clone());
         let mut session = pending.session.clone();
         let answer = input.required("challengeResponse")?;
+        // The challenge sent to the server: a password step answers SELECT_CHALLENGE.
+        let mut challenge_name = pending.challenge.clone();
         match pending.challenge.as_str() {
+            // A password factor: ask for the password first (no call yet), as Amplify does.
+            "SELECT_CHALLENGE" if answer == "PASSWORD" || answer == "PASSWORD_SRP" => {
+                self.pending.replace(Some(Pending {
+                    challenge: answer,
+                    ..pending
+                }));
+                return Ok(js::to_value(&json!({"isSignedIn": false,
+                    "nextStep": {"signInStep": "CONFIRM_SIGN_IN_WITH_PASSWORD"}})));
+            }
+            "PASSWORD_SRP" => {
+                return self
+                    .srp_sign_in(
+                        &pending.username,
+                        &answer,
+                        input.strings(METADATA),
+                        SrpStart::Select(session),
+                    )
+                    .await;
+            }
+            "PASSWORD" => {
+                challenge_name = "SELECT_CHALLENGE".to_owned();
+                responses.insert("ANSWER".to_owned(), "PASSWORD".to_owned());
+                responses.insert("PASSWORD".to_owned(), answer);
+            }
             // The code from the authenticator: verify the token, then answer MFA_SETUP with
             // the session VerifySoftwareToken returns.
             "MFA_SETUP" => {
@@ -522,7 +612,7 @@ impl Auth {
                 "RespondToAuthChallenge",
                 &RespondToAuthChallengeRequest {
                     client_id: self.client_id.clone(),
-                    challenge_name: pending.challenge.clone(),
+                    challenge_name,
                     session,
                     challenge_responses: responses,
                     client_metadata: input.strings(METADATA),
@@ -535,6 +625,16 @@ impl Auth {
 
     /// Tokens: signed in. A challenge: remembered for `confirmSignIn`, shown as `nextStep`.
     async fn next_step(&self, username: &str, mut response: AuthResponse) -> Result<JsValue> {
+        // A passkey answers at once: navigator.credentials.get (as Amplify does).
+        if response.challenge_name.as_deref() == Some("WEB_AUTHN") {
+            let name = response
+                .challenge_parameters
+                .get("USERNAME")
+                .and_then(Value::as_str)
+                .unwrap_or(username)
+                .to_owned();
+            response = self.answer_web_authn(&name, response).await?;
+        }
         // A remembered device proves itself without the user (as Amplify does).
         if response.challenge_name.as_deref() == Some("DEVICE_SRP_AUTH") {
             response = self.prove_device(username, response).await?;
@@ -607,7 +707,7 @@ impl Auth {
                     json!(mfa_types(&parameters, "MFAS_CAN_CHOOSE")),
                 );
             }
-            "SMS_MFA" | "EMAIL_OTP" => {
+            "SMS_MFA" | "SMS_OTP" | "EMAIL_OTP" => {
                 let text = |k: &str| {
                     parameters
                         .get(k)
@@ -641,6 +741,12 @@ impl Auth {
                     .map(|a| a.trim_start_matches("userAttributes.").to_owned())
                     .collect();
                 next.insert("missingAttributes".into(), json!(missing));
+            }
+            "SELECT_CHALLENGE" => {
+                next.insert(
+                    "availableChallenges".into(),
+                    json!(response.available_challenges.unwrap_or_default()),
+                );
             }
             _ => {
                 let info: Map<String, Value> = parameters
@@ -796,7 +902,7 @@ impl Auth {
     }
 
     /// A valid access token, or `UserUnAuthenticatedException`.
-    async fn access_token(self: &Rc<Self>) -> Result<String> {
+    pub(crate) async fn access_token(self: &Rc<Self>) -> Result<String> {
         Ok(self
             .tokens(false)
             .await?

@@ -14,6 +14,7 @@ mod identity_pool;
 mod js;
 mod jwt;
 mod oauth;
+mod passkey;
 mod storage;
 
 use std::cell::RefCell;
@@ -140,4 +141,37 @@ export!("signInWithRedirect", sign_in_with_redirect, sign_in_with_redirect, opti
 #[wasm_bindgen(js_name = handleRedirect, unchecked_return_type = "{ isSignedIn: boolean; nextStep?: SignInNextStep }")]
 pub async fn handle_redirect(url: Option<String>) -> Result<JsValue, JsValue> {
     Ok(current()?.handle_redirect(url).await?)
+}
+
+/// `associateWebAuthnCredential()`: registers a passkey for the signed-in user.
+#[wasm_bindgen(js_name = associateWebAuthnCredential, unchecked_return_type = "undefined")]
+pub async fn associate_web_authn_credential() -> Result<JsValue, JsValue> {
+    Ok(current()?
+        .web_authn("StartWebAuthnRegistration", &JsValue::UNDEFINED)
+        .await?)
+}
+
+/// `listWebAuthnCredentials({pageSize?, nextToken?})`.
+#[wasm_bindgen(js_name = listWebAuthnCredentials, unchecked_return_type = "ListWebAuthnCredentialsOutput")]
+pub async fn list_web_authn_credentials(
+    #[wasm_bindgen(unchecked_param_type = "ListWebAuthnCredentialsInput | void")] input: Option<
+        JsValue,
+    >,
+) -> Result<JsValue, JsValue> {
+    Ok(current()?
+        .web_authn(
+            "ListWebAuthnCredentials",
+            &input.unwrap_or(JsValue::UNDEFINED),
+        )
+        .await?)
+}
+
+/// `deleteWebAuthnCredential({credentialId})`.
+#[wasm_bindgen(js_name = deleteWebAuthnCredential, unchecked_return_type = "undefined")]
+pub async fn delete_web_authn_credential(
+    #[wasm_bindgen(unchecked_param_type = "DeleteWebAuthnCredentialInput")] input: JsValue,
+) -> Result<JsValue, JsValue> {
+    Ok(current()?
+        .web_authn("DeleteWebAuthnCredential", &input)
+        .await?)
 }

@@ -74,7 +74,11 @@ export type SignInStep =
   | "CONFIRM_SIGN_IN_WITH_TOTP_CODE"
   | "CONFIRM_SIGN_IN_WITH_EMAIL_CODE"
   | "CONTINUE_SIGN_IN_WITH_MFA_SELECTION"
-  | "CONTINUE_SIGN_IN_WITH_TOTP_SETUP";
+  | "CONTINUE_SIGN_IN_WITH_TOTP_SETUP"
+  | "CONTINUE_SIGN_IN_WITH_FIRST_FACTOR_SELECTION"
+  | "CONFIRM_SIGN_IN_WITH_PASSWORD";
+/** USER_AUTH's first factors (`preferredChallenge`, and the answers to CONTINUE_SIGN_IN_WITH_FIRST_FACTOR_SELECTION). */
+export type AuthFactorType = "WEB_AUTHN" | "EMAIL_OTP" | "SMS_OTP" | "PASSWORD" | "PASSWORD_SRP";
 export interface SignInNextStep {
   signInStep: SignInStep;
   /** NEW_PASSWORD_REQUIRED: attributes to pass in `confirmSignIn`'s `options.userAttributes`. */
@@ -87,6 +91,8 @@ export interface SignInNextStep {
   allowedMFATypes?: MFAType[];
   /** CONFIRM_SIGN_IN_WITH_SMS_CODE / _EMAIL_CODE: where the code went (masked). */
   codeDeliveryDetails?: { deliveryMedium: string; destination: string };
+  /** CONTINUE_SIGN_IN_WITH_FIRST_FACTOR_SELECTION: answer `confirmSignIn` with one of these. */
+  availableChallenges?: AuthFactorType[];
 }
 export type MFAType = "SMS" | "TOTP" | "EMAIL";
 export type MFAPreference = "ENABLED" | "DISABLED" | "PREFERRED" | "NOT_PREFERRED";
@@ -101,7 +107,12 @@ export type FetchDevicesOutput = {
 export interface SignInInput {
   username: string;
   password?: string;
-  options?: { authFlowType?: "USER_PASSWORD_AUTH" | "CUSTOM_WITHOUT_SRP" | "CUSTOM_WITH_PASSWORD"; clientMetadata?: ClientMetadata };
+  options?: {
+    authFlowType?: "USER_SRP_AUTH" | "USER_PASSWORD_AUTH" | "CUSTOM_WITHOUT_SRP" | "CUSTOM_WITH_PASSWORD" | "USER_AUTH";
+    /** USER_AUTH: start this factor (PASSWORD and PASSWORD_SRP need `password`); WEB_AUTHN runs navigator.credentials.get. */
+    preferredChallenge?: AuthFactorType;
+    clientMetadata?: ClientMetadata;
+  };
 }
 export interface SignInOutput { isSignedIn: boolean; nextStep: SignInNextStep }
 export interface ConfirmSignInInput {
@@ -134,3 +145,12 @@ export interface ResetPasswordOutput {
 }
 export interface ConfirmResetPasswordInput { username: string; confirmationCode: string; newPassword: string; options?: { clientMetadata?: ClientMetadata } }
 export interface UpdatePasswordInput { oldPassword: string; newPassword: string }
+
+/** Passkeys: `associateWebAuthnCredential()` registers one (navigator.credentials.create). */
+export interface ListWebAuthnCredentialsInput { pageSize?: number; nextToken?: string }
+export interface AuthWebAuthnCredential {
+  credentialId: string; friendlyCredentialName?: string; relyingPartyId: string;
+  authenticatorAttachment?: string; authenticatorTransports?: string[]; createdAt?: Date;
+}
+export interface ListWebAuthnCredentialsOutput { credentials: AuthWebAuthnCredential[]; nextToken?: string }
+export interface DeleteWebAuthnCredentialInput { credentialId: string }

@@ -6,7 +6,7 @@ import { Amplify } from 'aws-amplify';
 import {
   signUp, confirmSignUp, signIn, getCurrentUser, fetchAuthSession, fetchUserAttributes,
   updateUserAttributes, signOut, confirmSignIn, setUpTOTP, verifyTOTPSetup, updateMFAPreference,
-  fetchMFAPreference,
+  fetchMFAPreference, associateWebAuthnCredential, listWebAuthnCredentials, deleteWebAuthnCredential,
 } from 'aws-amplify/auth';
 
 const settle = async (fn) => {
@@ -74,5 +74,20 @@ window.cognate = {
   })),
   updateMFAPreference: (preference) => settle(() => updateMFAPreference(preference)),
   fetchMFAPreference: () => settle(() => fetchMFAPreference()),
+  // Choice-based sign-in and passkeys (issue 18). Dates become ISO strings to cross into Node.
+  signInUserAuth: (username, preferredChallenge, password) => settle(() => signIn({
+    username, password, options: { authFlowType: 'USER_AUTH', preferredChallenge },
+  })),
+  associateWebAuthnCredential: () => settle(async () => (await associateWebAuthnCredential()) ?? null),
+  listWebAuthnCredentials: () => settle(async () => {
+    const { credentials, nextToken } = await listWebAuthnCredentials();
+    return {
+      nextToken,
+      credentials: credentials.map((c) => ({
+        ...c, createdAt: c.createdAt instanceof Date ? c.createdAt.toISOString() : c.createdAt,
+      })),
+    };
+  }),
+  deleteWebAuthnCredential: (credentialId) => settle(async () => (await deleteWebAuthnCredential({ credentialId })) ?? null),
 };
 window.cognateReady = true;

@@ -15,8 +15,11 @@ const {
 const { totp, stepOf, wrongTotp } = require('./totp.cjs');
 
 // With `headless: true`, playwright-core adds --headless itself.
+// The page is served on http://localhost (a secure context whose host can be a passkey's relying
+// party id; an IP address cannot), which Chromium maps to the loopback address it listens on.
 const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--host-resolver-rules=MAP localhost 127.0.0.1'];
 
 /** Bundles the page into `dir` with esbuild, resolving packages from NODE_PATH. */
 async function bundle(dir) {
@@ -35,7 +38,8 @@ async function bundle(dir) {
     '<!doctype html><meta charset="utf-8"><title>Amplify on Cognate</title><script src="page.js"></script>\n');
 }
 
-/** A static file server for `dir` on a free loopback port; resolves to {server, origin}. */
+/** A static file server for `dir` on a free loopback port; resolves to {server, origin}, the
+ * origin on `localhost` (see CHROMIUM_FLAGS). */
 function serve(dir) {
   const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
   const server = http.createServer((request, response) => {
@@ -50,7 +54,7 @@ function serve(dir) {
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${server.address().port}` }));
+    server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://localhost:${server.address().port}` }));
   });
 }
 
@@ -85,6 +89,21 @@ function amplifyPage(journey) {
       await page.goto(`${origin}/`);
       await page.waitForFunction(() => window.cognateReady === true);
     }),
+    /** Chromium's virtual authenticator (DevTools WebAuthn domain: CTAP2, resident keys, user
+     * verification, presence simulated); answers `credentials()`, what it holds. */
+    addAuthenticator: async () => {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('WebAuthn.enable');
+      const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+        options: {
+          protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+          hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+        },
+      });
+      return {
+        credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
+      };
+    },
     call: async (name, ...args) => {
       const outcome = await page.evaluate(([fn, fnArgs]) => window.cognate[fn](...fnArgs), [name, args]);
       if (outcome.error) {

@@ -11,10 +11,18 @@ const jwtVerify = require('./jwt-verify.cjs');
 const amplify = require('./amplify.cjs');
 const identityJsMfa = require('./identity-js-mfa.cjs');
 const identityPools = require('./identity-pool.cjs');
+const amplifyPasskeys = require('./amplify-passkeys.cjs');
 
 async function main() {
   console.log(`js clients against ${process.env.COGNATE_TARGET_NAME || target.baseUrl} (${target.baseUrl})`);
   const journeys = [];
+
+  // COGNATE_JS_JOURNEYS=amplify-passkeys runs only that journey.
+  if (process.env.COGNATE_JS_JOURNEYS === 'amplify-passkeys') {
+    const journey = await amplifyPasskeys.run();
+    console.log(journey.summary());
+    return !journey.failed;
+  }
 
   // COGNATE_JS_JOURNEYS=identity-pools (scripts/test-identity.sh) runs only that journey.
   if (process.env.COGNATE_JS_JOURNEYS === 'identity-pools') {
@@ -38,6 +46,7 @@ async function main() {
   const browser = await amplify.run(amplifyPool);
   journeys.push(browser.journey);
   journeys.push(await jwtVerify.run('amplify', amplifyPool, browser.tokens));
+  journeys.push(await amplifyPasskeys.run());
 
   // The identity-pools journeys need the STS the target was started with (moto).
   if (process.env.COGNATE_STS_URL) {

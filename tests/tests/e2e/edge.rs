@@ -52,8 +52,8 @@ async fn test_route(
 }
 
 /// The Worker's own passkey verifier (edge/src/webauthn.rs: WebCrypto signatures) on browser
-/// responses recorded from real authenticators (Touch ID's `packed` ES256, Windows Hello's
-/// `none` RS256 and an assertion), and on copies with a few bits of a signature changed. The
+/// responses recorded from real authenticators (Touch ID's `packed` ES256, a YubiKey 5's `packed`
+/// with its attestation certificate, Windows Hello's `none` RS256 and an assertion), and on copies with a few bits of a signature changed. The
 /// software-authenticator scenarios (tests/tests/e2e/passkeys.rs) run against the Worker too.
 #[tokio::test]
 #[ignore = "edge only: needs the Worker's test routes under wrangler dev; scripts/test-edge.sh runs it (--include-ignored)"]
@@ -68,6 +68,9 @@ async fn the_workers_passkey_verifier_checks_recorded_signatures_with_webcrypto(
         json!({
             "packed_es256": "packed uv=true",
             "packed_es256_tampered": "Failed(\"the attestation signature does not verify\")",
+            "packed_x5c_es256": "packed uv=true",
+            "packed_x5c_es256_tampered": "Failed(\"the attestation signature does not verify\")",
+            "packed_x5c_other_aaguid": "Failed(\"attestation certificate: its AAGUID is not the authenticator's\")",
             "hello_rs256": "none uv=true",
             "hello_assertion": "count=1 uv=true",
             "hello_assertion_tampered": "Failed(\"signature does not verify\")",
