@@ -105,6 +105,20 @@ fi
 step "the ecosystem's own clients against the Worker (scripts/test-clients.sh)"
 COGNATE_TARGET_NAME=edge scripts/test-clients.sh
 
+step "the web SDK's passkeys and USER_AUTH in Chromium against the Worker (web-sdk/tests/passkeys.mjs)"
+web-sdk/build.sh
+eval "$(scripts/setup-browser.sh --env)"
+export NODE_PATH
+sdk_port="$(free_port)"
+"$NODE" web-sdk/tests/helper.mjs "$sdk_port" /dev/null "$PWD/web-sdk" >"$scratch/sdk-helper.log" 2>&1 </dev/null &
+sdk_helper_pid=$!
+for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$sdk_port/package.json" >/dev/null 2>&1 && break; sleep 0.1; done
+sdk_status=0
+"$NODE" web-sdk/tests/passkeys.mjs "http://127.0.0.1:$sdk_port" "$COGNATE_BASE_URL" \
+  "$COGNATE_ADMIN_ACCESS_KEY_ID" "$COGNATE_ADMIN_SECRET_ACCESS_KEY" || sdk_status=$?
+kill "$sdk_helper_pid" 2>/dev/null; wait "$sdk_helper_pid" 2>/dev/null || true
+[ "$sdk_status" = 0 ] || { tail -n 100 "$scratch/wrangler.log" >&2; exit 1; }
+
 step "a Rust panic fails one request and the Worker recovers (alone: it resets the isolate)"
 cargo test --workspace --test e2e --locked -- --ignored --exact edge::a_rust_panic_fails_one_request_and_the_worker_recovers
 
