@@ -10,7 +10,8 @@
 # web SDK's signInWithRedirect({ provider: { custom } }) on its example page (web-sdk/build.sh,
 # served by web-sdk/tests/helper.mjs), each through the IdP's sign-in page and its
 # auto-submitting HTTP-POST form; the apps' codes exchanged by `openidconnect`; and the checks of
-# MetadataFile/MetadataURL at Create/UpdateIdentityProvider (tests/tests/e2e/saml.rs).
+# MetadataFile/MetadataURL at Create/UpdateIdentityProvider, IdP-initiated sign-in and encrypted
+# assertions (tests/tests/e2e/saml.rs).
 #
 # Tools: scripts/setup-saml.sh (Debian's libxmlsec1-dev & co, xmlsec1, pysaml2 in a pinned venv),
 # scripts/setup-browser.sh (Chromium, playwright-core), scripts/setup-edge.sh (Node, for the
@@ -48,7 +49,9 @@ web-sdk/build.sh
 eval "$(scripts/setup-edge.sh --env)"
 eval "$(scripts/setup-browser.sh --env)"
 
-for name in idp rogue; do
+# idp, rogue: the IdP's signing keys; sp-encryption: the server's SAML encryption key pair
+# (EncryptedResponses), which the harness's host reads from COGNATE_SAML_ENCRYPTION_*.
+for name in idp rogue sp-encryption; do
   openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=cognate-test-saml-$name" \
     -keyout "$work/$name.key" -out "$work/$name.crt" 2>/dev/null
 done
@@ -83,7 +86,9 @@ if [ "$status" -eq 0 ]; then
   done
   for engine in wasm native; do
     echo "==> saml: Chromium through the hosted UI and the web SDK to pysaml2's IdP, $engine engine"
-    COGNATE_ENGINE="$engine" COGNATE_BIN="$cognate_bin" SAML_IDP_URL="$SAML_IDP_URL" \
+    COGNATE_SAML_ENCRYPTION_KEY="$work/sp-encryption.key" \
+      COGNATE_SAML_ENCRYPTION_CERTIFICATE="$work/sp-encryption.crt" \
+      COGNATE_ENGINE="$engine" COGNATE_BIN="$cognate_bin" SAML_IDP_URL="$SAML_IDP_URL" \
       COGNATE_TEST_EXTRA_UPSTREAM_HOSTS="127.0.0.1:$port" COGNATE_WEB_TEST_HELPER="$helper" \
       cargo test --workspace --test e2e --locked -- --ignored saml || { status=$?; break; }
   done

@@ -505,6 +505,10 @@ pub struct SignedAssertion {
     /// is what counts).
     pub response_destination: Option<String>,
     pub response_in_response_to: Option<String>,
+    /// Whether the assertion came encrypted (an `EncryptedAssertion` the port decrypted with
+    /// the SP's encryption key) rather than in the clear.
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 /// Why a SAML response (or an IdP's metadata) is refused.

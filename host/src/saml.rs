@@ -5,7 +5,8 @@
 //! 1. Before any signature work, the original document's shape is checked with a
 //!    namespace-aware reader: its root is a SAML protocol `Response`, it has no DOCTYPE, and it
 //!    holds exactly one `saml:Assertion`, a direct child of the root (and no
-//!    `EncryptedAssertion`, which this port cannot decrypt). A second assertion anywhere, or the
+//!    `EncryptedAssertion` unless it is the only one and the port has the SP's encryption key:
+//!    it is then decrypted and put in its place first). A second assertion anywhere, or the
 //!    assertion moved under another element, is refused.
 //! 2. samael has libxmlsec1 verify every `Signature` in the document against the IdP metadata's
 //!    signing certificates only (not a certificate the response carries), with SHA-2 algorithms
@@ -23,6 +24,7 @@ use cognate_core::ports::{BoxFuture, Saml, boxed};
 use cognate_core::saml::{
     Attribute, Confirmation, IdpMetadata, STATUS_SUCCESS, SamlError, SignedAssertion,
 };
+use openssl::pkey::{PKey, Private};
 use quick_xml::events::Event;
 use quick_xml::name::{Namespace, ResolveResult};
 use quick_xml::reader::NsReader;
@@ -30,6 +32,7 @@ use samael::crypto::{AllowedSignatureAlgorithm, Crypto, CryptoProvider, ReduceMo
 use samael::metadata::EntityDescriptor;
 use samael::schema::{Assertion, Response};
 use samael::service_provider::ServiceProvider;
+use std::fmt;
 
 /// The largest `SAMLResponse` accepted (base64 text), and the largest metadata document.
 pub const MAX_RESPONSE: usize = 512 * 1024;
@@ -51,8 +54,38 @@ const ALGORITHMS: [AllowedSignatureAlgorithm; 6] = [
 ];
 
 /// The SAML verifier of the host.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct XmlSecSaml;
+#[derive(Clone, Default)]
+pub struct XmlSecSaml {
+    /// The SP's SAML encryption key (`EncryptedResponses`): IdPs encrypt assertions to its
+    /// certificate, which the SP metadata publishes.
+    decryption_key: Option<PKey<Private>>,
+}
+
+impl XmlSecSaml {
+    /// A verifier that also decrypts `EncryptedAssertion`s with `key_pem` (an RSA private key,
+    /// PKCS#8 or PKCS#1 PEM).
+    pub fn with_decryption_key(key_pem: &[u8]) -> Result<Self, String> {
+        let key = PKey::private_key_from_pem(key_pem)
+            .map_err(|e| format!("the SAML encryption key is not a PEM private key: {e}"))?;
+        if key.rsa().is_err() {
+            return Err("the SAML encryption key must be an RSA key".into());
+        }
+        Ok(Self {
+            decryption_key: Some(key),
+        })
+    }
+}
+
+impl fmt::Debug for XmlSecSaml {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("XmlSecSaml")
+            .field(
+                "decryption_key",
+                &self.decryption_key.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
 
 impl Saml for XmlSecSaml {
     fn metadata<'a>(
@@ -66,7 +99,7 @@ impl Saml for XmlSecSaml {
         saml_response: &'a str,
         metadata_xml: &'a str,
     ) -> BoxFuture<'a, Result<SignedAssertion, SamlError>> {
-        boxed(async move { verify(saml_response, metadata_xml) })
+        boxed(async move { verify_with(saml_response, metadata_xml, self.decryption_key.as_ref()) })
     }
 }
 
@@ -261,6 +294,97 @@ fn millis(t: &chrono::DateTime<chrono::Utc>) -> u64 {
 
 /// Verifies a base64 `SAMLResponse` against the IdP's metadata (see the module's comment).
 pub fn verify(saml_response: &str, metadata_xml: &str) -> Result<SignedAssertion, SamlError> {
+    verify_with(saml_response, metadata_xml, None)
+}
+
+/// The byte range of the one `EncryptedAssertion` element, a direct child of the root.
+fn encrypted_assertion_span(xml: &str) -> Result<(usize, usize), SamlError> {
+    let mut reader = NsReader::from_str(xml);
+    let mut depth = 0usize;
+    let mut start: Option<(usize, usize)> = None;
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|e| SamlError::Malformed(format!("not XML: {e}")))?;
+        let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        match &event {
+            Event::Start(s) => {
+                if start.is_none()
+                    && depth == 1
+                    && is(&ns, ASSERTION_NS)
+                    && s.local_name().as_ref() == b"EncryptedAssertion"
+                {
+                    start = Some((before, depth));
+                }
+                depth += 1;
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if let Some((from, at)) = start
+                    && depth == at
+                {
+                    return Ok((from, after));
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Err(SamlError::Malformed(
+        "the EncryptedAssertion is not a child of the Response".into(),
+    ))
+}
+
+/// Decrypts the response's one `EncryptedAssertion` (XML Encryption: the key by RSA-OAEP or
+/// RSA 1.5, the data by AES-128-CBC or AES-128-GCM, samael's decryption over OpenSSL) and puts
+/// the plaintext assertion in its place, as an XML Encryption processor does; the signature
+/// inside it is then verified like any other.
+fn decrypt_in_place(xml: &str, key: &PKey<Private>) -> Result<String, SamlError> {
+    let response = xml
+        .parse::<Response>()
+        .map_err(|e| SamlError::Malformed(format!("not a SAML Response: {e}")))?;
+    let encrypted = response
+        .encrypted_assertion
+        .ok_or_else(|| SamlError::Malformed("no EncryptedAssertion".into()))?;
+    let undecryptable =
+        |e: &dyn fmt::Display| SamlError::Malformed(format!("cannot decrypt the assertion: {e}"));
+    let (cipher_key, key_method) = encrypted
+        .encrypted_key_info()
+        .ok_or_else(|| undecryptable(&"no EncryptedKey"))?;
+    let data_key = Crypto::decrypt_assertion_key_info(cipher_key, key_method, key)
+        .map_err(|e| undecryptable(&e))?;
+    let (cipher_value, value_method) = encrypted
+        .encrypted_value_info()
+        .ok_or_else(|| undecryptable(&"no EncryptedData"))?;
+    let plaintext = Crypto::decrypt_assertion_value_info(cipher_value, value_method, &data_key)
+        .map_err(|e| undecryptable(&e))?;
+    // CBC's padding is not removed by the decryption (XML Encryption pads with random bytes
+    // and a length): the element is what lies between the first '<' and the last '>'.
+    let valid = match std::str::from_utf8(&plaintext) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(plaintext.get(..e.valid_up_to()).unwrap_or_default())
+            .unwrap_or_default(),
+    };
+    let element = match (valid.find('<'), valid.rfind('>')) {
+        (Some(from), Some(to)) if from < to => valid.get(from..=to).unwrap_or_default(),
+        _ => return Err(undecryptable(&"the plaintext is not XML")),
+    };
+    let (from, to) = encrypted_assertion_span(xml)?;
+    let (head, tail) = (
+        xml.get(..from).unwrap_or_default(),
+        xml.get(to..).unwrap_or_default(),
+    );
+    Ok(format!("{head}{element}{tail}"))
+}
+
+/// [`verify`], decrypting an `EncryptedAssertion` with `decryption_key` first (without a key,
+/// an encrypted assertion is refused).
+pub fn verify_with(
+    saml_response: &str,
+    metadata_xml: &str,
+    decryption_key: Option<&PKey<Private>>,
+) -> Result<SignedAssertion, SamlError> {
     if saml_response.len() > MAX_RESPONSE {
         return Err(SamlError::Malformed("the response is too large".into()));
     }
@@ -285,8 +409,21 @@ pub fn verify(saml_response: &str, metadata_xml: &str) -> Result<SignedAssertion
         ));
     }
 
-    // 1. Shape.
-    let shape = shape(&xml)?;
+    // 1. Shape (after decrypting the one EncryptedAssertion in its place, if that is what the
+    // response carries; the decrypted document must then have the shape of a plain one).
+    let mut shape = shape(&xml)?;
+    let mut xml = xml;
+    let encrypted = shape.encrypted > 0;
+    if encrypted {
+        let key = decryption_key.ok_or(SamlError::Encrypted)?;
+        if shape.encrypted != 1 || !shape.assertions.is_empty() {
+            return Err(SamlError::Signature(
+                "the response must carry exactly one assertion, a child of the Response".into(),
+            ));
+        }
+        xml = decrypt_in_place(&xml, key)?;
+        shape = self::shape(&xml)?;
+    }
     match shape.status.as_deref() {
         Some(STATUS_SUCCESS) => {}
         Some(other) => return Err(SamlError::Status(other.to_string())),
@@ -357,12 +494,9 @@ pub fn verify(saml_response: &str, metadata_xml: &str) -> Result<SignedAssertion
             "the signed assertion is not the response's assertion".into(),
         ));
     }
-    Ok(answer(
-        idp_entity_id,
-        assertion,
-        signed_response.as_ref(),
-        &shape,
-    ))
+    let mut answer = answer(idp_entity_id, assertion, signed_response.as_ref(), &shape);
+    answer.encrypted = encrypted;
+    Ok(answer)
 }
 
 fn answer(
@@ -436,5 +570,6 @@ fn answer(
         response_in_response_to: response
             .map(|r| r.in_response_to.clone())
             .unwrap_or_else(|| shape.in_response_to.clone()),
+        encrypted: false,
     }
 }

@@ -483,6 +483,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
             }),
     )?);
     tracing::info!(hosts = ?federation.upstream_hosts, "upstream identity providers' hosts");
+    let saml_encryption_certificate = saml_encryption(&mut env, federation)?;
     let env = Arc::new(env);
 
     let (admin_keys, admin_key_source) = if settings.admin_keys.is_empty() {
@@ -521,6 +522,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
     let mut config = Config::new(&base_url, &settings.region);
     config.admin_keys = admin_keys;
     config.oidc_providers = settings.identity.oidc_providers.clone();
+    config.saml_encryption_certificate = saml_encryption_certificate;
     let service = Arc::new(Service::new(config));
     let limits = crate::engine::WasmLimits {
         requests_per_instance: settings.wasm_requests_per_instance,
@@ -887,4 +889,48 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     prepared.serve(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The SP's SAML encryption key pair (`[federation] saml_encryption_key` and
+/// `saml_encryption_certificate`): the key goes to the SAML verifier, the certificate (base64
+/// DER, from its PEM) to the core, which publishes it in the SP metadata.
+fn saml_encryption(
+    env: &mut crate::ports::HostEnv,
+    federation: &crate::config::FederationConfig,
+) -> anyhow::Result<Option<String>> {
+    let (Some(key), Some(certificate)) = (
+        &federation.saml_encryption_key,
+        &federation.saml_encryption_certificate,
+    ) else {
+        return Ok(None);
+    };
+    let pem = std::fs::read_to_string(certificate)
+        .with_context(|| format!("cannot read {}", certificate.display()))?;
+    let body: String = pem
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| *l != "-----BEGIN CERTIFICATE-----")
+        .skip(1)
+        .take_while(|l| *l != "-----END CERTIFICATE-----")
+        .collect();
+    if body.is_empty() {
+        anyhow::bail!("{} holds no PEM certificate", certificate.display());
+    }
+    #[cfg(feature = "saml")]
+    {
+        let key_pem =
+            std::fs::read(key).with_context(|| format!("cannot read {}", key.display()))?;
+        env.saml = Arc::new(
+            crate::saml::XmlSecSaml::with_decryption_key(&key_pem)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?,
+        );
+        tracing::info!(certificate = %certificate.display(), "SAML encryption key (EncryptedResponses)");
+        Ok(Some(body))
+    }
+    #[cfg(not(feature = "saml"))]
+    {
+        let _ = (env, key);
+        tracing::warn!("a SAML encryption key is configured, but this build has no SAML support");
+        Ok(None)
+    }
 }

@@ -7,7 +7,10 @@ Endpoints:
   GET  /metadata              the IdP's metadata (entity id = this URL); `?tag=T` is ignored
                               but counted:
   GET  /fetches?tag=T         how many times /metadata?tag=T was fetched (JSON {"fetches": n})
-  POST /sp                    registers an SP's metadata XML (the body), as an operator would
+  POST /sp                    registers an SP's metadata XML (the body), as an operator would;
+                              `?encrypt=1`: encrypt every assertion for that SP to the encryption
+                              certificate of its metadata (XML Encryption: AES-128-CBC, the key
+                              by RSA-OAEP)
   GET  /sso/redirect          SP-initiated Web SSO (HTTP-Redirect binding in): the IdP's sign-in
                               page (a form for a browser: username and password; every username
                               exists, the password is PASSWORD below), which posts to
@@ -25,8 +28,10 @@ Endpoints:
 """
 
 import argparse
+import functools
 import html
 import http.server
+import re
 import sys
 import urllib.parse
 
@@ -36,6 +41,13 @@ from saml2.metadata import create_metadata_string
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.server import Server
 from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
+import saml2.entity
+import saml2.sigver
+
+# pysaml2 encrypts assertions with 3DES-CBC by default; SPs (Cognate among them) take AES.
+saml2.entity.pre_encryption_part = functools.partial(
+    saml2.sigver.pre_encryption_part, msg_enc="http://www.w3.org/2001/04/xmlenc#aes128-cbc"
+)
 
 # Every user of this IdP signs in with this password on its sign-in page.
 PASSWORD = "Idp-Password-1"
@@ -117,6 +129,7 @@ class Idp:
         self.sp_metadata = []
         self.servers = {}
         self.fetches = {}
+        self.encrypt_for = set()
         self.rebuild()
 
     def rebuild(self):
@@ -142,6 +155,8 @@ class Idp:
             sp_entity_id=sp_entity_id,
             name_id=name_id,
             sign_assertion=sign in (None, "assertion", "both"),
+            encrypt_assertion=sp_entity_id in self.encrypt_for,
+            encrypt_assertion_self_contained=True,
             sign_response=sign in ("response", "both"),
             sign_alg=sign_alg,
             digest_alg=digest_alg,
@@ -188,7 +203,10 @@ def handler_for(idp):
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length).decode()
             try:
-                if self.path == "/sp":
+                if self.path.startswith("/sp"):
+                    if self.path == "/sp?encrypt=1":
+                        entity = re.search(r'entityID="([^"]+)"', body)
+                        idp.encrypt_for.add(html.unescape(entity.group(1)))
                     idp.sp_metadata.append(body)
                     idp.rebuild()
                     return self.answer(204, b"")

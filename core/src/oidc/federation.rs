@@ -514,9 +514,10 @@ pub async fn saml_sp_metadata(ctx: &Ctx<'_>) -> Response {
         }
         Err(e) => return OAuthError::from(e).into_json(),
     }
-    let xml = crate::saml::metadata::sp_metadata_xml(
+    let xml = crate::saml::metadata::sp_metadata_xml_with(
         &crate::saml::sp_entity_id(pool_id),
         &saml_acs_url(ctx),
+        ctx.config.saml_encryption_certificate.as_deref(),
     );
     Response::json(200, "application/samlmetadata+xml", xml.into_bytes())
         .with_header("cache-control", "public, max-age=300")
@@ -728,6 +729,16 @@ async fn finish_saml(
         },
     )
     .await?;
+    // EncryptedResponses: the IdP must encrypt every assertion to our certificate.
+    if provider
+        .detail("EncryptedResponses")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        && !assertion.encrypted
+    {
+        return Err(Error::not_authorized(
+            "The SAML provider requires encrypted assertions (EncryptedResponses), and this one is not encrypted.",
+        ));
+    }
     if expected.in_response_to.is_none()
         && now.saturating_sub(assertion.issue_instant_millis) > IDP_INITIATED_MAX_AGE_MILLIS
     {

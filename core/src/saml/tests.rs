@@ -47,6 +47,7 @@ fn signed() -> SignedAssertion {
         }],
         response_destination: Some(ACS.into()),
         response_in_response_to: Some("_r1".into()),
+        encrypted: false,
     }
 }
 

@@ -407,3 +407,160 @@ async fn idp_initiated_sign_in_follows_cognitos_rules() {
     assert_eq!(status, 400, "{body}");
     assert!(location.is_none());
 }
+
+/// `EncryptedResponses`: the SP metadata publishes the server's encryption certificate
+/// (`[federation] saml_encryption_certificate`; scripts/test-saml.sh generates the pair and
+/// passes `COGNATE_SAML_ENCRYPTION_KEY`/`_CERTIFICATE`), the IdP encrypts its assertions to it
+/// (XML Encryption, AES-128-CBC and RSA-OAEP), the host decrypts them and verifies the
+/// signature inside; a provider that requires encryption refuses assertions in the clear.
+#[tokio::test]
+#[ignore = "needs pysaml2's IdP and a host built with --features saml: scripts/test-saml.sh"]
+async fn encrypted_assertions_are_decrypted_and_required_when_the_provider_says_so() {
+    use base64ct::{Base64, Encoding};
+    use cognate_tests::cognito::types::OAuthFlowType;
+    const CALLBACK: &str = "http://localhost:8978/encrypted";
+    let target = Target::shared();
+    let admin = target.admin_client();
+    let certificate = std::fs::read_to_string(
+        std::env::var("COGNATE_SAML_ENCRYPTION_CERTIFICATE")
+            .expect("COGNATE_SAML_ENCRYPTION_CERTIFICATE (scripts/test-saml.sh sets it)"),
+    )
+    .unwrap();
+    let certificate: String = certificate
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let metadata = idp_metadata().await;
+    let http = no_redirects();
+
+    // Two pools whose provider requires encryption: the IdP encrypts for the first only.
+    let mut pools = Vec::new();
+    for encrypt in [true, false] {
+        let pool_id = target.create_standard_pool("saml-enc").await;
+        let sp = http
+            .get(format!(
+                "{}/saml2/metadata?user_pool_id={pool_id}",
+                target.base_url()
+            ))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            sp.contains(&format!(
+                r#"<md:KeyDescriptor use="encryption"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{certificate}</ds:X509Certificate>"#
+            )),
+            "{sp}"
+        );
+        let registered = http
+            .post(format!(
+                "{}/sp{}",
+                idp_url(),
+                if encrypt { "?encrypt=1" } else { "" }
+            ))
+            .body(sp)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(registered.status().as_u16(), 204);
+        let bad = service_error(
+            admin
+                .create_identity_provider()
+                .user_pool_id(&pool_id)
+                .provider_name("Corp")
+                .provider_type(IdentityProviderTypeType::Saml)
+                .provider_details("MetadataFile", &metadata)
+                .provider_details("EncryptedResponses", "yes")
+                .send()
+                .await,
+            "CreateIdentityProvider",
+        );
+        assert!(bad.is_invalid_parameter_exception(), "{bad:?}");
+        ok(
+            admin
+                .create_identity_provider()
+                .user_pool_id(&pool_id)
+                .provider_name("Corp")
+                .provider_type(IdentityProviderTypeType::Saml)
+                .provider_details("MetadataFile", &metadata)
+                .provider_details("EncryptedResponses", "true")
+                .provider_details("IDPInit", "true")
+                .attribute_mapping("email", "urn:oid:1.2.840.113549.1.9.1.1")
+                .send()
+                .await,
+            "CreateIdentityProvider",
+        );
+        let app = target
+            .create_client(&pool_id, |b| {
+                b.generate_secret(true)
+                    .allowed_o_auth_flows_user_pool_client(true)
+                    .allowed_o_auth_flows(OAuthFlowType::Code)
+                    .allowed_o_auth_scopes("openid")
+                    .allowed_o_auth_scopes("email")
+                    .callback_urls(CALLBACK)
+                    .supported_identity_providers("Corp")
+            })
+            .await;
+        pools.push((pool_id, app));
+    }
+    let relay = |client_id: &str| {
+        format!(
+            "response_type=code&client_id={client_id}&redirect_uri={}&scope=openid+email&identity_provider=Corp",
+            openidconnect::url::form_urlencoded::byte_serialize(CALLBACK.as_bytes())
+                .collect::<String>()
+        )
+    };
+    let response_xml = |form: &[(String, String)]| {
+        let b64 = &form.iter().find(|(k, _)| k == "SAMLResponse").unwrap().1;
+        String::from_utf8(Base64::decode_vec(b64).unwrap()).unwrap()
+    };
+
+    // Encrypted: nothing about the user in the clear; decrypted, verified, signed in.
+    let (pool_id, app) = &pools[0];
+    let form = idp_initiated_form(target, pool_id, "eve", &relay(&app.id)).await;
+    let xml = response_xml(&form);
+    assert!(xml.contains("EncryptedAssertion"), "{xml}");
+    assert!(!xml.contains("eve@example.com"), "{xml}");
+    let (status, location, body) = post_acs(target, &form).await;
+    assert_eq!(status, 302, "{body}");
+    let location = location.unwrap();
+    let code = query_param(&location, "code").unwrap_or_else(|| panic!("{location}"));
+    let tokens: Value = http
+        .post(format!("{}/oauth2/token", target.base_url()))
+        .basic_auth(&app.id, app.secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CALLBACK),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let claims = target
+        .jwks(pool_id)
+        .await
+        .verify_id_token(tokens["id_token"].as_str().unwrap(), &app.id)
+        .expect("a valid ID token");
+    assert_eq!(claims["cognito:username"], "Corp_eve@example.com");
+    assert_eq!(claims["email"], "eve@example.com");
+
+    // In the clear, to a provider that requires encryption: refused.
+    let (pool_id, app) = &pools[1];
+    let form = idp_initiated_form(target, pool_id, "eve", &relay(&app.id)).await;
+    assert!(!response_xml(&form).contains("EncryptedAssertion"));
+    let (status, location, body) = post_acs(target, &form).await;
+    assert_eq!(status, 302, "{body}");
+    let location = location.unwrap();
+    assert!(query_param(&location, "code").is_none(), "{location}");
+    assert!(
+        query_param(&location, "error_description")
+            .unwrap_or_default()
+            .contains("requires encrypted assertions"),
+        "{location}"
+    );
+}
