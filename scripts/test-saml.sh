@@ -13,12 +13,17 @@
 # MetadataFile/MetadataURL at Create/UpdateIdentityProvider, IdP-initiated sign-in and encrypted
 # assertions (tests/tests/e2e/saml.rs).
 #
+# `scripts/test-saml.sh FILTER` runs only the end-to-end tests whose name contains FILTER (e.g.
+# `saml::encrypted`), after the verifier's tests; COGNATE_SAML_ENGINES (default "wasm native")
+# picks the engines.
+#
 # Tools: scripts/setup-saml.sh (Debian's libxmlsec1-dev & co, xmlsec1, pysaml2 in a pinned venv),
 # scripts/setup-browser.sh (Chromium, playwright-core), scripts/setup-edge.sh (Node, for the
 # web SDK's build and helper).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+filter="${1:-saml}"
 
 scripts/setup-saml.sh
 eval "$(scripts/setup-saml.sh --env)"
@@ -84,13 +89,13 @@ if [ "$status" -eq 0 ]; then
     [ "$SECONDS" -lt "$deadline" ] || { echo "test-saml: the web SDK helper did not start" >&2; exit 1; }
     sleep 0.1
   done
-  for engine in wasm native; do
+  for engine in ${COGNATE_SAML_ENGINES:-wasm native}; do
     echo "==> saml: Chromium through the hosted UI and the web SDK to pysaml2's IdP, $engine engine"
     COGNATE_SAML_ENCRYPTION_KEY="$work/sp-encryption.key" \
       COGNATE_SAML_ENCRYPTION_CERTIFICATE="$work/sp-encryption.crt" \
       COGNATE_ENGINE="$engine" COGNATE_BIN="$cognate_bin" SAML_IDP_URL="$SAML_IDP_URL" \
       COGNATE_TEST_EXTRA_UPSTREAM_HOSTS="127.0.0.1:$port" COGNATE_WEB_TEST_HELPER="$helper" \
-      cargo test --workspace --test e2e --locked -- --ignored saml || { status=$?; break; }
+      cargo test --workspace --test e2e --locked -- --ignored "$filter" || { status=$?; break; }
   done
 fi
 if [ "$status" -ne 0 ]; then

@@ -30,7 +30,7 @@ use quick_xml::name::{Namespace, ResolveResult};
 use quick_xml::reader::NsReader;
 use samael::crypto::{AllowedSignatureAlgorithm, Crypto, CryptoProvider, ReduceMode};
 use samael::metadata::EntityDescriptor;
-use samael::schema::{Assertion, Response};
+use samael::schema::{Assertion, CipherValue, Response};
 use samael::service_provider::ServiceProvider;
 use std::fmt;
 
@@ -40,6 +40,7 @@ pub const MAX_METADATA: usize = 1024 * 1024;
 
 const PROTOCOL_NS: &[u8] = b"urn:oasis:names:tc:SAML:2.0:protocol";
 const ASSERTION_NS: &[u8] = b"urn:oasis:names:tc:SAML:2.0:assertion";
+const XENC_NS: &[u8] = b"http://www.w3.org/2001/04/xmlenc#";
 const HTTP_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 const HTTP_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
 
@@ -304,31 +305,43 @@ fn encrypted_assertion_span(xml: &str) -> Result<(usize, usize), SamlError> {
     let mut start: Option<(usize, usize)> = None;
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-        let (ns, event) = reader
-            .read_resolved_event()
-            .map_err(|e| SamlError::Malformed(format!("not XML: {e}")))?;
-        let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-        match &event {
-            Event::Start(s) => {
-                if start.is_none()
-                    && depth == 1
-                    && is(&ns, ASSERTION_NS)
-                    && s.local_name().as_ref() == b"EncryptedAssertion"
-                {
+        enum Step {
+            Open(bool),
+            Close,
+            End,
+            Other,
+        }
+        let step = {
+            let (ns, event) = reader
+                .read_resolved_event()
+                .map_err(|e| SamlError::Malformed(format!("not XML: {e}")))?;
+            match &event {
+                Event::Start(s) => Step::Open(
+                    is(&ns, ASSERTION_NS) && s.local_name().as_ref() == b"EncryptedAssertion",
+                ),
+                Event::End(_) => Step::Close,
+                Event::Eof => Step::End,
+                _ => Step::Other,
+            }
+        };
+        match step {
+            Step::Open(encrypted) => {
+                if start.is_none() && depth == 1 && encrypted {
                     start = Some((before, depth));
                 }
                 depth += 1;
             }
-            Event::End(_) => {
+            Step::Close => {
                 depth = depth.saturating_sub(1);
                 if let Some((from, at)) = start
                     && depth == at
                 {
+                    let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
                     return Ok((from, after));
                 }
             }
-            Event::Eof => break,
-            _ => {}
+            Step::End => break,
+            Step::Other => {}
         }
     }
     Err(SamlError::Malformed(
@@ -336,28 +349,124 @@ fn encrypted_assertion_span(xml: &str) -> Result<(usize, usize), SamlError> {
     ))
 }
 
+/// What an `EncryptedAssertion` holds: its `EncryptedData`'s method and cipher value, and the
+/// one `EncryptedKey`'s (inside the data's `KeyInfo`, or beside the data).
+struct EncryptionParts {
+    data_method: String,
+    data_value: String,
+    key_method: String,
+    key_value: String,
+}
+
+/// Reads the parts of an `EncryptedAssertion` element (namespace-aware: exactly one
+/// `xenc:EncryptedData` and one `xenc:EncryptedKey`, each with one `EncryptionMethod` and one
+/// `CipherData/CipherValue`).
+fn encryption_parts(element: &str) -> Result<EncryptionParts, SamlError> {
+    let malformed = |m: &str| SamlError::Malformed(format!("cannot decrypt the assertion: {m}"));
+    let mut reader = NsReader::from_str(element);
+    // The (namespace is XML Encryption, local name) of the open elements.
+    let mut path: Vec<(bool, Vec<u8>)> = Vec::new();
+    let (mut data_method, mut data_value, mut key_method, mut key_value) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let parent = |path: &[(bool, Vec<u8>)], back: usize| -> Option<Vec<u8>> {
+        path.len()
+            .checked_sub(back)
+            .and_then(|i| path.get(i))
+            .and_then(|(xenc, name)| xenc.then(|| name.clone()))
+    };
+    loop {
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|e| SamlError::Malformed(format!("not XML: {e}")))?;
+        let xenc = is(&ns, XENC_NS);
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let local = e.local_name().as_ref().to_vec();
+                if xenc && local == b"EncryptionMethod" {
+                    let algorithm = attr(e, b"Algorithm")?
+                        .ok_or_else(|| malformed("an EncryptionMethod without Algorithm"))?;
+                    match parent(&path, 1).as_deref() {
+                        Some(b"EncryptedData") => data_method.push(algorithm),
+                        Some(b"EncryptedKey") => key_method.push(algorithm),
+                        _ => {}
+                    }
+                }
+                if matches!(event, Event::Start(_)) {
+                    path.push((xenc, local));
+                }
+            }
+            Event::Text(t) => {
+                if let Some((true, name)) = path.last()
+                    && name.as_slice() == b"CipherValue"
+                    && parent(&path, 2).as_deref() == Some(b"CipherData")
+                {
+                    let text = t
+                        .decode()
+                        .map_err(|e| SamlError::Malformed(format!("not XML: {e}")))?
+                        .into_owned();
+                    match parent(&path, 3).as_deref() {
+                        Some(b"EncryptedData") => data_value.push(text),
+                        Some(b"EncryptedKey") => key_value.push(text),
+                        _ => {}
+                    }
+                }
+            }
+            Event::End(_) => {
+                path.pop();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    let one = |mut v: Vec<String>| if v.len() == 1 { v.pop() } else { None };
+    let (dm, dv, km, kv) = (
+        one(data_method),
+        one(data_value),
+        one(key_method),
+        one(key_value),
+    );
+    match (dm, dv, km, kv) {
+        (Some(data_method), Some(data_value), Some(key_method), Some(key_value)) => {
+            Ok(EncryptionParts {
+                data_method,
+                data_value,
+                key_method,
+                key_value,
+            })
+        }
+        _ => Err(malformed(
+            "it must hold one EncryptedData and one EncryptedKey, each with one EncryptionMethod and one CipherValue",
+        )),
+    }
+}
+
 /// Decrypts the response's one `EncryptedAssertion` (XML Encryption: the key by RSA-OAEP or
 /// RSA 1.5, the data by AES-128-CBC or AES-128-GCM, samael's decryption over OpenSSL) and puts
 /// the plaintext assertion in its place, as an XML Encryption processor does; the signature
 /// inside it is then verified like any other.
 fn decrypt_in_place(xml: &str, key: &PKey<Private>) -> Result<String, SamlError> {
-    let response = xml
-        .parse::<Response>()
-        .map_err(|e| SamlError::Malformed(format!("not a SAML Response: {e}")))?;
-    let encrypted = response
-        .encrypted_assertion
-        .ok_or_else(|| SamlError::Malformed("no EncryptedAssertion".into()))?;
     let undecryptable =
         |e: &dyn fmt::Display| SamlError::Malformed(format!("cannot decrypt the assertion: {e}"));
-    let (cipher_key, key_method) = encrypted
-        .encrypted_key_info()
-        .ok_or_else(|| undecryptable(&"no EncryptedKey"))?;
-    let data_key = Crypto::decrypt_assertion_key_info(cipher_key, key_method, key)
+    let (from, to) = encrypted_assertion_span(xml)?;
+    let parts = encryption_parts(xml.get(from..to).unwrap_or_default())?;
+    let cipher_key = CipherValue {
+        value: parts.key_value,
+    };
+    let data_key = Crypto::decrypt_assertion_key_info(&cipher_key, &parts.key_method, key)
         .map_err(|e| undecryptable(&e))?;
-    let (cipher_value, value_method) = encrypted
-        .encrypted_value_info()
-        .ok_or_else(|| undecryptable(&"no EncryptedData"))?;
-    let plaintext = Crypto::decrypt_assertion_value_info(cipher_value, value_method, &data_key)
+    let cipher_value = CipherValue {
+        value: parts.data_value,
+    };
+    let value_method = &parts.data_method;
+    // samael slices the value as IV, data (and GCM tag) without checking its length: a value
+    // shorter than an IV and one block (or IV and tag) is refused here instead.
+    let value_bytes =
+        openssl::base64::decode_block(&cipher_value.value.lines().collect::<String>())
+            .map_err(|e| undecryptable(&e))?;
+    if value_bytes.len() < 32 {
+        return Err(undecryptable(&"the encrypted value is too short"));
+    }
+    let plaintext = Crypto::decrypt_assertion_value_info(&cipher_value, value_method, &data_key)
         .map_err(|e| undecryptable(&e))?;
     // CBC's padding is not removed by the decryption (XML Encryption pads with random bytes
     // and a length): the element is what lies between the first '<' and the last '>'.
@@ -370,7 +479,6 @@ fn decrypt_in_place(xml: &str, key: &PKey<Private>) -> Result<String, SamlError>
         (Some(from), Some(to)) if from < to => valid.get(from..=to).unwrap_or_default(),
         _ => return Err(undecryptable(&"the plaintext is not XML")),
     };
-    let (from, to) = encrypted_assertion_span(xml)?;
     let (head, tail) = (
         xml.get(..from).unwrap_or_default(),
         xml.get(to..).unwrap_or_default(),

@@ -45,9 +45,18 @@ import saml2.entity
 import saml2.sigver
 
 # pysaml2 encrypts assertions with 3DES-CBC by default; SPs (Cognate among them) take AES.
+# Both the template's EncryptionMethod and the session key xmlsec1 generates must say so.
 saml2.entity.pre_encryption_part = functools.partial(
     saml2.sigver.pre_encryption_part, msg_enc="http://www.w3.org/2001/04/xmlenc#aes128-cbc"
 )
+_encrypt_assertion = saml2.sigver.SecurityContext.encrypt_assertion
+
+
+def _encrypt_assertion_aes(self, statement, enc_key, template, key_type=None, node_xpath=None):
+    return _encrypt_assertion(self, statement, enc_key, template, "aes-128", node_xpath)
+
+
+saml2.sigver.SecurityContext.encrypt_assertion = _encrypt_assertion_aes
 
 # Every user of this IdP signs in with this password on its sign-in page.
 PASSWORD = "Idp-Password-1"
