@@ -10,8 +10,8 @@
 # web SDK's signInWithRedirect({ provider: { custom } }) on its example page (web-sdk/build.sh,
 # served by web-sdk/tests/helper.mjs), each through the IdP's sign-in page and its
 # auto-submitting HTTP-POST form; the apps' codes exchanged by `openidconnect`; and the checks of
-# MetadataFile/MetadataURL at Create/UpdateIdentityProvider, IdP-initiated sign-in and encrypted
-# assertions (tests/tests/e2e/saml.rs).
+# MetadataFile/MetadataURL at Create/UpdateIdentityProvider, IdP-initiated sign-in, encrypted
+# assertions and single logout (tests/tests/e2e/saml.rs).
 #
 # `scripts/test-saml.sh FILTER` runs only the end-to-end tests whose name contains FILTER (e.g.
 # `saml::encrypted`), after the verifier's tests; COGNATE_SAML_ENGINES (default "wasm native")
@@ -54,9 +54,10 @@ web-sdk/build.sh
 eval "$(scripts/setup-edge.sh --env)"
 eval "$(scripts/setup-browser.sh --env)"
 
-# idp, rogue: the IdP's signing keys; sp-encryption: the server's SAML encryption key pair
-# (EncryptedResponses), which the harness's host reads from COGNATE_SAML_ENCRYPTION_*.
-for name in idp rogue sp-encryption; do
+# idp, rogue: the IdP's signing keys; sp-encryption and sp-signing: the server's SAML key pairs
+# (EncryptedResponses, IDPSignout), which the harness's host reads from COGNATE_SAML_ENCRYPTION_*
+# and COGNATE_SAML_SIGNING_*.
+for name in idp rogue sp-encryption sp-signing; do
   openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=cognate-test-saml-$name" \
     -keyout "$work/$name.key" -out "$work/$name.crt" 2>/dev/null
 done
@@ -93,6 +94,8 @@ if [ "$status" -eq 0 ]; then
     echo "==> saml: Chromium through the hosted UI and the web SDK to pysaml2's IdP, $engine engine"
     COGNATE_SAML_ENCRYPTION_KEY="$work/sp-encryption.key" \
       COGNATE_SAML_ENCRYPTION_CERTIFICATE="$work/sp-encryption.crt" \
+      COGNATE_SAML_SIGNING_KEY="$work/sp-signing.key" \
+      COGNATE_SAML_SIGNING_CERTIFICATE="$work/sp-signing.crt" \
       COGNATE_ENGINE="$engine" COGNATE_BIN="$cognate_bin" SAML_IDP_URL="$SAML_IDP_URL" \
       COGNATE_TEST_EXTRA_UPSTREAM_HOSTS="127.0.0.1:$port" COGNATE_WEB_TEST_HELPER="$helper" \
       cargo test --workspace --test e2e --locked -- --ignored "$filter" || { status=$?; break; }

@@ -28,6 +28,10 @@ pub struct Config {
     /// key stays with the `Saml` port.
     #[serde(default)]
     pub saml_encryption_certificate: Option<String>,
+    /// The certificate (base64 DER) of the server's SAML signing key, which signs single-logout
+    /// requests (`IDPSignout`), published in the SP metadata; the key stays with the `Saml` port.
+    #[serde(default)]
+    pub saml_signing_certificate: Option<String>,
 }
 
 /// An OpenID Connect provider as AWS IAM registers one (CreateOpenIDConnectProvider), for
@@ -60,6 +64,7 @@ impl Config {
             hosted_ui_session_seconds: 3600,
             oidc_providers: Vec::new(),
             saml_encryption_certificate: None,
+            saml_signing_certificate: None,
         }
     }
     pub fn with_admin_key(mut self, access_key_id: &str, secret_access_key: &str) -> Self {

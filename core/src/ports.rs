@@ -460,6 +460,16 @@ pub struct SamlIdpMetadata {
     pub signing_certificates: usize,
 }
 
+/// An IdP's `LogoutResponse` (single logout), as its signature covers it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SamlLogoutResponse {
+    pub issuer: Option<String>,
+    pub in_response_to: Option<String>,
+    pub destination: Option<String>,
+    /// The top-level `StatusCode`'s `Value`.
+    pub status: Option<String>,
+}
+
 /// A bearer `SubjectConfirmationData`, as signed.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SamlConfirmation {
@@ -581,6 +591,26 @@ pub trait Saml: MaybeSend + MaybeSync {
         saml_response: &'a str,
         metadata_xml: &'a str,
     ) -> BoxFuture<'a, Result<SignedAssertion, SamlError>>;
+    /// Signs an HTTP-Redirect binding message (SAML bindings §3.4.4.1): `signed_query` is
+    /// `SAMLRequest=…&RelayState=…&SigAlg=…` as sent, and the answer the base64 RSA-SHA256
+    /// signature by the server's SAML signing key ([`SamlError::Unsupported`] without one).
+    fn sign_redirect<'a>(
+        &'a self,
+        signed_query: &'a str,
+    ) -> BoxFuture<'a, Result<String, SamlError>> {
+        let _ = signed_query;
+        boxed(async { Err(SamlError::Unsupported) })
+    }
+    /// Verifies a base64 `LogoutResponse` (HTTP-POST binding) signed by one of the signing
+    /// certificates of `metadata_xml`: the root must be the signed element.
+    fn verify_logout_response<'a>(
+        &'a self,
+        saml_response: &'a str,
+        metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<SamlLogoutResponse, SamlError>> {
+        let _ = (saml_response, metadata_xml);
+        boxed(async { Err(SamlError::Unsupported) })
+    }
 }
 
 /// A runtime without an XML-DSig verifier (the edge): every SAML call is refused with

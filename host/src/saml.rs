@@ -22,7 +22,8 @@
 use base64ct::{Base64, Encoding};
 use cognate_core::ports::{BoxFuture, Saml, boxed};
 use cognate_core::saml::{
-    Attribute, Confirmation, IdpMetadata, STATUS_SUCCESS, SamlError, SignedAssertion,
+    Attribute, Confirmation, IdpMetadata, LogoutResponse, STATUS_SUCCESS, SamlError,
+    SignedAssertion,
 };
 use openssl::pkey::{PKey, Private};
 use quick_xml::events::Event;
@@ -60,20 +61,34 @@ pub struct XmlSecSaml {
     /// The SP's SAML encryption key (`EncryptedResponses`): IdPs encrypt assertions to its
     /// certificate, which the SP metadata publishes.
     decryption_key: Option<PKey<Private>>,
+    /// The SP's SAML signing key (`IDPSignout`): signs `LogoutRequest`s for the HTTP-Redirect
+    /// binding; the SP metadata publishes its certificate.
+    signing_key: Option<PKey<Private>>,
+}
+
+/// An RSA private key from PEM (PKCS#8 or PKCS#1).
+fn rsa_key(key_pem: &[u8], what: &str) -> Result<PKey<Private>, String> {
+    let key = PKey::private_key_from_pem(key_pem)
+        .map_err(|e| format!("the SAML {what} key is not a PEM private key: {e}"))?;
+    if key.rsa().is_err() {
+        return Err(format!("the SAML {what} key must be an RSA key"));
+    }
+    Ok(key)
 }
 
 impl XmlSecSaml {
     /// A verifier that also decrypts `EncryptedAssertion`s with `key_pem` (an RSA private key,
     /// PKCS#8 or PKCS#1 PEM).
-    pub fn with_decryption_key(key_pem: &[u8]) -> Result<Self, String> {
-        let key = PKey::private_key_from_pem(key_pem)
-            .map_err(|e| format!("the SAML encryption key is not a PEM private key: {e}"))?;
-        if key.rsa().is_err() {
-            return Err("the SAML encryption key must be an RSA key".into());
-        }
-        Ok(Self {
-            decryption_key: Some(key),
-        })
+    pub fn with_decryption_key(mut self, key_pem: &[u8]) -> Result<Self, String> {
+        self.decryption_key = Some(rsa_key(key_pem, "encryption")?);
+        Ok(self)
+    }
+
+    /// A verifier that also signs single-logout requests with `key_pem` (an RSA private key,
+    /// PKCS#8 or PKCS#1 PEM).
+    pub fn with_signing_key(mut self, key_pem: &[u8]) -> Result<Self, String> {
+        self.signing_key = Some(rsa_key(key_pem, "signing")?);
+        Ok(self)
     }
 }
 
@@ -83,6 +98,10 @@ impl fmt::Debug for XmlSecSaml {
             .field(
                 "decryption_key",
                 &self.decryption_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "signing_key",
+                &self.signing_key.as_ref().map(|_| "[redacted]"),
             )
             .finish()
     }
@@ -101,6 +120,22 @@ impl Saml for XmlSecSaml {
         metadata_xml: &'a str,
     ) -> BoxFuture<'a, Result<SignedAssertion, SamlError>> {
         boxed(async move { verify_with(saml_response, metadata_xml, self.decryption_key.as_ref()) })
+    }
+    fn sign_redirect<'a>(
+        &'a self,
+        signed_query: &'a str,
+    ) -> BoxFuture<'a, Result<String, SamlError>> {
+        boxed(async move {
+            let key = self.signing_key.as_ref().ok_or(SamlError::Unsupported)?;
+            sign_redirect(signed_query, key)
+        })
+    }
+    fn verify_logout_response<'a>(
+        &'a self,
+        saml_response: &'a str,
+        metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<LogoutResponse, SamlError>> {
+        boxed(async move { verify_logout_response(saml_response, metadata_xml) })
     }
 }
 
@@ -680,4 +715,137 @@ fn answer(
             .unwrap_or_else(|| shape.in_response_to.clone()),
         encrypted: false,
     }
+}
+
+/// The RSA-SHA256 signature (PKCS#1 v1.5, base64) of an HTTP-Redirect binding message's
+/// `SAMLRequest=…&RelayState=…&SigAlg=…`, with OpenSSL.
+pub fn sign_redirect(signed_query: &str, key: &PKey<Private>) -> Result<String, SamlError> {
+    let failed = |e: openssl::error::ErrorStack| SamlError::Malformed(format!("cannot sign: {e}"));
+    let mut signer =
+        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), key).map_err(failed)?;
+    signer.update(signed_query.as_bytes()).map_err(failed)?;
+    let signature = signer.sign_to_vec().map_err(failed)?;
+    Ok(Base64::encode_string(&signature))
+}
+
+/// The fields of a `LogoutResponse` document: its root's namespace-checked name and `ID`,
+/// `InResponseTo`, `Destination`, the `Issuer` (a child of the root) and the top-level
+/// `StatusCode`.
+#[derive(Default)]
+struct LogoutFields {
+    is_logout_response: bool,
+    id: Option<String>,
+    answer: LogoutResponse,
+}
+
+fn logout_fields(xml: &str) -> Result<LogoutFields, SamlError> {
+    let mut reader = NsReader::from_str(xml);
+    let mut fields = LogoutFields::default();
+    let mut depth = 0usize;
+    let mut in_issuer = false;
+    let mut in_status = false;
+    loop {
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|e| SamlError::Malformed(format!("not XML: {e}")))?;
+        match event {
+            Event::Start(ref s) | Event::Empty(ref s) => {
+                let local = s.local_name();
+                let local = local.as_ref();
+                if depth == 0 {
+                    fields.is_logout_response = is(&ns, PROTOCOL_NS) && local == b"LogoutResponse";
+                    fields.id = attr(s, b"ID")?;
+                    fields.answer.in_response_to = attr(s, b"InResponseTo")?;
+                    fields.answer.destination = attr(s, b"Destination")?;
+                } else if depth == 1 && is(&ns, ASSERTION_NS) && local == b"Issuer" {
+                    in_issuer = matches!(event, Event::Start(_));
+                } else if depth == 1 && is(&ns, PROTOCOL_NS) && local == b"Status" {
+                    in_status = true;
+                } else if depth == 2
+                    && in_status
+                    && is(&ns, PROTOCOL_NS)
+                    && local == b"StatusCode"
+                    && fields.answer.status.is_none()
+                {
+                    fields.answer.status = attr(s, b"Value")?;
+                }
+                if matches!(event, Event::Start(_)) {
+                    depth += 1;
+                }
+            }
+            Event::Text(t) if in_issuer => {
+                let text = t
+                    .decode()
+                    .map_err(|e| SamlError::Malformed(format!("not XML: {e}")))?;
+                fields
+                    .answer
+                    .issuer
+                    .get_or_insert_with(String::new)
+                    .push_str(text.trim());
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if depth == 1 {
+                    in_issuer = false;
+                    in_status = false;
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Ok(fields)
+}
+
+/// Verifies a base64 `LogoutResponse` (HTTP-POST binding) against the IdP's metadata: the
+/// document is a `LogoutResponse` without DOCTYPE, libxmlsec1 verifies its signatures against
+/// the metadata's signing certificates (SHA-2 only), and the signed element must be the root
+/// itself (the same `ID`); the fields are read from what the signature covers.
+pub fn verify_logout_response(
+    saml_response: &str,
+    metadata_xml: &str,
+) -> Result<LogoutResponse, SamlError> {
+    if saml_response.len() > MAX_RESPONSE {
+        return Err(SamlError::Malformed("the response is too large".into()));
+    }
+    let compact: String = saml_response
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let bytes = Base64::decode_vec(&compact)
+        .map_err(|_| SamlError::Malformed("SAMLResponse is not base64".into()))?;
+    let xml = String::from_utf8(bytes)
+        .map_err(|_| SamlError::Malformed("SAMLResponse is not UTF-8".into()))?;
+    if has_doctype(&xml) {
+        return Err(SamlError::Malformed("a DOCTYPE is not allowed".into()));
+    }
+    let document = logout_fields(&xml)?;
+    if !document.is_logout_response || document.id.is_none() {
+        return Err(SamlError::Malformed(
+            "the document is not a LogoutResponse with an ID".into(),
+        ));
+    }
+    let descriptor = parse_metadata(metadata_xml)?;
+    let certificates = signing_certificates(&descriptor)?;
+    if certificates.is_empty() {
+        return Err(SamlError::Metadata(
+            "the IdP descriptor has no signing certificate".into(),
+        ));
+    }
+    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+        &xml,
+        &certificates,
+        ReduceMode::ValidateAndMarkNoAncestors,
+        Some(&ALGORITHMS),
+    )
+    .map_err(|e| {
+        SamlError::Signature(format!("no valid signature by the IdP's certificate ({e})"))
+    })?;
+    let signed = logout_fields(&reduced)?;
+    if !signed.is_logout_response || signed.id != document.id {
+        return Err(SamlError::Signature(
+            "the signed element is not the LogoutResponse".into(),
+        ));
+    }
+    Ok(signed.answer)
 }

@@ -22,6 +22,14 @@ Endpoints:
                               response for alice@example.com at once
   GET  /idp-initiated?sp=ID   an unsolicited response for the SP (no InResponseTo), for alice
                               or `user=U`, with the `RelayState` given
+  GET  /slo/redirect          single logout (HTTP-Redirect binding in): the SP's LogoutRequest must
+                              carry a valid RSA-SHA256 redirect signature by the signing
+                              certificate of the SP's registered metadata (else 400); it is
+                              recorded, and the answer is the HTTP-POST binding's auto-submitting
+                              form with a signed LogoutResponse (Success) to the SP's
+                              SingleLogoutService, with the RelayState given
+  GET  /logouts               the logouts received (JSON list of {"sp", "name_id",
+                              "session_index"})
   add `signer=rogue` to /sso/redirect?auto=1 or /idp-initiated to have the response signed by another key under the same
   entity id (an attacker's IdP), `alg=sha1` to have it signed with RSA-SHA1 and SHA-1 digests, `sign=response` or
   `sign=both` to sign the whole Response instead of (or as well as) the assertion.
@@ -30,6 +38,7 @@ Endpoints:
 import argparse
 import functools
 import html
+import json
 import http.server
 import re
 import sys
@@ -139,6 +148,7 @@ class Idp:
         self.servers = {}
         self.fetches = {}
         self.encrypt_for = set()
+        self.logouts = []
         self.rebuild()
 
     def rebuild(self):
@@ -208,6 +218,40 @@ def handler_for(idp):
                 ),
             )
 
+        def slo(self, server, query):
+            """A LogoutRequest over HTTP-Redirect: its redirect signature checked against the SP's
+            metadata, recorded, and answered with a signed LogoutResponse over HTTP-POST."""
+            request = server.parse_logout_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT)
+            if "Signature" not in query or "SigAlg" not in query:
+                return self.answer(400, "the LogoutRequest is not signed", "text/plain")
+            signed = {k: query[k] for k in ("SAMLRequest", "RelayState", "SigAlg", "Signature") if k in query}
+            if query["SigAlg"] != SIG_RSA_SHA256 or not request._do_redirect_sig_check(signed):
+                return self.answer(400, "the LogoutRequest's signature is not valid", "text/plain")
+            message = request.message
+            idp.logouts.append(
+                {
+                    "sp": message.issuer.text,
+                    "name_id": message.name_id.text,
+                    "session_index": [s.text for s in message.session_index],
+                }
+            )
+            args = server.response_args(message, [BINDING_HTTP_POST])
+            response = server.create_logout_response(
+                message,
+                [BINDING_HTTP_POST],
+                sign=True,
+                sign_alg=SIG_RSA_SHA256,
+                digest_alg=DIGEST_SHA256,
+            )
+            http_args = server.apply_binding(
+                BINDING_HTTP_POST,
+                str(response),
+                args["destination"],
+                query.get("RelayState"),
+                response=True,
+            )
+            return self.answer(200, http_args["data"])
+
         def do_POST(self):
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length).decode()
@@ -261,6 +305,10 @@ def handler_for(idp):
                     return self.answer(
                         200, login_page(query["SAMLRequest"], query.get("RelayState"))
                     )
+                if url.path == "/logouts":
+                    return self.answer(200, json.dumps(idp.logouts), "application/json")
+                if url.path == "/slo/redirect":
+                    return self.slo(server, query)
                 if url.path == "/idp-initiated":
                     sp = query["sp"]
                     acs = server.metadata.assertion_consumer_service(sp, BINDING_HTTP_POST)

@@ -60,7 +60,8 @@ pub fn acs_url(base_url: &str) -> String {
 
 pub use crate::ports::{
     SamlAttribute as Attribute, SamlConfirmation as Confirmation, SamlError,
-    SamlIdpMetadata as IdpMetadata, SignedAssertion, UNSUPPORTED,
+    SamlIdpMetadata as IdpMetadata, SamlLogoutResponse as LogoutResponse, SignedAssertion,
+    UNSUPPORTED,
 };
 
 /// What a response must match, decided by the caller.
