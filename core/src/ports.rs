@@ -90,12 +90,16 @@ pub trait Sender: MaybeSend + MaybeSync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum JwsAlgorithm {
     RS256,
+    /// ECDSA P-256 with SHA-256, signing only (Sign in with Apple's client secret, signed with
+    /// the provider's PKCS#8 key); the signature is `r || s` (JWS, RFC 7518 §3.4).
+    ES256,
 }
 
 impl JwsAlgorithm {
     pub fn name(self) -> &'static str {
         match self {
             Self::RS256 => "RS256",
+            Self::ES256 => "ES256",
         }
     }
 }
