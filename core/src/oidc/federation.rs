@@ -17,8 +17,10 @@
 //! HTTP-Redirect binding (its id kept in the state record, the state as `RelayState`), and the
 //! IdP's `SAMLResponse` posted to `/saml2/idpresponse`, verified by the `Saml` port and
 //! [`crate::saml::accept`] (signature, issuer, audience, recipient, `InResponseTo`, validity,
-//! one-time assertion id). IdP-initiated sign-in is refused. Sign in with Apple is refused with
-//! `UnsupportedIdentityProvider` for now.
+//! one-time assertion id); IdP-initiated sign-in where the provider allows it (`IDPInit`), and
+//! single logout (`IDPSignout`: [`saml_logout`], [`saml_logout_response`]). Sign in with Apple
+//! is refused with `UnsupportedIdentityProvider` for now (its client secret is ready:
+//! [`crate::federation::apple::client_secret`]).
 
 use alloc::format;
 use alloc::string::{String, ToString};
