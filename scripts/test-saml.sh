@@ -10,7 +10,12 @@
 # web SDK's signInWithRedirect({ provider: { custom } }) on its example page (web-sdk/build.sh,
 # served by web-sdk/tests/helper.mjs), each through the IdP's sign-in page and its
 # auto-submitting HTTP-POST form; the apps' codes exchanged by `openidconnect`; and the checks of
-# MetadataFile/MetadataURL at Create/UpdateIdentityProvider (tests/tests/e2e/saml.rs).
+# MetadataFile/MetadataURL at Create/UpdateIdentityProvider, IdP-initiated sign-in, encrypted
+# assertions and single logout (tests/tests/e2e/saml.rs).
+#
+# `scripts/test-saml.sh FILTER` runs only the end-to-end tests whose name contains FILTER (e.g.
+# `saml::encrypted`), after the verifier's tests; COGNATE_SAML_ENGINES (default "wasm native")
+# picks the engines.
 #
 # Tools: scripts/setup-saml.sh (Debian's libxmlsec1-dev & co, xmlsec1, pysaml2 in a pinned venv),
 # scripts/setup-browser.sh (Chromium, playwright-core), scripts/setup-edge.sh (Node, for the
@@ -18,6 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+filter="${1:-saml}"
 
 scripts/setup-saml.sh
 eval "$(scripts/setup-saml.sh --env)"
@@ -48,7 +54,10 @@ web-sdk/build.sh
 eval "$(scripts/setup-edge.sh --env)"
 eval "$(scripts/setup-browser.sh --env)"
 
-for name in idp rogue; do
+# idp, rogue: the IdP's signing keys; sp-encryption and sp-signing: the server's SAML key pairs
+# (EncryptedResponses, IDPSignout), which the harness's host reads from COGNATE_SAML_ENCRYPTION_*
+# and COGNATE_SAML_SIGNING_*.
+for name in idp rogue sp-encryption sp-signing; do
   openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=cognate-test-saml-$name" \
     -keyout "$work/$name.key" -out "$work/$name.crt" 2>/dev/null
 done
@@ -81,11 +90,15 @@ if [ "$status" -eq 0 ]; then
     [ "$SECONDS" -lt "$deadline" ] || { echo "test-saml: the web SDK helper did not start" >&2; exit 1; }
     sleep 0.1
   done
-  for engine in wasm native; do
+  for engine in ${COGNATE_SAML_ENGINES:-wasm native}; do
     echo "==> saml: Chromium through the hosted UI and the web SDK to pysaml2's IdP, $engine engine"
-    COGNATE_ENGINE="$engine" COGNATE_BIN="$cognate_bin" SAML_IDP_URL="$SAML_IDP_URL" \
+    COGNATE_SAML_ENCRYPTION_KEY="$work/sp-encryption.key" \
+      COGNATE_SAML_ENCRYPTION_CERTIFICATE="$work/sp-encryption.crt" \
+      COGNATE_SAML_SIGNING_KEY="$work/sp-signing.key" \
+      COGNATE_SAML_SIGNING_CERTIFICATE="$work/sp-signing.crt" \
+      COGNATE_ENGINE="$engine" COGNATE_BIN="$cognate_bin" SAML_IDP_URL="$SAML_IDP_URL" \
       COGNATE_TEST_EXTRA_UPSTREAM_HOSTS="127.0.0.1:$port" COGNATE_WEB_TEST_HELPER="$helper" \
-      cargo test --workspace --test e2e --locked -- --ignored saml || { status=$?; break; }
+      cargo test --workspace --test e2e --locked -- --ignored "$filter" || { status=$?; break; }
   done
 fi
 if [ "$status" -ne 0 ]; then

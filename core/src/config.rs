@@ -23,6 +23,15 @@ pub struct Config {
     /// The OpenID Connect providers identity pools may name in `OpenIdConnectProviderARNs`.
     #[serde(default)]
     pub oidc_providers: Vec<OidcProvider>,
+    /// The certificate (base64 DER) SAML IdPs encrypt assertions to, published in the SP
+    /// metadata, when the server has a SAML encryption key (`EncryptedResponses`). The private
+    /// key stays with the `Saml` port.
+    #[serde(default)]
+    pub saml_encryption_certificate: Option<String>,
+    /// The certificate (base64 DER) of the server's SAML signing key, which signs single-logout
+    /// requests (`IDPSignout`), published in the SP metadata; the key stays with the `Saml` port.
+    #[serde(default)]
+    pub saml_signing_certificate: Option<String>,
 }
 
 /// An OpenID Connect provider as AWS IAM registers one (CreateOpenIDConnectProvider), for
@@ -54,6 +63,8 @@ impl Config {
             admin_keys: Vec::new(),
             hosted_ui_session_seconds: 3600,
             oidc_providers: Vec::new(),
+            saml_encryption_certificate: None,
+            saml_signing_certificate: None,
         }
     }
     pub fn with_admin_key(mut self, access_key_id: &str, secret_access_key: &str) -> Self {

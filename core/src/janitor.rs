@@ -19,8 +19,9 @@ use crate::store::{Expect, StoreError};
 /// The per-pool key prefixes of records with an `expires_millis` (`dr/`: the delivery rate
 /// counters of `crate::delivery::check_rate`; `nd/`: device offers, `crate::device`; `sa/`:
 /// accepted SAML assertion ids, `crate::saml::remember`; `wr/`: passkey registrations in
-/// progress, `crate::auth::webauthn`).
-const EXPIRING: [&str; 9] = ["oc", "hs", "as", "rt", "dr", "nd", "fs", "sa", "wr"];
+/// progress, `crate::auth::webauthn`; `slo/`: SAML single logouts in progress,
+/// `crate::oidc::federation::saml_logout`).
+const EXPIRING: [&str; 10] = ["oc", "hs", "as", "rt", "dr", "nd", "fs", "sa", "wr", "slo"];
 
 /// Keys read per store page.
 const PAGE: usize = 200;

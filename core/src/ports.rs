@@ -90,12 +90,16 @@ pub trait Sender: MaybeSend + MaybeSync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum JwsAlgorithm {
     RS256,
+    /// ECDSA P-256 with SHA-256, signing only (Sign in with Apple's client secret, signed with
+    /// the provider's PKCS#8 key); the signature is `r || s` (JWS, RFC 7518 §3.4).
+    ES256,
 }
 
 impl JwsAlgorithm {
     pub fn name(self) -> &'static str {
         match self {
             Self::RS256 => "RS256",
+            Self::ES256 => "ES256",
         }
     }
 }
@@ -460,6 +464,16 @@ pub struct SamlIdpMetadata {
     pub signing_certificates: usize,
 }
 
+/// An IdP's `LogoutResponse` (single logout), as its signature covers it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SamlLogoutResponse {
+    pub issuer: Option<String>,
+    pub in_response_to: Option<String>,
+    pub destination: Option<String>,
+    /// The top-level `StatusCode`'s `Value`.
+    pub status: Option<String>,
+}
+
 /// A bearer `SubjectConfirmationData`, as signed.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SamlConfirmation {
@@ -505,6 +519,10 @@ pub struct SignedAssertion {
     /// is what counts).
     pub response_destination: Option<String>,
     pub response_in_response_to: Option<String>,
+    /// Whether the assertion came encrypted (an `EncryptedAssertion` the port decrypted with
+    /// the SP's encryption key) rather than in the clear.
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 /// Why a SAML response (or an IdP's metadata) is refused.
@@ -577,6 +595,26 @@ pub trait Saml: MaybeSend + MaybeSync {
         saml_response: &'a str,
         metadata_xml: &'a str,
     ) -> BoxFuture<'a, Result<SignedAssertion, SamlError>>;
+    /// Signs an HTTP-Redirect binding message (SAML bindings §3.4.4.1): `signed_query` is
+    /// `SAMLRequest=…&RelayState=…&SigAlg=…` as sent, and the answer the base64 RSA-SHA256
+    /// signature by the server's SAML signing key ([`SamlError::Unsupported`] without one).
+    fn sign_redirect<'a>(
+        &'a self,
+        signed_query: &'a str,
+    ) -> BoxFuture<'a, Result<String, SamlError>> {
+        let _ = signed_query;
+        boxed(async { Err(SamlError::Unsupported) })
+    }
+    /// Verifies a base64 `LogoutResponse` (HTTP-POST binding) signed by one of the signing
+    /// certificates of `metadata_xml`: the root must be the signed element.
+    fn verify_logout_response<'a>(
+        &'a self,
+        saml_response: &'a str,
+        metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<SamlLogoutResponse, SamlError>> {
+        let _ = (saml_response, metadata_xml);
+        boxed(async { Err(SamlError::Unsupported) })
+    }
 }
 
 /// A runtime without an XML-DSig verifier (the edge): every SAML call is refused with

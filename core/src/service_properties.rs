@@ -23,6 +23,7 @@ const PATHS: &[&str] = &[
     "/oauth2/revoke",
     "/oauth2/idpresponse",
     "/saml2/idpresponse",
+    "/saml2/logout",
     "/login",
     "/logout",
     "/signup",

@@ -303,7 +303,10 @@ impl WebCryptoJws {
 impl Jws for WebCryptoJws {
     fn generate<'a>(&'a self, alg: JwsAlgorithm) -> BoxFuture<'a, Result<GeneratedKey, Error>> {
         boxed(SendFuture::new(async move {
-            let JwsAlgorithm::RS256 = alg;
+            if alg != JwsAlgorithm::RS256 {
+                // ES256 (Sign in with Apple's client secret) is signed on the host only.
+                return Err(Error::internal("ES256 is not available on this runtime"));
+            }
             match &self.provided {
                 Some(key) => Self::provided_rsa(key).await,
                 None => Self::generate_rsa().await,
@@ -319,7 +322,10 @@ impl Jws for WebCryptoJws {
         input: &'a [u8],
     ) -> BoxFuture<'a, Result<Vec<u8>, Error>> {
         boxed(SendFuture::new(async move {
-            let JwsAlgorithm::RS256 = alg;
+            if alg != JwsAlgorithm::RS256 {
+                // ES256 (Sign in with Apple's client secret) is signed on the host only.
+                return Err(Error::internal("ES256 is not available on this runtime"));
+            }
             let key = Self::private_key(kid, private_pkcs8_der).await?;
             let signature = promise(
                 "sign",
@@ -340,7 +346,10 @@ impl Jws for WebCryptoJws {
         signature: &'a [u8],
     ) -> BoxFuture<'a, Result<bool, Error>> {
         boxed(SendFuture::new(async move {
-            let JwsAlgorithm::RS256 = alg;
+            if alg != JwsAlgorithm::RS256 {
+                // Only RSA public keys come this way.
+                return Ok(false);
+            }
             let key = Self::public_key(kid, modulus, exponent).await?;
             let ok = promise(
                 "verify",

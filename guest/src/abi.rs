@@ -109,12 +109,16 @@ pub mod imports {
     pub const SAML_METADATA: &str = "saml_metadata";
     /// `(SAMLResponse: str, metadata xml: str) -> Result<saml::SignedAssertion, saml::SamlError>`
     pub const SAML_VERIFY: &str = "saml_verify";
+    /// `(signed query: str) -> Result<String, saml::SamlError>`
+    pub const SAML_SIGN_REDIRECT: &str = "saml_sign_redirect";
+    /// `(SAMLResponse: str, metadata xml: str) -> Result<saml::LogoutResponse, saml::SamlError>`
+    pub const SAML_LOGOUT_RESPONSE: &str = "saml_logout_response";
     /// `(check: RegistrationCheck) -> Result<VerifiedPasskey, WebAuthnRefusal>`
     pub const WEBAUTHN_REGISTER: &str = "webauthn_register";
     /// `(check: AssertionCheck) -> Result<VerifiedAssertion, WebAuthnRefusal>`
     pub const WEBAUTHN_ASSERT: &str = "webauthn_assert";
     /// Every import taking `(args ptr, args len) -> answer len or -id`.
-    pub const PORT_CALLS: [&str; 25] = [
+    pub const PORT_CALLS: [&str; 27] = [
         STORE_GET,
         STORE_PUT,
         STORE_DELETE,
@@ -138,6 +142,8 @@ pub mod imports {
         HTTP_REQUEST,
         SAML_METADATA,
         SAML_VERIFY,
+        SAML_SIGN_REDIRECT,
+        SAML_LOGOUT_RESPONSE,
         WEBAUTHN_REGISTER,
         WEBAUTHN_ASSERT,
     ];

@@ -75,6 +75,8 @@ mod host {
         pub fn http_request(ptr: *const u8, len: usize) -> i64;
         pub fn saml_metadata(ptr: *const u8, len: usize) -> i64;
         pub fn saml_verify(ptr: *const u8, len: usize) -> i64;
+        pub fn saml_sign_redirect(ptr: *const u8, len: usize) -> i64;
+        pub fn saml_logout_response(ptr: *const u8, len: usize) -> i64;
         pub fn webauthn_register(ptr: *const u8, len: usize) -> i64;
         pub fn webauthn_assert(ptr: *const u8, len: usize) -> i64;
     }
@@ -374,6 +376,20 @@ impl cognate_core::ports::Saml for GuestEnv {
     ) -> BoxFuture<'a, Result<cognate_core::saml::SignedAssertion, cognate_core::saml::SamlError>>
     {
         boxed(async move { call(host::saml_verify, (saml_response, metadata_xml)).await })
+    }
+    fn sign_redirect<'a>(
+        &'a self,
+        signed_query: &'a str,
+    ) -> BoxFuture<'a, Result<String, cognate_core::saml::SamlError>> {
+        boxed(async move { call(host::saml_sign_redirect, (signed_query,)).await })
+    }
+    fn verify_logout_response<'a>(
+        &'a self,
+        saml_response: &'a str,
+        metadata_xml: &'a str,
+    ) -> BoxFuture<'a, Result<cognate_core::saml::LogoutResponse, cognate_core::saml::SamlError>>
+    {
+        boxed(async move { call(host::saml_logout_response, (saml_response, metadata_xml)).await })
     }
 }
 

@@ -358,6 +358,18 @@ pub struct FederationConfig {
     pub upstream_hosts: Vec<String>,
     pub upstream_timeout_ms: Option<u64>,
     pub upstream_max_answer_kib: Option<usize>,
+    /// The SP's SAML encryption key (an RSA private key, PEM file) and its certificate (PEM
+    /// file), for SAML providers with `EncryptedResponses`: the certificate is published in the
+    /// SP metadata, the key decrypts. Both or neither (`COGNATE_SAML_ENCRYPTION_KEY`,
+    /// `COGNATE_SAML_ENCRYPTION_CERTIFICATE`).
+    pub saml_encryption_key: Option<PathBuf>,
+    pub saml_encryption_certificate: Option<PathBuf>,
+    /// The SP's SAML signing key (an RSA private key, PEM file) and its certificate (PEM file),
+    /// for SAML providers with `IDPSignout`: the key signs `LogoutRequest`s, the certificate is
+    /// published in the SP metadata. Both or neither (`COGNATE_SAML_SIGNING_KEY`,
+    /// `COGNATE_SAML_SIGNING_CERTIFICATE`).
+    pub saml_signing_key: Option<PathBuf>,
+    pub saml_signing_certificate: Option<PathBuf>,
 }
 
 /// `[identity]` in the config file.
@@ -553,6 +565,28 @@ impl Settings {
             )?;
         }
         let mut federation = file.federation;
+        if let Some(path) = env("COGNATE_SAML_ENCRYPTION_KEY").filter(|v| !v.is_empty()) {
+            federation.saml_encryption_key = Some(PathBuf::from(path));
+        }
+        if let Some(path) = env("COGNATE_SAML_ENCRYPTION_CERTIFICATE").filter(|v| !v.is_empty()) {
+            federation.saml_encryption_certificate = Some(PathBuf::from(path));
+        }
+        if let Some(path) = env("COGNATE_SAML_SIGNING_KEY").filter(|v| !v.is_empty()) {
+            federation.saml_signing_key = Some(PathBuf::from(path));
+        }
+        if let Some(path) = env("COGNATE_SAML_SIGNING_CERTIFICATE").filter(|v| !v.is_empty()) {
+            federation.saml_signing_certificate = Some(PathBuf::from(path));
+        }
+        if federation.saml_signing_key.is_some() != federation.saml_signing_certificate.is_some() {
+            anyhow::bail!("[federation] saml_signing_key and saml_signing_certificate go together");
+        }
+        if federation.saml_encryption_key.is_some()
+            != federation.saml_encryption_certificate.is_some()
+        {
+            anyhow::bail!(
+                "[federation] saml_encryption_key and saml_encryption_certificate go together"
+            );
+        }
         if !args.upstream_hosts.is_empty() {
             federation.upstream_hosts = args
                 .upstream_hosts

@@ -131,6 +131,7 @@ impl Jws for NativeJws {
             match alg {
                 // Key generation takes 100 ms or more: never on an async thread.
                 JwsAlgorithm::RS256 => run_blocking(generate_rsa).await,
+                JwsAlgorithm::ES256 => Err(Error::internal("ES256 keys are not generated here")),
             }
         })
     }
@@ -161,6 +162,22 @@ impl Jws for NativeJws {
                     })
                     .await
                 }
+                JwsAlgorithm::ES256 => {
+                    let der = Base64::decode_vec(private_pkcs8_der.expose()).map_err(|_| {
+                        Error::invalid_parameter("The EC private key is not base64.")
+                    })?;
+                    let pair = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+                        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                        &der,
+                    )
+                    .map_err(|_| {
+                        Error::invalid_parameter("The private key is not a PKCS#8 P-256 key.")
+                    })?;
+                    let signature = pair
+                        .sign(&aws_lc_rs::rand::SystemRandom::new(), input)
+                        .map_err(|_| Error::internal("ECDSA signing failed"))?;
+                    Ok(signature.as_ref().to_vec())
+                }
             }
         })
     }
@@ -184,6 +201,8 @@ impl Jws for NativeJws {
                         trim_leading_zeros(exponent),
                     )
                     .is_some_and(|key| key.verify_sig(input, signature).is_ok())),
+                // Only RSA public keys come this way.
+                JwsAlgorithm::ES256 => Ok(false),
             }
         })
     }
@@ -199,6 +218,38 @@ mod tests {
     )]
 
     use super::*;
+
+    /// ES256 (Sign in with Apple's client secret): a PKCS#8 P-256 key signs `r || s`, which
+    /// the key's public half verifies; a key that is not P-256 PKCS#8 is refused.
+    #[tokio::test]
+    async fn es256_signs_with_a_pkcs8_p256_key() {
+        use aws_lc_rs::signature::{
+            ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
+            UnparsedPublicKey,
+        };
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+        let secret = Secret::new(Base64::encode_string(pkcs8.as_ref()));
+        let jws = NativeJws::new();
+        let input = b"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxIn0";
+        let sig = jws
+            .sign(JwsAlgorithm::ES256, "apple", &secret, input)
+            .await
+            .unwrap();
+        assert_eq!(sig.len(), 64, "r || s");
+        let public = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, pair.public_key().as_ref());
+        public.verify(input, &sig).unwrap();
+        assert!(public.verify(b"another input", &sig).is_err());
+
+        let rsa = jws.generate(JwsAlgorithm::RS256).await.unwrap();
+        assert!(
+            jws.sign(JwsAlgorithm::ES256, "apple", &rsa.private_pkcs8_der, input)
+                .await
+                .is_err()
+        );
+    }
 
     #[tokio::test]
     async fn generate_sign_verify_round_trip() {

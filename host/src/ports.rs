@@ -306,7 +306,7 @@ impl HostEnv {
 fn default_saml() -> Arc<dyn cognate_core::ports::Saml> {
     #[cfg(feature = "saml")]
     {
-        Arc::new(crate::saml::XmlSecSaml)
+        Arc::new(crate::saml::XmlSecSaml::default())
     }
     #[cfg(not(feature = "saml"))]
     {

@@ -483,6 +483,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
             }),
     )?);
     tracing::info!(hosts = ?federation.upstream_hosts, "upstream identity providers' hosts");
+    let (saml_encryption_certificate, saml_signing_certificate) = saml_keys(&mut env, federation)?;
     let env = Arc::new(env);
 
     let (admin_keys, admin_key_source) = if settings.admin_keys.is_empty() {
@@ -521,6 +522,8 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
     let mut config = Config::new(&base_url, &settings.region);
     config.admin_keys = admin_keys;
     config.oidc_providers = settings.identity.oidc_providers.clone();
+    config.saml_encryption_certificate = saml_encryption_certificate;
+    config.saml_signing_certificate = saml_signing_certificate;
     let service = Arc::new(Service::new(config));
     let limits = crate::engine::WasmLimits {
         requests_per_instance: settings.wasm_requests_per_instance,
@@ -887,4 +890,79 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     prepared.serve(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The base64 DER body of a PEM certificate file.
+#[cfg(feature = "saml")]
+fn certificate_body(certificate: &std::path::Path) -> anyhow::Result<String> {
+    let pem = std::fs::read_to_string(certificate)
+        .with_context(|| format!("cannot read {}", certificate.display()))?;
+    let body: String = pem
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| *l != "-----BEGIN CERTIFICATE-----")
+        .skip(1)
+        .take_while(|l| *l != "-----END CERTIFICATE-----")
+        .collect();
+    if body.is_empty() {
+        anyhow::bail!("{} holds no PEM certificate", certificate.display());
+    }
+    Ok(body)
+}
+
+/// The SP's SAML key pairs: encryption (`[federation] saml_encryption_key` and
+/// `saml_encryption_certificate`, for `EncryptedResponses`) and signing (`saml_signing_key`
+/// and `saml_signing_certificate`, for `IDPSignout`). The keys go to the SAML port, the
+/// certificates (base64 DER, from their PEM) to the core, which publishes them in the SP
+/// metadata. Answers (encryption certificate, signing certificate).
+fn saml_keys(
+    env: &mut crate::ports::HostEnv,
+    federation: &crate::config::FederationConfig,
+) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let pair =
+        |key: &Option<std::path::PathBuf>, cert: &Option<std::path::PathBuf>| match (key, cert) {
+            (Some(k), Some(c)) => Some((k.clone(), c.clone())),
+            _ => None,
+        };
+    let encryption = pair(
+        &federation.saml_encryption_key,
+        &federation.saml_encryption_certificate,
+    );
+    let signing = pair(
+        &federation.saml_signing_key,
+        &federation.saml_signing_certificate,
+    );
+    if encryption.is_none() && signing.is_none() {
+        return Ok((None, None));
+    }
+    #[cfg(feature = "saml")]
+    {
+        let mut saml = crate::saml::XmlSecSaml::default();
+        let read = |key: &std::path::Path| {
+            std::fs::read(key).with_context(|| format!("cannot read {}", key.display()))
+        };
+        let mut answer = (None, None);
+        if let Some((key, certificate)) = &encryption {
+            answer.0 = Some(certificate_body(certificate)?);
+            saml = saml
+                .with_decryption_key(&read(key)?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
+            tracing::info!(certificate = %certificate.display(), "SAML encryption key (EncryptedResponses)");
+        }
+        if let Some((key, certificate)) = &signing {
+            answer.1 = Some(certificate_body(certificate)?);
+            saml = saml
+                .with_signing_key(&read(key)?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
+            tracing::info!(certificate = %certificate.display(), "SAML signing key (IDPSignout)");
+        }
+        env.saml = Arc::new(saml);
+        Ok(answer)
+    }
+    #[cfg(not(feature = "saml"))]
+    {
+        let _ = env;
+        tracing::warn!("SAML keys are configured, but this build has no SAML support");
+        Ok((None, None))
+    }
 }

@@ -7,7 +7,10 @@ Endpoints:
   GET  /metadata              the IdP's metadata (entity id = this URL); `?tag=T` is ignored
                               but counted:
   GET  /fetches?tag=T         how many times /metadata?tag=T was fetched (JSON {"fetches": n})
-  POST /sp                    registers an SP's metadata XML (the body), as an operator would
+  POST /sp                    registers an SP's metadata XML (the body), as an operator would;
+                              `?encrypt=1`: encrypt every assertion for that SP to the encryption
+                              certificate of its metadata (XML Encryption: AES-128-CBC, the key
+                              by RSA-OAEP)
   GET  /sso/redirect          SP-initiated Web SSO (HTTP-Redirect binding in): the IdP's sign-in
                               page (a form for a browser: username and password; every username
                               exists, the password is PASSWORD below), which posts to
@@ -19,14 +22,25 @@ Endpoints:
                               response for alice@example.com at once
   GET  /idp-initiated?sp=ID   an unsolicited response for the SP (no InResponseTo), for alice
                               or `user=U`, with the `RelayState` given
+  GET  /slo/redirect          single logout (HTTP-Redirect binding in): the SP's LogoutRequest must
+                              carry a valid RSA-SHA256 redirect signature by the signing
+                              certificate of the SP's registered metadata (else 400); it is
+                              recorded, and the answer is the HTTP-POST binding's auto-submitting
+                              form with a signed LogoutResponse (Success) to the SP's
+                              SingleLogoutService, with the RelayState given
+  GET  /logouts               the logouts received (JSON list of {"sp", "name_id",
+                              "session_index"})
   add `signer=rogue` to /sso/redirect?auto=1 or /idp-initiated to have the response signed by another key under the same
   entity id (an attacker's IdP), `alg=sha1` to have it signed with RSA-SHA1 and SHA-1 digests, `sign=response` or
   `sign=both` to sign the whole Response instead of (or as well as) the assertion.
 """
 
 import argparse
+import functools
 import html
+import json
 import http.server
+import re
 import sys
 import urllib.parse
 
@@ -36,6 +50,22 @@ from saml2.metadata import create_metadata_string
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.server import Server
 from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
+import saml2.entity
+import saml2.sigver
+
+# pysaml2 encrypts assertions with 3DES-CBC by default; SPs (Cognate among them) take AES.
+# Both the template's EncryptionMethod and the session key xmlsec1 generates must say so.
+saml2.entity.pre_encryption_part = functools.partial(
+    saml2.sigver.pre_encryption_part, msg_enc="http://www.w3.org/2001/04/xmlenc#aes128-cbc"
+)
+_encrypt_assertion = saml2.sigver.SecurityContext.encrypt_assertion
+
+
+def _encrypt_assertion_aes(self, statement, enc_key, template, key_type=None, node_xpath=None):
+    return _encrypt_assertion(self, statement, enc_key, template, "aes-128", node_xpath)
+
+
+saml2.sigver.SecurityContext.encrypt_assertion = _encrypt_assertion_aes
 
 # Every user of this IdP signs in with this password on its sign-in page.
 PASSWORD = "Idp-Password-1"
@@ -117,6 +147,8 @@ class Idp:
         self.sp_metadata = []
         self.servers = {}
         self.fetches = {}
+        self.encrypt_for = set()
+        self.logouts = []
         self.rebuild()
 
     def rebuild(self):
@@ -142,6 +174,8 @@ class Idp:
             sp_entity_id=sp_entity_id,
             name_id=name_id,
             sign_assertion=sign in (None, "assertion", "both"),
+            encrypt_assertion=sp_entity_id in self.encrypt_for,
+            encrypt_assertion_self_contained=True,
             sign_response=sign in ("response", "both"),
             sign_alg=sign_alg,
             digest_alg=digest_alg,
@@ -184,11 +218,48 @@ def handler_for(idp):
                 ),
             )
 
+        def slo(self, server, query):
+            """A LogoutRequest over HTTP-Redirect: its redirect signature checked against the SP's
+            metadata, recorded, and answered with a signed LogoutResponse over HTTP-POST."""
+            request = server.parse_logout_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT)
+            if "Signature" not in query or "SigAlg" not in query:
+                return self.answer(400, "the LogoutRequest is not signed", "text/plain")
+            signed = {k: query[k] for k in ("SAMLRequest", "RelayState", "SigAlg", "Signature") if k in query}
+            if query["SigAlg"] != SIG_RSA_SHA256 or not request._do_redirect_sig_check(signed):
+                return self.answer(400, "the LogoutRequest's signature is not valid", "text/plain")
+            message = request.message
+            idp.logouts.append(
+                {
+                    "sp": message.issuer.text,
+                    "name_id": message.name_id.text,
+                    "session_index": [s.text for s in message.session_index],
+                }
+            )
+            args = server.response_args(message, [BINDING_HTTP_POST])
+            response = server.create_logout_response(
+                message,
+                [BINDING_HTTP_POST],
+                sign=True,
+                sign_alg=SIG_RSA_SHA256,
+                digest_alg=DIGEST_SHA256,
+            )
+            http_args = server.apply_binding(
+                BINDING_HTTP_POST,
+                str(response),
+                args["destination"],
+                query.get("RelayState"),
+                response=True,
+            )
+            return self.answer(200, http_args["data"])
+
         def do_POST(self):
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length).decode()
             try:
-                if self.path == "/sp":
+                if self.path.startswith("/sp"):
+                    if self.path == "/sp?encrypt=1":
+                        entity = re.search(r'entityID="([^"]+)"', body)
+                        idp.encrypt_for.add(html.unescape(entity.group(1)))
                     idp.sp_metadata.append(body)
                     idp.rebuild()
                     return self.answer(204, b"")
@@ -234,6 +305,10 @@ def handler_for(idp):
                     return self.answer(
                         200, login_page(query["SAMLRequest"], query.get("RelayState"))
                     )
+                if url.path == "/logouts":
+                    return self.answer(200, json.dumps(idp.logouts), "application/json")
+                if url.path == "/slo/redirect":
+                    return self.slo(server, query)
                 if url.path == "/idp-initiated":
                     sp = query["sp"]
                     acs = server.metadata.assertion_consumer_service(sp, BINDING_HTTP_POST)

@@ -64,7 +64,7 @@ fn env() -> SamlEnv {
     inner.clock.set(now_millis());
     SamlEnv {
         inner,
-        saml: XmlSecSaml,
+        saml: XmlSecSaml::default(),
     }
 }
 

@@ -81,6 +81,48 @@ async fn identifiers_free(
     Ok(all.len())
 }
 
+/// `EncryptedResponses` `true` needs the server's SAML encryption key (its certificate is what
+/// the IdP encrypts to); `true` or `false` only.
+fn check_encryption(ctx: &Ctx<'_>, record: &IdentityProvider) -> Result<(), Error> {
+    match record.detail("EncryptedResponses") {
+        None => Ok(()),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(()),
+        Some(v) if v.eq_ignore_ascii_case("true") => {
+            if ctx.config.saml_encryption_certificate.is_some() {
+                Ok(())
+            } else {
+                Err(Error::invalid_parameter(
+                    "EncryptedResponses needs a SAML encryption key, and this server has none (see [federation] saml_encryption_key).",
+                ))
+            }
+        }
+        Some(_) => Err(Error::invalid_parameter(
+            "The ProviderDetails key EncryptedResponses must be true or false.",
+        )),
+    }
+}
+
+/// `IDPSignout` `true` needs the server's SAML signing key (it signs the `LogoutRequest`);
+/// `true` or `false` only.
+fn check_signout(ctx: &Ctx<'_>, record: &IdentityProvider) -> Result<(), Error> {
+    match record.detail("IDPSignout") {
+        None => Ok(()),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(()),
+        Some(v) if v.eq_ignore_ascii_case("true") => {
+            if ctx.config.saml_signing_certificate.is_some() {
+                Ok(())
+            } else {
+                Err(Error::invalid_parameter(
+                    "IDPSignout needs a SAML signing key, and this server has none (see [federation] saml_signing_key).",
+                ))
+            }
+        }
+        Some(_) => Err(Error::invalid_parameter(
+            "The ProviderDetails key IDPSignout must be true or false.",
+        )),
+    }
+}
+
 pub(super) async fn create_identity_provider(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: CreateProvider = input(body)?;
     crate::pool::load_pool(ctx.env, &req.user_pool_id).await?;
@@ -114,6 +156,8 @@ pub(super) async fn create_identity_provider(ctx: &Ctx<'_>, body: Value) -> Resu
         modified_millis: now,
     };
     if record.provider_type == ProviderType::Saml {
+        check_encryption(ctx, &record)?;
+        check_signout(ctx, &record)?;
         provider::check_saml_metadata(ctx.env, &record).await?;
     }
     match ctx
@@ -212,6 +256,8 @@ pub(super) async fn update_identity_provider(ctx: &Ctx<'_>, body: Value) -> Resu
         merged.extend(details.iter().map(|(k, v)| (k.clone(), v.clone())));
         record.provider_details = provider::check_details(record.provider_type, &merged)?;
         if record.provider_type == ProviderType::Saml {
+            check_encryption(ctx, &record)?;
+            check_signout(ctx, &record)?;
             provider::check_saml_metadata(ctx.env, &record).await?;
         }
     }

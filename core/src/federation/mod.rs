@@ -12,6 +12,7 @@
 //! `/oauth2/idpresponse`) is in `crate::oidc::federation`. SAML providers are stored and
 //! described, and refused by the flows (`UnsupportedIdentityProviderException`) for now.
 
+pub mod apple;
 pub mod federated;
 pub mod provider;
 pub mod upstream;

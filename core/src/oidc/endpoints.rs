@@ -215,8 +215,11 @@ pub async fn logout(ctx: &Ctx<'_>) -> Response {
     } else {
         return OAuthError::invalid_request("logout_uri or redirect_uri is required.").page();
     };
-    // 3. End the session (store record and cookie).
-    let mut response = redirect(&target);
+    // 3. Single logout first when the user signed in through a SAML IdP with IDPSignout: the
+    // browser goes to the IdP, whose LogoutResponse (at /saml2/logout) goes on to the target.
+    let saml = super::federation::saml_logout(ctx, &client.user_pool_id, &target).await;
+    // 4. End the session (store record and cookie).
+    let mut response = saml.unwrap_or_else(|| redirect(&target));
     for cookie in super::session::end(ctx, &client.user_pool_id).await {
         response = response.with_header("set-cookie", &cookie);
     }

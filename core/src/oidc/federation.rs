@@ -17,8 +17,10 @@
 //! HTTP-Redirect binding (its id kept in the state record, the state as `RelayState`), and the
 //! IdP's `SAMLResponse` posted to `/saml2/idpresponse`, verified by the `Saml` port and
 //! [`crate::saml::accept`] (signature, issuer, audience, recipient, `InResponseTo`, validity,
-//! one-time assertion id). IdP-initiated sign-in is refused. Sign in with Apple is refused with
-//! `UnsupportedIdentityProvider` for now.
+//! one-time assertion id); IdP-initiated sign-in where the provider allows it (`IDPInit`), and
+//! single logout (`IDPSignout`: [`saml_logout`], [`saml_logout_response`]). Sign in with Apple
+//! is refused with `UnsupportedIdentityProvider` for now (its client secret is ready:
+//! [`crate::federation::apple::client_secret`]).
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -449,7 +451,7 @@ async fn finish(
         }
     }
     // 4. The user, a hosted-UI session, Cognate's code.
-    complete(ctx, request, &provider, &claims).await
+    complete(ctx, request, &provider, &claims, None).await
 }
 
 /// The user the provider vouched for (federated or linked), a hosted-UI session, and Cognate's
@@ -459,6 +461,7 @@ async fn complete(
     request: &AuthRequest,
     provider: &IdentityProvider,
     claims: &Map<String, Value>,
+    saml: Option<super::session::SamlSession>,
 ) -> Result<Response, Error> {
     let user = federated::sign_in(
         ctx.env,
@@ -468,7 +471,7 @@ async fn complete(
         &request.client.client_id,
     )
     .await?;
-    let cookie = super::session::start(ctx, &request.pool, &user).await?;
+    let cookie = super::session::start_with(ctx, &request.pool, &user, saml).await?;
     let auth_time = ctx.env.clock().now_millis() / 1000;
     Ok(issue_code(ctx.env, request, &user, auth_time)
         .await?
@@ -487,6 +490,173 @@ async fn saml_metadata(ctx: &Ctx<'_>, provider: &IdentityProvider) -> Result<Str
 /// Where the IdP posts its response for this request (under any domain prefix).
 fn saml_acs_url(ctx: &Ctx<'_>) -> String {
     crate::saml::acs_url(&format!("{}{}", ctx.config.base_url, ctx.path_prefix))
+}
+
+/// Where the IdP answers a single logout (under any domain prefix).
+fn saml_logout_url(ctx: &Ctx<'_>) -> String {
+    format!("{}{}/saml2/logout", ctx.config.base_url, ctx.path_prefix)
+}
+
+/// How long a single logout at the IdP may take.
+pub const LOGOUT_LIFETIME_MILLIS: u64 = 10 * 60 * 1000;
+
+/// A single logout in progress: the `LogoutRequest`'s id and where `/logout` goes afterwards.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LogoutRecord {
+    provider_name: String,
+    request_id: String,
+    target: String,
+    expires_millis: u64,
+}
+
+/// Single logout (`IDPSignout`), step 1, from `/logout`: when the session's user signed in
+/// through a SAML IdP whose provider has `IDPSignout` `true` and whose metadata names an
+/// HTTP-Redirect `SingleLogoutService`, the browser goes there with a `LogoutRequest` (its
+/// `NameID` and `SessionIndex` those of the sign-in), signed for the HTTP-Redirect binding
+/// (RSA-SHA256, the server's SAML signing key) and `RelayState` naming the logout; `target` (the
+/// `logout_uri`, or the sign-in again) comes after the IdP's `LogoutResponse`. `None`: a plain
+/// logout (no SAML session, no `IDPSignout`, no endpoint or no signing key).
+pub async fn saml_logout(ctx: &Ctx<'_>, pool_id: &str, target: &str) -> Option<Response> {
+    ctx.config.saml_signing_certificate.as_ref()?;
+    let (pool, _) = crate::pool::load_pool(ctx.env, pool_id).await.ok()?;
+    let saml = super::session::saml_session(ctx, &pool).await?;
+    let (provider, _) = provider::load(ctx.env, pool_id, &saml.provider_name)
+        .await
+        .ok()??;
+    if provider.provider_type != ProviderType::Saml
+        || !provider
+            .detail("IDPSignout")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return None;
+    }
+    let metadata = saml_metadata(ctx, &provider).await.ok()?;
+    let idp = crate::saml::idp_metadata(ctx.env, &metadata).await.ok()?;
+    let slo = idp.slo_redirect?;
+    let id = crate::saml::request::new_id(ctx.env.random());
+    let now = ctx.env.clock().now_millis();
+    let xml = crate::saml::request::logout_request_xml(
+        &id,
+        now,
+        &slo,
+        &crate::saml::sp_entity_id(pool_id),
+        &saml.name_id,
+        saml.name_id_format.as_deref(),
+        saml.session_index.as_deref(),
+    );
+    let relay_state = format!(
+        "{pool_id}.{}",
+        crate::ids::random_token(ctx.env.random(), 32)
+    );
+    let record = LogoutRecord {
+        provider_name: provider.provider_name.clone(),
+        request_id: id,
+        target: target.to_string(),
+        expires_millis: now.saturating_add(LOGOUT_LIFETIME_MILLIS),
+    };
+    ctx.env
+        .store()
+        .put(
+            &keys::saml_logout(pool_id, &relay_state),
+            &serde_json::to_vec(&record).ok()?,
+            Expect::Absent,
+        )
+        .await
+        .ok()?;
+    let query = format!(
+        "SAMLRequest={}&RelayState={}&SigAlg={}",
+        crate::codec::url_encode(&crate::saml::request::encode(&xml)),
+        crate::codec::url_encode(&relay_state),
+        crate::codec::url_encode(RSA_SHA256),
+    );
+    let signature = ctx.env.saml().sign_redirect(&query).await.ok()?;
+    let separator = if slo.contains('?') { '&' } else { '?' };
+    Some(redirect(&format!(
+        "{slo}{separator}{query}&Signature={}",
+        crate::codec::url_encode(&signature)
+    )))
+}
+
+/// The HTTP-Redirect binding's signature algorithm for single logout, as Cognito.
+const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+
+/// Single logout, step 2: `POST /saml2/logout` with the IdP's `LogoutResponse` (HTTP-POST
+/// binding, as Cognito requires) and `RelayState`. The response must be signed by the IdP's
+/// metadata certificates, come from the provider's IdP, answer the logout's `LogoutRequest`
+/// (`InResponseTo`), be addressed here (`Destination`, when present) and report success; the
+/// logout (known, unexpired) is used once; then the browser goes where `/logout` was to send it.
+pub async fn saml_logout_response(ctx: &Ctx<'_>) -> Response {
+    let form = Params::parse_body(&ctx.request.body);
+    let page = |m: &str| OAuthError::invalid_request(m.to_string()).page();
+    let (Some(saml_response), Some(relay_state)) =
+        (form.first("SAMLResponse"), form.first("RelayState"))
+    else {
+        return page("SAMLResponse and RelayState are required.");
+    };
+    let Some((pool_id, _)) = relay_state.split_once('.') else {
+        return page("The RelayState is not valid.");
+    };
+    let key = keys::saml_logout(pool_id, relay_state);
+    let Ok(Some(item)) = ctx.env.store().get(&key).await else {
+        return page("The logout is not known or was already completed.");
+    };
+    let Ok(record) = serde_json::from_slice::<LogoutRecord>(&item.value) else {
+        return page("The logout is not known.");
+    };
+    if ctx.env.clock().now_millis() >= record.expires_millis {
+        return page("The logout took too long.");
+    }
+    let provider = match provider::load(ctx.env, pool_id, &record.provider_name).await {
+        Ok(Some((p, _))) => p,
+        _ => return page("The identity provider no longer exists."),
+    };
+    let checked = async {
+        let metadata = saml_metadata(ctx, &provider).await?;
+        let idp = crate::saml::idp_metadata(ctx.env, &metadata).await?;
+        let answer = ctx
+            .env
+            .saml()
+            .verify_logout_response(saml_response, &metadata)
+            .await?;
+        if answer.issuer.as_deref() != Some(idp.entity_id.as_str()) {
+            return Err(Error::not_authorized(
+                "The LogoutResponse's Issuer is not the identity provider.",
+            ));
+        }
+        if answer.in_response_to.as_deref() != Some(record.request_id.as_str()) {
+            return Err(Error::not_authorized(
+                "The LogoutResponse does not answer this logout's request.",
+            ));
+        }
+        if answer
+            .destination
+            .as_deref()
+            .is_some_and(|d| d != saml_logout_url(ctx))
+        {
+            return Err(Error::not_authorized(
+                "The LogoutResponse is addressed to another endpoint.",
+            ));
+        }
+        if answer.status.as_deref() != Some(crate::saml::STATUS_SUCCESS) {
+            return Err(Error::not_authorized(
+                "The identity provider did not sign the user out.",
+            ));
+        }
+        Ok::<(), Error>(())
+    };
+    if let Err(e) = checked.await {
+        return OAuthError::from(e).page();
+    }
+    if ctx
+        .env
+        .store()
+        .delete(&key, Expect::Version(item.version))
+        .await
+        .is_err()
+    {
+        return page("The logout is not known or was already completed.");
+    }
+    redirect(&record.target)
 }
 
 /// `GET /saml2/metadata?user_pool_id=<poolId>` (on a domain, the pool it pins, and the
@@ -514,9 +684,16 @@ pub async fn saml_sp_metadata(ctx: &Ctx<'_>) -> Response {
         }
         Err(e) => return OAuthError::from(e).into_json(),
     }
-    let xml = crate::saml::metadata::sp_metadata_xml(
+    let xml = crate::saml::metadata::sp_metadata_xml_with(
         &crate::saml::sp_entity_id(pool_id),
         &saml_acs_url(ctx),
+        ctx.config.saml_encryption_certificate.as_deref(),
+        ctx.config
+            .saml_signing_certificate
+            .as_deref()
+            .map(|cert| (cert, saml_logout_url(ctx)))
+            .as_ref()
+            .map(|(cert, url)| (*cert, url.as_str())),
     );
     Response::json(200, "application/samlmetadata+xml", xml.into_bytes())
         .with_header("cache-control", "public, max-age=300")
@@ -728,6 +905,16 @@ async fn finish_saml(
         },
     )
     .await?;
+    // EncryptedResponses: the IdP must encrypt every assertion to our certificate.
+    if provider
+        .detail("EncryptedResponses")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        && !assertion.encrypted
+    {
+        return Err(Error::not_authorized(
+            "The SAML provider requires encrypted assertions (EncryptedResponses), and this one is not encrypted.",
+        ));
+    }
     if expected.in_response_to.is_none()
         && now.saturating_sub(assertion.issue_instant_millis) > IDP_INITIATED_MAX_AGE_MILLIS
     {
@@ -743,5 +930,11 @@ async fn finish_saml(
         );
     }
     claims.insert("NameID".into(), Value::String(assertion.name_id.clone()));
-    complete(ctx, request, &provider, &claims).await
+    let saml = super::session::SamlSession {
+        provider_name: provider.provider_name.clone(),
+        name_id: assertion.name_id.clone(),
+        name_id_format: assertion.name_id_format.clone(),
+        session_index: assertion.session_index.clone(),
+    };
+    complete(ctx, request, &provider, &claims, Some(saml)).await
 }

@@ -81,6 +81,7 @@ pub fn is_oauth_path(path: &str) -> bool {
             | "/oauth2/idpresponse"
             | "/saml2/idpresponse"
             | "/saml2/metadata"
+            | "/saml2/logout"
             | "/logout"
     ) || HOSTED_UI_PATHS.contains(&path)
 }
@@ -126,6 +127,7 @@ pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
         ("GET", "/oauth2/idpresponse") => federation::idp_response(ctx).await,
         ("POST", "/saml2/idpresponse") => federation::saml_response(ctx).await,
         ("GET" | "HEAD", "/saml2/metadata") => federation::saml_sp_metadata(ctx).await,
+        ("POST", "/saml2/logout") => federation::saml_logout_response(ctx).await,
         _ => OAuthError::invalid_request("This endpoint does not accept this method.")
             .with_status(405)
             .into_json(),

@@ -150,10 +150,34 @@ pub struct SessionRecord {
     pub auth_time: u64,
     pub created_millis: u64,
     pub expires_millis: u64,
+    /// How the user signed in through a SAML IdP, for single logout (`IDPSignout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml: Option<SamlSession>,
+}
+
+/// The SAML IdP a session's user signed in through: what a `LogoutRequest` names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SamlSession {
+    pub provider_name: String,
+    pub name_id: String,
+    #[serde(default)]
+    pub name_id_format: Option<String>,
+    #[serde(default)]
+    pub session_index: Option<String>,
 }
 
 /// Starts a session for a signed-in user; returns the `Set-Cookie` value.
 pub async fn start(ctx: &Ctx<'_>, pool: &PoolRecord, user: &UserRecord) -> Result<String, Error> {
+    start_with(ctx, pool, user, None).await
+}
+
+/// [`start`], remembering the SAML IdP the user signed in through.
+pub async fn start_with(
+    ctx: &Ctx<'_>,
+    pool: &PoolRecord,
+    user: &UserRecord,
+    saml: Option<SamlSession>,
+) -> Result<String, Error> {
     let key = ui_key(ctx.env, &pool.id).await?;
     let token = crate::ids::random_token(ctx.env.random(), 32);
     let now = ctx.env.clock().now_millis();
@@ -164,6 +188,7 @@ pub async fn start(ctx: &Ctx<'_>, pool: &PoolRecord, user: &UserRecord) -> Resul
         auth_time: now / 1000,
         created_millis: now,
         expires_millis: now.saturating_add(lifetime.saturating_mul(1000)),
+        saml,
     };
     ctx.env
         .store()
@@ -212,6 +237,21 @@ pub async fn current(ctx: &Ctx<'_>, pool: &PoolRecord) -> Option<(UserRecord, u6
         && (user.tokens_valid_after_millis == 0
             || user.tokens_valid_after_millis < record.created_millis);
     valid.then_some((user, record.auth_time))
+}
+
+/// The SAML sign-in of the request's live session, if its user signed in through a SAML IdP.
+pub async fn saml_session(ctx: &Ctx<'_>, pool: &PoolRecord) -> Option<SamlSession> {
+    current(ctx, pool).await?;
+    let token = presented_token(ctx, &pool.id).await?;
+    let item = ctx
+        .env
+        .store()
+        .get(&keys::hosted_session(&pool.id, &token))
+        .await
+        .ok()??;
+    serde_json::from_slice::<SessionRecord>(&item.value)
+        .ok()?
+        .saml
 }
 
 /// Ends the request's session: deletes its record; returns the `Set-Cookie` that clears it.

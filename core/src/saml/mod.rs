@@ -60,7 +60,8 @@ pub fn acs_url(base_url: &str) -> String {
 
 pub use crate::ports::{
     SamlAttribute as Attribute, SamlConfirmation as Confirmation, SamlError,
-    SamlIdpMetadata as IdpMetadata, SignedAssertion, UNSUPPORTED,
+    SamlIdpMetadata as IdpMetadata, SamlLogoutResponse as LogoutResponse, SignedAssertion,
+    UNSUPPORTED,
 };
 
 /// What a response must match, decided by the caller.
@@ -89,6 +90,8 @@ pub struct Assertion {
     pub attributes: Vec<Attribute>,
     /// The assertion's `IssueInstant`.
     pub issue_instant_millis: u64,
+    /// Whether it came encrypted (`EncryptedAssertion`).
+    pub encrypted: bool,
     /// When the assertion stops being usable (the earliest `NotOnOrAfter` that applies).
     pub not_on_or_after_millis: u64,
 }
@@ -111,7 +114,9 @@ impl fmt::Display for SamlError {
             Self::Malformed(m) => write!(f, "Invalid SAML response: {m}"),
             Self::Status(s) => write!(f, "The identity provider refused the sign-in: {s}"),
             Self::Signature(m) => write!(f, "Invalid SAML response signature: {m}"),
-            Self::Encrypted => f.write_str("Encrypted SAML assertions are not supported"),
+            Self::Encrypted => f.write_str(
+                "The SAML assertion is encrypted, and this server has no SAML encryption key to decrypt it",
+            ),
             Self::Issuer { expected, found } => {
                 write!(f, "Invalid SAML issuer {found}, expected {expected}")
             }
@@ -230,6 +235,7 @@ pub fn check(signed: &SignedAssertion, expect: &Expectations) -> Result<Assertio
         session_index: signed.session_index.clone(),
         attributes: signed.attributes.clone(),
         issue_instant_millis: signed.issue_instant_millis,
+        encrypted: signed.encrypted,
         not_on_or_after_millis: not_on_or_after,
     })
 }

@@ -57,6 +57,41 @@ pub fn authn_request_xml(
     )
 }
 
+/// A `LogoutRequest` (single logout, `IDPSignout`) for the `NameID` and `SessionIndex` of the
+/// assertion that signed the user in.
+pub fn logout_request_xml(
+    id: &str,
+    issue_instant_millis: u64,
+    destination: &str,
+    sp_entity_id: &str,
+    name_id: &str,
+    name_id_format: Option<&str>,
+    session_index: Option<&str>,
+) -> String {
+    let format_attribute =
+        name_id_format.map_or_else(String::new, |f| format!(r#" Format="{}""#, xml_escape(f)));
+    let session = session_index.map_or_else(String::new, |s| {
+        format!("<samlp:SessionIndex>{}</samlp:SessionIndex>", xml_escape(s))
+    });
+    format!(
+        concat!(
+            r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" "#,
+            r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" "#,
+            r#"IssueInstant="{instant}" Destination="{destination}">"#,
+            r#"<saml:Issuer>{issuer}</saml:Issuer>"#,
+            r#"<saml:NameID{format}>{name_id}</saml:NameID>{session}"#,
+            r#"</samlp:LogoutRequest>"#
+        ),
+        id = xml_escape(id),
+        instant = xml_time(issue_instant_millis),
+        destination = xml_escape(destination),
+        issuer = xml_escape(sp_entity_id),
+        format = format_attribute,
+        name_id = xml_escape(name_id),
+        session = session,
+    )
+}
+
 /// `SAMLRequest`'s value: raw DEFLATE (RFC 1951) of the XML, base64.
 pub fn encode(xml: &str) -> String {
     crate::codec::b64(&miniz_oxide::deflate::compress_to_vec(xml.as_bytes(), 8))

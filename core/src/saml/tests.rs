@@ -47,6 +47,7 @@ fn signed() -> SignedAssertion {
         }],
         response_destination: Some(ACS.into()),
         response_in_response_to: Some("_r1".into()),
+        encrypted: false,
     }
 }
 
@@ -228,4 +229,56 @@ fn sp_metadata_names_the_pool_and_the_acs() {
     assert!(xml.contains(r#"entityID="urn:amazon:cognito:sp:us-east-1_abc""#));
     assert!(xml.contains(r#"Location="http://h/saml2/idpresponse?a=1&amp;b=&lt;2&gt;""#));
     assert!(xml.contains(HTTP_POST));
+}
+
+#[test]
+fn the_logout_request_names_the_sign_ins_subject_and_session() {
+    let xml = request::logout_request_xml(
+        "_l1",
+        1_767_225_600_000,
+        "http://idp/slo?x=1&y=2",
+        SP,
+        "eve@example.com",
+        Some("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"),
+        Some("s<1>"),
+    );
+    assert_eq!(
+        xml,
+        alloc::format!(
+            concat!(
+                r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" "#,
+                r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_l1" Version="2.0" "#,
+                r#"IssueInstant="2026-01-01T00:00:00Z" Destination="http://idp/slo?x=1&amp;y=2">"#,
+                r#"<saml:Issuer>{}</saml:Issuer>"#,
+                r#"<saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">eve@example.com</saml:NameID>"#,
+                r#"<samlp:SessionIndex>s&lt;1&gt;</samlp:SessionIndex>"#,
+                r#"</samlp:LogoutRequest>"#
+            ),
+            SP
+        )
+    );
+    let bare = request::logout_request_xml("_l2", 0, "http://idp/slo", SP, "n", None, None);
+    assert!(bare.contains("<saml:NameID>n</saml:NameID></samlp:LogoutRequest>"));
+}
+
+#[test]
+fn sp_metadata_carries_the_servers_certificates_when_it_has_them() {
+    let plain = metadata::sp_metadata_xml(SP, ACS);
+    assert!(!plain.contains("KeyDescriptor") && !plain.contains("SingleLogoutService"));
+    let xml = metadata::sp_metadata_xml_with(
+        SP,
+        ACS,
+        Some("ENC"),
+        Some(("SIG", "http://h/saml2/logout")),
+    );
+    let signing = xml.find(r#"<md:KeyDescriptor use="signing">"#).unwrap();
+    let encryption = xml.find(r#"<md:KeyDescriptor use="encryption">"#).unwrap();
+    assert!(signing < encryption);
+    assert!(xml.contains("<ds:X509Certificate>SIG</ds:X509Certificate>"));
+    assert!(xml.contains("<ds:X509Certificate>ENC</ds:X509Certificate>"));
+    assert!(xml.contains(&alloc::format!(
+        r#"<md:SingleLogoutService Binding="{HTTP_POST}" Location="http://h/saml2/logout"/>"#
+    )));
+    // Schema order: KeyDescriptor, SingleLogoutService, NameIDFormat, AssertionConsumerService.
+    assert!(xml.find("SingleLogoutService").unwrap() < xml.find("NameIDFormat").unwrap());
 }

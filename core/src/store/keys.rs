@@ -42,6 +42,10 @@ pub fn federation_state(pool_id: &str, state: &str) -> String {
         sha256_hex(&[state.as_bytes()])
     )
 }
+/// A SAML single logout in progress (`IDPSignout`; under the SHA-256 of its `RelayState`).
+pub fn saml_logout(pool_id: &str, relay_state: &str) -> String {
+    format!("p/{pool_id}/slo/{}", sha256_hex(&[relay_state.as_bytes()]))
+}
 /// A pool's record.
 pub fn pool(pool_id: &str) -> String {
     format!("pool/{pool_id}")

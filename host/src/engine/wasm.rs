@@ -884,6 +884,20 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
     )?;
     define_port(
         linker,
+        SAML_SIGN_REDIRECT,
+        |env, (query,): (String,)| async move { env.saml.sign_redirect(&query).await },
+    )?;
+    define_port(
+        linker,
+        SAML_LOGOUT_RESPONSE,
+        |env, (response, metadata_xml): (String, String)| async move {
+            env.saml
+                .verify_logout_response(&response, &metadata_xml)
+                .await
+        },
+    )?;
+    define_port(
+        linker,
         WEBAUTHN_ASSERT,
         |env, (check,): (cognate_core::ports::AssertionCheck,)| async move {
             use cognate_core::Env as _;

@@ -407,3 +407,433 @@ async fn idp_initiated_sign_in_follows_cognitos_rules() {
     assert_eq!(status, 400, "{body}");
     assert!(location.is_none());
 }
+
+/// `EncryptedResponses`: the SP metadata publishes the server's encryption certificate
+/// (`[federation] saml_encryption_certificate`; scripts/test-saml.sh generates the pair and
+/// passes `COGNATE_SAML_ENCRYPTION_KEY`/`_CERTIFICATE`), the IdP encrypts its assertions to it
+/// (XML Encryption, AES-128-CBC and RSA-OAEP), the host decrypts them and verifies the
+/// signature inside; a provider that requires encryption refuses assertions in the clear.
+#[tokio::test]
+#[ignore = "needs pysaml2's IdP and a host built with --features saml: scripts/test-saml.sh"]
+async fn encrypted_assertions_are_decrypted_and_required_when_the_provider_says_so() {
+    use base64ct::{Base64, Encoding};
+    use cognate_tests::cognito::types::OAuthFlowType;
+    const CALLBACK: &str = "http://localhost:8978/encrypted";
+    let target = Target::shared();
+    let admin = target.admin_client();
+    let certificate = std::fs::read_to_string(
+        std::env::var("COGNATE_SAML_ENCRYPTION_CERTIFICATE")
+            .expect("COGNATE_SAML_ENCRYPTION_CERTIFICATE (scripts/test-saml.sh sets it)"),
+    )
+    .unwrap();
+    let certificate: String = certificate
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let metadata = idp_metadata().await;
+    let http = no_redirects();
+
+    // Two pools whose provider requires encryption: the IdP encrypts for the first only.
+    let mut pools = Vec::new();
+    for encrypt in [true, false] {
+        let pool_id = target.create_standard_pool("saml-enc").await;
+        let sp = http
+            .get(format!(
+                "{}/saml2/metadata?user_pool_id={pool_id}",
+                target.base_url()
+            ))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            sp.contains(&format!(
+                r#"<md:KeyDescriptor use="encryption"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{certificate}</ds:X509Certificate>"#
+            )),
+            "{sp}"
+        );
+        let registered = http
+            .post(format!(
+                "{}/sp{}",
+                idp_url(),
+                if encrypt { "?encrypt=1" } else { "" }
+            ))
+            .body(sp)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(registered.status().as_u16(), 204);
+        let bad = service_error(
+            admin
+                .create_identity_provider()
+                .user_pool_id(&pool_id)
+                .provider_name("Corp")
+                .provider_type(IdentityProviderTypeType::Saml)
+                .provider_details("MetadataFile", &metadata)
+                .provider_details("EncryptedResponses", "yes")
+                .send()
+                .await,
+            "CreateIdentityProvider",
+        );
+        assert!(bad.is_invalid_parameter_exception(), "{bad:?}");
+        ok(
+            admin
+                .create_identity_provider()
+                .user_pool_id(&pool_id)
+                .provider_name("Corp")
+                .provider_type(IdentityProviderTypeType::Saml)
+                .provider_details("MetadataFile", &metadata)
+                .provider_details("EncryptedResponses", "true")
+                .provider_details("IDPInit", "true")
+                .attribute_mapping("email", "urn:oid:1.2.840.113549.1.9.1.1")
+                .send()
+                .await,
+            "CreateIdentityProvider",
+        );
+        let app = target
+            .create_client(&pool_id, |b| {
+                b.generate_secret(true)
+                    .allowed_o_auth_flows_user_pool_client(true)
+                    .allowed_o_auth_flows(OAuthFlowType::Code)
+                    .allowed_o_auth_scopes("openid")
+                    .allowed_o_auth_scopes("email")
+                    .callback_urls(CALLBACK)
+                    .supported_identity_providers("Corp")
+            })
+            .await;
+        pools.push((pool_id, app));
+    }
+    let relay = |client_id: &str| {
+        format!(
+            "response_type=code&client_id={client_id}&redirect_uri={}&scope=openid+email&identity_provider=Corp",
+            openidconnect::url::form_urlencoded::byte_serialize(CALLBACK.as_bytes())
+                .collect::<String>()
+        )
+    };
+    let response_xml = |form: &[(String, String)]| {
+        let b64 = &form.iter().find(|(k, _)| k == "SAMLResponse").unwrap().1;
+        String::from_utf8(Base64::decode_vec(b64).unwrap()).unwrap()
+    };
+
+    // Encrypted: nothing about the user in the clear; decrypted, verified, signed in.
+    let (pool_id, app) = &pools[0];
+    let form = idp_initiated_form(target, pool_id, "eve", &relay(&app.id)).await;
+    let xml = response_xml(&form);
+    assert!(xml.contains("EncryptedAssertion"), "{xml}");
+    assert!(!xml.contains("eve@example.com"), "{xml}");
+    let (status, location, body) = post_acs(target, &form).await;
+    assert_eq!(status, 302, "{body}");
+    let location = location.unwrap();
+    let code = query_param(&location, "code").unwrap_or_else(|| panic!("{location}"));
+    let tokens: Value = http
+        .post(format!("{}/oauth2/token", target.base_url()))
+        .basic_auth(&app.id, app.secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CALLBACK),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let claims = target
+        .jwks(pool_id)
+        .await
+        .verify_id_token(tokens["id_token"].as_str().unwrap(), &app.id)
+        .expect("a valid ID token");
+    assert_eq!(claims["cognito:username"], "Corp_eve@example.com");
+    assert_eq!(claims["email"], "eve@example.com");
+
+    // In the clear, to a provider that requires encryption: refused.
+    let (pool_id, app) = &pools[1];
+    let form = idp_initiated_form(target, pool_id, "eve", &relay(&app.id)).await;
+    assert!(!response_xml(&form).contains("EncryptedAssertion"));
+    let (status, location, body) = post_acs(target, &form).await;
+    assert_eq!(status, 302, "{body}");
+    let location = location.unwrap();
+    assert!(query_param(&location, "code").is_none(), "{location}");
+    assert!(
+        query_param(&location, "error_description")
+            .unwrap_or_default()
+            .contains("requires encrypted assertions"),
+        "{location}"
+    );
+}
+
+/// The `name=value` of the `Set-Cookie` named `name`.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+/// Single logout (`IDPSignout`), as Cognito: the SP metadata publishes the server's signing
+/// certificate and its `SingleLogoutService` (`/saml2/logout`); `/logout` for a user who signed in
+/// through the IdP sends the browser to the IdP's `SingleLogoutService` with a `LogoutRequest`
+/// signed for the HTTP-Redirect binding (RSA-SHA256), which pysaml2's IdP verifies against the
+/// SP metadata; the IdP's signed `LogoutResponse`, posted to `/saml2/logout`, sends the browser
+/// on to the `logout_uri`, once; unsigned or modified responses are refused.
+#[tokio::test]
+#[ignore = "needs pysaml2's IdP and a host built with --features saml: scripts/test-saml.sh"]
+async fn single_logout_signs_the_user_out_at_the_idp() {
+    use base64ct::{Base64, Encoding};
+    use cognate_tests::cognito::types::OAuthFlowType;
+    const CALLBACK: &str = "http://localhost:8979/signed-in";
+    const LOGOUT: &str = "http://localhost:8979/signed-out";
+    let target = Target::shared();
+    let admin = target.admin_client();
+    let base = target.base_url();
+    let http = no_redirects();
+    let pool_id = target.create_standard_pool("saml-slo").await;
+    let certificate = std::fs::read_to_string(
+        std::env::var("COGNATE_SAML_SIGNING_CERTIFICATE")
+            .expect("COGNATE_SAML_SIGNING_CERTIFICATE (scripts/test-saml.sh sets it)"),
+    )
+    .unwrap();
+    let certificate: String = certificate
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let sp = http
+        .get(format!("{base}/saml2/metadata?user_pool_id={pool_id}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        sp.contains(&format!(
+            r#"<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{certificate}</ds:X509Certificate>"#
+        )),
+        "{sp}"
+    );
+    assert!(
+        sp.contains(&format!(
+            r#"<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{base}/saml2/logout"/>"#
+        )),
+        "{sp}"
+    );
+    register_sp(target, &pool_id).await;
+    let metadata = idp_metadata().await;
+    let bad = service_error(
+        admin
+            .create_identity_provider()
+            .user_pool_id(&pool_id)
+            .provider_name("Corp")
+            .provider_type(IdentityProviderTypeType::Saml)
+            .provider_details("MetadataFile", &metadata)
+            .provider_details("IDPSignout", "yes")
+            .send()
+            .await,
+        "CreateIdentityProvider",
+    );
+    assert!(bad.is_invalid_parameter_exception(), "{bad:?}");
+    ok(
+        admin
+            .create_identity_provider()
+            .user_pool_id(&pool_id)
+            .provider_name("Corp")
+            .provider_type(IdentityProviderTypeType::Saml)
+            .provider_details("MetadataFile", &metadata)
+            .provider_details("IDPSignout", "true")
+            .provider_details("IDPInit", "true")
+            .attribute_mapping("email", "urn:oid:1.2.840.113549.1.9.1.1")
+            .send()
+            .await,
+        "CreateIdentityProvider",
+    );
+    let app = target
+        .create_client(&pool_id, |b| {
+            b.generate_secret(true)
+                .allowed_o_auth_flows_user_pool_client(true)
+                .allowed_o_auth_flows(OAuthFlowType::Code)
+                .allowed_o_auth_scopes("openid")
+                .allowed_o_auth_scopes("email")
+                .callback_urls(CALLBACK)
+                .logout_urls(LOGOUT)
+                .supported_identity_providers("Corp")
+        })
+        .await;
+    let relay = format!(
+        "response_type=code&client_id={}&redirect_uri={}&scope=openid+email&identity_provider=Corp",
+        app.id,
+        openidconnect::url::form_urlencoded::byte_serialize(CALLBACK.as_bytes())
+            .collect::<String>()
+    );
+
+    // Signed in through the IdP: a hosted-UI session.
+    let form = idp_initiated_form(target, &pool_id, "lou", &relay).await;
+    let signed_in = http
+        .post(format!("{base}/saml2/idpresponse"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 302);
+    let location = signed_in.headers()["location"].to_str().unwrap().to_owned();
+    assert!(query_param(&location, "code").is_some(), "{location}");
+    let session = set_cookie(&signed_in, &format!("cognate-session-{pool_id}"))
+        .expect("a hosted-UI session cookie");
+
+    // /logout: to the IdP's SingleLogoutService with a signed LogoutRequest; the session ends.
+    let logout_url = format!(
+        "{base}/logout?client_id={}&logout_uri={}",
+        app.id,
+        openidconnect::url::form_urlencoded::byte_serialize(LOGOUT.as_bytes()).collect::<String>()
+    );
+    let out = http
+        .get(&logout_url)
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 302);
+    let cleared = set_cookie(&out, &format!("cognate-session-{pool_id}")).unwrap();
+    assert_eq!(cleared, format!("cognate-session-{pool_id}="));
+    let to_idp = out.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to_idp.starts_with(&format!("{}/slo/redirect?SAMLRequest=", idp_url())),
+        "{to_idp}"
+    );
+    assert_eq!(
+        query_param(&to_idp, "SigAlg").as_deref(),
+        Some("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+    );
+    let relay_state = query_param(&to_idp, "RelayState").unwrap();
+    assert!(
+        relay_state.starts_with(&format!("{pool_id}.")),
+        "{relay_state}"
+    );
+
+    // The IdP checks the redirect signature: a tampered one is refused there.
+    let signature = query_param(&to_idp, "Signature").unwrap();
+    let mut forged = Base64::decode_vec(&signature).unwrap();
+    forged[0] ^= 1;
+    let forged = to_idp.replace(
+        &format!(
+            "Signature={}",
+            openidconnect::url::form_urlencoded::byte_serialize(signature.as_bytes())
+                .collect::<String>()
+        ),
+        &format!(
+            "Signature={}",
+            openidconnect::url::form_urlencoded::byte_serialize(
+                Base64::encode_string(&forged).as_bytes()
+            )
+            .collect::<String>()
+        ),
+    );
+    assert_ne!(forged, to_idp);
+    let refused = http.get(&forged).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 400);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("signature is not valid"),
+        "the IdP refuses a bad signature"
+    );
+
+    // The genuine request: the IdP signs the user out and posts its LogoutResponse back.
+    let at_idp = http.get(&to_idp).send().await.unwrap();
+    assert_eq!(at_idp.status().as_u16(), 200);
+    let html = at_idp.text().await.unwrap();
+    let action = cognate_tests::form_browser::attribute_after(&html, "<form", "action").unwrap();
+    assert_eq!(action, format!("{base}/saml2/logout"));
+    let fields: Vec<(String, String)> = cognate_tests::form_browser::hidden_fields(&html)
+        .into_iter()
+        .map(|(k, v)| (k, unescape(&v)))
+        .collect();
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).unwrap().1.clone();
+    assert_eq!(field("RelayState"), relay_state);
+    let genuine = field("SAMLResponse");
+    let xml = String::from_utf8(Base64::decode_vec(&genuine).unwrap()).unwrap();
+    assert!(
+        xml.contains("LogoutResponse") && xml.contains("Signature"),
+        "{xml}"
+    );
+    let logouts: Value = http
+        .get(format!("{}/logouts", idp_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry = logouts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["sp"] == format!("urn:amazon:cognito:sp:{pool_id}"))
+        .unwrap_or_else(|| panic!("{logouts}"));
+    assert_eq!(entry["name_id"], "lou@example.com");
+    assert_eq!(entry["session_index"].as_array().unwrap().len(), 1);
+
+    let post_logout = |saml_response: String| {
+        let http = http.clone();
+        let relay_state = relay_state.clone();
+        let url = format!("{base}/saml2/logout");
+        async move {
+            let r = http
+                .post(url)
+                .form(&[("SAMLResponse", saml_response), ("RelayState", relay_state)])
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let location = r
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, location, r.text().await.unwrap())
+        }
+    };
+    // Unsigned (the signature taken out): refused.
+    // (pysaml2 writes the XML-DSig namespace as ns2)
+    let from = xml
+        .find("<ns2:Signature")
+        .unwrap_or_else(|| panic!("{xml}"));
+    let to = xml.find("</ns2:Signature>").unwrap() + "</ns2:Signature>".len();
+    let unsigned = format!("{}{}", &xml[..from], &xml[to..]);
+    let (status, location, body) = post_logout(Base64::encode_string(unsigned.as_bytes())).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(location.is_none());
+    assert!(body.contains("signature"), "{body}");
+    // Modified after signing (another status): refused.
+    let modified = xml.replace(
+        "urn:oasis:names:tc:SAML:2.0:status:Success",
+        "urn:oasis:names:tc:SAML:2.0:status:Requester",
+    );
+    assert_ne!(modified, xml);
+    let (status, location, body) = post_logout(Base64::encode_string(modified.as_bytes())).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(location.is_none());
+    // The genuine response: on to the logout_uri, once.
+    let (status, location, body) = post_logout(genuine.clone()).await;
+    assert_eq!(status, 302, "{body}");
+    assert_eq!(location.as_deref(), Some(LOGOUT));
+    let (status, location, body) = post_logout(genuine).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(location.is_none());
+
+    // The session is over: /logout now goes straight to the logout_uri.
+    let again = http
+        .get(&logout_url)
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 302);
+    assert_eq!(again.headers()["location"].to_str().unwrap(), LOGOUT);
+}
