@@ -30,6 +30,7 @@
 pub mod admin_client;
 pub mod audit;
 pub mod backup;
+pub mod breached;
 pub mod config;
 pub mod credentials;
 pub mod delivery;

@@ -8,6 +8,7 @@
 )]
 
 mod audit;
+mod breached;
 mod harness;
 mod keys;
 mod limits;
