@@ -118,6 +118,9 @@ pub enum Command {
     /// Export or import a pool's users with their password hashes (SigV4 with an admin key).
     #[command(subcommand)]
     Users(crate::admin_client::UsersCommand),
+    /// Pools, app clients, users, groups and plugins on a running server (SigV4 with an admin
+    /// key): `cognate admin pools list`, `cognate admin --json users list POOL`, ...
+    Admin(crate::admin_cli::AdminArgs),
     /// Write a consistent copy of the SQLite store to FILE (safe while the server runs).
     Backup {
         /// The backup file to create (it must not exist).

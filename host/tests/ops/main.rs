@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )]
 
+mod admin_cli;
 mod audit;
 mod breached;
 mod harness;
