@@ -98,6 +98,15 @@ pub struct JobRecord {
     pub failed_users: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_message: Option<String>,
+    /// The data rows of the file (known once the job started).
+    #[serde(default)]
+    pub total_rows: u64,
+    /// The rows before this one are done.
+    #[serde(default)]
+    pub next_row: u64,
+    /// Until when a request works on the job (others leave it alone until then).
+    #[serde(default)]
+    pub lease_until_millis: u64,
 }
 
 impl JobRecord {

@@ -3,10 +3,11 @@
 //! upload URL (`PUT /user-import/<poolId>/<jobId>?token=...`) that CreateUserImportJob hands out
 //! in place of Cognito's pre-signed S3 URL. The rules live in [`crate::user_import`].
 //!
-//! StartUserImportJob runs the job to its end inside the call (the answer shows the final
-//! status and counts; DescribeUserImportJob shows the same afterwards), so a job is never seen
-//! `Pending` or `InProgress` by another caller for long, and StopUserImportJob stops only jobs
-//! that have not started.
+//! StartUserImportJob checks the file, then imports rows for up to five seconds; each
+//! DescribeUserImportJob of a job still `InProgress` carries on for up to five seconds more
+//! (one request at a time, under a lease), so no background worker is needed on any runtime and
+//! no request outlives its timeout. A small file is done when StartUserImportJob answers.
+//! StopUserImportJob stops a job that is `Created`, `Pending` or `InProgress`.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -118,6 +119,9 @@ pub(super) async fn create_user_import_job(ctx: &Ctx<'_>, body: Value) -> Result
         skipped_users: 0,
         failed_users: 0,
         completion_message: None,
+        total_rows: 0,
+        next_row: 0,
+        lease_until_millis: 0,
     };
     let bytes = serde_json::to_vec(&job)?;
     ctx.env
@@ -169,7 +173,14 @@ async fn update_job(
 
 pub(super) async fn describe_user_import_job(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: JobRef = input(body)?;
-    let (_, job) = load_job(ctx, &req).await?;
+    let (pool, job) = load_job(ctx, &req).await?;
+    // A job in progress moves on while someone watches it (no background worker is needed,
+    // on the host or on the Worker).
+    let job = if job.status == JobStatus::InProgress {
+        advance(ctx, &pool, &req.job_id).await?
+    } else {
+        job
+    };
     Ok(answer(ctx, &job))
 }
 
@@ -245,6 +256,20 @@ async fn delete_file(env: &dyn Env, pool_id: &str, job: &JobRecord) -> Result<()
     Ok(())
 }
 
+/// Reads a job's uploaded file back from its chunks.
+async fn read_file(env: &dyn Env, pool_id: &str, job: &JobRecord) -> Result<Vec<u8>, Error> {
+    let mut file = Vec::new();
+    for index in 0..job.uploaded_chunks {
+        let chunk = env
+            .store()
+            .get(&keys::import_chunk(pool_id, &job.job_id, index))
+            .await?
+            .ok_or_else(|| Error::internal("an import job's uploaded file is incomplete"))?;
+        file.extend_from_slice(&chunk.value);
+    }
+    Ok(file)
+}
+
 pub(super) async fn start_user_import_job(ctx: &Ctx<'_>, body: Value) -> Result<Value, Error> {
     let req: JobRef = input(body)?;
     let (pool, _) = load_job(ctx, &req).await?;
@@ -268,16 +293,7 @@ pub(super) async fn start_user_import_job(ctx: &Ctx<'_>, body: Value) -> Result<
         }
     })
     .await?;
-    let mut file = Vec::new();
-    for index in 0..job.uploaded_chunks {
-        let chunk = ctx
-            .env
-            .store()
-            .get(&keys::import_chunk(&pool.id, &job.job_id, index))
-            .await?
-            .ok_or_else(|| Error::internal("an import job's uploaded file is incomplete"))?;
-        file.extend_from_slice(&chunk.value);
-    }
+    let file = read_file(ctx.env, &pool.id, &job).await?;
     let parsed = rules::parse(&file).and_then(|csv| {
         rules::check_header(&pool, &csv.header)?;
         if !rules::pool_can_import(&pool) {
@@ -289,8 +305,8 @@ pub(super) async fn start_user_import_job(ctx: &Ctx<'_>, body: Value) -> Result<
         }
         Ok(csv)
     });
-    let csv = match parsed {
-        Ok(csv) => csv,
+    let rows = match parsed {
+        Ok(csv) => u64::try_from(csv.rows.len()).unwrap_or(u64::MAX),
         Err(reason) => {
             let failed_at = ctx.env.clock().now_millis();
             let job = update_job(ctx.env, &pool.id, &req.job_id, |job| {
@@ -307,43 +323,109 @@ pub(super) async fn start_user_import_job(ctx: &Ctx<'_>, body: Value) -> Result<
     update_job(ctx.env, &pool.id, &req.job_id, |job| {
         if job.status == JobStatus::Pending {
             job.status = JobStatus::InProgress;
+            job.total_rows = rows;
+            job.next_row = 0;
         }
         Ok(())
     })
     .await?;
-    let (mut imported, mut skipped, mut failed) = (0u64, 0u64, 0u64);
-    for (_line, row) in &csv.rows {
-        let outcome = match rules::check_row(&pool, &csv.header, row) {
-            Ok(user) => crate::registration::invite::import_user(ctx.env, &pool, user)
-                .await
-                .map_err(|e| e.message),
-            Err(reason) => Err(reason),
-        };
-        match outcome {
-            Ok(crate::registration::invite::Imported::Created) => imported += 1,
-            Ok(crate::registration::invite::Imported::Exists) => skipped += 1,
-            Err(_) => failed += 1,
+    let job = advance(ctx, &pool, &req.job_id).await?;
+    Ok(answer(ctx, &job))
+}
+
+/// How long one request works on a job before it answers (the next DescribeUserImportJob
+/// carries on): well inside every runtime's request timeout.
+const WORK_BUDGET_MILLIS: u64 = 5_000;
+/// How long a request's claim on a job lasts: a request that died mid-job is replaced after
+/// this (the rows of its last unsaved batch are then imported again, and count as skipped).
+const LEASE_MILLIS: u64 = 20_000;
+/// Rows between two saves of a job's progress.
+const BATCH_ROWS: u64 = 50;
+
+/// Works on an `InProgress` job for up to [`WORK_BUDGET_MILLIS`], if no other request holds
+/// its lease: the rows after `next_row`, in batches whose counts are saved as they finish; the
+/// last batch completes the job. Answers the job as it then is.
+async fn advance(ctx: &Ctx<'_>, pool: &pool::PoolRecord, job_id: &str) -> Result<JobRecord, Error> {
+    let env = ctx.env;
+    let started = env.clock().now_millis();
+    let mut claimed = false;
+    let job = update_job(env, &pool.id, job_id, |job| {
+        claimed = job.status == JobStatus::InProgress && job.lease_until_millis < started;
+        if claimed {
+            job.lease_until_millis = started.saturating_add(LEASE_MILLIS);
+        }
+        Ok(())
+    })
+    .await?;
+    if !claimed {
+        return Ok(job);
+    }
+    let file = read_file(env, &pool.id, &job).await?;
+    let csv = rules::parse(&file).map_err(Error::internal)?;
+    let mut job = job;
+    loop {
+        let from = job.next_row;
+        let to = from.saturating_add(BATCH_ROWS).min(job.total_rows);
+        let (mut imported, mut skipped, mut failed) = (0u64, 0u64, 0u64);
+        let rows = csv
+            .rows
+            .iter()
+            .skip(usize::try_from(from).unwrap_or(usize::MAX))
+            .take(usize::try_from(to - from).unwrap_or(0));
+        for (_line, row) in rows {
+            let outcome = match rules::check_row(pool, &csv.header, row) {
+                Ok(user) => crate::registration::invite::import_user(env, pool, user)
+                    .await
+                    .map_err(|e| e.message),
+                Err(reason) => Err(reason),
+            };
+            match outcome {
+                Ok(crate::registration::invite::Imported::Created) => imported += 1,
+                Ok(crate::registration::invite::Imported::Exists) => skipped += 1,
+                Err(_) => failed += 1,
+            }
+        }
+        let now = env.clock().now_millis();
+        let finished = to >= job.total_rows;
+        let more_time = now.saturating_sub(started) < WORK_BUDGET_MILLIS;
+        job = update_job(env, &pool.id, job_id, |job| {
+            // Stopped meanwhile: the counts still count, the job stays stopped.
+            job.imported_users += imported;
+            job.skipped_users += skipped;
+            job.failed_users += failed;
+            job.next_row = job.next_row.max(to);
+            if job.status != JobStatus::InProgress {
+                return Ok(());
+            }
+            if finished {
+                job.completed_millis = Some(now);
+                job.lease_until_millis = 0;
+                if job.imported_users == 0 && (job.skipped_users > 0 || job.failed_users > 0) {
+                    job.status = JobStatus::Failed;
+                    job.completion_message = Some(
+                        "Too many users have failed or been skipped during the import.".to_string(),
+                    );
+                } else {
+                    job.status = JobStatus::Succeeded;
+                    job.completion_message = Some("Import Job Completed Successfully.".to_string());
+                }
+            } else if more_time {
+                job.lease_until_millis = now.saturating_add(LEASE_MILLIS);
+            } else {
+                // Let the next request carry on at once.
+                job.lease_until_millis = 0;
+            }
+            Ok(())
+        })
+        .await?;
+        if job.status != JobStatus::InProgress {
+            delete_file(env, &pool.id, &job).await?;
+            return Ok(job);
+        }
+        if finished || !more_time {
+            return Ok(job);
         }
     }
-    let done = ctx.env.clock().now_millis();
-    let job = update_job(ctx.env, &pool.id, &req.job_id, |job| {
-        job.imported_users = imported;
-        job.skipped_users = skipped;
-        job.failed_users = failed;
-        job.completed_millis = Some(done);
-        if imported == 0 && (skipped > 0 || failed > 0) {
-            job.status = JobStatus::Failed;
-            job.completion_message =
-                Some("Too many users have failed or been skipped during the import.".to_string());
-        } else {
-            job.status = JobStatus::Succeeded;
-            job.completion_message = Some("Import Job Completed Successfully.".to_string());
-        }
-        Ok(())
-    })
-    .await?;
-    delete_file(ctx.env, &pool.id, &job).await?;
-    Ok(answer(ctx, &job))
 }
 
 /// Whether `request` is an upload to a job's URL.
