@@ -95,6 +95,8 @@ pub enum ErrorKind {
     WebAuthnOriginNotAllowed,
     /// The credential cannot be used (attestation format, algorithm, flags, malformed).
     WebAuthnCredentialNotSupported,
+    /// A precondition of the operation does not hold (a user import job with no file).
+    PreconditionNotMet,
 }
 
 impl ErrorKind {
@@ -156,6 +158,7 @@ impl ErrorKind {
             Self::WebAuthnCredentialNotSupported => {
                 ("WebAuthnCredentialNotSupportedException", 400)
             }
+            Self::PreconditionNotMet => ("PreconditionNotMetException", 400),
         }
     }
 }

@@ -83,6 +83,7 @@ pub mod totp;
 pub mod trigger;
 pub mod ui;
 pub mod user;
+pub mod user_import;
 
 #[cfg(feature = "std")]
 pub mod testing;

@@ -291,7 +291,23 @@ pub async fn hash_new(
 ) -> Result<Credentials, Error> {
     check_input(password)?;
     policy.check(password)?;
+    check_breached(env, password).await?;
     hash(env, params, srp, password).await
+}
+
+/// The answer to a new password found in the operator's breached-password list. Cognito's
+/// compromised-credentials check (threat protection) blocks such passwords with
+/// `InvalidPasswordException`; this is the message it is reported to use.
+pub const BREACHED_MESSAGE: &str = "Provided password cannot be used for security reasons.";
+
+/// Refuses a new password that the [`PasswordHasher`](crate::ports::PasswordHasher) port finds
+/// in the breached-password list (sign-up, AdminCreateUser's and AdminSetUserPassword's
+/// passwords, ChangePassword, ConfirmForgotPassword, NEW_PASSWORD_REQUIRED).
+pub async fn check_breached(env: &dyn crate::ports::Env, password: &str) -> Result<(), Error> {
+    if env.passwords().breached(password).await {
+        return Err(Error::new(ErrorKind::InvalidPassword, BREACHED_MESSAGE));
+    }
+    Ok(())
 }
 
 /// Hashes a password with a fresh salt (no policy check: temporary and migrated passwords),

@@ -197,6 +197,12 @@ pub trait PasswordHasher: MaybeSend + MaybeSync {
     fn verifies(&self, phc: &str) -> bool {
         phc.starts_with("$argon2id$")
     }
+    /// Whether `password` is in the operator's list of breached passwords (the host's
+    /// `--breached-passwords` file). Runtimes without such a list answer `false`.
+    fn breached<'a>(&'a self, password: &'a str) -> BoxFuture<'a, bool> {
+        let _ = password;
+        crate::future::boxed(async { false })
+    }
 }
 
 /// SRP's 3072-bit modular exponentiations ([`crate::srp`]): B and the server's key for

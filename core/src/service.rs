@@ -70,6 +70,10 @@ impl Service {
             return Response::new(204).with_header("access-control-max-age", "86400");
         }
         let path = request.path.as_str();
+        // A user import job's upload URL (CreateUserImportJob's PreSignedUrl).
+        if crate::api::is_import_upload(request) {
+            return crate::api::import_upload(env, request).await;
+        }
         if method == "POST" && (path == "/" || path.is_empty()) {
             if let Some(operation) = crate::api::phc::operation(request) {
                 return crate::api::phc::handle(&self.config, env, request, operation).await;
@@ -266,7 +270,7 @@ fn with_cors(request: &Request, mut response: Response) -> Response {
     if request.method == "OPTIONS" {
         response.headers.push((
             "access-control-allow-methods".to_string(),
-            "GET, POST, OPTIONS".to_string(),
+            "GET, POST, PUT, OPTIONS".to_string(),
         ));
         response.headers.push((
             "access-control-allow-headers".to_string(),

@@ -36,8 +36,9 @@ pub use cognate_core::ports::ByteBuf;
 /// The framing version. Bump it on any change to the encoding or to a type that crosses (a new
 /// field, a reordered variant). 3 was the hand-written codec; 4 is postcard, with the plugin
 /// registry imports; 5 adds `Message::link` (confirmation links); 6 the outbound-HTTP port
-/// ([`imports::HTTP_REQUEST`]); 7 the SAML and WebAuthn ports and `store_get_many`.
-pub const FRAME_VERSION: u8 = 7;
+/// ([`imports::HTTP_REQUEST`]); 7 the SAML and WebAuthn ports and `store_get_many`; 8
+/// `password_breached` and `ErrorKind::PreconditionNotMet`.
+pub const FRAME_VERSION: u8 = 8;
 
 /// The guest's exports besides `memory`, `handle` and `store_contract`.
 pub mod exports {
@@ -83,6 +84,8 @@ pub mod imports {
     pub const PASSWORD_HASH: &str = "password_hash";
     /// `(password: str, phc: str, params: HashParams) -> Result<PasswordCheck, Error>`
     pub const PASSWORD_VERIFY: &str = "password_verify";
+    /// `(password: str) -> bool`: whether the password is in the operator's breached list
+    pub const PASSWORD_BREACHED: &str = "password_breached";
     /// `(pool name: str, user id: str, password: str, salt: bytes(16)) -> srp::Verifier`
     pub const SRP_VERIFIER: &str = "srp_verifier";
     /// `(v: str, b: bytes(32)) -> Result<srp::ServerHello, srp::SrpError>`

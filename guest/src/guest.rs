@@ -62,6 +62,7 @@ mod host {
         pub fn jws_verify(ptr: *const u8, len: usize) -> i64;
         pub fn password_hash(ptr: *const u8, len: usize) -> i64;
         pub fn password_verify(ptr: *const u8, len: usize) -> i64;
+        pub fn password_breached(ptr: *const u8, len: usize) -> i64;
         pub fn srp_verifier(ptr: *const u8, len: usize) -> i64;
         pub fn srp_server_hello(ptr: *const u8, len: usize) -> i64;
         pub fn srp_server_key(ptr: *const u8, len: usize) -> i64;
@@ -275,6 +276,9 @@ impl PasswordHasher for GuestEnv {
         params: HashParams,
     ) -> BoxFuture<'a, Result<PasswordCheck, Error>> {
         boxed(async move { call(host::password_verify, (password, phc, params)).await })
+    }
+    fn breached<'a>(&'a self, password: &'a str) -> BoxFuture<'a, bool> {
+        boxed(async move { call(host::password_breached, (password,)).await })
     }
 }
 

@@ -57,6 +57,10 @@
 //! max_header_bytes = 32768
 //! max_headers = 100
 //!
+//! # Refuse new passwords found in a list of breached passwords (optional; host/src/breached.rs)
+//! [passwords]
+//! breached_file = "pwned-passwords-sha1.txt"   # HASH[:COUNT] or plain passwords, one a line
+//!
 //! # Identity pools (optional)
 //! [identity]
 //! sts_endpoint = "https://sts.amazonaws.com"   # where AssumeRoleWithWebIdentity goes (default);
@@ -114,6 +118,9 @@ pub enum Command {
     /// Export or import a pool's users with their password hashes (SigV4 with an admin key).
     #[command(subcommand)]
     Users(crate::admin_client::UsersCommand),
+    /// Pools, app clients, users, groups and plugins on a running server (SigV4 with an admin
+    /// key): `cognate admin pools list`, `cognate admin --json users list POOL`, ...
+    Admin(crate::admin_cli::AdminArgs),
     /// Write a consistent copy of the SQLite store to FILE (safe while the server runs).
     Backup {
         /// The backup file to create (it must not exist).
@@ -299,6 +306,10 @@ pub struct ServeArgs {
     /// Write the audit stream (JSON lines) to FILE, or `stdout` (replaces `[audit] path`).
     #[arg(long, value_name = "FILE", env = "COGNATE_AUDIT_LOG")]
     pub audit_log: Option<String>,
+    /// Refuse new passwords found in FILE: SHA-1 hashes (`HASH` or HIBP's `HASH:COUNT`) or
+    /// plain passwords, one a line (replaces `[passwords] breached_file`).
+    #[arg(long, value_name = "FILE", env = "COGNATE_BREACHED_PASSWORDS")]
+    pub breached_passwords: Option<PathBuf>,
 }
 
 /// The config file's contents.
@@ -347,6 +358,17 @@ pub struct FileConfig {
     /// Timeouts and size limits for clients.
     #[serde(default)]
     pub http: crate::limits::HttpConfig,
+    /// New-password checks beyond the pools' policies.
+    #[serde(default)]
+    pub passwords: PasswordsConfig,
+}
+
+/// `[passwords]` in the config file.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordsConfig {
+    /// The breached-password list ([`crate::breached`]); none by default.
+    pub breached_file: Option<PathBuf>,
 }
 
 /// `[federation]` in the config file.
@@ -476,6 +498,8 @@ pub struct Settings {
     pub audit: crate::audit::AuditConfig,
     pub rate_limits: crate::limits::RateLimitConfig,
     pub http: crate::limits::HttpLimits,
+    /// The breached-password list to load, if any.
+    pub breached_passwords: Option<PathBuf>,
 }
 
 impl Settings {
@@ -601,6 +625,7 @@ impl Settings {
         }
         file.rate_limits.check()?;
         Ok(Self {
+            breached_passwords: args.breached_passwords.or(file.passwords.breached_file),
             audit,
             rate_limits: file.rate_limits,
             http: file.http.limits(),

@@ -27,9 +27,11 @@
 //!   strings; the outbox log line never carries the code or the message body.
 //! - `outbox.jsonl` holds live codes: it is a development mail gateway, not for production.
 
+pub mod admin_cli;
 pub mod admin_client;
 pub mod audit;
 pub mod backup;
+pub mod breached;
 pub mod config;
 pub mod credentials;
 pub mod delivery;

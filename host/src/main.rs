@@ -19,6 +19,7 @@ async fn main() -> ExitCode {
         Command::Plugins(command) => cognate_host::plugins::cli(command),
         Command::Keys(command) => cognate_host::admin_client::keys_cli(command).await,
         Command::Users(command) => cognate_host::admin_client::users_cli(command).await,
+        Command::Admin(args) => cognate_host::admin_cli::cli(args).await,
         Command::Backup { file, data } => cognate_host::backup::backup(&data.dir(), &file)
             .map(|()| println!("Backed up {} to {}", data.dir().display(), file.display())),
         Command::CompileCore {

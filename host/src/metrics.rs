@@ -422,6 +422,10 @@ pub fn operation_of(method: &str, path: &str, target: &str) -> Operation {
     if PATHS.contains(&path) {
         return Operation::Known(format!("{method} {path}"));
     }
+    // A user import job's upload URL (one label, not one per job).
+    if path.starts_with("/user-import/") {
+        return Operation::Known(format!("{method} /user-import/{{poolId}}/{{jobId}}"));
+    }
     for tail in [
         "/.well-known/jwks.json",
         "/.well-known/openid-configuration",

@@ -64,6 +64,8 @@ impl Random for OsRandom {
 #[derive(Debug)]
 pub struct BlockingArgon2 {
     permits: Semaphore,
+    /// The operator's breached-password list, if one was given.
+    breached: Option<Arc<crate::breached::BreachedPasswords>>,
 }
 
 impl Default for BlockingArgon2 {
@@ -81,7 +83,14 @@ impl BlockingArgon2 {
     pub fn with_concurrency(concurrent_hashes: usize) -> Self {
         Self {
             permits: Semaphore::new(concurrent_hashes.max(1)),
+            breached: None,
         }
+    }
+
+    /// Refuses new passwords found in `list` (the core asks through `breached`).
+    pub fn with_breached(mut self, list: Arc<crate::breached::BreachedPasswords>) -> Self {
+        self.breached = Some(list);
+        self
     }
 
     async fn run<T: Send + 'static>(
@@ -100,6 +109,15 @@ impl BlockingArgon2 {
 impl PasswordHasher for BlockingArgon2 {
     fn verifies(&self, phc: &str) -> bool {
         cognate_core::api::phc::acceptable_hash(phc)
+    }
+
+    fn breached<'a>(&'a self, password: &'a str) -> BoxFuture<'a, bool> {
+        // A binary search over an in-memory array: microseconds, no need for the blocking pool.
+        let found = self
+            .breached
+            .as_ref()
+            .is_some_and(|list| list.contains(password));
+        boxed(async move { found })
     }
 
     fn hash<'a>(

@@ -442,6 +442,17 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
         Arc::new(MeteredStore::new(store, Arc::clone(&metrics)));
     let mut env = HostEnv::native(store, &data_dir)
         .with_context(|| format!("cannot open the outbox in {}", data_dir.display()))?;
+    if let Some(path) = &settings.breached_passwords {
+        let started = std::time::Instant::now();
+        let list = crate::breached::BreachedPasswords::load(path)?;
+        tracing::info!(
+            passwords = list.len(),
+            load_ms = started.elapsed().as_millis() as u64,
+            file = %path.display(),
+            "breached-password list loaded"
+        );
+        env.passwords = Arc::new(crate::ports::BlockingArgon2::new().with_breached(Arc::new(list)));
+    }
     // Trigger plugins: the wasmtime runtime over <data>/plugins, the config file's plugins
     // registered, custom sender deliveries allowed to the configured hosts.
     let shared_plugins = match settings.store {

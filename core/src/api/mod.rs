@@ -16,6 +16,8 @@ pub(crate) use pools::create_client;
 mod groups;
 pub mod identity;
 mod identity_providers;
+mod import_jobs;
+pub use import_jobs::{is_upload as is_import_upload, upload as import_upload};
 pub mod insights;
 mod list_users;
 mod mfa;
@@ -269,6 +271,12 @@ const ADMIN_OPERATIONS: &[&str] = &[
     "SetUserPoolMfaConfig",
     "GetUserPoolMfaConfig",
     "AdminSetUserMFAPreference",
+    "GetCSVHeader",
+    "CreateUserImportJob",
+    "StartUserImportJob",
+    "StopUserImportJob",
+    "DescribeUserImportJob",
+    "ListUserImportJobs",
 ];
 
 /// The operations that configure the authorization server (all administrative).
@@ -366,6 +374,13 @@ pub(crate) async fn dispatch(ctx: &Ctx<'_>, operation: &str, body: Value) -> Res
         "AdminListGroupsForUser" => groups::admin_list_groups_for_user(ctx, body).await,
         "ListUsersInGroup" => groups::list_users_in_group(ctx, body).await,
         "AddCustomAttributes" => pools::add_custom_attributes(ctx, body).await,
+        // CSV user import (issue 24).
+        "GetCSVHeader" => import_jobs::get_csv_header(ctx, body).await,
+        "CreateUserImportJob" => import_jobs::create_user_import_job(ctx, body).await,
+        "StartUserImportJob" => import_jobs::start_user_import_job(ctx, body).await,
+        "StopUserImportJob" => import_jobs::stop_user_import_job(ctx, body).await,
+        "DescribeUserImportJob" => import_jobs::describe_user_import_job(ctx, body).await,
+        "ListUserImportJobs" => import_jobs::list_user_import_jobs(ctx, body).await,
         // MFA (issue 17).
         "SetUserPoolMfaConfig" => mfa::set_user_pool_mfa_config(ctx, body).await,
         "GetUserPoolMfaConfig" => mfa::get_user_pool_mfa_config(ctx, body).await,

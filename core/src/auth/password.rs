@@ -74,6 +74,14 @@ pub(super) async fn authenticate(
             .passwords()
             .verify(password, &pool.dummy_password_hash, params)
             .await;
+        // A user imported from a CSV file has no password until a reset gives one; Cognito
+        // answers its sign-ins with PasswordResetRequiredException.
+        if user.status == crate::user::UserStatus::ResetRequired {
+            return Err(Error::new(
+                crate::error::ErrorKind::PasswordResetRequired,
+                "Password reset required for the user",
+            ));
+        }
         return Err(Error::bad_credentials());
     };
     crate::trigger::pre_authentication(

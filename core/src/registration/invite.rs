@@ -120,6 +120,7 @@ pub async fn create_user(
         Some("RESEND") => {
             let (existing, _) = user::resolve_existing(env, pool, input.username).await?;
             let password = temporary_password(env, pool, input.temporary_password)?;
+            crate::password::check_breached(env, &password).await?;
             let hash = crate::password::hash(
                 env,
                 pool.hash_params(),
@@ -172,6 +173,7 @@ pub async fn create_user(
         ));
     }
     let password = temporary_password(env, pool, input.temporary_password)?;
+    crate::password::check_breached(env, &password).await?;
     let decision = crate::trigger::pre_sign_up(
         env,
         pool,
@@ -222,4 +224,61 @@ pub async fn create_user(
         send_invitation(env, pool, &record, &mediums, &password).await?;
     }
     Ok(record)
+}
+
+/// What importing one user did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Imported {
+    Created,
+    /// A user with this username (or username attribute) exists: left alone.
+    Exists,
+}
+
+/// A user from a CSV import job (`crate::user_import`): stored with status `RESET_REQUIRED`, no
+/// password, no message and no trigger (Cognito runs no PreSignUp for imports); the attributes
+/// are checked as AdminCreateUser checks them, and aliases reserved the same way. A user who
+/// exists is [`Imported::Exists`]; any other refusal is the error.
+pub async fn import_user(
+    env: &dyn Env,
+    pool: &PoolRecord,
+    row: crate::user_import::ImportedUser,
+) -> Result<Imported, Error> {
+    user::check_username(&row.username)?;
+    if user::resolve(env, pool, &row.username).await?.is_some() {
+        return Ok(Imported::Exists);
+    }
+    let now = env.clock().now_millis();
+    let mut attributes = row.attributes;
+    let sub = crate::ids::uuid_v4(env.random());
+    let (username, unique_alias) = new_username(pool, &row.username, &mut attributes, &sub, true)?;
+    user::validate_values(pool, &mut attributes, true)?;
+    let username_key = pool.normalize_username(&username);
+    let mut record = UserRecord::new(
+        username,
+        sub,
+        attributes,
+        UserStatus::ResetRequired,
+        None,
+        now,
+    );
+    if row.mfa_enabled {
+        record.mfa.enabled = alloc::vec![crate::pool::mfa::MfaMethod::Sms];
+        record.mfa.preferred = Some(crate::pool::mfa::MfaMethod::Sms);
+    }
+    if let Some(attr) = unique_alias {
+        let value = record.attribute(attr).unwrap_or_default().to_string();
+        match reserve_username_attribute(env, pool, attr, &value, &username_key).await {
+            Ok(()) => {}
+            Err(e) if e.kind == ErrorKind::UsernameExists => return Ok(Imported::Exists),
+            Err(e) => return Err(e),
+        }
+    }
+    let moved = alias::reserve_new(env, pool, &record, None, false).await?;
+    match user::save(env, pool, None, &record, Expect::Absent).await {
+        Ok(_) => {}
+        Err(StoreError::Conflict) => return Ok(Imported::Exists),
+        Err(e) => return Err(e.into()),
+    }
+    alias::unverify_previous_holders(env, pool, moved).await?;
+    Ok(Imported::Created)
 }

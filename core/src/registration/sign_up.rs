@@ -110,6 +110,7 @@ pub async fn sign_up(
     let (username, unique_alias) = new_username(pool, input.username, &mut attributes, &sub, true)?;
     user::validate_attributes(pool, &mut attributes, false)?;
     pool.password_policy().check(input.password)?;
+    crate::password::check_breached(env, input.password).await?;
     let username_key = pool.normalize_username(&username);
     if unique_alias.is_none() && user::load(env, pool, &username).await?.is_some() {
         return Err(username_exists());

@@ -46,6 +46,18 @@ pub fn federation_state(pool_id: &str, state: &str) -> String {
 pub fn saml_logout(pool_id: &str, relay_state: &str) -> String {
     format!("p/{pool_id}/slo/{}", sha256_hex(&[relay_state.as_bytes()]))
 }
+/// A user import job (CreateUserImportJob).
+pub fn import_job(pool_id: &str, job_id: &str) -> String {
+    format!("p/{pool_id}/ij/{job_id}")
+}
+/// The prefix of a pool's user import jobs.
+pub fn import_jobs(pool_id: &str) -> String {
+    format!("p/{pool_id}/ij/")
+}
+/// One chunk of a user import job's uploaded CSV file.
+pub fn import_chunk(pool_id: &str, job_id: &str, index: u32) -> String {
+    format!("p/{pool_id}/ijf/{job_id}/{index:05}")
+}
 /// A pool's record.
 pub fn pool(pool_id: &str) -> String {
     format!("pool/{pool_id}")

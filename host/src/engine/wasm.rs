@@ -793,6 +793,11 @@ fn define_imports(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
             env.passwords.verify(&password, &phc, params).await
         },
     )?;
+    define_port(
+        linker,
+        PASSWORD_BREACHED,
+        |env, (password,): (String,)| async move { env.passwords.breached(&password).await },
+    )?;
     // SRP's arithmetic natively, inline as the native engine runs it (a few milliseconds).
     define_port(
         linker,

@@ -7,7 +7,9 @@
     clippy::indexing_slicing
 )]
 
+mod admin_cli;
 mod audit;
+mod breached;
 mod harness;
 mod keys;
 mod limits;

@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 
 journeys=("$@")
 if [ "${#journeys[@]}" -eq 0 ]; then
-  journeys=(journey_awscli_readme.py journey_boto3_pycognito.py journey_pycognito_devices.py journey_authlib_oidc.py journey_mfa_pycognito.py journey_boto3_user_auth.py)
+  journeys=(journey_awscli_readme.py journey_boto3_pycognito.py journey_pycognito_devices.py journey_authlib_oidc.py journey_mfa_pycognito.py journey_boto3_user_auth.py journey_boto3_import.py)
   # The identity-pools journey needs the STS the target was started with (moto).
   if [ -n "${COGNATE_STS_URL:-}" ]; then
     journeys+=(journey_boto3_identity.py)

@@ -55,4 +55,5 @@ mod tokens_revocation;
 mod triggers;
 mod two_hosts;
 mod uniqueness;
+mod user_import;
 mod user_pools;
