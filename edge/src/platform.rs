@@ -98,10 +98,46 @@ pub(crate) fn usages(list: &[&str]) -> JsValue {
 }
 
 fn rsassa_params() -> Result<Object, Error> {
+    params(&[("name", RSASSA), ("hash", "SHA-256")])
+}
+
+/// A WebCrypto parameter object of string members.
+pub(crate) fn params(pairs: &[(&str, &str)]) -> Result<Object, Error> {
     let params = Object::new();
-    set(&params, "name", &JsValue::from_str(RSASSA))?;
-    set(&params, "hash", &JsValue::from_str("SHA-256"))?;
+    for (k, v) in pairs {
+        set(&params, k, &JsValue::from_str(v))?;
+    }
     Ok(params)
+}
+
+/// ES256 (Sign in with Apple's client secret, one per federated sign-in: not cached).
+/// WebCrypto's ECDSA answers `r || s`, which is JWS's form.
+async fn sign_es256(private_pkcs8_der: &Secret, input: &[u8]) -> Result<Vec<u8>, Error> {
+    let der = Base64::decode_vec(private_pkcs8_der.expose())
+        .map_err(|_| Error::internal("signing key is not valid base64"))?;
+    let key: CryptoKey = promise(
+        "importKey pkcs8",
+        subtle()?.import_key_with_object(
+            "pkcs8",
+            &Uint8Array::from(der.as_slice()),
+            &params(&[("name", "ECDSA"), ("namedCurve", "P-256")])?,
+            false,
+            &usages(&["sign"]),
+        ),
+    )
+    .await?
+    .dyn_into()
+    .map_err(|_| Error::internal("importKey: not a CryptoKey"))?;
+    let signature = promise(
+        "sign",
+        subtle()?.sign_with_object_and_u8_array(
+            &params(&[("name", "ECDSA"), ("hash", "SHA-256")])?,
+            &key,
+            input,
+        ),
+    )
+    .await?;
+    Ok(Uint8Array::new(&signature).to_vec())
 }
 
 pub(crate) async fn promise(
@@ -304,8 +340,8 @@ impl Jws for WebCryptoJws {
     fn generate<'a>(&'a self, alg: JwsAlgorithm) -> BoxFuture<'a, Result<GeneratedKey, Error>> {
         boxed(SendFuture::new(async move {
             if alg != JwsAlgorithm::RS256 {
-                // ES256 (Sign in with Apple's client secret) is signed on the host only.
-                return Err(Error::internal("ES256 is not available on this runtime"));
+                // Pools sign with RS256; ES256 keys are the operator's (Apple's client secret).
+                return Err(Error::internal("only RS256 keys are generated"));
             }
             match &self.provided {
                 Some(key) => Self::provided_rsa(key).await,
@@ -322,9 +358,8 @@ impl Jws for WebCryptoJws {
         input: &'a [u8],
     ) -> BoxFuture<'a, Result<Vec<u8>, Error>> {
         boxed(SendFuture::new(async move {
-            if alg != JwsAlgorithm::RS256 {
-                // ES256 (Sign in with Apple's client secret) is signed on the host only.
-                return Err(Error::internal("ES256 is not available on this runtime"));
+            if alg == JwsAlgorithm::ES256 {
+                return sign_es256(private_pkcs8_der, input).await;
             }
             let key = Self::private_key(kid, private_pkcs8_der).await?;
             let signature = promise(

@@ -17,6 +17,8 @@
 //! - `POST demo`: creates the demo pool (fixed ids) unless it exists; answers its ids.
 //! - `POST webauthn`: runs the passkey verifier (`crate::webauthn`), WebCrypto signatures
 //!   included, on recorded browser responses and on tampered copies; answers each outcome.
+//! - `POST apple-client-secret?key=<base64 PKCS#8 P-256 key>`: a Sign in with Apple client
+//!   secret signed with that key (WebCrypto ES256).
 
 use cognate_core::service::{ClientSpec, PoolSpec};
 use cognate_core::store::{Store, StoreError, Versioned, contract};
@@ -227,6 +229,16 @@ pub async fn handle(req: worker::Request, env: &worker::Env, origin: &str) -> Re
             }
         }
         ("POST", "webauthn") => Response::from_json(&webauthn_known_answers().await),
+        ("POST", "apple-client-secret") => {
+            let Some(key) = query_param(&url, "key") else {
+                return Response::error("key= is required", 400);
+            };
+            match cognate_core::federation::apple::client_secret(&edge, &apple_provider(&key)).await
+            {
+                Ok(jwt) => Response::ok(jwt),
+                Err(e) => Response::error(format!("client secret: {e}"), 500),
+            }
+        }
         ("POST", "panic") => {
             // Proves the isolate recovers from a Rust panic (the shim resets the instance).
             #[allow(clippy::panic)]
@@ -291,6 +303,32 @@ pub fn demo_spec(region: &str) -> PoolSpec {
                 ],
             }),
         }],
+    }
+}
+
+/// A Sign in with Apple provider with the test's key (`POST apple-client-secret`).
+fn apple_provider(private_key: &str) -> cognate_core::federation::provider::IdentityProvider {
+    use cognate_core::federation::provider::{IdentityProvider, ProviderType};
+    let details = [
+        ("client_id", "com.example.web"),
+        ("team_id", "TEAM123456"),
+        ("key_id", "KEY1234567"),
+        ("private_key", private_key),
+        ("authorize_scopes", "email name"),
+    ];
+    IdentityProvider {
+        user_pool_id: String::new(),
+        provider_name: "SignInWithApple".into(),
+        provider_type: ProviderType::SignInWithApple,
+        provider_details: details
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        attribute_mapping: Default::default(),
+        idp_identifiers: Vec::new(),
+        acr_mapping: None,
+        created_millis: 0,
+        modified_millis: 0,
     }
 }
 

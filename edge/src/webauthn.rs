@@ -719,18 +719,14 @@ pub fn p256_signature(der_signature: &[u8]) -> Result<[u8; 64], WebAuthnRefusal>
 mod webcrypto {
     //! `crypto.subtle.importKey("jwk", ...)` and `crypto.subtle.verify`.
     use js_sys::Object;
-    use wasm_bindgen::{JsCast as _, JsValue};
+    use wasm_bindgen::JsCast as _;
     use web_sys::CryptoKey;
 
     use super::{PublicKey, SignatureCheck, WebAuthnRefusal, p256_signature};
-    use crate::platform::{promise, set, subtle, usages};
+    use crate::platform::{promise, subtle, usages};
 
     fn object(pairs: &[(&str, &str)]) -> Result<Object, WebAuthnRefusal> {
-        let object = Object::new();
-        for (k, v) in pairs {
-            set(&object, k, &JsValue::from_str(v)).map_err(|e| internal(&e))?;
-        }
-        Ok(object)
+        crate::platform::params(pairs).map_err(|e| internal(&e))
     }
 
     fn internal(e: &cognate_core::Error) -> WebAuthnRefusal {

@@ -16,6 +16,9 @@ use crate::secret::Secret;
 
 /// The client secret's audience.
 pub const AUDIENCE: &str = "https://appleid.apple.com";
+/// Where Apple publishes the keys its ID tokens are signed with (it has no discovery document
+/// that Cognito uses; `jwks_uri` in ProviderDetails overrides it).
+pub const JWKS_URI: &str = "https://appleid.apple.com/auth/keys";
 /// How long a client secret lives (Apple accepts up to six months; one request needs minutes).
 pub const LIFETIME_SECONDS: u64 = 5 * 60;
 
@@ -33,6 +36,41 @@ fn pkcs8_base64(private_key: &str) -> Option<String> {
         private_key.split_whitespace().collect()
     };
     crate::codec::b64_decode(&body).map(|_| body)
+}
+
+/// Adds the names in Apple's `user` form member (`{"name":{"firstName":..,"lastName":..},
+/// "email":..}`, sent with the first sign-in only) to the claims the attribute mapping reads:
+/// `firstName`, `lastName` and `name` (both, space-separated), as Cognito names Apple's
+/// attributes. The email is not taken from it: the ID token's is the verified one. Anything
+/// that is not that JSON is ignored (the sign-in does not depend on it).
+pub fn add_user_names(claims: &mut serde_json::Map<String, serde_json::Value>, user: &str) {
+    use serde_json::Value;
+    let Ok(Value::Object(user)) = serde_json::from_str::<Value>(user) else {
+        return;
+    };
+    let Some(Value::Object(name)) = user.get("name") else {
+        return;
+    };
+    let part = |k: &str| {
+        name.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.chars().count() <= 256)
+    };
+    let (first, last) = (part("firstName"), part("lastName"));
+    for (claim, value) in [("firstName", first), ("lastName", last)] {
+        if let Some(value) = value {
+            claims
+                .entry(claim)
+                .or_insert_with(|| Value::String(value.to_string()));
+        }
+    }
+    let full: alloc::vec::Vec<&str> = [first, last].into_iter().flatten().collect();
+    if !full.is_empty() {
+        claims
+            .entry("name")
+            .or_insert_with(|| Value::String(full.join(" ")));
+    }
 }
 
 /// The client secret JWT for a Sign in with Apple provider.
@@ -158,5 +196,33 @@ mod tests {
 
         let bad = run(client_secret(&env, &apple("not base64!")));
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn the_user_member_adds_names_and_anything_else_is_ignored() {
+        let names = |user: &str| {
+            let mut claims = serde_json::Map::new();
+            claims.insert("name".into(), json!("From the ID token"));
+            add_user_names(&mut claims, user);
+            claims
+        };
+        let c = names(r#"{"name":{"firstName":" Kim ","lastName":"Lee"}}"#);
+        assert_eq!(c["firstName"], "Kim");
+        assert_eq!(c["lastName"], "Lee");
+        assert_eq!(
+            c["name"], "From the ID token",
+            "claims already there are kept"
+        );
+        let only_first = names(r#"{"name":{"firstName":"Kim"},"email":"x@y"}"#);
+        assert_eq!(only_first["firstName"], "Kim");
+        assert!(!only_first.contains_key("lastName") && !only_first.contains_key("email"));
+        for ignored in [
+            "not json",
+            "[]",
+            r#"{"name":"Kim"}"#,
+            r#"{"name":{"firstName":""}}"#,
+        ] {
+            assert_eq!(names(ignored).len(), 1, "{ignored}");
+        }
     }
 }

@@ -478,23 +478,13 @@ pub struct Endpoints {
 }
 
 /// The endpoints of an OAuth 2.0 / OIDC provider: its configured URLs, the rest from the
-/// issuer's discovery document. A SAML provider is refused (not supported yet), as is Sign in
-/// with Apple (its client secret is an ES256 JWT, which this server cannot sign yet).
+/// issuer's discovery document. A SAML provider is refused (it has no such endpoints).
 pub async fn endpoints(env: &dyn Env, provider: &IdentityProvider) -> Result<Endpoints, Error> {
-    match provider.provider_type {
-        ProviderType::Saml => {
-            return Err(Error::new(
-                ErrorKind::UnsupportedIdentityProvider,
-                "SAML identity providers cannot be used for sign-in on this server yet.",
-            ));
-        }
-        ProviderType::SignInWithApple => {
-            return Err(Error::new(
-                ErrorKind::UnsupportedIdentityProvider,
-                "Sign in with Apple cannot be used for sign-in on this server yet.",
-            ));
-        }
-        _ => {}
+    if provider.provider_type == ProviderType::Saml {
+        return Err(Error::new(
+            ErrorKind::UnsupportedIdentityProvider,
+            "SAML identity providers have no OAuth 2.0 endpoints.",
+        ));
     }
     let issuer = provider.detail("oidc_issuer").map(ToString::to_string);
     let configured = |k: &str| provider.detail(k).map(ToString::to_string);
@@ -519,7 +509,10 @@ pub async fn endpoints(env: &dyn Env, provider: &IdentityProvider) -> Result<End
         discovered.as_ref().and_then(|d| d.token_endpoint.as_ref()),
     )
     .ok_or_else(|| Error::invalid_parameter("The provider has no token_url."))?;
-    let jwks_uri = pick("jwks_uri", discovered.as_ref().map(|d| &d.jwks_uri));
+    let jwks_uri = pick("jwks_uri", discovered.as_ref().map(|d| &d.jwks_uri)).or_else(|| {
+        (provider.provider_type == ProviderType::SignInWithApple)
+            .then(|| super::apple::JWKS_URI.into())
+    });
     let attributes_url = pick(
         "attributes_url",
         discovered

@@ -18,9 +18,12 @@
 //! IdP's `SAMLResponse` posted to `/saml2/idpresponse`, verified by the `Saml` port and
 //! [`crate::saml::accept`] (signature, issuer, audience, recipient, `InResponseTo`, validity,
 //! one-time assertion id); IdP-initiated sign-in where the provider allows it (`IDPInit`), and
-//! single logout (`IDPSignout`: [`saml_logout`], [`saml_logout_response`]). Sign in with Apple
-//! is refused with `UnsupportedIdentityProvider` for now (its client secret is ready:
-//! [`crate::federation::apple::client_secret`]).
+//! single logout (`IDPSignout`: [`saml_logout`], [`saml_logout_response`]).
+//!
+//! Sign in with Apple is an OpenID provider with three differences: its answer is a form POST
+//! (`response_mode=form_post`, so the binding cookie must survive a cross-site POST), its client
+//! secret is an ES256 JWT signed per request ([`crate::federation::apple::client_secret`]), and
+//! the user's name comes once, in the answer's `user` member, not in the ID token.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -154,6 +157,7 @@ async fn try_start(
         return start_saml(ctx, request, provider).await;
     }
     let endpoints = provider::endpoints(ctx.env, provider).await?;
+    let apple = provider.provider_type == ProviderType::SignInWithApple;
     let random = ctx.env.random();
     let state = new_state(ctx, &request.pool.id);
     let nonce = crate::ids::random_token(random, 32);
@@ -176,7 +180,8 @@ async fn try_start(
             redirect_uri: redirect_uri.clone(),
             expires_millis: 0,
         },
-        false,
+        // Apple answers with a cross-site POST (`response_mode=form_post`).
+        apple,
     )
     .await?;
     let scopes = provider
@@ -196,6 +201,8 @@ async fn try_start(
             ("nonce", Some(nonce.as_str())),
             ("code_challenge", Some(challenge.as_str())),
             ("code_challenge_method", Some("S256")),
+            // Apple requires form_post when the name or email scope is asked for.
+            ("response_mode", apple.then_some("form_post")),
         ]),
     );
     Ok(redirect(&location).with_header("set-cookie", &cookie))
@@ -286,9 +293,15 @@ async fn take_state<'s>(
     Ok((pool_id, record))
 }
 
-/// Step 2: `GET /oauth2/idpresponse`.
+/// Step 2: `GET /oauth2/idpresponse`, or `POST` with the same parameters as a form
+/// (`response_mode=form_post`: Sign in with Apple, which also posts the user's name as `user` on
+/// the first sign-in).
 pub async fn idp_response(ctx: &Ctx<'_>) -> Response {
-    let params = Params::parse(&ctx.request.query);
+    let params = if ctx.request.method == "POST" {
+        Params::parse(&String::from_utf8_lossy(&ctx.request.body))
+    } else {
+        Params::parse(&ctx.request.query)
+    };
     let (pool_id, record) = match take_state(ctx, params.first("state")).await {
         Ok(taken) => taken,
         Err(page) => return page,
@@ -318,7 +331,12 @@ pub async fn idp_response(ctx: &Ctx<'_>) -> Response {
             "The identity provider's response has no code.",
         ));
     };
-    match finish(ctx, &request, &record, code, params.first("iss")).await {
+    let provider_answer = ProviderAnswer {
+        code,
+        issuer: params.first("iss"),
+        apple_user: params.first("user"),
+    };
+    match finish(ctx, &request, &record, &provider_answer).await {
         Ok(response) => response.with_header(
             "set-cookie",
             &format!(
@@ -330,14 +348,23 @@ pub async fn idp_response(ctx: &Ctx<'_>) -> Response {
     }
 }
 
+/// What the provider's answer carried.
+struct ProviderAnswer<'a> {
+    code: &'a str,
+    /// RFC 9207's `iss`.
+    issuer: Option<&'a str>,
+    /// Sign in with Apple's `user` (JSON; the first sign-in only).
+    apple_user: Option<&'a str>,
+}
+
 /// The token exchange, the ID token, userInfo, the user, the session, Cognate's code.
 async fn finish(
     ctx: &Ctx<'_>,
     request: &AuthRequest,
     record: &StateRecord,
-    code: &str,
-    response_issuer: Option<&str>,
+    provider_answer: &ProviderAnswer<'_>,
 ) -> Result<Response, Error> {
+    let (code, response_issuer) = (provider_answer.code, provider_answer.issuer);
     let (provider, _) = provider::load(ctx.env, &request.pool.id, &record.provider_name)
         .await?
         .ok_or_else(|| Error::invalid_parameter("The identity provider no longer exists."))?;
@@ -352,13 +379,25 @@ async fn finish(
         ));
     }
     let client_id = provider.detail("client_id").unwrap_or_default();
-    // 1. The token request (RFC 6749 §4.1.3, RFC 7636 §4.5), the secret in the form.
+    // 1. The token request (RFC 6749 §4.1.3, RFC 7636 §4.5), the secret in the form: Apple's
+    // is an ES256 JWT made for this request.
+    let apple_secret = match provider.provider_type {
+        ProviderType::SignInWithApple => {
+            Some(crate::federation::apple::client_secret(ctx.env, &provider).await?)
+        }
+        _ => None,
+    };
     let form = form::encode_pairs([
         ("grant_type", Some("authorization_code")),
         ("code", Some(code)),
         ("redirect_uri", Some(record.redirect_uri.as_str())),
         ("client_id", Some(client_id)),
-        ("client_secret", provider.detail("client_secret")),
+        (
+            "client_secret",
+            apple_secret
+                .as_deref()
+                .or_else(|| provider.detail("client_secret")),
+        ),
         ("code_verifier", Some(record.code_verifier.as_str())),
     ]);
     let token_request = if endpoints.token_request_method == "GET" {
@@ -404,7 +443,7 @@ async fn finish(
         (None, _)
             if matches!(
                 provider.provider_type,
-                ProviderType::Oidc | ProviderType::Google
+                ProviderType::Oidc | ProviderType::Google | ProviderType::SignInWithApple
             ) =>
         {
             return Err(Error::not_authorized(
@@ -449,6 +488,13 @@ async fn finish(
                 claims.entry(k).or_insert(v);
             }
         }
+    }
+    // Apple names the user only in the first answer's `user` form member, never in the ID
+    // token: its `firstName`, `lastName` and `name` (Cognito's Apple attribute names).
+    if provider.provider_type == ProviderType::SignInWithApple
+        && let Some(user) = provider_answer.apple_user
+    {
+        crate::federation::apple::add_user_names(&mut claims, user);
     }
     // 4. The user, a hosted-UI session, Cognate's code.
     complete(ctx, request, &provider, &claims, None).await

@@ -9,7 +9,7 @@
 //! | `GET/POST /oauth2/userInfo` | OIDC UserInfo (RFC 6750 bearer token) |
 //! | `POST /oauth2/revoke` | RFC 7009 refresh-token revocation |
 //! | `GET /logout` | ends the hosted-UI session |
-//! | `GET /oauth2/idpresponse`, `POST /saml2/idpresponse` | an identity provider's answer ([`federation`]) |
+//! | `GET`/`POST /oauth2/idpresponse`, `POST /saml2/idpresponse` | an identity provider's answer ([`federation`]) |
 //! | `GET /saml2/metadata?user_pool_id=<poolId>` | the pool's SAML SP metadata ([`federation`]) |
 //!
 //! The hosted UI's pages (`/login`, `/signup`, ...) are in [`crate::ui`]; the Cognito API
@@ -124,7 +124,7 @@ pub async fn handle(ctx: &Ctx<'_>, path: &str) -> Response {
         ("GET" | "POST", "/oauth2/userInfo" | "/oauth2/userinfo") => endpoints::userinfo(ctx).await,
         ("POST", "/oauth2/revoke") => endpoints::revoke(ctx).await,
         ("GET" | "HEAD", "/logout") => endpoints::logout(ctx).await,
-        ("GET", "/oauth2/idpresponse") => federation::idp_response(ctx).await,
+        ("GET" | "POST", "/oauth2/idpresponse") => federation::idp_response(ctx).await,
         ("POST", "/saml2/idpresponse") => federation::saml_response(ctx).await,
         ("GET" | "HEAD", "/saml2/metadata") => federation::saml_sp_metadata(ctx).await,
         ("POST", "/saml2/logout") => federation::saml_logout_response(ctx).await,

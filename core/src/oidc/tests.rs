@@ -1193,3 +1193,166 @@ fn hosted_ui_mfa_setup_then_totp_code() {
         String::from_utf8_lossy(&signed_in.body)
     );
 }
+
+/// Sign in with Apple: the authorization request asks for `form_post`, Apple's answer is a form
+/// POST to `/oauth2/idpresponse` carrying the user's name (first sign-in only), the token
+/// request's client secret is an ES256 JWT with Apple's claims signed with the provider's key,
+/// the ID token is verified against Apple's JWKS, and the names reach the pool's attributes.
+#[test]
+fn sign_in_with_apple_posts_its_answer_and_gets_a_signed_client_secret() {
+    use crate::ports::{Env as _, JwsAlgorithm};
+    let mut w = World::new();
+    // The test Jws is an HMAC double keyed by the "private key" bytes (apple.rs's test).
+    let key_bytes = b"0123456789abcdef0123456789abcdef";
+    let pem = alloc::format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        crate::codec::b64(key_bytes)
+    );
+    w.admin(
+        "CreateIdentityProvider",
+        json!({"UserPoolId": w.pool, "ProviderName": "SignInWithApple",
+            "ProviderType": "SignInWithApple",
+            "ProviderDetails": {"client_id": "com.example.web", "team_id": "TEAM123456",
+                "key_id": "KEY1234567", "private_key": pem, "authorize_scopes": "email name"},
+            "AttributeMapping": {"email": "email", "given_name": "firstName",
+                "family_name": "lastName", "name": "name"}}),
+    )
+    .unwrap();
+    let client = w
+        .admin(
+            "CreateUserPoolClient",
+            json!({"UserPoolId": w.pool, "ClientName": "apple-web",
+                "AllowedOAuthFlowsUserPoolClient": true, "AllowedOAuthFlows": ["code"],
+                "AllowedOAuthScopes": ["openid", "email", "profile"],
+                "CallbackURLs": [CALLBACK], "SupportedIdentityProviders": ["SignInWithApple"]}),
+        )
+        .unwrap()["UserPoolClient"]["ClientId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // 1. To Apple, asking for its form POST answer.
+    let query = w.authorize_query(
+        &client,
+        &[
+            ("identity_provider", "SignInWithApple"),
+            ("scope", "openid email profile"),
+        ],
+    );
+    let r = w.get(&alloc::format!("/oauth2/authorize?{query}"));
+    assert_eq!(r.status, 302);
+    let location = r.header("location").unwrap().to_string();
+    assert!(
+        location.starts_with("https://appleid.apple.com/auth/authorize?"),
+        "{location}"
+    );
+    let to_apple = callback_params(&location);
+    assert_eq!(to_apple.first("response_mode"), Some("form_post"));
+    assert_eq!(to_apple.first("client_id"), Some("com.example.web"));
+    assert_eq!(to_apple.first("scope"), Some("email name"));
+    let state = to_apple.first("state").unwrap().to_string();
+    let nonce = to_apple.first("nonce").unwrap().to_string();
+
+    // 2. Apple's token endpoint and keys (its ID token carries no name).
+    let now = w.env.clock().now_millis() / 1000;
+    let apple_key: &[u8] = b"apple-signing-key-0123456789abcd";
+    let id_token = crate::testing::sign_openid_token(
+        "apple-k1",
+        apple_key,
+        &json!({"iss": "https://appleid.apple.com", "aud": "com.example.web",
+            "sub": "001234.abcdef", "email": "kim@privaterelay.appleid.com",
+            "email_verified": "true", "nonce": nonce, "iat": now, "exp": now + 600}),
+    );
+    w.env.http.route(
+        "https://appleid.apple.com/auth/token",
+        200,
+        &serde_json::to_vec(
+            &json!({"access_token": "apple-access", "token_type": "Bearer",
+            "expires_in": 3600, "id_token": id_token}),
+        )
+        .unwrap(),
+    );
+    w.env.http.route(
+        crate::federation::apple::JWKS_URI,
+        200,
+        &serde_json::to_vec(&json!({"keys": [{"kty": "RSA", "kid": "apple-k1",
+            "alg": "RS256", "use": "sig", "n": crate::codec::b64url(apple_key), "e": "AQAB"}]}))
+        .unwrap(),
+    );
+
+    // 3. Apple's answer: a form POST with the code and, this once, the user's name.
+    let user =
+        r#"{"name":{"firstName":"Kim","lastName":"Lee"},"email":"kim@privaterelay.appleid.com"}"#;
+    let r = w.post_form(
+        "/oauth2/idpresponse",
+        &[("state", &state), ("code", "apple-code"), ("user", user)],
+    );
+    assert_eq!(r.status, 302, "{}", String::from_utf8_lossy(&r.body));
+    let back = callback_params(r.header("location").unwrap());
+    assert_eq!(back.first("state"), Some("xyz"));
+    let code = back.first("code").unwrap().to_string();
+
+    // The token request's client secret: ES256 with Apple's claims, signed with the key.
+    let requests = w.env.http.requests.lock().unwrap().clone();
+    let token_request = requests
+        .iter()
+        .find(|q| q.url == "https://appleid.apple.com/auth/token")
+        .unwrap();
+    let form = Params::parse(core::str::from_utf8(&token_request.body).unwrap());
+    assert_eq!(form.first("code"), Some("apple-code"));
+    assert_eq!(form.first("client_id"), Some("com.example.web"));
+    let secret = form.first("client_secret").unwrap();
+    let parts: Vec<&str> = secret.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let header: Value =
+        serde_json::from_slice(&crate::codec::b64url_decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header, json!({"alg": "ES256", "kid": "KEY1234567"}));
+    let secret_claims = claims(secret);
+    assert_eq!(secret_claims["iss"], "TEAM123456");
+    assert_eq!(secret_claims["sub"], "com.example.web");
+    assert_eq!(secret_claims["aud"], "https://appleid.apple.com");
+    assert!(secret_claims["exp"].as_u64().unwrap() > now);
+    let signed = w
+        .env
+        .jws()
+        .verify(
+            JwsAlgorithm::ES256,
+            "KEY1234567",
+            key_bytes,
+            &[],
+            alloc::format!("{}.{}", parts[0], parts[1]).as_bytes(),
+            &crate::codec::b64url_decode(parts[2]).unwrap(),
+        )
+        .now_or_never()
+        .unwrap()
+        .unwrap();
+    assert!(
+        signed,
+        "the client secret is signed with the provider's private key"
+    );
+
+    // 4. Cognate's tokens name the Apple identity and carry the names from `user`.
+    let (status, tokens) = w.redeem(&client, &code);
+    assert_eq!(status, 200, "{tokens}");
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["cognito:username"], "SignInWithApple_001234.abcdef");
+    assert_eq!(id["given_name"], "Kim");
+    assert_eq!(id["family_name"], "Lee");
+    assert_eq!(id["name"], "Kim Lee");
+    assert_eq!(id["email"], "kim@privaterelay.appleid.com");
+    assert_eq!(id["identities"][0]["providerName"], "SignInWithApple");
+    assert_eq!(id["identities"][0]["providerType"], "SignInWithApple");
+    assert_eq!(id["identities"][0]["userId"], "001234.abcdef");
+
+    // The state was used once: Apple's answer replayed is refused.
+    let replay = w.post_form(
+        "/oauth2/idpresponse",
+        &[("state", &state), ("code", "apple-code")],
+    );
+    assert_eq!(
+        replay.status,
+        400,
+        "{}",
+        String::from_utf8_lossy(&replay.body)
+    );
+}

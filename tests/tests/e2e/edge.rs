@@ -51,6 +51,58 @@ async fn test_route(
     (status, response.text().await.unwrap_or_default())
 }
 
+/// Sign in with Apple's client secret signed by the Worker (WebCrypto ECDSA P-256): an ES256
+/// JWT with Apple's claims that verifies with the key's public half (a test key made with
+/// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`), checked by jsonwebtoken.
+#[tokio::test]
+#[ignore = "edge only: needs the Worker's test routes under wrangler dev; scripts/test-edge.sh runs it (--include-ignored)"]
+async fn the_worker_signs_apples_client_secret_with_es256() {
+    const PRIVATE_PKCS8: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQghse5KiPH1QpO7H6wSTbvhOut6Bd8Lr56nyTZGmriQBOhRANCAAT4lNTBFwLOXG4oBPG2kBUuDsVDh2XvaKUvRU3nWU64+g/upb1kvPYBAOqHu0OShmd+s5kkt7R12imxv1bMScE8";
+    // The public point's coordinates (base64url), from the same key.
+    const PUBLIC_X: &str = "-JTUwRcCzlxuKATxtpAVLg7FQ4dl72ilL0VN51lOuPo";
+    const PUBLIC_Y: &str = "D-6lvWS89gEA6oe7Q5KGZ36zmSS3tHXaKbG_VsxJwTw";
+    let target = Target::shared();
+    let key = edge(target);
+    let (status, jwt) = test_route(
+        target,
+        &key,
+        reqwest::Method::POST,
+        "apple-client-secret",
+        &[("key", PRIVATE_PKCS8)],
+    )
+    .await;
+    assert_eq!(status, 200, "{jwt}");
+    let header = jsonwebtoken::decode_header(&jwt).expect("a JWT");
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    assert_eq!(header.kid.as_deref(), Some("KEY1234567"));
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_audience(&["https://appleid.apple.com"]);
+    validation.set_issuer(&["TEAM123456"]);
+    validation.sub = Some("com.example.web".into());
+    let decoding =
+        jsonwebtoken::DecodingKey::from_ec_components(PUBLIC_X, PUBLIC_Y).expect("a P-256 point");
+    let token = jsonwebtoken::decode::<Value>(&jwt, &decoding, &validation)
+        .expect("the client secret verifies with the key's public half");
+    let (iat, exp) = (token.claims["iat"].as_u64(), token.claims["exp"].as_u64());
+    assert_eq!(
+        exp.zip(iat).map(|(e, i)| e - i),
+        Some(300),
+        "{}",
+        token.claims
+    );
+
+    // A key that is not P-256 PKCS#8 is refused, not signed with.
+    let (status, _) = test_route(
+        target,
+        &key,
+        reqwest::Method::POST,
+        "apple-client-secret",
+        &[("key", "bm90IGEga2V5")],
+    )
+    .await;
+    assert_eq!(status, 500);
+}
+
 /// The Worker's own passkey verifier (edge/src/webauthn.rs: WebCrypto signatures) on browser
 /// responses recorded from real authenticators (Touch ID's `packed` ES256, a YubiKey 5's `packed`
 /// with its attestation certificate, Windows Hello's `none` RS256 and an assertion), and on copies with a few bits of a signature changed. The
