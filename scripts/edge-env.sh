@@ -27,6 +27,7 @@ start_edge() {
       --ip 127.0.0.1 --port "$port" --inspector-ip 127.0.0.1 --inspector-port "$inspector" \
       --persist-to "$persist" --show-interactive-dev-session=false --log-level "${EDGE_LOG_LEVEL:-log}" \
       --var "COGNATE_TEST_KEY:$COGNATE_TEST_KEY" --var "COGNATE_DEV_OUTBOX:true" \
+      --var "COGNATE_AUDIT_LOG:console" \
       --var "COGNATE_PLUGIN_DELIVERY_HOSTS:${COGNATE_PLUGIN_DELIVERY_HOSTS:-mail.example.com}" \
       --var "COGNATE_UPSTREAM_HOSTS:127.0.0.1:$port${COGNATE_TEST_EXTRA_UPSTREAM_HOSTS:+,$COGNATE_TEST_EXTRA_UPSTREAM_HOSTS}" \
       --var "COGNATE_ADMIN_ACCESS_KEY_ID:$COGNATE_ADMIN_ACCESS_KEY_ID" \

@@ -102,6 +102,28 @@ if ! cargo test --workspace --test e2e --locked --no-fail-fast -- --include-igno
   exit 1
 fi
 
+step "the audit stream in the Worker's log (COGNATE_AUDIT_LOG=console): events with ids, never a password"
+python3 - "$scratch/wrangler.log" <<'PY'
+import json, sys
+lines = []
+for raw in open(sys.argv[1], errors="replace"):
+    at = raw.find('{"time"')
+    if at >= 0:
+        try:
+            lines.append(json.loads(raw[at:].strip()))
+        except ValueError:
+            pass
+events = {(l.get("event"), l.get("outcome")) for l in lines}
+for wanted in [("sign_in", "success"), ("sign_in", "failure"), ("admin_action", "success"),
+               ("password_change", "success"), ("token_revocation", "success")]:
+    assert wanted in events, f"no {wanted} line among {len(lines)}: {sorted(events)}"
+assert any(l.get("admin_key_id") for l in lines), "no admin key id"
+assert any(l.get("username") and l.get("pool_id") for l in lines), "no user and pool ids"
+leaked = [l for l in lines if "Correct-Horse-9-Battery" in json.dumps(l)]
+assert not leaked, leaked[:1]
+print(f"{len(lines)} audit lines, {len(events)} kinds of event")
+PY
+
 step "the ecosystem's own clients against the Worker (scripts/test-clients.sh)"
 COGNATE_TARGET_NAME=edge scripts/test-clients.sh
 

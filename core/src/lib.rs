@@ -41,6 +41,7 @@ extern crate std;
 pub mod account;
 pub mod activity;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod code;
 pub mod codec;

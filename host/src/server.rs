@@ -249,7 +249,6 @@ async fn process(
         .await;
     if let Some((log, body, query, authorization, user_agent, target, source_ip)) = audit {
         log.record(&crate::audit::Seen {
-            operation,
             target: &target,
             method: &method,
             path: &path,
