@@ -107,12 +107,14 @@ python3 - "$scratch/wrangler.log" <<'PY'
 import json, sys
 lines = []
 for raw in open(sys.argv[1], errors="replace"):
-    at = raw.find('{"time"')
-    if at >= 0:
+    at = raw.find("{")
+    if at >= 0 and '"time_millis"' in raw:
         try:
-            lines.append(json.loads(raw[at:].strip()))
+            line = json.loads(raw[at:].strip())
         except ValueError:
-            pass
+            continue
+        if isinstance(line, dict) and "event" in line:
+            lines.append(line)
 events = {(l.get("event"), l.get("outcome")) for l in lines}
 for wanted in [("sign_in", "success"), ("sign_in", "failure"), ("admin_action", "success"),
                ("password_change", "success"), ("token_revocation", "success")]:
