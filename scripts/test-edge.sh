@@ -36,10 +36,12 @@ upload_kib() {
   sed -E 's/.*gzip: ([0-9.]+) KiB.*/\1/' <<<"$upload_line"
 }
 
-step "bundle budget: the gzipped upload (production bundle) stays under 1 MB"
+# Cloudflare's limit on a Worker's compressed size: 3 MB on the Workers Free plan (10 MB paid)
+# since late 2024 (developers.cloudflare.com/workers/platform/limits/#worker-size); it was 1 MB.
+step "bundle budget: the gzipped upload (production bundle) fits the Workers Free plan's 3 MB"
 gzip_kib="$(upload_kib production)"
-python3 -c 'import sys; kib = float(sys.argv[1]); sys.exit(0 if kib < 1024 else 1)' "$gzip_kib" || {
-  echo "the gzipped Worker is $gzip_kib KiB, over the 1 MB budget" >&2
+python3 -c 'import sys; kib = float(sys.argv[1]); sys.exit(0 if kib < 3072 else 1)' "$gzip_kib" || {
+  echo "the gzipped Worker is $gzip_kib KiB, over the Free plan's 3 MB" >&2
   exit 1
 }
 
