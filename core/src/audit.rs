@@ -41,6 +41,54 @@ pub struct Seen<'a> {
     pub now_millis: u64,
 }
 
+/// What an audit line needs of a request, copied before the request is handled (the service
+/// takes it); [`RequestSnapshot::event`] then makes the line with the answer.
+#[derive(Debug, Clone)]
+pub struct RequestSnapshot {
+    target: String,
+    method: String,
+    path: String,
+    query: String,
+    authorization: Option<String>,
+    user_agent: Option<String>,
+    source_ip: Option<String>,
+    body: Vec<u8>,
+}
+
+impl RequestSnapshot {
+    pub fn of(request: &crate::http::Request) -> Self {
+        let header = |name: &str| request.header(name).map(ToString::to_string);
+        Self {
+            target: header("x-amz-target").unwrap_or_default(),
+            method: request.method.clone(),
+            path: request.path.clone(),
+            query: request.query.clone(),
+            authorization: header("authorization"),
+            user_agent: header("user-agent"),
+            source_ip: request.remote_addr.clone(),
+            body: request.body.clone(),
+        }
+    }
+
+    /// The audit line for this request and its answer, if it is security-relevant.
+    pub fn event(&self, response: &crate::http::Response, now_millis: u64) -> Option<Value> {
+        event_of(&Seen {
+            target: &self.target,
+            method: &self.method,
+            path: &self.path,
+            query: &self.query,
+            authorization: self.authorization.as_deref(),
+            request_body: &self.body,
+            status: response.status,
+            error_type: response.header("x-amzn-errortype"),
+            response_body: &response.body,
+            source_ip: self.source_ip.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+            now_millis,
+        })
+    }
+}
+
 const SIGN_IN: &[&str] = &[
     "InitiateAuth",
     "AdminInitiateAuth",

@@ -362,40 +362,14 @@ pub async fn handle(req: worker::Request, env: worker::Env) -> worker::Result<wo
     }
     // The audit stream (`COGNATE_AUDIT_LOG=console`): the core's line for each security-relevant
     // request, to the Worker's log (`wrangler tail`, Workers Logs, Logpush).
-    let audited = (setting(&env, "COGNATE_AUDIT_LOG").as_deref() == Some("console")).then(|| {
-        let header = |name: &str| request.header(name).map(str::to_owned);
-        (
-            request.body.clone(),
-            request.query.clone(),
-            request.method.clone(),
-            request.path.clone(),
-            header("authorization"),
-            header("user-agent"),
-            header("x-amz-target").unwrap_or_default(),
-            request.remote_addr.clone(),
-        )
-    });
+    let audited = (setting(&env, "COGNATE_AUDIT_LOG").as_deref() == Some("console"))
+        .then(|| cognate_core::audit::RequestSnapshot::of(&request));
     let response = service.handle(request, &edge).await;
-    if let Some((body, query, method, path, authorization, user_agent, target, source_ip)) = audited
-    {
+    if let Some(line) = audited.and_then(|snapshot| {
         use cognate_core::ports::Env as _;
-        let seen = cognate_core::audit::Seen {
-            target: &target,
-            method: &method,
-            path: &path,
-            query: &query,
-            authorization: authorization.as_deref(),
-            request_body: &body,
-            status: response.status,
-            error_type: response.header("x-amzn-errortype"),
-            response_body: &response.body,
-            source_ip: source_ip.as_deref(),
-            user_agent: user_agent.as_deref(),
-            now_millis: edge.clock().now_millis(),
-        };
-        if let Some(line) = cognate_core::audit::event_of(&seen) {
-            worker::console_log!("{line}");
-        }
+        snapshot.event(&response, edge.clock().now_millis())
+    }) {
+        worker::console_log!("{line}");
     }
     http::from_core(response)
 }

@@ -13,8 +13,6 @@ use std::sync::mpsc;
 
 use serde_json::Value;
 
-pub use cognate_core::audit::{Seen, event_of};
-
 /// `[audit]` in the config file.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,18 +85,12 @@ impl AuditLog {
         Ok(Self { lines })
     }
 
-    fn write(&self, event: &Value) {
+    /// Writes one audit line ([`cognate_core::audit`] decides which requests have one).
+    pub fn write(&self, event: &Value) {
         let mut line = serde_json::to_vec(event).unwrap_or_default();
         line.push(b'\n');
         if self.lines.send(line).is_err() {
             tracing::error!("the audit writer stopped");
-        }
-    }
-
-    /// Writes the audit line for one request, if it is security-relevant.
-    pub fn record(&self, seen: &Seen<'_>) {
-        if let Some(event) = event_of(seen) {
-            self.write(&event);
         }
     }
 }

@@ -234,34 +234,17 @@ async fn process(
     let audit = state.audit.as_ref().map(|log| {
         (
             Arc::clone(log),
-            core_request.body.clone(),
-            core_request.query.clone(),
-            core_request.header("authorization").map(str::to_owned),
-            core_request.header("user-agent").map(str::to_owned),
-            core_request.header("x-amz-target").unwrap_or("").to_owned(),
-            core_request.remote_addr.clone(),
+            cognate_core::audit::RequestSnapshot::of(&core_request),
         )
     });
-    let (method, path) = (core_request.method.clone(), core_request.path.clone());
     let response = state
         .engine
         .handle(&state.service, core_request, &state.env)
         .await;
-    if let Some((log, body, query, authorization, user_agent, target, source_ip)) = audit {
-        log.record(&crate::audit::Seen {
-            target: &target,
-            method: &method,
-            path: &path,
-            query: &query,
-            authorization: authorization.as_deref(),
-            request_body: &body,
-            status: response.status,
-            error_type: response.header("x-amzn-errortype"),
-            response_body: &response.body,
-            source_ip: source_ip.as_deref(),
-            user_agent: user_agent.as_deref(),
-            now_millis: state.env.clock.now_millis(),
-        });
+    if let Some((log, snapshot)) = audit
+        && let Some(line) = snapshot.event(&response, state.env.clock.now_millis())
+    {
+        log.write(&line);
     }
     if let Some((step, flow)) = sign_in {
         let (result, locked) = crate::metrics::sign_in_result(

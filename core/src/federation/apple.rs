@@ -16,9 +16,6 @@ use crate::secret::Secret;
 
 /// The client secret's audience.
 pub const AUDIENCE: &str = "https://appleid.apple.com";
-/// Where Apple publishes the keys its ID tokens are signed with (it has no discovery document
-/// that Cognito uses; `jwks_uri` in ProviderDetails overrides it).
-pub const JWKS_URI: &str = "https://appleid.apple.com/auth/keys";
 /// How long a client secret lives (Apple accepts up to six months; one request needs minutes).
 pub const LIFETIME_SECONDS: u64 = 5 * 60;
 

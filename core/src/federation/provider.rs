@@ -477,6 +477,10 @@ pub struct Endpoints {
     pub jwks_uri: Option<String>,
 }
 
+/// Where Apple publishes the keys its ID tokens are signed with (Cognito does not use a
+/// discovery document for Apple; `jwks_uri` in ProviderDetails overrides it).
+pub const APPLE_JWKS_URI: &str = "https://appleid.apple.com/auth/keys";
+
 /// The endpoints of an OAuth 2.0 / OIDC provider: its configured URLs, the rest from the
 /// issuer's discovery document. A SAML provider is refused (it has no such endpoints).
 pub async fn endpoints(env: &dyn Env, provider: &IdentityProvider) -> Result<Endpoints, Error> {
@@ -510,8 +514,7 @@ pub async fn endpoints(env: &dyn Env, provider: &IdentityProvider) -> Result<End
     )
     .ok_or_else(|| Error::invalid_parameter("The provider has no token_url."))?;
     let jwks_uri = pick("jwks_uri", discovered.as_ref().map(|d| &d.jwks_uri)).or_else(|| {
-        (provider.provider_type == ProviderType::SignInWithApple)
-            .then(|| super::apple::JWKS_URI.into())
+        (provider.provider_type == ProviderType::SignInWithApple).then(|| APPLE_JWKS_URI.into())
     });
     let attributes_url = pick(
         "attributes_url",

@@ -1273,7 +1273,7 @@ fn sign_in_with_apple_posts_its_answer_and_gets_a_signed_client_secret() {
         .unwrap(),
     );
     w.env.http.route(
-        crate::federation::apple::JWKS_URI,
+        crate::federation::provider::APPLE_JWKS_URI,
         200,
         &serde_json::to_vec(&json!({"keys": [{"kty": "RSA", "kid": "apple-k1",
             "alg": "RS256", "use": "sig", "n": crate::codec::b64url(apple_key), "e": "AQAB"}]}))
