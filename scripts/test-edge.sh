@@ -93,7 +93,6 @@ step "end-to-end scenarios against the Worker (the host's, plus the edge-only on
 # below, each at its moment.
 if ! cargo test --workspace --test e2e --locked --no-fail-fast -- --include-ignored \
   --skip two_hosts:: \
-  --skip console_browser:: \
   --skip saml:: \
   --skip saml_browser:: \
   --skip federation::a_user_signs_in_through_node_oidc_provider \

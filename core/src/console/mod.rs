@@ -72,8 +72,8 @@ static ASSETS: &[Asset] = &[
 static ASSETS: &[Asset] = &[];
 
 /// Why a build without the console answers 404.
-pub const NOT_SERVED: &str = "The admin console is not served by this runtime (the Worker leaves \
-     it out to stay within its upload budget); open a host's /console/ instead.";
+pub const NOT_SERVED: &str = "The admin console is not served by this build (it was built without \
+     the console feature); open a host's /console/ instead.";
 
 /// Whether `path` is the console's.
 pub fn is_console_path(path: &str) -> bool {

@@ -180,19 +180,28 @@ async fn the_test_routes_are_hidden_without_the_key() {
     }
 }
 
-/// The Worker leaves the admin console out (its upload budget) and says so; hosts serve it
-/// (`console_browser`, skipped against the Worker by scripts/test-edge.sh).
+/// The Worker serves the admin console as hosts do, under the same strict CSP (the walk itself,
+/// `console_browser`, runs against the Worker too).
 #[tokio::test]
 #[ignore = "edge only: needs the Worker's test routes under wrangler dev; scripts/test-edge.sh runs it (--include-ignored)"]
-async fn the_worker_says_it_does_not_serve_the_console() {
+async fn the_worker_serves_the_console_under_its_csp() {
     let target = Target::shared();
     edge(target);
     let response = reqwest::get(format!("{}/console/", target.base_url()))
         .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 404);
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["message"], cognate_core::console::NOT_SERVED, "{body}");
+    assert_eq!(response.status().as_u16(), 200);
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        csp.starts_with("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert!(response.text().await.unwrap().contains("Cognate console"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
