@@ -1,5 +1,6 @@
 //! Builds the core's Wasm guest (`guest/`, `cognate-core-guest`) for `wasm32-unknown-unknown`
-//! and tells the host where it is (`COGNATE_CORE_WASM`, embedded with `include_bytes!`).
+//! and tells the host where it is (`COGNATE_CORE_WASM`, embedded with `include_bytes!`) and
+//! its SHA-256 (`COGNATE_CORE_WASM_SHA256`).
 //!
 //! The guest is built by a nested `cargo build` with its OWN target directory
 //! (`<target>/guest`): the outer cargo holds the lock on its build directory while this script
@@ -11,6 +12,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use sha2::Digest as _;
 
 const GUEST_PACKAGE: &str = "cognate-core-guest";
 const GUEST_TARGET: &str = "wasm32-unknown-unknown";
@@ -31,6 +34,13 @@ fn main() {
     }
     println!("cargo:rerun-if-changed={}", wasm.display());
     println!("cargo:rustc-env=COGNATE_CORE_WASM={}", wasm.display());
+    // Its SHA-256, so the server names the module (and its compiled artifact) without hashing
+    // 4.5 MB at every start.
+    let bytes = std::fs::read(&wasm)
+        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", wasm.display())));
+    let digest = sha2::Sha256::digest(&bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    println!("cargo:rustc-env=COGNATE_CORE_WASM_SHA256={hex}");
 }
 
 fn build_guest() -> PathBuf {

@@ -15,7 +15,9 @@ Environment: COGNATE_BIN (the release binary), NODE22 (oidc-provider's Node), PE
 cached node_modules' parent), BENCH_ROUNDS (3), BENCH_SECONDS (5 per wrk run), BENCH_CONNECTIONS
 (8), BENCH_THREADS (2), SIGN_PER_S and VERIFY_PER_S (aws-lc-rs RS256 on one core, from
 host/benches/rsa.rs), ARGON2_PER_S (argon2id verifications per second on one core, from
-host/benches/hot_paths.rs), BENCH_JSON (write the medians there as JSON too).
+host/benches/hot_paths.rs), BENCH_JSON (write the medians there as JSON too), BENCH_PATHS and
+BENCH_SERVERS (comma-separated: measure only these paths or servers, e.g. `BENCH_PATHS=GetUser
+BENCH_SERVERS=cognate-wasm,cognate-native` while working on one path; the full table needs all).
 """
 
 import json
@@ -323,17 +325,11 @@ def wrk(server, script, seconds):
 
 def main():
     binary = os.environ["COGNATE_BIN"]
-    node22 = os.environ["NODE22"]
-    peers = os.environ["PEERS_ROOT"]
+    node22 = os.environ.get("NODE22", "node")
+    peers = os.environ.get("PEERS_ROOT", "")
     sign_per_s = float(os.environ.get("SIGN_PER_S", "nan"))
     verify_per_s = float(os.environ.get("VERIFY_PER_S", "nan"))
     argon2_per_s = float(os.environ.get("ARGON2_PER_S", "nan"))
-
-    servers = {}
-    for engine in ("wasm", "native"):
-        servers[f"cognate-{engine}"] = start_cognate(engine, binary)
-    servers["oidc-provider"] = start_oidc_provider(node22, peers)
-    servers["cognito-local"] = start_cognito_local(node22, peers)
 
     paths = {
         "client_credentials": ["cognate-wasm", "cognate-native", "oidc-provider"],
@@ -342,6 +338,23 @@ def main():
         "GetUser": ["cognate-wasm", "cognate-native", "cognito-local"],
         "password_sign_in": ["cognate-wasm", "cognate-native"],
     }
+    only_paths = [x for x in os.environ.get("BENCH_PATHS", "").split(",") if x]
+    only_servers = [x for x in os.environ.get("BENCH_SERVERS", "").split(",") if x]
+    paths = {p: [s for s in names if not only_servers or s in only_servers]
+             for p, names in paths.items() if not only_paths or p in only_paths}
+    paths = {p: names for p, names in paths.items() if names}
+    if not paths:
+        raise SystemExit("BENCH_PATHS and BENCH_SERVERS leave nothing to measure")
+    wanted = {s for names in paths.values() for s in names}
+
+    servers = {}
+    for engine in ("wasm", "native"):
+        if f"cognate-{engine}" in wanted:
+            servers[f"cognate-{engine}"] = start_cognate(engine, binary)
+    if "oidc-provider" in wanted:
+        servers["oidc-provider"] = start_oidc_provider(node22, peers)
+    if "cognito-local" in wanted:
+        servers["cognito-local"] = start_cognito_local(node22, peers)
     scripts = {(p, s): write_script(p, servers[s]) for p, names in paths.items() for s in names}
     log(f"bench-load: warming up ({len(scripts)} runs of 1 s)")
     for (p, s), script in scripts.items():
@@ -373,8 +386,12 @@ def main():
                     ("oauth_refresh_token", "cognate-wasm", "oidc-provider"),
                     ("REFRESH_TOKEN_AUTH", "cognate-wasm", "cognito-local"),
                     ("GetUser", "cognate-wasm", "cognito-local")]:
+        if (p, a) not in med or (p, b) not in med:
+            continue
         print(f"| {p}: Cognate (Wasm) / {b} | {ratio(p, a, b, 'rps'):.2f}× | {ratio(p, a, b, 'per_cpu_s'):.2f}× |")
     for p in paths:
+        if (p, "cognate-wasm") not in med or (p, "cognate-native") not in med:
+            continue
         print(f"| {p}: Wasm engine / native engine | {ratio(p, 'cognate-wasm', 'cognate-native', 'rps'):.2f}× | "
               f"{ratio(p, 'cognate-wasm', 'cognate-native', 'per_cpu_s'):.2f}× |")
     print()
@@ -394,9 +411,13 @@ def main():
     }
     for p, bound in bounds.items():
         for s in ("cognate-wasm", "cognate-native"):
+            if (p, s) not in med:
+                continue
             print(f"| {p} | {s} | {bound:,.0f} | {med[(p, s)]['per_cpu_s'] / bound:.2f} |")
     print()
     for s in ("cognate-wasm", "cognate-native"):
+        if s not in servers:
+            continue
         print(f"{s}: first answer {servers[s]['start_s'] * 1000:.0f} ms after exec, idle RSS "
               f"{servers[s]['idle_rss_mb']:.0f} MB (before the pool was created)")
     if os.environ.get("BENCH_JSON"):

@@ -215,6 +215,45 @@ async fn all_pages(
     }
 }
 
+/// The pagination members of most List operations: the answer's token, sent back as is.
+const NEXT_TOKEN: (&str, &str) = ("NextToken", "NextToken");
+
+/// A List operation to read to its last page: its body, the answer's list member, its
+/// pagination members (answer's, request's) and the table's header.
+struct Listing<'a> {
+    operation: &'a str,
+    body: Value,
+    member: &'a str,
+    token: (&'a str, &'a str),
+    header: &'a [&'a str],
+}
+
+/// Every item of `listing`, printed as `--json` (`{member: [...]}`, the pages joined) or as a
+/// table with one `row` per item.
+async fn print_all(
+    api: &AdminClient,
+    json_out: bool,
+    listing: Listing<'_>,
+    row: impl Fn(&Value) -> Vec<String>,
+) -> anyhow::Result<()> {
+    let items = all_pages(
+        api,
+        listing.operation,
+        listing.body,
+        listing.member,
+        listing.token,
+    )
+    .await?;
+    if json_out {
+        let mut answer = serde_json::Map::new();
+        answer.insert(listing.member.to_owned(), Value::Array(items));
+        return print_json(&Value::Object(answer));
+    }
+    let rows: Vec<Vec<String>> = items.iter().map(row).collect();
+    table(listing.header, &rows);
+    Ok(())
+}
+
 /// Prints rows as aligned columns under a header.
 fn table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
@@ -278,22 +317,17 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
     match args.resource {
         Resource::Pools(command) => match command {
             PoolsCommand::List => {
-                let pools = all_pages(
-                    &api,
-                    "ListUserPools",
-                    json!({"MaxResults": 60}),
-                    "UserPools",
-                    ("NextToken", "NextToken"),
-                )
+                let listing = Listing {
+                    operation: "ListUserPools",
+                    body: json!({"MaxResults": 60}),
+                    member: "UserPools",
+                    token: NEXT_TOKEN,
+                    header: &["ID", "NAME"],
+                };
+                print_all(&api, json_out, listing, |p| {
+                    vec![text(p, "Id").to_owned(), text(p, "Name").to_owned()]
+                })
                 .await?;
-                if json_out {
-                    return print_json(&json!({ "UserPools": pools }));
-                }
-                let rows: Vec<Vec<String>> = pools
-                    .iter()
-                    .map(|p| vec![text(p, "Id").to_owned(), text(p, "Name").to_owned()])
-                    .collect();
-                table(&["ID", "NAME"], &rows);
             }
             PoolsCommand::Create {
                 name,
@@ -354,27 +388,20 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
         },
         Resource::Clients(command) => match command {
             ClientsCommand::List { pool } => {
-                let clients = all_pages(
-                    &api,
-                    "ListUserPoolClients",
-                    json!({"UserPoolId": pool, "MaxResults": 60}),
-                    "UserPoolClients",
-                    ("NextToken", "NextToken"),
-                )
+                let listing = Listing {
+                    operation: "ListUserPoolClients",
+                    body: json!({"UserPoolId": pool, "MaxResults": 60}),
+                    member: "UserPoolClients",
+                    token: NEXT_TOKEN,
+                    header: &["CLIENT ID", "NAME"],
+                };
+                print_all(&api, json_out, listing, |c| {
+                    vec![
+                        text(c, "ClientId").to_owned(),
+                        text(c, "ClientName").to_owned(),
+                    ]
+                })
                 .await?;
-                if json_out {
-                    return print_json(&json!({ "UserPoolClients": clients }));
-                }
-                let rows: Vec<Vec<String>> = clients
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            text(c, "ClientId").to_owned(),
-                            text(c, "ClientName").to_owned(),
-                        ]
-                    })
-                    .collect();
-                table(&["CLIENT ID", "NAME"], &rows);
             }
             ClientsCommand::Create {
                 pool,
@@ -450,34 +477,27 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
         },
         Resource::Users(command) => match command {
             UsersCommand::List { pool } => {
-                let users = all_pages(
-                    &api,
-                    "ListUsers",
-                    json!({"UserPoolId": pool, "Limit": 60}),
-                    "Users",
-                    ("PaginationToken", "PaginationToken"),
-                )
+                let listing = Listing {
+                    operation: "ListUsers",
+                    body: json!({"UserPoolId": pool, "Limit": 60}),
+                    member: "Users",
+                    token: ("PaginationToken", "PaginationToken"),
+                    header: &["USERNAME", "STATUS", "ENABLED", "EMAIL"],
+                };
+                print_all(&api, json_out, listing, |u| {
+                    vec![
+                        text(u, "Username").to_owned(),
+                        text(u, "UserStatus").to_owned(),
+                        if at(u, "Enabled") == false {
+                            "disabled"
+                        } else {
+                            "enabled"
+                        }
+                        .to_owned(),
+                        attribute_of(u, "Attributes", "email"),
+                    ]
+                })
                 .await?;
-                if json_out {
-                    return print_json(&json!({ "Users": users }));
-                }
-                let rows: Vec<Vec<String>> = users
-                    .iter()
-                    .map(|u| {
-                        vec![
-                            text(u, "Username").to_owned(),
-                            text(u, "UserStatus").to_owned(),
-                            if at(u, "Enabled") == false {
-                                "disabled"
-                            } else {
-                                "enabled"
-                            }
-                            .to_owned(),
-                            attribute_of(u, "Attributes", "email"),
-                        ]
-                    })
-                    .collect();
-                table(&["USERNAME", "STATUS", "ENABLED", "EMAIL"], &rows);
             }
             UsersCommand::Create {
                 pool,
@@ -575,30 +595,23 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
         },
         Resource::Groups(command) => match command {
             GroupsCommand::List { pool } => {
-                let groups = all_pages(
-                    &api,
-                    "ListGroups",
-                    json!({"UserPoolId": pool, "Limit": 60}),
-                    "Groups",
-                    ("NextToken", "NextToken"),
-                )
+                let listing = Listing {
+                    operation: "ListGroups",
+                    body: json!({"UserPoolId": pool, "Limit": 60}),
+                    member: "Groups",
+                    token: NEXT_TOKEN,
+                    header: &["GROUP", "PRECEDENCE", "DESCRIPTION"],
+                };
+                print_all(&api, json_out, listing, |g| {
+                    vec![
+                        text(g, "GroupName").to_owned(),
+                        at(g, "Precedence")
+                            .as_u64()
+                            .map_or_else(|| "-".to_owned(), |p| p.to_string()),
+                        text(g, "Description").to_owned(),
+                    ]
+                })
                 .await?;
-                if json_out {
-                    return print_json(&json!({ "Groups": groups }));
-                }
-                let rows: Vec<Vec<String>> = groups
-                    .iter()
-                    .map(|g| {
-                        vec![
-                            text(g, "GroupName").to_owned(),
-                            at(g, "Precedence")
-                                .as_u64()
-                                .map_or_else(|| "-".to_owned(), |p| p.to_string()),
-                            text(g, "Description").to_owned(),
-                        ]
-                    })
-                    .collect();
-                table(&["GROUP", "PRECEDENCE", "DESCRIPTION"], &rows);
             }
             GroupsCommand::Create {
                 pool,
@@ -661,27 +674,20 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
                 println!("Removed {username} from group {group}");
             }
             GroupsCommand::Members { pool, group } => {
-                let users = all_pages(
-                    &api,
-                    "ListUsersInGroup",
-                    json!({"UserPoolId": pool, "GroupName": group, "Limit": 60}),
-                    "Users",
-                    ("NextToken", "NextToken"),
-                )
+                let listing = Listing {
+                    operation: "ListUsersInGroup",
+                    body: json!({"UserPoolId": pool, "GroupName": group, "Limit": 60}),
+                    member: "Users",
+                    token: NEXT_TOKEN,
+                    header: &["USERNAME", "STATUS"],
+                };
+                print_all(&api, json_out, listing, |u| {
+                    vec![
+                        text(u, "Username").to_owned(),
+                        text(u, "UserStatus").to_owned(),
+                    ]
+                })
                 .await?;
-                if json_out {
-                    return print_json(&json!({ "Users": users }));
-                }
-                let rows: Vec<Vec<String>> = users
-                    .iter()
-                    .map(|u| {
-                        vec![
-                            text(u, "Username").to_owned(),
-                            text(u, "UserStatus").to_owned(),
-                        ]
-                    })
-                    .collect();
-                table(&["USERNAME", "STATUS"], &rows);
             }
         },
         Resource::Plugins(command) => {

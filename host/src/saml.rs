@@ -184,6 +184,50 @@ pub fn read_metadata(metadata_xml: &str) -> Result<IdpMetadata, SamlError> {
     })
 }
 
+/// A message posted by the IdP (`SAMLResponse`, HTTP-POST binding): base64 of UTF-8 XML, line
+/// breaks allowed, at most [`MAX_RESPONSE`] bytes.
+fn decode_posted(saml_response: &str) -> Result<String, SamlError> {
+    if saml_response.len() > MAX_RESPONSE {
+        return Err(SamlError::Malformed("the response is too large".into()));
+    }
+    let compact: String = saml_response
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let bytes = Base64::decode_vec(&compact)
+        .map_err(|_| SamlError::Malformed("SAMLResponse is not base64".into()))?;
+    String::from_utf8(bytes).map_err(|_| SamlError::Malformed("SAMLResponse is not UTF-8".into()))
+}
+
+/// The IdP's signing certificates, at least one: a message from an IdP without one could
+/// never verify.
+fn required_signing_certificates(
+    descriptor: &EntityDescriptor,
+) -> Result<Vec<samael::crypto::CertificateDer>, SamlError> {
+    let certificates = signing_certificates(descriptor)?;
+    if certificates.is_empty() {
+        return Err(SamlError::Metadata(
+            "the IdP descriptor has no signing certificate".into(),
+        ));
+    }
+    Ok(certificates)
+}
+
+/// What of `xml` a valid signature by one of `certificates` covers (libxmlsec1, SHA-2 only),
+/// every unsigned part removed.
+fn signed_parts(
+    xml: &str,
+    certificates: &[samael::crypto::CertificateDer],
+) -> Result<String, SamlError> {
+    Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+        xml,
+        certificates,
+        ReduceMode::ValidateAndMarkNoAncestors,
+        Some(&ALGORITHMS),
+    )
+    .map_err(|e| SamlError::Signature(format!("no valid signature by the IdP's certificate ({e})")))
+}
+
 fn signing_certificates(
     descriptor: &EntityDescriptor,
 ) -> Result<Vec<samael::crypto::CertificateDer>, SamlError> {
@@ -528,29 +572,14 @@ pub fn verify_with(
     metadata_xml: &str,
     decryption_key: Option<&PKey<Private>>,
 ) -> Result<SignedAssertion, SamlError> {
-    if saml_response.len() > MAX_RESPONSE {
-        return Err(SamlError::Malformed("the response is too large".into()));
-    }
-    let compact: String = saml_response
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    let bytes = Base64::decode_vec(&compact)
-        .map_err(|_| SamlError::Malformed("SAMLResponse is not base64".into()))?;
-    let xml = String::from_utf8(bytes)
-        .map_err(|_| SamlError::Malformed("SAMLResponse is not UTF-8".into()))?;
+    let xml = decode_posted(saml_response)?;
 
     let descriptor = parse_metadata(metadata_xml)?;
     let idp_entity_id = descriptor
         .entity_id
         .clone()
         .ok_or_else(|| SamlError::Metadata("the metadata names no entityID".into()))?;
-    let certificates = signing_certificates(&descriptor)?;
-    if certificates.is_empty() {
-        return Err(SamlError::Metadata(
-            "the IdP descriptor has no signing certificate".into(),
-        ));
-    }
+    let certificates = required_signing_certificates(&descriptor)?;
 
     // 1. Shape (after decrypting the one EncryptedAssertion in its place, if that is what the
     // response carries; the decrypted document must then have the shape of a plain one).
@@ -594,15 +623,7 @@ pub fn verify_with(
     };
 
     // 2. Signatures, and only what they cover.
-    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
-        &xml,
-        &certificates,
-        ReduceMode::ValidateAndMarkNoAncestors,
-        Some(&ALGORITHMS),
-    )
-    .map_err(|e| {
-        SamlError::Signature(format!("no valid signature by the IdP's certificate ({e})"))
-    })?;
+    let reduced = signed_parts(&xml, &certificates)?;
 
     // 3. The signed element is the assertion, or the Response around it.
     let (assertion, signed_response) = match root_element(&reduced)? {
@@ -805,17 +826,7 @@ pub fn verify_logout_response(
     saml_response: &str,
     metadata_xml: &str,
 ) -> Result<LogoutResponse, SamlError> {
-    if saml_response.len() > MAX_RESPONSE {
-        return Err(SamlError::Malformed("the response is too large".into()));
-    }
-    let compact: String = saml_response
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    let bytes = Base64::decode_vec(&compact)
-        .map_err(|_| SamlError::Malformed("SAMLResponse is not base64".into()))?;
-    let xml = String::from_utf8(bytes)
-        .map_err(|_| SamlError::Malformed("SAMLResponse is not UTF-8".into()))?;
+    let xml = decode_posted(saml_response)?;
     if has_doctype(&xml) {
         return Err(SamlError::Malformed("a DOCTYPE is not allowed".into()));
     }
@@ -826,21 +837,8 @@ pub fn verify_logout_response(
         ));
     }
     let descriptor = parse_metadata(metadata_xml)?;
-    let certificates = signing_certificates(&descriptor)?;
-    if certificates.is_empty() {
-        return Err(SamlError::Metadata(
-            "the IdP descriptor has no signing certificate".into(),
-        ));
-    }
-    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
-        &xml,
-        &certificates,
-        ReduceMode::ValidateAndMarkNoAncestors,
-        Some(&ALGORITHMS),
-    )
-    .map_err(|e| {
-        SamlError::Signature(format!("no valid signature by the IdP's certificate ({e})"))
-    })?;
+    let certificates = required_signing_certificates(&descriptor)?;
+    let reduced = signed_parts(&xml, &certificates)?;
     let signed = logout_fields(&reduced)?;
     if !signed.is_logout_response || signed.id != document.id {
         return Err(SamlError::Signature(

@@ -236,7 +236,22 @@ fn starts_with_the_default_relative_data_dir_from_an_empty_directory() {
     for file in ["admin-credentials.toml", "outbox.jsonl"] {
         assert!(data.join(file).is_file(), "{file} under {}", data.display());
     }
-    assert!(data.join("cache").is_dir(), "the compiled core's cache");
+    // The child process compiles the Wasm core into the cache under the relative data
+    // directory, and the server then runs it from there.
+    let deadline = Instant::now() + START_TIMEOUT;
+    while !server.logs().contains("requests now run in the Wasm core") {
+        assert!(
+            Instant::now() < deadline,
+            "the Wasm core never took over:\n{}",
+            server.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        compiled_cores(&data.join("cache")).len(),
+        1,
+        "the compiled core's artifact"
+    );
     assert_eq!(server.terminate().code(), Some(0));
 
     // A restart from the same directory finds the same pool and key.
@@ -383,11 +398,9 @@ fn answers_while_the_wasm_core_compiles_then_runs_it_from_the_cache() {
     }
     let logs = server.logs();
     assert!(!logs.contains("child process failed"), "{logs}");
-    assert!(
-        std::fs::read_dir(data.join("cache"))
-            .unwrap()
-            .next()
-            .is_some(),
+    assert_eq!(
+        compiled_cores(&data.join("cache")).len(),
+        1,
         "the child left no compiled core in the cache"
     );
     let (status, _, body) = describe(&server);
@@ -396,4 +409,20 @@ fn answers_while_the_wasm_core_compiles_then_runs_it_from_the_cache() {
         (400, "UnrecognizedClientException")
     );
     assert!(server.terminate().success());
+}
+
+/// The compiled core's artifacts (`core-*.cwasm`) in a cache directory.
+fn compiled_cores(cache: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(cache)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("core-") && n.ends_with(".cwasm"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -6,12 +6,10 @@ use alloc::vec;
 
 use serde_json::{Map, Value};
 
-use serde::Deserialize;
-
 use super::VerificationKeys;
 use super::session::FamilyRecord;
 use crate::error::Error;
-use crate::pool::{PoolRecord, UsernameConfiguration};
+use crate::pool::PoolRecord;
 use crate::ports::Env;
 use crate::store::{Versioned, keys};
 use crate::user::{self, UserRecord};
@@ -68,12 +66,6 @@ pub async fn authorize_access_token_user(
     Ok((user, version, claims))
 }
 
-/// What authorising needs of the pool: how it spells usernames.
-#[derive(Deserialize)]
-struct PoolNaming {
-    username_configuration: UsernameConfiguration,
-}
-
 /// The checks of [`authorize_access_token_scoped`]; the pool's record is returned still encoded.
 async fn authorize(
     env: &dyn Env,
@@ -125,8 +117,9 @@ async fn authorize(
             "Access Token does not have required scopes",
         ));
     }
+    // The pool must still exist (deleting one removes its record first, its users after);
+    // its record is not decoded here (most of its bytes are the schema).
     let pool_item = pool_item.ok_or_else(invalid)?;
-    let naming: PoolNaming = serde_json::from_slice(&pool_item.value).map_err(|_| invalid())?;
     let sub = claims
         .get("sub")
         .and_then(Value::as_str)
@@ -135,20 +128,19 @@ async fn authorize(
         .get("origin_jti")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    // The user under the pool's own spelling of the name (`user::load`'s key).
-    let user_item = match (
-        username_valid,
-        naming.username_configuration.normalize(&username) == username,
-    ) {
-        (false, _) => None,
-        (true, true) => exact,
-        (true, false) => lowered,
-    };
-    let loaded: Option<(UserRecord, u64)> = user_item
-        .map(|item| serde_json::from_slice(&item.value).map(|u| (u, item.version)))
-        .transpose()?;
+    // The user is the one of the two spellings whose `sub` is the token's: a case-sensitive
+    // pool keeps users under their exact names, a case-insensitive one under lower case
+    // (`user::load`'s key), and a `sub` is one user's only, so this needs no pool settings.
+    let mut loaded: Option<(UserRecord, u64)> = None;
+    for item in [exact, lowered].into_iter().flatten() {
+        let user: UserRecord = serde_json::from_slice(&item.value)?;
+        if user.sub == sub {
+            loaded = Some((user, item.version));
+            break;
+        }
+    }
     let revoked = || Error::not_authorized("Access Token has been revoked");
-    let (user, version) = loaded.filter(|(u, _)| u.sub == sub).ok_or_else(revoked)?;
+    let (user, version) = loaded.ok_or_else(revoked)?;
     if user.session_revoked(origin_jti) {
         return Err(revoked());
     }

@@ -27,7 +27,7 @@ pub use refresh::{find_refresh, global_sign_out, refresh, revoke_family, rotates
 pub use session::{FamilyRecord, RefreshRecord, Session};
 
 // The codecs moved to `crate::codec`; the hosted UI still names them here.
-pub use crate::codec::{b64, b64_decode, b64url, b64url_decode, sha256_hex};
+pub use crate::codec::{b64, b64_decode, b64url, b64url_decode, b64url_decode_public, sha256_hex};
 use crate::error::Error;
 use crate::ports::{Env, JwsAlgorithm};
 use crate::secret::Secret;
@@ -318,15 +318,15 @@ pub fn decode_unverified(token: &str) -> Option<UnverifiedJwt<'_>> {
     if parts.next().is_some() {
         return None;
     }
-    let header: Map<String, Value> = serde_json::from_slice(&b64url_decode(h)?).ok()?;
-    let claims: Map<String, Value> = serde_json::from_slice(&b64url_decode(p)?).ok()?;
+    let header: Map<String, Value> = serde_json::from_slice(&b64url_decode_public(h)?).ok()?;
+    let claims: Map<String, Value> = serde_json::from_slice(&b64url_decode_public(p)?).ok()?;
     let signing_input = token.get(..h.len() + 1 + p.len())?;
     Some(UnverifiedJwt {
         kid: header.get("kid")?.as_str()?.to_string(),
         alg: header.get("alg")?.as_str()?.to_string(),
         claims,
         signing_input,
-        signature: b64url_decode(s)?,
+        signature: b64url_decode_public(s)?,
     })
 }
 
@@ -384,8 +384,8 @@ pub async fn verify_decoded(
     if jwt.alg != key.alg.name() {
         return Err(invalid());
     }
-    let n = b64url_decode(&key.n).ok_or_else(invalid)?;
-    let e = b64url_decode(&key.e).ok_or_else(invalid)?;
+    let n = b64url_decode_public(&key.n).ok_or_else(invalid)?;
+    let e = b64url_decode_public(&key.e).ok_or_else(invalid)?;
     let ok = env
         .jws()
         .verify(

@@ -10,6 +10,7 @@ use cognate_core::{Request, Response, Service};
 
 use crate::ports::HostEnv;
 
+pub mod artifact;
 pub mod wasm;
 
 pub use wasm::{WasmCore, WasmLimits};

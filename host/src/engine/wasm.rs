@@ -1,8 +1,9 @@
 //! The Wasm engine: the core's guest build (`guest/`, embedded in this binary) in wasmtime.
 //!
-//! - Compiled once at start; wasmtime's compilation cache keeps the machine code in the cache
-//!   directory (keyed by the module's hash and the engine's settings), so a restart with the same
-//!   binary loads it instead of compiling.
+//! - Compiled once, by `cognate compile-core` in a child process, into a precompiled artifact
+//!   in the cache directory (`core-<module hash>-<engine settings hash>.cwasm`); every start
+//!   maps that file instead of compiling (see [`super::artifact`]): its machine code is paged in as it
+//!   runs, not copied into this process's heap, which keeps the idle server small (issue 23).
 //! - Pre-instantiated ([`InstancePre`]: imports resolved once) on the pooling allocator with
 //!   copy-on-write memory images. An instance serves up to
 //!   [`WasmLimits::requests_per_instance`] requests, one at a time, each in a [`Store`] state
@@ -42,10 +43,14 @@ use wasmtime::{
     PoolingAllocationConfig, ResourceLimiter, Store, TypedFunc,
 };
 
+use super::artifact;
 use crate::ports::HostEnv;
 
 /// The core's guest module, built for wasm32-unknown-unknown by `host/build.rs`.
 pub static CORE_WASM: &[u8] = include_bytes!(env!("COGNATE_CORE_WASM"));
+/// [`CORE_WASM`]'s SHA-256 (lower-case hex), computed by the build script: hashing the module
+/// at each start would page all its 4.5 MB in for nothing.
+pub static CORE_WASM_SHA256: &str = env!("COGNATE_CORE_WASM_SHA256");
 
 /// Default memory cap per instance. A request needs a few MiB; a large ListUsers page a few more.
 pub const DEFAULT_MEMORY_BYTES: usize = 128 * 1024 * 1024;
@@ -183,20 +188,23 @@ impl std::fmt::Debug for WasmCore {
 }
 
 impl WasmCore {
-    /// Compiles (or loads from `cache_dir`) the embedded core and pre-instantiates it.
+    /// Loads the embedded core's precompiled artifact from `cache_dir` (compiling it there first
+    /// when there is none that fits this engine), or compiles it in memory without a cache
+    /// directory; then pre-instantiates it.
     pub fn new(
         config: &Config,
         cache_dir: Option<&std::path::Path>,
         limits: WasmLimits,
     ) -> anyhow::Result<Self> {
-        Self::from_module(CORE_WASM, config, cache_dir, limits)
+        Self::load(CORE_WASM, CORE_WASM_SHA256, config, cache_dir, limits)
     }
 
-    /// Compiles the embedded core into `cache_dir`'s compilation cache and nothing else
-    /// (`cognate compile-core`, which the server runs as a child process at start).
+    /// Compiles the embedded core into its artifact in `cache_dir` and nothing else (`cognate
+    /// compile-core`, which the server runs as a child process at start, so the compiler's
+    /// memory leaves with the child). Does nothing when a fitting artifact is there.
     pub fn precompile(cache_dir: &std::path::Path, limits: WasmLimits) -> anyhow::Result<()> {
-        let engine = engine(Some(cache_dir), limits)?;
-        Module::new(&engine, CORE_WASM).map_err(|e| anyhow::anyhow!("the core module: {e:?}"))?;
+        let engine = engine(limits)?;
+        artifact::load_or_compile(&engine, cache_dir, CORE_WASM, CORE_WASM_SHA256)?;
         Ok(())
     }
 
@@ -207,17 +215,32 @@ impl WasmCore {
         cache_dir: Option<&std::path::Path>,
         limits: WasmLimits,
     ) -> anyhow::Result<Self> {
-        let engine = engine(cache_dir, limits)?;
         let sha256 = cognate_core::codec::sha256_hex_of(wasm);
+        Self::load(wasm, &sha256, config, cache_dir, limits)
+    }
+
+    fn load(
+        wasm: &[u8],
+        sha256: &str,
+        config: &Config,
+        cache_dir: Option<&std::path::Path>,
+        limits: WasmLimits,
+    ) -> anyhow::Result<Self> {
+        let engine = engine(limits)?;
         let started = std::time::Instant::now();
-        let module =
-            Module::new(&engine, wasm).map_err(|e| anyhow::anyhow!("the core module: {e:?}"))?;
+        let module = match cache_dir {
+            Some(dir) => artifact::load_or_compile(&engine, dir, wasm, sha256)?,
+            None => {
+                Module::new(&engine, wasm).map_err(|e| anyhow::anyhow!("the core module: {e:?}"))?
+            }
+        };
+        let sha256 = sha256.to_owned();
         tracing::info!(
             target: "cognate::engine",
             sha256 = %sha256,
             bytes = wasm.len(),
             millis = started.elapsed().as_millis() as u64,
-            "Wasm core compiled (or loaded from the cache)"
+            "Wasm core loaded"
         );
         let mut linker = Linker::new(&engine);
         define_imports(&mut linker).map_err(|e| anyhow::anyhow!("core imports: {e:?}"))?;
@@ -424,7 +447,7 @@ impl WasmCore {
 }
 
 /// The engine for the core: async host functions, epoch interruption, pooling allocator.
-fn engine(cache_dir: Option<&std::path::Path>, limits: WasmLimits) -> anyhow::Result<Engine> {
+fn engine(limits: WasmLimits) -> anyhow::Result<Engine> {
     let mut config = wasmtime::Config::new();
     config.epoch_interruption(true);
     config.max_wasm_stack(1024 * 1024);
@@ -447,19 +470,6 @@ fn engine(cache_dir: Option<&std::path::Path>, limits: WasmLimits) -> anyhow::Re
         .table_elements(100_000)
         .max_memory_size(limits.memory_bytes);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
-    if let Some(dir) = cache_dir {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the cache directory {}", dir.display()))?;
-        let mut cache = wasmtime::CacheConfig::new();
-        // wasmtime's cache wants an absolute directory.
-        cache.with_directory(
-            std::path::absolute(dir)
-                .with_context(|| format!("cache directory {}", dir.display()))?,
-        );
-        let cache =
-            wasmtime::Cache::new(cache).map_err(|e| anyhow::anyhow!("compilation cache: {e}"))?;
-        config.cache(Some(cache));
-    }
     Engine::new(&config).map_err(|e| anyhow::anyhow!("Wasm core engine: {e:?}"))
 }
 
@@ -984,6 +994,65 @@ mod tests {
         assert!(other.contains(&expected), "{other}");
         // The embedded guest is this host's.
         assert!(WasmCore::new(&config, None, WasmLimits::default()).is_ok());
+    }
+
+    /// The compiled core is kept as a file in the cache directory and mapped at the next start
+    /// without compiling again; a file that does not fit (damaged, or another engine's) is
+    /// compiled again and replaced, and other builds' artifacts are removed.
+    #[test]
+    fn the_compiled_core_is_kept_mapped_and_replaced_when_it_does_not_fit() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::new("http://test.local", "us-east-1");
+        // The smallest guest this host accepts: compiles in milliseconds.
+        let wasm = wat::parse_str(format!(
+            r#"(module (memory (export "memory") 1)
+                 (func (export "handle") (param i32) (result i64) i64.const 0)
+                 (func (export "abi_version") (result i32) i32.const {}))"#,
+            abi::FRAME_VERSION
+        ))
+        .unwrap();
+        let stale = dir
+            .path()
+            .join("core-0000000000000000-0000000000000000.cwasm");
+        std::fs::write(&stale, b"another build's code").unwrap();
+        let artifacts = || {
+            let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            found.sort();
+            found
+        };
+        let load = || {
+            WasmCore::from_module(&wasm, &config, Some(dir.path()), WasmLimits::default()).unwrap()
+        };
+
+        load();
+        let kept = artifacts();
+        assert_eq!(
+            kept.len(),
+            1,
+            "one artifact, the stale one removed: {kept:?}"
+        );
+        let file = kept[0].clone();
+        assert_ne!(file, stale);
+        assert!(std::fs::read(&file).unwrap().starts_with(b"\x7fELF"));
+        let first = std::fs::metadata(&file).unwrap();
+
+        // The next start maps the same file: not rewritten (same inode, same time).
+        load();
+        let again = std::fs::metadata(&file).unwrap();
+        assert_eq!(
+            (again.ino(), again.modified().unwrap()),
+            (first.ino(), first.modified().unwrap())
+        );
+
+        // A file wasmtime refuses is compiled again and replaced.
+        std::fs::write(&file, b"not machine code").unwrap();
+        load();
+        assert_eq!(artifacts(), std::slice::from_ref(&file));
+        assert!(std::fs::read(&file).unwrap().starts_with(b"\x7fELF"));
     }
 
     #[tokio::test]
