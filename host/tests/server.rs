@@ -143,6 +143,19 @@ impl Server {
         Ok((status, headers, raw[split + 4..].to_vec()))
     }
 
+    /// Waits until requests run in the Wasm core (it compiles, or is mapped, after the start).
+    fn wait_for_the_wasm_core(&self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !self.logs().contains("requests now run in the Wasm core") {
+            assert!(
+                Instant::now() < deadline,
+                "the Wasm core never took over:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn wait_healthy(&self) {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -238,15 +251,7 @@ fn starts_with_the_default_relative_data_dir_from_an_empty_directory() {
     }
     // The child process compiles the Wasm core into the cache under the relative data
     // directory, and the server then runs it from there.
-    let deadline = Instant::now() + START_TIMEOUT;
-    while !server.logs().contains("requests now run in the Wasm core") {
-        assert!(
-            Instant::now() < deadline,
-            "the Wasm core never took over:\n{}",
-            server.logs()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    server.wait_for_the_wasm_core();
     assert_eq!(
         compiled_cores(&data.join("cache")).len(),
         1,
@@ -387,15 +392,7 @@ fn answers_while_the_wasm_core_compiles_then_runs_it_from_the_cache() {
         (400, "UnrecognizedClientException")
     );
 
-    let deadline = Instant::now() + START_TIMEOUT;
-    while !server.logs().contains("requests now run in the Wasm core") {
-        assert!(
-            Instant::now() < deadline,
-            "the Wasm core never took over:\n{}",
-            server.logs()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    server.wait_for_the_wasm_core();
     let logs = server.logs();
     assert!(!logs.contains("child process failed"), "{logs}");
     assert_eq!(
