@@ -345,9 +345,9 @@ fn usernames_are_unique_case_insensitively() {
 }
 
 /// GetUser reads the user under the pool's spelling of the name (one store round trip asks for
-/// both spellings before the pool says which): each of two users whose names differ only in
-/// case gets their own record in a case-sensitive pool, and a mixed-case name is found in a
-/// case-insensitive one.
+/// both spellings; the one whose `sub` is the token's is the user): each of two users whose
+/// names differ only in case gets their own record in a case-sensitive pool, and a mixed-case
+/// name is found in a case-insensitive one.
 #[test]
 fn get_user_finds_the_user_under_the_pools_spelling() {
     let w = World::new();
@@ -632,6 +632,30 @@ fn pools_and_clients_round_trip_and_paginate() {
         json!({"ClientId": client, "Username": "x", "Password": "Passw0rd!"}),
     );
     assert_eq!(e.kind, ErrorKind::ResourceNotFound);
+}
+
+/// An access token stops working as soon as its pool's record is gone, while DeleteUserPool is
+/// still removing the pool's keys and users (the check reads the pool's record without
+/// decoding it).
+#[test]
+fn a_token_of_a_pool_being_deleted_is_refused() {
+    let w = World::new();
+    let pool = w.pool(json!({}));
+    let client = w.client(&pool, json!({}));
+    let signed_in = w.confirmed(&pool, &client, "lena");
+    let token = signed_in["AuthenticationResult"]["AccessToken"].clone();
+    assert!(w.get_user(&token).is_ok());
+    w.env
+        .store
+        .delete(&crate::store::keys::pool(&pool), crate::store::Expect::Any)
+        .now_or_never()
+        .unwrap()
+        .unwrap();
+    let e = w.get_user(&token).unwrap_err();
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (ErrorKind::NotAuthorized, "Invalid Access Token")
+    );
 }
 
 #[test]

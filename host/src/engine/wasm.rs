@@ -2,8 +2,9 @@
 //!
 //! - Compiled once, by `cognate compile-core` in a child process, into a precompiled artifact
 //!   in the cache directory (`core-<module hash>-<engine settings hash>.cwasm`); every start
-//!   maps that file instead of compiling (see [`super::artifact`]): its machine code is paged in as it
-//!   runs, not copied into this process's heap, which keeps the idle server small (issue 23).
+//!   maps that file instead of compiling (see [`super::artifact`]): its machine code is paged
+//!   in as it runs, not copied into this process's heap, which keeps the idle server small
+//!   (issue 23).
 //! - Pre-instantiated ([`InstancePre`]: imports resolved once) on the pooling allocator with
 //!   copy-on-write memory images. An instance serves up to
 //!   [`WasmLimits::requests_per_instance`] requests, one at a time, each in a [`Store`] state
