@@ -29,7 +29,7 @@ const PREFIX: &str = "core-";
 const SUFFIX: &str = ".cwasm";
 
 /// Where the artifact of the module with `sha256` compiled by `engine` lives in `dir`.
-pub fn path(engine: &Engine, dir: &Path, sha256: &str) -> PathBuf {
+fn path(engine: &Engine, dir: &Path, sha256: &str) -> PathBuf {
     // `DefaultHasher::new` has fixed keys: the same engine settings give the same name in every
     // process of this build.
     let mut hasher = std::hash::DefaultHasher::new();
@@ -46,24 +46,34 @@ pub fn load_or_compile(
     wasm: &[u8],
     sha256: &str,
 ) -> anyhow::Result<Module> {
-    let file = path(engine, dir, sha256);
-    if file.is_file() {
-        match map(engine, &file) {
-            Ok(module) => return Ok(module),
-            Err(e) => tracing::warn!(
-                target: "cognate::engine",
-                file = %file.display(),
-                error = %format!("{e:#}"),
-                "the compiled Wasm core does not fit this engine: compiling it again"
-            ),
-        }
+    if let Some(module) = map_existing(engine, dir, sha256) {
+        return Ok(module);
     }
+    let file = path(engine, dir, sha256);
     let code = engine
         .precompile_module(wasm)
         .map_err(|e| anyhow::anyhow!("compiling the core module: {e:?}"))?;
     write(dir, &file, &code)?;
     remove_others(dir, &file);
     map(engine, &file)
+}
+
+/// The module from its artifact in `dir`, if there is one and it fits this engine.
+pub fn map_existing(engine: &Engine, dir: &Path, sha256: &str) -> Option<Module> {
+    let file = path(engine, dir, sha256);
+    if !file.is_file() {
+        return None;
+    }
+    map(engine, &file)
+        .inspect_err(|e| {
+            tracing::warn!(
+                target: "cognate::engine",
+                file = %file.display(),
+                error = %format!("{e:#}"),
+                "the compiled Wasm core does not fit this engine: compiling it again"
+            );
+        })
+        .ok()
 }
 
 /// Maps an artifact this module wrote.

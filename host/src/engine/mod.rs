@@ -76,20 +76,7 @@ impl CoreEngine {
         std::thread::Builder::new()
             .name("cognate-core-compile".into())
             .spawn(move || {
-                // Compiled by a child process into the cache, the compiler's memory (tens of MB
-                // that glibc's arenas would keep resident here) leaves with it; this process
-                // then only loads the machine code.
-                if let Some(dir) = cache_dir.as_deref()
-                    && COMPILE_IN_CHILD.load(std::sync::atomic::Ordering::Relaxed)
-                    && let Err(e) = compile_in_child(dir, limits)
-                {
-                    tracing::warn!(
-                        target: "cognate::engine",
-                        error = %format!("{e:#}"),
-                        "compiling the Wasm core in a child process failed: compiling it here"
-                    );
-                }
-                match WasmCore::new(&config, cache_dir.as_deref(), limits) {
+                match load_core(&config, cache_dir.as_deref(), limits) {
                     Ok(core) => {
                         let _ = ready.set(core);
                         tracing::info!(target: "cognate::engine", "requests now run in the Wasm core");
@@ -142,6 +129,32 @@ impl CoreEngine {
             },
         }
     }
+}
+
+/// The Wasm core for `config`: mapped from its artifact in `cache_dir` when one fits (a
+/// restart), else compiled there first, by a child process when this is the `cognate`
+/// executable (the compiler's memory, tens of MB that glibc's arenas would keep resident here,
+/// leaves with it), in this process otherwise or when the child fails.
+fn load_core(
+    config: &cognate_core::Config,
+    cache_dir: Option<&std::path::Path>,
+    limits: WasmLimits,
+) -> anyhow::Result<WasmCore> {
+    if let Some(dir) = cache_dir {
+        if let Some(core) = WasmCore::from_artifact(config, dir, limits)? {
+            return Ok(core);
+        }
+        if COMPILE_IN_CHILD.load(std::sync::atomic::Ordering::Relaxed)
+            && let Err(e) = compile_in_child(dir, limits)
+        {
+            tracing::warn!(
+                target: "cognate::engine",
+                error = %format!("{e:#}"),
+                "compiling the Wasm core in a child process failed: compiling it here"
+            );
+        }
+    }
+    WasmCore::new(config, cache_dir, limits)
 }
 
 /// The core's answer, linked natively. Spelled out with a `Send` bound so that a core change

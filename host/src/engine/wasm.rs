@@ -220,6 +220,25 @@ impl WasmCore {
         Self::load(wasm, &sha256, config, cache_dir, limits)
     }
 
+    /// The embedded core mapped from its artifact in `cache_dir`, when one there fits this
+    /// engine; `None` when it has to be compiled first (the server then runs `cognate
+    /// compile-core` rather than starting that child at every start).
+    pub fn from_artifact(
+        config: &Config,
+        cache_dir: &std::path::Path,
+        limits: WasmLimits,
+    ) -> anyhow::Result<Option<Self>> {
+        let engine = engine(limits)?;
+        let started = std::time::Instant::now();
+        match artifact::map_existing(&engine, cache_dir, CORE_WASM_SHA256) {
+            Some(module) => {
+                Self::with_module(engine, module, started, CORE_WASM_SHA256, config, limits)
+                    .map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
     fn load(
         wasm: &[u8],
         sha256: &str,
@@ -235,11 +254,22 @@ impl WasmCore {
                 Module::new(&engine, wasm).map_err(|e| anyhow::anyhow!("the core module: {e:?}"))?
             }
         };
+        Self::with_module(engine, module, started, sha256, config, limits)
+    }
+
+    /// Pre-instantiates `module` (loaded since `started`) on `engine`.
+    fn with_module(
+        engine: Engine,
+        module: Module,
+        started: std::time::Instant,
+        sha256: &str,
+        config: &Config,
+        limits: WasmLimits,
+    ) -> anyhow::Result<Self> {
         let sha256 = sha256.to_owned();
         tracing::info!(
             target: "cognate::engine",
             sha256 = %sha256,
-            bytes = wasm.len(),
             millis = started.elapsed().as_millis() as u64,
             "Wasm core loaded"
         );
