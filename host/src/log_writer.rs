@@ -175,9 +175,8 @@ fn write_lines(shared: &Shared, mut out: impl std::io::Write) {
             batch.clear();
             last_write = Some(Instant::now());
         }
+        // Lines appended after the guard closed the buffer go straight to stderr.
         if closed {
-            let rest = std::mem::take(&mut shared.lock().pending);
-            let _ = out.write_all(&rest).and_then(|()| out.flush());
             return;
         }
     }
