@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # The load benchmark (issue 23; not part of CI): Cognate (release build, Wasm engine and native
-# engine, SQLite) side by side with node oidc-provider (RS256 JWT access tokens) and cognito-local
-# over HTTP on 127.0.0.1, driven by wrk in interleaved rounds. Prints req/s, p50/p99 and requests
-# per server CPU-second, the ratios of issue 23's table, and each path's ratio to its physical
+# engine, SQLite) side by side with node oidc-provider (RS256 JWT access tokens), cognito-local and
+# fakecloud over HTTP on 127.0.0.1, driven by wrk in interleaved rounds. Prints req/s, p50/p99 and
+# requests per server CPU-second, the ratios of issue 23's table, and each path's ratio to its physical
 # bound (RS256 signatures/s from host/benches/rsa.rs, argon2id verifications/s from
-# host/benches/hot_paths.rs), measured first on one core.
+# host/benches/busy_cores.rs), measured first on one core alone and with every core busy.
 #
 # Installs what it needs, idempotently and pinned: Debian's wrk; oidc-provider and cognito-local
 # (exact npm versions) under ${COGNATE_CACHE:-~/.cache/cognate}, keyed by version, run on the
-# project's Node 22 (scripts/setup-edge.sh). fakecloud (crates.io) is not included: its build
-# (a whole AWS emulator) takes longer than this benchmark on a 2-core machine.
+# project's Node 22 (scripts/setup-edge.sh); fakecloud's Cognito service (crates.io, =0.51.0,
+# its Cargo.lock in scripts/bench-load/fakecloud-cognito) served by fakecloud's own dispatcher
+# without the other AWS services, whose build would take longer than this benchmark here.
 #
 # BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (8) tune it; BENCH_SKIP_BOUNDS=1 reuses
-# SIGN_PER_S, VERIFY_PER_S and ARGON2_PER_S from the environment instead of measuring them.
+# SIGN_PER_S, VERIFY_PER_S, ARGON2_PER_S, SIGN_BUSY_PER_S and ARGON2_BUSY_PER_S from the
+# environment instead of measuring them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -51,6 +53,8 @@ cp scripts/bench-load/oidc-peer.mjs "$PEERS_ROOT/oidc-peer.mjs"
 
 echo "bench-load: building the release host" >&2
 cargo build --release --locked -p cognate-host --bin cognate
+echo "bench-load: building fakecloud's Cognito service (scripts/bench-load/fakecloud-cognito)" >&2
+cargo build --release --locked --manifest-path scripts/bench-load/fakecloud-cognito/Cargo.toml
 
 if [ "${BENCH_SKIP_BOUNDS:-}" != 1 ]; then
   echo "bench-load: RS256 on one core (host/benches/rsa.rs) and openssl speed rsa2048" >&2
@@ -60,16 +64,16 @@ if [ "${BENCH_SKIP_BOUNDS:-}" != 1 ]; then
   lc="$(grep '^aws-lc-rs' <<<"$rsa_out")"
   SIGN_PER_S="$(awk '{print $4}' <<<"$lc")"
   VERIFY_PER_S="$(awk '{print $7}' <<<"$lc")"
-  echo "bench-load: argon2id on one core (host/benches/hot_paths.rs, password/argon2id_verify)" >&2
-  argon_out="$(taskset -c 0 cargo bench --locked -p cognate-host --bench hot_paths -- \
-    --exact password/argon2id_verify 2>&1)"
-  # criterion: "time:   [low unit MID unit high unit]", the name before it on the line or above
-  ARGON2_PER_S="$(awk '/time:/ {gsub(/\[/, ""); for (i = 1; i <= NF; i++) if ($i == "time:") {
-    v = $(i + 3); u = $(i + 4) }
-    s = (u == "s") ? v : (u == "ms") ? v / 1000 : v / 1e6; printf "%.2f", 1 / s; exit}' <<<"$argon_out")"
-  echo "argon2id verify: $ARGON2_PER_S/s on one core"
+  echo "bench-load: RS256 signing and argon2id per core, alone and with every core busy (host/benches/busy_cores.rs)" >&2
+  busy_out="$(cargo bench --locked -p cognate-host --bench busy_cores -- --rounds 5)"
+  echo "$busy_out"
+  # columns: name…, alone µs, alone/s, busy µs, busy/s, ratio (read from the end of the line)
+  SIGN_BUSY_PER_S="$(awk '/^RS256 sign/ {print $(NF - 1)}' <<<"$busy_out")"
+  ARGON2_PER_S="$(awk '/^argon2id verify/ {print $(NF - 3)}' <<<"$busy_out")"
+  ARGON2_BUSY_PER_S="$(awk '/^argon2id verify/ {print $(NF - 1)}' <<<"$busy_out")"
 fi
-export SIGN_PER_S VERIFY_PER_S ARGON2_PER_S
+export SIGN_PER_S VERIFY_PER_S ARGON2_PER_S SIGN_BUSY_PER_S ARGON2_BUSY_PER_S
 
-COGNATE_BIN="$CARGO_TARGET_DIR/release/cognate" NODE22="$NODE" PEERS_ROOT="$PEERS_ROOT" \
+COGNATE_BIN="$CARGO_TARGET_DIR/release/cognate" \
+  FAKECLOUD_BIN="$CARGO_TARGET_DIR/release/fakecloud-cognito-bench" NODE22="$NODE" PEERS_ROOT="$PEERS_ROOT" \
   python3 scripts/bench_load.py

@@ -4,18 +4,20 @@ the tools, builds the release host and measures the physical bounds first.
 
 Starts, on 127.0.0.1 and free ports: Cognate with the Wasm engine, Cognate with the native engine
 (both the release binary, SQLite, a fresh data directory each), node oidc-provider (RS256 JWT
-access tokens) and cognito-local. Sets each up over its own HTTP API, then drives every path of
+access tokens), cognito-local and fakecloud's Cognito service. Sets each up over its own HTTP API, then drives every path of
 the table with wrk (BENCH_CONNECTIONS connections, default 8), in interleaved rounds: for each
 round, for each path, every server in turn. Reads each server's CPU time from /proc/<pid>/stat
 around every wrk run, so a path's figure is requests per server CPU-second as well as requests per
 second. Prints medians over the rounds and the ratios of the issue's table; stops every process
 it started by its PID.
 
-Environment: COGNATE_BIN (the release binary), NODE22 (oidc-provider's Node), PEERS_ROOT (the
+Environment: COGNATE_BIN (the release binary), FAKECLOUD_BIN (scripts/bench-load/fakecloud-cognito's
+release binary), NODE22 (oidc-provider's Node), PEERS_ROOT (the
 cached node_modules' parent), BENCH_ROUNDS (3), BENCH_SECONDS (5 per wrk run), BENCH_CONNECTIONS
 (8), BENCH_THREADS (2), SIGN_PER_S and VERIFY_PER_S (aws-lc-rs RS256 on one core, from
-host/benches/rsa.rs), ARGON2_PER_S (argon2id verifications per second on one core, from
-host/benches/hot_paths.rs), BENCH_JSON (write the medians there as JSON too), BENCH_PATHS and
+host/benches/rsa.rs), ARGON2_PER_S (argon2id verifications per second on one core alone),
+SIGN_BUSY_PER_S and ARGON2_BUSY_PER_S (per core with every core busy; both from
+host/benches/busy_cores.rs), BENCH_JSON (write the medians there as JSON too), BENCH_PATHS and
 BENCH_SERVERS (comma-separated: measure only these paths or servers, e.g. `BENCH_PATHS=GetUser
 BENCH_SERVERS=cognate-wasm,cognate-native` while working on one path; the full table needs all).
 """
@@ -241,6 +243,31 @@ def start_cognito_local(node, peers):
             "access": tokens["AccessToken"], "refresh": tokens["RefreshToken"]}
 
 
+def start_fakecloud(binary):
+    """fakecloud's Cognito service (scripts/bench-load/fakecloud-cognito): in memory, it checks
+    no signature on GetUser; set up like cognito-local."""
+    port = free_port()
+    p = start("fakecloud", [binary, str(port)], env=dict(os.environ, RUST_LOG="off"))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while b"ready" not in open(os.path.join(work, "fakecloud.log"), "rb").read():
+        if time.time() > deadline or p.poll() is not None:
+            raise SystemExit("fakecloud did not start")
+        time.sleep(0.05)
+    pool = cognito_admin(url, "CreateUserPool", {"PoolName": "bench"})["UserPool"]["Id"]
+    web = cognito_admin(url, "CreateUserPoolClient", {
+        "UserPoolId": pool, "ClientName": "web",
+        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]})["UserPoolClient"]["ClientId"]
+    cognito_admin(url, "AdminCreateUser", {"UserPoolId": pool, "Username": "bench", "MessageAction": "SUPPRESS"})
+    cognito_admin(url, "AdminSetUserPassword", {"UserPoolId": pool, "Username": "bench", "Password": PASSWORD,
+                                                "Permanent": True})
+    tokens = cognito(url, "InitiateAuth", {
+        "ClientId": web, "AuthFlow": "USER_PASSWORD_AUTH",
+        "AuthParameters": {"USERNAME": "bench", "PASSWORD": PASSWORD}})["AuthenticationResult"]
+    return {"name": "fakecloud", "pid": p.pid, "url": url, "web": web,
+            "access": tokens["AccessToken"], "refresh": tokens["RefreshToken"]}
+
+
 # ---------------------------------------------------------------------------------------------
 # The paths: (method, path, headers, body) per server
 
@@ -330,12 +357,14 @@ def main():
     sign_per_s = float(os.environ.get("SIGN_PER_S", "nan"))
     verify_per_s = float(os.environ.get("VERIFY_PER_S", "nan"))
     argon2_per_s = float(os.environ.get("ARGON2_PER_S", "nan"))
+    sign_busy_per_s = float(os.environ.get("SIGN_BUSY_PER_S", "nan"))
+    argon2_busy_per_s = float(os.environ.get("ARGON2_BUSY_PER_S", "nan"))
 
     paths = {
         "client_credentials": ["cognate-wasm", "cognate-native", "oidc-provider"],
         "oauth_refresh_token": ["cognate-wasm", "cognate-native", "oidc-provider"],
-        "REFRESH_TOKEN_AUTH": ["cognate-wasm", "cognate-native", "cognito-local"],
-        "GetUser": ["cognate-wasm", "cognate-native", "cognito-local"],
+        "REFRESH_TOKEN_AUTH": ["cognate-wasm", "cognate-native", "cognito-local", "fakecloud"],
+        "GetUser": ["cognate-wasm", "cognate-native", "cognito-local", "fakecloud"],
         "password_sign_in": ["cognate-wasm", "cognate-native"],
     }
     only_paths = [x for x in os.environ.get("BENCH_PATHS", "").split(",") if x]
@@ -355,6 +384,8 @@ def main():
         servers["oidc-provider"] = start_oidc_provider(node22, peers)
     if "cognito-local" in wanted:
         servers["cognito-local"] = start_cognito_local(node22, peers)
+    if "fakecloud" in wanted:
+        servers["fakecloud"] = start_fakecloud(os.environ["FAKECLOUD_BIN"])
     scripts = {(p, s): write_script(p, servers[s]) for p, names in paths.items() for s in names}
     log(f"bench-load: warming up ({len(scripts)} runs of 1 s)")
     for (p, s), script in scripts.items():
@@ -385,7 +416,9 @@ def main():
     for p, a, b in [("client_credentials", "cognate-wasm", "oidc-provider"),
                     ("oauth_refresh_token", "cognate-wasm", "oidc-provider"),
                     ("REFRESH_TOKEN_AUTH", "cognate-wasm", "cognito-local"),
-                    ("GetUser", "cognate-wasm", "cognito-local")]:
+                    ("REFRESH_TOKEN_AUTH", "cognate-wasm", "fakecloud"),
+                    ("GetUser", "cognate-wasm", "cognito-local"),
+                    ("GetUser", "cognate-wasm", "fakecloud")]:
         if (p, a) not in med or (p, b) not in med:
             continue
         print(f"| {p}: Cognate (Wasm) / {b} | {ratio(p, a, b, 'rps'):.2f}× | {ratio(p, a, b, 'per_cpu_s'):.2f}× |")
@@ -395,25 +428,32 @@ def main():
         print(f"| {p}: Wasm engine / native engine | {ratio(p, 'cognate-wasm', 'cognate-native', 'rps'):.2f}× | "
               f"{ratio(p, 'cognate-wasm', 'cognate-native', 'per_cpu_s'):.2f}× |")
     print()
-    print(f"Physical bounds on one core: RS256 {sign_per_s:,.0f} signatures/s and {verify_per_s:,.0f} "
-          f"verifications/s (aws-lc-rs), argon2id {argon2_per_s:,.1f} verifications/s.")
+    print(f"Physical bounds per core, one core alone: RS256 {sign_per_s:,.0f} signatures/s and "
+          f"{verify_per_s:,.0f} verifications/s (aws-lc-rs), argon2id {argon2_per_s:,.1f} verifications/s; "
+          f"with every core busy (host/benches/busy_cores.rs): RS256 {sign_busy_per_s:,.0f} signatures/s, "
+          f"argon2id {argon2_busy_per_s:,.1f} verifications/s.")
     print("Each path's requests per server CPU-second against what its unavoidable crypto allows per "
-          "CPU-second (1.00 = nothing but the crypto):")
+          "CPU-second (1.00 = nothing but the crypto), with the bounds of one core alone and of every "
+          "core busy (as under this load):")
     print()
-    print("| path | server | bound (req per CPU-s) | ratio |")
-    print("|---|---|---:|---:|")
-    bounds = {
-        "client_credentials": sign_per_s,
-        "oauth_refresh_token": sign_per_s / 2,
-        "REFRESH_TOKEN_AUTH": sign_per_s / 2,
-        "GetUser": verify_per_s,
-        "password_sign_in": 1 / (1 / argon2_per_s + 2 / sign_per_s),
-    }
-    for p, bound in bounds.items():
+    print("| path | server | bound alone (req per CPU-s) | ratio | bound, cores busy | ratio |")
+    print("|---|---|---:|---:|---:|---:|")
+
+    def bounds(sign, argon2):
+        return {
+            "client_credentials": sign,
+            "oauth_refresh_token": sign / 2,
+            "REFRESH_TOKEN_AUTH": sign / 2,
+            "GetUser": verify_per_s,
+            "password_sign_in": 1 / (1 / argon2 + 2 / sign),
+        }
+    alone, busy = bounds(sign_per_s, argon2_per_s), bounds(sign_busy_per_s, argon2_busy_per_s)
+    for p in alone:
         for s in ("cognate-wasm", "cognate-native"):
             if (p, s) not in med:
                 continue
-            print(f"| {p} | {s} | {bound:,.0f} | {med[(p, s)]['per_cpu_s'] / bound:.2f} |")
+            got = med[(p, s)]['per_cpu_s']
+            print(f"| {p} | {s} | {alone[p]:,.0f} | {got / alone[p]:.2f} | {busy[p]:,.0f} | {got / busy[p]:.2f} |")
     print()
     for s in ("cognate-wasm", "cognate-native"):
         if s not in servers:

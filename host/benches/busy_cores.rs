@@ -1,0 +1,129 @@
+//! The physical bounds of a loaded server: the CPU time of one RS256 signature (aws-lc-rs, as
+//! the host signs) and of one argon2id verification (OWASP parameters, working memory reused as
+//! the host's password port does) on one thread of an otherwise idle machine, and on every core
+//! at once. A server under load runs these on all its cores together, and argon2id's 19 MiB per
+//! verification do not all fit the cores' shared cache twice: per core, the machine verifies
+//! fewer passwords per CPU-second when every core hashes than when one does. The load
+//! benchmark (scripts/bench-load.sh) compares each path with both (issue 23).
+//!
+//! Run: `cargo bench -p cognate-host --bench busy_cores` (`-- --rounds N`). Alone and busy are
+//! interleaved round by round, so a shared machine's drift falls on both; every figure is CPU
+//! time per operation of the threads that did it (`/proc/thread-self/schedstat`), medians over
+//! the rounds.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+mod cpu_time;
+use cpu_time::{median, time_per_op};
+
+use cognate_core::password::{HashMemory, hash_argon2id, verify_argon2id_in};
+use cognate_core::ports::{HashParams, PasswordCheck};
+use rsa::pkcs8::EncodePrivateKey;
+
+/// µs per operation on `threads` threads running at once (their mean); each thread makes its
+/// own state with `setup` first, so a thread's working memory is its own, as on the server.
+fn per_op_on<S>(
+    threads: usize,
+    slice: Duration,
+    setup: &(dyn Fn() -> S + Sync),
+    op: &(dyn Fn(&mut S) + Sync),
+) -> f64 {
+    let barrier = std::sync::Barrier::new(threads);
+    let each: Vec<f64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut state = setup();
+                    op(&mut state); // warm: memory faulted in, key parsed
+                    barrier.wait();
+                    time_per_op(slice, 1, || op(&mut state))
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    each.iter().sum::<f64>() / each.len() as f64
+}
+
+fn main() {
+    let mut rounds = 5usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        // `cargo bench` passes `--bench`; anything else we do not know is ignored too.
+        if arg == "--rounds" {
+            rounds = args.next().and_then(|n| n.parse().ok()).unwrap_or(rounds);
+        }
+    }
+    let rounds = rounds.max(1);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+
+    let der = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+        .unwrap()
+        .to_pkcs8_der()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let input = vec![b'e'; 900];
+    let sign_setup = || aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&der).unwrap();
+    let sign = |pair: &mut aws_lc_rs::signature::RsaKeyPair| {
+        let mut signature = vec![0; pair.public_modulus_len()];
+        pair.sign(
+            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            black_box(&input),
+            &mut signature,
+        )
+        .unwrap();
+        black_box(signature);
+    };
+
+    let params = HashParams::default();
+    let phc = hash_argon2id("Passw0rd!", [7; 16], params).unwrap();
+    let verify = |memory: &mut HashMemory| {
+        let check = verify_argon2id_in(black_box("Passw0rd!"), &phc, params, memory).unwrap();
+        assert_eq!(check, PasswordCheck::Match);
+    };
+
+    let (mut sign_alone, mut sign_busy) = (Vec::new(), Vec::new());
+    let (mut argon_alone, mut argon_busy) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let slice = Duration::from_millis(400);
+        sign_alone.push(per_op_on(1, slice, &sign_setup, &sign));
+        sign_busy.push(per_op_on(cores, slice, &sign_setup, &sign));
+        let slice = Duration::from_millis(1500);
+        argon_alone.push(per_op_on(1, slice, &HashMemory::default, &verify));
+        argon_busy.push(per_op_on(cores, slice, &HashMemory::default, &verify));
+    }
+
+    println!(
+        "CPU time per operation, one thread alone and {cores} threads at once (all cores busy), \
+         {rounds} interleaved rounds, medians"
+    );
+    println!(
+        "{:<44} {:>10} {:>9} {:>10} {:>9} {:>7}",
+        "operation", "alone µs", "alone/s", "busy µs", "busy/s", "ratio"
+    );
+    for (name, alone, busy) in [
+        ("RS256 sign (aws-lc-rs)", sign_alone, sign_busy),
+        (
+            "argon2id verify (m=19456 t=2 p=1, reused)",
+            argon_alone,
+            argon_busy,
+        ),
+    ] {
+        let (a, b) = (median(alone), median(busy));
+        println!(
+            "{name:<44} {a:>10.1} {:>9.1} {b:>10.1} {:>9.1} {:>7.2}",
+            1e6 / a,
+            1e6 / b,
+            a / b
+        );
+    }
+}
