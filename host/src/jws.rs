@@ -3,8 +3,9 @@
 //! OpenSSL (`openssl speed rsa2048`), and verifies a little faster than either
 //! (host/benches/rsa.rs measures them side by side). Keys are generated with the `rsa` crate.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::signature::{
@@ -22,6 +23,9 @@ use crate::ports::run_blocking;
 const RSA_BITS: usize = 2048;
 /// Parsed keys kept; pools have one or two active keys each, so this is generous.
 const MAX_CACHED_KEYS: usize = 4096;
+/// Verified signatures remembered per generation (two generations): about 0.5 MB each when
+/// full, nothing when idle.
+const VERIFIED_PER_GENERATION: usize = 14_000;
 
 /// Native JWS signing and verification with a cache of parsed private keys.
 #[derive(Default)]
@@ -34,6 +38,62 @@ pub struct NativeJws {
     /// on every use, as for private keys). A parsed key keeps its Montgomery constants, which
     /// building the key from its components recomputes on every verification.
     public_keys: Mutex<HashMap<String, PublicKeyEntry>>,
+    /// RS256 verifications that succeeded, by digest of everything they depended on.
+    verified: Mutex<VerifiedSignatures>,
+    /// RSA verifications actually computed (not answered from `verified`).
+    rsa_verifications: AtomicU64,
+}
+
+/// Memoised RS256 verifications. Verifying is a pure function of the public key, the signed
+/// input and the signature, and a client presents the same access token on every call for its
+/// lifetime (an hour by default): remembering that exactly these bytes verified under exactly
+/// this key turns the repeated RSA operation (~18 µs) into one SHA-256 (~1 µs), as JWT
+/// gateways' verification caches do (Envoy's `jwt_cache_config`). Nothing else is skipped:
+/// the core still checks the key is the pool's current one, the expiry, the claims and
+/// revocation on every request. Only successes are kept (failures cannot fill it), in two
+/// generations: when the current one is full it becomes the previous one and the oldest is
+/// dropped, so memory stays bounded and a token in use stays remembered.
+#[derive(Default)]
+struct VerifiedSignatures {
+    current: HashSet<[u8; 32]>,
+    previous: HashSet<[u8; 32]>,
+}
+
+impl VerifiedSignatures {
+    /// SHA-256 over the key and the signed message, each length-prefixed so no two different
+    /// tuples of bytes give the same digest input.
+    fn digest(n: &[u8], e: &[u8], input: &[u8], signature: &[u8]) -> [u8; 32] {
+        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        for part in [n, e, input, signature] {
+            ctx.update(&(part.len() as u64).to_le_bytes());
+            ctx.update(part);
+        }
+        let mut out = [0; 32];
+        out.copy_from_slice(ctx.finish().as_ref());
+        out
+    }
+
+    fn contains(&mut self, digest: &[u8; 32]) -> bool {
+        if self.current.contains(digest) {
+            return true;
+        }
+        if self.previous.remove(digest) {
+            self.insert(*digest); // still in use: keep it through the next turnover
+            return true;
+        }
+        false
+    }
+
+    fn insert(&mut self, digest: [u8; 32]) {
+        if self.current.len() >= VERIFIED_PER_GENERATION {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(digest);
+    }
+
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
 }
 
 /// A cached verification key: (modulus, exponent, parsed key).
@@ -44,6 +104,7 @@ impl fmt::Debug for NativeJws {
         let cached = self.keys.lock().map(|keys| keys.len()).unwrap_or(0);
         f.debug_struct("NativeJws")
             .field("cached_keys", &cached)
+            .field("rsa_verifications", &self.rsa_verifications)
             .finish()
     }
 }
@@ -78,6 +139,12 @@ impl NativeJws {
             (private_pkcs8_der.clone(), Arc::clone(&pair)),
         );
         Ok(pair)
+    }
+
+    fn verified_lock(&self) -> std::sync::MutexGuard<'_, VerifiedSignatures> {
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn public_key(&self, kid: &str, n: &[u8], e: &[u8]) -> Option<Arc<ParsedPublicKey>> {
@@ -194,13 +261,21 @@ impl Jws for NativeJws {
         boxed(async move {
             match alg {
                 // Tens of microseconds: fine inline.
-                JwsAlgorithm::RS256 => Ok(self
-                    .public_key(
-                        kid,
-                        trim_leading_zeros(modulus),
-                        trim_leading_zeros(exponent),
-                    )
-                    .is_some_and(|key| key.verify_sig(input, signature).is_ok())),
+                JwsAlgorithm::RS256 => {
+                    let (n, e) = (trim_leading_zeros(modulus), trim_leading_zeros(exponent));
+                    let digest = VerifiedSignatures::digest(n, e, input, signature);
+                    if self.verified_lock().contains(&digest) {
+                        return Ok(true);
+                    }
+                    self.rsa_verifications.fetch_add(1, Ordering::Relaxed);
+                    let valid = self
+                        .public_key(kid, n, e)
+                        .is_some_and(|key| key.verify_sig(input, signature).is_ok());
+                    if valid {
+                        self.verified_lock().insert(digest);
+                    }
+                    Ok(valid)
+                }
                 // Only RSA public keys come this way.
                 JwsAlgorithm::ES256 => Ok(false),
             }
@@ -295,6 +370,68 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(again, sig);
+    }
+
+    /// A verification that succeeded is remembered for exactly those bytes under exactly that
+    /// key: the same token verifies again without the RSA operation; the same input and
+    /// signature under another key, a changed signature or a changed input still do not.
+    #[tokio::test]
+    async fn verified_signatures_are_remembered_only_for_the_same_key_and_bytes() {
+        let jws = NativeJws::new();
+        let a = jws.generate(JwsAlgorithm::RS256).await.unwrap();
+        let b = jws.generate(JwsAlgorithm::RS256).await.unwrap();
+        let input = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0";
+        let sig = jws
+            .sign(JwsAlgorithm::RS256, "a", &a.private_pkcs8_der, input)
+            .await
+            .unwrap();
+        let verify = |key: &GeneratedKey, input: &[u8], sig: &[u8]| {
+            let (jws, key, input, sig) = (&jws, key.clone(), input.to_vec(), sig.to_vec());
+            async move {
+                jws.verify(JwsAlgorithm::RS256, "a", &key.modulus, &key.exponent, &input, &sig)
+                    .await
+                    .unwrap()
+            }
+        };
+        let computed = || jws.rsa_verifications.load(Ordering::Relaxed);
+        assert!(verify(&a, input, &sig).await);
+        assert_eq!((jws.verified_lock().len(), computed()), (1, 1));
+        assert!(verify(&a, input, &sig).await, "remembered");
+        assert_eq!(computed(), 1, "answered without the RSA operation");
+        // The remembered success helps nothing else.
+        assert!(!verify(&b, input, &sig).await, "another key under the same kid");
+        let mut bad = sig.clone();
+        bad[0] ^= 1;
+        assert!(!verify(&a, input, &bad).await);
+        assert!(!verify(&a, b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIyIn0", &sig).await);
+        let mut e = a.clone();
+        e.exponent = vec![3];
+        assert!(!verify(&e, input, &sig).await, "another exponent");
+        assert_eq!(jws.verified_lock().len(), 1, "failures are not kept");
+        assert_eq!(computed(), 5, "each of the four others was computed");
+    }
+
+    /// Two generations bound the memory; an entry in use survives the turnover.
+    #[test]
+    fn remembered_verifications_stay_bounded() {
+        let mut memo = VerifiedSignatures::default();
+        let digest = |i: usize| VerifiedSignatures::digest(&i.to_le_bytes(), b"e", b"in", b"sig");
+        let kept = digest(usize::MAX);
+        memo.insert(kept);
+        for i in 0..3 * VERIFIED_PER_GENERATION {
+            memo.insert(digest(i));
+            if i % 1000 == 0 {
+                assert!(memo.contains(&kept), "in use, so kept (round {i})");
+            }
+        }
+        assert!(memo.len() <= 2 * VERIFIED_PER_GENERATION);
+        assert!(memo.contains(&kept));
+        assert!(!memo.contains(&digest(0)), "the oldest unused ones are gone");
+        // Length-prefixed: moving a byte from the input to the signature changes the digest.
+        assert_ne!(
+            VerifiedSignatures::digest(b"n", b"e", b"ab", b"c"),
+            VerifiedSignatures::digest(b"n", b"e", b"a", b"bc")
+        );
     }
 
     #[tokio::test]
