@@ -388,9 +388,16 @@ mod tests {
         let verify = |key: &GeneratedKey, input: &[u8], sig: &[u8]| {
             let (jws, key, input, sig) = (&jws, key.clone(), input.to_vec(), sig.to_vec());
             async move {
-                jws.verify(JwsAlgorithm::RS256, "a", &key.modulus, &key.exponent, &input, &sig)
-                    .await
-                    .unwrap()
+                jws.verify(
+                    JwsAlgorithm::RS256,
+                    "a",
+                    &key.modulus,
+                    &key.exponent,
+                    &input,
+                    &sig,
+                )
+                .await
+                .unwrap()
             }
         };
         let computed = || jws.rsa_verifications.load(Ordering::Relaxed);
@@ -399,7 +406,10 @@ mod tests {
         assert!(verify(&a, input, &sig).await, "remembered");
         assert_eq!(computed(), 1, "answered without the RSA operation");
         // The remembered success helps nothing else.
-        assert!(!verify(&b, input, &sig).await, "another key under the same kid");
+        assert!(
+            !verify(&b, input, &sig).await,
+            "another key under the same kid"
+        );
         let mut bad = sig.clone();
         bad[0] ^= 1;
         assert!(!verify(&a, input, &bad).await);
@@ -426,7 +436,10 @@ mod tests {
         }
         assert!(memo.len() <= 2 * VERIFIED_PER_GENERATION);
         assert!(memo.contains(&kept));
-        assert!(!memo.contains(&digest(0)), "the oldest unused ones are gone");
+        assert!(
+            !memo.contains(&digest(0)),
+            "the oldest unused ones are gone"
+        );
         // Length-prefixed: moving a byte from the input to the signature changes the digest.
         assert_ne!(
             VerifiedSignatures::digest(b"n", b"e", b"ab", b"c"),
