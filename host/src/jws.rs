@@ -104,6 +104,7 @@ impl fmt::Debug for NativeJws {
         let cached = self.keys.lock().map(|keys| keys.len()).unwrap_or(0);
         f.debug_struct("NativeJws")
             .field("cached_keys", &cached)
+            .field("remembered_verifications", &self.verified_lock().len())
             .field("rsa_verifications", &self.rsa_verifications)
             .finish()
     }
