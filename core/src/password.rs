@@ -152,6 +152,11 @@ pub fn verify_argon2id(
 pub struct HashMemory(alloc::vec::Vec<argon2::Block>);
 
 impl HashMemory {
+    /// Bytes of working memory held (kept between verifications).
+    pub fn bytes(&self) -> usize {
+        self.0.len() * core::mem::size_of::<argon2::Block>()
+    }
+
     fn blocks(&mut self, count: usize) -> &mut [argon2::Block] {
         if self.0.len() < count {
             self.0.resize(count, argon2::Block::default());

@@ -39,6 +39,7 @@ pub mod demo;
 pub mod engine;
 pub mod epoch;
 pub mod foreign_hash;
+pub mod hash_threads;
 pub mod janitor;
 pub mod jws;
 pub mod limits;

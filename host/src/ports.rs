@@ -7,12 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::hash_threads::HashThreads;
+use crate::jws::NativeJws;
 use cognate_core::ports::{BoxFuture, HashParams, Message, PasswordCheck, boxed};
 use cognate_core::{Clock, Env, Error, Jws, PasswordHasher, Random, Sender, Store};
 use cognate_core::{DeliveryRequest, Triggers};
-use tokio::sync::Semaphore;
-
-use crate::jws::NativeJws;
 
 /// Runs CPU-bound or blocking work on tokio's blocking pool; inline when there is no tokio
 /// runtime (a plain executor in a test or benchmark), where spawning would panic.
@@ -59,11 +58,12 @@ impl Random for OsRandom {
     }
 }
 
-/// argon2id on the blocking pool, at most one hash per CPU at a time: each hash takes ~19 MiB
-/// and tens of milliseconds, so unbounded concurrency would only trade latency for memory.
+/// argon2id on password hashing's own threads ([`HashThreads`]), at most one hash per CPU at a
+/// time: each hash takes ~19 MiB and tens of milliseconds, so unbounded concurrency would only
+/// trade latency for memory.
 #[derive(Debug)]
 pub struct BlockingArgon2 {
-    permits: Semaphore,
+    threads: HashThreads,
     /// The operator's breached-password list, if one was given.
     breached: Option<Arc<crate::breached::BreachedPasswords>>,
 }
@@ -82,7 +82,7 @@ impl BlockingArgon2 {
 
     pub fn with_concurrency(concurrent_hashes: usize) -> Self {
         Self {
-            permits: Semaphore::new(concurrent_hashes.max(1)),
+            threads: HashThreads::new(concurrent_hashes),
             breached: None,
         }
     }
@@ -91,18 +91,6 @@ impl BlockingArgon2 {
     pub fn with_breached(mut self, list: Arc<crate::breached::BreachedPasswords>) -> Self {
         self.breached = Some(list);
         self
-    }
-
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> Result<T, Error> + Send + 'static,
-    ) -> Result<T, Error> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::internal("password hasher closed"))?;
-        run_blocking(work).await
     }
 }
 
@@ -127,7 +115,10 @@ impl PasswordHasher for BlockingArgon2 {
         params: HashParams,
     ) -> BoxFuture<'a, Result<String, Error>> {
         let password = password.to_owned();
-        boxed(self.run(move || cognate_core::password::hash_argon2id(&password, salt, params)))
+        boxed(
+            self.threads
+                .run(move |_| cognate_core::password::hash_argon2id(&password, salt, params)),
+        )
     }
 
     fn verify<'a>(
@@ -138,27 +129,14 @@ impl PasswordHasher for BlockingArgon2 {
     ) -> BoxFuture<'a, Result<PasswordCheck, Error>> {
         let password = password.to_owned();
         let phc = phc.to_owned();
-        boxed(self.run(move || {
+        boxed(self.threads.run(move |memory| {
             // bcrypt, scrypt, PBKDF2 imported from elsewhere: checked here, then replaced.
             if let Some(result) = crate::foreign_hash::verify(&password, &phc) {
                 return result;
             }
-            SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-                Ok(mut memory) => {
-                    cognate_core::password::verify_argon2id_in(&password, &phc, params, &mut memory)
-                }
-                // Unreachable (no re-entry on one thread), but never worth a panic.
-                Err(_) => cognate_core::password::verify_argon2id(&password, &phc, params),
-            })
+            cognate_core::password::verify_argon2id_in(&password, &phc, params, memory)
         }))
     }
-}
-
-thread_local! {
-    /// Each blocking thread keeps its argon2 working memory between verifications: faulting
-    /// in ~19 MiB of fresh pages per sign-in cost ~10% of the hash (see the hot-path benchmark).
-    static SCRATCH: std::cell::RefCell<cognate_core::password::HashMemory> =
-        std::cell::RefCell::new(cognate_core::password::HashMemory::default());
 }
 
 /// The development mail and SMS "gateway": every message is appended as one JSON line to
