@@ -20,12 +20,11 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-mod cpu_time;
-use cpu_time::{median, time_per_op};
+mod measure;
+use measure::{median, new_rsa_key_der, rounds_arg, time_per_op};
 
 use cognate_core::password::{HashMemory, hash_argon2id, verify_argon2id_in};
 use cognate_core::ports::{HashParams, PasswordCheck};
-use rsa::pkcs8::EncodePrivateKey;
 
 /// µs per operation on `threads` threads running at once (their mean); each thread makes its
 /// own state with `setup` first, so a thread's working memory is its own, as on the server.
@@ -53,23 +52,10 @@ fn per_op_on<S>(
 }
 
 fn main() {
-    let mut rounds = 5usize;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        // `cargo bench` passes `--bench`; anything else we do not know is ignored too.
-        if arg == "--rounds" {
-            rounds = args.next().and_then(|n| n.parse().ok()).unwrap_or(rounds);
-        }
-    }
-    let rounds = rounds.max(1);
+    let rounds = rounds_arg(5);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
 
-    let der = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
-        .unwrap()
-        .to_pkcs8_der()
-        .unwrap()
-        .as_bytes()
-        .to_vec();
+    let der = new_rsa_key_der();
     let input = vec![b'e'; 900];
     let sign_setup = || aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&der).unwrap();
     let sign = |pair: &mut aws_lc_rs::signature::RsaKeyPair| {

@@ -20,10 +20,10 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-mod cpu_time;
-use cpu_time::{median, time_per_op};
+mod measure;
+use measure::{median, new_rsa_key_der, rounds_arg, time_per_op};
 
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use rsa::pkcs8::DecodePrivateKey;
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 
@@ -121,23 +121,9 @@ fn candidates(der: &[u8], n: &[u8], e: &[u8]) -> Vec<Candidate> {
 }
 
 fn main() {
-    let mut rounds = 7usize;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        // `cargo bench` passes `--bench`; anything else we do not know is ignored too.
-        if arg == "--rounds" {
-            rounds = args.next().and_then(|n| n.parse().ok()).unwrap_or(rounds);
-        }
-    }
-    let rounds = rounds.max(1);
+    let rounds = rounds_arg(7);
 
-    // A key as the host makes it (host/src/jws.rs: the `rsa` crate's generator).
-    let der = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
-        .unwrap()
-        .to_pkcs8_der()
-        .unwrap()
-        .as_bytes()
-        .to_vec();
+    let der = new_rsa_key_der();
     let key = rsa::RsaPrivateKey::from_pkcs8_der(&der).unwrap();
     let primes: Vec<usize> = key.primes().iter().map(|p| p.bits()).collect();
     let n = key.n().to_bytes_be();
