@@ -1,8 +1,8 @@
 //! Password hashing's own threads. Each keeps argon2id's ~19 MiB of working memory from one
-//! hash to the next, so a sign-in does not fault in and zero fresh pages; on tokio's shared
-//! blocking pool the next hash mostly landed on another thread (the pool also runs SQLite's
-//! writes), which then allocated its own: sign-in cost ~25% more CPU than argon2id itself and
-//! a loaded server held one working memory per blocking thread (215 MB RSS; issue 23).
+//! hash to the next, so a sign-in does not fault in and zero fresh pages. On tokio's shared
+//! blocking pool (which also runs SQLite's writes) the next hash often landed on a thread
+//! without one, and a loaded server ended up holding one working memory per blocking thread:
+//! 219 MB RSS after the sign-in benchmark, 67 MB on these threads (issue 23).
 //!
 //! At most `threads` hashes run at once (a semaphore); an idle thread is taken most recently
 //! used first, so the warmest memory is reused; a thread idle for [`RELEASE_AFTER`] frees its
@@ -115,7 +115,7 @@ impl HashThreads {
             Some(worker) => worker,
             None => Worker::spawn(self.release_after)?,
         };
-        let lease = Lease {
+        let mut lease = Lease {
             pool: self,
             worker: Some(worker),
         };
@@ -129,12 +129,15 @@ impl HashThreads {
             .worker
             .as_ref()
             .is_some_and(|worker| worker.jobs.send(job).is_ok());
+        // A thread that stopped (it cannot, short of an abort) is not given back.
         if !sent {
+            lease.worker = None;
             return Err(Error::internal("a hashing thread stopped"));
         }
-        let result = answered
-            .await
-            .map_err(|_| Error::internal("a hashing thread stopped"))?;
+        let Ok(result) = answered.await else {
+            lease.worker = None;
+            return Err(Error::internal("a hashing thread stopped"));
+        };
         drop(lease);
         result
     }

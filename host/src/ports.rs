@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::hash_threads::HashThreads;
-use crate::jws::NativeJws;
 use cognate_core::ports::{BoxFuture, HashParams, Message, PasswordCheck, boxed};
 use cognate_core::{Clock, Env, Error, Jws, PasswordHasher, Random, Sender, Store};
 use cognate_core::{DeliveryRequest, Triggers};
+
+use crate::hash_threads::HashThreads;
+use crate::jws::NativeJws;
 
 /// Runs CPU-bound or blocking work on tokio's blocking pool; inline when there is no tokio
 /// runtime (a plain executor in a test or benchmark), where spawning would panic.
