@@ -4,16 +4,16 @@ the tools, builds the release host and measures the physical bounds first.
 
 Starts, on 127.0.0.1 and free ports: Cognate with the Wasm engine, Cognate with the native engine
 (both the release binary, SQLite, a fresh data directory each), node oidc-provider (RS256 JWT
-access tokens), cognito-local and fakecloud's Cognito service. Sets each up over its own HTTP API, then drives every path of
-the table with wrk (BENCH_CONNECTIONS connections, default 8), in interleaved rounds: for each
-round, for each path, every server in turn. Reads each server's CPU time from /proc/<pid>/stat
+access tokens), cognito-local and fakecloud's Cognito service. Sets each up over its own HTTP
+API, then drives every path of the table with wrk (BENCH_CONNECTIONS connections, default 8), in
+interleaved rounds: for each round, for each path, every server in turn. Reads each server's CPU time from /proc/<pid>/stat
 around every wrk run, so a path's figure is requests per server CPU-second as well as requests per
 second. Prints medians over the rounds and the ratios of the issue's table; stops every process
 it started by its PID.
 
-Environment: COGNATE_BIN (the release binary), FAKECLOUD_BIN (scripts/bench-load/fakecloud-cognito's
-release binary), NODE22 (oidc-provider's Node), PEERS_ROOT (the
-cached node_modules' parent), BENCH_ROUNDS (3), BENCH_SECONDS (5 per wrk run), BENCH_CONNECTIONS
+Environment: COGNATE_BIN (the release binary), FAKECLOUD_BIN (the release binary of
+scripts/bench-load/fakecloud-cognito), NODE22 (oidc-provider's Node), PEERS_ROOT (the cached
+node_modules' parent), BENCH_ROUNDS (3), BENCH_SECONDS (5 per wrk run), BENCH_CONNECTIONS
 (8), BENCH_THREADS (2), SIGN_PER_S and VERIFY_PER_S (aws-lc-rs RS256 on one core, from
 host/benches/rsa.rs), ARGON2_PER_S (argon2id verifications per second on one core alone),
 SIGN_BUSY_PER_S and ARGON2_BUSY_PER_S (per core with every core busy; both from
