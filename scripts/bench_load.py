@@ -6,9 +6,9 @@ Starts, on 127.0.0.1 and free ports: Cognate with the Wasm engine, Cognate with 
 (both the release binary, SQLite, a fresh data directory each), node oidc-provider (RS256 JWT
 access tokens), cognito-local and fakecloud's Cognito service. Sets each up over its own HTTP
 API, then drives every path of the table with wrk (BENCH_CONNECTIONS connections, default 8), in
-interleaved rounds: for each round, for each path, every server in turn. Reads each server's CPU time from /proc/<pid>/stat
-around every wrk run, so a path's figure is requests per server CPU-second as well as requests per
-second. Prints medians over the rounds and the ratios of the issue's table; stops every process
+interleaved rounds: for each round, for each path, every server in turn. Reads each server's
+CPU time from /proc/<pid>/stat around every wrk run, so a path's figure is requests per server
+CPU-second as well as requests per second. Prints medians over the rounds and the ratios of the issue's table; stops every process
 it started by its PID.
 
 Environment: COGNATE_BIN (the release binary), FAKECLOUD_BIN (the release binary of
