@@ -140,10 +140,10 @@ fn load_core(
     cache_dir: Option<&std::path::Path>,
     limits: WasmLimits,
 ) -> anyhow::Result<WasmCore> {
-    if let Some(dir) = cache_dir {
-        if let Some(core) = WasmCore::from_artifact(config, dir, limits)? {
-            return Ok(core);
-        }
+    let Some(dir) = cache_dir else {
+        return WasmCore::new(config, None, limits);
+    };
+    WasmCore::start(config, dir, limits, |dir| {
         if COMPILE_IN_CHILD.load(std::sync::atomic::Ordering::Relaxed)
             && let Err(e) = compile_in_child(dir, limits)
         {
@@ -153,8 +153,7 @@ fn load_core(
                 "compiling the Wasm core in a child process failed: compiling it here"
             );
         }
-    }
-    WasmCore::new(config, cache_dir, limits)
+    })
 }
 
 /// The core's answer, linked natively. Spelled out with a `Send` bound so that a core change

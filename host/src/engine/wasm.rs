@@ -220,23 +220,25 @@ impl WasmCore {
         Self::load(wasm, &sha256, config, cache_dir, limits)
     }
 
-    /// The embedded core mapped from its artifact in `cache_dir`, when one there fits this
-    /// engine; `None` when it has to be compiled first (the server then runs `cognate
-    /// compile-core` rather than starting that child at every start).
-    pub fn from_artifact(
+    /// The embedded core for a server's start, on one engine: mapped from its artifact in
+    /// `cache_dir` when one fits (a restart); else `compile` (the server's `cognate
+    /// compile-core` child) is given `cache_dir` to write it, and what is there is mapped or,
+    /// failing that, compiled here.
+    pub fn start(
         config: &Config,
         cache_dir: &std::path::Path,
         limits: WasmLimits,
-    ) -> anyhow::Result<Option<Self>> {
+        compile: impl FnOnce(&std::path::Path),
+    ) -> anyhow::Result<Self> {
         let engine = engine(limits)?;
         let started = std::time::Instant::now();
-        match artifact::map_existing(&engine, cache_dir, CORE_WASM_SHA256) {
-            Some(module) => {
-                Self::with_module(engine, module, started, CORE_WASM_SHA256, config, limits)
-                    .map(Some)
-            }
-            None => Ok(None),
+        if let Some(module) = artifact::map_existing(&engine, cache_dir, CORE_WASM_SHA256) {
+            return Self::with_module(engine, module, started, CORE_WASM_SHA256, config, limits);
         }
+        compile(cache_dir);
+        let started = std::time::Instant::now();
+        let module = artifact::load_or_compile(&engine, cache_dir, CORE_WASM, CORE_WASM_SHA256)?;
+        Self::with_module(engine, module, started, CORE_WASM_SHA256, config, limits)
     }
 
     fn load(
