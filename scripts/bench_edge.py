@@ -4,7 +4,9 @@ Sequential requests (one at a time, so latency is not queueing) of InitiateAuth
 USER_PASSWORD_AUTH, USER_SRP_AUTH (both calls, driven by pycognito's AWSSRP when this runs in the
 clients' venv), InitiateAuth REFRESH_TOKEN_AUTH and GetUser; reports p50/p90/p99 and the
 runtime's CPU time per request (workerd processes' user+system time over the run, divided by the
-request count: includes the runtime's own overhead). Usage: bench_edge.py BASE_URL TEST_KEY N PIDS...
+request count: includes the runtime's own overhead). First, the edge's signing bound: RS256
+signatures and verifications through the Worker's Jws port (WebCrypto, the `rs256` test route),
+in runtime CPU per operation, and the share of refresh's CPU its two signatures take. Usage: bench_edge.py BASE_URL TEST_KEY N PIDS...
 """
 import json
 import os
@@ -81,6 +83,7 @@ def measure(name, fn):
     q = lambda p: times[min(len(times) - 1, int(p * len(times)))]
     print(f"{name:<28} n={n:<4} p50 {statistics.median(times):7.2f} ms  p90 {q(0.9):7.2f} ms"
           f"  p99 {q(0.99):7.2f} ms  runtime CPU/request {cpu:6.1f} ms")
+    return cpu
 
 
 auth = {"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
@@ -101,6 +104,18 @@ test_route("POST", "argon2?n=20")
 argon_cpu = (cpu_seconds() - cpu0) / 20 * 1000
 argon_wall = (time.perf_counter() - t0) / 20 * 1000
 print(f"{'argon2id hash m=19456 t=2':<28} n=20   wall {argon_wall:7.2f} ms/hash     runtime CPU/hash {argon_cpu:6.1f} ms")
+# The edge's signing bound: RS256 through the Worker's Jws port (WebCrypto), one isolate. The
+# first call generates the key; the rounds after it are timed by the runtime's CPU time.
+test_route("POST", "rs256?n=1&op=sign")
+rs256_us = {}
+for op, rounds in (("sign", 400), ("verify", 4000)):
+    cpu0 = cpu_seconds()
+    answer = json.loads(test_route("POST", f"rs256?n={rounds}&op={op}"))
+    if answer.get("verified") != rounds:
+        raise SystemExit(f"rs256 {op}: {answer}")
+    rs256_us[op] = (cpu_seconds() - cpu0) / rounds * 1e6
+    print(f"{'RS256 ' + op + ' (WebCrypto)':<28} n={rounds:<5} runtime CPU/op {rs256_us[op]:7.1f} µs"
+          f"  ({1e6 / rs256_us[op]:,.0f}/s per core)")
 measure("InitiateAuth (password)", lambda: call("InitiateAuth", auth))
 
 
@@ -125,5 +140,7 @@ else:
         assert "AuthenticationResult" in tokens, tokens
 
     measure("USER_SRP_AUTH (both calls)", srp_sign_in)
-measure("InitiateAuth (refresh)", lambda: call("InitiateAuth", refresh))
+refresh_cpu_ms = measure("InitiateAuth (refresh)", lambda: call("InitiateAuth", refresh))
+print(f"  refresh: two RS256 signatures are {2 * rs256_us['sign'] / 1000:.2f} ms of it "
+      f"({2 * rs256_us['sign'] / 1000 / refresh_cpu_ms:.2f} of its runtime CPU)")
 measure("GetUser", lambda: call("GetUser", {"AccessToken": tokens["AccessToken"]}))

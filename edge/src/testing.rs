@@ -14,6 +14,9 @@
 //! - `GET kv?key=<k>`: a raw KV entry (404 when absent).
 //! - `POST panic`: panics, to prove the isolate recovers (the next request gets a fresh instance).
 //! - `POST argon2?n=<n>`: hashes `n` passwords with argon2id (benchmarks read the CPU time).
+//! - `POST rs256?n=<n>&op=sign|verify`: `n` RS256 signatures, or `n` verifications of one,
+//!   through the Worker's `Jws` port (WebCrypto) with a fresh 2048-bit key; answers how many
+//!   verified (benchmarks read the CPU time: the edge's signing bound).
 //! - `POST demo`: creates the demo pool (fixed ids) unless it exists; answers its ids.
 //! - `POST webauthn`: runs the passkey verifier (`crate::webauthn`), WebCrypto signatures
 //!   included, on recorded browser responses and on tampered copies; answers each outcome.
@@ -264,6 +267,17 @@ pub async fn handle(req: worker::Request, env: &worker::Env, origin: &str) -> Re
             }
             Response::from_json(&json!({ "hashes": n }))
         }
+        ("POST", "rs256") => {
+            let n = query_param(&url, "n")
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or(1)
+                .clamp(1, 5000);
+            let verify_only = query_param(&url, "op").as_deref() == Some("verify");
+            match rs256_rounds(&edge, n, verify_only).await {
+                Ok(verified) => Response::from_json(&json!({ "n": n, "verified": verified })),
+                Err(e) => Response::error(format!("rs256: {e}"), 500),
+            }
+        }
         ("POST", "demo") => {
             let service = crate::service(env, origin);
             let spec = demo_spec(service.config().default_region.as_str());
@@ -278,6 +292,63 @@ pub async fn handle(req: worker::Request, env: &worker::Env, origin: &str) -> Re
         }
         _ => not_found(),
     }
+}
+
+/// `n` signatures of a token-sized input, or `n` verifications of one; returns how many
+/// verified. RSASSA-PKCS1-v1_5 is deterministic, so a signature equal to one that verified
+/// verifies: signing rounds are proved without a verification each (which would count in their
+/// time). The key is generated as a pool's is, once per isolate.
+async fn rs256_rounds(
+    edge: &crate::EdgeEnv,
+    n: u32,
+    verify_only: bool,
+) -> core::result::Result<u32, cognate_core::error::Error> {
+    use cognate_core::ports::{Env as _, JwsAlgorithm};
+    thread_local! {
+        /// Generated once per isolate: generating an RSA key costs more than the rounds measured.
+        static KEY: core::cell::RefCell<Option<cognate_core::ports::GeneratedKey>> =
+            const { core::cell::RefCell::new(None) };
+    }
+    let jws = edge.jws();
+    let key = match KEY.with_borrow(Clone::clone) {
+        Some(key) => key,
+        None => {
+            let key = jws.generate(JwsAlgorithm::RS256).await?;
+            KEY.set(Some(key.clone()));
+            key
+        }
+    };
+    let kid = "bench";
+    // About an access token's signed part (header and claims, base64url).
+    let input = [b'a'; 700];
+    let first = jws
+        .sign(JwsAlgorithm::RS256, kid, &key.private_pkcs8_der, &input)
+        .await?;
+    let verify = || {
+        jws.verify(
+            JwsAlgorithm::RS256,
+            kid,
+            &key.modulus,
+            &key.exponent,
+            &input,
+            &first,
+        )
+    };
+    if !verify().await? {
+        return Ok(0);
+    }
+    let mut verified = 1;
+    for _ in 1..n {
+        let ok = if verify_only {
+            verify().await?
+        } else {
+            jws.sign(JwsAlgorithm::RS256, kid, &key.private_pkcs8_der, &input)
+                .await?
+                == first
+        };
+        verified += u32::from(ok);
+    }
+    Ok(verified)
 }
 
 /// The demo pool, as the host's: email auto-verified, one public client allowing password,

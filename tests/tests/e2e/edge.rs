@@ -103,6 +103,29 @@ async fn the_worker_signs_apples_client_secret_with_es256() {
     assert_eq!(status, 500);
 }
 
+/// The route `scripts/bench-edge.sh` reads the edge's signing bound from: RS256 signatures and
+/// verifications through the Worker's `Jws` port (WebCrypto), each counted only when it checks
+/// out (a signature equal to one that verified, a verification that passed).
+#[tokio::test]
+#[ignore = "edge only: needs the Worker's test routes under wrangler dev; scripts/test-edge.sh runs it (--include-ignored)"]
+async fn the_rs256_bench_route_signs_and_verifies_with_webcrypto() {
+    let target = Target::shared();
+    let key = edge(target);
+    for op in ["sign", "verify"] {
+        let (status, body) = test_route(
+            target,
+            &key,
+            reqwest::Method::POST,
+            "rs256",
+            &[("n", "3"), ("op", op)],
+        )
+        .await;
+        assert_eq!(status, 200, "{op}: {body}");
+        let answer: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(answer, json!({"n": 3, "verified": 3}), "{op}");
+    }
+}
+
 /// The Worker's own passkey verifier (edge/src/webauthn.rs: WebCrypto signatures) on browser
 /// responses recorded from real authenticators (Touch ID's `packed` ES256, a YubiKey 5's `packed`
 /// with its attestation certificate, Windows Hello's `none` RS256 and an assertion), and on copies with a few bits of a signature changed. The
