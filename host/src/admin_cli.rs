@@ -314,6 +314,20 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
         let target = format!("{IDP}{operation}");
         async move { api.call(&target, &body).await }
     };
+    // A command's call: with `--json` its answer is printed as it came and the command is done
+    // (`None`); otherwise the command prints its own summary of the answer.
+    let act = |operation: &str, body: Value| {
+        let call = &call;
+        let operation = operation.to_owned();
+        async move {
+            let answer = call(&operation, body).await?;
+            if json_out {
+                print_json(&answer)?;
+                return Ok(None);
+            }
+            anyhow::Ok(Some(answer))
+        }
+    };
     match args.resource {
         Resource::Pools(command) => match command {
             PoolsCommand::List => {
@@ -341,18 +355,17 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
                 if !username_attribute.is_empty() {
                     put(&mut body, "UsernameAttributes", json!(username_attribute));
                 }
-                let answer = call("CreateUserPool", body).await?;
-                if json_out {
-                    return print_json(&answer);
-                }
+                let Some(answer) = act("CreateUserPool", body).await? else {
+                    return Ok(());
+                };
                 let pool = at(&answer, "UserPool");
                 println!("Created pool {} ({})", text(pool, "Id"), text(pool, "Name"));
             }
             PoolsCommand::Describe { pool } => {
-                let answer = call("DescribeUserPool", json!({"UserPoolId": pool})).await?;
-                if json_out {
-                    return print_json(&answer);
-                }
+                let Some(answer) = act("DescribeUserPool", json!({"UserPoolId": pool})).await?
+                else {
+                    return Ok(());
+                };
                 let p = at(&answer, "UserPool");
                 println!("Id:                    {}", text(p, "Id"));
                 println!("Name:                  {}", text(p, "Name"));
@@ -379,10 +392,9 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
                 println!("Deletion protection:   {}", text(p, "DeletionProtection"));
             }
             PoolsCommand::Delete { pool } => {
-                let answer = call("DeleteUserPool", json!({"UserPoolId": pool})).await?;
-                if json_out {
-                    return print_json(&answer);
-                }
+                let Some(_) = act("DeleteUserPool", json!({"UserPoolId": pool})).await? else {
+                    return Ok(());
+                };
                 println!("Deleted pool {pool}");
             }
         },
@@ -414,10 +426,9 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
                 if !flow.is_empty() {
                     put(&mut body, "ExplicitAuthFlows", json!(flow));
                 }
-                let answer = call("CreateUserPoolClient", body).await?;
-                if json_out {
-                    return print_json(&answer);
-                }
+                let Some(answer) = act("CreateUserPoolClient", body).await? else {
+                    return Ok(());
+                };
                 let c = at(&answer, "UserPoolClient");
                 println!(
                     "Created app client {} ({}) in {pool}",
@@ -429,14 +440,14 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
                 }
             }
             ClientsCommand::Describe { pool, client } => {
-                let answer = call(
+                let Some(answer) = act(
                     "DescribeUserPoolClient",
                     json!({"UserPoolId": pool, "ClientId": client}),
                 )
-                .await?;
-                if json_out {
-                    return print_json(&answer);
-                }
+                .await?
+                else {
+                    return Ok(());
+                };
                 let c = at(&answer, "UserPoolClient");
                 println!("Client id:    {}", text(c, "ClientId"));
                 println!("Name:         {}", text(c, "ClientName"));
@@ -464,14 +475,14 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
                 );
             }
             ClientsCommand::Delete { pool, client } => {
-                let answer = call(
+                let Some(_) = act(
                     "DeleteUserPoolClient",
                     json!({"UserPoolId": pool, "ClientId": client}),
                 )
-                .await?;
-                if json_out {
-                    return print_json(&answer);
-                }
+                .await?
+                else {
+                    return Ok(());
+                };
                 println!("Deleted app client {client} of {pool}");
             }
         },
@@ -521,10 +532,9 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
                 if suppress {
                     put(&mut body, "MessageAction", json!("SUPPRESS"));
                 }
-                let answer = call("AdminCreateUser", body).await?;
-                if json_out {
-                    return print_json(&answer);
-                }
+                let Some(answer) = act("AdminCreateUser", body).await? else {
+                    return Ok(());
+                };
                 let u = at(&answer, "User");
                 println!(
                     "Created user {} in {pool} ({})",
@@ -533,14 +543,14 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
                 );
             }
             UsersCommand::Describe { pool, username } => {
-                let answer = call(
+                let Some(answer) = act(
                     "AdminGetUser",
                     json!({"UserPoolId": pool, "Username": username}),
                 )
-                .await?;
-                if json_out {
-                    return print_json(&answer);
-                }
+                .await?
+                else {
+                    return Ok(());
+                };
                 println!("Username:  {}", text(&answer, "Username"));
                 println!("Status:    {}", text(&answer, "UserStatus"));
                 println!(
@@ -626,21 +636,20 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
                 if let Some(p) = precedence {
                     put(&mut body, "Precedence", json!(p));
                 }
-                let answer = call("CreateGroup", body).await?;
-                if json_out {
-                    return print_json(&answer);
-                }
+                let Some(_) = act("CreateGroup", body).await? else {
+                    return Ok(());
+                };
                 println!("Created group {name} in {pool}");
             }
             GroupsCommand::Delete { pool, name } => {
-                let answer = call(
+                let Some(_) = act(
                     "DeleteGroup",
                     json!({"UserPoolId": pool, "GroupName": name}),
                 )
-                .await?;
-                if json_out {
-                    return print_json(&answer);
-                }
+                .await?
+                else {
+                    return Ok(());
+                };
                 println!("Deleted group {name} of {pool}");
             }
             GroupsCommand::AddUser {
@@ -648,14 +657,14 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
                 group,
                 username,
             } => {
-                let answer = call(
+                let Some(_) = act(
                     "AdminAddUserToGroup",
                     json!({"UserPoolId": pool, "GroupName": group, "Username": username}),
                 )
-                .await?;
-                if json_out {
-                    return print_json(&answer);
-                }
+                .await?
+                else {
+                    return Ok(());
+                };
                 println!("Added {username} to group {group}");
             }
             GroupsCommand::RemoveUser {
@@ -663,14 +672,14 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
                 group,
                 username,
             } => {
-                let answer = call(
+                let Some(_) = act(
                     "AdminRemoveUserFromGroup",
                     json!({"UserPoolId": pool, "GroupName": group, "Username": username}),
                 )
-                .await?;
-                if json_out {
-                    return print_json(&answer);
-                }
+                .await?
+                else {
+                    return Ok(());
+                };
                 println!("Removed {username} from group {group}");
             }
             GroupsCommand::Members { pool, group } => {
