@@ -41,6 +41,7 @@ impl Worker {
                         Ok(job) => job,
                         Err(RecvTimeoutError::Timeout) => {
                             memory = HashMemory::default();
+                            crate::allocator::return_freed_memory();
                             match queue.recv() {
                                 Ok(job) => job,
                                 Err(_) => return,

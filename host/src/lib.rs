@@ -29,6 +29,7 @@
 
 pub mod admin_cli;
 pub mod admin_client;
+pub mod allocator;
 pub mod audit;
 pub mod backup;
 pub mod breached;

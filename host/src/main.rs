@@ -7,7 +7,6 @@ use cognate_host::{Cli, Command, Settings};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    fix_malloc_mmap_threshold();
     let cli = Cli::parse();
     cognate_host::engine::compile_in_child_processes();
     // Held to the end: dropping it writes out the last buffered log lines.
@@ -52,22 +51,3 @@ async fn main() -> ExitCode {
         }
     }
 }
-
-/// Blocks of 4 MiB and more get their own mappings, returned to the system when freed. glibc
-/// otherwise raises this threshold to the size of each large block freed (up to 32 MiB), after
-/// which blocks of that size come from a thread's arena and stay resident when freed: after the
-/// first argon2id hash (19 MiB) every later one was kept, tens of MB in an idle server (issue
-/// 23). The argon2 threads keep their own working memory while they live (`ports.rs`), so
-/// verifications do not pay for fresh pages.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn fix_malloc_mmap_threshold() {
-    // SAFETY: `mallopt` only changes the allocator's tuning (thread-safe in glibc); the
-    // arguments are a valid parameter and value.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn fix_malloc_mmap_threshold() {}

@@ -133,7 +133,7 @@ impl CoreEngine {
 
 /// The Wasm core for `config`: mapped from its artifact in `cache_dir` when one fits (a
 /// restart), else compiled there first, by a child process when this is the `cognate`
-/// executable (the compiler's memory, tens of MB that glibc's arenas would keep resident here,
+/// executable (the compiler's memory, tens of MB that the allocator would keep resident here,
 /// leaves with it), in this process otherwise or when the child fails.
 fn load_core(
     config: &cognate_core::Config,
