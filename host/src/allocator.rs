@@ -23,3 +23,38 @@ pub fn return_freed_memory() {
         libmimalloc_sys::mi_collect(true);
     }
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// Resident bytes of this process (`/proc/self/statm`, second field, in pages of 4 KiB).
+    fn resident_bytes() -> usize {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+        let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+        pages * 4096
+    }
+
+    #[test]
+    fn freed_large_blocks_go_back_to_the_system() {
+        const BLOCK: usize = 64 << 20;
+        let block = vec![1u8; BLOCK];
+        let touched = resident_bytes();
+        assert_eq!(
+            block
+                .iter()
+                .step_by(4096)
+                .map(|&b| usize::from(b))
+                .sum::<usize>(),
+            BLOCK / 4096
+        );
+        drop(block);
+        super::return_freed_memory();
+        let after = resident_bytes();
+        // Other tests allocate meanwhile; most of the 64 MiB must still be gone.
+        assert!(
+            after + BLOCK / 2 < touched,
+            "resident {touched} bytes with the block, {after} after freeing it"
+        );
+    }
+}
