@@ -15,8 +15,8 @@
 //! - `POST panic`: panics, to prove the isolate recovers (the next request gets a fresh instance).
 //! - `POST argon2?n=<n>`: hashes `n` passwords with argon2id (benchmarks read the CPU time).
 //! - `POST rs256?n=<n>&op=sign|verify`: `n` RS256 signatures, or `n` verifications of one,
-//!   through the Worker's `Jws` port (WebCrypto) with a fresh 2048-bit key; answers how many
-//!   verified (benchmarks read the CPU time: the edge's signing bound).
+//!   through the Worker's `Jws` port (WebCrypto) with a 2048-bit key made once per isolate;
+//!   answers how many verified (benchmarks read the CPU time: the edge's signing bound).
 //! - `POST demo`: creates the demo pool (fixed ids) unless it exists; answers its ids.
 //! - `POST webauthn`: runs the passkey verifier (`crate::webauthn`), WebCrypto signatures
 //!   included, on recorded browser responses and on tampered copies; answers each outcome.
