@@ -457,6 +457,30 @@ mod tests {
         );
     }
 
+    /// The bundled SQLite is built as `.cargo/config.toml` asks: without memory statistics and
+    /// memory management, whose process-wide mutexes the runtime's threads waited on (issue 23).
+    #[test]
+    fn sqlite_is_built_without_its_global_memory_mutexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("db.sqlite")).unwrap();
+        let conn = lock(&store.inner.writer);
+        let options: Vec<String> = conn
+            .prepare("PRAGMA compile_options")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+    }
+
     /// Prefix scans must be an index range on the primary key, never a full scan or LIKE.
     #[test]
     fn scans_use_a_primary_key_range() {
