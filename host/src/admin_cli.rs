@@ -298,6 +298,22 @@ fn print_json(value: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A command's call to `target`: with `--json` its answer is printed as it came and the command
+/// is done (`None`); otherwise the command prints its own summary of the answer.
+async fn act_on(
+    api: &AdminClient,
+    json_out: bool,
+    target: &str,
+    body: &Value,
+) -> anyhow::Result<Option<Value>> {
+    let answer = api.call(target, body).await?;
+    if json_out {
+        print_json(&answer)?;
+        return Ok(None);
+    }
+    Ok(Some(answer))
+}
+
 /// Runs `cognate admin ...`.
 pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
     let api = AdminClient::new(&ClientArgs {
@@ -309,24 +325,10 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
         },
     })?;
     let json_out = args.json;
-    let call = |operation: &str, body: Value| {
-        let api = &api;
-        let target = format!("{IDP}{operation}");
-        async move { api.call(&target, &body).await }
-    };
-    // A command's call: with `--json` its answer is printed as it came and the command is done
-    // (`None`); otherwise the command prints its own summary of the answer.
     let act = |operation: &str, body: Value| {
-        let call = &call;
-        let operation = operation.to_owned();
-        async move {
-            let answer = call(&operation, body).await?;
-            if json_out {
-                print_json(&answer)?;
-                return Ok(None);
-            }
-            anyhow::Ok(Some(answer))
-        }
+        let target = format!("{IDP}{operation}");
+        let api = &api;
+        async move { act_on(api, json_out, &target, &body).await }
     };
     match args.resource {
         Resource::Pools(command) => match command {
@@ -717,10 +719,11 @@ pub async fn cli(args: AdminArgs) -> anyhow::Result<()> {
                     ("DeletePlugin", json!({ member: reference }))
                 }
             };
-            let answer = api.call(&format!("{PLUGINS}{operation}"), &body).await?;
-            if json_out {
-                return print_json(&answer);
-            }
+            let Some(answer) =
+                act_on(&api, json_out, &format!("{PLUGINS}{operation}"), &body).await?
+            else {
+                return Ok(());
+            };
             match command {
                 PluginsCommand::List => {
                     let plugins = at(&answer, "Plugins")
@@ -766,15 +769,12 @@ async fn user_action(
     username: &str,
     done: &str,
 ) -> anyhow::Result<()> {
-    let answer = api
-        .call(
-            &format!("{IDP}{operation}"),
-            &json!({"UserPoolId": pool, "Username": username}),
-        )
-        .await?;
-    if json_out {
-        return print_json(&answer);
+    let body = json!({"UserPoolId": pool, "Username": username});
+    if act_on(api, json_out, &format!("{IDP}{operation}"), &body)
+        .await?
+        .is_some()
+    {
+        println!("{done} user {username} of {pool}");
     }
-    println!("{done} user {username} of {pool}");
     Ok(())
 }

@@ -130,12 +130,9 @@ impl HashThreads {
             .worker
             .as_ref()
             .is_some_and(|worker| worker.jobs.send(job).is_ok());
+        let outcome = if sent { answered.await.ok() } else { None };
         // A thread that stopped (it cannot, short of an abort) is not given back.
-        if !sent {
-            lease.worker = None;
-            return Err(Error::internal("a hashing thread stopped"));
-        }
-        let Ok(result) = answered.await else {
+        let Some(result) = outcome else {
             lease.worker = None;
             return Err(Error::internal("a hashing thread stopped"));
         };
