@@ -13,6 +13,7 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use rusqlite::{Connection, OpenFlags};
 
+use crate::data_dir_lock::DataDirLock;
 use crate::server::DB_FILE_NAME;
 
 /// Writes a consistent copy of the store in `data_dir` to `target` (which must not exist).
@@ -39,11 +40,19 @@ pub fn backup(data_dir: &Path, target: &Path) -> anyhow::Result<()> {
 }
 
 /// Puts the backup `source` in place as the store of `data_dir`. With an existing store it
-/// refuses unless `replace` (stop the server first: a running server keeps the old file open).
+/// refuses unless `replace`, and it refuses while a server runs on `data_dir` (one would keep
+/// serving the old file, which it holds open).
 pub fn restore(data_dir: &Path, source: &Path, replace: bool) -> anyhow::Result<()> {
     check(source)?;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    // Held until the backup is in place, so no server starts on a half-restored directory.
+    let Some(_owner) = DataDirLock::try_acquire(data_dir)? else {
+        bail!(
+            "a Cognate server is running on {}: stop it before restoring",
+            data_dir.display()
+        );
+    };
     let db = data_dir.join(DB_FILE_NAME);
     if db.exists() && !replace {
         bail!(

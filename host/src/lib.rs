@@ -35,6 +35,7 @@ pub mod backup;
 pub mod breached;
 pub mod config;
 pub mod credentials;
+pub mod data_dir_lock;
 pub mod delivery;
 pub mod demo;
 pub mod engine;
@@ -48,6 +49,7 @@ pub mod log_writer;
 pub mod metrics;
 pub mod plugins;
 pub mod ports;
+pub mod read_cache;
 // SAML 2.0 signature verification with libxmlsec1 (issue 20).
 #[cfg(feature = "saml")]
 pub mod saml;

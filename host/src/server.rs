@@ -20,6 +20,7 @@ use http_body_util::{BodyExt as _, Limited};
 use tokio::net::TcpListener;
 
 use crate::config::{Settings, StoreChoice};
+use crate::data_dir_lock::DataDirLock;
 use crate::demo::{self, DemoIds};
 use crate::engine::{CoreEngine, EngineKind};
 use crate::metrics::{MeteredSender, MeteredStore, MeteredTriggers, Metrics};
@@ -40,6 +41,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The database file inside the data directory.
 pub const DB_FILE_NAME: &str = "cognate.db";
+/// How long a start waits for another process to release the data directory: long enough for
+/// a restart that overlaps the old server's shutdown, short enough to report a real conflict.
+const DATA_DIR_WAIT: Duration = Duration::from_secs(5);
 
 /// What every request shares.
 #[derive(Debug, Clone)]
@@ -579,10 +583,16 @@ async fn open_store(
         StoreChoice::Sqlite => {
             let db_path = data_dir.join(DB_FILE_NAME);
             let description = format!("sqlite {}", db_path.display());
-            let store = tokio::task::spawn_blocking(move || SqliteStore::open(db_path))
-                .await
-                .context("store start-up task failed")?
-                .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+            let dir = data_dir.to_path_buf();
+            let store = tokio::task::spawn_blocking(move || {
+                // This server is the file's only user from here on, so the store may cache
+                // what it reads.
+                let owner = DataDirLock::acquire(&dir, DATA_DIR_WAIT)?;
+                SqliteStore::open_owned(db_path, owner)
+                    .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))
+            })
+            .await
+            .context("store start-up task failed")??;
             Ok((Arc::new(store), description))
         }
         StoreChoice::Postgres(url) => {

@@ -7,6 +7,10 @@
 //! connections, which WAL lets run alongside the writer. Every operation runs on tokio's blocking
 //! pool so the async runtime never waits on the disk.
 //!
+//! A server that holds its data directory's lock ([`SqliteStore::open_owned`]) also answers point
+//! reads from memory ([`crate::read_cache`]); a store opened without it (tools, tests, a second
+//! handle) reads the file every time.
+//!
 //! Keys are stored as BLOBs: SQLite compares BLOBs with `memcmp`, which is exactly the byte order
 //! the contract requires, independent of the database's text encoding or any collation. Prefix
 //! scans are index ranges (`key >= prefix AND key < upper_bound`), never `LIKE`.
@@ -20,10 +24,16 @@ use cognate_core::store::{MAX_KEY_LEN, MAX_SCAN_LIMIT, check_limits};
 use cognate_core::{Expect, Page, Store, StoreError, Versioned};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+use crate::data_dir_lock::DataDirLock;
+use crate::read_cache::ReadCache;
+
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle read connections kept open; more are opened on demand and closed after use.
 const MAX_IDLE_READERS: usize = 8;
+/// The read cache's budget for keys and values. A user is about a kilobyte, so this holds the
+/// working set of tens of thousands of active users, and nothing when idle.
+const READ_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS kv (
@@ -50,6 +60,11 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Point reads kept in memory: only with the data directory's lock, which makes this
+    /// process the file's only writer.
+    cache: Option<ReadCache>,
+    /// Held for the store's life (see `cache`).
+    _owner: Option<DataDirLock>,
 }
 
 fn unavailable(error: rusqlite::Error) -> StoreError {
@@ -68,16 +83,27 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and its schema. Blocking: call it at
     /// start-up or from a blocking context.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        Self::open_with(path, true)
+        Self::open_with(path, true, None)
+    }
+
+    /// Opens the database as [`open`](Self::open) does, for a process that holds the data
+    /// directory's lock (`owner`): no other process writes the file, so point reads are cached
+    /// in memory. Every write must then go through this store (one handle per file).
+    pub fn open_owned(path: impl AsRef<Path>, owner: DataDirLock) -> Result<Self, StoreError> {
+        Self::open_with(path, true, Some(owner))
     }
 
     /// Opens the database without an fsync per commit: for bulk loads (imports, benchmark
     /// fixtures) only, since a power loss may undo the latest acknowledged writes.
     pub fn open_for_bulk_load(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        Self::open_with(path, false)
+        Self::open_with(path, false, None)
     }
 
-    fn open_with(path: impl AsRef<Path>, durable: bool) -> Result<Self, StoreError> {
+    fn open_with(
+        path: impl AsRef<Path>,
+        durable: bool,
+        owner: Option<DataDirLock>,
+    ) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let writer = Connection::open_with_flags(
             &path,
@@ -108,6 +134,8 @@ impl SqliteStore {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                cache: owner.is_some().then(|| ReadCache::new(READ_CACHE_BYTES)),
+                _owner: owner,
             }),
         })
     }
@@ -115,6 +143,11 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Whether point reads are answered from memory (the store owns its file).
+    pub fn caches_reads(&self) -> bool {
+        self.inner.cache.is_some()
     }
 
     /// The last version issued (the global counter). For tests and diagnostics.
@@ -172,6 +205,26 @@ impl Inner {
         result
     }
 
+    /// Every key in one read transaction on one pooled connection: one consistent snapshot.
+    fn read_snapshot(&self, keys: &[String]) -> Result<Vec<Option<Versioned>>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("BEGIN DEFERRED")
+                .and_then(|mut begin| begin.execute([]))
+                .map_err(unavailable)?;
+            let items = keys
+                .iter()
+                .map(|key| get_one(conn, key.as_bytes()))
+                .collect();
+            // A read-only transaction: ending it commits nothing, whether the reads succeeded
+            // or not. If even that fails, the error closes the connection (`read` does not
+            // pool a connection that failed).
+            conn.prepare_cached("COMMIT")
+                .and_then(|mut commit| commit.execute([]))
+                .map_err(unavailable)?;
+            items
+        })
+    }
+
     fn open_reader(&self) -> Result<Connection, StoreError> {
         let conn = Connection::open_with_flags(
             &self.path,
@@ -182,13 +235,17 @@ impl Inner {
         Ok(conn)
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer; commits when `f` returns
-    /// `Ok(Ok(_))`, rolls back otherwise (a failed expectation writes nothing).
+    /// Runs `f`, which writes `key`, in a `BEGIN IMMEDIATE` transaction on the writer; commits
+    /// when `f` returns `Ok(Ok(_))`, rolls back otherwise (a failed expectation writes nothing).
+    /// The read cache forgets `key` before the transaction and does not take it back until the
+    /// commit or rollback is over.
     fn write<T>(
         &self,
+        key: &str,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         let mut conn = lock(&self.writer);
+        let _covered = self.cache.as_ref().map(|cache| cache.writing(key));
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(unavailable)?;
@@ -313,7 +370,16 @@ impl Store for SqliteStore {
             if key.len() > MAX_KEY_LEN {
                 return Ok(None);
             }
-            self.inner.read(|conn| get_one(conn, key.as_bytes()))
+            let Some(cache) = &self.inner.cache else {
+                return self.inner.read(|conn| get_one(conn, key.as_bytes()));
+            };
+            if let Some(hit) = cache.get(key) {
+                return Ok(hit);
+            }
+            let ticket = cache.ticket();
+            let item = self.inner.read(|conn| get_one(conn, key.as_bytes()))?;
+            cache.fill(ticket, key, &item);
+            Ok(item)
         })
     }
 
@@ -329,22 +395,19 @@ impl Store for SqliteStore {
             match keys {
                 [] => Ok(Vec::new()),
                 [key] => self.get(key).await.map(|item| vec![item]),
-                _ => self.inner.read(|conn| {
-                    conn.prepare_cached("BEGIN DEFERRED")
-                        .and_then(|mut begin| begin.execute([]))
-                        .map_err(unavailable)?;
-                    let items = keys
-                        .iter()
-                        .map(|key| get_one(conn, key.as_bytes()))
-                        .collect();
-                    // A read-only transaction: ending it commits nothing, whether the reads
-                    // succeeded or not. If even that fails, the error closes the connection
-                    // (`read` does not pool a connection that failed).
-                    conn.prepare_cached("COMMIT")
-                        .and_then(|mut commit| commit.execute([]))
-                        .map_err(unavailable)?;
-                    items
-                }),
+                _ => {
+                    let Some(cache) = &self.inner.cache else {
+                        return self.inner.read_snapshot(keys);
+                    };
+                    if let Some(hits) = cache.get_all(keys) {
+                        return Ok(hits);
+                    }
+                    // One miss and all are read again: one snapshot, not two moments.
+                    let ticket = cache.ticket();
+                    let items = self.inner.read_snapshot(keys)?;
+                    cache.fill_all(ticket, keys.iter().map(String::as_str).zip(items.iter()));
+                    Ok(items)
+                }
             }
         })
     }
@@ -357,11 +420,12 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
         boxed(async move {
             check_limits(key, value)?;
-            let key = key.as_bytes().to_vec();
+            let key = key.to_owned();
             let value = value.to_vec();
             self.blocking(move |inner| {
-                inner.write(|tx| {
-                    if !holds(current_version(tx, &key)?, expect) {
+                inner.write(&key, |tx| {
+                    let key = key.as_bytes();
+                    if !holds(current_version(tx, key)?, expect) {
                         return Ok(Err(StoreError::Conflict));
                     }
                     // The global counter, bumped in the same transaction as the write: versions
@@ -392,16 +456,17 @@ impl Store for SqliteStore {
                     Expect::Any | Expect::Absent => Ok(()),
                 };
             }
-            let key = key.as_bytes().to_vec();
+            let key = key.to_owned();
             self.blocking(move |inner| {
-                inner.write(|tx| {
-                    let current = current_version(tx, &key)?;
+                inner.write(&key, |tx| {
+                    let key = key.as_bytes();
+                    let current = current_version(tx, key)?;
                     if !holds(current, expect) {
                         return Ok(Err(StoreError::Conflict));
                     }
                     if current.is_some() {
                         tx.prepare_cached("DELETE FROM kv WHERE key = ?1")?
-                            .execute([&key])?;
+                            .execute([key])?;
                     }
                     Ok(Ok(()))
                 })

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use cognate_core::store::{Expect, Store as _};
 use cognate_host::SqliteStore;
+use cognate_host::data_dir_lock::DataDirLock;
 use cognate_host::server::DB_FILE_NAME;
 
 fn cognate(args: &[&str]) -> std::process::Output {
@@ -113,8 +114,33 @@ async fn a_backup_taken_during_writes_restores_one_consistent_snapshot() {
     let before = restored.last_version().await.unwrap();
     let v = restored.put("after", b"x", Expect::Absent).await.unwrap();
     assert!(v > before);
-    // --replace puts a backup over a (stopped) store.
+    // --replace refuses while a server holds the directory (this test's lock stands for one)...
     drop(restored);
+    let server = DataDirLock::try_acquire(&fresh).unwrap().unwrap();
+    let out = cognate(&[
+        "restore",
+        path(&backup_file),
+        "--replace",
+        "--data",
+        path(&fresh),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("server is running"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        SqliteStore::open(fresh.join(DB_FILE_NAME))
+            .unwrap()
+            .get("after")
+            .await
+            .unwrap()
+            .is_some(),
+        "the refused restore left the store alone"
+    );
+    // ...and puts the backup over the store once it is stopped.
+    drop(server);
     let out = cognate(&[
         "restore",
         path(&backup_file),

@@ -266,6 +266,41 @@ fn starts_with_the_default_relative_data_dir_from_an_empty_directory() {
     assert_eq!(again.terminate().code(), Some(0));
 }
 
+/// One server per data directory: a second one started on a directory already served waits
+/// briefly for it, then stops with an error naming the first's process, and the first goes on
+/// serving (its read cache stays coherent because nothing else writes its file).
+#[test]
+fn a_second_server_on_the_same_data_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let first = Server::start(&data, "first.log");
+    first.wait_healthy();
+
+    let second = Command::new(env!("CARGO_BIN_EXE_cognate"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .env_remove("COGNATE_LISTEN")
+        .env_remove("COGNATE_ENGINE")
+        .env("COGNATE_LOG", "info")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains(&format!("(pid {})", first.child.id())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is using the data directory"), "{stderr}");
+
+    first.wait_healthy();
+    assert_eq!(first.terminate().code(), Some(0));
+    // Released with the process: the directory can be served again.
+    let again = Server::start(&data, "again.log");
+    again.wait_healthy();
+    assert_eq!(again.terminate().code(), Some(0));
+}
+
 #[test]
 fn serves_limits_bodies_stops_on_sigterm_and_keeps_its_admin_key() {
     let dir = tempfile::tempdir().unwrap();

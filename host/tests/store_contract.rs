@@ -107,3 +107,71 @@ async fn two_handles_on_one_file_agree() {
         .unwrap();
     assert!(vb > va, "the counter is shared through the file");
 }
+
+/// The whole suite again on a store that owns its data directory, which answers point reads
+/// from its read cache: the cache must change nothing a caller can observe.
+mod owned {
+    use super::*;
+    use cognate_host::data_dir_lock::DataDirLock;
+
+    fn fresh() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let owner = DataDirLock::try_acquire(dir.path()).unwrap().unwrap();
+        let store = SqliteStore::open_owned(dir.path().join("cognate.db"), owner).unwrap();
+        assert!(store.caches_reads());
+        (dir, store)
+    }
+
+    cognate_core::contract_checks!(contract_tests);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn run_all_on_one_database() {
+        let (_dir, store) = fresh();
+        contract::run_all(&store).await;
+    }
+
+    /// The cache really answers: a change made behind the store's back (which the data
+    /// directory's lock exists to forbid) is not seen by cached keys, while writes through the
+    /// store are seen at once, by single and multi-key reads.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn point_reads_come_from_memory_and_writes_through_the_store_refresh_them() {
+        let (dir, store) = fresh();
+        let v1 = store.put("user/a", b"one", Expect::Absent).await.unwrap();
+        store.put("pool/p", b"pool", Expect::Absent).await.unwrap();
+        let keys = [
+            "user/a".to_owned(),
+            "pool/p".to_owned(),
+            "gone/x".to_owned(),
+        ];
+        let first = store.get_many(&keys).await.unwrap();
+        assert_eq!(first[0].as_ref().unwrap().value, b"one");
+        assert!(first[2].is_none());
+
+        let outsider = rusqlite::Connection::open(dir.path().join("cognate.db")).unwrap();
+        outsider
+            .execute(
+                "UPDATE kv SET value = x'6f74686572' WHERE key = x'757365722f61'",
+                [],
+            )
+            .unwrap();
+        outsider
+            .execute(
+                "INSERT INTO kv (key, value, version) VALUES (x'676f6e652f78', x'00', 999)",
+                [],
+            )
+            .unwrap();
+        let cached = store.get_many(&keys).await.unwrap();
+        assert_eq!(cached, first, "answered from memory, not from the file");
+        assert_eq!(store.get("user/a").await.unwrap(), first[0]);
+
+        let v2 = store
+            .put("user/a", b"two", Expect::Version(v1))
+            .await
+            .unwrap();
+        let after = store.get_many(&keys).await.unwrap();
+        assert_eq!(after[0].as_ref().unwrap().value, b"two");
+        assert_eq!(after[0].as_ref().unwrap().version, v2);
+        store.delete("user/a", Expect::Version(v2)).await.unwrap();
+        assert!(store.get("user/a").await.unwrap().is_none());
+    }
+}
