@@ -21,6 +21,8 @@
 //! | `store_operation_duration_seconds` | `operation` | their latency |
 //! | `wasm_instances` | `state` | the Wasm core's instances: `busy` (serving a request), `idle` (kept for the next); `max` their limit |
 //! | `wasm_instances_created_total` | | instances made (an idle one reused is not counted) |
+//! | `store_cache_reads_total` | `result` | point reads of the SQLite store's read cache: `hit` (answered from memory) or `miss` (read from the file); absent on PostgreSQL |
+//! | `store_cache_entries` | | records the read cache holds |
 //! | `message_deliveries_total` | `medium`, `result` | email, SMS and custom sender (`http`) deliveries: `ok` or `error` |
 //!
 //! ## Security
@@ -100,6 +102,11 @@ struct StateLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeliveryLabels {
     medium: &'static str,
     result: &'static str,
@@ -147,6 +154,10 @@ pub struct Metrics {
     wasm_instances: Family<StateLabel, Gauge>,
     wasm_instances_created: Counter,
     deliveries: Family<DeliveryLabels, Counter>,
+    /// The SQLite store's read cache, read at each scrape; `None` on PostgreSQL.
+    read_cache: Option<Arc<crate::read_cache::ReadCache>>,
+    store_cache_reads: Family<ResultLabel, Counter>,
+    store_cache_entries: Gauge,
     operations: Bounded,
     plugins: Bounded,
 }
@@ -165,6 +176,11 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
+        Self::with_read_cache(None)
+    }
+
+    /// Metrics that also report `read_cache` (the SQLite store's, when it owns its file).
+    pub fn with_read_cache(read_cache: Option<Arc<crate::read_cache::ReadCache>>) -> Self {
         let mut registry = Registry::with_prefix("cognate");
         let requests = Family::<RequestLabels, Counter>::default();
         let request_seconds: Histograms<OperationLabel> =
@@ -235,6 +251,20 @@ impl Metrics {
             "Email, SMS and custom sender deliveries by medium and result",
             deliveries.clone(),
         );
+        let store_cache_reads = Family::<ResultLabel, Counter>::default();
+        let store_cache_entries = Gauge::default();
+        if read_cache.is_some() {
+            registry.register(
+                "store_cache_reads",
+                "Point reads of the store's read cache by result (hit, miss)",
+                store_cache_reads.clone(),
+            );
+            registry.register(
+                "store_cache_entries",
+                "Records held by the store's read cache",
+                store_cache_entries.clone(),
+            );
+        }
         Self {
             registry,
             requests,
@@ -248,6 +278,9 @@ impl Metrics {
             wasm_instances,
             wasm_instances_created,
             deliveries,
+            read_cache,
+            store_cache_reads,
+            store_cache_entries,
             operations: Bounded::default(),
             plugins: Bounded::default(),
         }
@@ -269,6 +302,20 @@ impl Metrics {
             if created > counted {
                 self.wasm_instances_created.inc_by(created - counted);
             }
+        }
+        if let Some(cache) = &self.read_cache {
+            let (hits, misses) = cache.reads();
+            for (result, now) in [("hit", hits), ("miss", misses)] {
+                let counter = self
+                    .store_cache_reads
+                    .get_or_create(&ResultLabel { result });
+                let counted = counter.get();
+                if now > counted {
+                    counter.inc_by(now - counted);
+                }
+            }
+            self.store_cache_entries
+                .set(i64::try_from(cache.len()).unwrap_or(i64::MAX));
         }
         let mut text = String::new();
         if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {

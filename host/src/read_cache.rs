@@ -20,6 +20,7 @@
 //! in use stays and the rest goes.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use cognate_core::Versioned;
@@ -36,6 +37,10 @@ pub struct ReadCache {
     state: Mutex<State>,
     /// Bytes one generation may hold (half the budget).
     generation_budget: usize,
+    /// Lookups answered from memory, and those that went to the database (the metrics'
+    /// `store_cache_reads_total`).
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -81,6 +86,8 @@ impl ReadCache {
         Self {
             state: Mutex::new(State::default()),
             generation_budget: budget_bytes / 2,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -93,16 +100,35 @@ impl ReadCache {
 
     /// The remembered answer for `key`, if there is one.
     pub fn get(&self, key: &str) -> Option<Entry> {
-        self.lock().lookup(key, self.generation_budget)
+        let found = self.lock().lookup(key, self.generation_budget);
+        self.count(found.is_some());
+        found
     }
 
     /// The remembered answers for all of `keys`, or `None` if any is missing: a partial answer
     /// would mix the cache's moment with a later read's, and a multi-key read is one snapshot.
     pub fn get_all(&self, keys: &[String]) -> Option<Vec<Entry>> {
         let mut state = self.lock();
-        keys.iter()
+        let found: Option<Vec<Entry>> = keys
+            .iter()
             .map(|key| state.lookup(key, self.generation_budget))
-            .collect()
+            .collect();
+        drop(state);
+        self.count(found.is_some());
+        found
+    }
+
+    fn count(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Lookups so far: (answered from memory, sent to the database).
+    pub fn reads(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     /// Taken before reading the database on a miss.
@@ -231,6 +257,7 @@ mod tests {
         assert_eq!(cache.get("revoked/x"), Some(None), "other keys stay");
         drop(guard);
         assert_eq!(cache.get("user/a"), None);
+        assert_eq!(cache.reads(), (3, 3), "hits and misses are counted");
     }
 
     /// A read that began before a write began or ended may hold the old value: it is not kept.

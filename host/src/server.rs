@@ -418,8 +418,8 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
     settings.cache_dir = std::path::absolute(&settings.cache_dir)
         .with_context(|| format!("cache directory {}", settings.cache_dir.display()))?;
     let data_dir = settings.data_dir.clone();
-    let (store, store_description) = open_store(&settings.store, &data_dir).await?;
-    let metrics = Arc::new(Metrics::new());
+    let (store, store_description, read_cache) = open_store(&settings.store, &data_dir).await?;
+    let metrics = Arc::new(Metrics::with_read_cache(read_cache));
     let audit = match &settings.audit.path {
         Some(path) => Some(Arc::new(crate::audit::AuditLog::open(path)?)),
         None => None,
@@ -572,13 +572,18 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
     })
 }
 
-/// Opens the configured store: the SQLite file in the data directory, or PostgreSQL. A
+/// Opens the configured store: the SQLite file in the data directory (owned: its read cache is
+/// returned for the metrics), or PostgreSQL. A
 /// PostgreSQL database that does not answer is reported and does not stop the start: requests
 /// get a retryable error until it answers, and the schema is created then.
 async fn open_store(
     choice: &StoreChoice,
     data_dir: &std::path::Path,
-) -> anyhow::Result<(Arc<dyn cognate_core::Store>, String)> {
+) -> anyhow::Result<(
+    Arc<dyn cognate_core::Store>,
+    String,
+    Option<Arc<crate::read_cache::ReadCache>>,
+)> {
     match choice {
         StoreChoice::Sqlite => {
             let db_path = data_dir.join(DB_FILE_NAME);
@@ -593,7 +598,8 @@ async fn open_store(
             })
             .await
             .context("store start-up task failed")??;
-            Ok((Arc::new(store), description))
+            let cache = store.read_cache();
+            Ok((Arc::new(store), description, cache))
         }
         StoreChoice::Postgres(url) => {
             let store = PostgresStore::new(url)
@@ -608,7 +614,7 @@ async fn open_store(
                      a retryable error until it does"
                 ),
             }
-            Ok((Arc::new(store), description))
+            Ok((Arc::new(store), description, None))
         }
     }
 }

@@ -62,7 +62,7 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// Point reads kept in memory: only with the data directory's lock, which makes this
     /// process the file's only writer.
-    cache: Option<ReadCache>,
+    cache: Option<Arc<ReadCache>>,
     /// Held for the store's life (see `cache`).
     _owner: Option<DataDirLock>,
 }
@@ -134,7 +134,9 @@ impl SqliteStore {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
-                cache: owner.is_some().then(|| ReadCache::new(READ_CACHE_BYTES)),
+                cache: owner
+                    .is_some()
+                    .then(|| Arc::new(ReadCache::new(READ_CACHE_BYTES))),
                 _owner: owner,
             }),
         })
@@ -148,6 +150,11 @@ impl SqliteStore {
     /// Whether point reads are answered from memory (the store owns its file).
     pub fn caches_reads(&self) -> bool {
         self.inner.cache.is_some()
+    }
+
+    /// The read cache, when the store owns its file (for the metrics).
+    pub fn read_cache(&self) -> Option<Arc<ReadCache>> {
+        self.inner.cache.clone()
     }
 
     /// The last version issued (the global counter). For tests and diagnostics.

@@ -321,6 +321,14 @@ async fn metrics_are_admin_only_and_count_what_happened() {
         None
     );
 
+    // The SQLite store's read cache answered some reads (the same pool, client and user are
+    // read again and again) and read others from the file (first reads, and reads after
+    // writes), and holds what it read.
+    let hits = get("cognate_store_cache_reads_total", &[("result", "hit")]).unwrap();
+    let misses = get("cognate_store_cache_reads_total", &[("result", "miss")]).unwrap();
+    assert!(hits >= 1.0 && misses >= 1.0, "{hits} {misses}");
+    assert!(get("cognate_store_cache_entries", &[]).unwrap() >= 1.0);
+
     // The Wasm core: nothing running during the scrape (the host answers /metrics itself),
     // instances kept for the next requests, within the limit.
     let max = f64::from(cognate_host::engine::wasm::DEFAULT_MAX_INSTANCES);
