@@ -133,20 +133,19 @@ async fn handle(
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(':').next().unwrap_or_default());
-    state.metrics.request(
-        &operation,
-        response.status().as_u16(),
-        error_type,
-        started.elapsed(),
-    );
-    // Never the body or query string: they carry passwords, codes and tokens.
+    let took = started.elapsed();
+    state
+        .metrics
+        .request(&operation, response.status().as_u16(), error_type, took);
+    // Never the body or query string: they carry passwords, codes and tokens. The latency in
+    // whole microseconds: formatting a float was a fifth of the line's cost (issue 23).
     tracing::info!(
         target: "cognate::request",
         method = %method,
         path = %path,
         x_amz_target = %target,
         status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        latency_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
         "request"
     );
     response
