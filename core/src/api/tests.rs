@@ -783,6 +783,43 @@ fn flows_must_be_enabled_on_the_client() {
     );
 }
 
+/// The pool read without its schema (the client_credentials grant's) is the whole record but
+/// the schema: every other field decoded as `load_pool` decodes it.
+#[test]
+fn a_pool_read_without_its_schema_keeps_every_other_field() {
+    let w = World::new();
+    let pool = w.pool(json!({
+        "AliasAttributes": ["email"],
+        "AutoVerifiedAttributes": ["email"],
+        "Schema": [{"Name": "tier", "AttributeDataType": "String"}],
+    }));
+    w.ok(
+        "SetUserPoolMfaConfig",
+        json!({"UserPoolId": pool, "MfaConfiguration": "OPTIONAL",
+               "SoftwareTokenMfaConfiguration": {"Enabled": true}}),
+    );
+    let (whole, v1) = crate::pool::load_pool(&w.env, &pool)
+        .now_or_never()
+        .unwrap()
+        .unwrap();
+    let (partial, v2) = crate::pool::load_pool_without_schema(&w.env, &pool)
+        .now_or_never()
+        .unwrap()
+        .unwrap();
+    assert!(whole.schema.iter().any(|a| a.name == "custom:tier"));
+    assert!(partial.schema.is_empty());
+    assert_eq!(v1, v2);
+    let mut expected = serde_json::to_value(&whole).unwrap();
+    expected["schema"] = json!([]);
+    assert_eq!(serde_json::to_value(&partial).unwrap(), expected);
+    assert!(
+        crate::pool::load_pool_without_schema(&w.env, "us-east-1_nothere00")
+            .now_or_never()
+            .unwrap()
+            .is_err()
+    );
+}
+
 #[test]
 fn password_rehashes_when_pool_parameters_change() {
     let w = World::new();

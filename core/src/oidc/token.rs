@@ -9,7 +9,7 @@ use crate::error::ErrorKind;
 use crate::http::Response;
 use crate::oidc::Ctx;
 use crate::oidc::authorize::CodeRecord;
-use crate::oidc::client;
+use crate::oidc::client::{self, PoolParts};
 use crate::oidc::error::OAuthError;
 use crate::oidc::form::{self, Params};
 use crate::oidc::types::{AuthorizationCode, CodeChallenge, CodeVerifier, Scopes};
@@ -46,6 +46,14 @@ fn is_form(ctx: &Ctx<'_>) -> bool {
 /// Parses a form body and authenticates the client: the start of the token and revocation
 /// endpoints.
 pub async fn form_and_client(ctx: &Ctx<'_>) -> Result<(Params, AppClient, PoolRecord), OAuthError> {
+    form_and_client_reading(ctx, |_| PoolParts::Whole).await
+}
+
+/// [`form_and_client`], reading the part of the pool that `parts` chooses for the request.
+async fn form_and_client_reading(
+    ctx: &Ctx<'_>,
+    parts: impl FnOnce(&Params) -> PoolParts,
+) -> Result<(Params, AppClient, PoolRecord), OAuthError> {
     // 1. RFC 6749 §3.2: parameters in an application/x-www-form-urlencoded body.
     if !is_form(ctx) {
         return Err(OAuthError::invalid_request(
@@ -53,12 +61,14 @@ pub async fn form_and_client(ctx: &Ctx<'_>) -> Result<(Params, AppClient, PoolRe
         ));
     }
     let params = Params::parse_body(&ctx.request.body);
+    let parts = parts(&params);
     // 2. §3.2.1: authenticate the client.
     let (client, pool) = client::authenticate(
         ctx.env,
         ctx.pinned_pool.as_deref(),
         ctx.request.header("authorization"),
         &params,
+        parts,
     )
     .await?;
     Ok((params, client, pool))
@@ -76,7 +86,14 @@ fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, OAuthError> {
 }
 
 async fn grant(ctx: &Ctx<'_>) -> Result<Value, OAuthError> {
-    let (params, client, pool) = form_and_client(ctx).await?;
+    // The client_credentials grant reads no user attribute: its pool is read without the
+    // attribute schema, most of the record's bytes.
+    let (params, client, pool) =
+        form_and_client_reading(ctx, |params| match params.get("grant_type") {
+            Ok(Some("client_credentials")) => PoolParts::WithoutSchema,
+            _ => PoolParts::Whole,
+        })
+        .await?;
     // 3. The grant type.
     match required(&params, "grant_type")? {
         "authorization_code" => authorization_code(ctx, &params, &client, &pool).await,
@@ -326,7 +343,8 @@ async fn refresh_token(
     Ok(tokens_json(tokens))
 }
 
-/// RFC 6749 §4.4: an access token for the client itself, with resource-server scopes.
+/// RFC 6749 §4.4: an access token for the client itself, with resource-server scopes. `pool` was
+/// read without its attribute schema ([`grant`]): nothing here reads a user attribute.
 async fn client_credentials(
     ctx: &Ctx<'_>,
     params: &Params,
