@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use rusqlite::{Connection, OpenFlags};
 
-use crate::data_dir_lock::DataDirLock;
+use crate::data_dir_lock::{DataDirLock, Unlockable};
 use crate::server::DB_FILE_NAME;
 
 /// Writes a consistent copy of the store in `data_dir` to `target` (which must not exist).
@@ -46,12 +46,16 @@ pub fn restore(data_dir: &Path, source: &Path, replace: bool) -> anyhow::Result<
     check(source)?;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    // Held until the backup is in place, so no server starts on a half-restored directory.
-    let Some(_owner) = DataDirLock::try_acquire(data_dir)? else {
-        bail!(
+    // Held until the backup is in place, so no server starts on a half-restored directory. On a
+    // file system without locks there is nothing to check (no server could lock it either).
+    let _owner = match DataDirLock::try_acquire(data_dir) {
+        Ok(Some(owner)) => Some(owner),
+        Ok(None) => bail!(
             "a Cognate server is running on {}: stop it before restoring",
             data_dir.display()
-        );
+        ),
+        Err(Unlockable::Unsupported(_)) => None,
+        Err(e) => return Err(e.into()),
     };
     let db = data_dir.join(DB_FILE_NAME);
     if db.exists() && !replace {

@@ -21,6 +21,26 @@ pub const LOCK_FILE_NAME: &str = "cognate.lock";
 /// How often a waiting start tries the lock again.
 const RETRY_EVERY: Duration = Duration::from_millis(100);
 
+/// Why the lock could not be taken (as opposed to being held by another process).
+#[derive(Debug)]
+pub enum Unlockable {
+    /// The lock file cannot be opened or written (permissions, a missing directory).
+    Open(anyhow::Error),
+    /// The file system refuses `flock` (some network file systems).
+    Unsupported(std::io::Error),
+}
+
+impl std::fmt::Display for Unlockable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Open(e) => write!(f, "{e:#}"),
+            Self::Unsupported(e) => write!(f, "the file system cannot lock files: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Unlockable {}
+
 /// The held lock; dropping it (or the process ending) releases it.
 #[derive(Debug)]
 pub struct DataDirLock {
@@ -30,13 +50,26 @@ pub struct DataDirLock {
 
 impl DataDirLock {
     /// Takes the lock on `dir`, waiting up to `wait` for another process to release it (a
-    /// restart racing the old server's shutdown). Blocking.
-    pub fn acquire(dir: &Path, wait: Duration) -> anyhow::Result<Self> {
+    /// restart racing the old server's shutdown). Blocking. `Ok(None)`: the file system cannot
+    /// lock files (some network file systems), which is logged; the caller goes on without
+    /// what the lock would allow.
+    pub fn acquire(dir: &Path, wait: Duration) -> anyhow::Result<Option<Self>> {
         let deadline = Instant::now() + wait;
         let mut told = false;
         loop {
-            if let Some(lock) = Self::try_acquire(dir)? {
-                return Ok(lock);
+            match Self::try_acquire(dir) {
+                Ok(Some(lock)) => return Ok(Some(lock)),
+                Ok(None) => {}
+                Err(Unlockable::Open(e)) => return Err(e),
+                Err(Unlockable::Unsupported(e)) => {
+                    tracing::warn!(
+                        data = %dir.display(),
+                        error = %e,
+                        "cannot lock the data directory on this file system: running without \
+                         the store's read cache; never start a second server on it"
+                    );
+                    return Ok(None);
+                }
             }
             let holder = Self::holder(dir);
             if Instant::now() >= deadline {
@@ -62,7 +95,7 @@ impl DataDirLock {
     }
 
     /// Takes the lock on `dir` if no other process holds it.
-    pub fn try_acquire(dir: &Path) -> anyhow::Result<Option<Self>> {
+    pub fn try_acquire(dir: &Path) -> Result<Option<Self>, Unlockable> {
         let path = dir.join(LOCK_FILE_NAME);
         let mut file = OpenOptions::new()
             .read(true)
@@ -70,19 +103,19 @@ impl DataDirLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+            .with_context(|| format!("cannot open {}", path.display()))
+            .map_err(Unlockable::Open)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => return Ok(None),
-            Err(TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("cannot lock {}", path.display()));
-            }
+            Err(TryLockError::Error(e)) => return Err(Unlockable::Unsupported(e)),
         }
         // The owner's pid, so the next one's error can name it.
         file.set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)))
             .and_then(|_| writeln!(file, "{}", std::process::id()))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .with_context(|| format!("cannot write {}", path.display()))
+            .map_err(Unlockable::Open)?;
         Ok(Some(Self { _file: file, path }))
     }
 
@@ -114,7 +147,9 @@ mod tests {
     #[test]
     fn one_owner_at_a_time_named_in_the_error() {
         let dir = tempfile::tempdir().unwrap();
-        let first = DataDirLock::acquire(dir.path(), Duration::ZERO).unwrap();
+        let first = DataDirLock::acquire(dir.path(), Duration::ZERO)
+            .unwrap()
+            .unwrap();
         assert!(DataDirLock::try_acquire(dir.path()).unwrap().is_none());
         let error = DataDirLock::acquire(dir.path(), Duration::from_millis(250))
             .unwrap_err()
@@ -133,12 +168,16 @@ mod tests {
     #[test]
     fn a_waiting_start_gets_the_lock_when_it_is_released() {
         let dir = tempfile::tempdir().unwrap();
-        let first = DataDirLock::acquire(dir.path(), Duration::ZERO).unwrap();
+        let first = DataDirLock::acquire(dir.path(), Duration::ZERO)
+            .unwrap()
+            .unwrap();
         let releaser = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(300));
             drop(first);
         });
-        let second = DataDirLock::acquire(dir.path(), Duration::from_secs(30)).unwrap();
+        let second = DataDirLock::acquire(dir.path(), Duration::from_secs(30))
+            .unwrap()
+            .unwrap();
         releaser.join().unwrap();
         assert!(second.path().ends_with(LOCK_FILE_NAME));
     }

@@ -591,9 +591,11 @@ async fn open_store(
             let store = tokio::task::spawn_blocking(move || {
                 // This server is the file's only user from here on, so the store may cache
                 // what it reads.
-                let owner = DataDirLock::acquire(&dir, DATA_DIR_WAIT)?;
-                SqliteStore::open_owned(db_path, owner)
-                    .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))
+                match DataDirLock::acquire(&dir, DATA_DIR_WAIT)? {
+                    Some(owner) => SqliteStore::open_owned(db_path, owner),
+                    None => SqliteStore::open(db_path),
+                }
+                .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))
             })
             .await
             .context("store start-up task failed")??;
