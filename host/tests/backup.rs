@@ -117,13 +117,16 @@ async fn a_backup_taken_during_writes_restores_one_consistent_snapshot() {
     // --replace refuses while a server holds the directory (this test's lock stands for one)...
     drop(restored);
     let server = DataDirLock::try_acquire(&fresh).unwrap().unwrap();
-    let out = cognate(&[
-        "restore",
-        path(&backup_file),
-        "--replace",
-        "--data",
-        path(&fresh),
-    ]);
+    let restore_over = || {
+        cognate(&[
+            "restore",
+            path(&backup_file),
+            "--replace",
+            "--data",
+            path(&fresh),
+        ])
+    };
+    let out = restore_over();
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("server is running"),
@@ -141,13 +144,7 @@ async fn a_backup_taken_during_writes_restores_one_consistent_snapshot() {
     );
     // ...and puts the backup over the store once it is stopped.
     drop(server);
-    let out = cognate(&[
-        "restore",
-        path(&backup_file),
-        "--replace",
-        "--data",
-        path(&fresh),
-    ]);
+    let out = restore_over();
     assert!(
         out.status.success(),
         "{}",

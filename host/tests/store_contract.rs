@@ -5,10 +5,21 @@
 use cognate_core::store::contract;
 use cognate_core::{Expect, Store};
 use cognate_host::SqliteStore;
+use cognate_host::data_dir_lock::DataDirLock;
 
 fn fresh() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("cognate.db")).unwrap();
+    (dir, store)
+}
+
+/// A store that owns its data directory, which answers point reads from its read cache: the
+/// cache must change nothing a caller can observe.
+fn fresh_owned() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let owner = DataDirLock::try_acquire(dir.path()).unwrap().unwrap();
+    let store = SqliteStore::open_owned(dir.path().join("cognate.db"), owner).unwrap();
+    assert!(store.caches_reads());
     (dir, store)
 }
 
@@ -23,13 +34,27 @@ macro_rules! contract_tests {
     )*};
 }
 
-cognate_core::contract_checks!(contract_tests);
+/// The whole suite in module `$suite`, one test per check and all of them on one database,
+/// each on a fresh store from `$fresh`.
+macro_rules! contract_suite {
+    ($suite:ident, $fresh:ident) => {
+        mod $suite {
+            use super::$fresh as fresh;
+            use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_all_on_one_database() {
-    let (_dir, store) = fresh();
-    contract::run_all(&store).await;
+            cognate_core::contract_checks!(contract_tests);
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn run_all_on_one_database() {
+                let (_dir, store) = fresh();
+                contract::run_all(&store).await;
+            }
+        }
+    };
 }
+
+contract_suite!(plain, fresh);
+contract_suite!(owned, fresh_owned);
 
 /// Data and the version counter survive closing and reopening the file: a version issued
 /// before the restart is never issued again, even for a key deleted before it.
@@ -108,34 +133,16 @@ async fn two_handles_on_one_file_agree() {
     assert!(vb > va, "the counter is shared through the file");
 }
 
-/// The whole suite again on a store that owns its data directory, which answers point reads
-/// from its read cache: the cache must change nothing a caller can observe.
-mod owned {
+/// What the read cache adds, on a store that owns its data directory.
+mod cache {
     use super::*;
-    use cognate_host::data_dir_lock::DataDirLock;
-
-    fn fresh() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let owner = DataDirLock::try_acquire(dir.path()).unwrap().unwrap();
-        let store = SqliteStore::open_owned(dir.path().join("cognate.db"), owner).unwrap();
-        assert!(store.caches_reads());
-        (dir, store)
-    }
-
-    cognate_core::contract_checks!(contract_tests);
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn run_all_on_one_database() {
-        let (_dir, store) = fresh();
-        contract::run_all(&store).await;
-    }
 
     /// The cache really answers: a change made behind the store's back (which the data
     /// directory's lock exists to forbid) is not seen by cached keys, while writes through the
     /// store are seen at once, by single and multi-key reads.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn point_reads_come_from_memory_and_writes_through_the_store_refresh_them() {
-        let (dir, store) = fresh();
+        let (dir, store) = fresh_owned();
         let v1 = store.put("user/a", b"one", Expect::Absent).await.unwrap();
         store.put("pool/p", b"pool", Expect::Absent).await.unwrap();
         let keys = [
