@@ -23,7 +23,15 @@ const GUEST_PROFILE: &str = "guest";
 fn main() {
     println!("cargo:rerun-if-env-changed=COGNATE_GUEST_WASM");
     let wasm = match std::env::var_os("COGNATE_GUEST_WASM") {
-        Some(path) => PathBuf::from(path),
+        Some(path) => {
+            // A module built elsewhere: rebuild when it changes. (Not for the module built
+            // below: this script writes it, so it would always look newer than the script's
+            // last run, and every second build would compile the host again. Its sources are
+            // watched instead.)
+            let path = PathBuf::from(path);
+            println!("cargo:rerun-if-changed={}", path.display());
+            path
+        }
         None => build_guest(),
     };
     if !wasm.is_file() {
@@ -32,7 +40,6 @@ fn main() {
             wasm.display()
         ));
     }
-    println!("cargo:rerun-if-changed={}", wasm.display());
     println!("cargo:rustc-env=COGNATE_CORE_WASM={}", wasm.display());
     // Its SHA-256, so the server names the module (and its compiled artifact) without hashing
     // 4.5 MB at every start.
