@@ -168,6 +168,14 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
+/// Brings `counter` up to `total`, a count kept elsewhere and read at each scrape.
+fn catch_up(counter: &Counter, total: u64) {
+    let counted = counter.get();
+    if total > counted {
+        counter.inc_by(total - counted);
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -297,22 +305,17 @@ impl Metrics {
             set("busy", core.busy_instances());
             set("idle", core.idle_instances());
             set("max", core.max_instances());
-            let created = core.instances_created();
-            let counted = self.wasm_instances_created.get();
-            if created > counted {
-                self.wasm_instances_created.inc_by(created - counted);
-            }
+            catch_up(&self.wasm_instances_created, core.instances_created());
         }
         if let Some(cache) = &self.read_cache {
             let (hits, misses) = cache.reads();
-            for (result, now) in [("hit", hits), ("miss", misses)] {
-                let counter = self
-                    .store_cache_reads
-                    .get_or_create(&ResultLabel { result });
-                let counted = counter.get();
-                if now > counted {
-                    counter.inc_by(now - counted);
-                }
+            for (result, total) in [("hit", hits), ("miss", misses)] {
+                catch_up(
+                    &self
+                        .store_cache_reads
+                        .get_or_create(&ResultLabel { result }),
+                    total,
+                );
             }
             self.store_cache_entries
                 .set(i64::try_from(cache.len()).unwrap_or(i64::MAX));

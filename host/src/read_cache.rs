@@ -54,10 +54,10 @@ struct State {
     previous: HashMap<Box<str>, Entry>,
 }
 
-/// Taken before a read that may fill the cache; [`ReadCache::fill`] refuses it if any write
+/// Taken before a read that may fill the cache; [`ReadCache::fill_all`] refuses it if any write
 /// began or ended since.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadTicket(u64);
+struct ReadTicket(u64);
 
 /// Held by a write from before its transaction until after its commit; dropping it lets
 /// readers cache the key again.
@@ -99,7 +99,8 @@ impl ReadCache {
     }
 
     /// The remembered answer for `key`, if there is one.
-    pub fn get(&self, key: &str) -> Option<Entry> {
+    #[cfg(test)]
+    fn get(&self, key: &str) -> Option<Entry> {
         let found = self.lock().lookup(key, self.generation_budget);
         self.count(found.is_some());
         found
@@ -107,11 +108,11 @@ impl ReadCache {
 
     /// The remembered answers for all of `keys`, or `None` if any is missing: a partial answer
     /// would mix the cache's moment with a later read's, and a multi-key read is one snapshot.
-    pub fn get_all(&self, keys: &[String]) -> Option<Vec<Entry>> {
+    fn get_all<K: AsRef<str>>(&self, keys: &[K]) -> Option<Vec<Entry>> {
         let mut state = self.lock();
         let found: Option<Vec<Entry>> = keys
             .iter()
-            .map(|key| state.lookup(key, self.generation_budget))
+            .map(|key| state.lookup(key.as_ref(), self.generation_budget))
             .collect();
         drop(state);
         self.count(found.is_some());
@@ -131,19 +132,37 @@ impl ReadCache {
         )
     }
 
+    /// The answers for `keys`: all from memory when the cache holds them all, else all from
+    /// `read` (one snapshot, never mixed with the cache's moment), which are then kept unless
+    /// a write overlapped the read.
+    pub fn read_through<K: AsRef<str>, E>(
+        &self,
+        keys: &[K],
+        read: impl FnOnce() -> Result<Vec<Entry>, E>,
+    ) -> Result<Vec<Entry>, E> {
+        if let Some(hits) = self.get_all(keys) {
+            return Ok(hits);
+        }
+        let ticket = self.ticket();
+        let items = read()?;
+        self.fill_all(ticket, keys.iter().map(AsRef::as_ref).zip(items.iter()));
+        Ok(items)
+    }
+
     /// Taken before reading the database on a miss.
-    pub fn ticket(&self) -> ReadTicket {
+    fn ticket(&self) -> ReadTicket {
         ReadTicket(self.lock().generation)
     }
 
-    /// Remembers what a read that began with `ticket` found, unless a write began or ended
-    /// since (the answer may be older than the database) or `key` is being written.
-    pub fn fill(&self, ticket: ReadTicket, key: &str, entry: &Entry) {
+    /// [`fill_all`](Self::fill_all) for one key.
+    #[cfg(test)]
+    fn fill(&self, ticket: ReadTicket, key: &str, entry: &Entry) {
         self.fill_all(ticket, std::iter::once((key, entry)));
     }
 
-    /// [`fill`](Self::fill) for a multi-key read.
-    pub fn fill_all<'k>(
+    /// Remembers what a read that began with `ticket` found, unless a write began or ended
+    /// since (the answers may be older than the database); a key being written is skipped.
+    fn fill_all<'k>(
         &self,
         ticket: ReadTicket,
         answers: impl IntoIterator<Item = (&'k str, &'k Entry)>,

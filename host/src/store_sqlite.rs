@@ -377,16 +377,13 @@ impl Store for SqliteStore {
             if key.len() > MAX_KEY_LEN {
                 return Ok(None);
             }
-            let Some(cache) = &self.inner.cache else {
-                return self.inner.read(|conn| get_one(conn, key.as_bytes()));
-            };
-            if let Some(hit) = cache.get(key) {
-                return Ok(hit);
+            let read = || self.inner.read(|conn| get_one(conn, key.as_bytes()));
+            match &self.inner.cache {
+                None => read(),
+                Some(cache) => cache
+                    .read_through(&[key], || read().map(|item| vec![item]))
+                    .map(|mut items| items.pop().flatten()),
             }
-            let ticket = cache.ticket();
-            let item = self.inner.read(|conn| get_one(conn, key.as_bytes()))?;
-            cache.fill(ticket, key, &item);
-            Ok(item)
         })
     }
 
@@ -402,19 +399,10 @@ impl Store for SqliteStore {
             match keys {
                 [] => Ok(Vec::new()),
                 [key] => self.get(key).await.map(|item| vec![item]),
-                _ => {
-                    let Some(cache) = &self.inner.cache else {
-                        return self.inner.read_snapshot(keys);
-                    };
-                    if let Some(hits) = cache.get_all(keys) {
-                        return Ok(hits);
-                    }
-                    // One miss and all are read again: one snapshot, not two moments.
-                    let ticket = cache.ticket();
-                    let items = self.inner.read_snapshot(keys)?;
-                    cache.fill_all(ticket, keys.iter().map(String::as_str).zip(items.iter()));
-                    Ok(items)
-                }
+                _ => match &self.inner.cache {
+                    None => self.inner.read_snapshot(keys),
+                    Some(cache) => cache.read_through(keys, || self.inner.read_snapshot(keys)),
+                },
             }
         })
     }
