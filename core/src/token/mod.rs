@@ -318,12 +318,18 @@ pub fn decode_unverified(token: &str) -> Option<UnverifiedJwt<'_>> {
     if parts.next().is_some() {
         return None;
     }
-    let header: Map<String, Value> = serde_json::from_slice(&b64url_decode_public(h)?).ok()?;
+    /// The two header members this reads; others are ignored, a repeated one refused.
+    #[derive(Deserialize)]
+    struct Header {
+        kid: String,
+        alg: String,
+    }
+    let header: Header = serde_json::from_slice(&b64url_decode_public(h)?).ok()?;
     let claims: Map<String, Value> = serde_json::from_slice(&b64url_decode_public(p)?).ok()?;
     let signing_input = token.get(..h.len() + 1 + p.len())?;
     Some(UnverifiedJwt {
-        kid: header.get("kid")?.as_str()?.to_string(),
-        alg: header.get("alg")?.as_str()?.to_string(),
+        kid: header.kid,
+        alg: header.alg,
         claims,
         signing_input,
         signature: b64url_decode_public(s)?,

@@ -106,7 +106,7 @@ fn check_in(model: &Model, operation: &str, body: &Value) -> Result<(), Error> {
         return Ok(());
     };
     let mut violations = Vec::new();
-    value(model, shape, body, "", 0, &mut violations)?;
+    value(model, shape, body, &Path::Root, 0, &mut violations)?;
     match violations.len() {
         0 => Ok(()),
         1 => Err(Error::invalid_parameter(format!(
@@ -127,29 +127,50 @@ fn shape(model: &Model, index: u16) -> Result<&'static Shape, Error> {
         .ok_or_else(|| Error::internal("service model: shape index out of range"))
 }
 
-fn type_error(path: &str, expected: &str) -> Error {
-    let at = if path.is_empty() { "the request" } else { path };
-    Error::new(
-        ErrorKind::Serialization,
-        format!("Expected {expected} at '{at}'"),
-    )
+fn type_error(path: &Path<'_>, expected: &str) -> Error {
+    let message = match path {
+        Path::Root => format!("Expected {expected} at 'the request'"),
+        _ => format!("Expected {expected} at '{path}'"),
+    };
+    Error::new(ErrorKind::Serialization, message)
 }
 
-/// AWS names members in messages with a lower-case first letter (`userPoolId`).
-fn member_path(parent: &str, name: &str) -> String {
-    let mut chars = name.chars();
-    let first: String = chars
-        .next()
-        .map(|c| c.to_lowercase().collect())
-        .unwrap_or_default();
-    if parent.is_empty() {
-        format!("{first}{}", chars.as_str())
-    } else {
-        format!("{parent}.{first}{}", chars.as_str())
+/// Where a value sits in the request (`userAttributes.1.member.name`), kept as links to its
+/// parents and written out only for a message: valid requests, nearly all of them, build no
+/// strings.
+enum Path<'a> {
+    Root,
+    /// A structure's member; AWS writes its name with a lower-case first letter (`userPoolId`).
+    Member(&'a Path<'a>, &'static str),
+    /// A list's item, counted from 1 as AWS counts them.
+    Item(&'a Path<'a>, usize),
+    /// A map's entry.
+    Entry(&'a Path<'a>, &'a str),
+}
+
+impl core::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Member(parent, name) => {
+                if !matches!(parent, Path::Root) {
+                    write!(f, "{parent}.")?;
+                }
+                let mut chars = name.chars();
+                if let Some(first) = chars.next() {
+                    for c in first.to_lowercase() {
+                        write!(f, "{c}")?;
+                    }
+                }
+                f.write_str(chars.as_str())
+            }
+            Path::Item(parent, number) => write!(f, "{parent}.{number}.member"),
+            Path::Entry(parent, key) => write!(f, "{parent}.{key}"),
+        }
     }
 }
 
-fn violation(shape: &Shape, shown: Option<&str>, path: &str, rule: String) -> String {
+fn violation(shape: &Shape, shown: Option<&str>, path: &Path<'_>, rule: String) -> String {
     match shown {
         Some(text) if !shape.sensitive => {
             let quoted: String = text.chars().take(QUOTE_CHARS).collect();
@@ -163,7 +184,7 @@ fn length_rules(
     shape: &Shape,
     length: usize,
     shown: Option<&str>,
-    path: &str,
+    path: &Path<'_>,
     out: &mut Vec<String>,
 ) {
     let length = i64::try_from(length).unwrap_or(i64::MAX);
@@ -189,11 +210,22 @@ fn length_rules(
     }
 }
 
+/// A string's length bounds count characters. A string of `n` bytes has between `n / 4` and `n`
+/// of them, which settles most strings (a 1 KB token against a 0..=8192 bound) without counting.
+fn string_length_rules(shape: &Shape, text: &str, path: &Path<'_>, out: &mut Vec<String>) {
+    let bytes = i64::try_from(text.len()).unwrap_or(i64::MAX);
+    let surely_long_enough = shape.min.is_none_or(|min| bytes / 4 >= min);
+    let surely_short_enough = shape.max.is_none_or(|max| bytes <= max);
+    if !(surely_long_enough && surely_short_enough) {
+        length_rules(shape, text.chars().count(), Some(text), path, out);
+    }
+}
+
 fn value(
     model: &Model,
     index: u16,
     value: &Value,
-    path: &str,
+    path: &Path<'_>,
     depth: usize,
     out: &mut Vec<String>,
 ) -> Result<(), Error> {
@@ -205,7 +237,7 @@ fn value(
         Kind::Document => {}
         Kind::String | Kind::Blob => {
             let text = value.as_str().ok_or_else(|| type_error(path, "a string"))?;
-            length_rules(shape, text.chars().count(), Some(text), path, out);
+            string_length_rules(shape, text, path, out);
         }
         Kind::Enum(values) => {
             let text = value.as_str().ok_or_else(|| type_error(path, "a string"))?;
@@ -223,13 +255,13 @@ fn value(
         }
         Kind::Integer | Kind::Timestamp => {
             let number = value.as_f64().ok_or_else(|| type_error(path, "a number"))?;
-            let shown = format!("{value}");
+            let shown = || format!("{value}");
             if let Some(min) = shape.min
                 && number < min as f64
             {
                 out.push(violation(
                     shape,
-                    Some(&shown),
+                    Some(&shown()),
                     path,
                     format!("Member must have value greater than or equal to {min}"),
                 ));
@@ -239,7 +271,7 @@ fn value(
             {
                 out.push(violation(
                     shape,
-                    Some(&shown),
+                    Some(&shown()),
                     path,
                     format!("Member must have value less than or equal to {max}"),
                 ));
@@ -254,7 +286,7 @@ fn value(
             let items = value.as_array().ok_or_else(|| type_error(path, "a list"))?;
             length_rules(shape, items.len(), None, path, out);
             for (i, item) in items.iter().enumerate() {
-                let item_path = format!("{path}.{}.member", i + 1);
+                let item_path = Path::Item(path, i + 1);
                 if item.is_null() {
                     return Err(type_error(&item_path, "a value, not null,"));
                 }
@@ -266,7 +298,7 @@ fn value(
             length_rules(shape, entries.len(), None, path, out);
             for (k, v) in entries {
                 self::value(model, *key, &Value::String(k.clone()), path, depth + 1, out)?;
-                self::value(model, *member, v, &format!("{path}.{k}"), depth + 1, out)?;
+                self::value(model, *member, v, &Path::Entry(path, k), depth + 1, out)?;
             }
         }
         Kind::Structure(members) => {
@@ -274,7 +306,7 @@ fn value(
                 .as_object()
                 .ok_or_else(|| type_error(path, "an object"))?;
             for member in *members {
-                let member_path = member_path(path, member.name);
+                let member_path = Path::Member(path, member.name);
                 match object.get(member.name) {
                     Some(v) => self::value(model, member.shape, v, &member_path, depth + 1, out)?,
                     None if member.required => out.push(format!(
@@ -351,6 +383,44 @@ mod tests {
             text.contains("at 'userAttributes.1.member.value' failed"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn string_lengths_count_characters_not_bytes() {
+        // Password: at most 256 characters. 256 two-byte characters are 512 bytes and pass.
+        let sign_up = |password: String| {
+            check(
+                "SignUp",
+                &json!({"ClientId": "abc", "Username": "u", "Password": password}),
+            )
+        };
+        assert!(sign_up("é".repeat(256)).is_ok());
+        assert!(sign_up("é".repeat(257)).is_err());
+        // Session: at least 20 characters. 19 four-byte characters are 76 bytes and fail.
+        let respond = |session: String| {
+            check(
+                "RespondToAuthChallenge",
+                &json!({"ClientId": "abc", "ChallengeName": "SMS_MFA", "Session": session}),
+            )
+        };
+        for short in ["é".repeat(19), "😀".repeat(19)] {
+            let e = respond(short).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidParameter, "{}", e.message);
+            assert!(e.message.contains("at 'session'"), "{}", e.message);
+        }
+        assert!(respond("é".repeat(20)).is_ok());
+        assert!(respond("😀".repeat(20)).is_ok());
+    }
+
+    #[test]
+    fn messages_name_map_entries_and_the_request() {
+        let (_, text) = message(
+            "SignUp",
+            json!({"ClientId": "a", "Username": "u", "Password": "p", "ClientMetadata": {"k": 1}}),
+        );
+        assert_eq!(text, "Expected a string at 'clientMetadata.k'");
+        let (_, text) = message("SignUp", json!([]));
+        assert_eq!(text, "Expected an object at 'the request'");
     }
 
     #[test]
