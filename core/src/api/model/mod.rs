@@ -211,7 +211,8 @@ fn length_rules(
 }
 
 /// A string's length bounds count characters. A string of `n` bytes has between `n / 4` and `n`
-/// of them, which settles most strings (a 1 KB token against a 0..=8192 bound) without counting.
+/// of them, which settles most strings without counting (a 26-byte client id against 1..=128);
+/// one without bounds (an access token) is never counted.
 fn string_length_rules(shape: &Shape, text: &str, path: &Path<'_>, out: &mut Vec<String>) {
     let bytes = i64::try_from(text.len()).unwrap_or(i64::MAX);
     let surely_long_enough = shape.min.is_none_or(|min| bytes / 4 >= min);
