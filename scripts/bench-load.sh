@@ -74,12 +74,6 @@ if [ "${BENCH_SKIP_BOUNDS:-}" != 1 ]; then
 fi
 export SIGN_PER_S VERIFY_PER_S ARGON2_PER_S SIGN_BUSY_PER_S ARGON2_BUSY_PER_S
 
-# The bounds again before every load round, so the ratios compare each path with the machine's
-# speed in the same minutes (skipped with BENCH_SKIP_BOUNDS=1, as above).
-if [ "${BENCH_SKIP_BOUNDS:-}" != 1 ]; then
-  export BOUNDS_CMD="cargo bench --locked -p cognate-host --bench busy_cores -- --rounds 1"
-fi
-
 COGNATE_BIN="$CARGO_TARGET_DIR/release/cognate" \
   FAKECLOUD_BIN="$CARGO_TARGET_DIR/release/fakecloud-cognito-bench" NODE22="$NODE" PEERS_ROOT="$PEERS_ROOT" \
   python3 scripts/bench_load.py

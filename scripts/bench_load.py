@@ -19,10 +19,7 @@ host/benches/rsa.rs), ARGON2_PER_S (argon2id verifications per second on one cor
 SIGN_BUSY_PER_S and ARGON2_BUSY_PER_S (per core with every core busy; both from
 host/benches/busy_cores.rs), BENCH_JSON (write the medians there as JSON too), BENCH_PATHS and
 BENCH_SERVERS (comma-separated: measure only these paths or servers, e.g. `BENCH_PATHS=GetUser
-BENCH_SERVERS=cognate-wasm,cognate-native` while working on one path; the full table needs all),
-BOUNDS_CMD (a command printing host/benches/busy_cores.rs's table: run once before every load
-round, so the bounds the ratios use are measured in the same minutes as the load; this shared
-machine's speed drifts by ±10% within a run).
+BENCH_SERVERS=cognate-wasm,cognate-native` while working on one path; the full table needs all).
 """
 
 import json
@@ -353,25 +350,6 @@ def wrk(server, script, seconds):
             "cpu_us": cpu * 1e6 / requests if requests else float("nan")}
 
 
-def measure_bounds():
-    """One run of BOUNDS_CMD: RS256 signatures and argon2id verifications per second and core,
-    one core alone and every core busy; None without BOUNDS_CMD."""
-    cmd = os.environ.get("BOUNDS_CMD")
-    if not cmd:
-        return None
-    out = subprocess.run(cmd, shell=True, capture_output=True, text=True, check=True).stdout
-    found = {}
-    for line in out.splitlines():
-        # columns: name…, alone µs, alone/s, busy µs, busy/s, ratio
-        f = line.split()
-        for key, prefix in (("sign", "RS256 sign"), ("argon2", "argon2id verify")):
-            if line.startswith(prefix):
-                found[key] = (float(f[-4]), float(f[-2]))
-    if set(found) != {"sign", "argon2"}:
-        raise SystemExit(f"BOUNDS_CMD printed no bounds:\n{out}")
-    return found
-
-
 def main():
     binary = os.environ["COGNATE_BIN"]
     node22 = os.environ.get("NODE22", "node")
@@ -413,12 +391,8 @@ def main():
     for (p, s), script in scripts.items():
         wrk(servers[s], script, 1)
     runs = {key: [] for key in scripts}
-    in_run_bounds = []
     for r in range(ROUNDS):
         log(f"bench-load: round {r + 1} of {ROUNDS}")
-        b = measure_bounds()
-        if b:
-            in_run_bounds.append(b)
         for p, names in paths.items():
             for s in names:
                 runs[(p, s)].append(wrk(servers[s], scripts[(p, s)], SECONDS))
@@ -454,15 +428,7 @@ def main():
         print(f"| {p}: Wasm engine / native engine | {ratio(p, 'cognate-wasm', 'cognate-native', 'rps'):.2f}× | "
               f"{ratio(p, 'cognate-wasm', 'cognate-native', 'per_cpu_s'):.2f}× |")
     print()
-    if in_run_bounds:
-        # The bounds of the load's own minutes (medians over the rounds) replace those measured
-        # before it.
-        pick = lambda key, i: statistics.median(b[key][i] for b in in_run_bounds)
-        sign_per_s, sign_busy_per_s = pick("sign", 0), pick("sign", 1)
-        argon2_per_s, argon2_busy_per_s = pick("argon2", 0), pick("argon2", 1)
-    bounds_from = (f"measured before each load round (host/benches/busy_cores.rs, one round each, medians "
-                   f"over {len(in_run_bounds)} rounds)" if in_run_bounds else "measured before the load")
-    print(f"Physical bounds per core, {bounds_from}; one core alone: RS256 {sign_per_s:,.0f} signatures/s and "
+    print(f"Physical bounds per core, one core alone: RS256 {sign_per_s:,.0f} signatures/s and "
           f"{verify_per_s:,.0f} verifications/s (aws-lc-rs), argon2id {argon2_per_s:,.1f} verifications/s; "
           f"with every core busy (host/benches/busy_cores.rs): RS256 {sign_busy_per_s:,.0f} signatures/s, "
           f"argon2id {argon2_busy_per_s:,.1f} verifications/s.")
