@@ -158,9 +158,7 @@ impl core::fmt::Display for Path<'_> {
                 }
                 let mut chars = name.chars();
                 if let Some(first) = chars.next() {
-                    for c in first.to_lowercase() {
-                        write!(f, "{c}")?;
-                    }
+                    write!(f, "{}", first.to_lowercase())?;
                 }
                 f.write_str(chars.as_str())
             }
