@@ -10,7 +10,17 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step prints when it starts (seconds since the run began); the run ends with every step's
+# duration, so a slow CI run shows which stage grew.
+STEP_NAME="" STEP_START=$SECONDS STEP_TIMES=""
+step() {
+  finish_step
+  STEP_NAME="$*" STEP_START=$SECONDS
+  printf '\n==> [%ds] %s\n' "$SECONDS" "$*"
+}
+finish_step() {
+  [ -z "$STEP_NAME" ] || STEP_TIMES+=$(printf '%6ds  %s' $((SECONDS - STEP_START)) "$STEP_NAME")$'\n'
+}
 
 step "setup"
 scripts/setup.sh
@@ -92,3 +102,6 @@ scripts/test-postgres.sh
 # -- SAML (issue 20): pysaml2's IdP, the host's verifier (--features saml) and the core's checks
 step "saml: pysaml2's IdP; genuine responses accepted once, forged ones (wrapped, modified, unsigned, foreign key, expired, replayed) refused"
 scripts/test-saml.sh
+
+finish_step
+printf '\n==> all green in %ds; each step:\n%s' "$SECONDS" "$STEP_TIMES"
