@@ -25,9 +25,6 @@ use cognate_core::{Secret, Service, srp};
 
 use crate::abi::{self, Wire};
 
-#[global_allocator]
-static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
-
 /// A panic is a bug: tell the host why, then trap. The host fails this request with a 500 and
 /// throws the instance away.
 #[panic_handler]
@@ -501,13 +498,24 @@ struct LastResponse(RefCell<Option<Box<[u8]>>>);
 unsafe impl Sync for LastResponse {}
 static LAST_RESPONSE: LastResponse = LastResponse(RefCell::new(None));
 
+/// Frees what the last request left (its response, the wakers' buffer), then takes the request
+/// heap's region back: nothing allocated before this point is in use any more.
+fn begin_request() {
+    drop(LAST_RESPONSE.0.borrow_mut().take());
+    drop(core::mem::take(&mut *WAITING.0.borrow_mut()));
+    // SAFETY: the last request's futures are gone (`block_on` returned), and with them every
+    // allocation it made; its response and the wakers' buffer were the only ones kept, and
+    // were just freed.
+    unsafe { crate::request_heap::begin_request() };
+}
+
 /// `handle(len) -> (response ptr << 32) | response len`: one request frame in (`len` bytes the
 /// host staged, see [`take_input`]), one response frame out. The response stays valid until the
 /// next `handle` on this instance, which frees it, so an instance serves request after request
 /// without the host managing guest memory. A malformed request frame is a host bug: a trap.
 #[unsafe(no_mangle)]
 pub extern "C" fn handle(len: usize) -> i64 {
-    drop(LAST_RESPONSE.0.borrow_mut().take());
+    begin_request();
     let frame = take_input(len);
     let (config, request) = match abi::decode_request_frame(&frame) {
         Ok(decoded) => decoded,
@@ -536,6 +544,7 @@ pub extern "C" fn abi_version() -> i32 {
 /// call it.
 #[unsafe(no_mangle)]
 pub extern "C" fn store_contract(len: usize) -> i32 {
+    begin_request();
     let name = take_input(len);
     let Ok(name) = core::str::from_utf8(&name) else {
         return 0;

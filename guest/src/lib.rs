@@ -41,3 +41,7 @@ pub mod abi;
 
 #[cfg(target_arch = "wasm32")]
 mod guest;
+
+// The guest's allocator; natively only its arithmetic, for its tests.
+#[cfg(any(target_arch = "wasm32", test))]
+mod request_heap;
