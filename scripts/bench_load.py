@@ -325,11 +325,13 @@ def write_script(path, server):
 
 
 def parse_duration_ms(text):
-    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    # wrk's units (stats.c format_time): us, ms, s, m, h.
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
     if not m:
+        print(f"bench-load: cannot read wrk's duration {text!r}", file=sys.stderr)
         return float("nan")
     value, unit = float(m.group(1)), m.group(2)
-    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}[unit]
 
 
 def wrk(server, script, seconds):
@@ -397,7 +399,12 @@ def main():
             for s in names:
                 runs[(p, s)].append(wrk(servers[s], scripts[(p, s)], SECONDS))
 
-    med = {key: {m: statistics.median(x[m] for x in v) for m in v[0]} for key, v in runs.items()}
+    def median(values):
+        # A figure wrk did not report (NaN) would make the median depend on sort order: left out.
+        known = [x for x in values if x == x]
+        return statistics.median(known) if known else float("nan")
+
+    med = {key: {m: median([x[m] for x in v]) for m in v[0]} for key, v in runs.items()}
     ratio = lambda p, a, b, m: med[(p, a)][m] / med[(p, b)][m]
     load = os.getloadavg()
     print(f"Load benchmark: {ROUNDS} interleaved rounds of {SECONDS} s per server and path, wrk -t{THREADS} "
