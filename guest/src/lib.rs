@@ -26,7 +26,9 @@
 //!
 //! ## Security
 //! - The guest holds no state between requests: an instance the host reuses frees the request
-//!   frame, the previous response and stale wakers itself; freed heap memory is not wiped
+//!   frame, the previous response and stale wakers itself, and its allocator relies on it (the
+//!   next request takes the request heap's region back whole, `request_heap`: state kept across
+//!   requests would be overwritten); freed heap memory is not wiped
 //!   (the core is safe Rust and never reads memory it has not written). With
 //!   `--wasm-requests-per-instance 1` every request gets a fresh instance.
 //! - Secrets (passwords, signing keys, codes) cross the boundary only as port arguments, in this
