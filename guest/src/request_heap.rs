@@ -101,6 +101,7 @@ pub use heap::begin_request;
 mod heap {
     use core::alloc::{GlobalAlloc, Layout};
     use core::cell::Cell;
+    use core::sync::atomic::{AtomicBool, Ordering};
 
     use super::Bump;
 
@@ -113,9 +114,9 @@ mod heap {
 
     /// The global allocator: [`Bump`] over a region of its own, dlmalloc beyond it.
     struct RequestHeap {
+        /// Empty until the first request reserves the region (and for good if `memory.grow`
+        /// refused it: then everything goes to dlmalloc).
         bump: Cell<Bump>,
-        /// Whether the region was asked for (once: if `memory.grow` refused, it stays empty).
-        reserved: Cell<bool>,
         fallback: dlmalloc::GlobalDlmalloc,
     }
 
@@ -126,19 +127,11 @@ mod heap {
         const fn new() -> Self {
             Self {
                 bump: Cell::new(Bump::EMPTY),
-                reserved: Cell::new(false),
                 fallback: dlmalloc::GlobalDlmalloc,
             }
         }
 
         fn with_bump<T>(&self, f: impl FnOnce(&mut Bump) -> T) -> T {
-            if !self.reserved.replace(true) {
-                const PAGE: usize = 64 * 1024;
-                let pages = core::arch::wasm32::memory_grow(0, REGION_BYTES / PAGE);
-                if pages != usize::MAX {
-                    self.bump.set(Bump::new(pages * PAGE, REGION_BYTES));
-                }
-            }
             let mut bump = self.bump.get();
             let out = f(&mut bump);
             self.bump.set(bump);
@@ -146,11 +139,20 @@ mod heap {
         }
     }
 
-    /// Takes the region back for a new request.
+    /// Takes the region back for a new request; the first call reserves it, so allocating
+    /// never has to ask whether it exists.
     ///
     /// # Safety
     /// No allocation made since the last call may still be in use.
     pub unsafe fn begin_request() {
+        static RESERVED: AtomicBool = AtomicBool::new(false);
+        if !RESERVED.swap(true, Ordering::Relaxed) {
+            const PAGE: usize = 64 * 1024;
+            let pages = core::arch::wasm32::memory_grow(0, REGION_BYTES / PAGE);
+            if pages != usize::MAX {
+                ALLOCATOR.bump.set(Bump::new(pages * PAGE, REGION_BYTES));
+            }
+        }
         ALLOCATOR.with_bump(Bump::reset);
     }
 
@@ -182,13 +184,16 @@ mod heap {
 
         unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
             let at = ptr as usize;
-            let owned = self.with_bump(|bump| bump.owns(at));
-            if !owned {
+            // `None`: dlmalloc's; `Some(done)`: the region's, resized in place when `done`.
+            let in_region = self.with_bump(|bump| {
+                bump.owns(at)
+                    .then(|| bump.resize_in_place(at, layout.size(), new_size))
+            });
+            match in_region {
                 // SAFETY: dlmalloc allocated it; the caller's contract, passed on.
-                return unsafe { self.fallback.realloc(ptr, layout, new_size) };
-            }
-            if self.with_bump(|bump| bump.resize_in_place(at, layout.size(), new_size)) {
-                return ptr;
+                None => return unsafe { self.fallback.realloc(ptr, layout, new_size) },
+                Some(true) => return ptr,
+                Some(false) => {}
             }
             // SAFETY: `new_size` with the old alignment is a valid layout (the caller's contract).
             let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
