@@ -93,8 +93,13 @@ fn map(engine: &Engine, file: &Path) -> anyhow::Result<Module> {
 fn write(dir: &Path, file: &Path, code: &[u8]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the cache directory {}", dir.display()))?;
-    // Named after this process: two servers compiling at once each write their own.
-    let temporary = file.with_extension(format!("cwasm.{}.tmp", std::process::id()));
+    // Named after this process and this write: two servers, or two threads of one process
+    // (tests start several servers in one process on one cache directory), compiling at once
+    // each write their own file. A shared name let one truncate the other's file and then
+    // fail its rename, leaving that server without its Wasm core.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = file.with_extension(format!("cwasm.{}.{write}.tmp", std::process::id()));
     let written = std::fs::File::create(&temporary)
         .and_then(|mut f| f.write_all(code).and_then(|()| f.sync_all()))
         .and_then(|()| std::fs::rename(&temporary, file));
@@ -117,5 +122,43 @@ fn remove_others(dir: &Path, keep: &Path) {
         if name.starts_with(PREFIX) && name.ends_with(SUFFIX) && entry.path() != keep {
             let _ = std::fs::remove_file(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module small enough to compile in milliseconds.
+    const TINY: &[u8] = b"(module (func (export \"answer\") (result i32) i32.const 42))";
+
+    #[test]
+    fn threads_compiling_into_one_directory_at_once_all_get_the_module() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::default();
+        let wasm = wat::parse_bytes(TINY).unwrap().into_owned();
+        let modules = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| load_or_compile(&engine, dir.path(), &wasm, "ab12")))
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap())
+                .collect::<Vec<_>>()
+        });
+        for module in modules {
+            let module = module.expect("every thread gets the module");
+            assert!(module.get_export("answer").is_some());
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(
+            names.len(),
+            1,
+            "one artifact and no temporary files: {names:?}"
+        );
+        assert!(names[0].starts_with(PREFIX) && names[0].ends_with(SUFFIX));
     }
 }

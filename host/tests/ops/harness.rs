@@ -61,10 +61,16 @@ impl Host {
         };
         let settings = Settings::resolve(args, file, |_| None).unwrap();
         let prepared = cognate_host::server::prepare(settings).await.unwrap();
-        // The Wasm core's metrics are the engine's: wait until requests run in it.
+        // The Wasm core's metrics are the engine's: wait until requests run in it. A core that
+        // never compiles (its error is in the log) fails the test instead of hanging it.
+        let waiting = std::time::Instant::now();
         while prepared.engine.kind() == cognate_host::engine::EngineKind::Wasm
             && !prepared.engine.is_wasm_ready()
         {
+            assert!(
+                waiting.elapsed() < std::time::Duration::from_secs(300),
+                "the Wasm core was not ready after 300 s; the log says why"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         let addr = prepared.local_addr;
