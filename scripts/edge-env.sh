@@ -18,9 +18,35 @@ free_port() {
 # start_edge PORT PERSIST_DIR LOG: starts the (already built) Worker; sets EDGE_PID. Waits until
 # GET /health answers. COGNATE_EDGE_EXTRA_ARGS (words) are added to `wrangler dev`, e.g.
 # "--var NAME:VALUE ..." (scripts/test-delivery.sh --edge passes the SES/SNS settings so).
+# A port found free can be taken before wrangler binds it (by another process's outbound
+# connection, or by the inspector port picked next, which may come out the same): a start that
+# fails with "Address already in use" is tried again, with a new inspector port.
 start_edge() {
+  local port="$1" persist="$2" log="$3" attempt status
+  for attempt in 1 2 3; do
+    status=0
+    start_edge_once "$port" "$persist" "$log" || status=$?
+    case "$status" in
+      0) return 0 ;;
+      2) return 1 ;; # no answer in time: start_edge_once printed the log
+    esac
+    if [ "$attempt" -lt 3 ] && grep -q "Address already in use" "$log"; then
+      echo "wrangler dev found a port in use (attempt $attempt): starting it again" >&2
+      sleep $((attempt * 2))
+      continue
+    fi
+    echo "wrangler dev exited before answering; its log:" >&2
+    cat "$log" >&2
+    return 1
+  done
+}
+
+# start_edge_once PORT PERSIST_DIR LOG: one try of start_edge: 1 if wrangler exits before it
+# answers, 2 if it does not answer within 90 s (stopped, its log printed).
+start_edge_once() {
   local port="$1" persist="$2" log="$3" inspector
   inspector="$(free_port)"
+  while [ "$inspector" = "$port" ]; do inspector="$(free_port)"; done
   (
     cd "$root/edge"
     COGNATE_EDGE_PREBUILT=1 exec "$NODE" "$WRANGLER_JS" dev --local --test-scheduled \
@@ -38,15 +64,15 @@ start_edge() {
   local deadline=$((SECONDS + 90))
   until curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
     if ! kill -0 "$EDGE_PID" 2>/dev/null; then
-      echo "wrangler dev exited before answering; its log:" >&2
-      cat "$log" >&2
+      wait "$EDGE_PID" 2>/dev/null || true
+      EDGE_PID=
       return 1
     fi
     if [ "$SECONDS" -gt "$deadline" ]; then
       echo "wrangler dev did not answer GET /health within 90 s; its log:" >&2
       cat "$log" >&2
       stop_edge
-      return 1
+      return 2
     fi
     sleep 0.2
   done
