@@ -43,12 +43,16 @@ stop() {
 trap stop EXIT
 
 # Build first (the IdP's assertions live 15 minutes; a cold build may take longer).
+# Like every cargo command of the tests (scripts/test.sh), these select `--workspace` and the
+# test profile: the features are the main build's plus saml, so what that build compiled is
+# reused and only the host and what saml adds are compiled here. The saml test's build also
+# builds the host binary it runs, with saml, into $CARGO_TARGET_DIR/debug/cognate.
 echo "==> saml: clippy and build of the host with --features saml"
-cargo clippy -p cognate-host --features saml --all-targets --locked -- -D warnings
-cargo test -p cognate-host --features saml --test saml --locked --no-run
-echo "==> saml: the host binary with --features saml, the end-to-end tests and the web SDK"
-cargo build -p cognate-host --features saml --bin cognate --locked
+SAML_FEATURES=(--workspace --features cognate-host/saml --locked)
+cargo clippy "${SAML_FEATURES[@]}" --all-targets -- -D warnings
+cargo test "${SAML_FEATURES[@]}" --test saml --no-run
 cognate_bin="$CARGO_TARGET_DIR/debug/cognate"
+echo "==> saml: the end-to-end tests and the web SDK"
 cargo test --workspace --test e2e --locked --no-run
 web-sdk/build.sh
 eval "$(scripts/setup-edge.sh --env)"
@@ -77,7 +81,7 @@ done
 
 echo "==> saml: pysaml2's IdP at $SAML_IDP_URL; the host's verifier and the core's checks"
 status=0
-cargo test -p cognate-host --features saml --test saml --locked || status=$?
+cargo test "${SAML_FEATURES[@]}" --test saml || status=$?
 
 if [ "$status" -eq 0 ]; then
   helper_port="$("$SAML_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
