@@ -101,10 +101,9 @@ fn token_endpoint(c: &mut Criterion) {
         .unwrap()
         .to_owned();
 
-    let keys = rt
-        .block_on(cognate_core::token::load_key_set(&env, &pool_id))
+    let key = rt
+        .block_on(cognate_core::token::pool_signer(&env, &pool_id))
         .unwrap();
-    let key = keys.keys[0].clone();
     let input = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiZW5jaCJ9".to_vec();
 
     let post = |body: Vec<u8>, authorization: Option<&str>| {

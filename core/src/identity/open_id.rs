@@ -50,7 +50,7 @@ pub async fn key_set(env: &dyn Env) -> Result<KeySet, Error> {
         keys: alloc::vec![SigningKey {
             kid: crate::ids::random_token(env.random(), 24),
             alg: JwsAlgorithm::RS256,
-            private_key: generated.private_pkcs8_der,
+            private_key: Some(generated.private_pkcs8_der),
             n: crate::codec::b64url(&generated.modulus),
             e: crate::codec::b64url(&generated.exponent),
             created_millis: env.clock().now_millis(),
@@ -113,7 +113,8 @@ pub async fn issue(
             .collect();
         claims.insert(TAGS_CLAIM.into(), json!({ "principal_tags": tags }));
     }
-    crate::token::sign(env, &set, &claims).await
+    let signer = set.inline_signer(env.clock().now_millis())?;
+    crate::token::sign(env, &signer, &claims).await
 }
 
 /// Verifies an OpenID token of this service for `identity_pool_id` (a `Logins` entry of the

@@ -374,7 +374,7 @@ async fn client_credentials(
         ));
     }
     // 3. The access token, Cognito's machine-to-machine claims.
-    let keys = crate::token::load_key_set(ctx.env, &pool.id).await?;
+    let keys = crate::token::pool_signer(ctx.env, &pool.id).await?;
     let now = ctx.env.clock().now_millis() / 1000;
     let expires_in = client.access_token_seconds();
     let mut claims = Map::new();

@@ -95,9 +95,13 @@ pub fn saml_assertion(pool_id: &str, issuer: &str, assertion_id: &str) -> String
         sha256_hex(&[issuer.as_bytes(), assertion_id.as_bytes()])
     )
 }
-/// A pool's signing keys.
+/// A pool's signing keys: the public halves (what verifying a token reads).
 pub fn signing_keys(pool_id: &str) -> String {
     format!("p/{pool_id}/keys")
+}
+/// The private half of a pool's signing key `kid` (what signing reads).
+pub fn signing_key_secret(pool_id: &str, kid: &str) -> String {
+    format!("p/{pool_id}/kp/{kid}")
 }
 
 // Identity pools (`crate::identity`). An identity pool lives at `ipool/<id>`; what it owns

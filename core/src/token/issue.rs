@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::claims::{Grant, access_claims, id_claims};
 use super::session::{FamilyRecord, RefreshRecord, Session};
-use super::{KeySet, at_hash, load_key_set, sign};
+use super::{Signer, at_hash, pool_signer, sign};
 use crate::error::Error;
 use crate::pool::{AppClient, PoolRecord};
 use crate::ports::Env;
@@ -54,11 +54,11 @@ pub async fn issue_tokens_for(
     source: crate::trigger::TokenSource,
 ) -> Result<Tokens, Error> {
     let (keys, groups) = futures_util::future::join(
-        load_key_set(env, &pool.id),
+        pool_signer(env, &pool.id),
         crate::group::memberships(env, pool, user),
     )
     .await;
-    let (keys, groups): (KeySet, _) = (keys?, groups?);
+    let (keys, groups): (Signer, _) = (keys?, groups?);
     let now_millis = env.clock().now_millis();
     let now = now_millis / 1000;
     let mut id_claims = id_claims(

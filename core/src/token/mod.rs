@@ -45,8 +45,15 @@ pub fn at_hash(access_token: &str) -> String {
 pub struct SigningKey {
     pub kid: String,
     pub alg: JwsAlgorithm,
-    /// Standard base64 of the PKCS#8 DER private key.
-    pub private_key: Secret,
+    /// Standard base64 of the PKCS#8 DER private key, where the set keeps it inline: the
+    /// identity service's set, and user pools' keys made before private keys moved out. A user
+    /// pool's key keeps it in a record of its own ([`store::keys::signing_key_secret`]), so the
+    /// set that every token check reads holds no private key: no read path loads one (nor,
+    /// on the Wasm engine, copies one into the guest).
+    ///
+    /// [`store::keys::signing_key_secret`]: crate::store::keys::signing_key_secret
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<Secret>,
     /// RSA modulus, base64url (as in the JWK).
     pub n: String,
     /// RSA exponent, base64url.
@@ -93,9 +100,41 @@ impl KeySet {
     }
 }
 
-/// The public half of a pool's key set, read from the same record for verifying tokens: the
-/// private keys (most of the record's bytes) are skipped by the parser instead of copied, which
-/// matters on every token-authorised request.
+/// A user pool key's private half, in its own record: written once, before the key set names
+/// the key, and deleted after the set drops it.
+#[derive(Serialize, Deserialize)]
+struct KeySecret {
+    private_key: Secret,
+}
+
+/// The key that signs, with its private half.
+#[derive(Debug)]
+pub struct Signer {
+    pub kid: String,
+    pub alg: JwsAlgorithm,
+    pub private_key: Secret,
+}
+
+impl KeySet {
+    /// The signer of a set that keeps its private keys inline (the identity service's).
+    pub fn inline_signer(&self, now: u64) -> Result<Signer, Error> {
+        let key = self
+            .signing_key(now)
+            .ok_or_else(|| Error::internal("the key set has no signing key"))?;
+        let private_key = key
+            .private_key
+            .clone()
+            .ok_or_else(|| Error::internal("the signing key's private half is not in its set"))?;
+        Ok(Signer {
+            kid: key.kid.clone(),
+            alg: key.alg,
+            private_key,
+        })
+    }
+}
+
+/// A key set as verifying a token reads it: the public halves only (a set that still keeps
+/// its private keys inline has them skipped by the parser, not copied).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct VerificationKeys {
     pub keys: Vec<VerificationKey>,
@@ -141,6 +180,15 @@ pub async fn rotate_key_set(
     let key_name = crate::store::keys::signing_keys(pool_id);
     let generated = env.jws().generate(JwsAlgorithm::RS256).await?;
     let kid = crate::ids::random_token(env.random(), 24);
+    // The private half first: once the set names the key, its private half is there.
+    put_key_secret(
+        env,
+        pool_id,
+        &kid,
+        &generated.private_pkcs8_der,
+        Expect::Absent,
+    )
+    .await?;
     for _ in 0..8 {
         let item = env.store().get(&key_name).await?.ok_or_else(|| {
             Error::resource_not_found(alloc::format!("User pool {pool_id} does not exist."))
@@ -149,16 +197,24 @@ pub async fn rotate_key_set(
         let now = env.clock().now_millis();
         let signs_from = now.saturating_add(publish_ahead_millis);
         let retires = signs_from.saturating_add(longest_token_millis);
-        set.keys.retain(|k| k.is_live(now));
+        let (live, dropped): (Vec<_>, Vec<_>) = core::mem::take(&mut set.keys)
+            .into_iter()
+            .partition(|k| k.is_live(now));
+        set.keys = live;
         for key in &mut set.keys {
             key.retires_millis = Some(key.retires_millis.map_or(retires, |t| t.min(retires)));
+            // A key from before private keys moved out moves out now (the same bytes again
+            // if a conflict makes this loop run twice).
+            if let Some(private_key) = key.private_key.take() {
+                put_key_secret(env, pool_id, &key.kid, &private_key, Expect::Any).await?;
+            }
         }
         set.keys.insert(
             0,
             SigningKey {
                 kid: kid.clone(),
                 alg: JwsAlgorithm::RS256,
-                private_key: generated.private_pkcs8_der.clone(),
+                private_key: None,
                 n: b64url(&generated.modulus),
                 e: b64url(&generated.exponent),
                 created_millis: now,
@@ -173,6 +229,17 @@ pub async fn rotate_key_set(
             .await
         {
             Ok(_) => {
+                // No set names the retired keys any more, so nothing signs with them. A delete
+                // that fails leaves a private key nothing reads, removed with the pool.
+                for key in dropped {
+                    let _ = env
+                        .store()
+                        .delete(
+                            &crate::store::keys::signing_key_secret(pool_id, &key.kid),
+                            Expect::Any,
+                        )
+                        .await;
+                }
                 return Ok(Rotation {
                     set,
                     new_kid: kid,
@@ -183,19 +250,57 @@ pub async fn rotate_key_set(
             Err(e) => return Err(e.into()),
         }
     }
+    // Given up: the new key's private half is named by no set.
+    let _ = env
+        .store()
+        .delete(
+            &crate::store::keys::signing_key_secret(pool_id, &kid),
+            Expect::Any,
+        )
+        .await;
     Err(Error::new(
         crate::error::ErrorKind::TooManyRequests,
         "The key set changed too often; try again.",
     ))
 }
 
+/// Writes a pool key's private half to its own record.
+async fn put_key_secret(
+    env: &dyn Env,
+    pool_id: &str,
+    kid: &str,
+    private_key: &Secret,
+    expect: Expect,
+) -> Result<(), Error> {
+    let record = serde_json::to_vec(&KeySecret {
+        private_key: private_key.clone(),
+    })?;
+    env.store()
+        .put(
+            &crate::store::keys::signing_key_secret(pool_id, kid),
+            &record,
+            expect,
+        )
+        .await?;
+    Ok(())
+}
+
 /// Creates a pool's first key pair (with the pool).
 pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Error> {
     let generated = env.jws().generate(JwsAlgorithm::RS256).await?;
+    let kid = crate::ids::random_token(env.random(), 24);
+    put_key_secret(
+        env,
+        pool_id,
+        &kid,
+        &generated.private_pkcs8_der,
+        Expect::Absent,
+    )
+    .await?;
     let key = SigningKey {
-        kid: crate::ids::random_token(env.random(), 24),
+        kid: kid.clone(),
         alg: JwsAlgorithm::RS256,
-        private_key: generated.private_pkcs8_der,
+        private_key: None,
         n: b64url(&generated.modulus),
         e: b64url(&generated.exponent),
         created_millis: env.clock().now_millis(),
@@ -216,10 +321,44 @@ pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Erro
         .await
     {
         Ok(_) => Ok(set),
-        // Another request created it first: use theirs.
-        Err(StoreError::Conflict) => load_key_set(env, pool_id).await,
+        // Another request created it first: use theirs (and drop the private half of ours).
+        Err(StoreError::Conflict) => {
+            let _ = env
+                .store()
+                .delete(
+                    &crate::store::keys::signing_key_secret(pool_id, &kid),
+                    Expect::Any,
+                )
+                .await;
+            load_key_set(env, pool_id).await
+        }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The pool's signing key at this time, with its private half (from its own record, or inline
+/// in a set written before private keys moved out).
+pub async fn pool_signer(env: &dyn Env, pool_id: &str) -> Result<Signer, Error> {
+    let set = load_key_set(env, pool_id).await?;
+    let key = set
+        .signing_key(env.clock().now_millis())
+        .ok_or_else(|| Error::internal("the pool has no signing key"))?;
+    let private_key = match &key.private_key {
+        Some(inline) => inline.clone(),
+        None => {
+            let item = env
+                .store()
+                .get(&crate::store::keys::signing_key_secret(pool_id, &key.kid))
+                .await?
+                .ok_or_else(|| Error::internal("the signing key's private half is missing"))?;
+            serde_json::from_slice::<KeySecret>(&item.value)?.private_key
+        }
+    };
+    Ok(Signer {
+        kid: key.kid.clone(),
+        alg: key.alg,
+        private_key,
+    })
 }
 
 pub async fn load_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Error> {
@@ -253,15 +392,12 @@ pub fn jwks(set: &KeySet, now: u64) -> Value {
     json!({ "keys": keys })
 }
 
-/// Signs `claims` as a compact JWS with the set's active key.
+/// Signs `claims` as a compact JWS with `key`.
 pub async fn sign(
     env: &dyn Env,
-    set: &KeySet,
+    key: &Signer,
     claims: &Map<String, Value>,
 ) -> Result<String, Error> {
-    let key = set
-        .signing_key(env.clock().now_millis())
-        .ok_or_else(|| Error::internal("pool has no signing key"))?;
     let header = json!({"kid": key.kid, "alg": key.alg.name()});
     let mut input = b64url(&serde_json::to_vec(&header)?);
     input.push('.');
@@ -427,10 +563,159 @@ mod tests {
     use crate::testing::TestEnv;
     use futures_util::FutureExt;
 
+    const POOL: &str = "us-east-1_abcdefghi";
+
+    fn sign_now(env: &TestEnv, pool_id: &str, claims: &Map<String, Value>) -> String {
+        let signer = pool_signer(env, pool_id).now_or_never().unwrap().unwrap();
+        sign(env, &signer, claims).now_or_never().unwrap().unwrap()
+    }
+
+    fn record(env: &TestEnv, key: &str) -> Option<Value> {
+        env.store
+            .get(key)
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .map(|item| serde_json::from_slice(&item.value).unwrap())
+    }
+
+    fn access_claims(env: &TestEnv) -> Map<String, Value> {
+        let mut claims = Map::new();
+        claims.insert("iss".into(), json!(alloc::format!("http://x/{POOL}")));
+        claims.insert("token_use".into(), json!("access"));
+        claims.insert("exp".into(), json!(env.clock.now_millis() / 1000 + 3600));
+        claims
+    }
+
+    fn verifies(env: &TestEnv, token: &str) -> bool {
+        verify(env, "http://x", token, "access")
+            .now_or_never()
+            .unwrap()
+            .is_ok()
+    }
+
+    fn kid_of(token: &str) -> String {
+        decode_unverified(token).unwrap().kid
+    }
+
+    #[test]
+    fn a_pools_key_set_holds_no_private_key_and_its_own_record_does() {
+        let env = TestEnv::new();
+        let set = create_key_set(&env, POOL).now_or_never().unwrap().unwrap();
+        let kid = &set.keys[0].kid;
+        let stored = record(&env, &crate::store::keys::signing_keys(POOL)).unwrap();
+        assert!(stored["keys"][0].get("private_key").is_none(), "{stored}");
+        assert_eq!(stored["keys"][0]["kid"], json!(kid));
+        let secret = record(&env, &crate::store::keys::signing_key_secret(POOL, kid)).unwrap();
+        assert!(
+            secret["private_key"]
+                .as_str()
+                .is_some_and(|k| !k.is_empty())
+        );
+        let token = sign_now(&env, POOL, &access_claims(&env));
+        assert_eq!(&kid_of(&token), kid);
+        assert!(verifies(&env, &token));
+        // Without its private half the key cannot sign: an internal error, not a token.
+        env.store
+            .delete(
+                &crate::store::keys::signing_key_secret(POOL, kid),
+                Expect::Any,
+            )
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        let err = pool_signer(&env, POOL).now_or_never().unwrap().unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::Internal);
+    }
+
+    #[test]
+    fn an_inline_key_set_signs_and_rotation_moves_its_key_out_then_deletes_it_when_retired() {
+        let env = TestEnv::new();
+        // A set as pools stored it before private keys moved out: the key inline.
+        let generated = env
+            .jws
+            .generate(JwsAlgorithm::RS256)
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        let old = SigningKey {
+            kid: "oldkid".into(),
+            alg: JwsAlgorithm::RS256,
+            private_key: Some(generated.private_pkcs8_der),
+            n: b64url(&generated.modulus),
+            e: b64url(&generated.exponent),
+            created_millis: env.clock.now_millis(),
+            signs_from_millis: None,
+            retires_millis: None,
+        };
+        let inline = serde_json::to_vec(&KeySet {
+            keys: alloc::vec![old],
+        })
+        .unwrap();
+        env.store
+            .put(
+                &crate::store::keys::signing_keys(POOL),
+                &inline,
+                Expect::Absent,
+            )
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        let before = sign_now(&env, POOL, &access_claims(&env));
+        assert_eq!(kid_of(&before), "oldkid");
+        assert!(verifies(&env, &before));
+
+        // Rotation: the new key signs after 10 s; the old one retires 60 s after that.
+        let rotation = rotate_key_set(&env, POOL, 10_000, 60_000)
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        let stored = record(&env, &crate::store::keys::signing_keys(POOL)).unwrap();
+        for key in stored["keys"].as_array().unwrap() {
+            assert!(key.get("private_key").is_none(), "{stored}");
+        }
+        for kid in [rotation.new_kid.as_str(), "oldkid"] {
+            assert!(record(&env, &crate::store::keys::signing_key_secret(POOL, kid)).is_some());
+        }
+        // Until the new key signs, the old one does, from its own record now.
+        assert_eq!(
+            kid_of(&sign_now(&env, POOL, &access_claims(&env))),
+            "oldkid"
+        );
+        env.clock.advance(10_000);
+        let after = sign_now(&env, POOL, &access_claims(&env));
+        assert_eq!(kid_of(&after), rotation.new_kid);
+        assert!(verifies(&env, &after) && verifies(&env, &before));
+
+        // Once retired, the old key stops verifying, and the next rotation deletes its
+        // private half.
+        env.clock.advance(60_000);
+        assert!(!verifies(&env, &before));
+        assert!(verifies(&env, &sign_now(&env, POOL, &access_claims(&env))));
+        rotate_key_set(&env, POOL, 0, 60_000)
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        assert!(
+            record(
+                &env,
+                &crate::store::keys::signing_key_secret(POOL, "oldkid")
+            )
+            .is_none()
+        );
+        assert!(
+            record(
+                &env,
+                &crate::store::keys::signing_key_secret(POOL, &rotation.new_kid)
+            )
+            .is_some()
+        );
+    }
+
     #[test]
     fn sign_and_verify_round_trip_and_reject_tampering() {
         let env = TestEnv::new();
-        let set = create_key_set(&env, "us-east-1_abcdefghi")
+        create_key_set(&env, "us-east-1_abcdefghi")
             .now_or_never()
             .unwrap()
             .unwrap();
@@ -438,7 +723,7 @@ mod tests {
         claims.insert("iss".into(), json!("http://x/us-east-1_abcdefghi"));
         claims.insert("token_use".into(), json!("access"));
         claims.insert("exp".into(), json!(env.clock.now_millis() / 1000 + 60));
-        let token = sign(&env, &set, &claims).now_or_never().unwrap().unwrap();
+        let token = sign_now(&env, "us-east-1_abcdefghi", &claims);
         let (pool, got) = verify(&env, "http://x", &token, "access")
             .now_or_never()
             .unwrap()
