@@ -559,7 +559,8 @@ pub async fn verify_decoded(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::Clock;
+    use crate::ports::{Clock, Jws as _};
+    use crate::store::Store as _;
     use crate::testing::TestEnv;
     use futures_util::FutureExt;
 
