@@ -178,17 +178,8 @@ pub async fn rotate_key_set(
     longest_token_millis: u64,
 ) -> Result<Rotation, Error> {
     let key_name = crate::store::keys::signing_keys(pool_id);
-    let generated = env.jws().generate(JwsAlgorithm::RS256).await?;
-    let kid = crate::ids::random_token(env.random(), 24);
-    // The private half first: once the set names the key, its private half is there.
-    put_key_secret(
-        env,
-        pool_id,
-        &kid,
-        &generated.private_pkcs8_der,
-        Expect::Absent,
-    )
-    .await?;
+    let new_key = new_pool_key(env, pool_id).await?;
+    let kid = new_key.kid.clone();
     for _ in 0..8 {
         let item = env.store().get(&key_name).await?.ok_or_else(|| {
             Error::resource_not_found(alloc::format!("User pool {pool_id} does not exist."))
@@ -212,14 +203,9 @@ pub async fn rotate_key_set(
         set.keys.insert(
             0,
             SigningKey {
-                kid: kid.clone(),
-                alg: JwsAlgorithm::RS256,
-                private_key: None,
-                n: b64url(&generated.modulus),
-                e: b64url(&generated.exponent),
                 created_millis: now,
                 signs_from_millis: Some(signs_from),
-                retires_millis: None,
+                ..new_key.clone()
             },
         );
         let bytes = serde_json::to_vec(&set)?;
@@ -229,16 +215,9 @@ pub async fn rotate_key_set(
             .await
         {
             Ok(_) => {
-                // No set names the retired keys any more, so nothing signs with them. A delete
-                // that fails leaves a private key nothing reads, removed with the pool.
+                // No set names the retired keys any more, so nothing signs with them.
                 for key in dropped {
-                    let _ = env
-                        .store()
-                        .delete(
-                            &crate::store::keys::signing_key_secret(pool_id, &key.kid),
-                            Expect::Any,
-                        )
-                        .await;
+                    forget_key_secret(env, pool_id, &key.kid).await;
                 }
                 return Ok(Rotation {
                     set,
@@ -250,14 +229,8 @@ pub async fn rotate_key_set(
             Err(e) => return Err(e.into()),
         }
     }
-    // Given up: the new key's private half is named by no set.
-    let _ = env
-        .store()
-        .delete(
-            &crate::store::keys::signing_key_secret(pool_id, &kid),
-            Expect::Any,
-        )
-        .await;
+    // Given up: no set names the new key.
+    forget_key_secret(env, pool_id, &kid).await;
     Err(Error::new(
         crate::error::ErrorKind::TooManyRequests,
         "The key set changed too often; try again.",
@@ -285,8 +258,21 @@ async fn put_key_secret(
     Ok(())
 }
 
-/// Creates a pool's first key pair (with the pool).
-pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Error> {
+/// Deletes a pool key's private half once no key set names it. A delete that fails leaves a
+/// record nothing reads, removed with the pool.
+async fn forget_key_secret(env: &dyn Env, pool_id: &str, kid: &str) {
+    let _ = env
+        .store()
+        .delete(
+            &crate::store::keys::signing_key_secret(pool_id, kid),
+            Expect::Any,
+        )
+        .await;
+}
+
+/// A new RS256 key for a pool, its private half already in its own record (written first: once
+/// a set names the key, its private half is there); the public half, for the set.
+async fn new_pool_key(env: &dyn Env, pool_id: &str) -> Result<SigningKey, Error> {
     let generated = env.jws().generate(JwsAlgorithm::RS256).await?;
     let kid = crate::ids::random_token(env.random(), 24);
     put_key_secret(
@@ -297,8 +283,8 @@ pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Erro
         Expect::Absent,
     )
     .await?;
-    let key = SigningKey {
-        kid: kid.clone(),
+    Ok(SigningKey {
+        kid,
         alg: JwsAlgorithm::RS256,
         private_key: None,
         n: b64url(&generated.modulus),
@@ -306,7 +292,13 @@ pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Erro
         created_millis: env.clock().now_millis(),
         signs_from_millis: None,
         retires_millis: None,
-    };
+    })
+}
+
+/// Creates a pool's first key pair (with the pool).
+pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Error> {
+    let key = new_pool_key(env, pool_id).await?;
+    let kid = key.kid.clone();
     let set = KeySet {
         keys: alloc::vec![key],
     };
@@ -323,13 +315,7 @@ pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Erro
         Ok(_) => Ok(set),
         // Another request created it first: use theirs (and drop the private half of ours).
         Err(StoreError::Conflict) => {
-            let _ = env
-                .store()
-                .delete(
-                    &crate::store::keys::signing_key_secret(pool_id, &kid),
-                    Expect::Any,
-                )
-                .await;
+            forget_key_secret(env, pool_id, &kid).await;
             load_key_set(env, pool_id).await
         }
         Err(e) => Err(e.into()),
