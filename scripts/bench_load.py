@@ -345,8 +345,10 @@ def wrk(server, script, seconds):
     sock = re.search(r"Socket errors: (.*)", out)
     if errors or sock:
         raise SystemExit(f"wrk against {server['name']} ({script}) saw errors:\n{out}")
-    p50 = parse_duration_ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = parse_duration_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    # The latency distribution's own lines ("     50%  367.00us"), not a "+/- Stdev" column
+    # that happens to end in 50% (e.g. "74.50%" followed by the next line's first word).
+    p50 = parse_duration_ms(re.search(r"^\s*50%\s+(\S+)$", out, re.M).group(1))
+    p99 = parse_duration_ms(re.search(r"^\s*99%\s+(\S+)$", out, re.M).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     return {"rps": rps, "p50": p50, "p99": p99, "cpu_s": cpu, "per_cpu_s": requests / cpu if cpu > 0 else float("inf"),
             "cpu_us": cpu * 1e6 / requests if requests else float("nan")}
