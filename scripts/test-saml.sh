@@ -48,9 +48,9 @@ trap stop EXIT
 # reused and only the host and what saml adds are compiled here. The saml test's build also
 # builds the host binary it runs, with saml, into $CARGO_TARGET_DIR/debug/cognate.
 echo "==> saml: clippy and build of the host with --features saml"
-SAML_FEATURES=(--workspace --features cognate-host/saml --locked)
-cargo clippy "${SAML_FEATURES[@]}" --all-targets -- -D warnings
-cargo test "${SAML_FEATURES[@]}" --test saml --no-run
+SAML_CARGO=(--workspace --features cognate-host/saml --locked)
+cargo clippy "${SAML_CARGO[@]}" --all-targets -- -D warnings
+cargo test "${SAML_CARGO[@]}" --test saml --no-run
 cognate_bin="$CARGO_TARGET_DIR/debug/cognate"
 echo "==> saml: the end-to-end tests and the web SDK"
 cargo test --workspace --test e2e --locked --no-run
@@ -81,7 +81,7 @@ done
 
 echo "==> saml: pysaml2's IdP at $SAML_IDP_URL; the host's verifier and the core's checks"
 status=0
-cargo test "${SAML_FEATURES[@]}" --test saml || status=$?
+cargo test "${SAML_CARGO[@]}" --test saml || status=$?
 
 if [ "$status" -eq 0 ]; then
   helper_port="$("$SAML_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"

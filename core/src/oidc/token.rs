@@ -374,7 +374,7 @@ async fn client_credentials(
         ));
     }
     // 3. The access token, Cognito's machine-to-machine claims.
-    let keys = crate::token::pool_signer(ctx.env, &pool.id).await?;
+    let signer = crate::token::pool_signer(ctx.env, &pool.id).await?;
     let now = ctx.env.clock().now_millis() / 1000;
     let expires_in = client.access_token_seconds();
     let mut claims = Map::new();
@@ -413,7 +413,7 @@ async fn client_credentials(
         // The plugin refused or failed: the request cannot succeed as sent.
         _ => OAuthError::invalid_request(e.message),
     })?;
-    let access = crate::token::sign(ctx.env, &keys, &claims).await?;
+    let access = crate::token::sign(ctx.env, &signer, &claims).await?;
     Ok(json!({
         "access_token": access,
         "token_type": "Bearer",

@@ -53,12 +53,12 @@ pub async fn issue_tokens_for(
     grant: &Grant,
     source: crate::trigger::TokenSource,
 ) -> Result<Tokens, Error> {
-    let (keys, groups) = futures_util::future::join(
+    let (signer, groups) = futures_util::future::join(
         pool_signer(env, &pool.id),
         crate::group::memberships(env, pool, user),
     )
     .await;
-    let (keys, groups): (Signer, _) = (keys?, groups?);
+    let (signer, groups): (Signer, _) = (signer?, groups?);
     let now_millis = env.clock().now_millis();
     let now = now_millis / 1000;
     let mut id_claims = id_claims(
@@ -141,8 +141,8 @@ pub async fn issue_tokens_for(
     );
     let (id, access) = if grant.scope.is_none() {
         let (id, access, stored) = futures_util::future::join3(
-            sign(env, &keys, &id_claims),
-            sign(env, &keys, &access_claims),
+            sign(env, &signer, &id_claims),
+            sign(env, &signer, &access_claims),
             store_writes,
         )
         .await;
@@ -151,12 +151,12 @@ pub async fn issue_tokens_for(
     } else {
         // OAuth 2.0: the ID token's `at_hash` covers the signed access token, so it comes second.
         let (access, stored) =
-            futures_util::future::join(sign(env, &keys, &access_claims), store_writes).await;
+            futures_util::future::join(sign(env, &signer, &access_claims), store_writes).await;
         stored?;
         let access = access?;
         let id = if grant.issues_id_token() {
             id_claims.insert("at_hash".into(), json!(at_hash(&access)));
-            Some(sign(env, &keys, &id_claims).await?)
+            Some(sign(env, &signer, &id_claims).await?)
         } else {
             None
         };

@@ -70,6 +70,15 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
+    /// This key as the signer, with its private half.
+    fn signer(&self, private_key: Secret) -> Signer {
+        Signer {
+            kid: self.kid.clone(),
+            alg: self.alg,
+            private_key,
+        }
+    }
+
     /// Published and accepted for verification at `now`.
     pub fn is_live(&self, now: u64) -> bool {
         self.retires_millis.is_none_or(|t| now < t)
@@ -125,11 +134,7 @@ impl KeySet {
             .private_key
             .clone()
             .ok_or_else(|| Error::internal("the signing key's private half is not in its set"))?;
-        Ok(Signer {
-            kid: key.kid.clone(),
-            alg: key.alg,
-            private_key,
-        })
+        Ok(key.signer(private_key))
     }
 }
 
@@ -340,11 +345,7 @@ pub async fn pool_signer(env: &dyn Env, pool_id: &str) -> Result<Signer, Error> 
             serde_json::from_slice::<KeySecret>(&item.value)?.private_key
         }
     };
-    Ok(Signer {
-        kid: key.kid.clone(),
-        alg: key.alg,
-        private_key,
-    })
+    Ok(key.signer(private_key))
 }
 
 pub async fn load_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Error> {
