@@ -42,6 +42,7 @@ import json
 import http.server
 import re
 import sys
+import threading
 import urllib.parse
 
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
@@ -149,6 +150,18 @@ class Idp:
         self.fetches = {}
         self.encrypt_for = set()
         self.logouts = []
+        # The HTTP server is threaded (a browser and the tests' clients at once), but pysaml2's
+        # Server objects and this state are not made for threads: a rebuild that read the SP
+        # list before another SP was added could replace the servers after that SP's own
+        # rebuild. Each request is handled under this lock, whole.
+        self.lock = threading.Lock()
+        self.rebuild()
+
+    def register_sp(self, metadata, encrypt):
+        if encrypt:
+            entity = re.search(r'entityID="([^"]+)"', metadata)
+            self.encrypt_for.add(html.unescape(entity.group(1)))
+        self.sp_metadata.append(metadata)
         self.rebuild()
 
     def rebuild(self):
@@ -255,13 +268,17 @@ def handler_for(idp):
         def do_POST(self):
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length).decode()
+            with idp.lock:
+                return self.post(body)
+
+        def do_GET(self):
+            with idp.lock:
+                return self.get()
+
+        def post(self, body):
             try:
                 if self.path.startswith("/sp"):
-                    if self.path == "/sp?encrypt=1":
-                        entity = re.search(r'entityID="([^"]+)"', body)
-                        idp.encrypt_for.add(html.unescape(entity.group(1)))
-                    idp.sp_metadata.append(body)
-                    idp.rebuild()
+                    idp.register_sp(body, encrypt=self.path == "/sp?encrypt=1")
                     return self.answer(204, b"")
                 if self.path == "/sso/login":
                     form = dict(urllib.parse.parse_qsl(body))
@@ -279,7 +296,7 @@ def handler_for(idp):
                 return self.answer(400, "%s: %s" % (type(e).__name__, e), "text/plain")
             return self.answer(404, "not found")
 
-        def do_GET(self):
+        def get(self):
             url = urllib.parse.urlsplit(self.path)
             query = dict(urllib.parse.parse_qsl(url.query))
             server = idp.servers.get(query.get("signer", "idp"))

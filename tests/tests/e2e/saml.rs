@@ -238,8 +238,9 @@ async fn idp_initiated_form(
         .send()
         .await
         .unwrap();
-    assert_eq!(page.status().as_u16(), 200);
+    let status = page.status().as_u16();
     let html = page.text().await.unwrap();
+    assert_eq!(status, 200, "the IdP's unsolicited response: {html}");
     let action = cognate_tests::form_browser::attribute_after(&html, "<form", "action").unwrap();
     assert_eq!(action, format!("{}/saml2/idpresponse", target.base_url()));
     cognate_tests::form_browser::hidden_fields(&html)
