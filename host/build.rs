@@ -7,8 +7,14 @@
 //! runs, so sharing it would deadlock. That directory is shared by every profile and by
 //! `cargo clippy`, so the guest is compiled once and then only when `core/` or `guest/` change.
 //!
-//! `COGNATE_GUEST_WASM=/path/to/cognate_core_guest.wasm` skips the nested build and embeds that
-//! file instead (a guest built elsewhere, e.g. by a CI step).
+//! The module rustc writes is then optimised by binaryen's `wasm-opt -O3` (Debian's `binaryen`,
+//! which scripts/setup-run.sh installs), keeping the names section for trap backtraces: the
+//! guest's requests cost less CPU in wasmtime (issue 23: GetUser 0.95-0.995x, client_credentials
+//! 0.98-0.99x, REFRESH_TOKEN_AUTH 0.99x in A/Bs under wrk). The optimised module is kept beside
+//! the input, named after the input's SHA-256, so wasm-opt (~50 s) runs once per guest build.
+//!
+//! `COGNATE_GUEST_WASM=/path/to/cognate_core_guest.wasm` skips the nested build and wasm-opt and
+//! embeds that file instead (a guest built elsewhere, e.g. by a CI step).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -91,10 +97,56 @@ fn build_guest() -> PathBuf {
              `rustup target add {GUEST_TARGET}` (scripts/setup.sh does it)"
         ));
     }
-    target_dir
-        .join(GUEST_TARGET)
-        .join(GUEST_PROFILE)
-        .join("cognate_core_guest.wasm")
+    optimise(
+        &target_dir
+            .join(GUEST_TARGET)
+            .join(GUEST_PROFILE)
+            .join("cognate_core_guest.wasm"),
+    )
+}
+
+/// `wasm-opt -O3` of `input`, cached beside it under the input's SHA-256.
+fn optimise(input: &Path) -> PathBuf {
+    let bytes = std::fs::read(input)
+        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", input.display())));
+    let digest = sha2::Sha256::digest(&bytes);
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let output = input.with_file_name(format!("cognate_core_guest.opt-{hex}.wasm"));
+    if output.is_file() {
+        return output;
+    }
+    // Build scripts of several profiles may run at once over this shared directory: each
+    // writes its own temporary file and renames it into place whole.
+    let temporary = input.with_file_name(format!(
+        "cognate_core_guest.opt-{hex}.{}.tmp",
+        std::process::id()
+    ));
+    let status = Command::new("wasm-opt")
+        .args(["-O3", "-g"])
+        .arg(input)
+        .arg("-o")
+        .arg(&temporary)
+        .status()
+        .unwrap_or_else(|e| {
+            fail(&format!(
+                "cannot run wasm-opt ({e}); install binaryen: scripts/setup-run.sh does it"
+            ))
+        });
+    if !status.success() {
+        let _ = std::fs::remove_file(&temporary);
+        fail(&format!(
+            "wasm-opt failed on {} ({status})",
+            input.display()
+        ));
+    }
+    std::fs::rename(&temporary, &output).unwrap_or_else(|e| {
+        fail(&format!(
+            "cannot rename {} to {}: {e}",
+            temporary.display(),
+            output.display()
+        ))
+    });
+    output
 }
 
 /// `<target>/guest` from `OUT_DIR` = `<target>[/<triple>]/<profile>/build/<pkg>-<hash>/out`.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs only what building and running the host needs (scripts/run.sh): the Rust target the
-# core's Wasm guest is built for, and the C libraries of the `saml` feature (libxmlsec1 & co,
-# scripts/setup-saml.sh --libs). Idempotent. Everything the tests need is in scripts/setup.sh.
+# core's Wasm guest is built for, binaryen's wasm-opt (host/build.rs optimises the guest with
+# it), and the C libraries of the `saml` feature (libxmlsec1 & co, scripts/setup-saml.sh
+# --libs). Idempotent. Everything the tests need is in scripts/setup.sh.
 set -euo pipefail
 
 if ! command -v rustup >/dev/null 2>&1; then
@@ -13,5 +14,14 @@ installed_targets="$(rustup target list --installed)"
 for target in wasm32-unknown-unknown; do
   grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
 done
+# wasm-opt, pinned: a different binaryen makes a different guest module (and artifact hash).
+BINARYEN_DEB_VERSION=108-1
+if [ "$(dpkg-query -W -f='${Version}' binaryen 2>/dev/null || true)" != "$BINARYEN_DEB_VERSION" ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "binaryen=$BINARYEN_DEB_VERSION" >&2
+fi
 # SAML 2.0 identity providers (issue 20): scripts/run.sh builds the host with `--features saml`.
 "$(dirname "$0")/setup-saml.sh" --libs
