@@ -16,8 +16,8 @@
 //! `BENCH_STORE=memory` runs everything over the in-memory store instead of SQLite: the
 //! engines' own cost without SQLite's blocking-pool round trips.
 //!
-//! The core artifact's size is printed first (raw, and after `wasm-opt -O3` when `wasm-opt` is
-//! on the PATH). Goals (README, "Engines"): wasm within 10% of native on sign-in, within 25% on
+//! The embedded core module's size is printed first (host/build.rs has run `wasm-opt -O3` on
+//! it). Goals (README, "Engines"): wasm within 10% of native on sign-in, within 25% on
 //! refresh and GetUser; report the ratios of one run.
 // A benchmark that cannot set up should stop loudly.
 #![allow(
@@ -199,27 +199,10 @@ impl Bench {
 }
 
 fn artifact_size() {
-    let raw = cognate_host::engine::wasm::CORE_WASM;
-    eprintln!("core artifact: {} bytes (raw)", raw.len());
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("core.wasm");
-    let output = dir.path().join("core.opt.wasm");
-    std::fs::write(&input, raw).unwrap();
-    match std::process::Command::new("wasm-opt")
-        // The features rustc emits for wasm32 (bulk memory, sign extension, ...).
-        .arg("--all-features")
-        .arg("-O3")
-        .arg(&input)
-        .arg("-o")
-        .arg(&output)
-        .status()
-    {
-        Ok(status) if status.success() => eprintln!(
-            "core artifact: {} bytes after wasm-opt -O3",
-            std::fs::metadata(&output).unwrap().len()
-        ),
-        _ => eprintln!("core artifact: wasm-opt not found or failed; no optimised size"),
-    }
+    eprintln!(
+        "core module: {} bytes (as embedded: after host/build.rs's wasm-opt -O3)",
+        cognate_host::engine::wasm::CORE_WASM.len()
+    );
 }
 
 fn engines(c: &mut Criterion) {
