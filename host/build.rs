@@ -9,9 +9,10 @@
 //!
 //! The module rustc writes is then optimised by binaryen's `wasm-opt -O3` (Debian's `binaryen`,
 //! which scripts/setup-run.sh installs), keeping the names section for trap backtraces: the
-//! guest's requests cost less CPU in wasmtime (issue 23: GetUser 0.95-0.995x, client_credentials
-//! 0.98-0.99x, REFRESH_TOKEN_AUTH 0.99x in A/Bs under wrk). The optimised module is kept beside
-//! the input, named after the input's SHA-256, so wasm-opt (~50 s) runs once per guest build.
+//! guest's requests cost less CPU in wasmtime (issue 23, A/Bs under wrk: GetUser 0.95-0.995x,
+//! REFRESH_TOKEN_AUTH 0.98-0.99x, client_credentials 0.98-1.005x). The optimised module is kept
+//! beside the input, named after the input's SHA-256, so wasm-opt (~50 s) runs once per guest
+//! build.
 //!
 //! `COGNATE_GUEST_WASM=/path/to/cognate_core_guest.wasm` skips the nested build and wasm-opt and
 //! embeds that file instead (a guest built elsewhere, e.g. by a CI step).
