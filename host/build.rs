@@ -52,9 +52,18 @@ fn main() {
     // 4.5 MB at every start.
     let bytes = std::fs::read(&wasm)
         .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", wasm.display())));
-    let digest = sha2::Sha256::digest(&bytes);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    println!("cargo:rustc-env=COGNATE_CORE_WASM_SHA256={hex}");
+    println!(
+        "cargo:rustc-env=COGNATE_CORE_WASM_SHA256={}",
+        sha256_hex(&bytes)
+    );
+}
+
+/// The SHA-256 of `bytes`, lower-case hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn build_guest() -> PathBuf {
@@ -110,8 +119,8 @@ fn build_guest() -> PathBuf {
 fn optimise(input: &Path) -> PathBuf {
     let bytes = std::fs::read(input)
         .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", input.display())));
-    let digest = sha2::Sha256::digest(&bytes);
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let hex = sha256_hex(&bytes);
+    let hex = hex.get(..16).unwrap_or(&hex);
     let output = input.with_file_name(format!("cognate_core_guest.opt-{hex}.wasm"));
     if output.is_file() {
         return output;

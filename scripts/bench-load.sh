@@ -25,14 +25,7 @@ OIDC_PROVIDER_VERSION=9.13.3
 COGNITO_LOCAL_VERSION=5.3.0
 PEERS_ROOT="$CACHE/npm-bench-oidc-provider$OIDC_PROVIDER_VERSION-cognito-local$COGNITO_LOCAL_VERSION"
 
-if ! command -v wrk >/dev/null; then
-  echo "bench-load: installing Debian's wrk $WRK_DEBIAN_VERSION" >&2
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    "wrk=$WRK_DEBIAN_VERSION" >&2
-fi
+scripts/apt-install.sh "wrk=$WRK_DEBIAN_VERSION"
 
 scripts/setup-edge.sh
 eval "$(scripts/setup-edge.sh --env)"

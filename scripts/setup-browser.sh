@@ -26,12 +26,7 @@ if [ "${1:-}" = "--env" ]; then
 fi
 
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  echo "setup-browser: installing Debian's chromium and chromium-driver" >&2
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    chromium chromium-driver >&2
+  scripts/apt-install.sh chromium chromium-driver
 fi
 
 if [ ! -f "$NPM_ROOT/.complete" ]; then

@@ -20,12 +20,7 @@ if [ "${1:-}" = "--bin" ]; then
 fi
 
 if ! find_bin >/dev/null; then
-  echo "setup-postgres: installing Debian's postgresql" >&2
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >&2
   # (Its packaged cluster may start on 5432: unused here, the tests run their own.)
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    postgresql >&2
+  "$(dirname "$0")/apt-install.sh" postgresql
 fi
 find_bin >/dev/null || { echo "setup-postgres: initdb not found after install" >&2; exit 1; }

@@ -16,12 +16,6 @@ for target in wasm32-unknown-unknown; do
 done
 # wasm-opt, pinned: a different binaryen makes a different guest module (and artifact hash).
 BINARYEN_DEB_VERSION=108-1
-if [ "$(dpkg-query -W -f='${Version}' binaryen 2>/dev/null || true)" != "$BINARYEN_DEB_VERSION" ]; then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    "binaryen=$BINARYEN_DEB_VERSION" >&2
-fi
+"$(dirname "$0")/apt-install.sh" "binaryen=$BINARYEN_DEB_VERSION"
 # SAML 2.0 identity providers (issue 20): scripts/run.sh builds the host with `--features saml`.
 "$(dirname "$0")/setup-saml.sh" --libs

@@ -24,23 +24,10 @@ if [ "${1:-}" = "--env" ]; then
   exit 0
 fi
 
-apt_install() {
-  local missing=()
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ "${#missing[@]}" -eq 0 ] && return 0
-  echo "setup-saml: installing Debian's ${missing[*]}" >&2
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-}
-
-apt_install libxmlsec1-dev libxml2-dev libssl-dev pkg-config libclang-dev
+scripts/apt-install.sh libxmlsec1-dev libxml2-dev libssl-dev pkg-config libclang-dev
 [ "${1:-}" = "--libs" ] && exit 0
 
-apt_install xmlsec1
+scripts/apt-install.sh xmlsec1
 if [ ! -f "$VENV/.complete" ]; then
   echo "setup-saml: installing $REQUIREMENTS into $VENV" >&2
   rm -rf "$VENV"
