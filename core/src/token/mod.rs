@@ -385,16 +385,28 @@ pub async fn sign(
     key: &Signer,
     claims: &Map<String, Value>,
 ) -> Result<String, Error> {
-    let header = json!({"kid": key.kid, "alg": key.alg.name()});
-    let mut input = b64url(&serde_json::to_vec(&header)?);
+    /// The members in the order a JSON object of them has always been written (sorted).
+    #[derive(Serialize)]
+    struct Header<'a> {
+        alg: &'a str,
+        kid: &'a str,
+    }
+    let header = serde_json::to_vec(&Header {
+        alg: key.alg.name(),
+        kid: &key.kid,
+    })?;
+    let payload = serde_json::to_vec(claims)?;
+    // A JWT is public: its segments are encoded by the fast (not constant-time) encoder.
+    let mut input = String::with_capacity((header.len() + payload.len() + 256) * 4 / 3 + 8);
+    crate::codec::b64url_public_into(&header, &mut input);
     input.push('.');
-    input.push_str(&b64url(&serde_json::to_vec(claims)?));
+    crate::codec::b64url_public_into(&payload, &mut input);
     let signature = env
         .jws()
         .sign(key.alg, &key.kid, &key.private_key, input.as_bytes())
         .await?;
     input.push('.');
-    input.push_str(&b64url(&signature));
+    crate::codec::b64url_public_into(&signature, &mut input);
     Ok(input)
 }
 

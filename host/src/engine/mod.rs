@@ -120,12 +120,16 @@ impl CoreEngine {
         request: Request,
         env: &Arc<HostEnv>,
     ) -> Response {
+        // The native core's future is boxed: it holds the state of every operation the core
+        // serves (about 12 KB), and inline it would make this future, and every future that
+        // awaits it up to hyper's, as large; each of those is moved (copied) a few times per
+        // request, on the Wasm engine too, which never runs it (issue 23).
         match self {
-            Self::Native => native_handle(service, request, env).await,
+            Self::Native => Box::pin(native_handle(service, request, env)).await,
             Self::Wasm(core) => core.handle(&request, Arc::clone(env)).await,
             Self::Warming(cell) => match cell.get() {
                 Some(core) => core.handle(&request, Arc::clone(env)).await,
-                None => native_handle(service, request, env).await,
+                None => Box::pin(native_handle(service, request, env)).await,
             },
         }
     }
@@ -203,4 +207,22 @@ fn compile_in_child(cache_dir: &std::path::Path, limits: WasmLimits) -> anyhow::
         "`cognate compile-core` ended with {}: {tail}",
         output.status
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What every request's futures above the engine hold of it, from the handler up to
+    /// hyper's, each moved a few times per request: not the native core's every operation.
+    #[test]
+    fn an_engines_request_future_stays_small() {
+        fn size<'a, F: std::future::Future>(
+            _: fn(&'a CoreEngine, &'a Service, Request, &'a Arc<HostEnv>) -> F,
+        ) -> usize {
+            std::mem::size_of::<F>()
+        }
+        let size = size(CoreEngine::handle);
+        assert!(size < 2048, "CoreEngine::handle's future is {size} bytes");
+    }
 }
