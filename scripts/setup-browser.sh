@@ -25,9 +25,7 @@ if [ "${1:-}" = "--env" ]; then
   exit 0
 fi
 
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  scripts/apt-install.sh chromium chromium-driver
-fi
+scripts/apt-install.sh chromium chromium-driver
 
 if [ ! -f "$NPM_ROOT/.complete" ]; then
   echo "setup-browser: installing playwright-core@$PLAYWRIGHT_VERSION and axe-core@$AXE_CORE_VERSION into $NPM_ROOT" >&2

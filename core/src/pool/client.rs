@@ -36,58 +36,40 @@ pub struct AppClient {
 /// every member and a second pass over it; this is one pass, and every token request decodes
 /// its client (2.65 against 0.45 µs to skip the record natively, more in the Wasm core;
 /// issue 23). The conversion lists every field of both structs, so a field added to either
-/// cannot be forgotten here.
+/// cannot be forgotten here. (An absent `Option` member decodes as `None` without a default.)
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct StoredClient {
     user_pool_id: String,
     client_name: String,
     client_id: String,
-    #[serde(default)]
     client_secret: Option<Secret>,
     #[serde(default)]
     creation_date: f64,
     #[serde(default)]
     last_modified_date: f64,
-    #[serde(default)]
     refresh_token_validity: Option<u64>,
-    #[serde(default)]
     access_token_validity: Option<u64>,
-    #[serde(default)]
     id_token_validity: Option<u64>,
-    #[serde(default)]
     token_validity_units: Option<TokenValidityUnits>,
-    #[serde(default)]
     read_attributes: Option<Vec<String>>,
-    #[serde(default)]
     write_attributes: Option<Vec<String>>,
-    #[serde(default)]
     explicit_auth_flows: Option<Vec<String>>,
-    #[serde(default)]
     supported_identity_providers: Option<Vec<String>>,
-    #[serde(default, rename = "CallbackURLs")]
+    #[serde(rename = "CallbackURLs")]
     callback_urls: Option<Vec<String>>,
-    #[serde(default, rename = "LogoutURLs")]
+    #[serde(rename = "LogoutURLs")]
     logout_urls: Option<Vec<String>>,
-    #[serde(default, rename = "DefaultRedirectURI")]
+    #[serde(rename = "DefaultRedirectURI")]
     default_redirect_uri: Option<String>,
-    #[serde(default)]
     allowed_o_auth_flows: Option<Vec<String>>,
-    #[serde(default)]
     allowed_o_auth_scopes: Option<Vec<String>>,
-    #[serde(default)]
     allowed_o_auth_flows_user_pool_client: Option<bool>,
-    #[serde(default)]
     analytics_configuration: Option<Value>,
-    #[serde(default)]
     prevent_user_existence_errors: Option<String>,
-    #[serde(default)]
     enable_token_revocation: Option<bool>,
-    #[serde(default)]
     enable_propagate_additional_user_context_data: Option<bool>,
-    #[serde(default)]
     auth_session_validity: Option<u64>,
-    #[serde(default)]
     refresh_token_rotation: Option<Value>,
 }
 

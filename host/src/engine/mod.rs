@@ -120,16 +120,12 @@ impl CoreEngine {
         request: Request,
         env: &Arc<HostEnv>,
     ) -> Response {
-        // The native core's future is boxed: it holds the state of every operation the core
-        // serves (about 12 KB), and inline it would make this future, and every future that
-        // awaits it up to hyper's, as large; each of those is moved (copied) a few times per
-        // request, on the Wasm engine too, which never runs it (issue 23).
         match self {
-            Self::Native => Box::pin(native_handle(service, request, env)).await,
+            Self::Native => native_handle(service, request, env).await,
             Self::Wasm(core) => core.handle(&request, Arc::clone(env)).await,
             Self::Warming(cell) => match cell.get() {
                 Some(core) => core.handle(&request, Arc::clone(env)).await,
-                None => Box::pin(native_handle(service, request, env)).await,
+                None => native_handle(service, request, env).await,
             },
         }
     }
@@ -163,12 +159,17 @@ fn load_core(
 /// The core's answer, linked natively. Spelled out with a `Send` bound so that a core change
 /// that makes the request future `!Send` (which tokio's multi-threaded server cannot run) fails
 /// here, with this explanation, rather than as an opaque axum `Handler` error.
+///
+/// Boxed: the core's future holds the state of every operation it serves (about 12 KB), and
+/// inline it would make the engine's future, and every future that awaits it up to hyper's, as
+/// large; each of those is moved (copied) a few times per request, on the Wasm engine too,
+/// which never runs it (issue 23).
 fn native_handle<'a>(
     service: &'a Service,
     request: Request,
     env: &'a HostEnv,
-) -> impl std::future::Future<Output = Response> + Send + 'a {
-    service.handle(request, env)
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send + 'a>> {
+    Box::pin(service.handle(request, env))
 }
 
 /// Whether this process is the `cognate` executable, which can compile the core as a child
