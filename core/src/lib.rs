@@ -48,6 +48,7 @@ pub mod codec;
 pub mod config;
 pub mod console;
 // Email and SMS: composition, routing (SMTP/SES/SNS), flood control (issue 22).
+pub mod decoded;
 pub mod delivery;
 pub mod device;
 pub mod error;

@@ -307,6 +307,11 @@ pub trait Env: MaybeSend + MaybeSync {
     fn webauthn(&self) -> &dyn WebAuthnVerifier {
         &NoWebAuthn
     }
+    /// Decoded records kept between requests ([`crate::decoded`]). Adapters without a table
+    /// keep the default, which decodes at every read.
+    fn decoded_records(&self) -> &dyn crate::decoded::DecodedRecords {
+        &crate::decoded::NoDecodedRecords
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -206,6 +206,8 @@ pub struct TestEnv {
     pub triggers: ScriptedTriggers,
     /// Outbound HTTP answered from a table (see [`ScriptedHttp`]).
     pub http: ScriptedHttp,
+    /// Decoded records kept between requests, as the host keeps them.
+    pub decoded: crate::decoded::KeptRecords,
 }
 
 /// Outbound HTTP for tests: answers by URL from a table the test fills; counts requests.
@@ -327,6 +329,7 @@ impl TestEnv {
             passwords: FastHasher,
             triggers: ScriptedTriggers::default(),
             http: ScriptedHttp::default(),
+            decoded: Default::default(),
         }
     }
 }
@@ -361,6 +364,9 @@ impl Env for TestEnv {
     }
     fn http(&self) -> &dyn crate::ports::Http {
         &self.http
+    }
+    fn decoded_records(&self) -> &dyn crate::decoded::DecodedRecords {
+        &self.decoded
     }
 }
 

@@ -65,7 +65,10 @@ pub mod webauthn;
 
 pub use store::StoreShard;
 
+use std::sync::Arc;
+
 use cache::CachedStore;
+use cognate_core::decoded::KeptRecords;
 use platform::{WebCryptoJws, WorkerClock, WorkerRandom};
 use store::DoStore;
 
@@ -91,6 +94,13 @@ pub struct EdgeEnv {
     /// Hosts of upstream identity providers (`COGNATE_UPSTREAM_HOSTS`, comma-separated:
     /// `idp.example.com`, `*.example.com`, `127.0.0.1:8443`).
     upstream_hosts: Vec<String>,
+    /// The isolate's decoded pools, clients and keys, shared by its requests.
+    decoded: Arc<KeptRecords>,
+}
+
+std::thread_local! {
+    /// One table per isolate (a Worker's isolate runs one thread).
+    static KEPT_RECORDS: Arc<KeptRecords> = Arc::default();
 }
 
 impl core::fmt::Debug for EdgeEnv {
@@ -135,6 +145,9 @@ impl Env for EdgeEnv {
     }
     fn webauthn(&self) -> &dyn cognate_core::ports::WebAuthnVerifier {
         &webauthn::EdgeWebAuthn
+    }
+    fn decoded_records(&self) -> &dyn cognate_core::decoded::DecodedRecords {
+        &*self.decoded
     }
 }
 
@@ -318,6 +331,7 @@ pub fn edge_env(env: &worker::Env) -> worker::Result<EdgeEnv> {
                     .collect()
             })
             .unwrap_or_default(),
+        decoded: KEPT_RECORDS.with(Arc::clone),
     })
 }
 

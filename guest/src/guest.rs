@@ -6,12 +6,14 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::any::TypeId;
 use core::cell::RefCell;
 use core::future::Future;
 use core::pin::pin;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
+use cognate_core::decoded::{DecodedRecords, DecodedTable, Decoding};
 use cognate_core::error::Error;
 use cognate_core::ports::{
     AssertionCheck, BoxFuture, ByteBuf, Clock, DeliveryRequest, Env, GeneratedKey, HashParams,
@@ -409,8 +411,41 @@ impl WebAuthnVerifier for GuestEnv {
     }
 }
 
+/// The pools, clients and keys this instance has decoded ([`cognate_core::decoded`]): the one
+/// state an instance keeps between requests, allocated outside the request heap's region (see
+/// the crate's Security section).
+struct KeptRecords(RefCell<DecodedTable>);
+// SAFETY: the guest is single-threaded (wasm32-unknown-unknown without threads).
+unsafe impl Sync for KeptRecords {}
+static KEPT_RECORDS: KeptRecords = KeptRecords(RefCell::new(DecodedTable::new()));
+
+impl DecodedRecords for GuestEnv {
+    fn get_or_decode(
+        &self,
+        key: &str,
+        type_id: TypeId,
+        version: u64,
+        decode: &mut dyn FnMut() -> Decoding,
+    ) -> Decoding {
+        if let Some(kept) = KEPT_RECORDS.0.borrow().get(key, type_id, version) {
+            return Ok(kept);
+        }
+        crate::request_heap::outside_region(|| {
+            let decoded = decode()?;
+            KEPT_RECORDS
+                .0
+                .borrow_mut()
+                .insert(key, type_id, version, decoded.clone());
+            Ok(decoded)
+        })
+    }
+}
+
 impl Env for GuestEnv {
     fn store(&self) -> &dyn Store {
+        self
+    }
+    fn decoded_records(&self) -> &dyn DecodedRecords {
         self
     }
     fn clock(&self) -> &dyn Clock {

@@ -25,12 +25,15 @@
 //! decode the same frames.
 //!
 //! ## Security
-//! - The guest holds no state between requests: an instance the host reuses frees the request
-//!   frame, the previous response and stale wakers itself, and its allocator relies on it (the
-//!   next request takes the request heap's region back whole, `request_heap`: state kept across
-//!   requests would be overwritten); freed heap memory is not wiped
-//!   (the core is safe Rust and never reads memory it has not written). With
-//!   `--wasm-requests-per-instance 1` every request gets a fresh instance.
+//! - The guest holds no request's state beyond it: an instance the host reuses frees the
+//!   request frame, the previous response and stale wakers itself, and its allocator relies on
+//!   it (the next request takes the request heap's region back whole, `request_heap`: state
+//!   kept across requests would be overwritten); freed heap memory is not wiped
+//!   (the core is safe Rust and never reads memory it has not written). The one thing an
+//!   instance keeps is its table of decoded configuration records (pools, app clients, signing
+//!   keys: `cognate_core::decoded`), each the decoding of one stored version, allocated outside
+//!   the region and bounded. With `--wasm-requests-per-instance 1` every request gets a fresh
+//!   instance.
 //! - Secrets (passwords, signing keys, codes) cross the boundary only as port arguments, in this
 //!   process's memory; nothing here logs them. A panic's message goes to the host log: the core
 //!   does not put secrets in panic messages (it has no panics on request paths at all).

@@ -95,7 +95,7 @@ impl Bump {
 }
 
 #[cfg(target_arch = "wasm32")]
-pub use heap::begin_request;
+pub use heap::{begin_request, outside_region};
 
 #[cfg(target_arch = "wasm32")]
 mod heap {
@@ -117,6 +117,8 @@ mod heap {
         /// Empty until the first request reserves the region (and for good if `memory.grow`
         /// refused it: then everything goes to dlmalloc).
         bump: Cell<Bump>,
+        /// Set while [`outside_region`] runs: allocations then go to dlmalloc.
+        outside: Cell<bool>,
         fallback: dlmalloc::GlobalDlmalloc,
     }
 
@@ -127,6 +129,7 @@ mod heap {
         const fn new() -> Self {
             Self {
                 bump: Cell::new(Bump::EMPTY),
+                outside: Cell::new(false),
                 fallback: dlmalloc::GlobalDlmalloc,
             }
         }
@@ -156,11 +159,26 @@ mod heap {
         ALLOCATOR.with_bump(Bump::reset);
     }
 
+    /// Runs `f` with every allocation it makes outside the region, in dlmalloc: for what the
+    /// guest keeps beyond the request (its decoded records), which the next request's rewind of
+    /// the region would otherwise overwrite. Frees and resizes need nothing: each goes to the
+    /// allocator that owns the address.
+    pub fn outside_region<T>(f: impl FnOnce() -> T) -> T {
+        let was = ALLOCATOR.outside.replace(true);
+        let out = f();
+        ALLOCATOR.outside.set(was);
+        out
+    }
+
     // SAFETY: every address handed out lies in memory owned by this allocator (the region it
     // grew, or dlmalloc's), is aligned as asked and overlaps no other live allocation; a pointer
     // is freed or resized by whichever of the two owns its address.
     unsafe impl GlobalAlloc for RequestHeap {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            if self.outside.get() {
+                // SAFETY: the caller's contract, passed on.
+                return unsafe { self.fallback.alloc(layout) };
+            }
             match self.with_bump(|bump| bump.alloc(layout)) {
                 Some(at) => at as *mut u8,
                 // SAFETY: the caller's contract, passed on.
@@ -184,10 +202,12 @@ mod heap {
 
         unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
             let at = ptr as usize;
-            // `None`: dlmalloc's; `Some(done)`: the region's, resized in place when `done`.
+            // `None`: dlmalloc's; `Some(done)`: the region's, resized in place when `done` (never
+            // outside the region: what is made there must leave it).
+            let outside = self.outside.get();
             let in_region = self.with_bump(|bump| {
                 bump.owns(at)
-                    .then(|| bump.resize_in_place(at, layout.size(), new_size))
+                    .then(|| !outside && bump.resize_in_place(at, layout.size(), new_size))
             });
             match in_region {
                 // SAFETY: dlmalloc allocated it; the caller's contract, passed on.

@@ -265,6 +265,9 @@ pub struct HostEnv {
     pub http: Arc<dyn cognate_core::ports::Http>,
     /// SAML 2.0 signature verification: libxmlsec1 with the `saml` feature, else refused.
     pub saml: Arc<dyn cognate_core::ports::Saml>,
+    /// Pools, clients and keys kept decoded between requests (the native engine's; the Wasm
+    /// guest keeps its own per instance).
+    pub decoded: Arc<cognate_core::decoded::KeptRecords>,
 }
 
 impl fmt::Debug for HostEnv {
@@ -288,6 +291,7 @@ impl HostEnv {
             sts: Arc::new(cognate_core::ports::NoSts),
             http: Arc::new(cognate_core::ports::NoHttp),
             saml: default_saml(),
+            decoded: Arc::default(),
         })
     }
 
@@ -350,6 +354,9 @@ impl Env for HostEnv {
     }
     fn webauthn(&self) -> &dyn cognate_core::ports::WebAuthnVerifier {
         &crate::webauthn::HostWebAuthn
+    }
+    fn decoded_records(&self) -> &dyn cognate_core::decoded::DecodedRecords {
+        &*self.decoded
     }
 }
 

@@ -476,13 +476,19 @@ pub(crate) fn decode_token(token: Option<&str>, prefix: &str) -> Result<Option<S
     Ok(Some(cursor))
 }
 
-/// Loads the client and its pool for a public operation.
+/// Loads the client and its pool for a public operation, as kept decoded.
 pub(crate) async fn client_and_pool(
     ctx: &Ctx<'_>,
     client_id: &str,
-) -> Result<(crate::pool::AppClient, crate::pool::PoolRecord), Error> {
-    let (client, _) = crate::pool::load_client(ctx.env, client_id).await?;
-    let (pool, _) = crate::pool::load_pool(ctx.env, &client.user_pool_id).await?;
+) -> Result<
+    (
+        alloc::sync::Arc<crate::pool::AppClient>,
+        alloc::sync::Arc<crate::pool::PoolRecord>,
+    ),
+    Error,
+> {
+    let (client, _) = crate::pool::load_client_shared(ctx.env, client_id).await?;
+    let (pool, _) = crate::pool::load_pool_shared(ctx.env, &client.user_pool_id).await?;
     Ok((client, pool))
 }
 

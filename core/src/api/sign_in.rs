@@ -3,6 +3,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use serde::Deserialize;
@@ -37,14 +38,19 @@ async fn admin_client_and_pool(
     ctx: &Ctx<'_>,
     pool_id: Option<&str>,
     client_id: &str,
-) -> Result<(AppClient, PoolRecord), Error> {
+) -> Result<(Arc<AppClient>, Arc<PoolRecord>), Error> {
     let pool_id = pool_id.ok_or_else(|| {
         Error::invalid_parameter(
             "1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null",
         )
     })?;
-    let (pool, _) = pool::load_pool(ctx.env, pool_id).await?;
-    let (client, _) = pool::load_pool_client(ctx.env, pool_id, client_id).await?;
+    let (pool, _) = pool::load_pool_shared(ctx.env, pool_id).await?;
+    let (client, _) = pool::load_client_shared(ctx.env, client_id).await?;
+    if client.user_pool_id != pool_id {
+        return Err(Error::resource_not_found(format!(
+            "User pool client {client_id} does not exist."
+        )));
+    }
     Ok((client, pool))
 }
 
@@ -307,7 +313,7 @@ pub(super) async fn get_tokens_from_refresh_token(
     check_client_secret(&client, req.client_secret.as_deref())?;
     let issuer = ctx.issuer(&pool.id);
     // The secret was checked as ClientSecret; SECRET_HASH does not apply here.
-    let mut unsecret = client.clone();
+    let mut unsecret = AppClient::clone(&client);
     unsecret.client_secret = None;
     let tokens = token::refresh(
         ctx.env,

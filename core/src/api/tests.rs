@@ -8,6 +8,7 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use futures_util::FutureExt;
@@ -783,40 +784,74 @@ fn flows_must_be_enabled_on_the_client() {
     );
 }
 
-/// The pool read without its schema (the client_credentials grant's) is the whole record but
-/// the schema: every other field decoded as `load_pool` decodes it.
+/// Pools and clients are kept decoded between requests (`crate::decoded`): a kept record is
+/// the one stored, and every change to it is seen by the next request.
 #[test]
-fn a_pool_read_without_its_schema_keeps_every_other_field() {
+fn kept_pools_and_clients_follow_every_change() {
     let w = World::new();
-    let pool = w.pool(json!({
-        "AliasAttributes": ["email"],
-        "AutoVerifiedAttributes": ["email"],
-        "Schema": [{"Name": "tier", "AttributeDataType": "String"}],
-    }));
-    w.ok(
-        "SetUserPoolMfaConfig",
-        json!({"UserPoolId": pool, "MfaConfiguration": "OPTIONAL",
-               "SoftwareTokenMfaConfiguration": {"Enabled": true}}),
+    let pool = w.pool(json!({"AliasAttributes": ["email"]}));
+    let client = w.client(
+        &pool,
+        json!({"ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}),
     );
-    let (whole, v1) = crate::pool::load_pool(&w.env, &pool)
-        .now_or_never()
-        .unwrap()
-        .unwrap();
-    let (partial, v2) = crate::pool::load_pool_without_schema(&w.env, &pool)
-        .now_or_never()
-        .unwrap()
-        .unwrap();
-    assert!(whole.schema.iter().any(|a| a.name == "custom:tier"));
-    assert!(partial.schema.is_empty());
-    assert_eq!(v1, v2);
-    let mut expected = serde_json::to_value(&whole).unwrap();
-    expected["schema"] = json!([]);
-    assert_eq!(serde_json::to_value(&partial).unwrap(), expected);
-    assert!(
-        crate::pool::load_pool_without_schema(&w.env, "us-east-1_nothere00")
+    w.confirmed(&pool, &client, "max");
+    let load = || {
+        crate::pool::load_pool_shared(&w.env, &pool)
             .now_or_never()
             .unwrap()
-            .is_err()
+            .unwrap()
+    };
+    let (first, v1) = load();
+    let (again, v2) = load();
+    assert_eq!(v1, v2);
+    assert!(Arc::ptr_eq(&first, &again), "one version is decoded once");
+    let stored: crate::pool::PoolRecord = serde_json::from_slice(
+        &w.env
+            .store
+            .get(&crate::store::keys::pool(&pool))
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .value,
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::to_value(&*first).unwrap(),
+        serde_json::to_value(&stored).unwrap()
+    );
+
+    // A new attribute is in the next read's schema, and a user may then set it.
+    w.ok(
+        "AddCustomAttributes",
+        json!({"UserPoolId": pool, "CustomAttributes": [{"Name": "tier", "AttributeDataType": "String"}]}),
+    );
+    let (changed, v3) = load();
+    assert!(v3 > v1);
+    assert!(changed.schema.iter().any(|a| a.name == "custom:tier"));
+    assert!(!first.schema.iter().any(|a| a.name == "custom:tier"));
+    w.ok(
+        "AdminUpdateUserAttributes",
+        json!({"UserPoolId": pool, "Username": "max",
+               "UserAttributes": [{"Name": "custom:tier", "Value": "gold"}]}),
+    );
+
+    // A sign-in flow the client allowed a moment ago is refused once the client is changed.
+    let sign_in = || w.sign_in(&client, "max", "Passw0rd!");
+    assert!(sign_in().is_ok());
+    w.ok(
+        "UpdateUserPoolClient",
+        json!({"UserPoolId": pool, "ClientId": client,
+               "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"]}),
+    );
+    let e = sign_in().unwrap_err();
+    assert_eq!(
+        e.message,
+        "USER_PASSWORD_AUTH flow not enabled for this client"
+    );
+    assert!(
+        w.env.decoded.len() >= 2,
+        "the pool and the client were kept"
     );
 }
 

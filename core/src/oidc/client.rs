@@ -3,6 +3,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 
 use crate::error::{Error, ErrorKind};
 use crate::oidc::error::OAuthError;
@@ -168,14 +169,6 @@ pub fn is_callback(client: &AppClient, uri: &str) -> bool {
         .any(|u| u == uri)
 }
 
-/// What of the client's pool a request reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PoolParts {
-    Whole,
-    /// Everything but the attribute schema ([`crate::pool::load_pool_without_schema`]).
-    WithoutSchema,
-}
-
 /// Authenticates the client of a token or revocation request (RFC 6749 §2.3.1):
 /// `client_secret_basic` (the `Authorization` header) or `client_secret_post` (body parameters),
 /// never both; a public client (no secret) sends just `client_id`. Returns the client and its pool.
@@ -184,8 +177,7 @@ pub async fn authenticate(
     pinned_pool: Option<&str>,
     authorization: Option<&str>,
     params: &Params,
-    parts: PoolParts,
-) -> Result<(AppClient, PoolRecord), OAuthError> {
+) -> Result<(Arc<AppClient>, Arc<PoolRecord>), OAuthError> {
     let repeated = |r: form::Repeated| {
         OAuthError::invalid_request(format!("The parameter {} is repeated.", r.0))
     };
@@ -228,7 +220,7 @@ pub async fn authenticate(
     };
     let unknown = || OAuthError::invalid_client("Client authentication failed.");
     // 2. The client exists (in the domain's pool, when a domain pinned one).
-    let (client, _) = crate::pool::load_client(env, &client_id)
+    let (client, _) = crate::pool::load_client_shared(env, &client_id)
         .await
         .map_err(|_| unknown())?;
     if pinned_pool.is_some_and(|p| p != client.user_pool_id) {
@@ -240,13 +232,9 @@ pub async fn authenticate(
         (None, None) => {}
         _ => return Err(unknown()),
     }
-    let (pool, _) = match parts {
-        PoolParts::Whole => crate::pool::load_pool(env, &client.user_pool_id).await,
-        PoolParts::WithoutSchema => {
-            crate::pool::load_pool_without_schema(env, &client.user_pool_id).await
-        }
-    }
-    .map_err(|_| unknown())?;
+    let (pool, _) = crate::pool::load_pool_shared(env, &client.user_pool_id)
+        .await
+        .map_err(|_| unknown())?;
     Ok((client, pool))
 }
 

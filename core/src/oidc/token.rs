@@ -2,6 +2,7 @@
 //! `refresh_token` (§6) and `client_credentials` (§4.4).
 
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
@@ -9,7 +10,7 @@ use crate::error::ErrorKind;
 use crate::http::Response;
 use crate::oidc::Ctx;
 use crate::oidc::authorize::CodeRecord;
-use crate::oidc::client::{self, PoolParts};
+use crate::oidc::client;
 use crate::oidc::error::OAuthError;
 use crate::oidc::form::{self, Params};
 use crate::oidc::types::{AuthorizationCode, CodeChallenge, CodeVerifier, Scopes};
@@ -45,15 +46,9 @@ fn is_form(ctx: &Ctx<'_>) -> bool {
 
 /// Parses a form body and authenticates the client: the start of the token and revocation
 /// endpoints.
-pub async fn form_and_client(ctx: &Ctx<'_>) -> Result<(Params, AppClient, PoolRecord), OAuthError> {
-    form_and_client_reading(ctx, |_| PoolParts::Whole).await
-}
-
-/// [`form_and_client`], reading the part of the pool that `parts` chooses for the request.
-async fn form_and_client_reading(
+pub async fn form_and_client(
     ctx: &Ctx<'_>,
-    parts: impl FnOnce(&Params) -> PoolParts,
-) -> Result<(Params, AppClient, PoolRecord), OAuthError> {
+) -> Result<(Params, Arc<AppClient>, Arc<PoolRecord>), OAuthError> {
     // 1. RFC 6749 §3.2: parameters in an application/x-www-form-urlencoded body.
     if !is_form(ctx) {
         return Err(OAuthError::invalid_request(
@@ -61,14 +56,12 @@ async fn form_and_client_reading(
         ));
     }
     let params = Params::parse_body(&ctx.request.body);
-    let parts = parts(&params);
     // 2. §3.2.1: authenticate the client.
     let (client, pool) = client::authenticate(
         ctx.env,
         ctx.pinned_pool.as_deref(),
         ctx.request.header("authorization"),
         &params,
-        parts,
     )
     .await?;
     Ok((params, client, pool))
@@ -86,14 +79,7 @@ fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, OAuthError> {
 }
 
 async fn grant(ctx: &Ctx<'_>) -> Result<Value, OAuthError> {
-    // The client_credentials grant reads no user attribute: its pool is read without the
-    // attribute schema, most of the record's bytes.
-    let (params, client, pool) =
-        form_and_client_reading(ctx, |params| match params.get("grant_type") {
-            Ok(Some("client_credentials")) => PoolParts::WithoutSchema,
-            _ => PoolParts::Whole,
-        })
-        .await?;
+    let (params, client, pool) = form_and_client(ctx).await?;
     // 3. The grant type.
     match required(&params, "grant_type")? {
         "authorization_code" => authorization_code(ctx, &params, &client, &pool).await,

@@ -3,6 +3,7 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
@@ -376,17 +377,24 @@ pub fn validate_client_name(name: &str) -> Result<(), Error> {
 
 /// Loads an app client by id (public operations know only the client id).
 pub async fn load_client(env: &dyn Env, client_id: &str) -> Result<(AppClient, u64), Error> {
+    let (client, version) = load_client_shared(env, client_id).await?;
+    Ok((Arc::unwrap_or_clone(client), version))
+}
+
+/// [`load_client`] as kept decoded ([`crate::decoded`]), for paths that only read it (every
+/// token request reads its client).
+pub async fn load_client_shared(
+    env: &dyn Env,
+    client_id: &str,
+) -> Result<(Arc<AppClient>, u64), Error> {
     let missing =
         || Error::resource_not_found(format!("User pool client {client_id} does not exist."));
     if !crate::ids::is_client_id(client_id) {
         return Err(missing());
     }
-    let item = env
-        .store()
-        .get(&keys::client(client_id))
-        .await?
-        .ok_or_else(missing)?;
-    Ok((serde_json::from_slice(&item.value)?, item.version))
+    let key = keys::client(client_id);
+    let item = env.store().get(&key).await?.ok_or_else(missing)?;
+    Ok((crate::decoded::decode_kept(env, &key, &item)?, item.version))
 }
 
 /// Loads a client and checks it belongs to `pool_id`.

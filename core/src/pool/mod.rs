@@ -4,6 +4,7 @@
 use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ pub mod schema;
 
 pub use client::{
     AppClient, ClientProof, ClientSettings, TokenValidityUnits, check_secret_hash, load_client,
-    load_pool_client, validate_client_name,
+    load_client_shared, load_pool_client, validate_client_name,
 };
 pub use schema::{
     MAX_CUSTOM_ATTRIBUTES, NumberConstraints, SchemaAttribute, StringConstraints,
@@ -493,67 +494,22 @@ pub async fn modify_pool(
 }
 
 pub async fn load_pool(env: &dyn Env, pool_id: &str) -> Result<(PoolRecord, u64), Error> {
-    let item = read_pool(env, pool_id).await?;
-    Ok((serde_json::from_slice(&item.value)?, item.version))
+    let (pool, version) = load_pool_shared(env, pool_id).await?;
+    Ok((Arc::unwrap_or_clone(pool), version))
 }
 
-/// The pool's stored record, still encoded.
-async fn read_pool(env: &dyn Env, pool_id: &str) -> Result<crate::store::Versioned, Error> {
+/// The pool's record as kept decoded ([`crate::decoded`]), for paths that only read it: every
+/// token request reads its pool, and decoding the record (most of it the attribute schema) was
+/// most of what such a request spent besides its signatures (issue 23).
+pub async fn load_pool_shared(
+    env: &dyn Env,
+    pool_id: &str,
+) -> Result<(Arc<PoolRecord>, u64), Error> {
     let missing = || Error::resource_not_found(format!("User pool {pool_id} does not exist."));
     if !crate::ids::is_pool_id(pool_id) {
         return Err(missing());
     }
-    env.store()
-        .get(&keys::pool(pool_id))
-        .await?
-        .ok_or_else(missing)
-}
-
-/// A [`PoolRecord`] read without its attribute schema: the same fields, the schema skipped by
-/// the parser (not copied), for [`load_pool_without_schema`].
-#[derive(Deserialize)]
-struct PoolWithoutSchema {
-    id: String,
-    name: String,
-    region: String,
-    created_millis: u64,
-    modified_millis: u64,
-    settings: PoolSettings,
-    alias_attributes: Vec<String>,
-    username_attributes: Vec<String>,
-    username_configuration: UsernameConfiguration,
-    dummy_password_hash: String,
-    #[serde(default)]
-    mfa: mfa::PoolMfa,
-    #[serde(default)]
-    webauthn: factors::WebAuthnConfig,
-}
-
-/// [`load_pool`] for a path that reads no user attribute (the `client_credentials` grant): the
-/// record's `schema` is left empty. The schema is most of a pool's record (3.7 of a default
-/// pool's 4.3 KB), and decoding it was most of what the grant spent besides its signature
-/// (issue 23). The record lists every field (a struct literal), so a field added to
-/// [`PoolRecord`] cannot be forgotten here.
-pub async fn load_pool_without_schema(
-    env: &dyn Env,
-    pool_id: &str,
-) -> Result<(PoolRecord, u64), Error> {
-    let item = read_pool(env, pool_id).await?;
-    let p: PoolWithoutSchema = serde_json::from_slice(&item.value)?;
-    let pool = PoolRecord {
-        id: p.id,
-        name: p.name,
-        region: p.region,
-        created_millis: p.created_millis,
-        modified_millis: p.modified_millis,
-        settings: p.settings,
-        schema: Vec::new(),
-        alias_attributes: p.alias_attributes,
-        username_attributes: p.username_attributes,
-        username_configuration: p.username_configuration,
-        dummy_password_hash: p.dummy_password_hash,
-        mfa: p.mfa,
-        webauthn: p.webauthn,
-    };
-    Ok((pool, item.version))
+    let key = keys::pool(pool_id);
+    let item = env.store().get(&key).await?.ok_or_else(missing)?;
+    Ok((crate::decoded::decode_kept(env, &key, &item)?, item.version))
 }

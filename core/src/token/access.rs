@@ -2,6 +2,7 @@
 //! user and session all still hold.
 
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec;
 
 use serde_json::{Map, Value};
@@ -42,10 +43,11 @@ pub async fn authorize_access_token_scoped(
     access_token: &str,
     scope: Option<&str>,
 ) -> Result<(PoolRecord, UserRecord, u64, Map<String, Value>), Error> {
-    let (pool_item, user, version, claims) =
+    let ((pool_key, pool_item), user, version, claims) =
         authorize(env, issuer_base, access_token, scope).await?;
-    let pool: PoolRecord = serde_json::from_slice(&pool_item.value)
+    let pool = crate::decoded::decode_kept::<PoolRecord>(env, &pool_key, &pool_item)
         .map_err(|_| Error::not_authorized("Invalid Access Token"))?;
+    let pool = Arc::unwrap_or_clone(pool);
     Ok((pool, user, version, claims))
 }
 
@@ -66,13 +68,14 @@ pub async fn authorize_access_token_user(
     Ok((user, version, claims))
 }
 
-/// The checks of [`authorize_access_token_scoped`]; the pool's record is returned still encoded.
+/// The checks of [`authorize_access_token_scoped`]; the pool's record is returned still encoded,
+/// with its key.
 async fn authorize(
     env: &dyn Env,
     issuer_base: &str,
     access_token: &str,
     scope: Option<&str>,
-) -> Result<(Versioned, UserRecord, u64, Map<String, Value>), Error> {
+) -> Result<((String, Versioned), UserRecord, u64, Map<String, Value>), Error> {
     let invalid = || Error::not_authorized("Invalid Access Token");
     if access_token.is_empty() || access_token.len() > 16 * 1024 {
         return Err(invalid());
@@ -92,7 +95,8 @@ async fn authorize(
         .unwrap_or_default()
         .to_string();
     let lower = username.to_lowercase();
-    let mut wanted = vec![keys::signing_keys(&pool_id), keys::pool(&pool_id)];
+    let (keys_key, pool_key) = (keys::signing_keys(&pool_id), keys::pool(&pool_id));
+    let mut wanted = vec![keys_key.clone(), pool_key.clone()];
     let username_valid = user::check_username(&username).is_ok();
     if username_valid {
         wanted.push(keys::user(&pool_id, &username));
@@ -103,8 +107,10 @@ async fn authorize(
     let mut items = env.store().get_many(&wanted).await?.into_iter();
     let (key_set, pool_item) = (items.next().flatten(), items.next().flatten());
     let (exact, lowered) = (items.next().flatten(), items.next().flatten());
-    let set: VerificationKeys = key_set
-        .and_then(|item| serde_json::from_slice(&item.value).ok())
+    let set = key_set
+        .and_then(|item| {
+            crate::decoded::decode_kept::<VerificationKeys>(env, &keys_key, &item).ok()
+        })
         .ok_or_else(invalid)?;
     let claims = super::verify_decoded(env, jwt, &set, "access").await?;
     if let Some(required) = scope
@@ -167,5 +173,5 @@ async fn authorize(
     if !user.enabled {
         return Err(Error::not_authorized("User is disabled."));
     }
-    Ok((pool_item, user, version, claims))
+    Ok(((pool_key, pool_item), user, version, claims))
 }

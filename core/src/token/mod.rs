@@ -6,6 +6,7 @@
 //! the `Jws` port's job, so the edge signs with WebCrypto and the host with a native library.
 
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
@@ -330,31 +331,38 @@ pub async fn create_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Erro
 /// The pool's signing key at this time, with its private half (from its own record, or inline
 /// in a set written before private keys moved out).
 pub async fn pool_signer(env: &dyn Env, pool_id: &str) -> Result<Signer, Error> {
-    let set = load_key_set(env, pool_id).await?;
+    let set = load_key_set_shared(env, pool_id).await?;
     let key = set
         .signing_key(env.clock().now_millis())
         .ok_or_else(|| Error::internal("the pool has no signing key"))?;
     let private_key = match &key.private_key {
         Some(inline) => inline.clone(),
         None => {
+            let name = crate::store::keys::signing_key_secret(pool_id, &key.kid);
             let item = env
                 .store()
-                .get(&crate::store::keys::signing_key_secret(pool_id, &key.kid))
+                .get(&name)
                 .await?
                 .ok_or_else(|| Error::internal("the signing key's private half is missing"))?;
-            serde_json::from_slice::<KeySecret>(&item.value)?.private_key
+            crate::decoded::decode_kept::<KeySecret>(env, &name, &item)?
+                .private_key
+                .clone()
         }
     };
     Ok(key.signer(private_key))
 }
 
 pub async fn load_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Error> {
-    match env
-        .store()
-        .get(&crate::store::keys::signing_keys(pool_id))
-        .await?
-    {
-        Some(item) => Ok(serde_json::from_slice(&item.value)?),
+    Ok(Arc::unwrap_or_clone(
+        load_key_set_shared(env, pool_id).await?,
+    ))
+}
+
+/// [`load_key_set`] as kept decoded ([`crate::decoded`]): every token a pool issues reads it.
+async fn load_key_set_shared(env: &dyn Env, pool_id: &str) -> Result<Arc<KeySet>, Error> {
+    let name = crate::store::keys::signing_keys(pool_id);
+    match env.store().get(&name).await? {
+        Some(item) => Ok(crate::decoded::decode_kept(env, &name, &item)?),
         None => Err(Error::resource_not_found(alloc::format!(
             "User pool {pool_id} does not exist."
         ))),
@@ -484,13 +492,14 @@ pub async fn verify(
     let pool_id = issuer_pool_id(&jwt, issuer_base)
         .ok_or_else(invalid)?
         .to_string();
-    let set: VerificationKeys = env
+    let name = crate::store::keys::signing_keys(&pool_id);
+    let set = env
         .store()
-        .get(&crate::store::keys::signing_keys(&pool_id))
+        .get(&name)
         .await
         .ok()
         .flatten()
-        .and_then(|item| serde_json::from_slice(&item.value).ok())
+        .and_then(|item| crate::decoded::decode_kept::<VerificationKeys>(env, &name, &item).ok())
         .ok_or_else(invalid)?;
     let claims = verify_decoded(env, jwt, &set, token_use).await?;
     Ok((pool_id, claims))
