@@ -87,7 +87,9 @@ fn build_guest() -> PathBuf {
     let mut command = Command::new(cargo);
     command
         .current_dir(&workspace)
-        .args(["build", "--locked", "-p", GUEST_PACKAGE])
+        // `rustc --crate-type cdylib`: the guest's manifest declares only an rlib (see there).
+        .args(["rustc", "--locked", "-p", GUEST_PACKAGE, "--lib"])
+        .args(["--crate-type", "cdylib"])
         .args(["--target", GUEST_TARGET, "--profile", GUEST_PROFILE])
         .arg("--target-dir")
         .arg(&target_dir)

@@ -11,8 +11,8 @@
 //! the store just returned. Reads still go to the store every time (a record changed by another
 //! host is seen at once); only the decoding is skipped.
 //!
-//! The records kept are configuration (pools, clients, keys), changed only by administrators;
-//! the table is bounded ([`DecodedTable`]) and large values are never kept.
+//! The records kept are configuration (pools, clients, keys, resource servers), changed only by
+//! administrators; the table is bounded ([`DecodedTable`]) and large values are never kept.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;

@@ -3,6 +3,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
@@ -39,15 +40,24 @@ pub async fn load_resource_server(
     pool_id: &str,
     identifier: &str,
 ) -> Result<Option<ResourceServer>, Error> {
+    Ok(load_kept(env, pool_id, identifier)
+        .await?
+        .map(Arc::unwrap_or_clone))
+}
+
+/// [`load_resource_server`] as kept decoded ([`crate::decoded`]): a token request checks each
+/// custom scope it asks for against its server.
+async fn load_kept(
+    env: &dyn Env,
+    pool_id: &str,
+    identifier: &str,
+) -> Result<Option<Arc<ResourceServer>>, Error> {
     if !crate::oidc::types::is_scope_token(identifier) {
         return Ok(None);
     }
-    match env
-        .store()
-        .get(&keys::resource_server(pool_id, identifier))
-        .await?
-    {
-        Some(item) => Ok(Some(serde_json::from_slice(&item.value)?)),
+    let key = keys::resource_server(pool_id, identifier);
+    match env.store().get(&key).await? {
+        Some(item) => Ok(Some(crate::decoded::decode_kept(env, &key, &item)?)),
         None => Ok(None),
     }
 }
@@ -59,7 +69,7 @@ pub async fn scope_exists(
     server: &str,
     name: &str,
 ) -> Result<bool, Error> {
-    Ok(load_resource_server(env, pool_id, server)
+    Ok(load_kept(env, pool_id, server)
         .await?
         .is_some_and(|r| r.scopes.iter().any(|s| s.scope_name == name)))
 }

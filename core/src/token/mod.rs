@@ -146,15 +146,24 @@ pub struct VerificationKeys {
     pub keys: Vec<VerificationKey>,
 }
 
-/// What verifying needs of a [`SigningKey`].
+/// What verifying needs of a [`SigningKey`]: its modulus and exponent decoded when the set is
+/// read, so a set kept decoded ([`crate::decoded`]) decodes them once, not at every token check.
 #[derive(Debug, Clone, Deserialize)]
 pub struct VerificationKey {
     pub kid: String,
     pub alg: JwsAlgorithm,
-    pub n: String,
-    pub e: String,
+    #[serde(rename = "n", deserialize_with = "public_b64url")]
+    pub modulus: Vec<u8>,
+    #[serde(rename = "e", deserialize_with = "public_b64url")]
+    pub exponent: Vec<u8>,
     #[serde(default)]
     pub retires_millis: Option<u64>,
+}
+
+/// A base64url member (an RSA public key's `n` or `e`), decoded.
+fn public_b64url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    let text = String::deserialize(d)?;
+    b64url_decode_public(&text).ok_or_else(|| serde::de::Error::custom("not base64url"))
 }
 
 impl VerificationKey {
@@ -534,15 +543,13 @@ pub async fn verify_decoded(
     if jwt.alg != key.alg.name() {
         return Err(invalid());
     }
-    let n = b64url_decode_public(&key.n).ok_or_else(invalid)?;
-    let e = b64url_decode_public(&key.e).ok_or_else(invalid)?;
     let ok = env
         .jws()
         .verify(
             key.alg,
             &key.kid,
-            &n,
-            &e,
+            &key.modulus,
+            &key.exponent,
             jwt.signing_input.as_bytes(),
             &jwt.signature,
         )
