@@ -13,57 +13,24 @@
 //!
 //! The records kept are configuration (pools, clients, keys, resource servers), changed only by
 //! administrators; the table is bounded ([`DecodedTable`]) and large values are never kept.
+//!
+//! The port is [`crate::ports::DecodedRecords`]; this module is the typed read every loader uses
+//! ([`decode_kept`]) and the table adapters put behind it ([`KeptRecords`], or their own).
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::any::{Any, TypeId};
+use core::any::TypeId;
 
 use serde::de::DeserializeOwned;
 
-use crate::future::{MaybeSend, MaybeSync};
-use crate::ports::Env;
+use crate::ports::{Decoded, DecodedRecords, Decoding, Env};
 use crate::store::Versioned;
-
-/// A decoded record, of the type its reader asked for.
-pub type Decoded = Arc<dyn Any + Send + Sync>;
-
-/// A decoding's outcome.
-pub type Decoding = Result<Decoded, serde_json::Error>;
 
 /// Values larger than this are decoded at every read, never kept (a pool with every custom
 /// attribute it may have is ~15 KB).
 pub const MAX_KEPT_BYTES: usize = 64 * 1024;
-
-/// The port: decoded records by key and version.
-pub trait DecodedRecords: MaybeSend + MaybeSync {
-    /// The form of type `type_id` kept for `key` at `version`, or else `decode`'s (kept when
-    /// it succeeds). `decode` runs without any lock held.
-    fn get_or_decode(
-        &self,
-        key: &str,
-        type_id: TypeId,
-        version: u64,
-        decode: &mut dyn FnMut() -> Decoding,
-    ) -> Decoding;
-}
-
-/// Keeps nothing: every read decodes (adapters without a table).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoDecodedRecords;
-
-impl DecodedRecords for NoDecodedRecords {
-    fn get_or_decode(
-        &self,
-        _key: &str,
-        _type_id: TypeId,
-        _version: u64,
-        decode: &mut dyn FnMut() -> Decoding,
-    ) -> Decoding {
-        decode()
-    }
-}
 
 /// The record at `item` (read from `key`), decoded as `T`: the form kept for its version when
 /// there is one, else decoded now (and kept).

@@ -265,6 +265,41 @@ impl SrpMath for InCoreSrp {
     }
 }
 
+/// A decoded record, of the type its reader asked for.
+pub type Decoded = alloc::sync::Arc<dyn core::any::Any + Send + Sync>;
+
+/// A decoding's outcome.
+pub type Decoding = Result<Decoded, serde_json::Error>;
+
+/// Decoded records kept between requests, by key and version ([`crate::decoded`]).
+pub trait DecodedRecords: MaybeSend + MaybeSync {
+    /// The form of type `type_id` kept for `key` at `version`, or else `decode`'s (kept when
+    /// it succeeds). `decode` runs without any lock held.
+    fn get_or_decode(
+        &self,
+        key: &str,
+        type_id: core::any::TypeId,
+        version: u64,
+        decode: &mut dyn FnMut() -> Decoding,
+    ) -> Decoding;
+}
+
+/// Keeps nothing: every read decodes (adapters without a table).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoDecodedRecords;
+
+impl DecodedRecords for NoDecodedRecords {
+    fn get_or_decode(
+        &self,
+        _key: &str,
+        _type_id: core::any::TypeId,
+        _version: u64,
+        decode: &mut dyn FnMut() -> Decoding,
+    ) -> Decoding {
+        decode()
+    }
+}
+
 /// Everything the core needs for one request.
 pub trait Env: MaybeSend + MaybeSync {
     fn store(&self) -> &dyn Store;
@@ -309,8 +344,8 @@ pub trait Env: MaybeSend + MaybeSync {
     }
     /// Decoded records kept between requests ([`crate::decoded`]). Adapters without a table
     /// keep the default, which decodes at every read.
-    fn decoded_records(&self) -> &dyn crate::decoded::DecodedRecords {
-        &crate::decoded::NoDecodedRecords
+    fn decoded_records(&self) -> &dyn DecodedRecords {
+        &NoDecodedRecords
     }
 }
 

@@ -365,7 +365,7 @@ impl Env for TestEnv {
     fn http(&self) -> &dyn crate::ports::Http {
         &self.http
     }
-    fn decoded_records(&self) -> &dyn crate::decoded::DecodedRecords {
+    fn decoded_records(&self) -> &dyn crate::ports::DecodedRecords {
         &self.decoded
     }
 }

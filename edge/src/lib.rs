@@ -146,7 +146,7 @@ impl Env for EdgeEnv {
     fn webauthn(&self) -> &dyn cognate_core::ports::WebAuthnVerifier {
         &webauthn::EdgeWebAuthn
     }
-    fn decoded_records(&self) -> &dyn cognate_core::decoded::DecodedRecords {
+    fn decoded_records(&self) -> &dyn cognate_core::ports::DecodedRecords {
         &*self.decoded
     }
 }

@@ -13,14 +13,14 @@ use core::pin::pin;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use cognate_core::decoded::{DecodedRecords, DecodedTable, Decoding};
+use cognate_core::decoded::DecodedTable;
 use cognate_core::error::Error;
 use cognate_core::ports::{
-    AssertionCheck, BoxFuture, ByteBuf, Clock, DeliveryRequest, Env, GeneratedKey, HashParams,
-    Http, HttpRequest, HttpResponse, InvocationError, Jws, JwsAlgorithm, Message, PasswordCheck,
-    PasswordHasher, PluginInfo, PluginRegistry, Random, RegistrationCheck, RegistryError, Sender,
-    SrpMath, Sts, StsAnswer, Triggers, VerifiedAssertion, VerifiedPasskey, WebAuthnRefusal,
-    WebAuthnVerifier, boxed,
+    AssertionCheck, BoxFuture, ByteBuf, Clock, DecodedRecords, Decoding, DeliveryRequest, Env,
+    GeneratedKey, HashParams, Http, HttpRequest, HttpResponse, InvocationError, Jws, JwsAlgorithm,
+    Message, PasswordCheck, PasswordHasher, PluginInfo, PluginRegistry, Random, RegistrationCheck,
+    RegistryError, Sender, SrpMath, Sts, StsAnswer, Triggers, VerifiedAssertion, VerifiedPasskey,
+    WebAuthnRefusal, WebAuthnVerifier, boxed,
 };
 use cognate_core::store::{Expect, Page, Store, StoreError, Versioned, contract};
 use cognate_core::{Secret, Service, srp};

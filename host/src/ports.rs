@@ -355,7 +355,7 @@ impl Env for HostEnv {
     fn webauthn(&self) -> &dyn cognate_core::ports::WebAuthnVerifier {
         &crate::webauthn::HostWebAuthn
     }
-    fn decoded_records(&self) -> &dyn cognate_core::decoded::DecodedRecords {
+    fn decoded_records(&self) -> &dyn cognate_core::ports::DecodedRecords {
         &*self.decoded
     }
 }
