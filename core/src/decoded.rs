@@ -131,7 +131,8 @@ impl DecodedTable {
 }
 
 /// A [`DecodedTable`] behind the lock its runtime needs: a mutex where the ports are shared by
-/// threads (feature `send`: the host), a `RefCell` on a single-threaded runtime (Workers).
+/// threads (feature `send`: the host), a `RefCell` on a single-threaded runtime (Workers, the
+/// Wasm guest).
 #[derive(Debug, Default)]
 pub struct KeptRecords {
     #[cfg(feature = "send")]
@@ -141,6 +142,15 @@ pub struct KeptRecords {
 }
 
 impl KeptRecords {
+    pub const fn new() -> Self {
+        Self {
+            #[cfg(feature = "send")]
+            table: std::sync::Mutex::new(DecodedTable::new()),
+            #[cfg(not(feature = "send"))]
+            table: core::cell::RefCell::new(DecodedTable::new()),
+        }
+    }
+
     /// Records kept now.
     pub fn len(&self) -> usize {
         self.with(|t| t.len())

@@ -13,7 +13,7 @@ use core::pin::pin;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use cognate_core::decoded::DecodedTable;
+use cognate_core::decoded::KeptRecords;
 use cognate_core::error::Error;
 use cognate_core::ports::{
     AssertionCheck, BoxFuture, ByteBuf, Clock, DecodedRecords, Decoding, DeliveryRequest, Env,
@@ -412,12 +412,11 @@ impl WebAuthnVerifier for GuestEnv {
 }
 
 /// The pools, clients and keys this instance has decoded ([`cognate_core::decoded`]): the one
-/// state an instance keeps between requests, allocated outside the request heap's region (see
-/// the crate's Security section).
-struct KeptRecords(RefCell<DecodedTable>);
+/// state an instance keeps between requests (see the crate's Security section).
+struct Kept(KeptRecords);
 // SAFETY: the guest is single-threaded (wasm32-unknown-unknown without threads).
-unsafe impl Sync for KeptRecords {}
-static KEPT_RECORDS: KeptRecords = KeptRecords(RefCell::new(DecodedTable::new()));
+unsafe impl Sync for Kept {}
+static KEPT_RECORDS: Kept = Kept(KeptRecords::new());
 
 impl DecodedRecords for GuestEnv {
     fn get_or_decode(
@@ -427,16 +426,10 @@ impl DecodedRecords for GuestEnv {
         version: u64,
         decode: &mut dyn FnMut() -> Decoding,
     ) -> Decoding {
-        if let Some(kept) = KEPT_RECORDS.0.borrow().get(key, type_id, version) {
-            return Ok(kept);
-        }
+        // Outside the request heap's region: what the table keeps (the decoded record, its key,
+        // the map's nodes) must outlive this request. A lookup that finds it allocates nothing.
         crate::request_heap::outside_region(|| {
-            let decoded = decode()?;
-            KEPT_RECORDS
-                .0
-                .borrow_mut()
-                .insert(key, type_id, version, decoded.clone());
-            Ok(decoded)
+            KEPT_RECORDS.0.get_or_decode(key, type_id, version, decode)
         })
     }
 }
