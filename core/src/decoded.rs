@@ -25,6 +25,7 @@ use core::any::TypeId;
 
 use serde::de::DeserializeOwned;
 
+use crate::error::Error;
 use crate::ports::{Decoded, DecodedRecords, Decoding, Env};
 use crate::store::Versioned;
 
@@ -53,6 +54,18 @@ where
             })?;
     // Kept by type, so this always downcasts; were it ever not to, decoding is still right.
     kept.downcast::<T>().or_else(|_| decode_now())
+}
+
+/// The record at `key` as kept decoded ([`decode_kept`]), with its version; `None` when the
+/// store has none. The read every loader of a kept record makes.
+pub async fn get_kept<T>(env: &dyn Env, key: &str) -> Result<Option<(Arc<T>, u64)>, Error>
+where
+    T: DeserializeOwned + Send + Sync + 'static,
+{
+    match env.store().get(key).await? {
+        Some(item) => Ok(Some((decode_kept(env, key, &item)?, item.version))),
+        None => Ok(None),
+    }
 }
 
 /// A bounded table of decoded records, for an adapter to put behind its own lock (or none, on

@@ -55,11 +55,11 @@ async fn load_kept(
     if !crate::oidc::types::is_scope_token(identifier) {
         return Ok(None);
     }
-    let key = keys::resource_server(pool_id, identifier);
-    match env.store().get(&key).await? {
-        Some(item) => Ok(Some(crate::decoded::decode_kept(env, &key, &item)?)),
-        None => Ok(None),
-    }
+    Ok(
+        crate::decoded::get_kept(env, &keys::resource_server(pool_id, identifier))
+            .await?
+            .map(|(server, _)| server),
+    )
 }
 
 /// Whether `<server>/<name>` is a scope of one of the pool's resource servers.

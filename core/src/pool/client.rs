@@ -392,9 +392,9 @@ pub async fn load_client_shared(
     if !crate::ids::is_client_id(client_id) {
         return Err(missing());
     }
-    let key = keys::client(client_id);
-    let item = env.store().get(&key).await?.ok_or_else(missing)?;
-    Ok((crate::decoded::decode_kept(env, &key, &item)?, item.version))
+    crate::decoded::get_kept(env, &keys::client(client_id))
+        .await?
+        .ok_or_else(missing)
 }
 
 /// Loads a client and checks it belongs to `pool_id`.

@@ -509,7 +509,7 @@ pub async fn load_pool_shared(
     if !crate::ids::is_pool_id(pool_id) {
         return Err(missing());
     }
-    let key = keys::pool(pool_id);
-    let item = env.store().get(&key).await?.ok_or_else(missing)?;
-    Ok((crate::decoded::decode_kept(env, &key, &item)?, item.version))
+    crate::decoded::get_kept(env, &keys::pool(pool_id))
+        .await?
+        .ok_or_else(missing)
 }

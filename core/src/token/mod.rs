@@ -348,14 +348,10 @@ pub async fn pool_signer(env: &dyn Env, pool_id: &str) -> Result<Signer, Error> 
         Some(inline) => inline.clone(),
         None => {
             let name = crate::store::keys::signing_key_secret(pool_id, &key.kid);
-            let item = env
-                .store()
-                .get(&name)
+            let (secret, _) = crate::decoded::get_kept::<KeySecret>(env, &name)
                 .await?
                 .ok_or_else(|| Error::internal("the signing key's private half is missing"))?;
-            crate::decoded::decode_kept::<KeySecret>(env, &name, &item)?
-                .private_key
-                .clone()
+            secret.private_key.clone()
         }
     };
     Ok(key.signer(private_key))
@@ -369,13 +365,12 @@ pub async fn load_key_set(env: &dyn Env, pool_id: &str) -> Result<KeySet, Error>
 
 /// [`load_key_set`] as kept decoded ([`crate::decoded`]): every token a pool issues reads it.
 async fn load_key_set_shared(env: &dyn Env, pool_id: &str) -> Result<Arc<KeySet>, Error> {
-    let name = crate::store::keys::signing_keys(pool_id);
-    match env.store().get(&name).await? {
-        Some(item) => Ok(crate::decoded::decode_kept(env, &name, &item)?),
-        None => Err(Error::resource_not_found(alloc::format!(
-            "User pool {pool_id} does not exist."
-        ))),
-    }
+    crate::decoded::get_kept(env, &crate::store::keys::signing_keys(pool_id))
+        .await?
+        .map(|(set, _)| set)
+        .ok_or_else(|| {
+            Error::resource_not_found(alloc::format!("User pool {pool_id} does not exist."))
+        })
 }
 
 pub async fn delete_key_set(env: &dyn Env, pool_id: &str) -> Result<(), Error> {
