@@ -8,7 +8,7 @@
 //!
 //! Coherence rests on two facts: only this process writes the file (the data directory's lock),
 //! and every write goes through the store's one writer, which calls [`ReadCache::writing`] around
-//! its transaction. The cache then never holds anything but the latest committed value:
+//! each transaction (with every key the transaction writes). The cache then never holds anything but the latest committed value:
 //! - a write removes its key *before* it commits and keeps the key out of the cache until it has
 //!   committed (or failed), so no reader can see the new value in SQLite while the cache still
 //!   answers the old one;
@@ -47,8 +47,9 @@ pub struct ReadCache {
 struct State {
     /// Bumped when a write begins and when it ends.
     generation: u64,
-    /// The key a write is changing right now (the store has one writer).
-    writing: Option<Box<str>>,
+    /// The keys the writer's transaction is changing right now (the store has one writer,
+    /// and one transaction may carry several writes).
+    writing: Vec<Box<str>>,
     current: HashMap<Box<str>, Entry>,
     current_bytes: usize,
     previous: HashMap<Box<str>, Entry>,
@@ -59,8 +60,8 @@ struct State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ReadTicket(u64);
 
-/// Held by a write from before its transaction until after its commit; dropping it lets
-/// readers cache the key again.
+/// Held by the writer from before a transaction until after its commit; dropping it lets
+/// readers cache its keys again.
 #[derive(Debug)]
 #[must_use = "the write is only covered while the guard lives"]
 pub struct WriteGuard<'a> {
@@ -70,7 +71,7 @@ pub struct WriteGuard<'a> {
 impl Drop for WriteGuard<'_> {
     fn drop(&mut self) {
         let mut state = self.cache.lock();
-        state.writing = None;
+        state.writing.clear();
         state.generation = state.generation.wrapping_add(1);
     }
 }
@@ -172,23 +173,27 @@ impl ReadCache {
             return;
         }
         for (key, entry) in answers {
-            if state.writing.as_deref() == Some(key) {
+            if state.writing.iter().any(|written| &**written == key) {
                 continue;
             }
             state.insert(key.into(), entry.clone(), self.generation_budget);
         }
     }
 
-    /// Called by the store's writer before its transaction; the guard is dropped after the
-    /// commit or rollback.
-    pub fn writing(&self, key: &str) -> WriteGuard<'_> {
+    /// Called by the store's writer before a transaction that writes `keys`; the guard is
+    /// dropped after the commit or rollback.
+    pub fn writing<K: AsRef<str>>(&self, keys: &[K]) -> WriteGuard<'_> {
         let mut state = self.lock();
         state.generation = state.generation.wrapping_add(1);
-        state.writing = Some(key.into());
-        if let Some(old) = state.current.remove(key) {
-            state.current_bytes = state.current_bytes.saturating_sub(charge(key.len(), &old));
+        state.writing.clear();
+        for key in keys {
+            let key = key.as_ref();
+            if let Some(old) = state.current.remove(key) {
+                state.current_bytes = state.current_bytes.saturating_sub(charge(key.len(), &old));
+            }
+            state.previous.remove(key);
+            state.writing.push(key.into());
         }
-        state.previous.remove(key);
         WriteGuard { cache: self }
     }
 
@@ -267,7 +272,7 @@ mod tests {
             "an absent key is an answer too"
         );
 
-        let guard = cache.writing("user/a");
+        let guard = cache.writing(&["user/a"]);
         assert_eq!(
             cache.get("user/a"),
             None,
@@ -284,12 +289,12 @@ mod tests {
     fn a_read_overtaken_by_a_write_is_not_kept() {
         let cache = ReadCache::new(1 << 20);
         let before = cache.ticket();
-        drop(cache.writing("user/a"));
+        drop(cache.writing(&["user/a"]));
         cache.fill(before, "user/a", &item(b"old", 1));
         assert_eq!(cache.get("user/a"), None, "a write ended during the read");
 
         let before = cache.ticket();
-        let guard = cache.writing("user/b");
+        let guard = cache.writing(&["user/b"]);
         cache.fill(before, "user/c", &item(b"c", 1));
         assert_eq!(cache.get("user/c"), None, "a write began during the read");
         drop(guard);
@@ -299,21 +304,39 @@ mod tests {
         assert_eq!(cache.get("user/a"), Some(item(b"new", 2)));
     }
 
-    /// While a key is being written, even a read that began after the write began cannot put
-    /// it back (it may have read SQLite just before the commit); other keys may be filled.
+    /// While keys are being written, even a read that began after the write began cannot put
+    /// them back (it may have read SQLite just before the commit); other keys may be filled.
+    /// A transaction of several writes covers every key it writes.
     #[test]
-    fn the_key_being_written_stays_out() {
+    fn the_keys_being_written_stay_out() {
         let cache = ReadCache::new(1 << 20);
-        let guard = cache.writing("user/a");
+        cache.fill(cache.ticket(), "user/b", &item(b"b", 3));
+        let guard = cache.writing(&["user/a", "user/b"]);
+        assert_eq!(
+            cache.get("user/b"),
+            None,
+            "forgotten before the transaction"
+        );
         let during = cache.ticket();
         cache.fill_all(
             during,
-            [("user/a", &item(b"old", 1)), ("pool/p", &item(b"pool", 7))],
+            [
+                ("user/a", &item(b"old", 1)),
+                ("user/b", &item(b"b", 3)),
+                ("pool/p", &item(b"pool", 7)),
+            ],
         );
         assert_eq!(cache.get("user/a"), None);
+        assert_eq!(cache.get("user/b"), None);
         assert_eq!(cache.get("pool/p"), Some(item(b"pool", 7)));
         drop(guard);
         assert_eq!(cache.get("user/a"), None);
+        cache.fill(cache.ticket(), "user/b", &item(b"b2", 4));
+        assert_eq!(
+            cache.get("user/b"),
+            Some(item(b"b2", 4)),
+            "cached again after the commit"
+        );
     }
 
     /// A multi-key read is answered only when every key is remembered.
