@@ -22,6 +22,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::TypeId;
+use core::ops::Bound;
 
 use serde::de::DeserializeOwned;
 
@@ -47,11 +48,13 @@ where
     if item.value.len() > MAX_KEPT_BYTES {
         return decode_now();
     }
-    let kept =
-        env.decoded_records()
-            .get_or_decode(key, TypeId::of::<T>(), item.version, &mut || {
-                decode_now().map(|t| t as Decoded)
-            })?;
+    let kept = env.decoded_records().get_or_decode(
+        key,
+        TypeId::of::<T>(),
+        item.version,
+        item.value.len(),
+        &mut || decode_now().map(|t| t as Decoded),
+    )?;
     // Kept by type, so this always downcasts; were it ever not to, decoding is still right.
     kept.downcast::<T>().or_else(|_| decode_now())
 }
@@ -71,14 +74,38 @@ where
 /// A bounded table of decoded records, for an adapter to put behind its own lock (or none, on
 /// a single-threaded runtime). A key may be kept as more than one type (a key set is read
 /// whole to sign and as its public keys to verify).
+///
+/// Bounded by keys ([`MAX_KEYS`](Self::MAX_KEYS)) and by the encoded bytes of what it keeps
+/// ([`MAX_BYTES`](Self::MAX_BYTES)). When full it drops keys not read since the clock's hand
+/// last passed them (CLOCK, the second-chance approximation of least recently used): a host
+/// serving more pools than fit keeps the ones in use, and one pass over many cold keys (a
+/// console listing every pool) does not push the hot ones out.
 #[derive(Default)]
 pub struct DecodedTable {
-    entries: BTreeMap<String, Vec<Kept>>,
+    entries: BTreeMap<String, Entry>,
+    /// Encoded bytes of everything kept.
+    bytes: usize,
+    /// Where the clock's hand stopped: eviction goes on after this key.
+    hand: Option<String>,
+}
+
+/// A key's kept forms, with whether one was read since the hand last passed.
+struct Entry {
+    forms: Vec<Kept>,
+    used: bool,
+}
+
+impl Entry {
+    fn bytes(&self) -> usize {
+        self.forms.iter().map(|kept| kept.bytes).sum()
+    }
 }
 
 struct Kept {
     type_id: TypeId,
     version: u64,
+    /// The encoded record's length: what the table charges for it.
+    bytes: usize,
     decoded: Decoded,
 }
 
@@ -86,52 +113,121 @@ impl core::fmt::Debug for DecodedTable {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("DecodedTable")
             .field("entries", &self.entries.len())
+            .field("bytes", &self.bytes)
             .finish()
     }
 }
 
 impl DecodedTable {
-    /// The most records kept: far more than the pools and clients one server's hot paths
-    /// touch, small enough that a table full of the largest records stays a few MB.
-    pub const CAPACITY: usize = 128;
+    /// The most keys kept: every pool, client, key set and resource server of a host with a
+    /// few hundred busy pools.
+    pub const MAX_KEYS: usize = 1024;
+    /// The most encoded bytes kept (a default pool's record is 4.3 KB, a client's under 1 KB).
+    /// Decoded forms take a few times their encoding, so a full table is a few MB; each Wasm
+    /// instance keeps its own.
+    pub const MAX_BYTES: usize = 1024 * 1024;
 
     pub const fn new() -> Self {
         Self {
             entries: BTreeMap::new(),
+            bytes: 0,
+            hand: None,
         }
     }
 
-    /// The form of type `type_id` kept for `key` at exactly `version`.
-    pub fn get(&self, key: &str, type_id: TypeId, version: u64) -> Option<Decoded> {
-        self.entries
-            .get(key)?
+    /// The form of type `type_id` kept for `key` at exactly `version` (which marks the key as
+    /// in use).
+    pub fn get(&mut self, key: &str, type_id: TypeId, version: u64) -> Option<Decoded> {
+        let entry = self.entries.get_mut(key)?;
+        let kept = entry
+            .forms
             .iter()
-            .find(|k| k.type_id == type_id && k.version == version)
-            .map(|k| k.decoded.clone())
+            .find(|k| k.type_id == type_id && k.version == version)?;
+        entry.used = true;
+        Some(kept.decoded.clone())
     }
 
-    /// Keeps `decoded` (of type `type_id`) for `key` at `version`, replacing an older
-    /// version's. A full table drops one key first (the first in key order: which one matters
-    /// little, the next read of it decodes again).
-    pub fn insert(&mut self, key: &str, type_id: TypeId, version: u64, decoded: Decoded) {
+    /// Keeps `decoded` (of type `type_id`, `bytes` long encoded) for `key` at `version`,
+    /// replacing an older version's, and drops keys not in use while the table is over its
+    /// bounds. Something larger than the whole table is not kept.
+    pub fn insert(
+        &mut self,
+        key: &str,
+        type_id: TypeId,
+        version: u64,
+        bytes: usize,
+        decoded: Decoded,
+    ) {
+        if bytes > Self::MAX_BYTES {
+            return;
+        }
         let kept = Kept {
             type_id,
             version,
+            bytes,
             decoded,
         };
-        if let Some(forms) = self.entries.get_mut(key) {
-            match forms.iter_mut().find(|k| k.type_id == type_id) {
+        if let Some(entry) = self.entries.get_mut(key) {
+            let before = entry.bytes();
+            match entry.forms.iter_mut().find(|k| k.type_id == type_id) {
                 // A slower reader may bring an older version than the one kept: keep the newer.
                 Some(old) if old.version > version => {}
                 Some(old) => *old = kept,
-                None => forms.push(kept),
+                None => entry.forms.push(kept),
             }
-            return;
+            entry.used = true;
+            self.bytes = self.bytes - before + entry.bytes();
+        } else {
+            self.bytes += bytes;
+            self.entries.insert(
+                key.into(),
+                Entry {
+                    forms: alloc::vec![kept],
+                    used: false,
+                },
+            );
         }
-        if self.entries.len() >= Self::CAPACITY {
-            self.entries.pop_first();
+        while self.entries.len() > Self::MAX_KEYS || self.bytes > Self::MAX_BYTES {
+            if !self.evict_one(key) {
+                break;
+            }
         }
-        self.entries.insert(key.into(), alloc::vec![kept]);
+    }
+
+    /// Drops the first key after the hand that was not read since the hand last passed it,
+    /// clearing the marks it passes; never `keep` (the key just inserted). `false` when only
+    /// `keep` is left.
+    fn evict_one(&mut self, keep: &str) -> bool {
+        // Two turns at most: the first clears every mark it passes.
+        for _ in 0..=2 * self.entries.len() {
+            let next = self
+                .hand
+                .as_deref()
+                .and_then(|hand| {
+                    self.entries
+                        .range::<str, _>((Bound::Excluded(hand), Bound::Unbounded))
+                        .next()
+                })
+                .or_else(|| self.entries.iter().next())
+                .map(|(key, _)| key.clone());
+            let Some(key) = next else {
+                return false;
+            };
+            let Some(entry) = self.entries.get_mut(&key) else {
+                return false;
+            };
+            if entry.used || key == keep {
+                entry.used = false;
+                self.hand = Some(key);
+                continue;
+            }
+            if let Some(gone) = self.entries.remove(&key) {
+                self.bytes -= gone.bytes();
+            }
+            self.hand = Some(key);
+            return true;
+        }
+        false
     }
 
     pub fn len(&self) -> usize {
@@ -140,6 +236,11 @@ impl DecodedTable {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Encoded bytes of everything kept.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 }
 
@@ -196,13 +297,14 @@ impl DecodedRecords for KeptRecords {
         key: &str,
         type_id: TypeId,
         version: u64,
+        bytes: usize,
         decode: &mut dyn FnMut() -> Decoding,
     ) -> Decoding {
         if let Some(kept) = self.with(|t| t.get(key, type_id, version)) {
             return Ok(kept);
         }
         let decoded = decode()?;
-        self.with(|t| t.insert(key, type_id, version, decoded.clone()));
+        self.with(|t| t.insert(key, type_id, version, bytes, decoded.clone()));
         Ok(decoded)
     }
 }
@@ -226,16 +328,16 @@ mod tests {
     #[test]
     fn a_kept_record_answers_only_its_own_version() {
         let mut table = DecodedTable::new();
-        table.insert("pool", N(), 3, decoded(30));
+        table.insert("pool", N(), 3, 8, decoded(30));
         assert_eq!(table.get("pool", N(), 3).map(|d| value(&d)), Some(30));
         assert!(table.get("pool", N(), 4).is_none());
         assert!(table.get("pool", N(), 2).is_none());
         assert!(table.get("other", N(), 3).is_none());
-        table.insert("pool", N(), 4, decoded(40));
+        table.insert("pool", N(), 4, 8, decoded(40));
         assert!(table.get("pool", N(), 3).is_none());
         assert_eq!(table.get("pool", N(), 4).map(|d| value(&d)), Some(40));
         // A late reader's older version does not displace the newer one.
-        table.insert("pool", N(), 3, decoded(30));
+        table.insert("pool", N(), 3, 8, decoded(30));
         assert_eq!(table.get("pool", N(), 4).map(|d| value(&d)), Some(40));
         assert_eq!(table.len(), 1);
     }
@@ -244,32 +346,81 @@ mod tests {
     fn a_key_keeps_one_form_per_type() {
         let mut table = DecodedTable::new();
         let text = TypeId::of::<&'static str>();
-        table.insert("keys", N(), 1, decoded(10));
-        table.insert("keys", text, 1, Arc::new("ten"));
+        table.insert("keys", N(), 1, 8, decoded(10));
+        table.insert("keys", text, 1, 8, Arc::new("ten"));
         assert_eq!(table.get("keys", N(), 1).map(|d| value(&d)), Some(10));
         let other = table.get("keys", text, 1).unwrap();
         assert_eq!(other.downcast::<&str>().ok().map(|s| *s), Some("ten"));
-        table.insert("keys", N(), 2, decoded(20));
+        table.insert("keys", N(), 2, 8, decoded(20));
         assert_eq!(table.get("keys", N(), 2).map(|d| value(&d)), Some(20));
         assert!(table.get("keys", text, 1).is_some());
         assert_eq!(table.len(), 1);
     }
 
+    fn key(i: usize) -> String {
+        alloc::format!("k{i:05}")
+    }
+
     #[test]
-    fn the_table_stays_within_its_capacity() {
+    fn the_table_stays_within_its_bounds() {
         let mut table = DecodedTable::new();
-        for i in 0..(DecodedTable::CAPACITY as u32 + 10) {
-            table.insert(&alloc::format!("k{i:04}"), N(), 1, decoded(i));
-            assert!(table.len() <= DecodedTable::CAPACITY);
+        for i in 0..DecodedTable::MAX_KEYS + 10 {
+            table.insert(&key(i), N(), 1, 8, decoded(i as u32));
+            assert!(table.len() <= DecodedTable::MAX_KEYS);
         }
-        assert_eq!(table.len(), DecodedTable::CAPACITY);
-        let last = DecodedTable::CAPACITY as u32 + 9;
+        assert_eq!(table.len(), DecodedTable::MAX_KEYS);
+        let last = DecodedTable::MAX_KEYS + 9;
         assert_eq!(
-            table
-                .get(&alloc::format!("k{last:04}"), N(), 1)
-                .map(|d| value(&d)),
-            Some(last)
+            table.get(&key(last), N(), 1).map(|d| value(&d)),
+            Some(last as u32),
+            "the key just inserted stays"
         );
+
+        // By bytes too: a few large records push out the rest, and the count follows.
+        let big = DecodedTable::MAX_BYTES / 4;
+        for i in 0..6 {
+            table.insert(&alloc::format!("big{i}"), N(), 1, big, decoded(i));
+            assert!(table.bytes() <= DecodedTable::MAX_BYTES);
+        }
+        assert!(table.len() <= 4);
+        assert_eq!(table.get("big5", N(), 1).map(|d| value(&d)), Some(5));
+        // Larger than the whole table: not kept, and nothing else is dropped for it.
+        let before = table.len();
+        table.insert("huge", N(), 1, DecodedTable::MAX_BYTES + 1, decoded(0));
+        assert!(table.get("huge", N(), 1).is_none());
+        assert_eq!(table.len(), before);
+    }
+
+    /// Keys read since the clock's hand last passed survive a stream of keys read once (a host
+    /// with more pools than fit, a console listing them all): what stays is what is in use.
+    #[test]
+    fn keys_in_use_outlive_keys_read_once() {
+        let mut table = DecodedTable::new();
+        let hot: alloc::vec::Vec<String> = (0..8).map(|i| alloc::format!("a-hot{i}")).collect();
+        for name in &hot {
+            table.insert(name, N(), 1, 8, decoded(1));
+        }
+        for i in 0..5 * DecodedTable::MAX_KEYS {
+            // Every request reads the hot keys; each also brings one key never seen again.
+            for name in &hot {
+                assert!(
+                    table.get(name, N(), 1).is_some(),
+                    "{name} was dropped at {i}"
+                );
+            }
+            table.insert(&key(i), N(), 1, 8, decoded(2));
+        }
+        assert_eq!(table.len(), DecodedTable::MAX_KEYS);
+    }
+
+    #[test]
+    fn replacing_a_version_charges_its_new_size_only() {
+        let mut table = DecodedTable::new();
+        table.insert("pool", N(), 1, 100, decoded(1));
+        table.insert("pool", N(), 2, 300, decoded(2));
+        assert_eq!(table.bytes(), 300);
+        table.insert("pool", TypeId::of::<&'static str>(), 2, 50, Arc::new("x"));
+        assert_eq!(table.bytes(), 350);
     }
 
     #[test]
@@ -278,7 +429,7 @@ mod tests {
         let mut decodes = 0;
         for version in [1, 1, 1, 2, 2] {
             let got = records
-                .get_or_decode("k", N(), version, &mut || {
+                .get_or_decode("k", N(), version, 8, &mut || {
                     decodes += 1;
                     Ok(decoded(version as u32 * 10))
                 })
@@ -287,7 +438,7 @@ mod tests {
         }
         assert_eq!(decodes, 2);
         // A failed decode keeps nothing.
-        let failed = records.get_or_decode("bad", N(), 1, &mut || {
+        let failed = records.get_or_decode("bad", N(), 1, 8, &mut || {
             serde_json::from_slice::<u32>(b"{").map(|n| Arc::new(n) as Decoded)
         });
         assert!(failed.is_err());

@@ -274,12 +274,14 @@ pub type Decoding = Result<Decoded, serde_json::Error>;
 /// Decoded records kept between requests, by key and version ([`crate::decoded`]).
 pub trait DecodedRecords: MaybeSend + MaybeSync {
     /// The form of type `type_id` kept for `key` at `version`, or else `decode`'s (kept when
-    /// it succeeds). `decode` runs without any lock held.
+    /// it succeeds). `bytes` is the encoded record's length, what a bounded table charges for
+    /// it. `decode` runs without any lock held.
     fn get_or_decode(
         &self,
         key: &str,
         type_id: core::any::TypeId,
         version: u64,
+        bytes: usize,
         decode: &mut dyn FnMut() -> Decoding,
     ) -> Decoding;
 }
@@ -294,6 +296,7 @@ impl DecodedRecords for NoDecodedRecords {
         _key: &str,
         _type_id: core::any::TypeId,
         _version: u64,
+        _bytes: usize,
         decode: &mut dyn FnMut() -> Decoding,
     ) -> Decoding {
         decode()

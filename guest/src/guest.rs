@@ -424,12 +424,15 @@ impl DecodedRecords for GuestEnv {
         key: &str,
         type_id: TypeId,
         version: u64,
+        bytes: usize,
         decode: &mut dyn FnMut() -> Decoding,
     ) -> Decoding {
         // Outside the request heap's region: what the table keeps (the decoded record, its key,
         // the map's nodes) must outlive this request. A lookup that finds it allocates nothing.
         crate::request_heap::outside_region(|| {
-            KEPT_RECORDS.0.get_or_decode(key, type_id, version, decode)
+            KEPT_RECORDS
+                .0
+                .get_or_decode(key, type_id, version, bytes, decode)
         })
     }
 }
