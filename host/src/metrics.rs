@@ -23,6 +23,7 @@
 //! | `wasm_instances_created_total` | | instances made (an idle one reused is not counted) |
 //! | `store_cache_reads_total` | `result` | point reads of the SQLite store's read cache: `hit` (answered from memory) or `miss` (read from the file); absent on PostgreSQL |
 //! | `store_cache_entries` | | records the read cache holds |
+//! | `store_commits_total` | | transactions the SQLite store's writer committed, one fsync each; writes committed together count once (compare with `store_operations_total`); absent on PostgreSQL |
 //! | `message_deliveries_total` | `medium`, `result` | email, SMS and custom sender (`http`) deliveries: `ok` or `error` |
 //!
 //! ## Security
@@ -154,10 +155,12 @@ pub struct Metrics {
     wasm_instances: Family<StateLabel, Gauge>,
     wasm_instances_created: Counter,
     deliveries: Family<DeliveryLabels, Counter>,
-    /// The SQLite store's read cache, read at each scrape; `None` on PostgreSQL.
-    read_cache: Option<Arc<crate::read_cache::ReadCache>>,
+    /// The SQLite store, whose commits and read cache are read at each scrape; `None` on
+    /// PostgreSQL.
+    sqlite: Option<crate::store_sqlite::SqliteStore>,
     store_cache_reads: Family<ResultLabel, Counter>,
     store_cache_entries: Gauge,
+    store_commits: Counter,
     operations: Bounded,
     plugins: Bounded,
 }
@@ -184,11 +187,11 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        Self::with_read_cache(None)
+        Self::with_sqlite(None)
     }
 
-    /// Metrics that also report `read_cache` (the SQLite store's, when it owns its file).
-    pub fn with_read_cache(read_cache: Option<Arc<crate::read_cache::ReadCache>>) -> Self {
+    /// Metrics that also report `sqlite`'s commits and its read cache (when it owns its file).
+    pub fn with_sqlite(sqlite: Option<crate::store_sqlite::SqliteStore>) -> Self {
         let mut registry = Registry::with_prefix("cognate");
         let requests = Family::<RequestLabels, Counter>::default();
         let request_seconds: Histograms<OperationLabel> =
@@ -261,7 +264,19 @@ impl Metrics {
         );
         let store_cache_reads = Family::<ResultLabel, Counter>::default();
         let store_cache_entries = Gauge::default();
-        if read_cache.is_some() {
+        let store_commits = Counter::default();
+        if sqlite.is_some() {
+            registry.register(
+                "store_commits",
+                "Transactions committed by the SQLite store's writer, one fsync each (writes \
+                 committed together count once)",
+                store_commits.clone(),
+            );
+        }
+        if sqlite
+            .as_ref()
+            .is_some_and(crate::store_sqlite::SqliteStore::caches_reads)
+        {
             registry.register(
                 "store_cache_reads",
                 "Point reads of the store's read cache by result (hit, miss)",
@@ -286,9 +301,10 @@ impl Metrics {
             wasm_instances,
             wasm_instances_created,
             deliveries,
-            read_cache,
+            sqlite,
             store_cache_reads,
             store_cache_entries,
+            store_commits,
             operations: Bounded::default(),
             plugins: Bounded::default(),
         }
@@ -307,7 +323,10 @@ impl Metrics {
             set("max", core.max_instances());
             catch_up(&self.wasm_instances_created, core.instances_created());
         }
-        if let Some(cache) = &self.read_cache {
+        if let Some(sqlite) = &self.sqlite {
+            catch_up(&self.store_commits, sqlite.commits());
+        }
+        if let Some(cache) = self.sqlite.as_ref().and_then(|sqlite| sqlite.read_cache()) {
             let (hits, misses) = cache.reads();
             for (result, total) in [("hit", hits), ("miss", misses)] {
                 catch_up(

@@ -417,8 +417,8 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
     settings.cache_dir = std::path::absolute(&settings.cache_dir)
         .with_context(|| format!("cache directory {}", settings.cache_dir.display()))?;
     let data_dir = settings.data_dir.clone();
-    let (store, store_description, read_cache) = open_store(&settings.store, &data_dir).await?;
-    let metrics = Arc::new(Metrics::with_read_cache(read_cache));
+    let (store, store_description, sqlite) = open_store(&settings.store, &data_dir).await?;
+    let metrics = Arc::new(Metrics::with_sqlite(sqlite));
     let audit = match &settings.audit.path {
         Some(path) => Some(Arc::new(crate::audit::AuditLog::open(path)?)),
         None => None,
@@ -571,18 +571,13 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
     })
 }
 
-/// Opens the configured store: the SQLite file in the data directory (owned: its read cache is
-/// returned for the metrics), or PostgreSQL. A
-/// PostgreSQL database that does not answer is reported and does not stop the start: requests
+/// Opens the configured store: the SQLite file in the data directory (also returned as itself,
+/// for the metrics), or PostgreSQL. A PostgreSQL database that does not answer is reported and does not stop the start: requests
 /// get a retryable error until it answers, and the schema is created then.
 async fn open_store(
     choice: &StoreChoice,
     data_dir: &std::path::Path,
-) -> anyhow::Result<(
-    Arc<dyn cognate_core::Store>,
-    String,
-    Option<Arc<crate::read_cache::ReadCache>>,
-)> {
+) -> anyhow::Result<(Arc<dyn cognate_core::Store>, String, Option<SqliteStore>)> {
     match choice {
         StoreChoice::Sqlite => {
             let db_path = data_dir.join(DB_FILE_NAME);
@@ -599,8 +594,7 @@ async fn open_store(
             })
             .await
             .context("store start-up task failed")??;
-            let cache = store.read_cache();
-            Ok((Arc::new(store), description, cache))
+            Ok((Arc::new(store.clone()), description, Some(store)))
         }
         StoreChoice::Postgres(url) => {
             let store = PostgresStore::new(url)

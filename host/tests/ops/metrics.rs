@@ -329,6 +329,19 @@ async fn metrics_are_admin_only_and_count_what_happened() {
     assert!(hits >= 1.0 && misses >= 1.0, "{hits} {misses}");
     assert!(get("cognate_store_cache_entries", &[]).unwrap() >= 1.0);
 
+    // Every successful write was committed, some of them together (a sign-in's refresh token,
+    // session and event are written at once): at least one commit, never more than writes.
+    let commits = get("cognate_store_commits_total", &[]).unwrap();
+    let deletes = get(
+        "cognate_store_operations_total",
+        &[("operation", "delete"), ("result", "ok")],
+    )
+    .unwrap_or(0.0);
+    assert!(
+        commits >= 1.0 && commits <= writes + deletes,
+        "{commits} {writes} {deletes}"
+    );
+
     // The Wasm core: nothing running during the scrape (the host answers /metrics itself),
     // instances kept for the next requests, within the limit.
     let max = f64::from(cognate_host::engine::wasm::DEFAULT_MAX_INSTANCES);
