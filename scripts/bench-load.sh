@@ -60,6 +60,16 @@ if [ "${BENCH_SKIP_BOUNDS:-}" != 1 ]; then
   echo "bench-load: RS256 signing and argon2id per core, alone and with every core busy (host/benches/busy_cores.rs)" >&2
   busy_out="$(cargo bench --locked -p cognate-host --bench busy_cores -- --rounds 5)"
   echo "$busy_out"
+  # The same measurement again before every round of the load (bench_load.py), so the bounds
+  # and the paths they bound are measured over the same minutes of a machine whose speed drifts.
+  BUSY_CORES_BIN="$(cargo bench --locked -p cognate-host --bench busy_cores --no-run \
+    --message-format=json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "busy_cores":
+        print(m["executable"])')"
+  export BUSY_CORES_BIN
   # columns: name…, alone µs, alone/s, busy µs, busy/s, ratio (read from the end of the line)
   SIGN_BUSY_PER_S="$(awk '/^RS256 sign/ {print $(NF - 1)}' <<<"$busy_out")"
   ARGON2_PER_S="$(awk '/^argon2id verify/ {print $(NF - 3)}' <<<"$busy_out")"

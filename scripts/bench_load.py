@@ -17,8 +17,11 @@ node_modules' parent), BENCH_ROUNDS (3), BENCH_SECONDS (5 per wrk run), BENCH_CO
 (8), BENCH_THREADS (2), SIGN_PER_S and VERIFY_PER_S (aws-lc-rs RS256 on one core, from
 host/benches/rsa.rs), ARGON2_PER_S (argon2id verifications per second on one core alone),
 SIGN_BUSY_PER_S and ARGON2_BUSY_PER_S (per core with every core busy; both from
-host/benches/busy_cores.rs), BENCH_JSON (write the medians there as JSON too), BENCH_PATHS and
-BENCH_SERVERS (comma-separated: measure only these paths or servers, e.g. `BENCH_PATHS=GetUser
+host/benches/busy_cores.rs), BUSY_CORES_BIN (that benchmark's executable: when given, it is run
+again, one round, before every round of the load, and the argon2id and busy bounds are the
+medians of all those measurements, so they come from the same minutes as the paths),
+BENCH_JSON (write the medians there as JSON too), BENCH_PATHS and BENCH_SERVERS
+(comma-separated: measure only these paths or servers, e.g. `BENCH_PATHS=GetUser
 BENCH_SERVERS=cognate-wasm,cognate-native` while working on one path; the full table needs all).
 """
 
@@ -354,6 +357,18 @@ def wrk(server, script, seconds):
             "cpu_us": cpu * 1e6 / requests if requests else float("nan")}
 
 
+def measure_bounds(busy_cores_bin):
+    """One round of host/benches/busy_cores.rs: per-core RS256 signatures/s with every core busy,
+    argon2id verifications/s alone and busy."""
+    out = subprocess.run([busy_cores_bin, "--bench", "--rounds", "1"], capture_output=True,
+                         text=True, check=True).stdout
+    # columns: name…, alone µs, alone/s, busy µs, busy/s, ratio (read from the end of the line)
+    fields = {line.split()[0]: line.split() for line in out.splitlines()
+              if line.startswith(("RS256 sign", "argon2id verify"))}
+    return {"sign_busy": float(fields["RS256"][-2]), "argon2": float(fields["argon2id"][-4]),
+            "argon2_busy": float(fields["argon2id"][-2])}
+
+
 def main():
     binary = os.environ["COGNATE_BIN"]
     node22 = os.environ.get("NODE22", "node")
@@ -363,6 +378,7 @@ def main():
     argon2_per_s = float(os.environ.get("ARGON2_PER_S", "nan"))
     sign_busy_per_s = float(os.environ.get("SIGN_BUSY_PER_S", "nan"))
     argon2_busy_per_s = float(os.environ.get("ARGON2_BUSY_PER_S", "nan"))
+    busy_cores_bin = os.environ.get("BUSY_CORES_BIN", "")
 
     paths = {
         "client_credentials": ["cognate-wasm", "cognate-native", "oidc-provider"],
@@ -395,8 +411,11 @@ def main():
     for (p, s), script in scripts.items():
         wrk(servers[s], script, 1)
     runs = {key: [] for key in scripts}
+    bound_runs = [{"sign_busy": sign_busy_per_s, "argon2": argon2_per_s, "argon2_busy": argon2_busy_per_s}]
     for r in range(ROUNDS):
         log(f"bench-load: round {r + 1} of {ROUNDS}")
+        if busy_cores_bin:
+            bound_runs.append(measure_bounds(busy_cores_bin))
         for p, names in paths.items():
             for s in names:
                 runs[(p, s)].append(wrk(servers[s], scripts[(p, s)], SECONDS))
@@ -405,6 +424,10 @@ def main():
         # A figure wrk did not report (NaN) would make the median depend on sort order: left out.
         known = [x for x in values if x == x]
         return statistics.median(known) if known else float("nan")
+
+    if busy_cores_bin:
+        sign_busy_per_s, argon2_per_s, argon2_busy_per_s = (
+            median([b[k] for b in bound_runs]) for k in ("sign_busy", "argon2", "argon2_busy"))
 
     med = {key: {m: median([x[m] for x in v]) for m in v[0]} for key, v in runs.items()}
     ratio = lambda p, a, b, m: med[(p, a)][m] / med[(p, b)][m]
@@ -441,6 +464,11 @@ def main():
           f"{verify_per_s:,.0f} verifications/s (aws-lc-rs), argon2id {argon2_per_s:,.1f} verifications/s; "
           f"with every core busy (host/benches/busy_cores.rs): RS256 {sign_busy_per_s:,.0f} signatures/s, "
           f"argon2id {argon2_busy_per_s:,.1f} verifications/s.")
+    if busy_cores_bin:
+        print(f"argon2id and the busy bounds are medians of {len(bound_runs)} measurements: before the "
+              "load and before each round (argon2id alone / busy, RS256 busy, per second: "
+              + "; ".join(f"{b['argon2']:.1f} / {b['argon2_busy']:.1f}, {b['sign_busy']:,.0f}" for b in bound_runs)
+              + ").")
     print("Each path's requests per server CPU-second against what its unavoidable crypto allows per "
           "CPU-second (1.00 = nothing but the crypto), with the bounds of one core alone and of every "
           "core busy (as under this load):")
