@@ -12,7 +12,7 @@
 # its Cargo.lock in scripts/bench-load/fakecloud-cognito) served by fakecloud's own dispatcher
 # without the other AWS services, whose build would take longer than this benchmark here.
 #
-# BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (8) tune it; BENCH_SKIP_BOUNDS=1 reuses
+# BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_CONNECTIONS (8) tune it; BENCH_SKIP_BOUNDS=1 reuses
 # SIGN_PER_S, VERIFY_PER_S, ARGON2_PER_S, SIGN_BUSY_PER_S and ARGON2_BUSY_PER_S from the
 # environment instead of measuring them.
 set -euo pipefail

@@ -13,7 +13,7 @@ it started by its PID.
 
 Environment: COGNATE_BIN (the release binary), FAKECLOUD_BIN (the release binary of
 scripts/bench-load/fakecloud-cognito), NODE22 (oidc-provider's Node), PEERS_ROOT (the cached
-node_modules' parent), BENCH_ROUNDS (3), BENCH_SECONDS (5 per wrk run), BENCH_CONNECTIONS
+node_modules' parent), BENCH_ROUNDS (5), BENCH_SECONDS (5 per wrk run), BENCH_CONNECTIONS
 (8), BENCH_THREADS (2), SIGN_PER_S and VERIFY_PER_S (aws-lc-rs RS256 on one core, from
 host/benches/rsa.rs), ARGON2_PER_S (argon2id verifications per second on one core alone),
 SIGN_BUSY_PER_S and ARGON2_BUSY_PER_S (per core with every core busy; both from
@@ -37,7 +37,7 @@ import tempfile
 import time
 import urllib.request
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
