@@ -572,8 +572,9 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<Prepared> {
 }
 
 /// Opens the configured store: the SQLite file in the data directory (also returned as itself,
-/// for the metrics), or PostgreSQL. A PostgreSQL database that does not answer is reported and does not stop the start: requests
-/// get a retryable error until it answers, and the schema is created then.
+/// for the metrics), or PostgreSQL. A PostgreSQL database that does not answer is reported and
+/// does not stop the start: requests get a retryable error until it answers, and the schema is
+/// created then.
 async fn open_store(
     choice: &StoreChoice,
     data_dir: &std::path::Path,
