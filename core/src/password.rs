@@ -146,20 +146,32 @@ pub fn verify_argon2id(
     })
 }
 
+/// One 1 KiB block of argon2's working memory.
+pub use argon2::Block;
+
+/// argon2's working memory, kept between hashes by whoever owns it (an adapter may place it
+/// where the hash runs fastest, as the host does on huge pages).
+pub trait WorkingMemory {
+    /// At least `count` blocks, their contents unspecified (argon2 overwrites them).
+    fn blocks(&mut self, count: usize) -> &mut [Block];
+}
+
 /// Reusable argon2 working memory (~`m` KiB). A server thread that keeps one between hashes
 /// avoids faulting in fresh pages on every sign-in (measured: ~10% of an OWASP-cost verify).
 #[derive(Debug, Default)]
-pub struct HashMemory(alloc::vec::Vec<argon2::Block>);
+pub struct HashMemory(alloc::vec::Vec<Block>);
 
 impl HashMemory {
     /// Bytes of working memory held (kept between verifications).
     pub fn bytes(&self) -> usize {
-        self.0.len() * core::mem::size_of::<argon2::Block>()
+        self.0.len() * core::mem::size_of::<Block>()
     }
+}
 
-    fn blocks(&mut self, count: usize) -> &mut [argon2::Block] {
+impl WorkingMemory for HashMemory {
+    fn blocks(&mut self, count: usize) -> &mut [Block] {
         if self.0.len() < count {
-            self.0.resize(count, argon2::Block::default());
+            self.0.resize(count, Block::default());
         }
         self.0.get_mut(..count).unwrap_or_default()
     }
@@ -171,7 +183,7 @@ pub fn verify_argon2id_in(
     password: &str,
     phc: &str,
     params: HashParams,
-    memory: &mut HashMemory,
+    memory: &mut dyn WorkingMemory,
 ) -> Result<PasswordCheck, Error> {
     use subtle::ConstantTimeEq;
     let parsed =

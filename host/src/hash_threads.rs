@@ -7,6 +7,12 @@
 //! At most `threads` hashes run at once (a semaphore); an idle thread is taken most recently
 //! used first, so the warmest memory is reused; a thread idle for [`RELEASE_AFTER`] frees its
 //! memory (an idle server goes back to its idle size) and keeps waiting.
+//!
+//! The working memory is on transparent huge pages where the system offers them
+//! ([`ThreadMemory`]): argon2id reads its 19 MiB in a data-dependent order, so with 4 KiB pages
+//! most of its reads miss the TLB, and in a virtual machine each miss walks two page tables.
+//! Measured with both cores hashing (a throwaway program, 8 rounds each): 14.8 against 15.6 ms
+//! per verification, ~5% (issue 23).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
@@ -14,13 +20,81 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use cognate_core::Error;
-use cognate_core::password::HashMemory;
+use cognate_core::password::{Block, HashMemory, WorkingMemory};
 use tokio::sync::Semaphore;
 
 /// How long an idle thread keeps its working memory.
 pub const RELEASE_AFTER: Duration = Duration::from_secs(10);
 
-type Job = Box<dyn FnOnce(&mut HashMemory) + Send>;
+type Job = Box<dyn FnOnce(&mut ThreadMemory) + Send>;
+
+/// The huge page size on x86-64 and aarch64 (4 KiB base pages): the mapping is aligned to it.
+const HUGE_PAGE: usize = 2 << 20;
+
+/// A hashing thread's working memory: a private anonymous mapping aligned to a huge page and
+/// advised to use them (`MADV_HUGEPAGE`), or an ordinary vector where mapping fails.
+#[derive(Debug, Default)]
+pub struct ThreadMemory {
+    mapped: Option<Mapped>,
+    fallback: HashMemory,
+}
+
+#[derive(Debug)]
+struct Mapped {
+    map: memmap2::MmapMut,
+    /// Where the blocks start: the first huge-page boundary in the mapping.
+    offset: usize,
+    blocks: usize,
+}
+
+impl ThreadMemory {
+    /// Bytes of working memory held (kept between verifications).
+    pub fn bytes(&self) -> usize {
+        self.mapped
+            .as_ref()
+            .map_or(0, |m| m.blocks * std::mem::size_of::<Block>())
+            + self.fallback.bytes()
+    }
+
+    fn map(blocks: usize) -> Option<Mapped> {
+        let len = blocks.checked_mul(std::mem::size_of::<Block>())?;
+        let map = memmap2::MmapMut::map_anon(len.checked_add(HUGE_PAGE)?).ok()?;
+        let start = map.as_ptr() as usize;
+        let offset = start.next_multiple_of(HUGE_PAGE) - start;
+        // Only a hint: without transparent huge pages the mapping is ordinary memory.
+        #[cfg(target_os = "linux")]
+        let _ = map.advise_range(memmap2::Advice::HugePage, offset, len);
+        Some(Mapped {
+            map,
+            offset,
+            blocks,
+        })
+    }
+}
+
+impl WorkingMemory for ThreadMemory {
+    fn blocks(&mut self, count: usize) -> &mut [Block] {
+        if self.mapped.as_ref().is_none_or(|m| m.blocks < count) {
+            self.mapped = None;
+            self.mapped = Self::map(count);
+        }
+        let Some(mapped) = &mut self.mapped else {
+            return self.fallback.blocks(count);
+        };
+        let end = mapped.offset + count * std::mem::size_of::<Block>();
+        let Some(bytes) = mapped.map.get_mut(mapped.offset..end) else {
+            return self.fallback.blocks(count);
+        };
+        // SAFETY: `bytes` is `count` blocks' worth of this mapping, borrowed exclusively for as
+        // long as the returned slice (through `&mut self`); it starts on a huge-page boundary,
+        // which is aligned for `Block` (64 bytes); and a `Block` is 128 `u64`s, for which any
+        // bytes are a valid value (the mapping starts zeroed, and argon2 overwrites it).
+        #[allow(unsafe_code)]
+        let blocks =
+            unsafe { std::slice::from_raw_parts_mut(bytes.as_mut_ptr().cast::<Block>(), count) };
+        blocks
+    }
+}
 
 /// A hashing thread: jobs go to it through its channel; dropping this ends the thread once its
 /// current job is done.
@@ -35,12 +109,12 @@ impl Worker {
         std::thread::Builder::new()
             .name("cognate-hash".into())
             .spawn(move || {
-                let mut memory = HashMemory::default();
+                let mut memory = ThreadMemory::default();
                 loop {
                     let job = match queue.recv_timeout(release_after) {
                         Ok(job) => job,
                         Err(RecvTimeoutError::Timeout) => {
-                            memory = HashMemory::default();
+                            memory = ThreadMemory::default();
                             crate::allocator::return_freed_memory();
                             match queue.recv() {
                                 Ok(job) => job,
@@ -104,7 +178,7 @@ impl HashThreads {
     /// error and leaves the thread serving.
     pub async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut HashMemory) -> Result<T, Error> + Send + 'static,
+        work: impl FnOnce(&mut ThreadMemory) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         let _permit = self
             .permits
@@ -154,7 +228,7 @@ mod tests {
         parallelism: 1,
     };
 
-    fn thread_name_and_memory(memory: &mut HashMemory) -> Result<(String, usize), Error> {
+    fn thread_name_and_memory(memory: &mut ThreadMemory) -> Result<(String, usize), Error> {
         let id = format!("{:?}", std::thread::current().id());
         Ok((id, memory.bytes()))
     }
@@ -183,6 +257,37 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let (later, cold) = threads.run(thread_name_and_memory).await.unwrap();
         assert_eq!((later, cold), (first, 0), "idle: memory freed, thread kept");
+    }
+
+    /// The mapped memory starts on a huge-page boundary, is kept for the next hash of the same
+    /// size or smaller, and gives the same answers as an ordinary vector.
+    #[test]
+    fn thread_memory_is_aligned_kept_and_correct() {
+        let mut memory = ThreadMemory::default();
+        let first = memory.blocks(64).as_ptr() as usize;
+        assert_eq!(first % HUGE_PAGE, 0, "on a huge-page boundary");
+        assert_eq!(
+            memory.blocks(32).as_ptr() as usize,
+            first,
+            "kept, not mapped again"
+        );
+        assert_eq!(memory.bytes(), 64 * 1024);
+        let phc = cognate_core::password::hash_argon2id("Passw0rd!", [3; 16], FAST).unwrap();
+        for (password, expected) in [
+            ("Passw0rd!", PasswordCheck::Match),
+            ("Passw0rd?", PasswordCheck::Mismatch),
+        ] {
+            let in_map =
+                cognate_core::password::verify_argon2id_in(password, &phc, FAST, &mut memory);
+            let in_vec = cognate_core::password::verify_argon2id_in(
+                password,
+                &phc,
+                FAST,
+                &mut HashMemory::default(),
+            );
+            assert_eq!(in_map.unwrap(), expected);
+            assert_eq!(in_vec.unwrap(), expected);
+        }
     }
 
     /// A panic is an error, not a lost thread; a dropped job's thread comes back.
