@@ -75,6 +75,7 @@ impl ThreadMemory {
 impl WorkingMemory for ThreadMemory {
     fn blocks(&mut self, count: usize) -> &mut [Block] {
         if self.mapped.as_ref().is_none_or(|m| m.blocks < count) {
+            // The old mapping goes first, so the two are never held at once.
             self.mapped = None;
             self.mapped = Self::map(count);
         }
